@@ -1,0 +1,150 @@
+//! The one trait every cache backend implements, and what a backend can do.
+//!
+//! The UI and the CLI only ever hold a `dyn CacheBackend`. They ask [`Capabilities`] what a
+//! backend supports instead of matching on its kind, so a new backend is one new file here plus
+//! one arm in [`connect`].
+
+pub mod redis;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::connection::{ConnectionSpec, Secret};
+use crate::escape::escape_bytes;
+use crate::model::{
+    DbInfo, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage, ScanRequest, ValuePage,
+};
+
+/// What a backend supports. The UI shows or hides controls from this alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Human name of the backend kind ("Redis").
+    pub kind_label: &'static str,
+    /// Value types the backend can hold (and the type filter offers).
+    pub value_types: Vec<KeyType>,
+    /// Keys can be listed at all.
+    pub list_keys: bool,
+    /// The server filters keys by a glob pattern itself.
+    pub server_side_pattern: bool,
+    /// Listing can be restricted to one value type.
+    pub type_filter: bool,
+    /// Keys have TTLs.
+    pub ttl: bool,
+    /// There are numbered databases to choose from.
+    pub databases: bool,
+    /// The backend can report memory used per key.
+    pub memory_usage: bool,
+    /// Values can be flushed (used by later, write-capable features).
+    pub flush: bool,
+}
+
+/// Why a backend operation failed. Messages say what failed and what to do, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The server could not be reached.
+    #[error(
+        "cannot connect to {target}: {reason}. Check the host and port, and that the server is running"
+    )]
+    Connect {
+        /// The address tried.
+        target: String,
+        /// What the network layer said.
+        reason: String,
+    },
+    /// The server refused the credentials.
+    #[error("authentication failed for {target}: {reason}. Check the user name and password")]
+    Auth {
+        /// The address tried.
+        target: String,
+        /// What the server said.
+        reason: String,
+    },
+    /// The server did not answer in time.
+    #[error(
+        "{target} did not answer within {timeout_ms} ms. The server may be overloaded or unreachable"
+    )]
+    Timeout {
+        /// The address tried.
+        target: String,
+        /// The limit that was exceeded.
+        timeout_ms: u64,
+    },
+    /// The key is not (or no longer) there.
+    #[error("key `{0}` does not exist (it may have expired or been deleted)")]
+    KeyNotFound(String),
+    /// The server answered with an error.
+    #[error("the server refused `{command}`: {reason}")]
+    Server {
+        /// The command that failed.
+        command: String,
+        /// The server's message.
+        reason: String,
+    },
+    /// The connection settings cannot be used.
+    #[error("{0}")]
+    Config(String),
+    /// A local file could not be read or written.
+    #[error("file error: {0}")]
+    File(String),
+}
+
+/// Result type of backend operations.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// Helper for the error of a key that is gone.
+#[must_use]
+pub fn key_not_found(key: &[u8]) -> BackendError {
+    BackendError::KeyNotFound(escape_bytes(key))
+}
+
+/// A connected cache. All methods are cancel-safe: dropping a future abandons the request.
+#[async_trait]
+pub trait CacheBackend: Send + Sync {
+    /// What this backend supports.
+    fn capabilities(&self) -> &Capabilities;
+
+    /// One line saying what this is connected to (server version, address, database).
+    fn describe(&self) -> String;
+
+    /// The logical databases and their key counts; empty when the backend has none.
+    async fn databases(&self) -> BackendResult<Vec<DbInfo>>;
+
+    /// Number of keys in the current database.
+    async fn key_count(&self) -> BackendResult<u64>;
+
+    /// One page of a key listing, starting at `cursor` (0 to begin).
+    async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage>;
+
+    /// Type, TTL and size of many keys at once, pipelined; `None` for keys that are gone.
+    async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>>;
+
+    /// All the facts the value viewer shows about one key.
+    async fn key_details(&self, key: &[u8]) -> BackendResult<KeyDetails>;
+
+    /// One page of a key's value.
+    async fn read_page(
+        &self,
+        key: &[u8],
+        key_type: &KeyType,
+        cursor: &PageCursor,
+        page_size: u32,
+    ) -> BackendResult<ValuePage>;
+
+    /// `len` bytes of a string value starting at `offset` (for saving large values in chunks).
+    async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes>;
+}
+
+/// Opens a backend for a spec, with the password resolved by the caller.
+///
+/// # Errors
+/// The server cannot be reached, refuses the credentials, or the spec is unusable.
+pub async fn connect(
+    spec: &ConnectionSpec,
+    password: Option<&Secret>,
+) -> BackendResult<Box<dyn CacheBackend>> {
+    match spec {
+        ConnectionSpec::Redis(redis_spec) => Ok(Box::new(
+            redis::RedisBackend::connect(redis_spec, password).await?,
+        )),
+    }
+}

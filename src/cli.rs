@@ -1,0 +1,413 @@
+//! The headless command-line twin of the console, on the same backend code as the GUI.
+//!
+//! Exit codes: 0 success, 1 an error (one line on stderr), 2 a usage error.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::backend::{self, BackendError, CacheBackend};
+use crate::connection::{ConnectionSpec, PasswordSource, Secret, parse_url};
+use crate::escape::{escape_bytes, pattern_to_glob, unescape};
+use crate::model::{KeyType, PageCursor, ScanRequest, Ttl, ValueItems};
+use crate::profiles::{Profile, ProfileStore};
+
+/// Environment variable the CLI reads for profiles that ask for a password.
+pub const PASSWORD_ENV: &str = "CACHE_CONSOLE_PASSWORD";
+
+/// Cache Console: look inside caches and fix what is wrong there.
+#[derive(Debug, Parser)]
+#[command(name = "cache-console", version, about)]
+pub struct Cli {
+    /// What to do; without a subcommand the desktop app opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List matching keys, one per line in escaped form (`\xNN`, `\\`).
+    Keys(KeysArgs),
+    /// Print a value: a string's raw bytes, a collection as JSON.
+    Get(GetArgs),
+    /// Manage saved connection profiles.
+    Profiles {
+        /// The profile action.
+        #[command(subcommand)]
+        action: ProfilesCommand,
+    },
+}
+
+/// Arguments of `keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL [PATTERN]`, or just `[PATTERN]` with `--profile`.
+    #[arg(value_name = "URL|PATTERN", num_args = 0..=2)]
+    pub args: Vec<String>,
+    /// Only keys of this type (string, hash, list, set, zset, stream, ReJSON-RL).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub key_type: Option<String>,
+    /// Print only how many keys match.
+    #[arg(long)]
+    pub count: bool,
+}
+
+/// Arguments of `get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL KEY`, or just `KEY` with `--profile`. The key may use `\xNN` escapes.
+    #[arg(value_name = "URL|KEY", num_args = 1..=2)]
+    pub args: Vec<String>,
+    /// Print type, TTL and size instead of the value.
+    #[arg(long)]
+    pub meta: bool,
+}
+
+/// `profiles` actions.
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// List saved profiles (name and URL, never a password).
+    List,
+    /// Save a profile. A password in the URL is not saved: use `${VAR}` to name an
+    /// environment variable instead, or the profile will ask for the password.
+    Add {
+        /// Profile name.
+        name: String,
+        /// Connection URL.
+        url: String,
+    },
+    /// Delete a profile.
+    Remove {
+        /// Profile name.
+        name: String,
+    },
+}
+
+/// A CLI failure: exit code and one-line message.
+#[derive(Debug)]
+pub struct Failure {
+    /// 1 for errors, 2 for usage.
+    pub code: u8,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Failure {
+    fn error(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+
+    fn usage(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<BackendError> for Failure {
+    fn from(e: BackendError) -> Self {
+        Self::error(e)
+    }
+}
+
+/// Runs a subcommand and turns the outcome into an exit code.
+#[must_use]
+pub fn run(command: Command) -> ExitCode {
+    match execute(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            // One line: newlines from server messages would break scripts that read stderr.
+            let line = failure.message.replace(['\n', '\r'], " ");
+            let _ = writeln!(std::io::stderr(), "cache-console: {line}");
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn execute(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Profiles { action } => profiles(action),
+        Command::Keys(args) => {
+            let (target, rest) = split_target(args.profile.as_deref(), &args.args, 0..=1)?;
+            let pattern = rest.first().map_or("*", String::as_str);
+            let type_filter = args
+                .key_type
+                .as_deref()
+                .map(|t| KeyType::from_redis(t).unwrap_or_else(|| KeyType::Other(t.to_owned())));
+            let request = ScanRequest {
+                pattern: pattern_to_glob(pattern),
+                type_filter,
+                count: 1000,
+            };
+            block_on(async move {
+                let backend = open(&target).await?;
+                keys(backend.as_ref(), &request, args.count).await
+            })
+        }
+        Command::Get(args) => {
+            let (target, rest) = split_target(args.profile.as_deref(), &args.args, 1..=1)?;
+            let key = unescape(&rest[0]).map_err(|e| Failure::usage(format!("key: {e}")))?;
+            block_on(async move {
+                let backend = open(&target).await?;
+                get(backend.as_ref(), &key, args.meta).await
+            })
+        }
+    }
+}
+
+/// Where to connect, resolved from a URL or a profile name.
+struct Target {
+    spec: ConnectionSpec,
+    password: Option<Secret>,
+}
+
+fn split_target(
+    profile: Option<&str>,
+    args: &[String],
+    rest_len: std::ops::RangeInclusive<usize>,
+) -> Result<(Target, Vec<String>), Failure> {
+    let (target, rest) = match profile {
+        Some(name) => (target_from_profile(name)?, args.to_vec()),
+        None => {
+            let Some((url, rest)) = args.split_first() else {
+                return Err(Failure::usage("give a URL or --profile NAME"));
+            };
+            let (spec, password) = parse_url(url).map_err(Failure::usage)?;
+            (Target { spec, password }, rest.to_vec())
+        }
+    };
+    if !rest_len.contains(&rest.len()) {
+        return Err(Failure::usage(format!(
+            "expected {} argument(s) after the URL or profile, got {}",
+            if rest_len.start() == rest_len.end() {
+                rest_len.start().to_string()
+            } else {
+                format!("{} to {}", rest_len.start(), rest_len.end())
+            },
+            rest.len()
+        )));
+    }
+    Ok((target, rest))
+}
+
+fn target_from_profile(name: &str) -> Result<Target, Failure> {
+    let loaded = ProfileStore::load_default().map_err(Failure::error)?;
+    if let Some(warning) = loaded.warning {
+        return Err(Failure::error(warning));
+    }
+    let profile = loaded
+        .store
+        .get(name)
+        .ok_or_else(|| Failure::error(format!("no profile named `{name}`")))?;
+    let password = match profile.connection.password_source() {
+        PasswordSource::Prompt => {
+            Some(std::env::var(PASSWORD_ENV).map(Secret::new).map_err(|_| {
+                Failure::error(format!(
+                    "profile `{name}` asks for a password: set {PASSWORD_ENV}"
+                ))
+            })?)
+        }
+        _ => None,
+    };
+    Ok(Target {
+        spec: profile.connection.clone(),
+        password,
+    })
+}
+
+async fn open(target: &Target) -> Result<Box<dyn CacheBackend>, Failure> {
+    let password = target
+        .spec
+        .resolve_password(target.password.as_ref())
+        .map_err(Failure::error)?;
+    Ok(backend::connect(&target.spec, password.as_ref()).await?)
+}
+
+fn block_on(future: impl Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(future)
+}
+
+async fn keys(
+    backend: &dyn CacheBackend,
+    request: &ScanRequest,
+    count_only: bool,
+) -> Result<(), Failure> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    // SCAN may return a key twice while the server rehashes; print each once.
+    let mut seen = crate::keyindex::KeyIndex::new("");
+    let mut cursor = 0;
+    let mut line = String::new();
+    loop {
+        let page = backend.scan(request, cursor).await?;
+        for key in &page.keys {
+            let before = seen.len();
+            seen.insert(key).map_err(Failure::error)?;
+            if seen.len() > before && !count_only {
+                line.clear();
+                crate::escape::escape_into(key, &mut line);
+                line.push('\n');
+                if out.write_all(line.as_bytes()).is_err() {
+                    return Ok(()); // the reader went away (`| head`): not an error
+                }
+            }
+        }
+        cursor = page.next_cursor;
+        if cursor == 0 {
+            break;
+        }
+    }
+    if count_only {
+        let _ = writeln!(out, "{}", seen.len());
+    }
+    let _ = out.flush();
+    Ok(())
+}
+
+async fn get(backend: &dyn CacheBackend, key: &[u8], meta_only: bool) -> Result<(), Failure> {
+    let details = backend.key_details(key).await?;
+    let mut out = std::io::stdout().lock();
+    if meta_only {
+        let ttl = match details.meta.ttl {
+            Ttl::Persistent => -1,
+            Ttl::ExpiresInMs(ms) => i64::try_from(ms.div_ceil(1000)).unwrap_or(i64::MAX),
+        };
+        let size = details
+            .meta
+            .size_bytes
+            .map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+        let text = format!(
+            "type: {}\nttl: {ttl}\nsize: {size}\nlength: {}\nencoding: {}\n",
+            details.meta.key_type.label(),
+            details.length,
+            details.encoding.as_deref().unwrap_or("unknown"),
+        );
+        out.write_all(text.as_bytes()).map_err(Failure::error)?;
+        return Ok(());
+    }
+    let key_type = details.meta.key_type.clone();
+    if key_type == KeyType::String {
+        let mut offset = 0;
+        while offset < details.length {
+            let chunk = backend
+                .read_string_range(key, offset, (1 << 20).min(details.length - offset))
+                .await?;
+            if chunk.is_empty() {
+                break;
+            }
+            out.write_all(&chunk).map_err(Failure::error)?;
+            offset += chunk.len() as u64;
+        }
+        return Ok(());
+    }
+    let mut json = Vec::new();
+    let mut cursor = PageCursor::Start;
+    let mut raw_json = None;
+    loop {
+        let page = backend.read_page(key, &key_type, &cursor, 1000).await?;
+        match page.items {
+            ValueItems::String { bytes, .. } => {
+                json.push(serde_json::Value::String(escape_bytes(&bytes)))
+            }
+            ValueItems::Hash(pairs) => json.extend(
+                pairs
+                    .iter()
+                    .map(|(f, v)| serde_json::json!([escape_bytes(f), escape_bytes(v)])),
+            ),
+            ValueItems::List(items) | ValueItems::Set(items) => {
+                json.extend(
+                    items
+                        .iter()
+                        .map(|v| serde_json::Value::String(escape_bytes(v))),
+                );
+            }
+            ValueItems::ZSet(members) => json.extend(
+                members
+                    .iter()
+                    .map(|(m, s)| serde_json::json!([escape_bytes(m), s])),
+            ),
+            ValueItems::Stream(entries) => json.extend(entries.iter().map(|e| {
+                let fields: serde_json::Map<String, serde_json::Value> = e
+                    .fields
+                    .iter()
+                    .map(|(f, v)| (escape_bytes(f), serde_json::Value::String(escape_bytes(v))))
+                    .collect();
+                serde_json::json!({"id": escape_bytes(&e.id), "fields": fields})
+            })),
+            ValueItems::Json(text) => raw_json = Some(text),
+        }
+        match page.next {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    let document = match (raw_json, key_type) {
+        (Some(text), _) => text,
+        (None, KeyType::Hash) => {
+            // A hash prints as an object; pairs were collected to keep field order.
+            let object: serde_json::Map<String, serde_json::Value> = json
+                .into_iter()
+                .filter_map(|pair| {
+                    let serde_json::Value::Array(mut kv) = pair else {
+                        return None;
+                    };
+                    let v = kv.pop()?;
+                    let serde_json::Value::String(k) = kv.pop()? else {
+                        return None;
+                    };
+                    Some((k, v))
+                })
+                .collect();
+            serde_json::to_string_pretty(&object).map_err(Failure::error)?
+        }
+        (None, _) => serde_json::to_string_pretty(&json).map_err(Failure::error)?,
+    };
+    writeln!(out, "{document}").map_err(Failure::error)?;
+    Ok(())
+}
+
+fn profiles(action: ProfilesCommand) -> Result<(), Failure> {
+    let loaded = ProfileStore::load_default().map_err(Failure::error)?;
+    if let Some(warning) = &loaded.warning {
+        eprintln!("cache-console: warning: {warning}");
+    }
+    let mut store = loaded.store;
+    match action {
+        ProfilesCommand::List => {
+            let mut out = std::io::stdout().lock();
+            for p in store.profiles() {
+                let _ = writeln!(out, "{}\t{}", p.name, p.connection.display_url());
+            }
+            Ok(())
+        }
+        ProfilesCommand::Add { name, url } => {
+            let (mut spec, inline) = parse_url(&url).map_err(Failure::usage)?;
+            if inline.is_some() {
+                // Never store it: the profile will ask for it (or read CACHE_CONSOLE_PASSWORD).
+                spec.set_password_source(PasswordSource::Prompt);
+                eprintln!(
+                    "cache-console: the password in the URL was not saved; the profile will ask \
+                     for it (CLI: set {PASSWORD_ENV}), or use ${{VAR}} to read it from a variable"
+                );
+            }
+            store.add(Profile::new(name, spec)).map_err(Failure::error)
+        }
+        ProfilesCommand::Remove { name } => store.remove(&name).map_err(Failure::error),
+    }
+}

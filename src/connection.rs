@@ -1,0 +1,403 @@
+//! Where and how to connect: connection specs, URLs, and password sources.
+//!
+//! A spec is what a profile stores. It never holds a password: a password is either asked for
+//! when connecting, read from an environment variable named in the spec, or (when a URL with an
+//! inline password is pasted) kept in memory for this session only.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// A password or other secret. Its `Debug` output is redacted so it never reaches a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is handed to a client library.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where a connection's password comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PasswordSource {
+    /// No password.
+    #[default]
+    None,
+    /// Ask the user when connecting (kept in memory for the session).
+    Prompt,
+    /// Read this environment variable when connecting (`${REDIS_PASSWORD}` in a URL).
+    Env(String),
+}
+
+/// Network address of a Redis server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RedisAddress {
+    /// TCP host and port.
+    Tcp {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A unix domain socket.
+    Unix {
+        /// Path of the socket file.
+        path: PathBuf,
+    },
+}
+
+/// TLS settings of a Redis connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsSpec {
+    /// PEM file with the CA certificates to trust; the system roots when `None`.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Everything needed to reach one Redis server, minus the password itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RedisSpec {
+    /// Where the server listens.
+    pub address: RedisAddress,
+    /// TLS, when the server speaks it (`rediss://`).
+    pub tls: Option<TlsSpec>,
+    /// ACL user name; the default user when `None`.
+    pub username: Option<String>,
+    /// Where the password comes from.
+    pub password: PasswordSource,
+    /// Database index selected after connecting.
+    pub db: u32,
+    /// How long to wait for the connection to open.
+    pub connect_timeout_ms: u64,
+    /// How long to wait for any one command's reply.
+    pub command_timeout_ms: u64,
+}
+
+impl Default for RedisSpec {
+    fn default() -> Self {
+        Self {
+            address: RedisAddress::Tcp {
+                host: "127.0.0.1".to_owned(),
+                port: 6379,
+            },
+            tls: None,
+            username: None,
+            password: PasswordSource::None,
+            db: 0,
+            connect_timeout_ms: 5_000,
+            command_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// A connection target of any backend kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectionSpec {
+    /// A Redis server (standalone).
+    Redis(RedisSpec),
+}
+
+impl ConnectionSpec {
+    /// A URL for display and for `profiles list`; it never contains a password.
+    #[must_use]
+    pub fn display_url(&self) -> String {
+        match self {
+            Self::Redis(spec) => spec.display_url(),
+        }
+    }
+
+    /// Where the password comes from.
+    #[must_use]
+    pub fn password_source(&self) -> &PasswordSource {
+        match self {
+            Self::Redis(spec) => &spec.password,
+        }
+    }
+
+    /// Sets where the password comes from.
+    pub fn set_password_source(&mut self, source: PasswordSource) {
+        match self {
+            Self::Redis(spec) => spec.password = source,
+        }
+    }
+
+    /// Resolves the password for a connection attempt.
+    ///
+    /// `entered` is what the user typed (or a pasted URL carried) this session.
+    ///
+    /// # Errors
+    /// The spec asks for a prompt and nothing was entered, or names an unset variable.
+    pub fn resolve_password(&self, entered: Option<&Secret>) -> Result<Option<Secret>, UrlError> {
+        if let Some(secret) = entered {
+            return Ok(Some(secret.clone()));
+        }
+        match self.password_source() {
+            PasswordSource::None => Ok(None),
+            PasswordSource::Prompt => Err(UrlError::PasswordNeeded),
+            PasswordSource::Env(name) => std::env::var(name)
+                .map(|v| Some(Secret::new(v)))
+                .map_err(|_| UrlError::EnvUnset(name.clone())),
+        }
+    }
+}
+
+/// Why a URL could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Not a URL at all.
+    #[error("not a valid URL: {0}")]
+    Invalid(String),
+    /// A scheme this console does not speak.
+    #[error(
+        "unsupported URL scheme `{0}`: use redis://, rediss:// or redis+unix:// (unix:// works too)"
+    )]
+    Scheme(String),
+    /// The database part of the URL is not a number.
+    #[error("database index `{0}` is not a number from 0 to 65535")]
+    Db(String),
+    /// The password is to be asked for and nobody gave it.
+    #[error("this connection needs a password: enter it when connecting")]
+    PasswordNeeded,
+    /// The environment variable that holds the password is not set.
+    #[error("environment variable `{0}` (the password reference) is not set")]
+    EnvUnset(String),
+}
+
+impl RedisSpec {
+    /// The URL form without any password (a `${VAR}` reference is kept, it is not secret).
+    #[must_use]
+    pub fn display_url(&self) -> String {
+        let userinfo = match (&self.username, &self.password) {
+            (Some(user), PasswordSource::Env(var)) => format!("{user}:${{{var}}}@"),
+            (None, PasswordSource::Env(var)) => format!(":${{{var}}}@"),
+            (Some(user), _) => format!("{user}@"),
+            (None, _) => String::new(),
+        };
+        match &self.address {
+            RedisAddress::Tcp { host, port } => {
+                let scheme = if self.tls.is_some() {
+                    "rediss"
+                } else {
+                    "redis"
+                };
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host.clone()
+                };
+                format!("{scheme}://{userinfo}{host}:{port}/{}", self.db)
+            }
+            RedisAddress::Unix { path } => {
+                format!("redis+unix://{userinfo}{}?db={}", path.display(), self.db)
+            }
+        }
+    }
+}
+
+/// Parses a connection URL into a spec plus the inline password, if the URL carried one.
+///
+/// `${NAME}` as the password becomes a reference to environment variable `NAME` and is kept
+/// in the spec; any other inline password is returned apart so that it is never saved.
+///
+/// # Errors
+/// A malformed URL, an unknown scheme, or a database index that is not a number.
+pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
+    let text = text.trim();
+    // `url` would percent-encode `${…}` in the password; swap it for a marker first.
+    let (text_for_parse, env_ref) = extract_env_ref(text);
+    let url = url::Url::parse(&text_for_parse).map_err(|e| UrlError::Invalid(e.to_string()))?;
+    let mut spec = RedisSpec::default();
+    let scheme = url.scheme().to_owned();
+    match scheme.as_str() {
+        "redis" | "rediss" => {
+            let host = url
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .unwrap_or("127.0.0.1")
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
+            spec.address = RedisAddress::Tcp {
+                host,
+                port: url.port().unwrap_or(6379),
+            };
+            if scheme == "rediss" {
+                spec.tls = Some(TlsSpec::default());
+            }
+            let path = url.path().trim_matches('/');
+            if !path.is_empty() {
+                spec.db = path.parse().map_err(|_| UrlError::Db(path.to_owned()))?;
+            }
+        }
+        "redis+unix" | "unix" => {
+            spec.address = RedisAddress::Unix {
+                path: PathBuf::from(percent_decode(url.path())),
+            };
+        }
+        other => return Err(UrlError::Scheme(other.to_owned())),
+    }
+    let mut inline_password = None;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "db" => spec.db = value.parse().map_err(|_| UrlError::Db(value.to_string()))?,
+            "user" | "username" => spec.username = Some(value.to_string()),
+            "pass" | "password" => inline_password = Some(Secret::new(value.to_string())),
+            "ca" | "ca_file" => {
+                spec.tls = Some(TlsSpec {
+                    ca_file: Some(PathBuf::from(value.to_string())),
+                });
+            }
+            "connect_timeout_ms" => {
+                if let Ok(ms) = value.parse() {
+                    spec.connect_timeout_ms = ms;
+                }
+            }
+            "timeout_ms" | "command_timeout_ms" => {
+                if let Ok(ms) = value.parse() {
+                    spec.command_timeout_ms = ms;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !url.username().is_empty() {
+        spec.username = Some(percent_decode(url.username()));
+    }
+    if let Some(var) = env_ref {
+        spec.password = PasswordSource::Env(var);
+    } else if let Some(password) = url.password() {
+        inline_password = Some(Secret::new(percent_decode(password)));
+    }
+    Ok((ConnectionSpec::Redis(spec), inline_password))
+}
+
+const ENV_MARKER: &str = "cc-env-password-ref";
+
+/// Finds a `:${NAME}@` password reference and replaces it with a marker `url` can parse.
+fn extract_env_ref(text: &str) -> (String, Option<String>) {
+    let Some(start) = text.find(":${") else {
+        return (text.to_owned(), None);
+    };
+    let rest = &text[start + 3..];
+    let Some(end) = rest.find('}') else {
+        return (text.to_owned(), None);
+    };
+    let name = &rest[..end];
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid || !rest[end + 1..].starts_with('@') {
+        return (text.to_owned(), None);
+    }
+    let replaced = format!("{}:{ENV_MARKER}{}", &text[..start], &rest[end + 1..]);
+    (replaced, Some(name.to_owned()))
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redis(spec: &ConnectionSpec) -> &RedisSpec {
+        match spec {
+            ConnectionSpec::Redis(s) => s,
+        }
+    }
+
+    #[test]
+    fn plain_url_with_db() {
+        let (spec, pw) = parse_url("redis://cache.local:6380/3").expect("parses");
+        let s = redis(&spec);
+        assert_eq!(
+            s.address,
+            RedisAddress::Tcp {
+                host: "cache.local".into(),
+                port: 6380
+            }
+        );
+        assert_eq!(s.db, 3);
+        assert!(s.tls.is_none());
+        assert!(pw.is_none());
+    }
+
+    #[test]
+    fn inline_password_is_returned_apart_and_never_displayed() {
+        let (spec, pw) = parse_url("rediss://alice:s3cr%40t@h:6390/1").expect("parses");
+        assert_eq!(pw.as_ref().map(Secret::expose), Some("s3cr@t"));
+        let s = redis(&spec);
+        assert_eq!(s.username.as_deref(), Some("alice"));
+        assert!(s.tls.is_some());
+        assert_eq!(s.password, PasswordSource::None);
+        let shown = spec.display_url();
+        assert_eq!(shown, "rediss://alice@h:6390/1");
+        assert!(!format!("{pw:?}").contains("s3cr"));
+    }
+
+    #[test]
+    fn env_reference_is_kept_as_a_reference() {
+        let (spec, pw) = parse_url("redis://:${REDIS_PASSWORD}@127.0.0.1:6379").expect("parses");
+        assert!(pw.is_none());
+        assert_eq!(
+            spec.password_source(),
+            &PasswordSource::Env("REDIS_PASSWORD".into())
+        );
+        assert_eq!(
+            spec.display_url(),
+            "redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            spec.resolve_password(None),
+            Err(UrlError::EnvUnset("REDIS_PASSWORD".into()))
+        );
+    }
+
+    #[test]
+    fn unix_socket_urls() {
+        let (spec, _) = parse_url("redis+unix:///run/redis.sock?db=2").expect("parses");
+        let s = redis(&spec);
+        assert_eq!(
+            s.address,
+            RedisAddress::Unix {
+                path: "/run/redis.sock".into()
+            }
+        );
+        assert_eq!(s.db, 2);
+        assert_eq!(spec.display_url(), "redis+unix:///run/redis.sock?db=2");
+    }
+
+    #[test]
+    fn bad_urls_say_why() {
+        assert!(matches!(parse_url("http://x"), Err(UrlError::Scheme(s)) if s == "http"));
+        assert!(matches!(parse_url("redis://h/abc"), Err(UrlError::Db(_))));
+        assert!(matches!(parse_url("not a url"), Err(UrlError::Invalid(_))));
+    }
+
+    #[test]
+    fn prompt_needs_an_entered_password() {
+        let (mut spec, _) = parse_url("redis://h").expect("parses");
+        spec.set_password_source(PasswordSource::Prompt);
+        assert_eq!(spec.resolve_password(None), Err(UrlError::PasswordNeeded));
+        let entered = Secret::new("pw");
+        assert_eq!(spec.resolve_password(Some(&entered)), Ok(Some(entered)));
+    }
+}

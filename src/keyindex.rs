@@ -1,0 +1,765 @@
+//! The loaded keys of one listing: a compact, deduplicated store plus a namespace tree.
+//!
+//! Sized for millions of keys. All key bytes live in one arena; a key is a `u32` id. The tree
+//! groups keys by a delimiter; each namespace node knows how many keys lie below it, its
+//! children are intrusive linked lists (newest first) and the sorted order a user sees is built
+//! only for expanded nodes, and then only merged with what arrived since. Filtering runs as a
+//! time-boxed job so typing never stalls a frame. No crate offers this combination (a
+//! byte-keyed, append-only index with a lazily sorted namespace tree), hence this module.
+
+use std::hash::BuildHasher;
+use std::time::{Duration, Instant};
+
+use hashbrown::DefaultHashBuilder;
+use hashbrown::HashTable;
+
+/// Id of a key in the index (its arrival order).
+pub type KeyId = u32;
+/// Id of a namespace node; 0 is the root.
+pub type NodeId = u32;
+
+const NONE: u32 = u32::MAX;
+/// The root of the tree.
+pub const ROOT: NodeId = 0;
+
+/// The index cannot take more keys (ids and offsets are 32-bit to keep it small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the key list is full (4 GiB of key names); narrow the pattern")]
+pub struct IndexFull;
+
+#[derive(Debug, Clone)]
+struct Node {
+    parent: NodeId,
+    /// The segment's bytes are `arena[seg_start..seg_start + seg_len]`.
+    seg_start: u32,
+    seg_len: u32,
+    /// Keys anywhere below this node.
+    count: u32,
+    first_child: NodeId,
+    next_sibling: NodeId,
+    children: u32,
+    first_leaf: KeyId,
+    leaves: u32,
+}
+
+/// Sorted view of one expanded node's children, merged incrementally as keys arrive.
+#[derive(Debug, Default, Clone)]
+struct SortedChildren {
+    nodes: Vec<NodeId>,
+    leaves: Vec<KeyId>,
+}
+
+/// One row of the tree view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeRow {
+    /// A namespace, at a depth.
+    Node {
+        /// The node.
+        id: NodeId,
+        /// Nesting depth, 0 for the top level.
+        depth: u16,
+    },
+    /// A key, at a depth.
+    Leaf {
+        /// The key.
+        id: KeyId,
+        /// Nesting depth.
+        depth: u16,
+    },
+}
+
+/// Grows a vector by a quarter instead of doubling, so a large index wastes little memory.
+fn reserve_quarter<T>(v: &mut Vec<T>, additional: usize) {
+    let free = v.capacity() - v.len();
+    if free < additional {
+        let grow = additional.max(v.capacity() / 4).max(1024);
+        v.reserve_exact(grow);
+    }
+}
+
+/// Keys, the namespace tree over them, and a running filter.
+pub struct KeyIndex {
+    arena: Vec<u8>,
+    ends: Vec<u32>,
+    dedup: HashTable<KeyId>,
+    hasher: DefaultHashBuilder,
+    delimiter: Vec<u8>,
+    nodes: Vec<Node>,
+    lookup: HashTable<NodeId>,
+    leaf_next: Vec<KeyId>,
+    leaf_parent: Vec<NodeId>,
+    sorted: hashbrown::HashMap<NodeId, SortedChildren>,
+}
+
+impl std::fmt::Debug for KeyIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyIndex")
+            .field("keys", &self.len())
+            .field("nodes", &self.nodes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for KeyIndex {
+    fn default() -> Self {
+        Self::new(":")
+    }
+}
+
+fn root_node() -> Node {
+    Node {
+        parent: NONE,
+        seg_start: 0,
+        seg_len: 0,
+        count: 0,
+        first_child: NONE,
+        next_sibling: NONE,
+        children: 0,
+        first_leaf: NONE,
+        leaves: 0,
+    }
+}
+
+impl KeyIndex {
+    /// An empty index grouping by `delimiter` (empty: no grouping).
+    #[must_use]
+    pub fn new(delimiter: &str) -> Self {
+        Self {
+            arena: Vec::new(),
+            ends: Vec::new(),
+            dedup: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            delimiter: delimiter.as_bytes().to_vec(),
+            nodes: vec![root_node()],
+            lookup: HashTable::new(),
+            leaf_next: Vec::new(),
+            leaf_parent: Vec::new(),
+            sorted: hashbrown::HashMap::new(),
+        }
+    }
+
+    /// Number of distinct keys.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when no key is loaded.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The bytes of a key.
+    #[must_use]
+    pub fn key(&self, id: KeyId) -> &[u8] {
+        let i = id as usize;
+        let end = self.ends[i] as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.arena[start..end]
+    }
+
+    /// The id of a key, if loaded.
+    #[must_use]
+    pub fn find(&self, key: &[u8]) -> Option<KeyId> {
+        let hash = self.hasher.hash_one(key);
+        self.dedup.find(hash, |&id| self.key(id) == key).copied()
+    }
+
+    /// Adds keys, skipping ones already present (SCAN may return a key twice).
+    ///
+    /// # Errors
+    /// The index is full; keys before the one that did not fit were added.
+    pub fn extend<'a>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(), IndexFull> {
+        for key in keys {
+            self.insert(key)?;
+        }
+        Ok(())
+    }
+
+    /// Adds one key; returns its id (the existing id for a duplicate).
+    ///
+    /// # Errors
+    /// The index is full.
+    pub fn insert(&mut self, key: &[u8]) -> Result<KeyId, IndexFull> {
+        let hash = self.hasher.hash_one(key);
+        if let Some(&id) = self.dedup.find(hash, |&id| self.key(id) == key) {
+            return Ok(id);
+        }
+        let new_len = self.arena.len() + key.len();
+        let end = u32::try_from(new_len).map_err(|_| IndexFull)?;
+        let id = u32::try_from(self.ends.len())
+            .ok()
+            .filter(|&id| id != NONE)
+            .ok_or(IndexFull)?;
+        reserve_quarter(&mut self.arena, key.len());
+        self.arena.extend_from_slice(key);
+        reserve_quarter(&mut self.ends, 1);
+        self.ends.push(end);
+        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
+        self.dedup.insert_unique(hash, id, |&other| {
+            hasher.hash_one(key_slice(arena, ends, other))
+        });
+        self.attach(id);
+        Ok(id)
+    }
+
+    /// The grouping delimiter.
+    #[must_use]
+    pub fn delimiter(&self) -> &[u8] {
+        &self.delimiter
+    }
+
+    /// Regroups every key by a new delimiter.
+    pub fn set_delimiter(&mut self, delimiter: &str) {
+        if self.delimiter == delimiter.as_bytes() {
+            return;
+        }
+        self.delimiter = delimiter.as_bytes().to_vec();
+        self.nodes = vec![root_node()];
+        self.lookup = HashTable::new();
+        self.leaf_next.clear();
+        self.leaf_parent.clear();
+        self.sorted.clear();
+        for id in 0..self.len() {
+            // Ids fit in u32: insert() refuses more.
+            #[allow(clippy::cast_possible_truncation)]
+            self.attach(id as KeyId);
+        }
+    }
+
+    /// Puts key `id` into the tree.
+    fn attach(&mut self, id: KeyId) {
+        let i = id as usize;
+        let end = self.ends[i] as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let mut node = ROOT;
+        self.nodes[ROOT as usize].count += 1;
+        if !self.delimiter.is_empty() {
+            // Borrowed out for the loop: child() needs `&mut self` but never the delimiter.
+            let delimiter = std::mem::take(&mut self.delimiter);
+            let finder = memchr::memmem::Finder::new(&delimiter);
+            let mut seg_start = start;
+            while let Some(pos) = finder.find(&self.arena[seg_start..end]) {
+                let seg_end = seg_start + pos;
+                node = self.child(node, seg_start, seg_end);
+                self.nodes[node as usize].count += 1;
+                seg_start = seg_end + delimiter.len();
+            }
+            self.delimiter = delimiter;
+        }
+        reserve_quarter(&mut self.leaf_next, 1);
+        reserve_quarter(&mut self.leaf_parent, 1);
+        let n = &mut self.nodes[node as usize];
+        self.leaf_next.push(n.first_leaf);
+        self.leaf_parent.push(node);
+        n.first_leaf = id;
+        n.leaves += 1;
+    }
+
+    /// Finds or creates the child of `parent` whose segment is `arena[start..end]`.
+    fn child(&mut self, parent: NodeId, start: usize, end: usize) -> NodeId {
+        let Self {
+            arena,
+            nodes,
+            lookup,
+            hasher,
+            ..
+        } = self;
+        let seg = &arena[start..end];
+        let hash = hasher.hash_one((parent, seg));
+        let seg_of = |n: &Node| &arena[n.seg_start as usize..(n.seg_start + n.seg_len) as usize];
+        if let Some(&found) = lookup.find(hash, |&id| {
+            let n = &nodes[id as usize];
+            n.parent == parent && seg_of(n) == seg
+        }) {
+            return found;
+        }
+        // Offsets fit: the arena is bounded by u32 in insert().
+        #[allow(clippy::cast_possible_truncation)]
+        let id = nodes.len() as NodeId;
+        let first_sibling = nodes[parent as usize].first_child;
+        reserve_quarter(nodes, 1);
+        #[allow(clippy::cast_possible_truncation)]
+        nodes.push(Node {
+            parent,
+            seg_start: start as u32,
+            seg_len: (end - start) as u32,
+            count: 0,
+            first_child: NONE,
+            next_sibling: first_sibling,
+            children: 0,
+            first_leaf: NONE,
+            leaves: 0,
+        });
+        let p = &mut nodes[parent as usize];
+        p.first_child = id;
+        p.children += 1;
+        lookup.insert_unique(hash, id, |&other| {
+            let n = &nodes[other as usize];
+            hasher.hash_one((n.parent, seg_of(n)))
+        });
+        id
+    }
+
+    /// The segment name of a node (empty for the root).
+    #[must_use]
+    pub fn node_name(&self, id: NodeId) -> &[u8] {
+        let n = &self.nodes[id as usize];
+        &self.arena[n.seg_start as usize..(n.seg_start + n.seg_len) as usize]
+    }
+
+    /// Keys below a node.
+    #[must_use]
+    pub fn node_count(&self, id: NodeId) -> u32 {
+        self.nodes[id as usize].count
+    }
+
+    /// The parent of a node (`None` for the root).
+    #[must_use]
+    pub fn node_parent(&self, id: NodeId) -> Option<NodeId> {
+        let p = self.nodes[id as usize].parent;
+        (p != NONE).then_some(p)
+    }
+
+    /// The node a key hangs from.
+    #[must_use]
+    pub fn leaf_parent(&self, id: KeyId) -> NodeId {
+        self.leaf_parent[id as usize]
+    }
+
+    /// Number of namespace nodes (root included).
+    #[must_use]
+    pub fn node_total(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The full prefix of a node, segments joined by the delimiter, e.g. `user:42`.
+    #[must_use]
+    pub fn node_path(&self, id: NodeId) -> Vec<u8> {
+        let mut parts = Vec::new();
+        let mut cur = id;
+        while cur != ROOT && cur != NONE {
+            parts.push(self.node_name(cur));
+            cur = self.nodes[cur as usize].parent;
+        }
+        let mut out = Vec::new();
+        for (i, part) in parts.iter().rev().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(&self.delimiter);
+            }
+            out.extend_from_slice(part);
+        }
+        out
+    }
+
+    /// Looks a namespace up by its path segments.
+    #[must_use]
+    pub fn find_node(&self, path: &[&[u8]]) -> Option<NodeId> {
+        let mut node = ROOT;
+        for seg in path {
+            let hash = self.hasher.hash_one((node, *seg));
+            node = *self.lookup.find(hash, |&id| {
+                self.nodes[id as usize].parent == node && self.node_name(id) == *seg
+            })?;
+        }
+        Some(node)
+    }
+
+    /// Children of `id` in display order (namespaces, then keys, each sorted by bytes).
+    ///
+    /// The order is cached per node and only merged with what arrived since the last call.
+    fn take_sorted(&mut self, id: NodeId) -> SortedChildren {
+        let node = self.nodes[id as usize].clone();
+        let mut cache = self.sorted.remove(&id).unwrap_or_default();
+        let new_nodes = node.children as usize - cache.nodes.len();
+        if new_nodes > 0 {
+            let mut fresh = Vec::with_capacity(new_nodes);
+            let mut cur = node.first_child;
+            while fresh.len() < new_nodes && cur != NONE {
+                fresh.push(cur);
+                cur = self.nodes[cur as usize].next_sibling;
+            }
+            fresh.sort_unstable_by(|a, b| self.node_name(*a).cmp(self.node_name(*b)));
+            cache.nodes = merge_sorted(&cache.nodes, &fresh, |a, b| {
+                self.node_name(*a) <= self.node_name(*b)
+            });
+        }
+        let new_leaves = node.leaves as usize - cache.leaves.len();
+        if new_leaves > 0 {
+            let mut fresh = Vec::with_capacity(new_leaves);
+            let mut cur = node.first_leaf;
+            while fresh.len() < new_leaves && cur != NONE {
+                fresh.push(cur);
+                cur = self.leaf_next[cur as usize];
+            }
+            fresh.sort_unstable_by(|a, b| self.key(*a).cmp(self.key(*b)));
+            cache.leaves = merge_sorted(&cache.leaves, &fresh, |a, b| self.key(*a) <= self.key(*b));
+        }
+        cache
+    }
+
+    /// The rows of the tree view for the given expanded nodes.
+    ///
+    /// With `filter`, only keys it matched and namespaces holding such keys are listed.
+    pub fn tree_rows(
+        &mut self,
+        is_expanded: &dyn Fn(NodeId) -> bool,
+        filter: Option<&Filter>,
+    ) -> Vec<TreeRow> {
+        let mut rows = Vec::new();
+        // Iterative depth-first walk. Each level owns its sorted children while it is walked
+        // and gives them back to the cache when done.
+        let root = self.take_sorted(ROOT);
+        let mut stack: Vec<(NodeId, u16, SortedChildren, usize)> = vec![(ROOT, 0, root, 0)];
+        while let Some((id, depth, children, idx)) = stack.last_mut() {
+            let depth = *depth;
+            if let Some(&child) = children.nodes.get(*idx) {
+                *idx += 1;
+                if filter.is_some_and(|f| f.node_matches(child) == 0) {
+                    continue;
+                }
+                rows.push(TreeRow::Node { id: child, depth });
+                if is_expanded(child) {
+                    let sorted = self.take_sorted(child);
+                    stack.push((child, depth + 1, sorted, 0));
+                }
+                continue;
+            }
+            let leaves = &children.leaves;
+            match filter {
+                Some(f) => rows.extend(
+                    leaves
+                        .iter()
+                        .filter(|&&k| f.is_match(k))
+                        .map(|&k| TreeRow::Leaf { id: k, depth }),
+                ),
+                None => rows.extend(leaves.iter().map(|&k| TreeRow::Leaf { id: k, depth })),
+            }
+            let id = *id;
+            if let Some((_, _, children, _)) = stack.pop() {
+                self.sorted.insert(id, children);
+            }
+        }
+        rows
+    }
+
+    /// Heap bytes held by the index and tree (capacity, not just length).
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        let table = |buckets: usize| buckets * (std::mem::size_of::<u32>() + 1);
+        self.arena.capacity()
+            + self.ends.capacity() * 4
+            + table(self.dedup.capacity() * 8 / 7 + 1)
+            + self.nodes.capacity() * std::mem::size_of::<Node>()
+            + table(self.lookup.capacity() * 8 / 7 + 1)
+            + self.leaf_next.capacity() * 4
+            + self.leaf_parent.capacity() * 4
+            + self
+                .sorted
+                .values()
+                .map(|s| (s.nodes.capacity() + s.leaves.capacity()) * 4)
+                .sum::<usize>()
+    }
+
+    /// Total bytes of all key names.
+    #[must_use]
+    pub fn key_bytes(&self) -> usize {
+        self.arena.len()
+    }
+}
+
+fn key_slice<'a>(arena: &'a [u8], ends: &[u32], id: KeyId) -> &'a [u8] {
+    let i = id as usize;
+    let end = ends[i] as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &arena[start..end]
+}
+
+fn merge_sorted(old: &[u32], fresh: &[u32], le: impl Fn(&u32, &u32) -> bool) -> Vec<u32> {
+    if old.is_empty() {
+        return fresh.to_vec();
+    }
+    let mut out = Vec::with_capacity(old.len() + fresh.len());
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() && j < fresh.len() {
+        if le(&old[i], &fresh[j]) {
+            out.push(old[i]);
+            i += 1;
+        } else {
+            out.push(fresh[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&old[i..]);
+    out.extend_from_slice(&fresh[j..]);
+    out
+}
+
+/// A substring filter over the loaded keys, computed a slice of time at a time.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    needle: Vec<u8>,
+    folded: bool,
+    /// Candidates to test first (the matches of a shorter filter this one extends).
+    candidates: Option<(Vec<KeyId>, usize)>,
+    /// First key id not yet tested beyond the candidates.
+    next: KeyId,
+    matches: Vec<KeyId>,
+    bits: Vec<u64>,
+    node_counts: Vec<u32>,
+}
+
+impl Filter {
+    /// A filter for `text` (case-insensitive for ASCII letters), refining `previous` when the
+    /// new text extends it so that typing one more letter only re-tests earlier matches.
+    #[must_use]
+    pub fn new(text: &[u8], previous: Option<Filter>) -> Self {
+        let needle = text.to_ascii_lowercase();
+        let folded = needle.iter().any(u8::is_ascii_alphabetic);
+        let (candidates, next) = match previous {
+            Some(prev)
+                if prev.is_complete_candidates()
+                    && memchr::memmem::find(&needle, &prev.needle).is_some() =>
+            {
+                (Some((prev.matches, 0)), prev.next)
+            }
+            _ => (None, 0),
+        };
+        Self {
+            needle,
+            folded,
+            candidates,
+            next,
+            matches: Vec::new(),
+            bits: Vec::new(),
+            node_counts: Vec::new(),
+        }
+    }
+
+    fn is_complete_candidates(&self) -> bool {
+        self.candidates
+            .as_ref()
+            .is_none_or(|(c, pos)| *pos >= c.len())
+    }
+
+    /// The lowercased text being searched for.
+    #[must_use]
+    pub fn needle(&self) -> &[u8] {
+        &self.needle
+    }
+
+    /// Matching key ids found so far, in test order.
+    #[must_use]
+    pub fn matches(&self) -> &[KeyId] {
+        &self.matches
+    }
+
+    /// Whether key `id` matched (false if not tested yet).
+    #[must_use]
+    pub fn is_match(&self, id: KeyId) -> bool {
+        self.bits
+            .get(id as usize / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+
+    /// Matching keys below a node.
+    #[must_use]
+    pub fn node_matches(&self, id: NodeId) -> u32 {
+        self.node_counts.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// True when every key in `index` has been tested.
+    #[must_use]
+    pub fn is_done(&self, index: &KeyIndex) -> bool {
+        self.is_complete_candidates() && self.next as usize >= index.len()
+    }
+
+    fn test(&self, key: &[u8], scratch: &mut Vec<u8>) -> bool {
+        if self.needle.is_empty() {
+            return true;
+        }
+        if self.folded {
+            scratch.clear();
+            scratch.extend(key.iter().map(u8::to_ascii_lowercase));
+            memchr::memmem::find(scratch, &self.needle).is_some()
+        } else {
+            memchr::memmem::find(key, &self.needle).is_some()
+        }
+    }
+
+    fn record(&mut self, index: &KeyIndex, id: KeyId) {
+        self.matches.push(id);
+        let word = id as usize / 64;
+        if self.bits.len() <= word {
+            self.bits.resize(word + 1, 0);
+        }
+        self.bits[word] |= 1 << (id % 64);
+        if self.node_counts.len() < index.node_total() {
+            self.node_counts.resize(index.node_total(), 0);
+        }
+        let mut node = index.leaf_parent(id);
+        loop {
+            self.node_counts[node as usize] += 1;
+            match index.node_parent(node) {
+                Some(p) => node = p,
+                None => break,
+            }
+        }
+    }
+
+    /// Tests keys until done or `budget` is spent. Returns true when it changed anything.
+    pub fn step(&mut self, index: &KeyIndex, budget: Duration) -> bool {
+        let start = Instant::now();
+        let mut scratch = Vec::new();
+        let mut changed = false;
+        let mut tested = 0u32;
+        if let Some((cands, mut pos)) = self.candidates.take() {
+            while pos < cands.len() {
+                let id = cands[pos];
+                pos += 1;
+                if self.test(index.key(id), &mut scratch) {
+                    self.record(index, id);
+                }
+                changed = true;
+                tested += 1;
+                if tested.is_multiple_of(1024) && start.elapsed() >= budget {
+                    break;
+                }
+            }
+            self.candidates = Some((cands, pos));
+            if !self.is_complete_candidates() {
+                return changed;
+            }
+        }
+        while (self.next as usize) < index.len() {
+            let id = self.next;
+            self.next += 1;
+            if self.test(index.key(id), &mut scratch) {
+                self.record(index, id);
+            }
+            changed = true;
+            tested += 1;
+            if tested.is_multiple_of(1024) && start.elapsed() >= budget {
+                break;
+            }
+        }
+        changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(keys: &[&str]) -> KeyIndex {
+        let mut idx = KeyIndex::new(":");
+        idx.extend(keys.iter().map(|k| k.as_bytes())).expect("fits");
+        idx
+    }
+
+    #[test]
+    fn duplicates_are_stored_once() {
+        let idx = index(&["a", "b", "a", "c:d", "c:d"]);
+        assert_eq!(idx.len(), 3);
+        assert_eq!(idx.find(b"c:d"), Some(2));
+        assert_eq!(idx.key(2), b"c:d");
+        assert_eq!(idx.find(b"zz"), None);
+    }
+
+    #[test]
+    fn tree_counts_namespaces() {
+        let idx = index(&[
+            "user:1:name",
+            "user:1:mail",
+            "user:2:name",
+            "order:9",
+            "plain",
+        ]);
+        assert_eq!(idx.node_count(ROOT), 5);
+        let user = idx.find_node(&[b"user"]).expect("user node");
+        assert_eq!(idx.node_count(user), 3);
+        let user1 = idx.find_node(&[b"user", b"1"]).expect("user:1 node");
+        assert_eq!(idx.node_count(user1), 2);
+        assert_eq!(idx.node_path(user1), b"user:1");
+        assert!(idx.find_node(&[b"nope"]).is_none());
+    }
+
+    #[test]
+    fn tree_rows_are_sorted_and_follow_expansion() {
+        let mut idx = index(&["user:2", "user:10", "a:x", "zed", "user:1"]);
+        let user = idx.find_node(&[b"user"]).expect("user");
+        let rows = idx.tree_rows(&|_| false, None);
+        let names: Vec<String> = rows
+            .iter()
+            .map(|r| match *r {
+                TreeRow::Node { id, .. } => {
+                    format!("[{}]", String::from_utf8_lossy(idx.node_name(id)))
+                }
+                TreeRow::Leaf { id, .. } => String::from_utf8_lossy(idx.key(id)).into_owned(),
+            })
+            .collect();
+        assert_eq!(names, ["[a]", "[user]", "zed"]);
+        let rows = idx.tree_rows(&|n| n == user, None);
+        assert_eq!(rows.len(), 6);
+        assert_eq!(rows[2], TreeRow::Leaf { id: 4, depth: 1 });
+        // Keys arriving later are merged into the cached order.
+        idx.insert(b"user:0").expect("fits");
+        let rows = idx.tree_rows(&|n| n == user, None);
+        assert_eq!(rows[2], TreeRow::Leaf { id: 5, depth: 1 });
+        assert_eq!(rows.len(), 7);
+    }
+
+    #[test]
+    fn delimiter_change_regroups() {
+        let mut idx = index(&["a/b:c", "a/d"]);
+        assert!(idx.find_node(&[b"a/b"]).is_some());
+        idx.set_delimiter("/");
+        assert_eq!(idx.node_count(idx.find_node(&[b"a"]).expect("a")), 2);
+        idx.set_delimiter("");
+        assert_eq!(idx.node_total(), 1);
+        assert_eq!(idx.tree_rows(&|_| true, None).len(), 2);
+    }
+
+    #[test]
+    fn filter_finds_substrings_case_insensitively_and_refines() {
+        let idx = index(&["User:1", "user:2", "order:1", "blob\u{0}"]);
+        let mut f = Filter::new(b"user", None);
+        while !f.is_done(&idx) {
+            f.step(&idx, Duration::from_millis(5));
+        }
+        assert_eq!(f.matches(), &[0, 1]);
+        assert!(f.is_match(1));
+        assert!(!f.is_match(2));
+        let user = idx.find_node(&[b"user"]).expect("user");
+        assert_eq!(f.node_matches(user), 1);
+        assert_eq!(f.node_matches(ROOT), 2);
+        let mut g = Filter::new(b"user:2", Some(f));
+        while !g.is_done(&idx) {
+            g.step(&idx, Duration::from_millis(5));
+        }
+        assert_eq!(g.matches(), &[1]);
+    }
+
+    #[test]
+    fn filtered_tree_hides_empty_namespaces() {
+        let mut idx = index(&["user:1", "order:1", "order:2"]);
+        let mut f = Filter::new(b"order", None);
+        f.step(&idx, Duration::from_millis(5));
+        let rows = idx.tree_rows(&|_| true, Some(&f));
+        assert_eq!(rows.len(), 3);
+        assert!(matches!(rows[0], TreeRow::Node { .. }));
+    }
+
+    #[test]
+    fn binary_keys_are_kept_exactly() {
+        let mut idx = KeyIndex::new(":");
+        let key = b"\xff\x00:\x80";
+        let id = idx.insert(key).expect("fits");
+        assert_eq!(idx.key(id), key);
+        assert_eq!(idx.node_count(ROOT), 1);
+    }
+}

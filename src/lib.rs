@@ -1,0 +1,15 @@
+//! Cache Console: look inside caches and fix what is wrong there.
+//!
+//! The library holds everything (backends, the I/O service, the UI) so that the UI can be
+//! tested without a window; `main.rs` is a thin wrapper that parses the command line.
+
+pub mod backend;
+pub mod cli;
+pub mod connection;
+pub mod escape;
+pub mod keyindex;
+pub mod model;
+pub mod profiles;
+pub mod service;
+pub mod state;
+pub mod ui;

@@ -1,0 +1,409 @@
+//! Saved connection profiles: a RON file in the platform config directory.
+//!
+//! Saves are atomic (a temp file in the same directory, synced, then renamed over the old one).
+//! A file that cannot be parsed never stops the app: it is moved aside as a backup, the user is
+//! told where, and the app starts with no profiles instead of losing the file's contents.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::connection::ConnectionSpec;
+
+/// Environment variable that overrides where profiles are kept.
+pub const CONFIG_DIR_ENV: &str = "CACHE_CONSOLE_CONFIG_DIR";
+const FILE_NAME: &str = "profiles.ron";
+
+/// One saved connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Unique name shown in the list.
+    pub name: String,
+    /// Where to connect; never holds a password.
+    pub connection: ConnectionSpec,
+    /// Pattern the key browser starts with.
+    #[serde(default = "default_pattern")]
+    pub default_pattern: String,
+    /// Separator that groups keys into a tree.
+    #[serde(default = "default_delimiter")]
+    pub delimiter: String,
+}
+
+fn default_pattern() -> String {
+    "*".to_owned()
+}
+
+fn default_delimiter() -> String {
+    ":".to_owned()
+}
+
+impl Profile {
+    /// A profile with the default pattern and delimiter.
+    #[must_use]
+    pub fn new(name: impl Into<String>, connection: ConnectionSpec) -> Self {
+        Self {
+            name: name.into(),
+            connection,
+            default_pattern: default_pattern(),
+            delimiter: default_delimiter(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ProfilesFile {
+    version: u32,
+    profiles: Vec<Profile>,
+}
+
+/// Why profiles could not be changed or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// No config directory could be determined.
+    #[error("no configuration directory is known for this user; set {CONFIG_DIR_ENV}")]
+    NoConfigDir,
+    /// Writing the file failed.
+    #[error("could not save profiles to {path}: {source}")]
+    Save {
+        /// The file being written.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The profiles could not be encoded.
+    #[error("could not encode profiles: {0}")]
+    Encode(String),
+    /// A profile with that name exists already.
+    #[error("a profile named `{0}` already exists")]
+    Duplicate(String),
+    /// No profile has that name.
+    #[error("no profile named `{0}`")]
+    NotFound(String),
+    /// Profile names cannot be empty.
+    #[error("a profile needs a name")]
+    EmptyName,
+}
+
+/// The profiles and the file they live in.
+#[derive(Debug, Clone)]
+pub struct ProfileStore {
+    path: PathBuf,
+    profiles: Vec<Profile>,
+}
+
+/// What loading found besides the profiles: a message for the user, if any.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The store, possibly empty.
+    pub store: ProfileStore,
+    /// A problem the user must be told about (corrupt file moved aside, and where).
+    pub warning: Option<String>,
+}
+
+/// The directory profiles are kept in: `$CACHE_CONSOLE_CONFIG_DIR` or the platform default.
+///
+/// # Errors
+/// No home directory is known and the variable is unset.
+pub fn config_dir() -> Result<PathBuf, ProfileError> {
+    if let Some(dir) = std::env::var_os(CONFIG_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("dev", "cache-console", "cache-console")
+        .map(|dirs| dirs.config_dir().to_path_buf())
+        .ok_or(ProfileError::NoConfigDir)
+}
+
+impl ProfileStore {
+    /// An empty store that saves to `dir`.
+    #[must_use]
+    pub fn empty_in(dir: &Path) -> Self {
+        Self {
+            path: dir.join(FILE_NAME),
+            profiles: Vec::new(),
+        }
+    }
+
+    /// Loads the profiles in `dir`. Never fails: problems become a warning.
+    #[must_use]
+    pub fn load_from(dir: &Path) -> Loaded {
+        let path = dir.join(FILE_NAME);
+        let mut store = Self {
+            path: path.clone(),
+            profiles: Vec::new(),
+        };
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Loaded {
+                    store,
+                    warning: None,
+                };
+            }
+            Err(e) => {
+                return Loaded {
+                    store,
+                    warning: Some(format!(
+                        "could not read saved profiles from {}: {e}. Starting without them; \
+                         the file is left as it is",
+                        path.display()
+                    )),
+                };
+            }
+        };
+        let parsed = std::str::from_utf8(&text)
+            .map_err(|e| e.to_string())
+            .and_then(|t| ron::from_str::<ProfilesFile>(t).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(file) => {
+                store.profiles = file.profiles;
+                Loaded {
+                    store,
+                    warning: None,
+                }
+            }
+            Err(reason) => {
+                let backup = backup_path(&path);
+                let kept = match std::fs::rename(&path, &backup) {
+                    Ok(()) => format!("it was kept as {}", backup.display()),
+                    Err(e) => format!("it could not be moved aside ({e})"),
+                };
+                Loaded {
+                    store,
+                    warning: Some(format!(
+                        "the saved profiles file {} is damaged ({reason}); {kept}. \
+                         Starting with no profiles",
+                        path.display()
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Loads from the default directory.
+    ///
+    /// # Errors
+    /// No config directory can be determined.
+    pub fn load_default() -> Result<Loaded, ProfileError> {
+        Ok(Self::load_from(&config_dir()?))
+    }
+
+    /// The file this store saves to.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// All profiles, in the order they were added.
+    #[must_use]
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles
+    }
+
+    /// The profile with this name.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// Adds a new profile (the name must be unused) and saves.
+    ///
+    /// # Errors
+    /// Empty or duplicate name, or the save failed.
+    pub fn add(&mut self, profile: Profile) -> Result<(), ProfileError> {
+        if profile.name.trim().is_empty() {
+            return Err(ProfileError::EmptyName);
+        }
+        if self.get(&profile.name).is_some() {
+            return Err(ProfileError::Duplicate(profile.name));
+        }
+        self.profiles.push(profile);
+        self.save()
+    }
+
+    /// Replaces the profile named `old_name` (it may be renamed) and saves.
+    ///
+    /// # Errors
+    /// Unknown old name, empty or clashing new name, or the save failed.
+    pub fn update(&mut self, old_name: &str, profile: Profile) -> Result<(), ProfileError> {
+        if profile.name.trim().is_empty() {
+            return Err(ProfileError::EmptyName);
+        }
+        if profile.name != old_name && self.get(&profile.name).is_some() {
+            return Err(ProfileError::Duplicate(profile.name));
+        }
+        let slot = self
+            .profiles
+            .iter_mut()
+            .find(|p| p.name == old_name)
+            .ok_or_else(|| ProfileError::NotFound(old_name.to_owned()))?;
+        *slot = profile;
+        self.save()
+    }
+
+    /// Adds a copy of `name` under a fresh name ("name (copy)", "name (copy 2)", …) and saves.
+    ///
+    /// # Errors
+    /// Unknown name, or the save failed.
+    pub fn duplicate(&mut self, name: &str) -> Result<String, ProfileError> {
+        let mut copy = self
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ProfileError::NotFound(name.to_owned()))?;
+        let mut n = 1;
+        let mut candidate = format!("{name} (copy)");
+        while self.get(&candidate).is_some() {
+            n += 1;
+            candidate = format!("{name} (copy {n})");
+        }
+        copy.name.clone_from(&candidate);
+        self.profiles.push(copy);
+        self.save()?;
+        Ok(candidate)
+    }
+
+    /// Removes a profile and saves.
+    ///
+    /// # Errors
+    /// Unknown name, or the save failed.
+    pub fn remove(&mut self, name: &str) -> Result<(), ProfileError> {
+        let before = self.profiles.len();
+        self.profiles.retain(|p| p.name != name);
+        if self.profiles.len() == before {
+            return Err(ProfileError::NotFound(name.to_owned()));
+        }
+        self.save()
+    }
+
+    /// Writes the file atomically: temp file in the same directory, fsync, rename.
+    ///
+    /// # Errors
+    /// The directory or file cannot be written.
+    pub fn save(&self) -> Result<(), ProfileError> {
+        let file = ProfilesFile {
+            version: 1,
+            profiles: self.profiles.clone(),
+        };
+        let text = ron::ser::to_string_pretty(&file, ron::ser::PrettyConfig::default())
+            .map_err(|e| ProfileError::Encode(e.to_string()))?;
+        let save_err = |source| ProfileError::Save {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        std::fs::create_dir_all(dir).map_err(save_err)?;
+        let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            save_err(e)
+        })
+    }
+}
+
+fn backup_path(path: &Path) -> PathBuf {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut candidate = path.with_extension(format!("ron.corrupt-{stamp}.bak"));
+    let mut n = 1;
+    while candidate.exists() {
+        candidate = path.with_extension(format!("ron.corrupt-{stamp}-{n}.bak"));
+        n += 1;
+    }
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::{PasswordSource, parse_url};
+
+    fn profile(name: &str, url: &str) -> Profile {
+        let (spec, _) = parse_url(url).expect("valid url");
+        Profile::new(name, spec)
+    }
+
+    #[test]
+    fn profiles_round_trip_through_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ProfileStore::load_from(dir.path()).store;
+        store
+            .add(profile("local", "redis://127.0.0.1:6379/2"))
+            .expect("add");
+        store
+            .add(profile("prod", "rediss://ops@cache:6380/0"))
+            .expect("add");
+        let name = store.duplicate("local").expect("clone");
+        assert_eq!(name, "local (copy)");
+        store.remove("prod").expect("remove");
+        let loaded = ProfileStore::load_from(dir.path());
+        assert!(loaded.warning.is_none());
+        let names: Vec<_> = loaded
+            .store
+            .profiles()
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["local", "local (copy)"]);
+        assert_eq!(loaded.store.profiles()[0], store.profiles()[0]);
+    }
+
+    #[test]
+    fn duplicate_and_empty_names_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ProfileStore::empty_in(dir.path());
+        store.add(profile("a", "redis://h")).expect("add");
+        assert!(matches!(
+            store.add(profile("a", "redis://h")),
+            Err(ProfileError::Duplicate(_))
+        ));
+        assert!(matches!(
+            store.add(profile(" ", "redis://h")),
+            Err(ProfileError::EmptyName)
+        ));
+        assert!(matches!(
+            store.remove("zzz"),
+            Err(ProfileError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn a_corrupt_file_is_moved_aside_and_reported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "this is (not ron").expect("write");
+        let loaded = ProfileStore::load_from(dir.path());
+        let warning = loaded.warning.expect("a warning");
+        assert!(warning.contains("damaged"), "{warning}");
+        assert!(loaded.store.profiles().is_empty());
+        assert!(!path.exists());
+        let backups: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
+            .collect();
+        assert_eq!(backups.len(), 1);
+        let kept = std::fs::read_to_string(backups[0].path()).expect("read backup");
+        assert_eq!(kept, "this is (not ron");
+    }
+
+    #[test]
+    fn passwords_never_reach_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ProfileStore::empty_in(dir.path());
+        let (mut spec, pw) = parse_url("redis://u:hunter2@h:6379").expect("url");
+        assert!(pw.is_some());
+        spec.set_password_source(PasswordSource::Prompt);
+        store.add(Profile::new("p", spec)).expect("add");
+        let text = std::fs::read_to_string(store.path()).expect("read");
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains("Prompt"));
+    }
+}

@@ -1,0 +1,1435 @@
+//! Everything the UI shows, as plain Rust with no egui in it, so it can be unit-tested.
+//!
+//! State methods never talk to the service directly: they queue commands in an outbox that
+//! the app flushes each frame, and [`AppState::apply`] folds service events back in. An event
+//! for a closed connection, or for a request that has been superseded, is dropped there.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::backend::{BackendError, Capabilities};
+use crate::connection::{
+    ConnectionSpec, PasswordSource, RedisAddress, RedisSpec, Secret, TlsSpec, parse_url,
+};
+use crate::escape::{escape_bytes, pattern_to_glob};
+use crate::keyindex::{Filter, KeyId, KeyIndex, NodeId, TreeRow};
+use crate::model::{
+    DbInfo, KeyDetails, KeyMeta, KeyType, PageCursor, ScanRequest, Ttl, ValueItems,
+};
+use crate::profiles::{Profile, ProfileStore};
+use crate::service::{CommandKind, ConnId, Event, EventKind, ReqId, ScanState};
+
+/// Keys listed before a listing pauses and waits for "Continue" or "Load all".
+pub const DEFAULT_BATCH_LIMIT: u64 = 10_000;
+/// Items per page in the value viewer.
+pub const VALUE_PAGE_SIZE: u32 = 200;
+/// Keys examined per SCAN round trip.
+pub const SCAN_COUNT: u32 = 1000;
+/// How often the tree is rebuilt while keys are still streaming in.
+const TREE_REFRESH: Duration = Duration::from_millis(250);
+
+/// How serious a notice is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// For information.
+    Info,
+    /// Something the user should know about.
+    Warning,
+    /// Something failed.
+    Error,
+}
+
+/// A message shown in the notice bar until dismissed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Severity.
+    pub level: Level,
+    /// What to say.
+    pub text: String,
+}
+
+/// Where the password of a profile comes from, as the form offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordMode {
+    /// No password.
+    None,
+    /// Ask when connecting.
+    Ask,
+    /// Read an environment variable.
+    Env,
+}
+
+/// Progress of a "Test connection".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestStatus {
+    /// Not run.
+    Idle,
+    /// Waiting for the answer to this request.
+    Running(ReqId),
+    /// Connected; the server's description.
+    Ok(String),
+    /// Failed, with the reason.
+    Failed(String),
+}
+
+/// The add/edit profile form, as text fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileForm {
+    /// Name of the profile being edited; `None` for a new one.
+    pub original_name: Option<String>,
+    /// Profile name.
+    pub name: String,
+    /// A URL the user pastes to fill the fields.
+    pub url: String,
+    /// Connect over a unix socket instead of TCP.
+    pub use_unix: bool,
+    /// TCP host.
+    pub host: String,
+    /// TCP port.
+    pub port: String,
+    /// Unix socket path.
+    pub unix_path: String,
+    /// Use TLS.
+    pub tls: bool,
+    /// CA file for TLS (empty: system roots).
+    pub ca_file: String,
+    /// ACL user name.
+    pub username: String,
+    /// Where the password comes from.
+    pub password_mode: PasswordMode,
+    /// Environment variable holding the password.
+    pub env_var: String,
+    /// Password typed for this session (never saved).
+    pub password: String,
+    /// Database index.
+    pub db: String,
+    /// Connect timeout in ms.
+    pub connect_timeout_ms: String,
+    /// Command timeout in ms.
+    pub command_timeout_ms: String,
+    /// Pattern the browser starts with.
+    pub default_pattern: String,
+    /// Tree delimiter.
+    pub delimiter: String,
+    /// Why the form cannot be saved.
+    pub error: Option<String>,
+    /// Connection test progress.
+    pub test: TestStatus,
+}
+
+impl Default for ProfileForm {
+    fn default() -> Self {
+        let mut form = Self::from_profile(&Profile::new(
+            "",
+            ConnectionSpec::Redis(RedisSpec::default()),
+        ));
+        form.original_name = None;
+        form
+    }
+}
+
+impl ProfileForm {
+    /// A form showing an existing profile.
+    #[must_use]
+    pub fn from_profile(profile: &Profile) -> Self {
+        let ConnectionSpec::Redis(spec) = &profile.connection;
+        let (use_unix, host, port, unix_path) = match &spec.address {
+            RedisAddress::Tcp { host, port } => {
+                (false, host.clone(), port.to_string(), String::new())
+            }
+            RedisAddress::Unix { path } => (
+                true,
+                "127.0.0.1".to_owned(),
+                "6379".to_owned(),
+                path.display().to_string(),
+            ),
+        };
+        let (password_mode, env_var) = match &spec.password {
+            PasswordSource::None => (PasswordMode::None, String::new()),
+            PasswordSource::Prompt => (PasswordMode::Ask, String::new()),
+            PasswordSource::Env(v) => (PasswordMode::Env, v.clone()),
+        };
+        Self {
+            original_name: Some(profile.name.clone()),
+            name: profile.name.clone(),
+            url: String::new(),
+            use_unix,
+            host,
+            port,
+            unix_path,
+            tls: spec.tls.is_some(),
+            ca_file: spec
+                .tls
+                .as_ref()
+                .and_then(|t| t.ca_file.as_ref())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            username: spec.username.clone().unwrap_or_default(),
+            password_mode,
+            env_var,
+            password: String::new(),
+            db: spec.db.to_string(),
+            connect_timeout_ms: spec.connect_timeout_ms.to_string(),
+            command_timeout_ms: spec.command_timeout_ms.to_string(),
+            default_pattern: profile.default_pattern.clone(),
+            delimiter: profile.delimiter.clone(),
+            error: None,
+            test: TestStatus::Idle,
+        }
+    }
+
+    /// Fills the fields from the pasted URL. An inline password goes to the session-only
+    /// password field and the mode becomes "ask".
+    ///
+    /// # Errors
+    /// The URL cannot be parsed; the fields are left as they were.
+    pub fn apply_url(&mut self) -> Result<(), String> {
+        let (spec, password) = parse_url(&self.url).map_err(|e| e.to_string())?;
+        let keep = (
+            self.original_name.clone(),
+            self.name.clone(),
+            self.default_pattern.clone(),
+            self.delimiter.clone(),
+        );
+        let url = std::mem::take(&mut self.url);
+        *self = Self::from_profile(&Profile::new(keep.1.clone(), spec));
+        self.original_name = keep.0;
+        self.default_pattern = keep.2;
+        self.delimiter = keep.3;
+        self.url = url;
+        if let Some(password) = password {
+            self.password_mode = PasswordMode::Ask;
+            self.password = password.expose().to_owned();
+        }
+        Ok(())
+    }
+
+    /// The profile these fields describe.
+    ///
+    /// # Errors
+    /// A field is empty or not a number where one is needed.
+    pub fn to_profile(&self) -> Result<Profile, String> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err("give the profile a name".to_owned());
+        }
+        let number = |text: &str, what: &str| -> Result<u64, String> {
+            text.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{what} must be a whole number, not `{}`", text.trim()))
+        };
+        let address = if self.use_unix {
+            if self.unix_path.trim().is_empty() {
+                return Err("give the unix socket path".to_owned());
+            }
+            RedisAddress::Unix {
+                path: self.unix_path.trim().into(),
+            }
+        } else {
+            if self.host.trim().is_empty() {
+                return Err("give the host".to_owned());
+            }
+            let port = u16::try_from(number(&self.port, "the port")?)
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or("the port must be from 1 to 65535")?;
+            RedisAddress::Tcp {
+                host: self.host.trim().to_owned(),
+                port,
+            }
+        };
+        let password = match self.password_mode {
+            PasswordMode::None => PasswordSource::None,
+            PasswordMode::Ask => PasswordSource::Prompt,
+            PasswordMode::Env => {
+                let var = self
+                    .env_var
+                    .trim()
+                    .trim_start_matches("${")
+                    .trim_end_matches('}');
+                if var.is_empty() {
+                    return Err("name the environment variable that holds the password".to_owned());
+                }
+                PasswordSource::Env(var.to_owned())
+            }
+        };
+        let db = u32::try_from(number(&self.db, "the database index")?)
+            .map_err(|_| "the database index is too large".to_owned())?;
+        let spec = RedisSpec {
+            address,
+            tls: self.tls.then(|| TlsSpec {
+                ca_file: (!self.ca_file.trim().is_empty()).then(|| self.ca_file.trim().into()),
+            }),
+            username: (!self.username.trim().is_empty()).then(|| self.username.trim().to_owned()),
+            password,
+            db,
+            connect_timeout_ms: number(&self.connect_timeout_ms, "the connect timeout")?.max(1),
+            command_timeout_ms: number(&self.command_timeout_ms, "the command timeout")?.max(1),
+        };
+        let mut profile = Profile::new(name, ConnectionSpec::Redis(spec));
+        if !self.default_pattern.trim().is_empty() {
+            profile.default_pattern = self.default_pattern.clone();
+        }
+        profile.delimiter.clone_from(&self.delimiter);
+        Ok(profile)
+    }
+
+    /// The password typed in the form, if the mode asks for one.
+    #[must_use]
+    pub fn typed_password(&self) -> Option<Secret> {
+        (self.password_mode == PasswordMode::Ask && !self.password.is_empty())
+            .then(|| Secret::new(self.password.clone()))
+    }
+}
+
+/// The password dialog shown when a profile asks for its password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPrompt {
+    /// The profile being connected.
+    pub profile: String,
+    /// What the user typed so far.
+    pub text: String,
+}
+
+/// Connection state of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionStatus {
+    /// Waiting for the server.
+    Connecting,
+    /// Open.
+    Connected,
+    /// Could not connect; the reason.
+    Failed(String),
+}
+
+/// Where a key listing stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanPhase {
+    /// Nothing listed yet.
+    Idle,
+    /// Batches are arriving.
+    Running,
+    /// Reached the batch limit; can continue.
+    Paused,
+    /// The whole keyspace was visited.
+    Done,
+    /// The user stopped it.
+    Stopped,
+    /// It failed; the reason.
+    Failed(String),
+}
+
+/// A key listing's progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanStatus {
+    /// The request whose batches are accepted.
+    pub req: ReqId,
+    /// Phase.
+    pub phase: ScanPhase,
+    /// DBSIZE when the listing started.
+    pub total_keys: u64,
+    /// Share of the keyspace visited.
+    pub progress: f64,
+    /// Cursor to continue from.
+    pub cursor: u64,
+    /// The request it was started with (to continue it).
+    pub request: Option<ScanRequest>,
+}
+
+impl ScanStatus {
+    /// "scanned N of DBSIZE keys, M matched".
+    #[must_use]
+    pub fn summary(&self, matched: usize) -> String {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let scanned = if self.phase == ScanPhase::Done {
+            self.total_keys
+        } else {
+            ((self.total_keys as f64) * self.progress).round() as u64
+        };
+        format!(
+            "scanned {} of {} keys, {} matched",
+            group_digits(scanned.min(self.total_keys)),
+            group_digits(self.total_keys),
+            group_digits(matched as u64)
+        )
+    }
+}
+
+/// `1234567` → `1,234,567`.
+#[must_use]
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes as a short human size (`512 B`, `1.5 KiB`).
+#[must_use]
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A TTL as text, counting down from when it was read.
+#[must_use]
+pub fn ttl_text(ttl: Ttl, read_at: Instant, now: Instant) -> String {
+    match ttl {
+        Ttl::Persistent => "no TTL".to_owned(),
+        Ttl::ExpiresInMs(ms) => {
+            let elapsed = u64::try_from(now.saturating_duration_since(read_at).as_millis())
+                .unwrap_or(u64::MAX);
+            let left = ms.saturating_sub(elapsed);
+            if left == 0 {
+                return "expired".to_owned();
+            }
+            let secs = left.div_ceil(1000);
+            match secs {
+                0..=59 => format!("{secs}s"),
+                60..=3599 => format!("{}m {}s", secs / 60, secs % 60),
+                3600..=86_399 => format!("{}h {}m", secs / 3600, (secs % 3600) / 60),
+                _ => format!("{}d {}h", secs / 86_400, (secs % 86_400) / 3600),
+            }
+        }
+    }
+}
+
+/// Which view of the loaded keys is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserView {
+    /// One row per key.
+    Flat,
+    /// Grouped by delimiter.
+    Tree,
+}
+
+/// Row facts of a key, as fetched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetaSlot {
+    /// Asked for.
+    Pending,
+    /// Known, read at this instant.
+    Ready(KeyMeta, Instant),
+    /// The key no longer exists.
+    Gone,
+}
+
+/// The key browser of one connection.
+#[derive(Debug)]
+pub struct Browser {
+    /// Pattern as typed (Redis glob, plus `\xNN` bytes).
+    pub pattern: String,
+    /// Type restriction.
+    pub type_filter: Option<KeyType>,
+    /// The loaded keys.
+    pub index: KeyIndex,
+    /// Listing progress.
+    pub scan: ScanStatus,
+    /// Flat or tree.
+    pub view: BrowserView,
+    /// Filter text over loaded keys.
+    pub filter_text: String,
+    filter: Option<Filter>,
+    /// Expanded namespaces.
+    pub expanded: HashSet<NodeId>,
+    tree_rows: Vec<TreeRow>,
+    tree_dirty: bool,
+    tree_built_at: Option<Instant>,
+    /// Selected key.
+    pub selected: Option<KeyId>,
+    /// Selected namespace in the tree.
+    pub selected_node: Option<NodeId>,
+    meta: HashMap<KeyId, MetaSlot>,
+    /// Tree delimiter as typed.
+    pub delimiter: String,
+    /// Keys per listing batch before pausing.
+    pub batch_limit: u64,
+}
+
+impl Browser {
+    fn new(pattern: &str, delimiter: &str) -> Self {
+        Self {
+            pattern: pattern.to_owned(),
+            type_filter: None,
+            index: KeyIndex::new(delimiter),
+            scan: ScanStatus {
+                req: 0,
+                phase: ScanPhase::Idle,
+                total_keys: 0,
+                progress: 0.0,
+                cursor: 0,
+                request: None,
+            },
+            view: BrowserView::Flat,
+            filter_text: String::new(),
+            filter: None,
+            expanded: HashSet::new(),
+            tree_rows: Vec::new(),
+            tree_dirty: true,
+            tree_built_at: None,
+            selected: None,
+            selected_node: None,
+            meta: HashMap::new(),
+            delimiter: delimiter.to_owned(),
+            batch_limit: DEFAULT_BATCH_LIMIT,
+        }
+    }
+
+    /// Rows in the flat view.
+    #[must_use]
+    pub fn flat_len(&self) -> usize {
+        match &self.filter {
+            Some(f) => f.matches().len(),
+            None => self.index.len(),
+        }
+    }
+
+    /// The key at a flat-view row.
+    #[must_use]
+    pub fn flat_key(&self, row: usize) -> Option<KeyId> {
+        match &self.filter {
+            Some(f) => f.matches().get(row).copied(),
+            None => KeyId::try_from(row)
+                .ok()
+                .filter(|&id| (id as usize) < self.index.len()),
+        }
+    }
+
+    /// The row of a key in the flat view, if shown.
+    #[must_use]
+    pub fn flat_row_of(&self, id: KeyId) -> Option<usize> {
+        match &self.filter {
+            Some(f) => f.matches().iter().position(|&k| k == id),
+            None => ((id as usize) < self.index.len()).then_some(id as usize),
+        }
+    }
+
+    /// Sets the filter text; an empty text removes the filter.
+    pub fn set_filter(&mut self, text: &str) {
+        self.filter_text = text.to_owned();
+        let needle = crate::escape::unescape(text).unwrap_or_else(|_| text.as_bytes().to_vec());
+        self.filter = if needle.is_empty() {
+            None
+        } else {
+            Some(Filter::new(&needle, self.filter.take()))
+        };
+        self.tree_dirty = true;
+    }
+
+    /// True while the filter is still testing keys.
+    #[must_use]
+    pub fn filter_running(&self) -> bool {
+        self.filter
+            .as_ref()
+            .is_some_and(|f| !f.is_done(&self.index))
+    }
+
+    /// Whether a filter is active.
+    #[must_use]
+    pub fn filter_active(&self) -> bool {
+        self.filter.is_some()
+    }
+
+    /// Advances the filter by at most `budget`. Call once per frame.
+    pub fn step_filter(&mut self, budget: Duration) {
+        if let Some(f) = &mut self.filter
+            && !f.is_done(&self.index)
+            && f.step(&self.index, budget)
+        {
+            self.tree_dirty = true;
+        }
+    }
+
+    /// Matching keys below a namespace (all keys without a filter).
+    #[must_use]
+    pub fn node_count(&self, node: NodeId) -> u32 {
+        match &self.filter {
+            Some(f) => f.node_matches(node),
+            None => self.index.node_count(node),
+        }
+    }
+
+    /// Rebuilds the tree rows when something changed (at most every 250 ms while a listing
+    /// streams in, so a big namespace is not re-sorted for every batch).
+    pub fn refresh_tree(&mut self) {
+        let throttled = self.scan.phase == ScanPhase::Running
+            && self
+                .tree_built_at
+                .is_some_and(|t| t.elapsed() < TREE_REFRESH);
+        if self.tree_dirty && !throttled {
+            let expanded = &self.expanded;
+            self.tree_rows = self
+                .index
+                .tree_rows(&|n| expanded.contains(&n), self.filter.as_ref());
+            self.tree_dirty = false;
+            self.tree_built_at = Some(Instant::now());
+        }
+    }
+
+    /// The tree rows as of the last [`Self::refresh_tree`].
+    #[must_use]
+    pub fn tree_rows(&self) -> &[TreeRow] {
+        &self.tree_rows
+    }
+
+    /// True when the tree will change on the next rebuild.
+    #[must_use]
+    pub fn tree_pending(&self) -> bool {
+        self.tree_dirty
+    }
+
+    /// Expands or collapses a namespace.
+    pub fn toggle(&mut self, node: NodeId) {
+        if !self.expanded.remove(&node) {
+            self.expanded.insert(node);
+        }
+        self.tree_dirty = true;
+    }
+
+    /// Regroups the tree by a new delimiter.
+    pub fn set_delimiter(&mut self, delimiter: &str) {
+        self.delimiter = delimiter.to_owned();
+        self.index.set_delimiter(delimiter);
+        self.expanded.clear();
+        self.selected_node = None;
+        // Node ids changed: the filter's per-node counts must be recomputed.
+        let text = self.filter_text.clone();
+        self.filter = None;
+        self.set_filter(&text);
+        self.tree_dirty = true;
+    }
+
+    /// The row facts of a key, if fetched.
+    #[must_use]
+    pub fn meta(&self, id: KeyId) -> Option<&MetaSlot> {
+        self.meta.get(&id)
+    }
+
+    /// Marks keys whose facts are unknown as pending and returns their names to fetch.
+    pub fn take_meta_requests(&mut self, ids: &[KeyId]) -> Vec<Bytes> {
+        let mut keys = Vec::new();
+        for &id in ids {
+            if (id as usize) < self.index.len() && !self.meta.contains_key(&id) {
+                self.meta.insert(id, MetaSlot::Pending);
+                keys.push(Bytes::copy_from_slice(self.index.key(id)));
+            }
+        }
+        keys
+    }
+
+    fn reset_keys(&mut self) {
+        self.index = KeyIndex::new(&self.delimiter);
+        self.meta.clear();
+        self.expanded.clear();
+        self.selected = None;
+        self.selected_node = None;
+        let text = self.filter_text.clone();
+        self.filter = None;
+        self.set_filter(&text);
+        self.tree_dirty = true;
+    }
+
+    fn add_keys(&mut self, keys: &[Bytes]) -> Result<(), String> {
+        self.index
+            .extend(keys.iter().map(AsRef::as_ref))
+            .map_err(|e| e.to_string())?;
+        self.tree_dirty = true;
+        Ok(())
+    }
+}
+
+/// How a value is displayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueMode {
+    /// Escaped text.
+    Text,
+    /// Pretty-printed JSON.
+    Json,
+    /// Hex dump.
+    Hex,
+}
+
+/// Loading state of the value viewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewerState {
+    /// Waiting for the key.
+    Loading,
+    /// Shown.
+    Loaded,
+    /// Could not be read; the reason.
+    Failed(String),
+}
+
+/// What a rendered value text was made from: mode, selected element, bytes/elements loaded.
+pub type RenderKey = (ValueMode, Option<usize>, usize);
+
+/// The value viewer of one key.
+#[derive(Debug)]
+pub struct Viewer {
+    /// The key shown.
+    pub key: Bytes,
+    /// The request that opened it.
+    pub req: ReqId,
+    /// Loading state.
+    pub state: ViewerState,
+    /// Type, TTL, encoding, memory, length.
+    pub details: Option<KeyDetails>,
+    /// When the details were read (for the TTL countdown).
+    pub read_at: Instant,
+    /// Everything loaded so far.
+    pub items: Option<ValueItems>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<PageCursor>,
+    /// The page request in flight.
+    pub page_req: Option<ReqId>,
+    /// Pages loaded.
+    pub pages: u32,
+    /// Display mode.
+    pub mode: ValueMode,
+    /// Selected element of a collection (shown in full below the table).
+    pub selected_item: Option<usize>,
+    /// Result of "Save to file…".
+    pub save_status: Option<String>,
+    /// The save request in flight.
+    pub save_req: Option<ReqId>,
+    /// Rendered text of the shown value: (mode, item, loaded length) it was made for, text.
+    pub render_cache: Option<(RenderKey, String)>,
+}
+
+impl Viewer {
+    /// Number of elements loaded (bytes for a string).
+    #[must_use]
+    pub fn loaded_len(&self) -> usize {
+        match &self.items {
+            None => 0,
+            Some(ValueItems::String { bytes, .. }) => bytes.len(),
+            Some(ValueItems::Hash(v)) => v.len(),
+            Some(ValueItems::List(v) | ValueItems::Set(v)) => v.len(),
+            Some(ValueItems::ZSet(v)) => v.len(),
+            Some(ValueItems::Stream(v)) => v.len(),
+            Some(ValueItems::Json(t)) => t.len(),
+        }
+    }
+
+    fn append(&mut self, page: ValueItems) {
+        match (&mut self.items, page) {
+            (Some(ValueItems::Hash(a)), ValueItems::Hash(b)) => a.extend(b),
+            (Some(ValueItems::List(a)), ValueItems::List(b))
+            | (Some(ValueItems::Set(a)), ValueItems::Set(b)) => a.extend(b),
+            (Some(ValueItems::ZSet(a)), ValueItems::ZSet(b)) => a.extend(b),
+            (Some(ValueItems::Stream(a)), ValueItems::Stream(b)) => a.extend(b),
+            (slot, page) => *slot = Some(page),
+        }
+        self.pages += 1;
+    }
+}
+
+/// Pretty JSON for bytes that hold a JSON object or array.
+#[must_use]
+pub fn pretty_json(bytes: &[u8]) -> Option<String> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if !matches!(first, b'{' | b'[') {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    serde_json::to_string_pretty(&value).ok()
+}
+
+/// One open connection: its browser and viewer.
+#[derive(Debug)]
+pub struct Session {
+    /// Connection id in the service.
+    pub conn: ConnId,
+    /// The profile it was opened from.
+    pub profile: Profile,
+    /// Connection state.
+    pub status: SessionStatus,
+    connect_req: ReqId,
+    /// What the server said it is.
+    pub description: String,
+    /// What the backend supports (known once connected).
+    pub capabilities: Option<Capabilities>,
+    /// Databases and key counts.
+    pub databases: Vec<DbInfo>,
+    /// Current database.
+    pub db: u32,
+    db_req: ReqId,
+    /// The key browser.
+    pub browser: Browser,
+    /// The value viewer, when a key is open.
+    pub viewer: Option<Viewer>,
+    meta_reqs: HashSet<ReqId>,
+}
+
+/// The whole application state.
+#[derive(Debug)]
+pub struct AppState {
+    /// Saved profiles.
+    pub profiles: ProfileStore,
+    /// Messages for the user.
+    pub notices: Vec<Notice>,
+    /// The profile form, when open.
+    pub form: Option<ProfileForm>,
+    /// Open connections.
+    pub sessions: Vec<Session>,
+    /// Index of the shown session.
+    pub active: usize,
+    /// Profile highlighted in the list.
+    pub selected_profile: Option<String>,
+    /// Password dialog, when open.
+    pub password_prompt: Option<PasswordPrompt>,
+    /// Profile name waiting for delete confirmation.
+    pub confirm_delete: Option<String>,
+    session_passwords: HashMap<String, Secret>,
+    next_id: u64,
+    outbox: Vec<(ConnId, ReqId, CommandKind)>,
+}
+
+impl AppState {
+    /// A state over loaded profiles; `warning` (a damaged profiles file) becomes a notice.
+    #[must_use]
+    pub fn new(profiles: ProfileStore, warning: Option<String>) -> Self {
+        let notices = warning
+            .map(|text| Notice {
+                level: Level::Warning,
+                text,
+            })
+            .into_iter()
+            .collect();
+        Self {
+            profiles,
+            notices,
+            form: None,
+            sessions: Vec::new(),
+            active: 0,
+            selected_profile: None,
+            password_prompt: None,
+            confirm_delete: None,
+            session_passwords: HashMap::new(),
+            next_id: 1,
+            outbox: Vec::new(),
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn send(&mut self, conn: ConnId, req: ReqId, kind: CommandKind) {
+        self.outbox.push((conn, req, kind));
+    }
+
+    /// Commands queued since the last call, for the app to hand to the service.
+    pub fn take_outbox(&mut self) -> Vec<(ConnId, ReqId, CommandKind)> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Shows a notice.
+    pub fn notify(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        if !self.notices.iter().any(|n| n.text == text) {
+            self.notices.push(Notice { level, text });
+        }
+    }
+
+    /// The shown session.
+    #[must_use]
+    pub fn active_session(&self) -> Option<&Session> {
+        self.sessions.get(self.active)
+    }
+
+    /// The shown session, mutably.
+    pub fn active_session_mut(&mut self) -> Option<&mut Session> {
+        self.sessions.get_mut(self.active)
+    }
+
+    /// Opens the form for a new profile.
+    pub fn new_profile(&mut self) {
+        self.form = Some(ProfileForm::default());
+    }
+
+    /// Opens the form on an existing profile.
+    pub fn edit_profile(&mut self, name: &str) {
+        if let Some(p) = self.profiles.get(name) {
+            self.form = Some(ProfileForm::from_profile(p));
+        }
+    }
+
+    /// Saves the form (add or update). On success the form closes.
+    pub fn save_form(&mut self) {
+        let Some(form) = &mut self.form else { return };
+        let profile = match form.to_profile() {
+            Ok(p) => p,
+            Err(e) => {
+                form.error = Some(e);
+                return;
+            }
+        };
+        let password = form.typed_password();
+        let result = match &form.original_name {
+            Some(old) => self.profiles.update(old, profile.clone()),
+            None => self.profiles.add(profile.clone()),
+        };
+        match result {
+            Ok(()) => {
+                if let Some(pw) = password {
+                    self.session_passwords.insert(profile.name.clone(), pw);
+                }
+                self.selected_profile = Some(profile.name);
+                self.form = None;
+            }
+            Err(e) => {
+                if let Some(form) = &mut self.form {
+                    form.error = Some(e.to_string());
+                }
+            }
+        }
+    }
+
+    /// Starts "Test connection" for the form's settings.
+    pub fn test_form(&mut self) {
+        let req = self.next();
+        let conn = self.next();
+        let Some(form) = &mut self.form else { return };
+        let profile = match form.to_profile() {
+            Ok(p) => p,
+            Err(e) => {
+                form.test = TestStatus::Failed(e);
+                return;
+            }
+        };
+        let password = match profile
+            .connection
+            .resolve_password(form.typed_password().as_ref())
+        {
+            Ok(p) => p,
+            Err(e) => {
+                form.test = TestStatus::Failed(e.to_string());
+                return;
+            }
+        };
+        form.test = TestStatus::Running(req);
+        self.send(
+            conn,
+            req,
+            CommandKind::Test {
+                spec: profile.connection,
+                password,
+            },
+        );
+    }
+
+    /// Copies a profile under a new name.
+    pub fn duplicate_profile(&mut self, name: &str) {
+        match self.profiles.duplicate(name) {
+            Ok(copy) => self.selected_profile = Some(copy),
+            Err(e) => self.notify(Level::Error, e.to_string()),
+        }
+    }
+
+    /// Deletes a profile (after the UI confirmed).
+    pub fn delete_profile(&mut self, name: &str) {
+        if let Err(e) = self.profiles.remove(name) {
+            self.notify(Level::Error, e.to_string());
+        }
+        self.session_passwords.remove(name);
+        if self.selected_profile.as_deref() == Some(name) {
+            self.selected_profile = None;
+        }
+        self.confirm_delete = None;
+    }
+
+    /// Connects a saved profile, asking for its password first when needed.
+    pub fn connect_profile(&mut self, name: &str) {
+        let Some(profile) = self.profiles.get(name).cloned() else {
+            self.notify(Level::Error, format!("no profile named `{name}`"));
+            return;
+        };
+        let entered = self.session_passwords.get(name).cloned();
+        if profile.connection.password_source() == &PasswordSource::Prompt && entered.is_none() {
+            self.password_prompt = Some(PasswordPrompt {
+                profile: name.to_owned(),
+                text: String::new(),
+            });
+            return;
+        }
+        let password = match profile.connection.resolve_password(entered.as_ref()) {
+            Ok(p) => p,
+            Err(e) => {
+                self.notify(Level::Error, format!("{name}: {e}"));
+                return;
+            }
+        };
+        self.open_session(profile, password);
+    }
+
+    /// The user answered the password dialog.
+    pub fn submit_password(&mut self) {
+        let Some(prompt) = self.password_prompt.take() else {
+            return;
+        };
+        self.session_passwords
+            .insert(prompt.profile.clone(), Secret::new(prompt.text));
+        self.connect_profile(&prompt.profile);
+    }
+
+    fn open_session(&mut self, profile: Profile, password: Option<Secret>) {
+        let conn = self.next();
+        let req = self.next();
+        let spec = profile.connection.clone();
+        let ConnectionSpec::Redis(redis) = &spec;
+        let db = redis.db;
+        self.sessions.push(Session {
+            conn,
+            browser: Browser::new(&profile.default_pattern, &profile.delimiter),
+            profile,
+            status: SessionStatus::Connecting,
+            connect_req: req,
+            description: String::new(),
+            capabilities: None,
+            databases: Vec::new(),
+            db,
+            db_req: 0,
+            viewer: None,
+            meta_reqs: HashSet::new(),
+        });
+        self.active = self.sessions.len() - 1;
+        self.send(conn, req, CommandKind::Connect { spec, password });
+    }
+
+    /// Closes a session; its late events will be dropped.
+    pub fn close_session(&mut self, index: usize) {
+        if index >= self.sessions.len() {
+            return;
+        }
+        let session = self.sessions.remove(index);
+        self.send(session.conn, 0, CommandKind::Disconnect);
+        if self.active >= self.sessions.len() {
+            self.active = self.sessions.len().saturating_sub(1);
+        }
+    }
+
+    /// Retries a failed connection with the same settings.
+    pub fn reconnect(&mut self) {
+        let Some(session) = self.sessions.get(self.active) else {
+            return;
+        };
+        let name = session.profile.name.clone();
+        self.close_session(self.active);
+        self.connect_profile(&name);
+    }
+
+    /// Starts a new listing with the browser's pattern and type filter (cancels the old one).
+    pub fn search(&mut self) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        if s.status != SessionStatus::Connected {
+            return;
+        }
+        let b = &mut s.browser;
+        let request = ScanRequest {
+            pattern: pattern_to_glob(if b.pattern.is_empty() {
+                "*"
+            } else {
+                &b.pattern
+            }),
+            type_filter: b.type_filter.clone(),
+            count: SCAN_COUNT,
+        };
+        b.reset_keys();
+        b.scan = ScanStatus {
+            req,
+            phase: ScanPhase::Running,
+            total_keys: 0,
+            progress: 0.0,
+            cursor: 0,
+            request: Some(request.clone()),
+        };
+        let limit = Some(b.batch_limit);
+        let conn = s.conn;
+        self.send(
+            conn,
+            req,
+            CommandKind::Scan {
+                request,
+                from_cursor: 0,
+                limit,
+            },
+        );
+    }
+
+    /// Continues a paused or stopped listing; `all` lists the rest without pausing.
+    pub fn continue_scan(&mut self, all: bool) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        let b = &mut s.browser;
+        let Some(request) = b.scan.request.clone() else {
+            return;
+        };
+        if !matches!(b.scan.phase, ScanPhase::Paused | ScanPhase::Stopped) || b.scan.cursor == 0 {
+            return;
+        }
+        b.scan.req = req;
+        b.scan.phase = ScanPhase::Running;
+        let limit = (!all).then_some(b.batch_limit);
+        let from_cursor = b.scan.cursor;
+        let conn = s.conn;
+        self.send(
+            conn,
+            req,
+            CommandKind::Scan {
+                request,
+                from_cursor,
+                limit,
+            },
+        );
+    }
+
+    /// Stops the running listing; what was found stays.
+    pub fn stop_scan(&mut self) {
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        if s.browser.scan.phase != ScanPhase::Running {
+            return;
+        }
+        s.browser.scan.phase = ScanPhase::Stopped;
+        let conn = s.conn;
+        let req = s.browser.scan.req;
+        // Batches already on their way for this request are ignored from now on.
+        s.browser.scan.req = 0;
+        self.send(conn, req, CommandKind::StopScan);
+    }
+
+    /// Switches the active session to another database.
+    pub fn select_db(&mut self, db: u32) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        if s.db == db {
+            return;
+        }
+        s.db = db;
+        s.status = SessionStatus::Connecting;
+        s.connect_req = req;
+        s.viewer = None;
+        s.browser.reset_keys();
+        s.browser.scan.phase = ScanPhase::Idle;
+        s.browser.scan.req = 0;
+        let conn = s.conn;
+        self.send(conn, req, CommandKind::SelectDb { db });
+    }
+
+    /// Asks for the database list again (key counts change).
+    pub fn refresh_databases(&mut self) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        s.db_req = req;
+        let conn = s.conn;
+        self.send(conn, req, CommandKind::ListDatabases);
+    }
+
+    /// Fetches row facts for keys on screen that are not known yet.
+    pub fn request_meta(&mut self, ids: &[KeyId]) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        if s.status != SessionStatus::Connected {
+            return;
+        }
+        let keys = s.browser.take_meta_requests(ids);
+        if keys.is_empty() {
+            return;
+        }
+        s.meta_reqs.insert(req);
+        let conn = s.conn;
+        self.send(conn, req, CommandKind::FetchMeta { keys });
+    }
+
+    /// Opens a key in the value viewer.
+    pub fn open_key(&mut self, id: KeyId) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        if (id as usize) >= s.browser.index.len() {
+            return;
+        }
+        s.browser.selected = Some(id);
+        let key = Bytes::copy_from_slice(s.browser.index.key(id));
+        let mode = s.viewer.as_ref().map_or(ValueMode::Text, |v| v.mode);
+        s.viewer = Some(Viewer {
+            key: key.clone(),
+            req,
+            state: ViewerState::Loading,
+            details: None,
+            read_at: Instant::now(),
+            items: None,
+            next: None,
+            page_req: None,
+            pages: 0,
+            mode,
+            selected_item: None,
+            save_status: None,
+            save_req: None,
+            render_cache: None,
+        });
+        let conn = s.conn;
+        self.send(
+            conn,
+            req,
+            CommandKind::OpenKey {
+                key,
+                page_size: VALUE_PAGE_SIZE,
+            },
+        );
+    }
+
+    /// Loads the next page of the open value.
+    pub fn load_more(&mut self) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        let Some(v) = &mut s.viewer else { return };
+        let (Some(next), Some(details), None) = (v.next.clone(), &v.details, v.page_req) else {
+            return;
+        };
+        v.page_req = Some(req);
+        let kind = CommandKind::ReadPage {
+            key: v.key.clone(),
+            key_type: details.meta.key_type.clone(),
+            cursor: next,
+            page_size: VALUE_PAGE_SIZE,
+        };
+        let conn = s.conn;
+        self.send(conn, req, kind);
+    }
+
+    /// Saves the open string value to a file.
+    pub fn save_value(&mut self, path: std::path::PathBuf) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        let Some(v) = &mut s.viewer else { return };
+        v.save_req = Some(req);
+        v.save_status = Some(format!("saving to {}…", path.display()));
+        let key = v.key.clone();
+        let conn = s.conn;
+        self.send(conn, req, CommandKind::SaveValue { key, path });
+    }
+
+    /// Folds a service event into the state. Late or superseded answers are dropped.
+    pub fn apply(&mut self, event: Event) {
+        let Event { conn, req, kind } = event;
+        if let EventKind::TestResult(result) = kind {
+            if let Some(form) = &mut self.form
+                && form.test == TestStatus::Running(req)
+            {
+                form.test = match result {
+                    Ok(description) => TestStatus::Ok(description),
+                    Err(e) => TestStatus::Failed(e.to_string()),
+                };
+            }
+            return;
+        }
+        let Some(index) = self.sessions.iter().position(|s| s.conn == conn) else {
+            return; // the connection was closed: a late answer
+        };
+        let mut follow_up = None;
+        let mut notice = None;
+        {
+            let s = &mut self.sessions[index];
+            match kind {
+                EventKind::Connected {
+                    description,
+                    capabilities,
+                } if req == s.connect_req => {
+                    s.status = SessionStatus::Connected;
+                    s.description = description;
+                    s.capabilities = Some(capabilities);
+                    follow_up = Some(index);
+                }
+                EventKind::Databases(dbs) if req == s.db_req => s.databases = dbs,
+                EventKind::ScanStarted { total_keys } if req == s.browser.scan.req => {
+                    s.browser.scan.total_keys = total_keys;
+                }
+                EventKind::ScanBatch {
+                    keys,
+                    cursor,
+                    progress,
+                    state,
+                } if req == s.browser.scan.req => {
+                    let b = &mut s.browser;
+                    if let Err(e) = b.add_keys(&keys) {
+                        b.scan.phase = ScanPhase::Failed(e);
+                        return;
+                    }
+                    b.scan.cursor = cursor;
+                    b.scan.progress = progress;
+                    b.scan.phase = match state {
+                        ScanState::Running => ScanPhase::Running,
+                        ScanState::Paused => ScanPhase::Paused,
+                        ScanState::Done => ScanPhase::Done,
+                    };
+                }
+                EventKind::Meta { keys, meta } if s.meta_reqs.remove(&req) => {
+                    let now = Instant::now();
+                    for (key, m) in keys.iter().zip(meta) {
+                        if let Some(id) = s.browser.index.find(key) {
+                            s.browser
+                                .meta
+                                .insert(id, m.map_or(MetaSlot::Gone, |m| MetaSlot::Ready(m, now)));
+                        }
+                    }
+                }
+                EventKind::KeyOpened { key, details, page } => {
+                    if let Some(v) = &mut s.viewer
+                        && v.req == req
+                        && v.key == key
+                    {
+                        v.state = ViewerState::Loaded;
+                        v.read_at = Instant::now();
+                        if let Some(id) = s.browser.index.find(&key) {
+                            s.browser
+                                .meta
+                                .insert(id, MetaSlot::Ready(details.meta.clone(), v.read_at));
+                        }
+                        v.details = Some(details);
+                        v.next = page.next;
+                        v.mode = match &page.items {
+                            ValueItems::String { bytes, .. } if pretty_json(bytes).is_some() => {
+                                ValueMode::Json
+                            }
+                            ValueItems::Json(_) => ValueMode::Json,
+                            _ if v.mode == ValueMode::Json => ValueMode::Text,
+                            _ => v.mode,
+                        };
+                        v.append(page.items);
+                    }
+                }
+                EventKind::Page { key, page } => {
+                    if let Some(v) = &mut s.viewer
+                        && v.page_req == Some(req)
+                        && v.key == key
+                    {
+                        v.page_req = None;
+                        v.next = page.next;
+                        v.append(page.items);
+                    }
+                }
+                EventKind::Saved { path, bytes } => {
+                    if let Some(v) = &mut s.viewer
+                        && v.save_req == Some(req)
+                    {
+                        v.save_req = None;
+                        v.save_status = Some(format!(
+                            "saved {} to {}",
+                            human_bytes(bytes),
+                            path.display()
+                        ));
+                    }
+                }
+                EventKind::Failed(error) => {
+                    notice = route_failure(s, req, &error);
+                }
+                _ => {} // superseded: an older search, a replaced connection, …
+            }
+        }
+        if let Some(text) = notice {
+            self.notify(Level::Error, text);
+        }
+        if let Some(index) = follow_up {
+            let previous = self.active;
+            self.active = index;
+            self.refresh_databases();
+            self.search();
+            self.active = previous;
+        }
+    }
+}
+
+/// Puts a failure where the user will look for it; returns text for a general notice.
+fn route_failure(s: &mut Session, req: ReqId, error: &BackendError) -> Option<String> {
+    let text = error.to_string();
+    if req == s.connect_req {
+        s.status = SessionStatus::Failed(text);
+        return None;
+    }
+    if req == s.browser.scan.req {
+        s.browser.scan.phase = ScanPhase::Failed(text);
+        return None;
+    }
+    if let Some(v) = &mut s.viewer {
+        if v.req == req {
+            v.state = ViewerState::Failed(text);
+            if let Some(id) = s.browser.selected {
+                s.browser.meta.insert(id, MetaSlot::Gone);
+            }
+            return None;
+        }
+        if v.page_req == Some(req) {
+            v.page_req = None;
+            v.state = ViewerState::Failed(text);
+            return None;
+        }
+        if v.save_req == Some(req) {
+            v.save_req = None;
+            v.save_status = Some(format!("save failed: {text}"));
+            return None;
+        }
+    }
+    if s.meta_reqs.remove(&req) {
+        // Row facts are best effort; let the rows be asked for again later.
+        s.browser.meta.retain(|_, m| *m != MetaSlot::Pending);
+        return Some(text);
+    }
+    if req == s.db_req {
+        return Some(text);
+    }
+    None
+}
+
+/// Short display of a key for headers and notices.
+#[must_use]
+pub fn key_label(key: &[u8]) -> String {
+    let text = escape_bytes(key);
+    if text.chars().count() > 120 {
+        let cut: String = text.chars().take(117).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}

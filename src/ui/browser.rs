@@ -1,0 +1,558 @@
+//! The session view: connection header, search bar, and the flat and tree key lists.
+
+use std::time::{Duration, Instant};
+
+use egui_extras::{Column, TableBuilder};
+
+use super::{theme, viewer};
+use crate::escape::escape_bytes;
+use crate::keyindex::{KeyId, TreeRow};
+use crate::model::{KeyType, Ttl};
+use crate::state::{
+    AppState, BrowserView, MetaSlot, ScanPhase, SessionStatus, group_digits, human_bytes, ttl_text,
+};
+
+/// Most keys whose facts are fetched per frame.
+const META_PER_FRAME: usize = 200;
+
+/// Draws the active session. Returns a suggested file name when "Save to file…" was pressed.
+pub fn session_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
+    header_ui(ui, state);
+    let status = state.active_session().map(|s| s.status.clone());
+    match status {
+        Some(SessionStatus::Connecting) => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Connecting…");
+            });
+            None
+        }
+        Some(SessionStatus::Failed(reason)) => {
+            ui.colored_label(
+                theme::level_color(crate::state::Level::Error),
+                format!("Could not connect: {reason}"),
+            );
+            if ui.button("Retry").clicked() {
+                state.reconnect();
+            }
+            None
+        }
+        Some(SessionStatus::Connected) => {
+            search_bar_ui(ui, state);
+            ui.separator();
+            let mut save_request = None;
+            egui::Panel::right("value_viewer")
+                .resizable(true)
+                .default_size(480.0)
+                .min_size(260.0)
+                .show(ui, |ui| {
+                    save_request = viewer::viewer_ui(ui, state);
+                });
+            egui::CentralPanel::default().show(ui, |ui| {
+                keys_ui(ui, state);
+            });
+            save_request
+        }
+        None => None,
+    }
+}
+
+fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
+    let Some(s) = state.active_session() else {
+        return;
+    };
+    let databases_capable = s.capabilities.as_ref().is_some_and(|c| c.databases);
+    let mut pick_db = None;
+    let mut refresh = false;
+    ui.horizontal(|ui| {
+        ui.strong(&s.profile.name);
+        ui.label(egui::RichText::new(&s.description).color(theme::MUTED));
+        if databases_capable && s.status == SessionStatus::Connected {
+            ui.separator();
+            let current = s.databases.iter().find(|d| d.index == s.db).map_or_else(
+                || format!("db{}", s.db),
+                |d| format!("db{} ({} keys)", d.index, group_digits(d.keys)),
+            );
+            let l = ui.label("Database");
+            egui::ComboBox::from_id_salt("db_select")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for d in &s.databases {
+                        let text = format!("db{} ({} keys)", d.index, group_digits(d.keys));
+                        if ui.selectable_label(d.index == s.db, text).clicked() {
+                            pick_db = Some(d.index);
+                        }
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            refresh = ui
+                .small_button("Refresh")
+                .on_hover_text("Refresh key counts")
+                .clicked();
+        }
+    });
+    if let Some(db) = pick_db {
+        state.select_db(db);
+    }
+    if refresh {
+        state.refresh_databases();
+    }
+}
+
+fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
+    let Some(s) = state.active_session_mut() else {
+        return;
+    };
+    let caps = s.capabilities.clone();
+    let b = &mut s.browser;
+    let mut search = false;
+    let mut stop = false;
+    let mut cont = None;
+    ui.horizontal_wrapped(|ui| {
+        let l = ui.label("Pattern");
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut b.pattern)
+                    .hint_text("user:* (Redis glob; \\xNN for bytes)")
+                    .desired_width(240.0)
+                    .font(egui::TextStyle::Monospace),
+            )
+            .labelled_by(l.id);
+        if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            search = true;
+        }
+        if caps.as_ref().is_some_and(|c| c.type_filter) {
+            let l = ui.label("Type");
+            let selected = b
+                .type_filter
+                .as_ref()
+                .map_or("any type".to_owned(), |t| t.label().to_owned());
+            egui::ComboBox::from_id_salt("type_filter")
+                .selected_text(selected)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut b.type_filter, None, "any type");
+                    for t in caps.iter().flat_map(|c| c.value_types.iter()) {
+                        ui.selectable_value(&mut b.type_filter, Some(t.clone()), t.label());
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        }
+        search |= ui.button("Search").clicked();
+        match b.scan.phase {
+            ScanPhase::Running => {
+                stop = ui.button("Stop").clicked();
+                ui.spinner();
+            }
+            ScanPhase::Paused | ScanPhase::Stopped if b.scan.cursor != 0 => {
+                if ui.button("Continue").clicked() {
+                    cont = Some(false);
+                }
+                if ui.button("Load all").clicked() {
+                    cont = Some(true);
+                }
+            }
+            _ => {}
+        }
+        let summary = b.scan.summary(b.index.len());
+        let text = match &b.scan.phase {
+            ScanPhase::Idle => String::new(),
+            ScanPhase::Running => summary,
+            ScanPhase::Paused => format!(
+                "{summary} · paused after {} keys",
+                group_digits(b.batch_limit)
+            ),
+            ScanPhase::Done => {
+                if b.index.is_empty() {
+                    format!("{summary} · no key matches this pattern")
+                } else {
+                    summary
+                }
+            }
+            ScanPhase::Stopped => format!("{summary} · stopped"),
+            ScanPhase::Failed(e) => format!("{summary} · failed: {e}"),
+        };
+        let color = if matches!(b.scan.phase, ScanPhase::Failed(_)) {
+            theme::level_color(crate::state::Level::Error)
+        } else {
+            theme::MUTED
+        };
+        ui.label(egui::RichText::new(text).color(color));
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("View");
+        ui.selectable_value(&mut b.view, BrowserView::Flat, "List");
+        ui.selectable_value(&mut b.view, BrowserView::Tree, "Tree");
+        if b.view == BrowserView::Tree {
+            let l = ui.label("Delimiter");
+            let mut delimiter = b.delimiter.clone();
+            let r = ui
+                .add(egui::TextEdit::singleline(&mut delimiter).desired_width(30.0))
+                .labelled_by(l.id);
+            if r.changed() {
+                b.set_delimiter(&delimiter);
+            }
+        }
+        ui.separator();
+        let l = ui.label("Filter");
+        let mut text = b.filter_text.clone();
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut text)
+                    .hint_text("filter loaded keys")
+                    .desired_width(200.0)
+                    .id(filter_id()),
+            )
+            .labelled_by(l.id);
+        if r.changed() {
+            b.set_filter(&text);
+        }
+        if b.filter_active() {
+            let shown = b.flat_len();
+            let suffix = if b.filter_running() {
+                " (filtering…)"
+            } else {
+                ""
+            };
+            ui.label(
+                egui::RichText::new(format!(
+                    "{} of {} shown{suffix}",
+                    group_digits(shown as u64),
+                    group_digits(b.index.len() as u64)
+                ))
+                .color(theme::MUTED),
+            );
+        }
+    });
+    if search {
+        state.search();
+    } else if stop {
+        state.stop_scan();
+    } else if let Some(all) = cont {
+        state.continue_scan(all);
+    }
+}
+
+/// Is keyboard input for the list? Not while the user types in a field other than the filter.
+fn list_has_keyboard(ui: &egui::Ui) -> bool {
+    ui.ctx()
+        .memory(|m| m.focused().is_none_or(|id| id == filter_id()))
+}
+
+/// The id of the filter field, whose focus still lets the arrow keys move in the list.
+fn filter_id() -> egui::Id {
+    egui::Id::unique("filter_loaded")
+}
+
+fn keys_ui(ui: &mut egui::Ui, state: &mut AppState) {
+    let view = state.active_session().map(|s| s.browser.view);
+    let (visible, open) = match view {
+        Some(BrowserView::Flat) => flat_ui(ui, state),
+        Some(BrowserView::Tree) => tree_ui(ui, state),
+        None => return,
+    };
+    if let Some(id) = open {
+        state.open_key(id);
+    }
+    if !visible.is_empty() {
+        let mut wanted = visible;
+        wanted.truncate(META_PER_FRAME);
+        state.request_meta(&wanted);
+    }
+}
+
+/// Moves a selection with the arrow keys; returns the new row and whether Enter was pressed.
+fn keyboard_nav(ui: &egui::Ui, current: Option<usize>, rows: usize) -> (Option<usize>, bool) {
+    if rows == 0 || !list_has_keyboard(ui) {
+        return (None, false);
+    }
+    let (down, up, enter, page_down, page_up) = ui.input(|i| {
+        (
+            i.key_pressed(egui::Key::ArrowDown),
+            i.key_pressed(egui::Key::ArrowUp),
+            i.key_pressed(egui::Key::Enter),
+            i.key_pressed(egui::Key::PageDown),
+            i.key_pressed(egui::Key::PageUp),
+        )
+    });
+    let moved = match current {
+        _ if !(down || up || page_down || page_up) => None,
+        None => Some(0),
+        Some(row) if down => Some((row + 1).min(rows - 1)),
+        Some(row) if up => Some(row.saturating_sub(1)),
+        Some(row) if page_down => Some((row + 20).min(rows - 1)),
+        Some(row) => Some(row.saturating_sub(20)),
+    };
+    (moved, enter)
+}
+
+fn meta_cells(
+    row: &mut egui_extras::TableRow<'_, '_>,
+    slot: Option<&MetaSlot>,
+    now: Instant,
+) -> bool {
+    let mut ticking = false;
+    match slot {
+        Some(MetaSlot::Ready(meta, at)) => {
+            row.col(|ui| type_badge(ui, &meta.key_type));
+            row.col(|ui| {
+                ticking = matches!(meta.ttl, Ttl::ExpiresInMs(_));
+                ui.label(ttl_text(meta.ttl, *at, now));
+            });
+            row.col(|ui| {
+                ui.label(meta.size_bytes.map_or_else(|| "–".to_owned(), human_bytes));
+            });
+        }
+        Some(MetaSlot::Gone) => {
+            row.col(|ui| {
+                ui.label(egui::RichText::new("gone").color(theme::MUTED))
+                    .on_hover_text("This key no longer exists (expired or deleted)");
+            });
+            row.col(|_| {});
+            row.col(|_| {});
+        }
+        _ => {
+            row.col(|ui| {
+                ui.label(egui::RichText::new("…").color(theme::MUTED));
+            });
+            row.col(|_| {});
+            row.col(|_| {});
+        }
+    }
+    ticking
+}
+
+/// A coloured type label.
+pub fn type_badge(ui: &mut egui::Ui, t: &KeyType) {
+    ui.label(
+        egui::RichText::new(t.label())
+            .color(theme::type_color(t))
+            .monospace(),
+    );
+}
+
+fn table<'a>(ui: &'a mut egui::Ui, scroll_to: Option<usize>) -> TableBuilder<'a> {
+    let mut t = TableBuilder::new(ui)
+        .striped(true)
+        .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::remainder().at_least(160.0).clip(true))
+        .column(Column::exact(64.0))
+        .column(Column::exact(84.0))
+        .column(Column::exact(72.0));
+    if let Some(row) = scroll_to {
+        t = t.scroll_to_row(row, None);
+    }
+    t
+}
+
+fn flat_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId>) {
+    let Some(s) = state.active_session() else {
+        return (Vec::new(), None);
+    };
+    let b = &s.browser;
+    let rows = b.flat_len();
+    let current = b.selected.and_then(|id| b.flat_row_of(id));
+    let (moved, enter) = keyboard_nav(ui, current, rows);
+    let mut open = None;
+    if enter {
+        open = b.selected;
+    }
+    if let Some(row) = moved {
+        open = b.flat_key(row);
+    }
+    let mut visible = Vec::new();
+    let mut ticking = false;
+    let now = Instant::now();
+    let mut line = String::new();
+    table(ui, moved)
+        .header(20.0, |mut h| {
+            h.col(|ui| {
+                ui.strong("Key");
+            });
+            h.col(|ui| {
+                ui.strong("Type");
+            });
+            h.col(|ui| {
+                ui.strong("TTL");
+            });
+            h.col(|ui| {
+                ui.strong("Size");
+            });
+        })
+        .body(|body| {
+            body.rows(theme::ROW_HEIGHT, rows, |mut row| {
+                let Some(id) = b.flat_key(row.index()) else {
+                    return;
+                };
+                visible.push(id);
+                row.col(|ui| {
+                    line.clear();
+                    crate::escape::escape_into(b.index.key(id), &mut line);
+                    let selected = b.selected == Some(id);
+                    if ui
+                        .selectable_label(selected, egui::RichText::new(line.as_str()).monospace())
+                        .clicked()
+                    {
+                        open = Some(id);
+                    }
+                });
+                ticking |= meta_cells(&mut row, b.meta(id), now);
+                if row.response().clicked() {
+                    open = Some(id);
+                }
+            });
+        });
+    if ticking {
+        ui.ctx().request_repaint_after(Duration::from_millis(500));
+    }
+    (visible, open)
+}
+
+fn tree_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId>) {
+    let Some(s) = state.active_session_mut() else {
+        return (Vec::new(), None);
+    };
+    s.browser.refresh_tree();
+    let b = &s.browser;
+    let rows = b.tree_rows();
+    if b.tree_pending() {
+        ui.ctx().request_repaint_after(Duration::from_millis(250));
+    }
+    let current = rows.iter().position(|r| match *r {
+        TreeRow::Leaf { id, .. } => b.selected == Some(id) && b.selected_node.is_none(),
+        TreeRow::Node { id, .. } => b.selected_node == Some(id),
+    });
+    let (moved, enter) = keyboard_nav(ui, current, rows.len());
+    let (left, right) = if list_has_keyboard(ui) {
+        ui.input(|i| {
+            (
+                i.key_pressed(egui::Key::ArrowLeft),
+                i.key_pressed(egui::Key::ArrowRight),
+            )
+        })
+    } else {
+        (false, false)
+    };
+    let mut open = None;
+    let mut toggle = None;
+    let mut select_node = None;
+    if let Some(row) = current {
+        match rows[row] {
+            TreeRow::Node { id, .. } => {
+                let expanded = b.expanded.contains(&id);
+                if enter || (right && !expanded) || (left && expanded) {
+                    toggle = Some(id);
+                }
+            }
+            TreeRow::Leaf { id, .. } => {
+                if enter {
+                    open = Some(id);
+                }
+            }
+        }
+    }
+    if let Some(row) = moved {
+        match rows[row] {
+            TreeRow::Node { id, .. } => select_node = Some(id),
+            TreeRow::Leaf { id, .. } => open = Some(id),
+        }
+    }
+    let mut visible = Vec::new();
+    let mut ticking = false;
+    let now = Instant::now();
+    let delimiter_len = b.index.delimiter().len();
+    {
+        table(ui, moved)
+            .header(20.0, |mut h| {
+                h.col(|ui| {
+                    ui.strong("Key");
+                });
+                h.col(|ui| {
+                    ui.strong("Type");
+                });
+                h.col(|ui| {
+                    ui.strong("TTL");
+                });
+                h.col(|ui| {
+                    ui.strong("Size");
+                });
+            })
+            .body(|body| {
+                body.rows(theme::ROW_HEIGHT, rows.len(), |mut row| {
+                    match rows[row.index()] {
+                        TreeRow::Node { id, depth } => {
+                            row.col(|ui| {
+                                ui.add_space(f32::from(depth) * theme::TREE_INDENT);
+                                let open_mark = if b.expanded.contains(&id) {
+                                    "⏷"
+                                } else {
+                                    "⏵"
+                                };
+                                let text = format!(
+                                    "{open_mark} {} ({})",
+                                    escape_bytes(b.index.node_name(id)),
+                                    group_digits(u64::from(b.node_count(id)))
+                                );
+                                let selected = b.selected_node == Some(id);
+                                if ui.selectable_label(selected, text).clicked() {
+                                    toggle = Some(id);
+                                }
+                            });
+                            row.col(|_| {});
+                            row.col(|_| {});
+                            row.col(|_| {});
+                            if row.response().clicked() {
+                                toggle = Some(id);
+                            }
+                        }
+                        TreeRow::Leaf { id, depth } => {
+                            visible.push(id);
+                            row.col(|ui| {
+                                ui.add_space(f32::from(depth) * theme::TREE_INDENT);
+                                let key = b.index.key(id);
+                                let parent = b.index.leaf_parent(id);
+                                let skip = if parent == crate::keyindex::ROOT {
+                                    0
+                                } else {
+                                    b.index.node_path(parent).len() + delimiter_len
+                                };
+                                let name = escape_bytes(key.get(skip..).unwrap_or(key));
+                                let selected = b.selected == Some(id) && b.selected_node.is_none();
+                                if ui
+                                    .selectable_label(
+                                        selected,
+                                        egui::RichText::new(name).monospace(),
+                                    )
+                                    .on_hover_text(escape_bytes(key))
+                                    .clicked()
+                                {
+                                    open = Some(id);
+                                }
+                            });
+                            ticking |= meta_cells(&mut row, b.meta(id), now);
+                            if row.response().clicked() {
+                                open = Some(id);
+                            }
+                        }
+                    }
+                });
+            });
+    }
+    let b = &mut s.browser;
+    if let Some(id) = select_node {
+        b.selected_node = Some(id);
+    }
+    if let Some(id) = toggle {
+        b.toggle(id);
+        b.selected_node = Some(id);
+    }
+    if open.is_some() {
+        b.selected_node = None;
+    }
+    if ticking {
+        ui.ctx().request_repaint_after(Duration::from_millis(500));
+    }
+    (visible, open)
+}

@@ -1,0 +1,293 @@
+//! The desktop UI: draws [`AppState`] and turns clicks into state changes.
+//!
+//! Functions named `*_ui` only draw and call state methods; all I/O goes through the service.
+
+mod browser;
+mod profiles;
+pub mod theme;
+mod viewer;
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::profiles::ProfileStore;
+use crate::service::ServiceHandle;
+use crate::state::{AppState, Level, SessionStatus};
+
+/// How long one frame may spend applying service events.
+const EVENT_BUDGET: Duration = Duration::from_millis(4);
+/// How long one frame may spend on the filter-as-you-type job.
+const FILTER_BUDGET: Duration = Duration::from_millis(3);
+
+/// What a file dialog was opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DialogPurpose {
+    SaveValue,
+    CaFile,
+}
+
+/// A native file dialog running on its own thread (it blocks until the user answers, and the
+/// UI thread must never block).
+struct PendingDialog {
+    purpose: DialogPurpose,
+    result: mpsc::Receiver<Option<PathBuf>>,
+}
+
+/// The application: state, the I/O service, and open dialogs.
+pub struct App {
+    /// Everything shown.
+    pub state: AppState,
+    service: ServiceHandle,
+    dialog: Option<PendingDialog>,
+    launched_at: Instant,
+    first_frame_logged: bool,
+}
+
+impl App {
+    /// Starts the service and wraps `state`. `repaint` is woken by every service event.
+    ///
+    /// # Errors
+    /// The service thread could not be started.
+    pub fn new(
+        state: AppState,
+        repaint: Option<egui::Context>,
+        launched_at: Instant,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
+            state,
+            service: ServiceHandle::start(repaint)?,
+            dialog: None,
+            launched_at,
+            first_frame_logged: false,
+        })
+    }
+
+    /// Applies waiting events (time-boxed), advances background UI jobs, then draws.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let state = &mut self.state;
+        self.service.drain(EVENT_BUDGET, |event| state.apply(event));
+        if let Some(s) = self.state.active_session_mut() {
+            s.browser.step_filter(FILTER_BUDGET);
+            if s.browser.filter_running() {
+                ui.ctx().request_repaint();
+            }
+        }
+        self.poll_dialog();
+        self.draw(ui);
+        self.flush();
+        if !self.first_frame_logged {
+            self.first_frame_logged = true;
+            tracing::info!(
+                "first frame drawn {} ms after launch",
+                self.launched_at.elapsed().as_millis()
+            );
+        }
+    }
+
+    /// Hands queued commands to the service; a full or closed queue becomes a notice.
+    fn flush(&mut self) {
+        for (conn, req, kind) in self.state.take_outbox() {
+            if let Err(e) = self.service.send(conn, req, kind) {
+                self.state.notify(Level::Error, e.to_string());
+            }
+        }
+    }
+
+    /// Stops the service, waiting at most a second.
+    pub fn shutdown(&mut self) {
+        self.service.shutdown();
+    }
+
+    fn open_dialog(&mut self, purpose: DialogPurpose, suggested_name: Option<String>) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("file-dialog".to_owned())
+            .spawn(move || {
+                let dialog = rfd::FileDialog::new();
+                let path = match purpose {
+                    DialogPurpose::SaveValue => dialog
+                        .set_file_name(suggested_name.unwrap_or_else(|| "value.bin".to_owned()))
+                        .save_file(),
+                    DialogPurpose::CaFile => dialog
+                        .add_filter("PEM certificates", &["pem", "crt", "cer"])
+                        .pick_file(),
+                };
+                let _ = tx.send(path);
+            });
+        match spawned {
+            Ok(_) => {
+                self.dialog = Some(PendingDialog {
+                    purpose,
+                    result: rx,
+                })
+            }
+            Err(e) => self
+                .state
+                .notify(Level::Error, format!("cannot open a file dialog: {e}")),
+        }
+    }
+
+    fn poll_dialog(&mut self) {
+        let Some(dialog) = &self.dialog else { return };
+        let answer = match dialog.result.try_recv() {
+            Ok(answer) => answer,
+            Err(mpsc::TryRecvError::Empty) => return,
+            Err(mpsc::TryRecvError::Disconnected) => {
+                self.state.notify(
+                    Level::Error,
+                    "the file dialog failed; is a desktop portal or zenity installed?",
+                );
+                None
+            }
+        };
+        let purpose = dialog.purpose;
+        self.dialog = None;
+        let Some(path) = answer else { return };
+        match purpose {
+            DialogPurpose::SaveValue => self.state.save_value(path),
+            DialogPurpose::CaFile => {
+                if let Some(form) = &mut self.state.form {
+                    form.ca_file = path.display().to_string();
+                }
+            }
+        }
+    }
+
+    fn draw(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            self.top_bar_ui(ui);
+        });
+        egui::Panel::left("profiles")
+            .resizable(true)
+            .default_size(theme::PROFILES_WIDTH)
+            .show(ui, |ui| {
+                profiles::profiles_ui(ui, &mut self.state);
+            });
+        let mut dialog_request = None;
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.state.form.is_some() {
+                if profiles::form_ui(ui, &mut self.state) {
+                    dialog_request = Some((DialogPurpose::CaFile, None));
+                }
+            } else if self.state.active_session().is_some() {
+                if let Some(name) = browser::session_ui(ui, &mut self.state) {
+                    dialog_request = Some((DialogPurpose::SaveValue, Some(name)));
+                }
+            } else {
+                welcome_ui(ui, &self.state);
+            }
+        });
+        profiles::password_prompt_ui(ui.ctx(), &mut self.state);
+        profiles::confirm_delete_ui(ui.ctx(), &mut self.state);
+        if let Some((purpose, name)) = dialog_request {
+            self.open_dialog(purpose, name);
+        }
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.heading("Cache Console");
+            ui.separator();
+            let mut close = None;
+            let mut activate = None;
+            for (i, s) in self.state.sessions.iter().enumerate() {
+                let marker = match s.status {
+                    SessionStatus::Connecting => "… ",
+                    SessionStatus::Connected => "",
+                    SessionStatus::Failed(_) => "(failed) ",
+                };
+                let text = format!("{marker}{} · db{}", s.profile.name, s.db);
+                if ui.selectable_label(i == self.state.active, text).clicked() {
+                    activate = Some(i);
+                }
+                if ui
+                    .small_button("x")
+                    .on_hover_text("Close this connection")
+                    .clicked()
+                {
+                    close = Some(i);
+                }
+            }
+            if let Some(i) = activate {
+                self.state.active = i;
+            }
+            if let Some(i) = close {
+                self.state.close_session(i);
+            }
+        });
+        let mut dismiss = None;
+        for (i, notice) in self.state.notices.iter().enumerate() {
+            ui.horizontal(|ui| {
+                ui.colored_label(theme::level_color(notice.level), "●");
+                ui.label(&notice.text);
+                if ui.small_button("Dismiss").clicked() {
+                    dismiss = Some(i);
+                }
+            });
+        }
+        if let Some(i) = dismiss {
+            self.state.notices.remove(i);
+        }
+    }
+}
+
+fn welcome_ui(ui: &mut egui::Ui, state: &AppState) {
+    ui.add_space(40.0);
+    ui.vertical_centered(|ui| {
+        ui.heading("Welcome to Cache Console");
+        ui.add_space(8.0);
+        if state.profiles.profiles().is_empty() {
+            ui.label("Create a connection profile to get started: “+ New profile” on the left.");
+        } else {
+            ui.label("Pick a profile on the left and press Connect (or double-click it).");
+        }
+        ui.add_space(4.0);
+        ui.label(
+            egui::RichText::new(format!(
+                "Profiles are kept in {}",
+                state.profiles.path().display()
+            ))
+            .color(theme::MUTED),
+        );
+    });
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        App::ui(self, ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.shutdown();
+    }
+}
+
+/// Opens the desktop window and runs until it is closed.
+///
+/// # Errors
+/// The window or the service could not be created.
+pub fn run_gui(launched_at: Instant) -> anyhow::Result<()> {
+    let loaded = ProfileStore::load_default()?;
+    let state = AppState::new(loaded.store, loaded.warning);
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Cache Console")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([720.0, 420.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Cache Console",
+        options,
+        Box::new(move |cc| {
+            let app = App::new(state, Some(cc.egui_ctx.clone()), launched_at)?;
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+}

@@ -1,0 +1,282 @@
+//! The profiles panel, the profile form and the profile dialogs.
+
+use super::theme;
+use crate::state::{AppState, PasswordMode, TestStatus};
+
+/// The list of saved profiles with its actions.
+pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.strong("Profiles");
+        if ui.button("+ New profile").clicked() {
+            state.new_profile();
+        }
+    });
+    ui.separator();
+    let names: Vec<(String, String)> = state
+        .profiles
+        .profiles()
+        .iter()
+        .map(|p| (p.name.clone(), p.connection.display_url()))
+        .collect();
+    if names.is_empty() {
+        ui.label(egui::RichText::new("No profiles yet.").color(theme::MUTED));
+    }
+    let mut connect = None;
+    egui::ScrollArea::vertical()
+        .max_height(ui.available_height() - 70.0)
+        .show(ui, |ui| {
+            for (name, url) in &names {
+                let selected = state.selected_profile.as_deref() == Some(name.as_str());
+                let response = ui.selectable_label(selected, name).on_hover_text(url);
+                if response.clicked() {
+                    state.selected_profile = Some(name.clone());
+                }
+                if response.double_clicked() {
+                    connect = Some(name.clone());
+                }
+            }
+        });
+    if let Some(name) = state.selected_profile.clone()
+        && state.profiles.get(&name).is_some()
+    {
+        ui.separator();
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("Connect").clicked() {
+                connect = Some(name.clone());
+            }
+            if ui.button("Edit").clicked() {
+                state.edit_profile(&name);
+            }
+            if ui.button("Clone").clicked() {
+                state.duplicate_profile(&name);
+            }
+            if ui.button("Delete").clicked() {
+                state.confirm_delete = Some(name.clone());
+            }
+        });
+    }
+    if let Some(name) = connect {
+        state.form = None;
+        state.connect_profile(&name);
+    }
+}
+
+fn labelled_text(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str) -> egui::Response {
+    let l = ui.label(label);
+    let r = ui
+        .add(
+            egui::TextEdit::singleline(text)
+                .hint_text(hint)
+                .desired_width(260.0),
+        )
+        .labelled_by(l.id);
+    ui.end_row();
+    r
+}
+
+/// The add/edit form. Returns true when the user asked to browse for a CA file.
+pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState) -> bool {
+    let mut browse = false;
+    let mut save = false;
+    let mut test = false;
+    let mut cancel = false;
+    let Some(form) = &mut state.form else {
+        return false;
+    };
+    ui.heading(if form.original_name.is_some() {
+        "Edit profile"
+    } else {
+        "New profile"
+    });
+    ui.add_space(6.0);
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        egui::Grid::new("profile_form")
+            .num_columns(2)
+            .spacing([12.0, 6.0])
+            .show(ui, |ui| {
+                labelled_text(ui, "Name", &mut form.name, "e.g. local, staging, prod");
+                let l = ui.label("Paste URL");
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut form.url)
+                            .hint_text("redis://user:pass@host:6379/0")
+                            .desired_width(260.0),
+                    )
+                    .labelled_by(l.id);
+                    if ui.button("Fill from URL").clicked() {
+                        form.error = form.apply_url().err();
+                    }
+                });
+                ui.end_row();
+                ui.label("Address");
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut form.use_unix, false, "TCP");
+                    ui.radio_value(&mut form.use_unix, true, "Unix socket");
+                });
+                ui.end_row();
+                if form.use_unix {
+                    labelled_text(
+                        ui,
+                        "Socket path",
+                        &mut form.unix_path,
+                        "/run/redis/redis.sock",
+                    );
+                } else {
+                    labelled_text(ui, "Host", &mut form.host, "127.0.0.1");
+                    labelled_text(ui, "Port", &mut form.port, "6379");
+                    ui.label("TLS");
+                    ui.checkbox(&mut form.tls, "Use TLS (rediss://)");
+                    ui.end_row();
+                    if form.tls {
+                        let l = ui.label("CA file");
+                        ui.horizontal(|ui| {
+                            ui.add(
+                                egui::TextEdit::singleline(&mut form.ca_file)
+                                    .hint_text("system roots")
+                                    .desired_width(200.0),
+                            )
+                            .labelled_by(l.id);
+                            if ui.button("Browse…").clicked() {
+                                browse = true;
+                            }
+                        });
+                        ui.end_row();
+                    }
+                }
+                labelled_text(ui, "Username", &mut form.username, "default user");
+                ui.label("Password");
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut form.password_mode, PasswordMode::None, "None");
+                    ui.radio_value(
+                        &mut form.password_mode,
+                        PasswordMode::Ask,
+                        "Ask when connecting",
+                    );
+                    ui.radio_value(&mut form.password_mode, PasswordMode::Env, "From variable");
+                });
+                ui.end_row();
+                match form.password_mode {
+                    PasswordMode::None => {}
+                    PasswordMode::Ask => {
+                        let l = ui.label("Password (this session)");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut form.password)
+                                .password(true)
+                                .hint_text("never saved to disk")
+                                .desired_width(260.0),
+                        )
+                        .labelled_by(l.id);
+                        ui.end_row();
+                    }
+                    PasswordMode::Env => {
+                        labelled_text(ui, "Variable", &mut form.env_var, "REDIS_PASSWORD");
+                    }
+                }
+                labelled_text(ui, "Database", &mut form.db, "0");
+                labelled_text(
+                    ui,
+                    "Connect timeout (ms)",
+                    &mut form.connect_timeout_ms,
+                    "5000",
+                );
+                labelled_text(
+                    ui,
+                    "Command timeout (ms)",
+                    &mut form.command_timeout_ms,
+                    "10000",
+                );
+                labelled_text(ui, "Default pattern", &mut form.default_pattern, "*");
+                labelled_text(ui, "Tree delimiter", &mut form.delimiter, ":");
+            });
+        ui.add_space(8.0);
+        if let Some(error) = &form.error {
+            ui.colored_label(theme::level_color(crate::state::Level::Error), error);
+        }
+        match &form.test {
+            TestStatus::Idle => {}
+            TestStatus::Running(_) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Testing the connection…");
+                });
+            }
+            TestStatus::Ok(description) => {
+                ui.colored_label(theme::OK, format!("Connection OK: {description}"));
+            }
+            TestStatus::Failed(reason) => {
+                ui.colored_label(
+                    theme::level_color(crate::state::Level::Error),
+                    format!("Connection failed: {reason}"),
+                );
+            }
+        }
+        ui.horizontal(|ui| {
+            save = ui.button("Save").clicked();
+            test = ui.button("Test connection").clicked();
+            cancel = ui.button("Cancel").clicked();
+        });
+    });
+    if save {
+        state.save_form();
+    } else if test {
+        state.test_form();
+    } else if cancel {
+        state.form = None;
+    }
+    browse
+}
+
+/// The password dialog for profiles that ask when connecting.
+pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState) {
+    let Some(prompt) = &mut state.password_prompt else {
+        return;
+    };
+    let mut submit = false;
+    let mut cancel = false;
+    egui::Modal::new(egui::Id::unique("password_prompt")).show(ctx, |ui| {
+        ui.heading(format!("Password for {}", prompt.profile));
+        ui.label("It is kept in memory for this session only.");
+        let l = ui.label("Password");
+        let r = ui
+            .add(egui::TextEdit::singleline(&mut prompt.text).password(true))
+            .labelled_by(l.id);
+        r.request_focus();
+        if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            submit = true;
+        }
+        ui.horizontal(|ui| {
+            submit |= ui.button("Connect").clicked();
+            cancel = ui.button("Cancel").clicked();
+        });
+    });
+    if submit {
+        state.submit_password();
+    } else if cancel {
+        state.password_prompt = None;
+    }
+}
+
+/// Confirmation before a profile is deleted.
+pub fn confirm_delete_ui(ctx: &egui::Context, state: &mut AppState) {
+    let Some(name) = state.confirm_delete.clone() else {
+        return;
+    };
+    let mut delete = false;
+    let mut cancel = false;
+    egui::Modal::new(egui::Id::unique("confirm_delete")).show(ctx, |ui| {
+        ui.heading("Delete profile?");
+        ui.label(format!(
+            "The profile “{name}” will be removed. The cache itself is not touched."
+        ));
+        ui.horizontal(|ui| {
+            delete = ui.button("Delete profile").clicked();
+            cancel = ui.button("Keep it").clicked();
+        });
+    });
+    if delete {
+        state.delete_profile(&name);
+    } else if cancel {
+        state.confirm_delete = None;
+    }
+}

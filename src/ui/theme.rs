@@ -1,0 +1,43 @@
+//! Design tokens: every colour and size the UI uses comes from here.
+
+use egui::Color32;
+
+use crate::model::KeyType;
+use crate::state::Level;
+
+/// Height of a key list row.
+pub const ROW_HEIGHT: f32 = 20.0;
+/// Width of the profiles panel.
+pub const PROFILES_WIDTH: f32 = 230.0;
+/// Indentation per tree level.
+pub const TREE_INDENT: f32 = 14.0;
+
+/// Accent colour of a value type badge.
+#[must_use]
+pub fn type_color(t: &KeyType) -> Color32 {
+    match t {
+        KeyType::String => Color32::from_rgb(0x4c, 0x9a, 0xff),
+        KeyType::Hash => Color32::from_rgb(0xb3, 0x7f, 0xeb),
+        KeyType::List => Color32::from_rgb(0x3c, 0xb3, 0x71),
+        KeyType::Set => Color32::from_rgb(0xe0, 0xa0, 0x30),
+        KeyType::ZSet => Color32::from_rgb(0xe0, 0x60, 0x60),
+        KeyType::Stream => Color32::from_rgb(0x30, 0xb8, 0xc0),
+        KeyType::Json => Color32::from_rgb(0xd0, 0x80, 0xb0),
+        KeyType::Other(_) => Color32::GRAY,
+    }
+}
+
+/// Colour of a notice.
+#[must_use]
+pub fn level_color(level: Level) -> Color32 {
+    match level {
+        Level::Info => Color32::from_rgb(0x4c, 0x9a, 0xff),
+        Level::Warning => Color32::from_rgb(0xe0, 0xa0, 0x30),
+        Level::Error => Color32::from_rgb(0xe0, 0x50, 0x50),
+    }
+}
+
+/// Colour for secondary text (counts, hints).
+pub const MUTED: Color32 = Color32::from_gray(140);
+/// Colour for success.
+pub const OK: Color32 = Color32::from_rgb(0x3c, 0xb3, 0x71);

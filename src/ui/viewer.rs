@@ -1,0 +1,432 @@
+//! The value viewer: key facts, then the value as text, JSON or hex, paged for collections.
+
+use std::time::{Duration, Instant};
+
+use egui_extras::{Column, TableBuilder};
+
+use super::{browser::type_badge, theme};
+use crate::escape::{escape_bytes, hex_dump};
+use crate::model::{Ttl, ValueItems};
+use crate::state::{
+    AppState, ValueMode, Viewer, ViewerState, group_digits, human_bytes, key_label, pretty_json,
+    ttl_text,
+};
+
+/// Most bytes rendered as text (the rest can be saved to a file).
+const TEXT_VIEW_BYTES: usize = 256 * 1024;
+/// Most bytes rendered as a hex dump.
+const HEX_VIEW_BYTES: usize = 64 * 1024;
+/// Characters of a collection element shown in a table cell.
+const CELL_CHARS: usize = 160;
+
+/// Draws the viewer. Returns a suggested file name when "Save to file…" was pressed.
+pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
+    let mut save = None;
+    let mut load_more = false;
+    let mut reload = None;
+    {
+        let s = state.active_session_mut()?;
+        let Some(v) = &mut s.viewer else {
+            ui.add_space(20.0);
+            ui.label(egui::RichText::new("Select a key to see its value.").color(theme::MUTED));
+            return None;
+        };
+        ui.add(
+            egui::Label::new(egui::RichText::new(key_label(&v.key)).monospace().strong())
+                .selectable(true),
+        );
+        match v.state.clone() {
+            ViewerState::Loading => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Loading…");
+                });
+            }
+            ViewerState::Failed(reason) => {
+                ui.colored_label(theme::level_color(crate::state::Level::Error), reason);
+                if ui.button("Reload").clicked() {
+                    reload = s.browser.index.find(&v.key);
+                }
+            }
+            ViewerState::Loaded => {
+                facts_ui(ui, v);
+                ui.separator();
+                let (s_req, more) = value_ui(ui, v);
+                save = s_req;
+                load_more = more;
+            }
+        }
+    }
+    if let Some(id) = reload {
+        state.open_key(id);
+    }
+    if load_more {
+        state.load_more();
+    }
+    save
+}
+
+fn facts_ui(ui: &mut egui::Ui, v: &Viewer) {
+    let Some(d) = &v.details else { return };
+    ui.horizontal_wrapped(|ui| {
+        if ui.small_button("Copy key").clicked() {
+            ui.ctx().copy_text(escape_bytes(&v.key));
+        }
+        type_badge(ui, &d.meta.key_type);
+        ui.separator();
+        ui.label(format!(
+            "TTL: {}",
+            ttl_text(d.meta.ttl, v.read_at, Instant::now())
+        ));
+        if matches!(d.meta.ttl, Ttl::ExpiresInMs(_)) {
+            ui.ctx().request_repaint_after(Duration::from_millis(500));
+        }
+        ui.separator();
+        let length_label = match d.meta.key_type {
+            crate::model::KeyType::String => format!("Length: {}", human_bytes(d.length)),
+            _ => format!("Length: {}", group_digits(d.length)),
+        };
+        ui.label(length_label);
+        if let Some(size) = d.meta.size_bytes {
+            ui.separator();
+            ui.label(format!("Memory: {}", human_bytes(size)));
+        }
+        if let Some(enc) = &d.encoding {
+            ui.separator();
+            ui.label(format!("Encoding: {enc}"));
+        }
+    });
+}
+
+/// Text for the text view: printable UTF-8 with line breaks and tabs kept, other bytes escaped.
+fn text_view(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' | '\t' => out.push(c),
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.push_str(&escape_bytes(c.to_string().as_bytes())),
+                c => out.push(c),
+            }
+        }
+        for &b in chunk.invalid() {
+            out.push_str(&escape_bytes(&[b]));
+        }
+    }
+    out
+}
+
+fn render(bytes: &[u8], mode: ValueMode) -> String {
+    match mode {
+        ValueMode::Text => {
+            let shown = &bytes[..bytes.len().min(TEXT_VIEW_BYTES)];
+            let mut text = text_view(shown);
+            if shown.len() < bytes.len() {
+                text.push_str(&format!(
+                    "\n… showing the first {} of {}",
+                    human_bytes(shown.len() as u64),
+                    human_bytes(bytes.len() as u64)
+                ));
+            }
+            text
+        }
+        ValueMode::Json => pretty_json(bytes).unwrap_or_else(|| {
+            let reason = serde_json::from_slice::<serde_json::Value>(bytes)
+                .err()
+                .map_or_else(
+                    || "not a JSON object or array".to_owned(),
+                    |e| e.to_string(),
+                );
+            format!(
+                "(not JSON: {reason})\n\n{}",
+                text_view(&bytes[..bytes.len().min(TEXT_VIEW_BYTES)])
+            )
+        }),
+        ValueMode::Hex => {
+            let shown = &bytes[..bytes.len().min(HEX_VIEW_BYTES)];
+            let mut text = hex_dump(shown);
+            if shown.len() < bytes.len() {
+                text.push_str(&format!(
+                    "… first {} shown",
+                    human_bytes(shown.len() as u64)
+                ));
+            }
+            text
+        }
+    }
+}
+
+fn mode_buttons(ui: &mut egui::Ui, mode: &mut ValueMode) {
+    ui.horizontal(|ui| {
+        ui.label("View as");
+        ui.selectable_value(mode, ValueMode::Text, "Text");
+        ui.selectable_value(mode, ValueMode::Json, "JSON");
+        ui.selectable_value(mode, ValueMode::Hex, "Hex");
+    });
+}
+
+fn text_block(ui: &mut egui::Ui, text: &str, id: &str) {
+    egui::ScrollArea::both()
+        .id_salt(id)
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let mut view = text;
+            ui.add(
+                egui::TextEdit::multiline(&mut view)
+                    .code_editor()
+                    .desired_width(f32::INFINITY),
+            );
+        });
+}
+
+/// Bytes of one element, for the detail view below a collection table.
+fn element_bytes(items: &ValueItems, index: usize) -> Option<Vec<u8>> {
+    Some(match items {
+        ValueItems::Hash(v) => v.get(index)?.1.to_vec(),
+        ValueItems::List(v) | ValueItems::Set(v) => v.get(index)?.to_vec(),
+        ValueItems::ZSet(v) => v.get(index)?.0.to_vec(),
+        ValueItems::Stream(v) => {
+            let e = v.get(index)?;
+            let object: serde_json::Map<String, serde_json::Value> = e
+                .fields
+                .iter()
+                .map(|(f, v)| (escape_bytes(f), serde_json::Value::String(escape_bytes(v))))
+                .collect();
+            serde_json::to_vec(&object).ok()?
+        }
+        ValueItems::String { .. } | ValueItems::Json(_) => return None,
+    })
+}
+
+fn cell(bytes: &[u8]) -> String {
+    let text = escape_bytes(&bytes[..bytes.len().min(CELL_CHARS * 4)]);
+    if text.chars().count() > CELL_CHARS {
+        let cut: String = text.chars().take(CELL_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+/// Draws the value; returns (save requested with a file name, load more requested).
+fn value_ui(ui: &mut egui::Ui, v: &mut Viewer) -> (Option<String>, bool) {
+    let mut save = None;
+    let mut load_more = false;
+    let Some(items) = &v.items else {
+        return (None, false);
+    };
+    match items {
+        ValueItems::String { bytes, total_len } => {
+            ui.horizontal(|ui| {
+                mode_buttons(ui, &mut v.mode);
+                if ui.button("Save to file…").clicked() {
+                    save = Some(format!("{}.bin", sanitize_file_name(&escape_bytes(&v.key))));
+                }
+            });
+            if (bytes.len() as u64) < *total_len {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "Preview: the first {} of {}. Save to file for the whole value.",
+                        human_bytes(bytes.len() as u64),
+                        human_bytes(*total_len)
+                    ))
+                    .color(theme::MUTED),
+                );
+            }
+            if let Some(status) = &v.save_status {
+                ui.label(egui::RichText::new(status).color(theme::MUTED));
+            }
+            let key = (v.mode, None, bytes.len());
+            if v.render_cache.as_ref().is_none_or(|(k, _)| *k != key) {
+                v.render_cache = Some((key, render(bytes, v.mode)));
+            }
+            if let Some((_, text)) = &v.render_cache {
+                text_block(ui, text, "string_value");
+            }
+        }
+        ValueItems::Json(text) => {
+            let key = (ValueMode::Json, None, text.len());
+            if v.render_cache.as_ref().is_none_or(|(k, _)| *k != key) {
+                v.render_cache = Some((key, render(text.as_bytes(), ValueMode::Json)));
+            }
+            if let Some((_, text)) = &v.render_cache {
+                text_block(ui, text, "json_value");
+            }
+        }
+        _ => {
+            let total = v.details.as_ref().map_or(0, |d| d.length);
+            let loaded = v.loaded_len();
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "Loaded {} of {}",
+                    group_digits(loaded as u64),
+                    group_digits(total)
+                ));
+                if v.next.is_some() {
+                    if v.page_req.is_some() {
+                        ui.spinner();
+                    } else if ui.button("Load more").clicked() {
+                        load_more = true;
+                    }
+                }
+            });
+            let detail_height = if v.selected_item.is_some() {
+                180.0
+            } else {
+                0.0
+            };
+            let (last_visible, clicked) =
+                collection_table(ui, items, v.selected_item, detail_height);
+            if let Some(i) = clicked {
+                v.selected_item = Some(i);
+            }
+            if last_visible && v.next.is_some() && v.page_req.is_none() {
+                load_more = true;
+            }
+            if let Some(i) = v.selected_item {
+                ui.separator();
+                mode_buttons(ui, &mut v.mode);
+                let key = (v.mode, Some(i), loaded);
+                if v.render_cache.as_ref().is_none_or(|(k, _)| *k != key)
+                    && let Some(bytes) = v.items.as_ref().and_then(|it| element_bytes(it, i))
+                {
+                    v.render_cache = Some((key, render(&bytes, v.mode)));
+                }
+                if let Some((_, text)) = &v.render_cache {
+                    text_block(ui, text, "element_value");
+                }
+            }
+        }
+    }
+    (save, load_more)
+}
+
+/// The table of a collection; returns whether its last row was drawn and which row was clicked.
+fn collection_table(
+    ui: &mut egui::Ui,
+    items: &ValueItems,
+    selected: Option<usize>,
+    reserve_below: f32,
+) -> (bool, Option<usize>) {
+    let (headers, rows): (&[&str], usize) = match items {
+        ValueItems::Hash(v) => (&["#", "Field", "Value"], v.len()),
+        ValueItems::List(v) => (&["Index", "Element", ""], v.len()),
+        ValueItems::Set(v) => (&["#", "Member", ""], v.len()),
+        ValueItems::ZSet(v) => (&["Rank", "Member", "Score"], v.len()),
+        ValueItems::Stream(v) => (&["#", "Entry ID", "Fields"], v.len()),
+        ValueItems::String { .. } | ValueItems::Json(_) => return (false, None),
+    };
+    let mut last_visible = false;
+    let mut clicked = None;
+    let height = (ui.available_height() - reserve_below).max(120.0);
+    TableBuilder::new(ui)
+        .id_salt("collection")
+        .striped(true)
+        .max_scroll_height(height)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::exact(64.0))
+        .column(Column::initial(200.0).resizable(true).clip(true))
+        .column(Column::remainder().clip(true))
+        .header(20.0, |mut h| {
+            for title in headers {
+                h.col(|ui| {
+                    ui.strong(*title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(theme::ROW_HEIGHT, rows, |mut row| {
+                let i = row.index();
+                if i + 1 == rows {
+                    last_visible = true;
+                }
+                let (first, second) = match items {
+                    ValueItems::Hash(v) => (cell(&v[i].0), cell(&v[i].1)),
+                    ValueItems::List(v) | ValueItems::Set(v) => (cell(&v[i]), String::new()),
+                    ValueItems::ZSet(v) => (cell(&v[i].0), v[i].1.to_string()),
+                    ValueItems::Stream(v) => (
+                        escape_bytes(&v[i].id),
+                        v[i].fields
+                            .iter()
+                            .map(|(f, x)| format!("{}={}", cell(f), cell(x)))
+                            .collect::<Vec<_>>()
+                            .join("  "),
+                    ),
+                    ValueItems::String { .. } | ValueItems::Json(_) => {
+                        (String::new(), String::new())
+                    }
+                };
+                row.col(|ui| {
+                    if ui
+                        .selectable_label(selected == Some(i), (i).to_string())
+                        .clicked()
+                    {
+                        clicked = Some(i);
+                    }
+                });
+                row.col(|ui| {
+                    if ui
+                        .add(
+                            egui::Label::new(egui::RichText::new(first).monospace())
+                                .sense(egui::Sense::click()),
+                        )
+                        .clicked()
+                    {
+                        clicked = Some(i);
+                    }
+                });
+                row.col(|ui| {
+                    ui.label(egui::RichText::new(second).monospace());
+                });
+            });
+        });
+    (last_visible, clicked)
+}
+
+fn sanitize_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    if cleaned.is_empty() {
+        "value".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_view_keeps_lines_and_escapes_the_rest() {
+        assert_eq!(text_view(b"a\nb\t\x01\xff\\"), "a\nb\t\\x01\\xff\\\\");
+    }
+
+    #[test]
+    fn json_view_explains_invalid_json() {
+        let out = render(b"{\"a\":", ValueMode::Json);
+        assert!(out.starts_with("(not JSON:"), "{out}");
+        let ok = render(br#"{"b":1,"a":[1,2]}"#, ValueMode::Json);
+        assert!(ok.contains("\"b\": 1"), "{ok}");
+        assert!(
+            ok.find("\"b\"") < ok.find("\"a\""),
+            "key order is kept: {ok}"
+        );
+    }
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(sanitize_file_name("user:1/../x"), "user_1_.._x");
+        assert_eq!(sanitize_file_name(""), "value");
+    }
+}

@@ -1,0 +1,162 @@
+//! Test harness: real `redis-server` processes on free loopback ports, stopped on drop.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A redis-server owned by one test.
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub password: Option<String>,
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local addr").port()
+}
+
+fn redis_server_binary() -> PathBuf {
+    let found = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match found {
+        Ok(status) if status.success() => PathBuf::from("redis-server"),
+        _ => panic!(
+            "redis-server is not installed, and these tests need a real one. \
+             Install it (Debian/Ubuntu: `apt-get install redis-server`) or run the README's \
+             test command, `bash scripts/test.sh`, which installs it."
+        ),
+    }
+}
+
+impl RedisServer {
+    /// Starts a server with no password.
+    pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Starts a server; with `password`, clients must authenticate.
+    pub fn start_with(password: Option<&str>) -> Self {
+        let binary = redis_server_binary();
+        for _attempt in 0..5 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let port = free_port();
+            let socket = dir.path().join("redis.sock");
+            let mut cmd = Command::new(&binary);
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(dir.path())
+                .arg("--unixsocket")
+                .arg(&socket)
+                .args(["--unixsocketperm", "700"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Some(pw) = password {
+                cmd.args(["--requirepass", pw]);
+            }
+            let child = cmd.spawn().expect("spawn redis-server");
+            let mut server = Self {
+                child,
+                port,
+                dir,
+                password: password.map(str::to_owned),
+            };
+            if server.wait_ready(Duration::from_secs(10)) {
+                return server;
+            }
+            // The port was probably taken between probe and bind: try another.
+            server.kill();
+        }
+        panic!("redis-server did not start on a free port after 5 attempts");
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            if let Ok(mut conn) = self.client().get_connection()
+                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// A URL for the app, without the password.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// A URL with database index `db`.
+    pub fn url_db(&self, db: u32) -> String {
+        format!("redis://127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// The unix socket path.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("redis.sock")
+    }
+
+    /// A redis-rs client for seeding and checking data (the test's "other client").
+    pub fn client(&self) -> redis::Client {
+        let url = match &self.password {
+            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}/0", self.port),
+            None => format!("redis://127.0.0.1:{}/0", self.port),
+        };
+        redis::Client::open(url).expect("client")
+    }
+
+    /// A blocking connection to db 0.
+    pub fn conn(&self) -> redis::Connection {
+        self.client()
+            .get_connection()
+            .expect("connect to test server")
+    }
+
+    /// Stops the server now (to test a server that dies).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Fills db 0 with `n` string keys `prefix{i}` in pipelined batches.
+pub fn fill(conn: &mut redis::Connection, prefix: &str, n: usize) {
+    let mut start = 0;
+    while start < n {
+        let end = (start + 10_000).min(n);
+        let mut pipe = redis::pipe();
+        for i in start..end {
+            pipe.cmd("SET").arg(format!("{prefix}{i}")).arg(i).ignore();
+        }
+        pipe.query::<()>(conn).expect("fill");
+        start = end;
+    }
+}
+
+/// A temp dir for profiles, set as the config dir for child processes.
+pub fn config_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp config dir")
+}
+
+/// Path of the built binary.
+pub fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_cache-console"))
+}
