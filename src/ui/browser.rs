@@ -485,11 +485,7 @@ fn tree_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId
                         TreeRow::Node { id, depth } => {
                             row.col(|ui| {
                                 ui.add_space(f32::from(depth) * theme::TREE_INDENT);
-                                let open_mark = if b.expanded.contains(&id) {
-                                    "⏷"
-                                } else {
-                                    "⏵"
-                                };
+                                let open_mark = if b.expanded.contains(&id) { "-" } else { "+" };
                                 let text = format!(
                                     "{open_mark} {} ({})",
                                     escape_bytes(b.index.node_name(id)),

@@ -222,7 +222,12 @@ impl App {
         let mut dismiss = None;
         for (i, notice) in self.state.notices.iter().enumerate() {
             ui.horizontal(|ui| {
-                ui.colored_label(theme::level_color(notice.level), "●");
+                let tag = match notice.level {
+                    Level::Info => "Note:",
+                    Level::Warning => "Warning:",
+                    Level::Error => "Error:",
+                };
+                ui.colored_label(theme::level_color(notice.level), tag);
                 ui.label(&notice.text);
                 if ui.small_button("Dismiss").clicked() {
                     dismiss = Some(i);

@@ -1,0 +1,342 @@
+//! The desktop UI driven as a user would (egui_kittest), against a real redis-server.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use cache_console::profiles::ProfileStore;
+use cache_console::state::{AppState, ScanPhase, SessionStatus, ViewerState};
+use cache_console::ui::App;
+use common::RedisServer;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+fn harness(state: AppState) -> Harness<'static, App> {
+    let app = App::new(state, None, Instant::now()).expect("app");
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+/// Steps frames until `done` holds; the service answers on its own thread meanwhile.
+fn run_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.run_steps(3);
+}
+
+fn replace_text(h: &mut Harness<'static, App>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(2);
+}
+
+fn seed(server: &RedisServer) {
+    let mut c = server.conn();
+    for i in 0..40 {
+        redis::cmd("SET")
+            .arg(format!("user:{i}:profile"))
+            .arg(format!(r#"{{"id":{i},"name":"User {i}"}}"#))
+            .query::<()>(&mut c)
+            .expect("set");
+    }
+    for i in 0..10 {
+        redis::cmd("SET")
+            .arg(format!("order:{i}"))
+            .arg(i)
+            .query::<()>(&mut c)
+            .expect("set");
+    }
+    let mut h = redis::cmd("HSET");
+    h.arg("user:big:fields");
+    for i in 0..2000 {
+        h.arg(format!("field{i:04}")).arg(format!("value {i}"));
+    }
+    h.query::<()>(&mut c).expect("hset");
+    redis::cmd("EXPIRE")
+        .arg("user:big:fields")
+        .arg(3600)
+        .query::<()>(&mut c)
+        .expect("expire");
+}
+
+#[test]
+fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
+    let server = RedisServer::start();
+    seed(&server);
+    let cfg = tempfile::tempdir().expect("config dir");
+    let state = AppState::new(ProfileStore::empty_in(cfg.path()), None);
+    let mut h = harness(state);
+    h.run_steps(2);
+
+    // Create a profile from a pasted URL.
+    h.get_by_label("+ New profile").click();
+    h.run_steps(2);
+    replace_text(&mut h, "Name", "test server");
+    replace_text(&mut h, "Paste URL", &server.url());
+    h.get_by_label("Fill from URL").click();
+    h.run_steps(2);
+    h.get_by_label("Test connection").click();
+    run_until(&mut h, "the connection test", |app| {
+        app.state.form.as_ref().is_some_and(|f| {
+            matches!(
+                f.test,
+                cache_console::state::TestStatus::Ok(_)
+                    | cache_console::state::TestStatus::Failed(_)
+            )
+        })
+    });
+    assert!(
+        h.query_by_label_contains("Connection OK: Redis").is_some(),
+        "{:?}",
+        h.state().state.form
+    );
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    let saved = std::fs::read_to_string(cfg.path().join("profiles.ron")).expect("saved profiles");
+    assert!(saved.contains("test server"), "{saved}");
+    assert!(saved.contains(&server.port.to_string()), "{saved}");
+
+    // Connect: the default pattern lists everything.
+    h.get_by_label("test server").click();
+    h.run_steps(1);
+    h.get_by_label("Connect").click();
+    run_until(&mut h, "connected and listed", |app| {
+        app.state.active_session().is_some_and(|s| {
+            s.status == SessionStatus::Connected && s.browser.scan.phase == ScanPhase::Done
+        })
+    });
+    assert!(
+        h.query_by_label("scanned 51 of 51 keys, 51 matched")
+            .is_some()
+    );
+
+    // Search for a pattern.
+    replace_text(&mut h, "Pattern", "user:1*");
+    h.get_by_label("Search").click();
+    run_until(&mut h, "the user:1* listing", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done && s.browser.index.len() == 11)
+    });
+    assert!(
+        h.query_by_label("scanned 51 of 51 keys, 11 matched")
+            .is_some()
+    );
+    assert!(h.query_by_label("user:17:profile").is_some());
+    assert!(h.query_by_label("order:1").is_none());
+
+    // Everything under user:, as a tree.
+    replace_text(&mut h, "Pattern", "user:*");
+    h.get_by_label("Search").click();
+    run_until(&mut h, "the user:* listing", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done && s.browser.index.len() == 41)
+    });
+    h.get_by_label("Tree").click();
+    h.run_steps(2);
+    h.get_by_label("+ user (41)").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("- user (41)").is_some());
+    assert!(h.query_by_label("+ 1 (1)").is_some());
+    assert!(h.query_by_label("+ 10 (1)").is_some());
+    // The filter narrows the tree to the namespaces holding matches.
+    replace_text(&mut h, "Filter", "big");
+    run_until(&mut h, "the filter", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| !s.browser.filter_running())
+    });
+    assert!(h.query_by_label("- user (1)").is_some());
+    assert!(h.query_by_label("+ 1 (1)").is_none());
+    h.get_by_label("+ big (1)").click();
+    h.run_steps(2);
+
+    // Open the big hash and page it.
+    h.get_by_label("fields").click();
+    run_until(&mut h, "the hash to open", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.state == ViewerState::Loaded)
+    });
+    assert!(h.query_by_label_contains("Length: 2,000").is_some());
+    assert!(
+        h.query_by_label_contains("TTL: 59m").is_some()
+            || h.query_by_label_contains("TTL: 1h").is_some()
+    );
+    let first = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .map(|v| v.loaded_len());
+    let first = first.expect("loaded");
+    assert!(
+        first > 0 && first < 2000,
+        "a first page, not everything: {first}"
+    );
+    while h.query_by_label("Load more").is_some() {
+        h.get_by_label("Load more").click();
+        run_until(&mut h, "the next page", |app| {
+            app.state
+                .active_session()
+                .and_then(|s| s.viewer.as_ref())
+                .is_some_and(|v| v.page_req.is_none())
+        });
+    }
+    assert!(h.query_by_label("Loaded 2,000 of 2,000").is_some());
+
+    // Browsing wrote nothing.
+    let mut c = server.conn();
+    let len: u64 = redis::cmd("HLEN")
+        .arg("user:big:fields")
+        .query(&mut c)
+        .expect("hlen");
+    let size: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!((len, size), (2000, 51));
+    h.state_mut().shutdown();
+}
+
+#[test]
+fn filter_and_keyboard_navigation() {
+    let server = RedisServer::start();
+    seed(&server);
+    let cfg = tempfile::tempdir().expect("config dir");
+    let mut store = ProfileStore::empty_in(cfg.path());
+    let (spec, _) = cache_console::connection::parse_url(&server.url()).expect("url");
+    store
+        .add(cache_console::profiles::Profile::new("kb", spec))
+        .expect("add profile");
+    let mut h = harness(AppState::new(store, None));
+    h.run_steps(1);
+    h.state_mut().state.connect_profile("kb");
+    run_until(&mut h, "listing", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done)
+    });
+    replace_text(&mut h, "Filter", "ORDER:");
+    run_until(&mut h, "the filter", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| !s.browser.filter_running())
+    });
+    assert!(h.query_by_label("10 of 51 shown").is_some());
+    assert!(h.query_by_label_contains("user:").is_none());
+    // Arrow down from the filter field selects and opens the first row.
+    h.key_press(egui::Key::ArrowDown);
+    run_until(&mut h, "the first key to open", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.state == ViewerState::Loaded)
+    });
+    let opened = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .map(|v| v.key.clone())
+        .expect("opened");
+    assert!(opened.starts_with(b"order:"));
+    h.key_press(egui::Key::ArrowDown);
+    run_until(&mut h, "the second key", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.key != opened && v.state == ViewerState::Loaded)
+    });
+    h.state_mut().shutdown();
+}
+
+#[test]
+fn a_key_deleted_after_listing_says_so() {
+    let server = RedisServer::start();
+    seed(&server);
+    let cfg = tempfile::tempdir().expect("config dir");
+    let mut store = ProfileStore::empty_in(cfg.path());
+    let (spec, _) = cache_console::connection::parse_url(&server.url()).expect("url");
+    store
+        .add(cache_console::profiles::Profile::new("gone", spec))
+        .expect("add profile");
+    let mut h = harness(AppState::new(store, None));
+    h.state_mut().state.connect_profile("gone");
+    run_until(&mut h, "listing", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done)
+    });
+    replace_text(&mut h, "Filter", "order:3");
+    run_until(&mut h, "the filter", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| !s.browser.filter_running())
+    });
+    let mut c = server.conn();
+    redis::cmd("DEL")
+        .arg("order:3")
+        .query::<()>(&mut c)
+        .expect("del");
+    h.get_by_label("order:3").click();
+    run_until(&mut h, "the failure", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| matches!(v.state, ViewerState::Failed(_)))
+    });
+    assert!(
+        h.query_by_label_contains("key `order:3` does not exist")
+            .is_some(),
+        "the user sees why"
+    );
+    h.state_mut().shutdown();
+}
+
+#[test]
+fn a_refused_connection_is_shown_and_can_be_retried() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    server.kill();
+    let cfg = tempfile::tempdir().expect("config dir");
+    let mut store = ProfileStore::empty_in(cfg.path());
+    let (spec, _) = cache_console::connection::parse_url(&url).expect("url");
+    store
+        .add(cache_console::profiles::Profile::new("down", spec))
+        .expect("add profile");
+    let mut h = harness(AppState::new(store, None));
+    h.state_mut().state.connect_profile("down");
+    run_until(&mut h, "the failure", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| matches!(s.status, SessionStatus::Failed(_)))
+    });
+    assert!(
+        h.query_by_label_contains("Could not connect: cannot connect to 127.0.0.1")
+            .is_some()
+    );
+    assert!(h.query_by_label("Retry").is_some());
+    h.state_mut().shutdown();
+}
+
+#[test]
+fn a_damaged_profiles_file_shows_a_notice_and_the_app_still_starts() {
+    let cfg = tempfile::tempdir().expect("config dir");
+    std::fs::write(cfg.path().join("profiles.ron"), "garbage (").expect("write");
+    let loaded = ProfileStore::load_from(cfg.path());
+    let mut h = harness(AppState::new(loaded.store, loaded.warning));
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("is damaged").is_some());
+    assert!(h.query_by_label("Welcome to Cache Console").is_some());
+    h.get_by_label("Dismiss").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("is damaged").is_none());
+    h.state_mut().shutdown();
+}
