@@ -1,1 +1,373 @@
-fn main() {}
+//! `cargo bench --bench browser`: the key browser's speed and memory with 1,000,000 keys.
+//!
+//! Fills a redis-server it starts itself, then reports in one run:
+//! 1. listing every key through the app's own path (service → channel → state → key index and
+//!    tree, with the UI drawing frames meanwhile) against a bare redis-rs `SCAN COUNT 1000` loop
+//!    that does nothing with the keys;
+//! 2. bytes per key held by the key index and tree beyond the key bytes themselves;
+//! 3. frame times of the key browser, headless (kittest): flat list scrolled, the tree expanded on
+//!    a 300,000-key namespace and scrolled, and a filter typed;
+//! 4. launch to first drawn frame of the release binary (under Xvfb when no display is set).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cache_console::connection::parse_url;
+use cache_console::profiles::{Profile, ProfileStore};
+use cache_console::state::{AppState, BrowserView, ScanPhase, SessionStatus};
+use cache_console::ui::App;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+const KEYS: usize = 1_000_000;
+
+fn fill(server: &common::RedisServer) {
+    let mut c = server.conn();
+    let mut pipe = redis::pipe();
+    for i in 0..KEYS {
+        // 30% strings, 30% hashes, 20% lists, 20% sets; `{type}:{id}:{sub}` names.
+        let (t, cmd) = match i % 10 {
+            0..=2 => ("string", "SET"),
+            3..=5 => ("hash", "HSET"),
+            6..=7 => ("list", "RPUSH"),
+            _ => ("set", "SADD"),
+        };
+        let key = format!("{t}:{}:{}", i / 3, ["name", "data", "meta"][i % 3]);
+        match cmd {
+            "SET" => pipe.cmd("SET").arg(&key).arg(i).ignore(),
+            "HSET" => pipe.cmd("HSET").arg(&key).arg("f").arg(i).ignore(),
+            other => pipe.cmd(other).arg(&key).arg(i).ignore(),
+        };
+        if i % 2 == 0 {
+            pipe.cmd("EXPIRE").arg(&key).arg(3600 + i % 7200).ignore();
+        }
+        if (i + 1) % 20_000 == 0 {
+            pipe.query::<()>(&mut c).expect("fill");
+            pipe = redis::pipe();
+        }
+    }
+    if !KEYS.is_multiple_of(20_000) {
+        pipe.query::<()>(&mut c).expect("fill");
+    }
+    let n: usize = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(n, KEYS);
+}
+
+fn bare_scan(server: &common::RedisServer) -> (Duration, usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut conn = server
+            .client()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let start = Instant::now();
+        let mut cursor = 0u64;
+        let mut n = 0;
+        loop {
+            let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg("*")
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .expect("scan");
+            n += keys.len();
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        (start.elapsed(), n)
+    })
+}
+
+fn harness(app: App) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .with_max_steps(u64::MAX)
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let idx = (((samples.len() as f64) * p).ceil() as usize).clamp(1, samples.len()) - 1;
+    samples[idx]
+}
+
+fn timed_frames(
+    h: &mut Harness<'static, App>,
+    n: usize,
+    mut before: impl FnMut(&mut Harness<'static, App>, usize),
+) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        before(h, i);
+        let start = Instant::now();
+        h.step();
+        out.push(start.elapsed());
+    }
+    out
+}
+
+fn report(name: &str, mut frames: Vec<Duration>) -> Duration {
+    let p50 = percentile(&mut frames, 0.50);
+    let p99 = percentile(&mut frames, 0.99);
+    let max = frames.last().copied().unwrap_or_default();
+    println!(
+        "  {name:<44} p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>6.2} ms   ({} frames)",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        max.as_secs_f64() * 1e3,
+        frames.len()
+    );
+    p99
+}
+
+fn scroll(h: &Harness<'static, App>, delta: f32) {
+    h.hover_at(egui::pos2(600.0, 500.0));
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, delta),
+        phase: egui::TouchPhase::Move,
+        modifiers: egui::Modifiers::NONE,
+        source: egui::MouseWheelSource::Wheel,
+    });
+}
+
+fn launch_time() -> Option<Duration> {
+    let mut xvfb = None;
+    let display = match std::env::var("DISPLAY") {
+        Ok(d) if !d.is_empty() => d,
+        _ => {
+            let child = Command::new("Xvfb")
+                .args([":97", "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            xvfb = Some(child);
+            std::thread::sleep(Duration::from_millis(800));
+            ":97".to_owned()
+        }
+    };
+    let cfg = tempfile::tempdir().ok()?;
+    let mut best: Option<Duration> = None;
+    for _ in 0..3 {
+        let mut app = Command::new(common::binary())
+            .env("DISPLAY", &display)
+            .env("CACHE_CONSOLE_CONFIG_DIR", cfg.path())
+            .env("RUST_LOG", "cache_console=info")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .ok()?;
+        let stderr = app.stderr.take()?;
+        let mut found = None;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("first frame drawn ").nth(1) {
+                found = rest
+                    .split(" ms")
+                    .next()
+                    .and_then(|ms| ms.trim().parse::<u64>().ok())
+                    .map(Duration::from_millis);
+                break;
+            }
+        }
+        let _ = app.kill();
+        let _ = app.wait();
+        if let Some(d) = found {
+            best = Some(best.map_or(d, |b: Duration| b.max(d)));
+        }
+    }
+    if let Some(mut x) = xvfb {
+        let _ = x.kill();
+        let _ = x.wait();
+    }
+    best
+}
+
+fn main() {
+    // `cargo test --benches` runs this with --bench absent: do nothing there.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let server = common::RedisServer::start();
+    let fill_start = Instant::now();
+    fill(&server);
+    println!(
+        "filled {KEYS} keys in {:.1} s",
+        fill_start.elapsed().as_secs_f64()
+    );
+
+    // 1. Listing: bare SCAN loop vs the app's path, each measured twice, best kept.
+    let bare = (0..2)
+        .map(|_| {
+            let (t, n) = bare_scan(&server);
+            assert!(n >= KEYS);
+            t
+        })
+        .min()
+        .unwrap_or_default();
+
+    let cfg = tempfile::tempdir().expect("config dir");
+    let mut store = ProfileStore::empty_in(cfg.path());
+    let (spec, _) = parse_url(&server.url()).expect("url");
+    store.add(Profile::new("bench", spec)).expect("profile");
+    let mut state = AppState::new(store, None);
+    state.batch_limit = u64::MAX;
+    let app = App::new(state, None, Instant::now()).expect("app");
+    let mut h = harness(app);
+    h.state_mut().state.connect_profile("bench");
+    let wait_done = |h: &mut Harness<'static, App>| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let done = h.state().state.active_session().is_some_and(|s| {
+                s.status == SessionStatus::Connected && s.browser.scan.phase == ScanPhase::Done
+            });
+            if done {
+                break;
+            }
+            assert!(Instant::now() < deadline, "listing did not finish");
+            h.step();
+        }
+    };
+    wait_done(&mut h);
+    let mut app_best = Duration::MAX;
+    for _ in 0..2 {
+        let start = Instant::now();
+        h.state_mut().state.search();
+        wait_done(&mut h);
+        app_best = app_best.min(start.elapsed());
+    }
+    let listed = h
+        .state()
+        .state
+        .active_session()
+        .map_or(0, |s| s.browser.index.len());
+    assert_eq!(listed, KEYS, "every key listed exactly once");
+    let ratio = app_best.as_secs_f64() / bare.as_secs_f64();
+    println!("\n1. full listing of {KEYS} keys");
+    println!(
+        "  bare redis-rs SCAN COUNT 1000 loop            {:>8.0} ms",
+        bare.as_secs_f64() * 1e3
+    );
+    println!(
+        "  app path (service, channel, index, tree, UI)  {:>8.0} ms",
+        app_best.as_secs_f64() * 1e3
+    );
+    println!("  ratio                                         {ratio:>8.2}   (target <= 1.25)");
+
+    // 2. Memory of the index and tree.
+    let (heap, key_bytes, nodes) = h
+        .state()
+        .state
+        .active_session()
+        .map(|s| {
+            (
+                s.browser.index.heap_bytes(),
+                s.browser.index.key_bytes(),
+                s.browser.index.node_total(),
+            )
+        })
+        .unwrap_or_default();
+    #[allow(clippy::cast_precision_loss)]
+    let per_key = (heap - key_bytes) as f64 / KEYS as f64;
+    println!("\n2. key index + tree memory");
+    println!(
+        "  {:.1} MiB held, {:.1} MiB of it key bytes, {nodes} namespace nodes",
+        heap as f64 / 1048576.0,
+        key_bytes as f64 / 1048576.0
+    );
+    println!("  bytes per key beyond the key bytes            {per_key:>8.1}   (target <= 100)");
+
+    // 3. Frame times.
+    println!("\n3. key browser frame time with {KEYS} keys loaded (headless kittest)");
+    h.run_steps(5);
+    let flat = timed_frames(&mut h, 300, |h, i| {
+        scroll(h, if i % 50 < 40 { -400.0 } else { 900.0 })
+    });
+    let p_flat = report("flat list, scrolled", flat);
+
+    if let Some(s) = h.state_mut().state.active_session_mut() {
+        s.browser.view = BrowserView::Tree;
+    }
+    h.run_steps(3);
+    let string_node = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.browser.index.find_node(&[b"string"]))
+        .expect("string namespace");
+    let count = h
+        .state()
+        .state
+        .active_session()
+        .map_or(0, |s| s.browser.index.node_count(string_node));
+    let mut expanded = false;
+    let tree = timed_frames(&mut h, 300, |h, i| {
+        if !expanded {
+            h.get_by_label(&format!(
+                "+ string ({})",
+                cache_console::state::group_digits(u64::from(count))
+            ))
+            .click();
+            expanded = true;
+        } else {
+            scroll(h, if i % 50 < 40 { -400.0 } else { 900.0 });
+        }
+    });
+    let p_tree = report(
+        &format!("tree, {count}-key namespace expanded, scrolled"),
+        tree,
+    );
+
+    if let Some(s) = h.state_mut().state.active_session_mut() {
+        s.browser.view = BrowserView::Flat;
+    }
+    h.run_steps(3);
+    h.get_by_label("Filter").focus();
+    h.run_steps(1);
+    let typed = "hash:12";
+    let filter = timed_frames(&mut h, 300, |h, i| {
+        if i % 20 == 0 && i / 20 < typed.len() {
+            let c = &typed[i / 20..i / 20 + 1];
+            h.get_by_label("Filter").type_text(c);
+        }
+    });
+    let p_filter = report("filter typed (one letter every 20 frames)", filter);
+    let shown = h
+        .state()
+        .state
+        .active_session()
+        .map_or(0, |s| s.browser.flat_len());
+    println!("  filter `{typed}` matched {shown} keys");
+    let worst = p_flat.max(p_tree).max(p_filter);
+    println!(
+        "  worst p99                                     {:>8.2} ms (target <= 8 ms)",
+        worst.as_secs_f64() * 1e3
+    );
+    h.state_mut().shutdown();
+
+    // 4. Launch.
+    println!("\n4. launch to first drawn frame (release binary, worst of 3)");
+    match launch_time() {
+        Some(d) => println!("  {:>8.0} ms   (target <= 500 ms)", d.as_secs_f64() * 1e3),
+        None => println!("  not measured: no X display and no Xvfb to start one"),
+    }
+}

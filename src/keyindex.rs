@@ -383,9 +383,9 @@ impl KeyIndex {
                 fresh.push(cur);
                 cur = self.nodes[cur as usize].next_sibling;
             }
-            fresh.sort_unstable_by(|a, b| self.node_name(*a).cmp(self.node_name(*b)));
+            sort_naturally(&mut fresh, |id| self.node_name(id));
             cache.nodes = merge_sorted(&cache.nodes, &fresh, |a, b| {
-                self.node_name(*a) <= self.node_name(*b)
+                natural_cmp(self.node_name(*a), self.node_name(*b)).is_le()
             });
         }
         let new_leaves = node.leaves as usize - cache.leaves.len();
@@ -396,8 +396,20 @@ impl KeyIndex {
                 fresh.push(cur);
                 cur = self.leaf_next[cur as usize];
             }
-            fresh.sort_unstable_by(|a, b| self.key(*a).cmp(self.key(*b)));
-            cache.leaves = merge_sorted(&cache.leaves, &fresh, |a, b| self.key(*a) <= self.key(*b));
+            // Leaves of one node share its path: sort by what follows it.
+            let skip = if id == ROOT {
+                0
+            } else {
+                self.node_path(id).len() + self.delimiter.len()
+            };
+            let suffix = |k: KeyId| {
+                let key = self.key(k);
+                key.get(skip..).unwrap_or(key)
+            };
+            sort_naturally(&mut fresh, suffix);
+            cache.leaves = merge_sorted(&cache.leaves, &fresh, |a, b| {
+                natural_cmp(suffix(*a), suffix(*b)).is_le()
+            });
         }
         cache
     }
@@ -470,6 +482,90 @@ impl KeyIndex {
     pub fn key_bytes(&self) -> usize {
         self.arena.len()
     }
+}
+
+/// Orders names the way people count: `user:2` before `user:10`. Runs of ASCII digits compare
+/// by value (then by length, so `007` and `7` keep a stable order); everything else by byte.
+#[must_use]
+pub fn natural_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let si = i;
+            let sj = j;
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let da = trim_zeros(&a[si..i]);
+            let db = trim_zeros(&b[sj..j]);
+            let ord = da
+                .len()
+                .cmp(&db.len())
+                .then_with(|| da.cmp(db))
+                .then_with(|| (i - si).cmp(&(j - sj)));
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        } else {
+            match a[i].cmp(&b[j]) {
+                Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
+/// A `u64` whose order agrees with [`natural_cmp`] wherever the two differ (equal prefixes
+/// fall back to the full comparison). Sorting by it first keeps a big sort in cache: comparing
+/// the names themselves means two random memory reads per comparison.
+fn sort_prefix(name: &[u8]) -> u64 {
+    let mut out = [0u8; 8];
+    if name.first().is_some_and(u8::is_ascii_digit) {
+        // A leading number sorts by value: '0' as a marker, then the value in 56 bits.
+        let digits = name.iter().take_while(|b| b.is_ascii_digit()).count();
+        let value = name[..digits].iter().try_fold(0u64, |v, d| {
+            v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        });
+        let value = value.unwrap_or(u64::MAX).min((1 << 56) - 1);
+        return (u64::from(b'0') << 56) | value;
+    }
+    for (slot, &b) in out.iter_mut().zip(name) {
+        if b.is_ascii_digit() {
+            // Digits compare as numbers from here on: keep only that a digit comes next.
+            *slot = b'0';
+            break;
+        }
+        *slot = b;
+    }
+    u64::from_be_bytes(out)
+}
+
+/// Sorts ids by the natural order of their names.
+fn sort_naturally<'a>(ids: &mut [u32], name: impl Fn(u32) -> &'a [u8]) {
+    let mut keyed: Vec<(u64, u32)> = ids.iter().map(|&id| (sort_prefix(name(id)), id)).collect();
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| natural_cmp(name(a.1), name(b.1)))
+    });
+    for (slot, (_, id)) in ids.iter_mut().zip(keyed) {
+        *slot = id;
+    }
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let first = digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len());
+    &digits[first..]
 }
 
 fn key_slice<'a>(arena: &'a [u8], ends: &[u32], id: KeyId) -> &'a [u8] {
@@ -691,6 +787,7 @@ mod tests {
     #[test]
     fn tree_rows_are_sorted_and_follow_expansion() {
         let mut idx = index(&["user:2", "user:10", "a:x", "zed", "user:1"]);
+        // Natural order: user:1, user:2, user:10.
         let user = idx.find_node(&[b"user"]).expect("user");
         let rows = idx.tree_rows(&|_| false, None);
         let names: Vec<String> = rows
@@ -711,6 +808,57 @@ mod tests {
         let rows = idx.tree_rows(&|n| n == user, None);
         assert_eq!(rows[2], TreeRow::Leaf { id: 5, depth: 1 });
         assert_eq!(rows.len(), 7);
+    }
+
+    #[test]
+    fn names_sort_naturally() {
+        let mut names: Vec<&[u8]> = vec![
+            b"user10", b"user2", b"user1", b"b", b"a10b", b"a9c", b"007", b"7", b"x\xff",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        let expected: Vec<&[u8]> = vec![
+            b"7", b"007", b"a9c", b"a10b", b"b", b"user1", b"user2", b"user10", b"x\xff",
+        ];
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn the_sort_prefix_agrees_with_natural_order() {
+        let names: Vec<&[u8]> = vec![
+            b"",
+            b"0",
+            b"7",
+            b"007",
+            b"10",
+            b"99999999999999999999",
+            b"a",
+            b"ab",
+            b"ab1",
+            b"ab!",
+            b"ab/",
+            b"ab:",
+            b"ab0x",
+            b"abc",
+            b"abcdefghij",
+            b"abcdefgh1",
+            b"\xff",
+            b"Z",
+            b"_",
+        ];
+        for a in &names {
+            for b in &names {
+                let (pa, pb) = (sort_prefix(a), sort_prefix(b));
+                if pa != pb {
+                    assert_eq!(pa.cmp(&pb), natural_cmp(a, b), "{:?} vs {:?}", a, b);
+                }
+            }
+        }
+        let mut ids: Vec<u32> = (0..names.len() as u32).collect();
+        sort_naturally(&mut ids, |id| names[id as usize]);
+        let sorted: Vec<&[u8]> = ids.iter().map(|&i| names[i as usize]).collect();
+        let mut expected = names.clone();
+        expected.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(sorted, expected);
     }
 
     #[test]

@@ -802,6 +802,8 @@ pub struct AppState {
     pub password_prompt: Option<PasswordPrompt>,
     /// Profile name waiting for delete confirmation.
     pub confirm_delete: Option<String>,
+    /// Keys listed before a new session's listings pause.
+    pub batch_limit: u64,
     session_passwords: HashMap<String, Secret>,
     next_id: u64,
     outbox: Vec<(ConnId, ReqId, CommandKind)>,
@@ -827,6 +829,7 @@ impl AppState {
             selected_profile: None,
             password_prompt: None,
             confirm_delete: None,
+            batch_limit: DEFAULT_BATCH_LIMIT,
             session_passwords: HashMap::new(),
             next_id: 1,
             outbox: Vec::new(),
@@ -1002,9 +1005,11 @@ impl AppState {
         let spec = profile.connection.clone();
         let ConnectionSpec::Redis(redis) = &spec;
         let db = redis.db;
+        let mut browser = Browser::new(&profile.default_pattern, &profile.delimiter);
+        browser.batch_limit = self.batch_limit;
         self.sessions.push(Session {
             conn,
-            browser: Browser::new(&profile.default_pattern, &profile.delimiter),
+            browser,
             profile,
             status: SessionStatus::Connecting,
             connect_req: req,

@@ -183,15 +183,26 @@ fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
         first > 0 && first < 2000,
         "a first page, not everything: {first}"
     );
-    while h.query_by_label("Load more").is_some() {
-        h.get_by_label("Load more").click();
-        run_until(&mut h, "the next page", |app| {
-            app.state
-                .active_session()
-                .and_then(|s| s.viewer.as_ref())
-                .is_some_and(|v| v.page_req.is_none())
-        });
+    // Page through: "Load more" (and scrolling to the end) fetch the next page.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let done = h
+            .state()
+            .state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.next.is_none() && v.page_req.is_none());
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "paging did not finish");
+        if let Some(button) = h.query_by_label("Load more") {
+            button.click();
+        }
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
     }
+    h.run_steps(2);
     assert!(h.query_by_label("Loaded 2,000 of 2,000").is_some());
 
     // Browsing wrote nothing.

@@ -21,6 +21,8 @@ const CELL_CHARS: usize = 160;
 
 /// Draws the viewer. Returns a suggested file name when "Save to file…" was pressed.
 pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
+    // Keep the panel at the width the user gave it, whatever the content's width.
+    ui.set_min_width(ui.available_width());
     let mut save = None;
     let mut load_more = false;
     let mut reload = None;
