@@ -1275,6 +1275,7 @@ impl AppState {
         };
         let mut follow_up = None;
         let mut notice = None;
+        let mut forget_password = None;
         {
             let s = &mut self.sessions[index];
             match kind {
@@ -1368,6 +1369,10 @@ impl AppState {
                     }
                 }
                 EventKind::Failed(error) => {
+                    if req == s.connect_req && matches!(error, BackendError::Auth { .. }) {
+                        // A rejected password must be asked for again, not retried.
+                        forget_password = Some(s.profile.name.clone());
+                    }
                     notice = route_failure(s, req, &error);
                 }
                 _ => {} // superseded: an older search, a replaced connection, …
@@ -1375,6 +1380,9 @@ impl AppState {
         }
         if let Some(text) = notice {
             self.notify(Level::Error, text);
+        }
+        if let Some(name) = forget_password {
+            self.session_passwords.remove(&name);
         }
         if let Some(index) = follow_up {
             let previous = self.active;

@@ -351,3 +351,93 @@ fn a_damaged_profiles_file_shows_a_notice_and_the_app_still_starts() {
     assert!(h.query_by_label_contains("is damaged").is_none());
     h.state_mut().shutdown();
 }
+
+#[test]
+fn password_prompt_and_profile_edit_clone_delete() {
+    let server = RedisServer::start_with(Some("pw-ui"));
+    common::fill(&mut server.conn(), "secure:", 12);
+    let cfg = tempfile::tempdir().expect("config dir");
+    let mut store = ProfileStore::empty_in(cfg.path());
+    let (mut spec, _) = cache_console::connection::parse_url(&server.url()).expect("url");
+    spec.set_password_source(cache_console::connection::PasswordSource::Prompt);
+    store
+        .add(cache_console::profiles::Profile::new("secured", spec))
+        .expect("add profile");
+    let mut h = harness(AppState::new(store, None));
+    h.run_steps(1);
+
+    // A wrong password is refused, and the next attempt asks again.
+    h.get_by_label("secured").click();
+    h.run_steps(1);
+    h.get_by_label("Connect").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Password for secured").is_some());
+    h.get_by_label("Password").focus();
+    h.run_steps(1);
+    h.get_by_label("Password").type_text("not-it");
+    h.key_press(egui::Key::Enter);
+    run_until(&mut h, "the refusal", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| matches!(s.status, SessionStatus::Failed(_)))
+    });
+    assert!(h.query_by_label_contains("authentication failed").is_some());
+    assert!(
+        h.query_by_label_contains("not-it").is_none(),
+        "the password is never shown"
+    );
+    h.get_by_label("Retry").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Password for secured").is_some());
+    h.get_by_label("Password").focus();
+    h.run_steps(1);
+    h.get_by_label("Password").type_text("pw-ui");
+    h.key_press(egui::Key::Enter);
+    run_until(&mut h, "the listing", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done)
+    });
+    assert!(
+        h.query_by_label("scanned 12 of 12 keys, 12 matched")
+            .is_some()
+    );
+    let file = std::fs::read_to_string(cfg.path().join("profiles.ron")).expect("profiles");
+    assert!(!file.contains("pw-ui"), "{file}");
+
+    // Edit: a new delimiter is saved.
+    h.get_by_label("Edit").click();
+    h.run_steps(2);
+    replace_text(&mut h, "Tree delimiter", "/");
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state()
+            .state
+            .profiles
+            .get("secured")
+            .map(|p| p.delimiter.as_str()),
+        Some("/")
+    );
+    let file = std::fs::read_to_string(cfg.path().join("profiles.ron")).expect("profiles");
+    assert!(file.contains("delimiter: \"/\""), "{file}");
+
+    // Clone, then delete the clone after confirming.
+    h.get_by_label("Clone").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("secured (copy)").is_some());
+    h.get_by_label("Delete").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Delete profile?").is_some());
+    h.get_by_label("Delete profile").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("secured (copy)").is_none());
+    let names: Vec<String> = ProfileStore::load_from(cfg.path())
+        .store
+        .profiles()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    assert_eq!(names, ["secured"]);
+    h.state_mut().shutdown();
+}

@@ -241,8 +241,11 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState) {
         let r = ui
             .add(egui::TextEdit::singleline(&mut prompt.text).password(true))
             .labelled_by(l.id);
-        r.request_focus();
-        if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+        if prompt.text.is_empty() && !r.has_focus() {
+            r.request_focus();
+        }
+        // The dialog is modal: Enter anywhere in it connects.
+        if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
             submit = true;
         }
         ui.horizontal(|ui| {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Child,
     pub port: u16,
+    /// The TLS port, for servers started with [`RedisServer::start_tls`].
+    pub tls_port: Option<u16>,
     pub dir: tempfile::TempDir,
     pub password: Option<String>,
 }
@@ -43,6 +45,15 @@ impl RedisServer {
 
     /// Starts a server; with `password`, clients must authenticate.
     pub fn start_with(password: Option<&str>) -> Self {
+        Self::start_custom(password, None)
+    }
+
+    /// Starts a server that also speaks TLS with this certificate, key and CA (PEM files).
+    pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> Self {
+        Self::start_custom(None, Some((cert, key, ca)))
+    }
+
+    fn start_custom(password: Option<&str>, tls: Option<(&Path, &Path, &Path)>) -> Self {
         let binary = redis_server_binary();
         for _attempt in 0..5 {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -61,10 +72,23 @@ impl RedisServer {
             if let Some(pw) = password {
                 cmd.args(["--requirepass", pw]);
             }
+            let tls_port = tls.map(|(cert, key, ca)| {
+                let tls_port = free_port();
+                cmd.args(["--tls-port", &tls_port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(cert)
+                    .arg("--tls-key-file")
+                    .arg(key)
+                    .arg("--tls-ca-cert-file")
+                    .arg(ca)
+                    .args(["--tls-auth-clients", "no"]);
+                tls_port
+            });
             let child = cmd.spawn().expect("spawn redis-server");
             let mut server = Self {
                 child,
                 port,
+                tls_port,
                 dir,
                 password: password.map(str::to_owned),
             };
