@@ -687,6 +687,12 @@ impl Filter {
         }
     }
 
+    fn test_and_record(&mut self, index: &KeyIndex, id: KeyId, scratch: &mut Vec<u8>) {
+        if self.test(index.key(id), scratch) {
+            self.record(index, id);
+        }
+    }
+
     fn record(&mut self, index: &KeyIndex, id: KeyId) {
         self.matches.push(id);
         let word = id as usize / 64;
@@ -715,11 +721,8 @@ impl Filter {
         let mut tested = 0u32;
         if let Some((cands, mut pos)) = self.candidates.take() {
             while pos < cands.len() {
-                let id = cands[pos];
+                self.test_and_record(index, cands[pos], &mut scratch);
                 pos += 1;
-                if self.test(index.key(id), &mut scratch) {
-                    self.record(index, id);
-                }
                 changed = true;
                 tested += 1;
                 if tested.is_multiple_of(1024) && start.elapsed() >= budget {
@@ -732,11 +735,8 @@ impl Filter {
             }
         }
         while (self.next as usize) < index.len() {
-            let id = self.next;
+            self.test_and_record(index, self.next, &mut scratch);
             self.next += 1;
-            if self.test(index.key(id), &mut scratch) {
-                self.record(index, id);
-            }
             changed = true;
             tested += 1;
             if tested.is_multiple_of(1024) && start.elapsed() >= budget {

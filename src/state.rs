@@ -1446,3 +1446,192 @@ pub fn key_label(key: &[u8]) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::parse_url;
+
+    fn state_with_session() -> (AppState, ConnId, ReqId) {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = ProfileStore::empty_in(dir.path());
+        let (spec, _) = parse_url("redis://127.0.0.1:1/0").expect("url");
+        store.add(Profile::new("p", spec)).expect("add");
+        let mut state = AppState::new(store, None);
+        state.connect_profile("p");
+        let (conn, req, _) = state.take_outbox().pop().expect("connect command");
+        state.apply(Event {
+            conn,
+            req,
+            kind: EventKind::Connected {
+                description: "test".into(),
+                capabilities: Capabilities {
+                    kind_label: "Redis",
+                    value_types: vec![KeyType::String],
+                    list_keys: true,
+                    server_side_pattern: true,
+                    type_filter: true,
+                    ttl: true,
+                    databases: true,
+                    memory_usage: true,
+                    flush: true,
+                },
+            },
+        });
+        let scan_req = state
+            .take_outbox()
+            .into_iter()
+            .find_map(|(_, req, kind)| matches!(kind, CommandKind::Scan { .. }).then_some(req))
+            .expect("a listing starts on connect");
+        (state, conn, scan_req)
+    }
+
+    fn batch(conn: ConnId, req: ReqId, keys: &[&str], state: ScanState) -> Event {
+        Event {
+            conn,
+            req,
+            kind: EventKind::ScanBatch {
+                keys: keys
+                    .iter()
+                    .map(|k| Bytes::copy_from_slice(k.as_bytes()))
+                    .collect(),
+                cursor: if state == ScanState::Done { 0 } else { 7 },
+                progress: 0.5,
+                state,
+            },
+        }
+    }
+
+    #[test]
+    fn batches_of_a_superseded_search_are_dropped() {
+        let (mut state, conn, first) = state_with_session();
+        state.apply(batch(conn, first, &["a", "b"], ScanState::Running));
+        assert_eq!(
+            state.active_session().map(|s| s.browser.index.len()),
+            Some(2)
+        );
+        state.search();
+        let second = state
+            .take_outbox()
+            .into_iter()
+            .find_map(|(_, req, kind)| matches!(kind, CommandKind::Scan { .. }).then_some(req))
+            .expect("second listing");
+        state.apply(batch(conn, first, &["late"], ScanState::Running));
+        state.apply(batch(conn, second, &["x"], ScanState::Done));
+        let s = state.active_session().expect("session");
+        assert_eq!(s.browser.index.len(), 1);
+        assert_eq!(s.browser.index.key(0), b"x");
+        assert_eq!(s.browser.scan.phase, ScanPhase::Done);
+    }
+
+    #[test]
+    fn events_for_a_closed_connection_are_dropped() {
+        let (mut state, conn, scan) = state_with_session();
+        state.close_session(0);
+        assert!(matches!(
+            state.take_outbox().as_slice(),
+            [(c, _, CommandKind::Disconnect)] if *c == conn
+        ));
+        state.apply(batch(conn, scan, &["a"], ScanState::Done));
+        assert!(state.sessions.is_empty());
+        assert!(state.notices.is_empty());
+    }
+
+    #[test]
+    fn stop_keeps_keys_and_continue_resumes_from_the_cursor() {
+        let (mut state, conn, scan) = state_with_session();
+        state.apply(batch(conn, scan, &["a"], ScanState::Running));
+        state.stop_scan();
+        let _ = state.take_outbox();
+        state.apply(batch(conn, scan, &["late"], ScanState::Running));
+        assert_eq!(
+            state.active_session().map(|s| s.browser.index.len()),
+            Some(1)
+        );
+        state.continue_scan(true);
+        match state.take_outbox().pop() {
+            Some((
+                _,
+                _,
+                CommandKind::Scan {
+                    from_cursor, limit, ..
+                },
+            )) => {
+                assert_eq!(from_cursor, 7);
+                assert_eq!(limit, None);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn progress_reads_scanned_of_total_and_matched() {
+        let status = ScanStatus {
+            req: 1,
+            phase: ScanPhase::Running,
+            total_keys: 1_000_000,
+            progress: 0.25,
+            cursor: 5,
+            request: None,
+        };
+        assert_eq!(
+            status.summary(1234),
+            "scanned 250,000 of 1,000,000 keys, 1,234 matched"
+        );
+    }
+
+    #[test]
+    fn ttl_text_counts_down() {
+        let t0 = Instant::now();
+        let ttl = Ttl::ExpiresInMs(90_500);
+        assert_eq!(ttl_text(ttl, t0, t0), "1m 31s");
+        assert_eq!(ttl_text(ttl, t0, t0 + Duration::from_secs(60)), "31s");
+        assert_eq!(ttl_text(ttl, t0, t0 + Duration::from_secs(91)), "expired");
+        assert_eq!(ttl_text(Ttl::Persistent, t0, t0), "no TTL");
+        assert_eq!(ttl_text(Ttl::ExpiresInMs(90_000_000), t0, t0), "1d 1h");
+    }
+
+    #[test]
+    fn the_form_refuses_bad_fields_with_a_reason() {
+        let mut form = ProfileForm::default();
+        assert_eq!(
+            form.to_profile().err().as_deref(),
+            Some("give the profile a name")
+        );
+        form.name = "x".into();
+        form.port = "70000".into();
+        assert_eq!(
+            form.to_profile().err().as_deref(),
+            Some("the port must be from 1 to 65535")
+        );
+        form.port = "6379".into();
+        form.db = "two".into();
+        assert!(
+            form.to_profile()
+                .err()
+                .is_some_and(|e| e.contains("whole number"))
+        );
+        form.db = "2".into();
+        form.url = "redis://u:pw@h:1/3".into();
+        form.apply_url().expect("url applies");
+        assert_eq!(form.name, "x", "the name survives a pasted URL");
+        assert_eq!(form.password_mode, PasswordMode::Ask);
+        let profile = form.to_profile().expect("valid");
+        assert_eq!(
+            profile.connection.password_source(),
+            &PasswordSource::Prompt
+        );
+        assert_eq!(profile.connection.display_url(), "redis://u@h:1/3");
+        form.url = "ftp://nope".into();
+        assert!(form.apply_url().is_err());
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1000), "1,000");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(12), "12 B");
+    }
+}

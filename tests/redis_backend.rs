@@ -13,6 +13,50 @@ use cache_console::model::{KeyType, PageCursor, ScanRequest, Ttl, ValueItems};
 use cache_console::service::{CommandKind, EventKind, ScanState, ServiceHandle};
 use common::{RedisServer, fill};
 
+/// A service with connection 1 open on `server`.
+fn connected(server: &RedisServer) -> ServiceHandle {
+    let (spec, _) = parse_url(&server.url()).expect("url");
+    connected_with(spec)
+}
+
+/// A service with connection 1 open with `spec`.
+fn connected_with(spec: cache_console::connection::ConnectionSpec) -> ServiceHandle {
+    let mut service = ServiceHandle::start(None).expect("service");
+    service
+        .send(
+            1,
+            1,
+            CommandKind::Connect {
+                spec,
+                password: None,
+            },
+        )
+        .expect("send");
+    let event = service
+        .blocking_recv(Duration::from_secs(10))
+        .expect("an answer");
+    assert!(
+        matches!(event.kind, EventKind::Connected { .. }),
+        "{event:?}"
+    );
+    service
+}
+
+/// Lists everything `request` matches on connection 1, as request `req`.
+fn start_scan(service: &ServiceHandle, req: u64, request: ScanRequest) {
+    service
+        .send(
+            1,
+            req,
+            CommandKind::Scan {
+                request,
+                from_cursor: 0,
+                limit: None,
+            },
+        )
+        .expect("send");
+}
+
 async fn open(server: &RedisServer) -> Box<dyn CacheBackend> {
     let (spec, _) = parse_url(&server.url()).expect("url");
     backend::connect(&spec, None).await.expect("connect")
@@ -156,25 +200,7 @@ fn service_lists_exactly_100k_keys_and_reports_progress() {
     let mut c = server.conn();
     fill(&mut c, "k:", 100_000);
     fill(&mut c, "other:", 5_000);
-    let mut service = ServiceHandle::start(None).expect("service");
-    let (spec, _) = parse_url(&server.url()).expect("url");
-    service
-        .send(
-            1,
-            1,
-            CommandKind::Connect {
-                spec,
-                password: None,
-            },
-        )
-        .expect("send");
-    let event = service
-        .blocking_recv(Duration::from_secs(10))
-        .expect("connected");
-    assert!(
-        matches!(event.kind, EventKind::Connected { .. }),
-        "{event:?}"
-    );
+    let mut service = connected(&server);
     let request = ScanRequest {
         pattern: b"k:*".to_vec(),
         type_filter: None,
@@ -228,24 +254,7 @@ fn a_limited_listing_pauses_and_continues_where_it_stopped() {
     let server = RedisServer::start();
     let mut c = server.conn();
     fill(&mut c, "p:", 20_000);
-    let mut service = ServiceHandle::start(None).expect("service");
-    let (spec, _) = parse_url(&server.url()).expect("url");
-    service
-        .send(
-            1,
-            1,
-            CommandKind::Connect {
-                spec,
-                password: None,
-            },
-        )
-        .expect("send");
-    assert!(matches!(
-        service
-            .blocking_recv(Duration::from_secs(10))
-            .map(|e| e.kind),
-        Some(EventKind::Connected { .. })
-    ));
+    let mut service = connected(&server);
     let request = ScanRequest {
         pattern: b"*".to_vec(),
         type_filter: None,
@@ -301,58 +310,21 @@ fn a_new_search_cancels_the_old_one() {
     let server = RedisServer::start();
     let mut c = server.conn();
     fill(&mut c, "c:", 100_000);
-    let mut service = ServiceHandle::start(None).expect("service");
-    let (spec, _) = parse_url(&server.url()).expect("url");
-    service
-        .send(
-            1,
-            1,
-            CommandKind::Connect {
-                spec,
-                password: None,
-            },
-        )
-        .expect("send");
-    assert!(matches!(
-        service
-            .blocking_recv(Duration::from_secs(10))
-            .map(|e| e.kind),
-        Some(EventKind::Connected { .. })
-    ));
+    let mut service = connected(&server);
     // COUNT 10 makes the first listing slow, so it is still running when replaced.
     let slow = ScanRequest {
         pattern: b"*".to_vec(),
         type_filter: None,
         count: 10,
     };
-    service
-        .send(
-            1,
-            2,
-            CommandKind::Scan {
-                request: slow,
-                from_cursor: 0,
-                limit: None,
-            },
-        )
-        .expect("send");
+    start_scan(&service, 2, slow);
     std::thread::sleep(Duration::from_millis(100));
     let fast = ScanRequest {
         pattern: b"c:1*".to_vec(),
         type_filter: None,
         count: 1000,
     };
-    service
-        .send(
-            1,
-            3,
-            CommandKind::Scan {
-                request: fast,
-                from_cursor: 0,
-                limit: None,
-            },
-        )
-        .expect("send");
+    start_scan(&service, 3, fast);
     let mut old_after_new = 0;
     let mut new_keys = HashSet::new();
     let mut seen_new = false;
@@ -444,43 +416,17 @@ fn a_server_dying_mid_listing_ends_the_listing_with_an_error() {
     let mut server = RedisServer::start();
     let mut c = server.conn();
     fill(&mut c, "d:", 50_000);
-    let mut service = ServiceHandle::start(None).expect("service");
     let (mut spec, _) = parse_url(&server.url()).expect("url");
     let cache_console::connection::ConnectionSpec::Redis(r) = &mut spec;
     r.command_timeout_ms = 2_000;
     r.connect_timeout_ms = 1_000;
-    service
-        .send(
-            1,
-            1,
-            CommandKind::Connect {
-                spec,
-                password: None,
-            },
-        )
-        .expect("send");
-    assert!(matches!(
-        service
-            .blocking_recv(Duration::from_secs(10))
-            .map(|e| e.kind),
-        Some(EventKind::Connected { .. })
-    ));
+    let mut service = connected_with(spec);
     let slow = ScanRequest {
         pattern: b"*".to_vec(),
         type_filter: None,
         count: 10,
     };
-    service
-        .send(
-            1,
-            2,
-            CommandKind::Scan {
-                request: slow,
-                from_cursor: 0,
-                limit: None,
-            },
-        )
-        .expect("send");
+    start_scan(&service, 2, slow);
     let mut batches = 0;
     let outcome = loop {
         let e = service
@@ -667,24 +613,7 @@ async fn large_strings_are_previewed_and_saved_whole() {
     );
     assert_eq!(&bytes[..], &big[..bytes.len()]);
 
-    let mut service = ServiceHandle::start(None).expect("service");
-    let (spec, _) = parse_url(&server.url()).expect("url");
-    service
-        .send(
-            1,
-            1,
-            CommandKind::Connect {
-                spec,
-                password: None,
-            },
-        )
-        .expect("send");
-    assert!(matches!(
-        service
-            .blocking_recv(Duration::from_secs(10))
-            .map(|e| e.kind),
-        Some(EventKind::Connected { .. })
-    ));
+    let mut service = connected(&server);
     let out = tempfile::tempdir().expect("dir");
     let path = out.path().join("big.bin");
     service

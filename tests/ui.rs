@@ -37,6 +37,20 @@ fn replace_text(h: &mut Harness<'static, App>, label: &str, text: &str) {
     h.run_steps(2);
 }
 
+/// An app with one saved profile for `url`, connecting to it.
+fn connect_to(url: &str, name: &str) -> (tempfile::TempDir, Harness<'static, App>) {
+    let cfg = tempfile::tempdir().expect("config dir");
+    let mut store = ProfileStore::empty_in(cfg.path());
+    let (spec, _) = cache_console::connection::parse_url(url).expect("url");
+    store
+        .add(cache_console::profiles::Profile::new(name, spec))
+        .expect("add profile");
+    let mut h = harness(AppState::new(store, None));
+    h.run_steps(1);
+    h.state_mut().state.connect_profile(name);
+    (cfg, h)
+}
+
 fn seed(server: &RedisServer) {
     let mut c = server.conn();
     for i in 0..40 {
@@ -220,15 +234,7 @@ fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
 fn filter_and_keyboard_navigation() {
     let server = RedisServer::start();
     seed(&server);
-    let cfg = tempfile::tempdir().expect("config dir");
-    let mut store = ProfileStore::empty_in(cfg.path());
-    let (spec, _) = cache_console::connection::parse_url(&server.url()).expect("url");
-    store
-        .add(cache_console::profiles::Profile::new("kb", spec))
-        .expect("add profile");
-    let mut h = harness(AppState::new(store, None));
-    h.run_steps(1);
-    h.state_mut().state.connect_profile("kb");
+    let (_cfg, mut h) = connect_to(&server.url(), "kb");
     run_until(&mut h, "listing", |app| {
         app.state
             .active_session()
@@ -272,14 +278,7 @@ fn filter_and_keyboard_navigation() {
 fn a_key_deleted_after_listing_says_so() {
     let server = RedisServer::start();
     seed(&server);
-    let cfg = tempfile::tempdir().expect("config dir");
-    let mut store = ProfileStore::empty_in(cfg.path());
-    let (spec, _) = cache_console::connection::parse_url(&server.url()).expect("url");
-    store
-        .add(cache_console::profiles::Profile::new("gone", spec))
-        .expect("add profile");
-    let mut h = harness(AppState::new(store, None));
-    h.state_mut().state.connect_profile("gone");
+    let (_cfg, mut h) = connect_to(&server.url(), "gone");
     run_until(&mut h, "listing", |app| {
         app.state
             .active_session()
@@ -316,14 +315,7 @@ fn a_refused_connection_is_shown_and_can_be_retried() {
     let mut server = RedisServer::start();
     let url = server.url();
     server.kill();
-    let cfg = tempfile::tempdir().expect("config dir");
-    let mut store = ProfileStore::empty_in(cfg.path());
-    let (spec, _) = cache_console::connection::parse_url(&url).expect("url");
-    store
-        .add(cache_console::profiles::Profile::new("down", spec))
-        .expect("add profile");
-    let mut h = harness(AppState::new(store, None));
-    h.state_mut().state.connect_profile("down");
+    let (_cfg, mut h) = connect_to(&url, "down");
     run_until(&mut h, "the failure", |app| {
         app.state
             .active_session()

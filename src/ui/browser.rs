@@ -347,6 +347,14 @@ fn table<'a>(ui: &'a mut egui::Ui, scroll_to: Option<usize>) -> TableBuilder<'a>
     t
 }
 
+fn key_table_header(mut header: egui_extras::TableRow<'_, '_>) {
+    for title in ["Key", "Type", "TTL", "Size"] {
+        header.col(|ui| {
+            ui.strong(title);
+        });
+    }
+}
+
 fn flat_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId>) {
     let Some(s) = state.active_session() else {
         return (Vec::new(), None);
@@ -367,20 +375,7 @@ fn flat_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId
     let now = Instant::now();
     let mut line = String::new();
     table(ui, moved)
-        .header(20.0, |mut h| {
-            h.col(|ui| {
-                ui.strong("Key");
-            });
-            h.col(|ui| {
-                ui.strong("Type");
-            });
-            h.col(|ui| {
-                ui.strong("TTL");
-            });
-            h.col(|ui| {
-                ui.strong("Size");
-            });
-        })
+        .header(20.0, key_table_header)
         .body(|body| {
             body.rows(theme::ROW_HEIGHT, rows, |mut row| {
                 let Some(id) = b.flat_key(row.index()) else {
@@ -465,20 +460,7 @@ fn tree_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId
     let delimiter_len = b.index.delimiter().len();
     {
         table(ui, moved)
-            .header(20.0, |mut h| {
-                h.col(|ui| {
-                    ui.strong("Key");
-                });
-                h.col(|ui| {
-                    ui.strong("Type");
-                });
-                h.col(|ui| {
-                    ui.strong("TTL");
-                });
-                h.col(|ui| {
-                    ui.strong("Size");
-                });
-            })
+            .header(20.0, key_table_header)
             .body(|body| {
                 body.rows(theme::ROW_HEIGHT, rows.len(), |mut row| {
                     match rows[row.index()] {
