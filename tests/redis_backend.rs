@@ -657,3 +657,24 @@ async fn databases_and_unix_sockets() {
     assert_eq!(unix.key_count().await.expect("dbsize"), 7);
     assert!(unix.describe().contains("redis.sock"));
 }
+
+#[tokio::test]
+async fn a_slow_server_times_out_with_a_clear_error() {
+    let server = RedisServer::start();
+    let (mut spec, _) = parse_url(&server.url()).expect("url");
+    let cache_console::connection::ConnectionSpec::Redis(r) = &mut spec;
+    r.command_timeout_ms = 300;
+    let b = backend::connect(&spec, None).await.expect("connect");
+    // Another client freezes every client's commands for two seconds.
+    let mut other = server.conn();
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(2000)
+        .query::<()>(&mut other)
+        .expect("pause");
+    let started = Instant::now();
+    let err = b.key_count().await.expect_err("must time out");
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    assert!(matches!(err, BackendError::Timeout { timeout_ms: 300, .. }), "{err:?}");
+    assert!(err.to_string().contains("did not answer within 300 ms"), "{err}");
+}
