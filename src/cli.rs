@@ -5,13 +5,16 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
 
-use crate::backend::{self, BackendError, CacheBackend};
+use crate::backend::{self, BackendError, CacheBackend, ConnectOptions};
 use crate::connection::{ConnectionSpec, PasswordSource, Secret, parse_url};
 use crate::escape::{escape_bytes, pattern_to_glob, unescape};
-use crate::model::{KeyType, PageCursor, ScanRequest, Ttl, ValueItems};
-use crate::profiles::{Profile, ProfileStore};
+use crate::model::{
+    KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
+};
+use crate::profiles::{ColorTag, Profile, ProfileStore};
 
 /// Environment variable the CLI reads for profiles that ask for a password.
 pub const PASSWORD_ENV: &str = "CACHE_CONSOLE_PASSWORD";
@@ -32,6 +35,15 @@ pub enum Command {
     Keys(KeysArgs),
     /// Print a value: a string's raw bytes, a collection as JSON.
     Get(GetArgs),
+    /// Set a string value. Without `--ttl` an existing TTL is kept.
+    Set(SetArgs),
+    /// Change a key's TTL (or remove it), then print the remaining TTL in seconds
+    /// (-1: no TTL, -2: no such key).
+    Ttl(TtlArgs),
+    /// Delete keys, or every key matching `--pattern`; prints how many were deleted.
+    Del(DelArgs),
+    /// Empty the current database. Refuses without `--yes`.
+    Flush(FlushArgs),
     /// Manage saved connection profiles.
     Profiles {
         /// The profile action.
@@ -71,6 +83,66 @@ pub struct GetArgs {
     pub meta: bool,
 }
 
+/// Arguments of `set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL KEY VALUE`, or `KEY VALUE` with `--profile`. The key may use `\xNN` escapes; the
+    /// value is taken as typed.
+    #[arg(value_name = "URL|KEY|VALUE", num_args = 2..=3)]
+    pub args: Vec<String>,
+    /// Expire after this long (`90`, `90s`, `15m`, `2h`, `1d`) or at a date-time (UTC).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub ttl: Option<String>,
+}
+
+/// Arguments of `ttl`.
+#[derive(Debug, Args)]
+pub struct TtlArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL KEY [DURATION]`, or `KEY [DURATION]` with `--profile`.
+    #[arg(value_name = "URL|KEY|DURATION", num_args = 1..=3, allow_negative_numbers = true)]
+    pub args: Vec<String>,
+    /// Remove the TTL: the key never expires.
+    #[arg(long)]
+    pub persist: bool,
+}
+
+/// Arguments of `del`.
+#[derive(Debug, Args)]
+pub struct DelArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL KEY...`, or `KEY...` with `--profile` (none with `--pattern`).
+    #[arg(value_name = "URL|KEY")]
+    pub args: Vec<String>,
+    /// Delete every key matching this Redis glob pattern, in batches.
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// With `--pattern`: only count what would be deleted.
+    #[arg(long, requires = "pattern")]
+    pub dry_run: bool,
+}
+
+/// Arguments of `flush`.
+#[derive(Debug, Args)]
+pub struct FlushArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL`, or nothing with `--profile`.
+    #[arg(value_name = "URL", num_args = 0..=1)]
+    pub args: Vec<String>,
+    /// Confirm that every key of the database is to be deleted.
+    #[arg(long)]
+    pub yes: bool,
+}
+
 /// `profiles` actions.
 #[derive(Debug, Subcommand)]
 pub enum ProfilesCommand {
@@ -83,6 +155,15 @@ pub enum ProfilesCommand {
         name: String,
         /// Connection URL.
         url: String,
+        /// Refuse every write through this profile.
+        #[arg(long)]
+        read_only: bool,
+        /// Colour tag: red, orange, yellow, green, blue, purple or gray.
+        #[arg(long, value_name = "COLOR")]
+        color: Option<ColorTag>,
+        /// Ask for confirmation before any write in the app.
+        #[arg(long)]
+        production: bool,
     },
     /// Delete a profile.
     Remove {
@@ -156,9 +237,117 @@ fn execute(command: Command) -> Result<(), Failure> {
                 keys(backend.as_ref(), &request, args.count).await
             })
         }
+        Command::Set(args) => {
+            let (target, rest) = split_target(args.profile.as_deref(), &args.args, 2..=2)?;
+            let key = parse_key(&rest[0])?;
+            let value = Bytes::from(rest[1].clone().into_bytes());
+            let ttl = match &args.ttl {
+                Some(text) => crate::ttl::parse_ttl(text, crate::ttl::now_unix_ms())
+                    .map_err(|e| Failure::usage(format!("--ttl: {e}")))?,
+                None => TtlChange::Keep,
+            };
+            block_on(async move {
+                let backend = open(&target).await?;
+                let op = WriteOp::SetString {
+                    key,
+                    value,
+                    ttl,
+                    expect: None,
+                };
+                written(backend.write(&op).await?)
+            })
+        }
+        Command::Ttl(args) => {
+            let (target, rest) = split_target(args.profile.as_deref(), &args.args, 1..=2)?;
+            let key = parse_key(&rest[0])?;
+            let change = match (rest.get(1), args.persist) {
+                (Some(_), true) => {
+                    return Err(Failure::usage("give a duration or --persist, not both"));
+                }
+                (Some(text), false) => Some(
+                    crate::ttl::parse_ttl(text, crate::ttl::now_unix_ms())
+                        .map_err(|e| Failure::usage(format!("TTL: {e}")))?,
+                ),
+                (None, true) => Some(TtlChange::Persist),
+                (None, false) => None,
+            };
+            block_on(async move {
+                let backend = open(&target).await?;
+                if let Some(ttl) = change {
+                    backend
+                        .write(&WriteOp::SetTtl {
+                            key: key.clone(),
+                            ttl,
+                        })
+                        .await?;
+                }
+                let meta = backend.key_meta(std::slice::from_ref(&key)).await?;
+                let secs = match meta.first().cloned().flatten().map(|m| m.ttl) {
+                    None => -2,
+                    Some(Ttl::Persistent) => -1,
+                    Some(Ttl::ExpiresInMs(ms)) => {
+                        i64::try_from(ms.div_ceil(1000)).unwrap_or(i64::MAX)
+                    }
+                };
+                println!("{secs}");
+                Ok(())
+            })
+        }
+        Command::Del(args) => {
+            let min = usize::from(args.pattern.is_none());
+            let (target, rest) =
+                split_target(args.profile.as_deref(), &args.args, min..=usize::MAX)?;
+            if args.pattern.is_some() && !rest.is_empty() {
+                return Err(Failure::usage("give keys or --pattern, not both"));
+            }
+            let keys = rest
+                .iter()
+                .map(|k| parse_key(k))
+                .collect::<Result<Vec<_>, _>>()?;
+            block_on(async move {
+                let backend = open(&target).await?;
+                let deleted = match &args.pattern {
+                    Some(pattern) => {
+                        let request = ScanRequest {
+                            pattern: pattern_to_glob(pattern),
+                            type_filter: None,
+                            count: 1000,
+                        };
+                        if args.dry_run {
+                            count_matching(backend.as_ref(), &request).await?
+                        } else {
+                            let cancel = std::sync::atomic::AtomicBool::new(false);
+                            backend
+                                .delete_matching(&request, &cancel, &|_| {})
+                                .await?
+                                .deleted
+                        }
+                    }
+                    None => match backend.write(&WriteOp::Delete { keys }).await? {
+                        WriteOutcome::Done(n) => n,
+                        _ => 0,
+                    },
+                };
+                println!("{deleted}");
+                Ok(())
+            })
+        }
+        Command::Flush(args) => {
+            let (target, _) = split_target(args.profile.as_deref(), &args.args, 0..=0)?;
+            if !args.yes {
+                return Err(Failure::error(format!(
+                    "refusing to flush {} without --yes: every key of the database would be deleted",
+                    target.spec.display_url()
+                )));
+            }
+            block_on(async move {
+                let backend = open(&target).await?;
+                written(backend.write(&WriteOp::FlushDb).await?)
+            })
+        }
         Command::Get(args) => {
             let (target, rest) = split_target(args.profile.as_deref(), &args.args, 1..=1)?;
-            let key = unescape(&rest[0]).map_err(|e| Failure::usage(format!("key: {e}")))?;
+            let key = parse_key(&rest[0])?;
             block_on(async move {
                 let backend = open(&target).await?;
                 get(backend.as_ref(), &key, args.meta).await
@@ -171,6 +360,37 @@ fn execute(command: Command) -> Result<(), Failure> {
 struct Target {
     spec: ConnectionSpec,
     password: Option<Secret>,
+    options: ConnectOptions,
+}
+
+fn parse_key(text: &str) -> Result<Bytes, Failure> {
+    unescape(text)
+        .map(Bytes::from)
+        .map_err(|e| Failure::usage(format!("key `{text}`: {e}")))
+}
+
+fn written(outcome: WriteOutcome) -> Result<(), Failure> {
+    match outcome {
+        WriteOutcome::Done(_) => Ok(()),
+        WriteOutcome::Conflict => Err(Failure::error(
+            "the value changed on the server meanwhile; nothing was written",
+        )),
+        WriteOutcome::TargetExists => Err(Failure::error("the target key exists already")),
+    }
+}
+
+async fn count_matching(backend: &dyn CacheBackend, request: &ScanRequest) -> Result<u64, Failure> {
+    let mut seen = crate::keyindex::KeyIndex::new("");
+    let mut cursor = 0;
+    loop {
+        let page = backend.scan(request, cursor).await?;
+        seen.extend(page.keys.iter().map(AsRef::as_ref))
+            .map_err(Failure::error)?;
+        cursor = page.next_cursor;
+        if cursor == 0 {
+            return Ok(seen.len() as u64);
+        }
+    }
 }
 
 fn split_target(
@@ -185,7 +405,19 @@ fn split_target(
                 return Err(Failure::usage("give a URL or --profile NAME"));
             };
             let (spec, password) = parse_url(url).map_err(Failure::usage)?;
-            (Target { spec, password }, rest.to_vec())
+            let options = ConnectOptions {
+                read_only: false,
+                profile: String::new(),
+                audit: crate::audit::AuditLog::default_log(),
+            };
+            (
+                Target {
+                    spec,
+                    password,
+                    options,
+                },
+                rest.to_vec(),
+            )
         }
     };
     if !rest_len.contains(&rest.len()) {
@@ -193,6 +425,8 @@ fn split_target(
             "expected {} argument(s) after the URL or profile, got {}",
             if rest_len.start() == rest_len.end() {
                 rest_len.start().to_string()
+            } else if *rest_len.end() == usize::MAX {
+                format!("at least {}", rest_len.start())
             } else {
                 format!("{} to {}", rest_len.start(), rest_len.end())
             },
@@ -224,6 +458,7 @@ fn target_from_profile(name: &str) -> Result<Target, Failure> {
     Ok(Target {
         spec: profile.connection.clone(),
         password,
+        options: profile.connect_options(),
     })
 }
 
@@ -232,7 +467,7 @@ async fn open(target: &Target) -> Result<Box<dyn CacheBackend>, Failure> {
         .spec
         .resolve_password(target.password.as_ref())
         .map_err(Failure::error)?;
-    Ok(backend::connect(&target.spec, password.as_ref()).await?)
+    Ok(backend::connect(&target.spec, password.as_ref(), &target.options).await?)
 }
 
 fn block_on(future: impl Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
@@ -392,11 +627,32 @@ fn profiles(action: ProfilesCommand) -> Result<(), Failure> {
         ProfilesCommand::List => {
             let mut out = std::io::stdout().lock();
             for p in store.profiles() {
-                let _ = writeln!(out, "{}\t{}", p.name, p.connection.display_url());
+                let mut flags = Vec::new();
+                if p.read_only {
+                    flags.push("read-only".to_owned());
+                }
+                if p.production {
+                    flags.push("production".to_owned());
+                }
+                if let Some(c) = p.color {
+                    flags.push(c.name().to_owned());
+                }
+                let flags = if flags.is_empty() {
+                    String::new()
+                } else {
+                    format!("\t[{}]", flags.join(", "))
+                };
+                let _ = writeln!(out, "{}\t{}{flags}", p.name, p.connection.display_url());
             }
             Ok(())
         }
-        ProfilesCommand::Add { name, url } => {
+        ProfilesCommand::Add {
+            name,
+            url,
+            read_only,
+            color,
+            production,
+        } => {
             let (mut spec, inline) = parse_url(&url).map_err(Failure::usage)?;
             if inline.is_some() {
                 // Never store it: the profile will ask for it (or read CACHE_CONSOLE_PASSWORD).
@@ -406,7 +662,11 @@ fn profiles(action: ProfilesCommand) -> Result<(), Failure> {
                      for it (CLI: set {PASSWORD_ENV}), or use ${{VAR}} to read it from a variable"
                 );
             }
-            store.add(Profile::new(name, spec)).map_err(Failure::error)
+            let mut profile = Profile::new(name, spec);
+            profile.read_only = read_only;
+            profile.color = color;
+            profile.production = production;
+            store.add(profile).map_err(Failure::error)
         }
         ProfilesCommand::Remove { name } => store.remove(&name).map_err(Failure::error),
     }

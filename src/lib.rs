@@ -3,6 +3,7 @@
 //! The library holds everything (backends, the I/O service, the UI) so that the UI can be
 //! tested without a window; `main.rs` is a thin wrapper that parses the command line.
 
+pub mod audit;
 pub mod backend;
 pub mod cli;
 pub mod connection;
@@ -12,4 +13,5 @@ pub mod model;
 pub mod profiles;
 pub mod service;
 pub mod state;
+pub mod ttl;
 pub mod ui;

@@ -192,3 +192,275 @@ pub struct ScanPage {
     /// Share of the keyspace visited so far, 0.0‥=1.0.
     pub progress: f64,
 }
+
+/// What a write does to a key's time to live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TtlChange {
+    /// Leave it as it is (`SET … KEEPTTL`; collection edits never touch it).
+    Keep,
+    /// Remove it: the key never expires.
+    Persist,
+    /// Expire this many milliseconds from now.
+    InMs(u64),
+    /// Expire at this Unix time, in milliseconds.
+    AtUnixMs(u64),
+}
+
+/// A value to create a new key with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NewValue {
+    /// A string.
+    String(Bytes),
+    /// A hash with one field.
+    Hash(Bytes, Bytes),
+    /// A list with one element.
+    List(Bytes),
+    /// A set with one member.
+    Set(Bytes),
+    /// A sorted set with one member and score.
+    ZSet(Bytes, f64),
+    /// A stream with one entry of these fields.
+    Stream(Vec<(Bytes, Bytes)>),
+}
+
+/// One change to the cache. Every write the console makes is one of these, so a read-only
+/// connection can refuse them all in one place and the audit log can name each.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    /// Replace a string value. With `expect`, refuse (conflict) unless the key still holds
+    /// exactly that (`Some(None)`: unless the key still does not exist).
+    SetString {
+        /// The key.
+        key: Bytes,
+        /// The new value.
+        value: Bytes,
+        /// What happens to the TTL.
+        ttl: TtlChange,
+        /// The value the user loaded, for conflict detection.
+        expect: Option<Option<Bytes>>,
+    },
+    /// Change a key's TTL.
+    SetTtl {
+        /// The key.
+        key: Bytes,
+        /// The change.
+        ttl: TtlChange,
+    },
+    /// Create a key that does not exist yet.
+    Create {
+        /// The key.
+        key: Bytes,
+        /// Its first value.
+        value: NewValue,
+        /// Its TTL.
+        ttl: TtlChange,
+    },
+    /// Set a hash field; with `expect`, only if the field still holds that value.
+    HashSet {
+        /// The key.
+        key: Bytes,
+        /// The field.
+        field: Bytes,
+        /// The new value.
+        value: Bytes,
+        /// The value the user loaded (`Some(None)`: the field must not exist).
+        expect: Option<Option<Bytes>>,
+    },
+    /// Remove hash fields.
+    HashDelete {
+        /// The key.
+        key: Bytes,
+        /// The fields.
+        fields: Vec<Bytes>,
+    },
+    /// Replace the list element at an index; with `expect`, only if it still holds that value.
+    ListSet {
+        /// The key.
+        key: Bytes,
+        /// The index.
+        index: i64,
+        /// The new value.
+        value: Bytes,
+        /// The value the user loaded.
+        expect: Option<Bytes>,
+    },
+    /// Push an element at the head or the tail.
+    ListPush {
+        /// The key.
+        key: Bytes,
+        /// Head (LPUSH) or tail (RPUSH).
+        head: bool,
+        /// The element.
+        value: Bytes,
+    },
+    /// Remove the element at an index, if it still holds `expect`.
+    ListRemoveAt {
+        /// The key.
+        key: Bytes,
+        /// The index.
+        index: i64,
+        /// The value the user saw there.
+        expect: Bytes,
+    },
+    /// Add set members.
+    SetAdd {
+        /// The key.
+        key: Bytes,
+        /// The members.
+        members: Vec<Bytes>,
+    },
+    /// Remove set members.
+    SetRemove {
+        /// The key.
+        key: Bytes,
+        /// The members.
+        members: Vec<Bytes>,
+    },
+    /// Add a sorted-set member or change its score.
+    ZSetAdd {
+        /// The key.
+        key: Bytes,
+        /// The member.
+        member: Bytes,
+        /// Its score.
+        score: f64,
+    },
+    /// Remove sorted-set members.
+    ZSetRemove {
+        /// The key.
+        key: Bytes,
+        /// The members.
+        members: Vec<Bytes>,
+    },
+    /// Append a stream entry with an automatic id.
+    StreamAdd {
+        /// The key.
+        key: Bytes,
+        /// Field/value pairs.
+        fields: Vec<(Bytes, Bytes)>,
+    },
+    /// Delete stream entries.
+    StreamDelete {
+        /// The key.
+        key: Bytes,
+        /// Entry ids.
+        ids: Vec<Bytes>,
+    },
+    /// Rename a key; without `overwrite`, refuse when the target exists.
+    Rename {
+        /// The key.
+        from: Bytes,
+        /// Its new name.
+        to: Bytes,
+        /// Replace an existing target.
+        overwrite: bool,
+    },
+    /// Copy a key (value and TTL); without `overwrite`, refuse when the target exists.
+    Copy {
+        /// The key.
+        from: Bytes,
+        /// The copy's name.
+        to: Bytes,
+        /// Replace an existing target.
+        overwrite: bool,
+    },
+    /// Delete keys (UNLINK: the memory is freed in the background).
+    Delete {
+        /// The keys.
+        keys: Vec<Bytes>,
+    },
+    /// Put back keys saved with `dump` (undo of a delete), with their TTLs.
+    Restore {
+        /// What `dump` returned.
+        keys: Vec<DumpedKey>,
+    },
+    /// Empty the current database.
+    FlushDb,
+    /// Empty every database of the server.
+    FlushAll,
+}
+
+impl WriteOp {
+    /// A short name for the audit log and messages (`set`, `delete`, `flushdb`, …).
+    #[must_use]
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::SetString { .. } => "set",
+            Self::SetTtl { .. } => "ttl",
+            Self::Create { .. } => "create",
+            Self::HashSet { .. } => "hset",
+            Self::HashDelete { .. } => "hdel",
+            Self::ListSet { .. } => "lset",
+            Self::ListPush { .. } => "lpush/rpush",
+            Self::ListRemoveAt { .. } => "lrem",
+            Self::SetAdd { .. } => "sadd",
+            Self::SetRemove { .. } => "srem",
+            Self::ZSetAdd { .. } => "zadd",
+            Self::ZSetRemove { .. } => "zrem",
+            Self::StreamAdd { .. } => "xadd",
+            Self::StreamDelete { .. } => "xdel",
+            Self::Rename { .. } => "rename",
+            Self::Copy { .. } => "copy",
+            Self::Delete { .. } => "delete",
+            Self::Restore { .. } => "restore",
+            Self::FlushDb => "flushdb",
+            Self::FlushAll => "flushall",
+        }
+    }
+
+    /// The keys this write touches (for the audit log; never values).
+    #[must_use]
+    pub fn keys(&self) -> Vec<&Bytes> {
+        match self {
+            Self::SetString { key, .. }
+            | Self::SetTtl { key, .. }
+            | Self::Create { key, .. }
+            | Self::HashSet { key, .. }
+            | Self::HashDelete { key, .. }
+            | Self::ListSet { key, .. }
+            | Self::ListPush { key, .. }
+            | Self::ListRemoveAt { key, .. }
+            | Self::SetAdd { key, .. }
+            | Self::SetRemove { key, .. }
+            | Self::ZSetAdd { key, .. }
+            | Self::ZSetRemove { key, .. }
+            | Self::StreamAdd { key, .. }
+            | Self::StreamDelete { key, .. } => vec![key],
+            Self::Rename { from, to, .. } | Self::Copy { from, to, .. } => vec![from, to],
+            Self::Delete { keys } => keys.iter().collect(),
+            Self::Restore { keys } => keys.iter().map(|k| &k.key).collect(),
+            Self::FlushDb | Self::FlushAll => Vec::new(),
+        }
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Done; how many keys, fields or members it changed.
+    Done(u64),
+    /// Not done: the value changed on the server since the user loaded it.
+    Conflict,
+    /// Not done: the target key exists (rename/copy/create without overwrite).
+    TargetExists,
+}
+
+/// A key saved with DUMP so a delete can be undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpedKey {
+    /// The key.
+    pub key: Bytes,
+    /// The serialized value (Redis DUMP format).
+    pub payload: Bytes,
+    /// When it was due to expire, as Unix time in ms; `None` for no TTL.
+    pub expire_at_unix_ms: Option<u64>,
+}
+
+/// Progress of a delete by pattern.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BulkProgress {
+    /// Keys deleted so far.
+    pub deleted: u64,
+    /// Share of the keyspace visited.
+    pub progress: f64,
+}

@@ -28,6 +28,76 @@ pub struct Profile {
     /// Separator that groups keys into a tree.
     #[serde(default = "default_delimiter")]
     pub delimiter: String,
+    /// Refuse every write through this profile (enforced below the UI).
+    #[serde(default)]
+    pub read_only: bool,
+    /// Colour tag shown as the connection's header (red for production, say).
+    #[serde(default)]
+    pub color: Option<ColorTag>,
+    /// Ask for confirmation before any write.
+    #[serde(default)]
+    pub production: bool,
+}
+
+/// The colour tag of a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ColorTag {
+    /// Red.
+    Red,
+    /// Orange.
+    Orange,
+    /// Yellow.
+    Yellow,
+    /// Green.
+    Green,
+    /// Blue.
+    Blue,
+    /// Purple.
+    Purple,
+    /// Gray.
+    Gray,
+}
+
+impl ColorTag {
+    /// Every tag, in menu order.
+    pub const ALL: [Self; 7] = [
+        Self::Red,
+        Self::Orange,
+        Self::Yellow,
+        Self::Green,
+        Self::Blue,
+        Self::Purple,
+        Self::Gray,
+    ];
+
+    /// The lowercase name used on the command line.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Red => "red",
+            Self::Orange => "orange",
+            Self::Yellow => "yellow",
+            Self::Green => "green",
+            Self::Blue => "blue",
+            Self::Purple => "purple",
+            Self::Gray => "gray",
+        }
+    }
+}
+
+impl std::str::FromStr for ColorTag {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == wanted || (wanted == "grey" && *c == Self::Gray))
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|c| c.name()).collect();
+                format!("unknown colour `{s}`: use one of {}", names.join(", "))
+            })
+    }
 }
 
 fn default_pattern() -> String {
@@ -47,6 +117,19 @@ impl Profile {
             connection,
             default_pattern: default_pattern(),
             delimiter: default_delimiter(),
+            read_only: false,
+            color: None,
+            production: false,
+        }
+    }
+
+    /// How connections of this profile are opened (read-only, audited under its name).
+    #[must_use]
+    pub fn connect_options(&self) -> crate::backend::ConnectOptions {
+        crate::backend::ConnectOptions {
+            read_only: self.read_only,
+            profile: self.name.clone(),
+            audit: crate::audit::AuditLog::default_log(),
         }
     }
 }

@@ -14,9 +14,12 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::backend::{self, BackendError, CacheBackend, Capabilities};
+use crate::backend::{self, BackendError, BulkResult, CacheBackend, Capabilities, ConnectOptions};
 use crate::connection::{ConnectionSpec, Secret};
-use crate::model::{DbInfo, KeyDetails, KeyMeta, KeyType, PageCursor, ScanRequest, ValuePage};
+use crate::model::{
+    BulkProgress, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanRequest,
+    ValuePage, WriteOp, WriteOutcome,
+};
 
 /// Identifies one open connection (a tab in the UI).
 pub type ConnId = u64;
@@ -50,6 +53,8 @@ pub enum CommandKind {
         spec: ConnectionSpec,
         /// The resolved password, if any.
         password: Option<Secret>,
+        /// Read-only, profile name and audit log.
+        options: ConnectOptions,
     },
     /// Connect, describe the server, and disconnect again ("Test connection").
     Test {
@@ -108,6 +113,30 @@ pub enum CommandKind {
         /// The file to create or replace.
         path: PathBuf,
     },
+    /// Make one change.
+    Write {
+        /// The change.
+        op: WriteOp,
+    },
+    /// Save keys (for undo), then delete them.
+    DeleteWithUndo {
+        /// The keys.
+        keys: Vec<Bytes>,
+    },
+    /// Count the keys a pattern matches and return a sample of them (before a bulk delete).
+    Preview {
+        /// Pattern and type filter.
+        request: ScanRequest,
+        /// How many matching keys to return.
+        sample: usize,
+    },
+    /// Delete every key a pattern matches, in batches, until done or cancelled.
+    DeleteMatching {
+        /// Pattern and type filter.
+        request: ScanRequest,
+    },
+    /// Stop the running delete by pattern after its current batch.
+    CancelDelete,
     /// Stop the service (sent by [`ServiceHandle::shutdown`]).
     Shutdown,
 }
@@ -194,6 +223,31 @@ pub enum EventKind {
         /// Bytes written.
         bytes: u64,
     },
+    /// A write finished.
+    Written {
+        /// The write.
+        op: WriteOp,
+        /// What it did.
+        outcome: WriteOutcome,
+    },
+    /// Keys were saved and deleted; `saved` puts them back with `WriteOp::Restore`.
+    Deleted {
+        /// What was saved.
+        saved: Vec<DumpedKey>,
+        /// How many keys were deleted.
+        deleted: u64,
+    },
+    /// How many keys a pattern matches, and some of them.
+    Previewed {
+        /// Matching keys.
+        matched: u64,
+        /// The first matching keys found.
+        sample: Vec<Bytes>,
+    },
+    /// Progress of a delete by pattern.
+    DeleteProgress(BulkProgress),
+    /// A delete by pattern ended.
+    DeleteDone(BulkResult),
     /// The request failed.
     Failed(BackendError),
 }
@@ -339,8 +393,11 @@ struct Conn {
     backend: Arc<dyn CacheBackend>,
     spec: ConnectionSpec,
     password: Option<Secret>,
+    options: ConnectOptions,
     scan: Option<AbortHandle>,
     tasks: Vec<AbortHandle>,
+    /// Set to stop the running delete by pattern between two batches.
+    cancel_delete: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Conn {
@@ -362,6 +419,7 @@ enum Internal {
         backend: Arc<dyn CacheBackend>,
         spec: ConnectionSpec,
         password: Option<Secret>,
+        options: ConnectOptions,
     },
 }
 
@@ -381,7 +439,7 @@ async fn run(mut commands: mpsc::Receiver<Command>, events: EventSender) {
             }
             Some(internal) = internal_rx.recv() => {
                 match internal {
-                    Internal::Connected { conn, req, backend, spec, password } => {
+                    Internal::Connected { conn, req, backend, spec, password, options } => {
                         if pending_connects.get(&conn).map(|(r, _)| *r) != Some(req) {
                             continue;
                         }
@@ -393,7 +451,15 @@ async fn run(mut commands: mpsc::Receiver<Command>, events: EventSender) {
                             description: backend.describe(),
                             capabilities: backend.capabilities().clone(),
                         };
-                        conns.insert(conn, Conn { backend, spec, password, scan: None, tasks: Vec::new() });
+                        conns.insert(conn, Conn {
+                            backend,
+                            spec,
+                            password,
+                            options,
+                            scan: None,
+                            tasks: Vec::new(),
+                            cancel_delete: Arc::default(),
+                        });
                         events.send(conn, req, kind).await;
                     }
                 }
@@ -418,10 +484,14 @@ fn handle_command(
     let Command { conn, req, kind } = command;
     let ev = events.clone();
     match kind {
-        CommandKind::Connect { spec, password } => {
+        CommandKind::Connect {
+            spec,
+            password,
+            options,
+        } => {
             let internal = internal.clone();
             let handle = tokio::spawn(async move {
-                match backend::connect(&spec, password.as_ref()).await {
+                match backend::connect(&spec, password.as_ref(), &options).await {
                     Ok(backend) => {
                         let _ = internal
                             .send(Internal::Connected {
@@ -430,6 +500,7 @@ fn handle_command(
                                 backend: Arc::from(backend),
                                 spec,
                                 password,
+                                options,
                             })
                             .await;
                     }
@@ -444,7 +515,7 @@ fn handle_command(
         }
         CommandKind::Test { spec, password } => {
             tokio::spawn(async move {
-                let result = backend::connect(&spec, password.as_ref())
+                let result = backend::connect(&spec, password.as_ref(), &ConnectOptions::default())
                     .await
                     .map(|b| b.describe());
                 ev.send(conn, req, EventKind::TestResult(result)).await;
@@ -467,11 +538,16 @@ fn handle_command(
                 ConnectionSpec::Redis(s) => s.db = db,
             }
             let password = c.password.clone();
+            let options = c.options.clone();
             handle_command(
                 Command {
                     conn,
                     req,
-                    kind: CommandKind::Connect { spec, password },
+                    kind: CommandKind::Connect {
+                        spec,
+                        password,
+                        options,
+                    },
                 },
                 conns,
                 pending_connects,
@@ -503,6 +579,20 @@ fn handle_command(
                     if let Some(old) = c.scan.take() {
                         old.abort();
                     }
+                }
+                CommandKind::CancelDelete => {
+                    c.cancel_delete
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                CommandKind::DeleteMatching { request } => {
+                    // A fresh flag per run; cancelling sets it, the loop checks it per batch.
+                    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    c.cancel_delete = cancel.clone();
+                    c.tasks.retain(|t| !t.is_finished());
+                    let handle = tokio::spawn(async move {
+                        delete_matching_task(backend, ev, conn, req, request, cancel).await;
+                    });
+                    c.tasks.push(handle.abort_handle());
                 }
                 work => {
                     c.tasks.retain(|t| !t.is_finished());
@@ -566,6 +656,23 @@ async fn work_result(
             let bytes = save_value(backend, &key, &path).await?;
             EventKind::Saved { path, bytes }
         }
+        CommandKind::Write { op } => {
+            let outcome = backend.write(&op).await?;
+            EventKind::Written { op, outcome }
+        }
+        CommandKind::DeleteWithUndo { keys } => {
+            let saved: Vec<DumpedKey> = backend.dump(&keys).await?.into_iter().flatten().collect();
+            let outcome = backend.write(&WriteOp::Delete { keys }).await?;
+            let deleted = match outcome {
+                WriteOutcome::Done(n) => n,
+                _ => 0,
+            };
+            EventKind::Deleted { saved, deleted }
+        }
+        CommandKind::Preview { request, sample } => {
+            let (matched, sample) = preview(backend, &request, sample).await?;
+            EventKind::Previewed { matched, sample }
+        }
         other => {
             return Err(BackendError::Config(format!(
                 "internal: {other:?} is not a work command"
@@ -613,6 +720,64 @@ async fn save_value(
     }
     tokio::fs::rename(&tmp, path).await.map_err(file_err)?;
     Ok(offset)
+}
+
+async fn preview(
+    backend: &dyn CacheBackend,
+    request: &ScanRequest,
+    sample_size: usize,
+) -> Result<(u64, Vec<Bytes>), BackendError> {
+    // SCAN may repeat a key while the server rehashes: count each once.
+    let mut seen = crate::keyindex::KeyIndex::new("");
+    let mut sample = Vec::with_capacity(sample_size);
+    let mut cursor = 0;
+    loop {
+        let page = backend.scan(request, cursor).await?;
+        for key in page.keys {
+            let before = seen.len();
+            seen.insert(&key)
+                .map_err(|e| BackendError::Config(e.to_string()))?;
+            if seen.len() > before && sample.len() < sample_size {
+                sample.push(key);
+            }
+        }
+        cursor = page.next_cursor;
+        if cursor == 0 {
+            return Ok((seen.len() as u64, sample));
+        }
+    }
+}
+
+async fn delete_matching_task(
+    backend: Arc<dyn CacheBackend>,
+    events: EventSender,
+    conn: ConnId,
+    req: ReqId,
+    request: ScanRequest,
+    cancel: Arc<std::sync::atomic::AtomicBool>,
+) {
+    // Progress goes out through a small channel so the delete loop never waits on the UI.
+    let (tx, mut rx) = mpsc::channel::<BulkProgress>(4);
+    let forward_events = events.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(p) = rx.recv().await {
+            forward_events
+                .send(conn, req, EventKind::DeleteProgress(p))
+                .await;
+        }
+    });
+    let report = move |p: BulkProgress| {
+        // Dropped when the UI is behind: the next one, or the final count, follows.
+        let _ = tx.try_send(p);
+    };
+    let result = backend.delete_matching(&request, &cancel, &report).await;
+    drop(report);
+    let _ = forward.await;
+    let kind = match result {
+        Ok(done) => EventKind::DeleteDone(done),
+        Err(e) => EventKind::Failed(e),
+    };
+    events.send(conn, req, kind).await;
 }
 
 async fn scan_task(

@@ -1003,6 +1003,7 @@ impl AppState {
         let conn = self.next();
         let req = self.next();
         let spec = profile.connection.clone();
+        let options = profile.connect_options();
         let ConnectionSpec::Redis(redis) = &spec;
         let db = redis.db;
         let mut browser = Browser::new(&profile.default_pattern, &profile.delimiter);
@@ -1022,7 +1023,15 @@ impl AppState {
             meta_reqs: HashSet::new(),
         });
         self.active = self.sessions.len() - 1;
-        self.send(conn, req, CommandKind::Connect { spec, password });
+        self.send(
+            conn,
+            req,
+            CommandKind::Connect {
+                spec,
+                password,
+                options,
+            },
+        );
     }
 
     /// Closes a session; its late events will be dropped.
@@ -1475,6 +1484,8 @@ mod tests {
                     databases: true,
                     memory_usage: true,
                     flush: true,
+                    write: true,
+                    undo_delete: true,
                 },
             },
         });

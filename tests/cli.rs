@@ -10,6 +10,7 @@ fn run(config: &std::path::Path, args: &[&str]) -> Output {
     Command::new(binary())
         .args(args)
         .env("CACHE_CONSOLE_CONFIG_DIR", config)
+        .env("CACHE_CONSOLE_DATA_DIR", config)
         .env_remove("CACHE_CONSOLE_PASSWORD")
         .output()
         .expect("run cache-console")
@@ -244,4 +245,144 @@ fn a_corrupt_profiles_file_is_reported_not_fatal() {
         .filter(|e| e.file_name().to_string_lossy().contains("corrupt"))
         .collect();
     assert_eq!(kept.len(), 1);
+}
+
+fn pttl(c: &mut redis::Connection, key: &str) -> i64 {
+    redis::cmd("PTTL").arg(key).query(c).expect("pttl")
+}
+
+#[test]
+fn set_ttl_del_and_flush_change_the_server() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    redis::cmd("SET")
+        .arg("k")
+        .arg("old")
+        .arg("EX")
+        .arg(1000)
+        .query::<()>(&mut c)
+        .expect("set");
+    let cfg = config_dir();
+    let url = server.url();
+
+    // Without --ttl the TTL is kept.
+    let out = run(cfg.path(), &["set", &url, "k", "new value"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: String = redis::cmd("GET").arg("k").query(&mut c).expect("get");
+    assert_eq!(v, "new value");
+    assert!(pttl(&mut c, "k") > 990_000);
+    let out = run(cfg.path(), &["set", &url, "k", "v2", "--ttl", "15m"]);
+    assert!(out.status.success());
+    let ms = pttl(&mut c, "k");
+    assert!(ms > 890_000 && ms <= 900_000, "{ms}");
+    let out = run(cfg.path(), &["set", &url, "bin:\\xff", "x", "--ttl", "-3"]);
+    assert_eq!(out.status.code(), Some(2), "a bad TTL is a usage error");
+    assert!(stderr(&out).contains("cannot be negative"));
+
+    // ttl: print, change, persist, missing.
+    let out = run(cfg.path(), &["ttl", &url, "k", "2h"]);
+    let secs: i64 = stdout(&out).trim().parse().expect("seconds");
+    assert!((7190..=7200).contains(&secs), "{secs}");
+    let out = run(cfg.path(), &["ttl", &url, "k", "--persist"]);
+    assert_eq!(stdout(&out).trim(), "-1");
+    let out = run(cfg.path(), &["ttl", &url, "nope"]);
+    assert_eq!(stdout(&out).trim(), "-2");
+    let out = run(cfg.path(), &["ttl", &url, "k", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // del: keys, exact binary key, pattern with dry run.
+    redis::cmd("SET")
+        .arg(b"bin:\xff\x00".as_slice())
+        .arg(1)
+        .query::<()>(&mut c)
+        .expect("set");
+    fill(&mut c, "page:", 300);
+    fill(&mut c, "keep:", 20);
+    let out = run(cfg.path(), &["del", &url, "bin:\\xff\\x00", "nope"]);
+    assert_eq!(stdout(&out).trim(), "1", "{}", stderr(&out));
+    let out = run(
+        cfg.path(),
+        &["del", &url, "--pattern", "page:*", "--dry-run"],
+    );
+    assert_eq!(stdout(&out).trim(), "300");
+    let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(n, 321, "a dry run deletes nothing");
+    let out = run(cfg.path(), &["del", &url, "--pattern", "page:*"]);
+    assert_eq!(stdout(&out).trim(), "300");
+    let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(n, 21);
+
+    // flush refuses without --yes.
+    let out = run(cfg.path(), &["flush", &url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("without --yes"));
+    let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(n, 21);
+    let out = run(cfg.path(), &["flush", &url, "--yes"]);
+    assert!(out.status.success());
+    let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(n, 0);
+
+    // Every write was audited, without values.
+    let audit = std::fs::read_to_string(cfg.path().join("audit.jsonl")).expect("audit log");
+    assert!(audit.contains("\"action\":\"flushdb\""), "{audit}");
+    assert!(audit.contains("\"action\":\"delete-pattern\""));
+    assert!(!audit.contains("new value"));
+}
+
+#[test]
+fn a_read_only_profile_refuses_writes_from_the_command_line() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    fill(&mut c, "ro:", 5);
+    let cfg = config_dir();
+    let out = run(
+        cfg.path(),
+        &[
+            "profiles",
+            "add",
+            "prod",
+            &server.url(),
+            "--read-only",
+            "--color",
+            "red",
+            "--production",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cfg.path(), &["profiles", "list"]);
+    assert!(
+        stdout(&out).contains("[read-only, production, red]"),
+        "{}",
+        stdout(&out)
+    );
+    for args in [
+        vec!["set", "--profile", "prod", "ro:1", "x"],
+        vec!["ttl", "--profile", "prod", "ro:1", "60"],
+        vec!["ttl", "--profile", "prod", "ro:1", "--persist"],
+        vec!["del", "--profile", "prod", "ro:1"],
+        vec!["del", "--profile", "prod", "--pattern", "ro:*"],
+        vec!["flush", "--profile", "prod", "--yes"],
+    ] {
+        let out = run(cfg.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains("profile `prod` is read-only"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(n, 5);
+    // Reads still work, and a dry run is a read.
+    let out = run(
+        cfg.path(),
+        &["del", "--profile", "prod", "--pattern", "ro:*", "--dry-run"],
+    );
+    assert_eq!(stdout(&out).trim(), "5");
+    let out = run(
+        cfg.path(),
+        &["profiles", "add", "x", &server.url(), "--color", "mauve"],
+    );
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cache_console::backend::{self, BackendError, CacheBackend};
+use cache_console::backend::{self, BackendError, CacheBackend, ConnectOptions};
 use cache_console::connection::{Secret, parse_url};
 use cache_console::escape::{escape_bytes, pattern_to_glob};
 use cache_console::model::{KeyType, PageCursor, ScanRequest, Ttl, ValueItems};
@@ -29,6 +29,7 @@ fn connected_with(spec: cache_console::connection::ConnectionSpec) -> ServiceHan
             CommandKind::Connect {
                 spec,
                 password: None,
+                options: ConnectOptions::default(),
             },
         )
         .expect("send");
@@ -59,7 +60,9 @@ fn start_scan(service: &ServiceHandle, req: u64, request: ScanRequest) {
 
 async fn open(server: &RedisServer) -> Box<dyn CacheBackend> {
     let (spec, _) = parse_url(&server.url()).expect("url");
-    backend::connect(&spec, None).await.expect("connect")
+    backend::connect(&spec, None, &ConnectOptions::default())
+        .await
+        .expect("connect")
 }
 
 async fn all_keys(b: &dyn CacheBackend, pattern: &str, t: Option<KeyType>) -> Vec<Vec<u8>> {
@@ -365,7 +368,7 @@ async fn wrong_password_is_an_auth_error_without_the_secret() {
     let server = RedisServer::start_with(Some("right-password"));
     let (spec, _) = parse_url(&server.url()).expect("url");
     let wrong = Secret::new("hunter2-wrong");
-    let err = backend::connect(&spec, Some(&wrong))
+    let err = backend::connect(&spec, Some(&wrong), &ConnectOptions::default())
         .await
         .err()
         .expect("must fail");
@@ -373,7 +376,7 @@ async fn wrong_password_is_an_auth_error_without_the_secret() {
     let text = err.to_string();
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("authentication failed"), "{text}");
-    let missing = backend::connect(&spec, None)
+    let missing = backend::connect(&spec, None, &ConnectOptions::default())
         .await
         .err()
         .expect("must fail");
@@ -382,7 +385,11 @@ async fn wrong_password_is_an_auth_error_without_the_secret() {
         "no password against requirepass: {missing:?}"
     );
     let right = Secret::new("right-password");
-    assert!(backend::connect(&spec, Some(&right)).await.is_ok());
+    assert!(
+        backend::connect(&spec, Some(&right), &ConnectOptions::default())
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -392,7 +399,7 @@ async fn a_server_that_is_down_gives_a_clear_error() {
     server.kill();
     let (spec, _) = parse_url(&url).expect("url");
     let started = Instant::now();
-    let err = backend::connect(&spec, None)
+    let err = backend::connect(&spec, None, &ConnectOptions::default())
         .await
         .err()
         .expect("must fail");
@@ -653,7 +660,9 @@ async fn databases_and_unix_sockets() {
     assert_eq!(dbs[0].keys, 0);
     let url = format!("redis+unix://{}?db=3", server.socket().display());
     let (spec, _) = parse_url(&url).expect("url");
-    let unix = backend::connect(&spec, None).await.expect("unix socket");
+    let unix = backend::connect(&spec, None, &ConnectOptions::default())
+        .await
+        .expect("unix socket");
     assert_eq!(unix.key_count().await.expect("dbsize"), 7);
     assert!(unix.describe().contains("redis.sock"));
 }
@@ -664,7 +673,9 @@ async fn a_slow_server_times_out_with_a_clear_error() {
     let (mut spec, _) = parse_url(&server.url()).expect("url");
     let cache_console::connection::ConnectionSpec::Redis(r) = &mut spec;
     r.command_timeout_ms = 300;
-    let b = backend::connect(&spec, None).await.expect("connect");
+    let b = backend::connect(&spec, None, &ConnectOptions::default())
+        .await
+        .expect("connect");
     // Another client freezes every client's commands for two seconds.
     let mut other = server.conn();
     redis::cmd("CLIENT")
@@ -675,6 +686,18 @@ async fn a_slow_server_times_out_with_a_clear_error() {
     let started = Instant::now();
     let err = b.key_count().await.expect_err("must time out");
     assert!(started.elapsed() < Duration::from_millis(1500));
-    assert!(matches!(err, BackendError::Timeout { timeout_ms: 300, .. }), "{err:?}");
-    assert!(err.to_string().contains("did not answer within 300 ms"), "{err}");
+    assert!(
+        matches!(
+            err,
+            BackendError::Timeout {
+                timeout_ms: 300,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("did not answer within 300 ms"),
+        "{err}"
+    );
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use cache_console::backend::{self, BackendError};
+use cache_console::backend::{self, BackendError, ConnectOptions};
 use cache_console::connection::parse_url;
 use common::{RedisServer, fill};
 
@@ -53,7 +53,7 @@ async fn rediss_with_a_ca_file_connects_and_lists() {
         pki.path("ca.pem").display()
     );
     let (spec, _) = parse_url(&url).expect("url");
-    let b = backend::connect(&spec, None)
+    let b = backend::connect(&spec, None, &ConnectOptions::default())
         .await
         .expect("TLS connect with the CA file");
     assert_eq!(b.key_count().await.expect("dbsize"), 25);
@@ -61,7 +61,7 @@ async fn rediss_with_a_ca_file_connects_and_lists() {
     // The system roots do not know the test CA: a clear error, not a hang or a panic.
     let url = format!("rediss://127.0.0.1:{tls_port}/0");
     let (spec, _) = parse_url(&url).expect("url");
-    let err = backend::connect(&spec, None)
+    let err = backend::connect(&spec, None, &ConnectOptions::default())
         .await
         .err()
         .expect("untrusted certificate");
@@ -78,7 +78,7 @@ async fn rediss_with_a_ca_file_connects_and_lists() {
     // A missing CA file is reported as such.
     let url = format!("rediss://127.0.0.1:{tls_port}/0?ca=/nonexistent/ca.pem");
     let (spec, _) = parse_url(&url).expect("url");
-    let err = backend::connect(&spec, None)
+    let err = backend::connect(&spec, None, &ConnectOptions::default())
         .await
         .err()
         .expect("missing CA file");

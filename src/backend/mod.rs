@@ -4,15 +4,20 @@
 //! backend supports instead of matching on its kind, so a new backend is one new file here plus
 //! one arm in [`connect`].
 
+pub mod guard;
 pub mod redis;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::audit::AuditLog;
 use crate::connection::{ConnectionSpec, Secret};
 use crate::escape::escape_bytes;
 use crate::model::{
-    DbInfo, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage, ScanRequest, ValuePage,
+    BulkProgress, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage,
+    ScanRequest, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// What a backend supports. The UI shows or hides controls from this alone.
@@ -34,8 +39,12 @@ pub struct Capabilities {
     pub databases: bool,
     /// The backend can report memory used per key.
     pub memory_usage: bool,
-    /// Values can be flushed (used by later, write-capable features).
+    /// Values can be flushed.
     pub flush: bool,
+    /// Writes are allowed (false on a read-only profile).
+    pub write: bool,
+    /// A deleted key can be saved first and put back (undo).
+    pub undo_delete: bool,
 }
 
 /// Why a backend operation failed. Messages say what failed and what to do, never a secret.
@@ -86,6 +95,9 @@ pub enum BackendError {
     /// A local file could not be read or written.
     #[error("file error: {0}")]
     File(String),
+    /// A write through a read-only profile.
+    #[error("profile `{0}` is read-only: writes are refused (edit the profile to allow them)")]
+    ReadOnly(String),
 }
 
 /// Result type of backend operations.
@@ -132,19 +144,105 @@ pub trait CacheBackend: Send + Sync {
 
     /// `len` bytes of a string value starting at `offset` (for saving large values in chunks).
     async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes>;
+
+    /// Makes one change. Read-only connections refuse every call.
+    async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome>;
+
+    /// Saves keys so that a delete can be undone with [`WriteOp::Restore`]; `None` for keys
+    /// that do not exist.
+    async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>>;
+
+    /// Deletes every key `request` matches, a batch at a time, until done or `cancel` is set.
+    /// Keys that do not match are never touched.
+    async fn delete_matching(
+        &self,
+        request: &ScanRequest,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(BulkProgress) + Send + Sync),
+    ) -> BackendResult<BulkResult> {
+        delete_matching_with(self, request, cancel, progress).await
+    }
 }
 
-/// Opens a backend for a spec, with the password resolved by the caller.
+/// The end of a delete by pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkResult {
+    /// Keys deleted.
+    pub deleted: u64,
+    /// The user stopped it before the end.
+    pub cancelled: bool,
+}
+
+/// The delete-by-pattern loop: one SCAN page, then UNLINK of what it found, so the server is
+/// never busy for long. Shared by every backend that can scan and delete.
+///
+/// # Errors
+/// A scan or delete failed; the keys deleted before that stay deleted.
+pub async fn delete_matching_with<B: CacheBackend + ?Sized>(
+    backend: &B,
+    request: &ScanRequest,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(BulkProgress) + Send + Sync),
+) -> BackendResult<BulkResult> {
+    let mut cursor = 0;
+    let mut deleted = 0;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(BulkResult {
+                deleted,
+                cancelled: true,
+            });
+        }
+        let page = backend.scan(request, cursor).await?;
+        if !page.keys.is_empty()
+            && let WriteOutcome::Done(n) =
+                backend.write(&WriteOp::Delete { keys: page.keys }).await?
+        {
+            deleted += n;
+        }
+        cursor = page.next_cursor;
+        progress(BulkProgress {
+            deleted,
+            progress: page.progress,
+        });
+        if cursor == 0 {
+            return Ok(BulkResult {
+                deleted,
+                cancelled: false,
+            });
+        }
+    }
+}
+
+/// How a connection is opened besides where to.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Refuse every write.
+    pub read_only: bool,
+    /// The profile's name, for messages and the audit log (`(url)` when none).
+    pub profile: String,
+    /// Where writes are recorded; `None` records nothing.
+    pub audit: Option<AuditLog>,
+}
+
+/// Opens a backend for a spec, with the password resolved by the caller. The backend comes
+/// wrapped in the guard that enforces read-only profiles and writes the audit log.
 ///
 /// # Errors
 /// The server cannot be reached, refuses the credentials, or the spec is unusable.
 pub async fn connect(
     spec: &ConnectionSpec,
     password: Option<&Secret>,
+    options: &ConnectOptions,
 ) -> BackendResult<Box<dyn CacheBackend>> {
-    match spec {
-        ConnectionSpec::Redis(redis_spec) => Ok(Box::new(
-            redis::RedisBackend::connect(redis_spec, password).await?,
-        )),
-    }
+    let inner: Box<dyn CacheBackend> = match spec {
+        ConnectionSpec::Redis(redis_spec) => {
+            Box::new(redis::RedisBackend::connect(redis_spec, password).await?)
+        }
+    };
+    Ok(Box::new(guard::Guarded::new(
+        inner,
+        options,
+        spec.display_url(),
+    )))
 }

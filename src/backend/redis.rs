@@ -13,12 +13,101 @@ use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, Value};
 use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
 use crate::connection::{RedisAddress, RedisSpec, Secret};
 use crate::model::{
-    DbInfo, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage, ScanRequest, StreamEntry, Ttl,
-    ValueItems, ValuePage,
+    DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
+    StreamEntry, Ttl, TtlChange, ValueItems, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// Strings longer than this are shown as a preview of this many bytes.
 pub const STRING_PREVIEW_BYTES: u64 = 1024 * 1024;
+
+/// Replaces a string only if it still holds what the user loaded, keeping or changing the TTL
+/// in the same atomic step. ARGV: expect mode (`any`, `absent`, `value`), expected value, new
+/// value, TTL mode (`keep`, `persist`, `px`, `pxat`), TTL argument.
+const SET_STRING_SCRIPT: &str = r"
+if ARGV[1] ~= 'any' then
+  local cur = redis.call('GET', KEYS[1])
+  if ARGV[1] == 'absent' then
+    if cur then return -1 end
+  elseif cur ~= ARGV[2] then
+    return -1
+  end
+end
+if ARGV[4] == 'keep' then
+  redis.call('SET', KEYS[1], ARGV[3], 'KEEPTTL')
+elseif ARGV[4] == 'persist' then
+  redis.call('SET', KEYS[1], ARGV[3])
+elseif ARGV[4] == 'px' then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[5])
+else
+  redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[5])
+end
+return 1
+";
+
+/// Sets a hash field only if it still holds the loaded value. ARGV: field, expect mode
+/// (`any`, `absent`, `value`), expected value, new value.
+const HSET_SCRIPT: &str = r"
+if ARGV[2] ~= 'any' then
+  local cur = redis.call('HGET', KEYS[1], ARGV[1])
+  if ARGV[2] == 'absent' then
+    if cur then return -1 end
+  elseif cur ~= ARGV[3] then
+    return -1
+  end
+end
+return redis.call('HSET', KEYS[1], ARGV[1], ARGV[4]) + 1
+";
+
+/// Sets (`set`) or removes (`remove`) the list element at an index only if it still holds the
+/// value the user saw. Redis has no remove-by-index, so removal overwrites the element with a
+/// unique marker and removes that. ARGV: mode, index, expected value, new value or marker.
+const LIST_AT_SCRIPT: &str = r"
+local cur = redis.call('LINDEX', KEYS[1], ARGV[2])
+if cur ~= ARGV[3] then return -1 end
+redis.call('LSET', KEYS[1], ARGV[2], ARGV[4])
+if ARGV[1] == 'remove' then
+  redis.call('LREM', KEYS[1], 1, ARGV[4])
+end
+return 1
+";
+
+/// Creates a key only if it does not exist, then applies the TTL. ARGV: TTL mode (`persist`,
+/// `px`, `pxat`), TTL argument, command, its arguments after the key.
+const CREATE_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+redis.call(ARGV[3], KEYS[1], unpack(ARGV, 4))
+if ARGV[1] == 'px' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+elseif ARGV[1] == 'pxat' then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+end
+return 1
+";
+
+fn ttl_args(ttl: TtlChange) -> (&'static str, u64) {
+    match ttl {
+        TtlChange::Keep => ("keep", 0),
+        TtlChange::Persist => ("persist", 0),
+        TtlChange::InMs(ms) => ("px", ms),
+        TtlChange::AtUnixMs(ms) => ("pxat", ms),
+    }
+}
+
+fn expect_args(expect: Option<&Option<Bytes>>) -> (&'static str, &[u8]) {
+    match expect {
+        None => ("any", b""),
+        Some(None) => ("absent", b""),
+        Some(Some(v)) => ("value", v.as_ref()),
+    }
+}
+
+fn script_outcome(code: i64) -> WriteOutcome {
+    if code < 0 {
+        WriteOutcome::Conflict
+    } else {
+        WriteOutcome::Done(u64::try_from(code).unwrap_or(0))
+    }
+}
 
 /// A connected Redis server.
 pub struct RedisBackend {
@@ -125,6 +214,8 @@ impl RedisBackend {
                 databases: true,
                 memory_usage: true,
                 flush: true,
+                write: true,
+                undo_delete: true,
             },
         };
         // A PING proves the handshake (AUTH, SELECT) worked; INFO gives the version.
@@ -156,6 +247,35 @@ impl RedisBackend {
             };
         }
         classify(e, &self.target, command)
+    }
+
+    async fn script(
+        &self,
+        source: &str,
+        key: &[u8],
+        args: &[&[u8]],
+        name: &str,
+    ) -> BackendResult<i64> {
+        let script = redis::Script::new(source);
+        let mut invocation = script.key(key);
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        let mut conn = self.conn.clone();
+        invocation
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.map(&e, name))
+    }
+
+    async fn count(&self, cmd: &redis::Cmd, name: &str) -> BackendResult<WriteOutcome> {
+        let n: u64 = self.query(cmd, name).await?;
+        Ok(WriteOutcome::Done(n))
+    }
+
+    async fn exists(&self, key: &[u8]) -> BackendResult<bool> {
+        let n: u64 = self.query(redis::cmd("EXISTS").arg(key), "EXISTS").await?;
+        Ok(n > 0)
     }
 
     async fn length(&self, key: &[u8], key_type: &KeyType) -> BackendResult<u64> {
@@ -654,6 +774,356 @@ impl CacheBackend for RedisBackend {
             .await?;
         Ok(Bytes::from(value))
     }
+    async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
+        match op {
+            WriteOp::SetString {
+                key,
+                value,
+                ttl,
+                expect,
+            } => {
+                let (expect_mode, expected) = expect_args(expect.as_ref());
+                let (ttl_mode, ttl_arg) = ttl_args(*ttl);
+                let ttl_arg = ttl_arg.to_string();
+                let code = self
+                    .script(
+                        SET_STRING_SCRIPT,
+                        key,
+                        &[
+                            expect_mode.as_bytes(),
+                            expected,
+                            value,
+                            ttl_mode.as_bytes(),
+                            ttl_arg.as_bytes(),
+                        ],
+                        "SET",
+                    )
+                    .await?;
+                Ok(script_outcome(code))
+            }
+            WriteOp::SetTtl { key, ttl } => {
+                let mut cmd = match ttl {
+                    TtlChange::Keep => return Ok(WriteOutcome::Done(0)),
+                    TtlChange::Persist => redis::cmd("PERSIST"),
+                    TtlChange::InMs(ms) => {
+                        let mut c = redis::cmd("PEXPIRE");
+                        c.arg(key.as_ref()).arg(*ms);
+                        c
+                    }
+                    TtlChange::AtUnixMs(ms) => {
+                        let mut c = redis::cmd("PEXPIREAT");
+                        c.arg(key.as_ref()).arg(*ms);
+                        c
+                    }
+                };
+                if *ttl == TtlChange::Persist {
+                    cmd.arg(key.as_ref());
+                }
+                let changed: u64 = self.query(&cmd, "EXPIRE").await?;
+                // PERSIST answers 0 for a key without TTL too: tell that from a missing key.
+                if changed == 0 && !self.exists(key).await? {
+                    return Err(key_not_found(key));
+                }
+                Ok(WriteOutcome::Done(changed))
+            }
+            WriteOp::Create { key, value, ttl } => {
+                let (ttl_mode, ttl_arg) = ttl_args(*ttl);
+                let ttl_arg = ttl_arg.to_string();
+                let score;
+                let mut args: Vec<&[u8]> = vec![ttl_mode.as_bytes(), ttl_arg.as_bytes()];
+                match value {
+                    NewValue::String(v) => args.extend([b"SET".as_slice(), v]),
+                    NewValue::Hash(f, v) => args.extend([b"HSET".as_slice(), f, v]),
+                    NewValue::List(v) => args.extend([b"RPUSH".as_slice(), v]),
+                    NewValue::Set(v) => args.extend([b"SADD".as_slice(), v]),
+                    NewValue::ZSet(m, s) => {
+                        score = s.to_string();
+                        args.extend([b"ZADD".as_slice(), score.as_bytes(), m]);
+                    }
+                    NewValue::Stream(fields) => {
+                        args.extend([b"XADD".as_slice(), b"*".as_slice()]);
+                        for (f, v) in fields {
+                            args.extend([f.as_ref(), v.as_ref()]);
+                        }
+                    }
+                }
+                let code = self.script(CREATE_SCRIPT, key, &args, "create").await?;
+                Ok(if code < 0 {
+                    WriteOutcome::TargetExists
+                } else {
+                    WriteOutcome::Done(1)
+                })
+            }
+            WriteOp::HashSet {
+                key,
+                field,
+                value,
+                expect,
+            } => {
+                let (mode, expected) = expect_args(expect.as_ref());
+                let code = self
+                    .script(
+                        HSET_SCRIPT,
+                        key,
+                        &[field, mode.as_bytes(), expected, value],
+                        "HSET",
+                    )
+                    .await?;
+                Ok(script_outcome(code.min(1)))
+            }
+            WriteOp::HashDelete { key, fields } => {
+                self.count(
+                    redis::cmd("HDEL").arg(key.as_ref()).arg(refs(fields)),
+                    "HDEL",
+                )
+                .await
+            }
+            WriteOp::ListSet {
+                key,
+                index,
+                value,
+                expect,
+            } => {
+                let index_arg = index.to_string();
+                let code = match expect {
+                    Some(old) => {
+                        self.script(
+                            LIST_AT_SCRIPT,
+                            key,
+                            &[b"set", index_arg.as_bytes(), old, value],
+                            "LSET",
+                        )
+                        .await?
+                    }
+                    None => {
+                        let _: Value = self
+                            .query(
+                                redis::cmd("LSET")
+                                    .arg(key.as_ref())
+                                    .arg(*index)
+                                    .arg(value.as_ref()),
+                                "LSET",
+                            )
+                            .await?;
+                        1
+                    }
+                };
+                Ok(script_outcome(code))
+            }
+            WriteOp::ListPush { key, head, value } => {
+                let name = if *head { "LPUSH" } else { "RPUSH" };
+                let _: u64 = self
+                    .query(redis::cmd(name).arg(key.as_ref()).arg(value.as_ref()), name)
+                    .await?;
+                Ok(WriteOutcome::Done(1))
+            }
+            WriteOp::ListRemoveAt { key, index, expect } => {
+                let index_arg = index.to_string();
+                let marker = format!("__cache_console_removed_{}__", crate::ttl::now_unix_ms());
+                let code = self
+                    .script(
+                        LIST_AT_SCRIPT,
+                        key,
+                        &[b"remove", index_arg.as_bytes(), expect, marker.as_bytes()],
+                        "LREM",
+                    )
+                    .await?;
+                Ok(script_outcome(code))
+            }
+            WriteOp::SetAdd { key, members } => {
+                self.count(
+                    redis::cmd("SADD").arg(key.as_ref()).arg(refs(members)),
+                    "SADD",
+                )
+                .await
+            }
+            WriteOp::SetRemove { key, members } => {
+                self.count(
+                    redis::cmd("SREM").arg(key.as_ref()).arg(refs(members)),
+                    "SREM",
+                )
+                .await
+            }
+            WriteOp::ZSetAdd { key, member, score } => {
+                if !score.is_finite() {
+                    return Err(BackendError::Config(format!(
+                        "`{score}` is not a usable score: give a finite number"
+                    )));
+                }
+                let _: u64 = self
+                    .query(
+                        redis::cmd("ZADD")
+                            .arg(key.as_ref())
+                            .arg(*score)
+                            .arg(member.as_ref()),
+                        "ZADD",
+                    )
+                    .await?;
+                Ok(WriteOutcome::Done(1))
+            }
+            WriteOp::ZSetRemove { key, members } => {
+                self.count(
+                    redis::cmd("ZREM").arg(key.as_ref()).arg(refs(members)),
+                    "ZREM",
+                )
+                .await
+            }
+            WriteOp::StreamAdd { key, fields } => {
+                if fields.is_empty() {
+                    return Err(BackendError::Config(
+                        "a stream entry needs at least one field".to_owned(),
+                    ));
+                }
+                let mut cmd = redis::cmd("XADD");
+                cmd.arg(key.as_ref()).arg("*");
+                for (f, v) in fields {
+                    cmd.arg(f.as_ref()).arg(v.as_ref());
+                }
+                let _: Value = self.query(&cmd, "XADD").await?;
+                Ok(WriteOutcome::Done(1))
+            }
+            WriteOp::StreamDelete { key, ids } => {
+                self.count(redis::cmd("XDEL").arg(key.as_ref()).arg(refs(ids)), "XDEL")
+                    .await
+            }
+            WriteOp::Rename {
+                from,
+                to,
+                overwrite,
+            } => {
+                if !self.exists(from).await? {
+                    return Err(key_not_found(from));
+                }
+                if *overwrite {
+                    let _: Value = self
+                        .query(
+                            redis::cmd("RENAME").arg(from.as_ref()).arg(to.as_ref()),
+                            "RENAME",
+                        )
+                        .await?;
+                    return Ok(WriteOutcome::Done(1));
+                }
+                let n: u64 = self
+                    .query(
+                        redis::cmd("RENAMENX").arg(from.as_ref()).arg(to.as_ref()),
+                        "RENAMENX",
+                    )
+                    .await?;
+                Ok(if n == 1 {
+                    WriteOutcome::Done(1)
+                } else {
+                    WriteOutcome::TargetExists
+                })
+            }
+            WriteOp::Copy {
+                from,
+                to,
+                overwrite,
+            } => {
+                if !self.exists(from).await? {
+                    return Err(key_not_found(from));
+                }
+                let mut cmd = redis::cmd("COPY");
+                cmd.arg(from.as_ref()).arg(to.as_ref());
+                if *overwrite {
+                    cmd.arg("REPLACE");
+                }
+                let n: u64 = self.query(&cmd, "COPY").await?;
+                Ok(if n == 1 {
+                    WriteOutcome::Done(1)
+                } else {
+                    WriteOutcome::TargetExists
+                })
+            }
+            WriteOp::Delete { keys } => {
+                if keys.is_empty() {
+                    return Ok(WriteOutcome::Done(0));
+                }
+                self.count(redis::cmd("UNLINK").arg(refs(keys)), "UNLINK")
+                    .await
+            }
+            WriteOp::Restore { keys } => {
+                let mut restored = 0;
+                for k in keys {
+                    let mut cmd = redis::cmd("RESTORE");
+                    cmd.arg(k.key.as_ref());
+                    match k.expire_at_unix_ms {
+                        Some(at) => cmd.arg(at).arg(k.payload.as_ref()).arg("ABSTTL"),
+                        None => cmd.arg(0).arg(k.payload.as_ref()),
+                    };
+                    match self.query::<Value>(&cmd, "RESTORE").await {
+                        Ok(_) => restored += 1,
+                        Err(BackendError::Server { reason, .. }) if reason.contains("BUSYKEY") => {
+                            return Err(BackendError::Server {
+                                command: "RESTORE".to_owned(),
+                                reason: format!(
+                                    "`{}` exists again; it was not replaced",
+                                    escape_key(&k.key)
+                                ),
+                            });
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(WriteOutcome::Done(restored))
+            }
+            WriteOp::FlushDb => {
+                let _: Value = self
+                    .query(redis::cmd("FLUSHDB").arg("ASYNC"), "FLUSHDB")
+                    .await?;
+                Ok(WriteOutcome::Done(1))
+            }
+            WriteOp::FlushAll => {
+                let _: Value = self
+                    .query(redis::cmd("FLUSHALL").arg("ASYNC"), "FLUSHALL")
+                    .await?;
+                Ok(WriteOutcome::Done(1))
+            }
+        }
+    }
+
+    async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("DUMP").arg(key.as_ref());
+            pipe.cmd("PTTL").arg(key.as_ref());
+        }
+        let mut conn = self.conn.clone();
+        let replies: Vec<Value> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.map(&e, "DUMP"))?;
+        let now = crate::ttl::now_unix_ms();
+        Ok(keys
+            .iter()
+            .zip(replies.chunks(2))
+            .map(|(key, pair)| {
+                let Some(Value::BulkString(payload)) = pair.first() else {
+                    return None;
+                };
+                let expire_at_unix_ms = match pair.get(1) {
+                    Some(Value::Int(ms)) if *ms > 0 => Some(now + u64::try_from(*ms).unwrap_or(0)),
+                    _ => None,
+                };
+                Some(DumpedKey {
+                    key: key.clone(),
+                    payload: Bytes::from(payload.clone()),
+                    expire_at_unix_ms,
+                })
+            })
+            .collect())
+    }
+}
+
+fn refs(items: &[Bytes]) -> Vec<&[u8]> {
+    items.iter().map(AsRef::as_ref).collect()
+}
+
+fn escape_key(key: &[u8]) -> String {
+    crate::escape::escape_bytes(key)
 }
 
 fn flatten_pairs(values: Vec<Value>) -> Vec<(Value, Value)> {

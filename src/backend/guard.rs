@@ -1,0 +1,196 @@
+//! The guard every connection is wrapped in: it refuses writes on read-only profiles and
+//! records every write in the audit log. Doing this here, below the UI and the CLI, means no
+//! code path can write around it.
+
+use std::sync::atomic::AtomicBool;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::{
+    BackendError, BackendResult, BulkResult, CacheBackend, Capabilities, ConnectOptions,
+    delete_matching_with,
+};
+use crate::audit::{AuditEntry, AuditLog, KEYS_PER_ENTRY, now_rfc3339};
+use crate::escape::escape_bytes;
+use crate::model::{
+    BulkProgress, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage,
+    ScanRequest, ValuePage, WriteOp, WriteOutcome,
+};
+
+/// A backend behind the read-only check and the audit log.
+pub struct Guarded {
+    inner: Box<dyn CacheBackend>,
+    read_only: bool,
+    profile: String,
+    target: String,
+    audit: Option<AuditLog>,
+    capabilities: Capabilities,
+}
+
+impl Guarded {
+    /// Wraps `inner`; `target` is the URL (without password) the audit log names.
+    #[must_use]
+    pub fn new(inner: Box<dyn CacheBackend>, options: &ConnectOptions, target: String) -> Self {
+        let mut capabilities = inner.capabilities().clone();
+        if options.read_only {
+            capabilities.write = false;
+            capabilities.flush = false;
+            capabilities.undo_delete = false;
+        }
+        Self {
+            inner,
+            read_only: options.read_only,
+            profile: if options.profile.is_empty() {
+                "(url)".to_owned()
+            } else {
+                options.profile.clone()
+            },
+            target,
+            audit: options.audit.clone(),
+            capabilities,
+        }
+    }
+
+    fn refuse_if_read_only(&self) -> BackendResult<()> {
+        if self.read_only {
+            return Err(BackendError::ReadOnly(self.profile.clone()));
+        }
+        Ok(())
+    }
+
+    fn record(
+        &self,
+        action: &str,
+        keys: &[&Bytes],
+        pattern: Option<&[u8]>,
+        affected: Option<u64>,
+        outcome: String,
+    ) {
+        let Some(log) = &self.audit else { return };
+        let entry = AuditEntry {
+            time: now_rfc3339(),
+            profile: self.profile.clone(),
+            target: self.target.clone(),
+            action: action.to_owned(),
+            keys: keys
+                .iter()
+                .take(KEYS_PER_ENTRY)
+                .map(|k| escape_bytes(k))
+                .collect(),
+            key_count: keys.len() as u64,
+            pattern: pattern.map(escape_bytes),
+            affected,
+            outcome,
+        };
+        if let Err(e) = log.append(&entry) {
+            tracing::warn!(
+                "could not write the audit log {}: {e}",
+                log.path().display()
+            );
+        }
+    }
+}
+
+fn outcome_text<T>(result: &BackendResult<T>, describe: impl Fn(&T) -> String) -> String {
+    match result {
+        Ok(v) => describe(v),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+#[async_trait]
+impl CacheBackend for Guarded {
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn describe(&self) -> String {
+        if self.read_only {
+            format!("{} (read-only)", self.inner.describe())
+        } else {
+            self.inner.describe()
+        }
+    }
+
+    async fn databases(&self) -> BackendResult<Vec<DbInfo>> {
+        self.inner.databases().await
+    }
+
+    async fn key_count(&self) -> BackendResult<u64> {
+        self.inner.key_count().await
+    }
+
+    async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
+        self.inner.scan(request, cursor).await
+    }
+
+    async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {
+        self.inner.key_meta(keys).await
+    }
+
+    async fn key_details(&self, key: &[u8]) -> BackendResult<KeyDetails> {
+        self.inner.key_details(key).await
+    }
+
+    async fn read_page(
+        &self,
+        key: &[u8],
+        key_type: &KeyType,
+        cursor: &PageCursor,
+        page_size: u32,
+    ) -> BackendResult<ValuePage> {
+        self.inner.read_page(key, key_type, cursor, page_size).await
+    }
+
+    async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {
+        self.inner.read_string_range(key, offset, len).await
+    }
+
+    async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
+        self.refuse_if_read_only()?;
+        let result = self.inner.write(op).await;
+        let affected = match &result {
+            Ok(WriteOutcome::Done(n)) => Some(*n),
+            _ => None,
+        };
+        let outcome = outcome_text(&result, |o| match o {
+            WriteOutcome::Done(_) => "ok".to_owned(),
+            WriteOutcome::Conflict => "conflict".to_owned(),
+            WriteOutcome::TargetExists => "target exists".to_owned(),
+        });
+        self.record(op.action(), &op.keys(), None, affected, outcome);
+        result
+    }
+
+    async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {
+        self.inner.dump(keys).await
+    }
+
+    async fn delete_matching(
+        &self,
+        request: &ScanRequest,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(BulkProgress) + Send + Sync),
+    ) -> BackendResult<BulkResult> {
+        self.refuse_if_read_only()?;
+        // The batches go to the inner backend: one audit entry for the whole action.
+        let result = delete_matching_with(self.inner.as_ref(), request, cancel, progress).await;
+        let affected = result.as_ref().ok().map(|r| r.deleted);
+        let outcome = outcome_text(&result, |r| {
+            if r.cancelled {
+                "cancelled".to_owned()
+            } else {
+                "ok".to_owned()
+            }
+        });
+        self.record(
+            "delete-pattern",
+            &[],
+            Some(&request.pattern),
+            affected,
+            outcome,
+        );
+        result
+    }
+}

@@ -1,0 +1,135 @@
+//! Reading a TTL as the user types it: seconds, a duration, or an absolute date-time.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::model::TtlChange;
+
+/// Why a TTL was refused. Nothing is sent to the server for any of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TtlInputError {
+    /// Nothing was typed.
+    #[error(
+        "type a TTL: seconds (`90`), a duration (`90s`, `15m`, `2h`, `1d`) or a date-time (`2026-12-01 10:00:00`, UTC)"
+    )]
+    Empty,
+    /// A negative number.
+    #[error("a TTL cannot be negative; to remove the TTL, use persist")]
+    Negative,
+    /// Zero would delete the key at once.
+    #[error("a TTL of 0 would delete the key at once; delete it instead, or give a TTL above 0")]
+    Zero,
+    /// Not a number, duration or date-time.
+    #[error(
+        "`{0}` is not a TTL: use seconds (`90`), a duration (`90s`, `15m`, `2h`, `1d`) or a date-time (`2026-12-01 10:00:00`, UTC)"
+    )]
+    Unreadable(String),
+    /// A date-time that has passed: setting it deletes the key, so the user must confirm.
+    #[error("{0} is in the past: the key would be deleted at once")]
+    InPast(String),
+}
+
+/// Milliseconds since the Unix epoch, now.
+#[must_use]
+pub fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Parses TTL input. `now_ms` is the current Unix time, to reject date-times in the past.
+///
+/// # Errors
+/// Empty, negative, zero, unreadable, or a date-time in the past.
+pub fn parse_ttl(text: &str, now_ms: u64) -> Result<TtlChange, TtlInputError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(TtlInputError::Empty);
+    }
+    if text.starts_with('-') {
+        return Err(TtlInputError::Negative);
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        let secs: u64 = text
+            .parse()
+            .map_err(|_| TtlInputError::Unreadable(text.to_owned()))?;
+        return match secs {
+            0 => Err(TtlInputError::Zero),
+            s => Ok(TtlChange::InMs(s.saturating_mul(1000))),
+        };
+    }
+    if let Ok(d) = humantime::parse_duration(text) {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        return if ms == 0 {
+            Err(TtlInputError::Zero)
+        } else {
+            Ok(TtlChange::InMs(ms))
+        };
+    }
+    if let Ok(at) = humantime::parse_rfc3339_weak(text) {
+        let at_ms = at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        if at_ms <= now_ms {
+            return Err(TtlInputError::InPast(text.to_owned()));
+        }
+        return Ok(TtlChange::AtUnixMs(at_ms));
+    }
+    Err(TtlInputError::Unreadable(text.to_owned()))
+}
+
+/// A duration as the short form `parse_ttl` reads (`1h 30m`).
+#[must_use]
+pub fn format_duration_ms(ms: u64) -> String {
+    humantime::format_duration(Duration::from_secs(ms / 1000)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_790_000_000_000;
+
+    #[test]
+    fn seconds_durations_and_dates() {
+        assert_eq!(parse_ttl("90", NOW), Ok(TtlChange::InMs(90_000)));
+        assert_eq!(parse_ttl(" 90s ", NOW), Ok(TtlChange::InMs(90_000)));
+        assert_eq!(parse_ttl("15m", NOW), Ok(TtlChange::InMs(900_000)));
+        assert_eq!(parse_ttl("2h", NOW), Ok(TtlChange::InMs(7_200_000)));
+        assert_eq!(parse_ttl("1d", NOW), Ok(TtlChange::InMs(86_400_000)));
+        assert_eq!(parse_ttl("1h 30m", NOW), Ok(TtlChange::InMs(5_400_000)));
+        assert_eq!(
+            parse_ttl("2030-01-01 00:00:00", NOW),
+            Ok(TtlChange::AtUnixMs(1_893_456_000_000))
+        );
+        assert_eq!(
+            parse_ttl("2030-01-01T00:00:00Z", NOW),
+            Ok(TtlChange::AtUnixMs(1_893_456_000_000))
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_a_reason() {
+        assert_eq!(parse_ttl("", NOW), Err(TtlInputError::Empty));
+        assert_eq!(parse_ttl("-5", NOW), Err(TtlInputError::Negative));
+        assert_eq!(parse_ttl("0", NOW), Err(TtlInputError::Zero));
+        assert_eq!(parse_ttl("0s", NOW), Err(TtlInputError::Zero));
+        assert!(matches!(
+            parse_ttl("soon", NOW),
+            Err(TtlInputError::Unreadable(_))
+        ));
+        assert!(matches!(
+            parse_ttl("2001-01-01 00:00:00", NOW),
+            Err(TtlInputError::InPast(_))
+        ));
+        assert!(TtlInputError::Negative.to_string().contains("persist"));
+    }
+
+    #[test]
+    fn durations_format_back_readably() {
+        assert_eq!(format_duration_ms(5_400_000), "1h 30m");
+        assert_eq!(
+            parse_ttl(&format_duration_ms(5_400_000), NOW),
+            Ok(TtlChange::InMs(5_400_000))
+        );
+    }
+}
