@@ -458,7 +458,7 @@ fn target_from_profile(name: &str) -> Result<Target, Failure> {
     Ok(Target {
         spec: profile.connection.clone(),
         password,
-        options: profile.connect_options(),
+        options: profile.connect_options(crate::audit::AuditLog::default_log()),
     })
 }
 

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backend;
 pub mod cli;
 pub mod connection;
+pub mod edit;
 pub mod escape;
 pub mod keyindex;
 pub mod model;

@@ -123,13 +123,17 @@ impl Profile {
         }
     }
 
-    /// How connections of this profile are opened (read-only, audited under its name).
+    /// How connections of this profile are opened: read-only or not, audited under its name
+    /// in `audit`.
     #[must_use]
-    pub fn connect_options(&self) -> crate::backend::ConnectOptions {
+    pub fn connect_options(
+        &self,
+        audit: Option<crate::audit::AuditLog>,
+    ) -> crate::backend::ConnectOptions {
         crate::backend::ConnectOptions {
             read_only: self.read_only,
             profile: self.name.clone(),
-            audit: crate::audit::AuditLog::default_log(),
+            audit,
         }
     }
 }

@@ -45,7 +45,7 @@ pub struct Command {
 }
 
 /// What a [`Command`] asks for.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum CommandKind {
     /// Open connection `conn` (replacing any connection with that id).
     Connect {

@@ -13,13 +13,19 @@ use crate::backend::{BackendError, Capabilities};
 use crate::connection::{
     ConnectionSpec, PasswordSource, RedisAddress, RedisSpec, Secret, TlsSpec, parse_url,
 };
+use crate::edit::ValueEditor;
 use crate::escape::{escape_bytes, pattern_to_glob};
 use crate::keyindex::{Filter, KeyId, KeyIndex, NodeId, TreeRow};
 use crate::model::{
-    DbInfo, KeyDetails, KeyMeta, KeyType, PageCursor, ScanRequest, Ttl, ValueItems,
+    DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanRequest, Ttl, ValueItems,
+    WriteOp,
 };
 use crate::profiles::{Profile, ProfileStore};
 use crate::service::{CommandKind, ConnId, Event, EventKind, ReqId, ScanState};
+
+mod writes;
+
+pub use writes::{ConflictChoice, EDIT_MODES, PREVIEW_SAMPLE, UNDO_LIMIT};
 
 /// Keys listed before a listing pauses and waits for "Continue" or "Load all".
 pub const DEFAULT_BATCH_LIMIT: u64 = 10_000;
@@ -113,6 +119,12 @@ pub struct ProfileForm {
     pub default_pattern: String,
     /// Tree delimiter.
     pub delimiter: String,
+    /// Refuse writes.
+    pub read_only: bool,
+    /// Confirm every write.
+    pub production: bool,
+    /// Colour tag.
+    pub color: Option<crate::profiles::ColorTag>,
     /// Why the form cannot be saved.
     pub error: Option<String>,
     /// Connection test progress.
@@ -175,6 +187,9 @@ impl ProfileForm {
             command_timeout_ms: spec.command_timeout_ms.to_string(),
             default_pattern: profile.default_pattern.clone(),
             delimiter: profile.delimiter.clone(),
+            read_only: profile.read_only,
+            production: profile.production,
+            color: profile.color,
             error: None,
             test: TestStatus::Idle,
         }
@@ -187,17 +202,15 @@ impl ProfileForm {
     /// The URL cannot be parsed; the fields are left as they were.
     pub fn apply_url(&mut self) -> Result<(), String> {
         let (spec, password) = parse_url(&self.url).map_err(|e| e.to_string())?;
-        let keep = (
-            self.original_name.clone(),
-            self.name.clone(),
-            self.default_pattern.clone(),
-            self.delimiter.clone(),
-        );
+        let before = self.clone();
         let url = std::mem::take(&mut self.url);
-        *self = Self::from_profile(&Profile::new(keep.1.clone(), spec));
-        self.original_name = keep.0;
-        self.default_pattern = keep.2;
-        self.delimiter = keep.3;
+        *self = Self::from_profile(&Profile::new(before.name.clone(), spec));
+        self.original_name = before.original_name;
+        self.default_pattern = before.default_pattern;
+        self.delimiter = before.delimiter;
+        self.read_only = before.read_only;
+        self.production = before.production;
+        self.color = before.color;
         self.url = url;
         if let Some(password) = password {
             self.password_mode = PasswordMode::Ask;
@@ -273,6 +286,9 @@ impl ProfileForm {
             profile.default_pattern = self.default_pattern.clone();
         }
         profile.delimiter.clone_from(&self.delimiter);
+        profile.read_only = self.read_only;
+        profile.production = self.production;
+        profile.color = self.color;
         Ok(profile)
     }
 
@@ -466,6 +482,8 @@ pub struct Browser {
     pub delimiter: String,
     /// Keys per listing batch before pausing.
     pub batch_limit: u64,
+    /// Keys marked for a multi-key delete (Ctrl+click).
+    pub marked: std::collections::BTreeSet<KeyId>,
 }
 
 impl Browser {
@@ -494,7 +512,28 @@ impl Browser {
             meta: HashMap::new(),
             delimiter: delimiter.to_owned(),
             batch_limit: DEFAULT_BATCH_LIMIT,
+            marked: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Marks deleted keys as gone (the list is append-only; a new search drops them).
+    fn mark_gone(&mut self, keys: &[Bytes]) {
+        for key in keys {
+            if let Some(id) = self.index.find(key) {
+                self.meta.insert(id, MetaSlot::Gone);
+                self.marked.remove(&id);
+            }
+        }
+    }
+
+    /// Adds keys that now exist (created, copied, restored) and has their facts fetched anew.
+    fn mark_present(&mut self, keys: &[Bytes]) {
+        for key in keys {
+            if let Ok(id) = self.index.insert(key) {
+                self.meta.remove(&id);
+            }
+        }
+        self.tree_dirty = true;
     }
 
     /// Rows in the flat view.
@@ -642,6 +681,7 @@ impl Browser {
     fn reset_keys(&mut self) {
         self.index = KeyIndex::new(&self.delimiter);
         self.meta.clear();
+        self.marked.clear();
         self.expanded.clear();
         self.selected = None;
         self.selected_node = None;
@@ -716,6 +756,135 @@ pub struct Viewer {
     pub save_req: Option<ReqId>,
     /// Rendered text of the shown value: (mode, item, loaded length) it was made for, text.
     pub render_cache: Option<(RenderKey, String)>,
+    /// The string editor, when open.
+    pub editor: Option<ValueEditor>,
+    /// A save refused because the value changed on the server meanwhile.
+    pub conflict: Option<WriteOp>,
+    /// Inputs of the key and element actions.
+    pub inputs: EditInputs,
+}
+
+/// Text fields of the viewer's actions (TTL, rename, copy, element edits).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EditInputs {
+    /// New TTL as typed.
+    pub ttl: String,
+    /// Why the TTL was refused.
+    pub ttl_error: Option<String>,
+    /// New name for rename or copy.
+    pub new_name: String,
+    /// Field, member or entry fields (`f=v` per line) of an element to add.
+    pub field: String,
+    /// Value of an element to add, or the edited value of the selected element.
+    pub value: String,
+    /// Score of a sorted-set member.
+    pub score: String,
+    /// Why an element edit was refused.
+    pub error: Option<String>,
+}
+
+/// A key deleted this session that can be put back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoEntry {
+    /// What was saved before the delete.
+    pub saved: Vec<DumpedKey>,
+    /// "user:42:profile" or "3 keys", for the undo bar.
+    pub label: String,
+}
+
+/// A question the user must answer before something is done.
+#[derive(Debug, Clone)]
+pub enum Confirm {
+    /// A write through a production profile.
+    Production {
+        /// The connection.
+        conn: ConnId,
+        /// What will be done, in words.
+        description: String,
+        /// The command to send on "yes".
+        kind: CommandKind,
+    },
+    /// Rename or copy onto a key that exists: replace it?
+    Overwrite {
+        /// The write, with `overwrite` set.
+        op: WriteOp,
+    },
+    /// Flush: the user types `expected` to confirm.
+    Flush {
+        /// Every database, not just the current one.
+        all: bool,
+        /// What must be typed.
+        expected: String,
+        /// What was typed.
+        typed: String,
+    },
+    /// A TTL date-time in the past deletes the key.
+    PastTtl {
+        /// The key.
+        key: Bytes,
+    },
+}
+
+/// Where a delete by pattern stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkPhase {
+    /// The pattern is being typed.
+    Editing,
+    /// Counting matches.
+    Previewing,
+    /// Counted: this many keys, these first ones.
+    Previewed {
+        /// How many keys match.
+        matched: u64,
+        /// Some of them.
+        sample: Vec<Bytes>,
+    },
+    /// Deleting.
+    Deleting {
+        /// Deleted so far.
+        deleted: u64,
+        /// Share of the keyspace visited.
+        progress: f64,
+    },
+    /// Finished or cancelled.
+    Done {
+        /// Keys deleted.
+        deleted: u64,
+        /// Stopped by the user.
+        cancelled: bool,
+    },
+    /// Failed; the reason.
+    Failed(String),
+}
+
+/// The delete-by-pattern dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkDelete {
+    /// The pattern as typed.
+    pub pattern: String,
+    /// Where it stands.
+    pub phase: BulkPhase,
+    /// The request whose events are accepted.
+    pub req: ReqId,
+}
+
+/// The "new key" dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateForm {
+    /// Key name (escaped form).
+    pub key: String,
+    /// Type of the new key.
+    pub key_type: KeyType,
+    /// Field (hash) or member (zset) or `f=v` lines (stream).
+    pub field: String,
+    /// The value (string, hash value, list element, set member).
+    pub value: String,
+    /// Score (zset).
+    pub score: String,
+    /// TTL as typed; empty for none.
+    pub ttl: String,
+    /// Why it cannot be created.
+    pub error: Option<String>,
 }
 
 impl Viewer {
@@ -781,6 +950,21 @@ pub struct Session {
     /// The value viewer, when a key is open.
     pub viewer: Option<Viewer>,
     meta_reqs: HashSet<ReqId>,
+    write_reqs: HashSet<ReqId>,
+    /// The last delete, which can be undone.
+    pub undo: Option<UndoEntry>,
+    /// The delete-by-pattern dialog, when open.
+    pub bulk: Option<BulkDelete>,
+    /// The "new key" dialog, when open.
+    pub create: Option<CreateForm>,
+}
+
+impl Session {
+    /// True while a write sent from this connection has not been answered.
+    #[must_use]
+    pub fn writes_pending(&self) -> bool {
+        !self.write_reqs.is_empty()
+    }
 }
 
 /// The whole application state.
@@ -804,6 +988,12 @@ pub struct AppState {
     pub confirm_delete: Option<String>,
     /// Keys listed before a new session's listings pause.
     pub batch_limit: u64,
+    /// A question waiting for the user's answer.
+    pub confirm: Option<Confirm>,
+    /// Where writes are recorded (the app's data directory unless a test says otherwise).
+    pub audit: Option<crate::audit::AuditLog>,
+    /// The audit log window's entries (or why they could not be read), while it is open.
+    pub audit_view: Option<Result<Vec<crate::audit::AuditEntry>, String>>,
     session_passwords: HashMap<String, Secret>,
     next_id: u64,
     outbox: Vec<(ConnId, ReqId, CommandKind)>,
@@ -830,6 +1020,9 @@ impl AppState {
             password_prompt: None,
             confirm_delete: None,
             batch_limit: DEFAULT_BATCH_LIMIT,
+            confirm: None,
+            audit: crate::audit::AuditLog::default_log(),
+            audit_view: None,
             session_passwords: HashMap::new(),
             next_id: 1,
             outbox: Vec::new(),
@@ -867,6 +1060,16 @@ impl AppState {
     /// The shown session, mutably.
     pub fn active_session_mut(&mut self) -> Option<&mut Session> {
         self.sessions.get_mut(self.active)
+    }
+
+    /// Opens the audit log window, reading the newest entries once.
+    pub fn open_audit(&mut self) {
+        self.audit_view = Some(match &self.audit {
+            Some(log) => log
+                .recent(500)
+                .map_err(|e| format!("cannot read {}: {e}", log.path().display())),
+            None => Err("no data directory is known, so nothing is recorded".to_owned()),
+        });
     }
 
     /// Opens the form for a new profile.
@@ -1003,7 +1206,7 @@ impl AppState {
         let conn = self.next();
         let req = self.next();
         let spec = profile.connection.clone();
-        let options = profile.connect_options();
+        let options = profile.connect_options(self.audit.clone());
         let ConnectionSpec::Redis(redis) = &spec;
         let db = redis.db;
         let mut browser = Browser::new(&profile.default_pattern, &profile.delimiter);
@@ -1021,6 +1224,10 @@ impl AppState {
             db_req: 0,
             viewer: None,
             meta_reqs: HashSet::new(),
+            write_reqs: HashSet::new(),
+            undo: None,
+            bulk: None,
+            create: None,
         });
         self.active = self.sessions.len() - 1;
         self.send(
@@ -1218,6 +1425,9 @@ impl AppState {
             save_status: None,
             save_req: None,
             render_cache: None,
+            editor: None,
+            conflict: None,
+            inputs: EditInputs::default(),
         });
         let conn = s.conn;
         self.send(
@@ -1282,6 +1492,9 @@ impl AppState {
         let Some(index) = self.sessions.iter().position(|s| s.conn == conn) else {
             return; // the connection was closed: a late answer
         };
+        if self.apply_write_event(index, req, &kind) {
+            return;
+        }
         let mut follow_up = None;
         let mut notice = None;
         let mut forget_password = None;
@@ -1382,7 +1595,10 @@ impl AppState {
                         // A rejected password must be asked for again, not retried.
                         forget_password = Some(s.profile.name.clone());
                     }
-                    notice = route_failure(s, req, &error);
+                    notice = match AppState::write_failed(s, req, &error.to_string()) {
+                        Some(text) => text,
+                        None => route_failure(s, req, &error),
+                    };
                 }
                 _ => {} // superseded: an older search, a replaced connection, …
             }

@@ -6,50 +6,9 @@ use std::time::{Duration, Instant};
 
 use cache_console::profiles::ProfileStore;
 use cache_console::state::{AppState, ScanPhase, SessionStatus, ViewerState};
-use cache_console::ui::App;
 use common::RedisServer;
-use egui_kittest::Harness;
+use common::ui::{connect_to, harness, replace_text, run_until};
 use egui_kittest::kittest::Queryable;
-
-fn harness(state: AppState) -> Harness<'static, App> {
-    let app = App::new(state, None, Instant::now()).expect("app");
-    Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
-}
-
-/// Steps frames until `done` holds; the service answers on its own thread meanwhile.
-fn run_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_steps(3);
-}
-
-fn replace_text(h: &mut Harness<'static, App>, label: &str, text: &str) {
-    h.get_by_label(label).focus();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(2);
-}
-
-/// An app with one saved profile for `url`, connecting to it.
-fn connect_to(url: &str, name: &str) -> (tempfile::TempDir, Harness<'static, App>) {
-    let cfg = tempfile::tempdir().expect("config dir");
-    let mut store = ProfileStore::empty_in(cfg.path());
-    let (spec, _) = cache_console::connection::parse_url(url).expect("url");
-    store
-        .add(cache_console::profiles::Profile::new(name, spec))
-        .expect("add profile");
-    let mut h = harness(AppState::new(store, None));
-    h.run_steps(1);
-    h.state_mut().state.connect_profile(name);
-    (cfg, h)
-}
 
 fn seed(server: &RedisServer) {
     let mut c = server.conn();

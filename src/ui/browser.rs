@@ -39,6 +39,7 @@ pub fn session_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
         }
         Some(SessionStatus::Connected) => {
             search_bar_ui(ui, state);
+            actions_bar_ui(ui, state);
             ui.separator();
             let mut save_request = None;
             egui::Panel::right("value_viewer")
@@ -64,8 +65,28 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
     let databases_capable = s.capabilities.as_ref().is_some_and(|c| c.databases);
     let mut pick_db = None;
     let mut refresh = false;
+    if let Some(tag) = s.profile.color {
+        // The profile's colour as a band across the top of the connection.
+        let (rect, _) =
+            ui.allocate_exact_size(egui::vec2(ui.available_width(), 4.0), egui::Sense::hover());
+        ui.painter().rect_filled(rect, 1.0, theme::tag_color(tag));
+    }
     ui.horizontal(|ui| {
         ui.strong(&s.profile.name);
+        if s.profile.read_only {
+            ui.label(
+                egui::RichText::new("READ-ONLY")
+                    .strong()
+                    .color(theme::level_color(crate::state::Level::Warning)),
+            );
+        }
+        if s.profile.production {
+            ui.label(
+                egui::RichText::new("PRODUCTION")
+                    .strong()
+                    .color(theme::level_color(crate::state::Level::Error)),
+            );
+        }
         ui.label(egui::RichText::new(&s.description).color(theme::MUTED));
         if databases_capable && s.status == SessionStatus::Connected {
             ui.separator();
@@ -97,6 +118,59 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
     }
     if refresh {
         state.refresh_databases();
+    }
+}
+
+/// Write actions of the connection (hidden on read-only profiles) and the undo bar.
+fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
+    let Some(s) = state.active_session() else {
+        return;
+    };
+    if !s.capabilities.as_ref().is_some_and(|c| c.write) {
+        return;
+    }
+    let marked = s.browser.marked.len();
+    let undo_label = s.undo.as_ref().map(|u| u.label.clone());
+    let mut new_key = false;
+    let mut bulk = false;
+    let mut flush = None;
+    let mut delete_marked = false;
+    let mut undo = false;
+    let mut unmark = false;
+    ui.horizontal_wrapped(|ui| {
+        new_key = ui.button("+ New key").clicked();
+        bulk = ui.button("Delete by pattern...").clicked();
+        if ui.button("Flush database...").clicked() {
+            flush = Some(false);
+        }
+        if ui.button("Flush all databases...").clicked() {
+            flush = Some(true);
+        }
+        if marked > 0 {
+            ui.separator();
+            delete_marked = ui.button(format!("Delete {marked} marked")).clicked();
+            unmark = ui.button("Unmark").clicked();
+        } else {
+            ui.label(egui::RichText::new("Ctrl+click keys to mark several").color(theme::MUTED));
+        }
+        if let Some(label) = &undo_label {
+            ui.separator();
+            ui.label(format!("Deleted {label}."));
+            undo = ui.button("Undo").clicked();
+        }
+    });
+    if new_key {
+        state.open_create();
+    } else if bulk {
+        state.open_bulk_delete();
+    } else if let Some(all) = flush {
+        state.ask_flush(all);
+    } else if delete_marked {
+        state.delete_marked();
+    } else if undo {
+        state.undo_delete();
+    } else if unmark && let Some(s) = state.active_session_mut() {
+        s.browser.marked.clear();
     }
 }
 
@@ -253,7 +327,20 @@ fn keys_ui(ui: &mut egui::Ui, state: &mut AppState) {
         None => return,
     };
     if let Some(id) = open {
-        state.open_key(id);
+        let writable = state
+            .active_session()
+            .and_then(|s| s.capabilities.as_ref())
+            .is_some_and(|c| c.write);
+        // Ctrl+click (Cmd+click) marks keys for a multi-key delete instead of opening them.
+        if writable && ui.input(|i| i.modifiers.command) {
+            if let Some(s) = state.active_session_mut()
+                && !s.browser.marked.remove(&id)
+            {
+                s.browser.marked.insert(id);
+            }
+        } else {
+            state.open_key(id);
+        }
     }
     if !visible.is_empty() {
         let mut wanted = visible;
@@ -385,7 +472,7 @@ fn flat_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId
                 row.col(|ui| {
                     line.clear();
                     crate::escape::escape_into(b.index.key(id), &mut line);
-                    let selected = b.selected == Some(id);
+                    let selected = b.selected == Some(id) || b.marked.contains(&id);
                     if ui
                         .selectable_label(selected, egui::RichText::new(line.as_str()).monospace())
                         .clicked()
@@ -497,7 +584,9 @@ fn tree_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId
                                     b.index.node_path(parent).len() + delimiter_len
                                 };
                                 let name = escape_bytes(key.get(skip..).unwrap_or(key));
-                                let selected = b.selected == Some(id) && b.selected_node.is_none();
+                                let selected = (b.selected == Some(id)
+                                    && b.selected_node.is_none())
+                                    || b.marked.contains(&id);
                                 if ui
                                     .selectable_label(
                                         selected,

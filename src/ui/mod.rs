@@ -3,6 +3,8 @@
 //! Functions named `*_ui` only draw and call state methods; all I/O goes through the service.
 
 mod browser;
+mod dialogs;
+mod edit;
 mod profiles;
 pub mod theme;
 mod viewer;
@@ -183,6 +185,10 @@ impl App {
         });
         profiles::password_prompt_ui(ui.ctx(), &mut self.state);
         profiles::confirm_delete_ui(ui.ctx(), &mut self.state);
+        dialogs::confirm_ui(ui.ctx(), &mut self.state);
+        dialogs::create_ui(ui.ctx(), &mut self.state);
+        dialogs::bulk_delete_ui(ui.ctx(), &mut self.state);
+        dialogs::audit_ui(ui.ctx(), &mut self.state);
         if let Some((purpose, name)) = dialog_request {
             self.open_dialog(purpose, name);
         }
@@ -191,6 +197,9 @@ impl App {
     fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             ui.heading("Cache Console");
+            if ui.button("Audit log").clicked() {
+                self.state.open_audit();
+            }
             ui.separator();
             let mut close = None;
             let mut activate = None;

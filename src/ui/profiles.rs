@@ -188,6 +188,26 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState) -> bool {
                 );
                 labelled_text(ui, "Default pattern", &mut form.default_pattern, "*");
                 labelled_text(ui, "Tree delimiter", &mut form.delimiter, ":");
+                ui.label("Safety");
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut form.read_only, "Read-only")
+                        .on_hover_text("Every write through this profile is refused");
+                    ui.checkbox(&mut form.production, "Production")
+                        .on_hover_text("Ask before every write");
+                });
+                ui.end_row();
+                let l = ui.label("Colour tag");
+                egui::ComboBox::from_id_salt("color_tag")
+                    .selected_text(form.color.map_or("none", |c| c.name()))
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut form.color, None, "none");
+                        for c in crate::profiles::ColorTag::ALL {
+                            ui.selectable_value(&mut form.color, Some(c), c.name());
+                        }
+                    })
+                    .response
+                    .labelled_by(l.id);
+                ui.end_row();
             });
         ui.add_space(8.0);
         if let Some(error) = &form.error {

@@ -41,3 +41,18 @@ pub fn level_color(level: Level) -> Color32 {
 pub const MUTED: Color32 = Color32::from_gray(140);
 /// Colour for success.
 pub const OK: Color32 = Color32::from_rgb(0x3c, 0xb3, 0x71);
+
+/// The colour of a profile's tag.
+#[must_use]
+pub fn tag_color(tag: crate::profiles::ColorTag) -> Color32 {
+    use crate::profiles::ColorTag;
+    match tag {
+        ColorTag::Red => Color32::from_rgb(0xc6, 0x28, 0x28),
+        ColorTag::Orange => Color32::from_rgb(0xe0, 0x7b, 0x1a),
+        ColorTag::Yellow => Color32::from_rgb(0xc9, 0xa8, 0x17),
+        ColorTag::Green => Color32::from_rgb(0x2e, 0x8b, 0x57),
+        ColorTag::Blue => Color32::from_rgb(0x1f, 0x6f, 0xd1),
+        ColorTag::Purple => Color32::from_rgb(0x7e, 0x57, 0xc2),
+        ColorTag::Gray => Color32::from_gray(110),
+    }
+}

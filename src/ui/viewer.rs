@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use egui_extras::{Column, TableBuilder};
 
+use super::edit::{self, EditActions};
 use super::{browser::type_badge, theme};
 use crate::escape::{escape_bytes, hex_dump};
 use crate::model::{Ttl, ValueItems};
@@ -26,8 +27,10 @@ pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
     let mut save = None;
     let mut load_more = false;
     let mut reload = None;
+    let mut actions = EditActions::default();
     {
         let s = state.active_session_mut()?;
+        let writable = s.capabilities.as_ref().is_some_and(|c| c.write);
         let Some(v) = &mut s.viewer else {
             ui.add_space(20.0);
             ui.label(egui::RichText::new("Select a key to see its value.").color(theme::MUTED));
@@ -52,13 +55,25 @@ pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
             }
             ViewerState::Loaded => {
                 facts_ui(ui, v);
+                if writable {
+                    edit::key_actions_ui(ui, v, &mut actions);
+                    edit::conflict_ui(ui, v, &mut actions);
+                }
                 ui.separator();
-                let (s_req, more) = value_ui(ui, v);
-                save = s_req;
-                load_more = more;
+                let is_string = matches!(v.items, Some(ValueItems::String { .. }));
+                let editing = writable && is_string && edit::string_editor_ui(ui, v, &mut actions);
+                if writable && !is_string {
+                    edit::element_actions_ui(ui, v, &mut actions);
+                }
+                if !editing {
+                    let (s_req, more) = value_ui(ui, v);
+                    save = s_req;
+                    load_more = more;
+                }
             }
         }
     }
+    actions.apply(state);
     if let Some(id) = reload {
         state.open_key(id);
     }
@@ -282,6 +297,7 @@ fn value_ui(ui: &mut egui::Ui, v: &mut Viewer) -> (Option<String>, bool) {
                 collection_table(ui, items, v.selected_item, detail_height);
             if let Some(i) = clicked {
                 v.selected_item = Some(i);
+                edit::prefill_element(v, i);
             }
             if last_visible && v.next.is_some() && v.page_req.is_none() {
                 load_more = true;

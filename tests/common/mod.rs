@@ -1,6 +1,8 @@
 //! Test harness: real `redis-server` processes on free loopback ports, stopped on drop.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod ui;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

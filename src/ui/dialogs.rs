@@ -1,0 +1,324 @@
+//! Dialogs around writes: confirmations, "new key", delete by pattern, and the audit log.
+
+use super::theme;
+use crate::audit::AuditLog;
+use crate::model::KeyType;
+use crate::state::{AppState, BulkPhase, Confirm, Level, PREVIEW_SAMPLE, group_digits, key_label};
+
+/// The open question (production write, overwrite, typed flush confirmation, past TTL).
+pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState) {
+    let Some(confirm) = &mut state.confirm else {
+        return;
+    };
+    let mut yes = false;
+    let mut no = false;
+    egui::Modal::new(egui::Id::unique("confirm")).show(ctx, |ui| {
+        ui.set_max_width(460.0);
+        match confirm {
+            Confirm::Production { description, .. } => {
+                ui.heading("Write to production?");
+                ui.label(format!("This profile is marked production. About to: {description}."));
+                ui.horizontal(|ui| {
+                    yes = ui.button("Yes, do it").clicked();
+                    no = ui.button("Cancel").clicked();
+                });
+            }
+            Confirm::Overwrite { op } => {
+                let target = op.keys().get(1).map(|k| key_label(k)).unwrap_or_default();
+                ui.heading("Replace the existing key?");
+                ui.label(format!("`{target}` exists already. Its value will be replaced."));
+                ui.horizontal(|ui| {
+                    yes = ui.button("Replace it").clicked();
+                    no = ui.button("Cancel").clicked();
+                });
+            }
+            Confirm::Flush {
+                all,
+                expected,
+                typed,
+            } => {
+                ui.heading(if *all {
+                    "Flush every database?"
+                } else {
+                    "Flush this database?"
+                });
+                ui.label(format!(
+                    "Every key will be deleted. This cannot be undone. Type `{expected}` to confirm."
+                ));
+                let l = ui.label("Confirmation");
+                ui.add(egui::TextEdit::singleline(typed).desired_width(200.0))
+                    .labelled_by(l.id);
+                let matches = typed.trim() == expected.as_str();
+                ui.horizontal(|ui| {
+                    yes = ui.add_enabled(matches, egui::Button::new("Flush")).clicked();
+                    no = ui.button("Cancel").clicked();
+                });
+            }
+            Confirm::PastTtl { key } => {
+                ui.heading("Delete the key?");
+                ui.label(format!(
+                    "That date-time has passed: setting it deletes `{}` now.",
+                    key_label(key)
+                ));
+                ui.horizontal(|ui| {
+                    yes = ui.button("Delete it").clicked();
+                    no = ui.button("Cancel").clicked();
+                });
+            }
+        }
+    });
+    if yes {
+        state.confirm_yes();
+    } else if no {
+        state.confirm = None;
+    }
+}
+
+/// The "new key" dialog.
+pub fn create_ui(ctx: &egui::Context, state: &mut AppState) {
+    let Some(form) = state.active_session_mut().and_then(|s| s.create.as_mut()) else {
+        return;
+    };
+    let mut create = false;
+    let mut cancel = false;
+    egui::Modal::new(egui::Id::unique("create_key")).show(ctx, |ui| {
+        ui.heading("New key");
+        egui::Grid::new("create_grid")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let l = ui.label("Key name");
+                ui.add(egui::TextEdit::singleline(&mut form.key).desired_width(260.0))
+                    .labelled_by(l.id);
+                ui.end_row();
+                ui.label("Type");
+                ui.horizontal_wrapped(|ui| {
+                    for t in [
+                        KeyType::String,
+                        KeyType::Hash,
+                        KeyType::List,
+                        KeyType::Set,
+                        KeyType::ZSet,
+                        KeyType::Stream,
+                    ] {
+                        let label = t.label().to_owned();
+                        ui.selectable_value(&mut form.key_type, t, label);
+                    }
+                });
+                ui.end_row();
+                match form.key_type {
+                    KeyType::Hash => {
+                        let l = ui.label("Field");
+                        ui.text_edit_singleline(&mut form.field).labelled_by(l.id);
+                        ui.end_row();
+                    }
+                    KeyType::ZSet => {
+                        let l = ui.label("Score");
+                        ui.text_edit_singleline(&mut form.score).labelled_by(l.id);
+                        ui.end_row();
+                    }
+                    KeyType::Stream => {
+                        let l = ui.label("Fields (field=value per line)");
+                        ui.text_edit_multiline(&mut form.field).labelled_by(l.id);
+                        ui.end_row();
+                    }
+                    _ => {}
+                }
+                if form.key_type != KeyType::Stream {
+                    let l = ui.label(match form.key_type {
+                        KeyType::Set | KeyType::ZSet => "Member",
+                        KeyType::List => "Element",
+                        _ => "Value",
+                    });
+                    ui.add(egui::TextEdit::multiline(&mut form.value).desired_rows(3))
+                        .labelled_by(l.id);
+                    ui.end_row();
+                }
+                let l = ui.label("TTL (empty: none)");
+                ui.text_edit_singleline(&mut form.ttl).labelled_by(l.id);
+                ui.end_row();
+            });
+        if let Some(e) = &form.error {
+            ui.colored_label(theme::level_color(Level::Error), e);
+        }
+        ui.horizontal(|ui| {
+            create = ui.button("Create").clicked();
+            cancel = ui.button("Cancel").clicked();
+        });
+    });
+    if create {
+        state.create_key();
+    } else if cancel && let Some(s) = state.active_session_mut() {
+        s.create = None;
+    }
+}
+
+/// The delete-by-pattern dialog: pattern, preview, progress with cancel, result.
+pub fn bulk_delete_ui(ctx: &egui::Context, state: &mut AppState) {
+    let Some(bulk) = state.active_session_mut().and_then(|s| s.bulk.as_mut()) else {
+        return;
+    };
+    let mut preview = false;
+    let mut run = false;
+    let mut cancel = false;
+    let mut close = false;
+    egui::Modal::new(egui::Id::unique("bulk_delete")).show(ctx, |ui| {
+        ui.set_max_width(520.0);
+        ui.heading("Delete keys by pattern");
+        let editable = matches!(
+            bulk.phase,
+            BulkPhase::Editing | BulkPhase::Previewed { .. } | BulkPhase::Failed(_)
+        );
+        ui.horizontal(|ui| {
+            let l = ui.label("Pattern to delete");
+            let r = ui
+                .add_enabled(
+                    editable,
+                    egui::TextEdit::singleline(&mut bulk.pattern)
+                        .desired_width(260.0)
+                        .font(egui::TextStyle::Monospace),
+                )
+                .labelled_by(l.id);
+            if r.changed() {
+                bulk.phase = BulkPhase::Editing;
+            }
+            preview = ui
+                .add_enabled(editable, egui::Button::new("Preview"))
+                .clicked();
+        });
+        match &bulk.phase {
+            BulkPhase::Editing => {
+                ui.label("Preview first: it counts the matching keys and shows some of them.");
+            }
+            BulkPhase::Previewing => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Counting matching keys…");
+                });
+            }
+            BulkPhase::Previewed { matched, sample } => {
+                ui.label(format!(
+                    "{} keys match. The first {}:",
+                    group_digits(*matched),
+                    sample.len().min(PREVIEW_SAMPLE)
+                ));
+                egui::ScrollArea::vertical()
+                    .max_height(160.0)
+                    .show(ui, |ui| {
+                        for key in sample {
+                            ui.monospace(key_label(key));
+                        }
+                    });
+                if *matched > 0 {
+                    run = ui
+                        .button(format!("Delete {} keys", group_digits(*matched)))
+                        .clicked();
+                }
+            }
+            BulkPhase::Deleting { deleted, progress } => {
+                #[allow(clippy::cast_possible_truncation)]
+                ui.add(egui::ProgressBar::new(*progress as f32).show_percentage());
+                ui.label(format!("deleted {} keys so far", group_digits(*deleted)));
+                cancel = ui.button("Stop").clicked();
+            }
+            BulkPhase::Done { deleted, cancelled } => {
+                ui.colored_label(
+                    theme::OK,
+                    format!(
+                        "Deleted {} keys{}.",
+                        group_digits(*deleted),
+                        if *cancelled {
+                            " before you stopped it"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            BulkPhase::Failed(e) => {
+                ui.colored_label(theme::level_color(Level::Error), e);
+            }
+        }
+        let busy = matches!(bulk.phase, BulkPhase::Deleting { .. });
+        if !busy {
+            close = ui.button("Close").clicked();
+        }
+    });
+    if preview {
+        state.preview_bulk_delete();
+    } else if run {
+        state.run_bulk_delete();
+    } else if cancel {
+        state.cancel_bulk_delete();
+    } else if close && let Some(s) = state.active_session_mut() {
+        s.bulk = None;
+    }
+}
+
+/// The audit log window: the newest entries, newest first (read when the window opens).
+pub fn audit_ui(ctx: &egui::Context, state: &mut AppState) {
+    let Some(view) = &state.audit_view else {
+        return;
+    };
+    let state_audit: Option<AuditLog> = state.audit.clone();
+    let mut open = true;
+    let mut refresh = false;
+    egui::Window::new("Audit log")
+        .open(&mut open)
+        .default_size([720.0, 420.0])
+        .show(ctx, |ui| {
+            ui.horizontal(|ui| {
+                if let Some(log) = &state_audit {
+                    ui.label(
+                        egui::RichText::new(log.path().display().to_string()).color(theme::MUTED),
+                    );
+                }
+                refresh = ui.button("Refresh").clicked();
+            });
+            match view {
+                Ok(entries) if entries.is_empty() => {
+                    ui.label("Nothing was written yet.");
+                }
+                Ok(entries) => {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        egui::Grid::new("audit_grid").striped(true).show(ui, |ui| {
+                            for h in [
+                                "Time",
+                                "Profile",
+                                "Action",
+                                "Keys / pattern",
+                                "Count",
+                                "Outcome",
+                            ] {
+                                ui.strong(h);
+                            }
+                            ui.end_row();
+                            for e in entries {
+                                ui.label(&e.time);
+                                ui.label(&e.profile);
+                                ui.label(&e.action);
+                                let what = e.pattern.clone().unwrap_or_else(|| {
+                                    let mut keys = e.keys.join(", ");
+                                    if e.key_count > e.keys.len() as u64 {
+                                        keys.push_str(&format!(" … ({} in all)", e.key_count));
+                                    }
+                                    keys
+                                });
+                                ui.monospace(what);
+                                ui.label(e.affected.map_or_else(String::new, |n| n.to_string()));
+                                ui.label(&e.outcome);
+                                ui.end_row();
+                            }
+                        });
+                    });
+                }
+                Err(e) => {
+                    ui.colored_label(theme::level_color(Level::Error), e);
+                }
+            }
+        });
+    if !open {
+        state.audit_view = None;
+    } else if refresh {
+        state.open_audit();
+    }
+}

@@ -1,0 +1,80 @@
+//! Driving the app headless with egui_kittest.
+
+use std::time::{Duration, Instant};
+
+use cache_console::profiles::{Profile, ProfileStore};
+use cache_console::state::{AppState, ScanPhase};
+use cache_console::ui::App;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+/// The app in a 1400×900 headless window. Its audit log goes to a temp dir (leaked for the
+/// life of the test process) so tests never write to the user's data directory.
+pub fn harness(mut state: AppState) -> Harness<'static, App> {
+    let audit_dir = tempfile::tempdir().expect("audit dir").keep();
+    state.audit = Some(cache_console::audit::AuditLog::in_dir(&audit_dir));
+    let app = App::new(state, None, Instant::now()).expect("app");
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+/// Steps frames until `done` holds; the service answers on its own thread meanwhile.
+pub fn run_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.run_steps(3);
+}
+
+/// Replaces the text of the field labelled `label`, as a user would (select all, type).
+pub fn replace_text(h: &mut Harness<'static, App>, label: &str, text: &str) {
+    // A dialog that just closed may still hold focus for a frame or two: retry then.
+    for _ in 0..5 {
+        h.get_by_label(label).focus();
+        h.run_steps(1);
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.get_by_label(label).type_text(text);
+        h.run_steps(2);
+        if h.get_by_label(label).value().as_deref() == Some(text) {
+            return;
+        }
+        h.run_steps(3);
+    }
+    panic!("could not type `{text}` into `{label}`");
+}
+
+/// An app with one saved profile for `url`, connecting to it.
+pub fn connect_to(url: &str, name: &str) -> (tempfile::TempDir, Harness<'static, App>) {
+    connect_with(url, name, |_| {})
+}
+
+/// Like [`connect_to`], with the profile adjusted by `adjust` (read-only, production, …).
+pub fn connect_with(
+    url: &str,
+    name: &str,
+    adjust: impl FnOnce(&mut Profile),
+) -> (tempfile::TempDir, Harness<'static, App>) {
+    let cfg = tempfile::tempdir().expect("config dir");
+    let mut store = ProfileStore::empty_in(cfg.path());
+    let (spec, _) = cache_console::connection::parse_url(url).expect("url");
+    let mut profile = Profile::new(name, spec);
+    adjust(&mut profile);
+    store.add(profile).expect("add profile");
+    let mut h = harness(AppState::new(store, None));
+    h.run_steps(1);
+    h.state_mut().state.connect_profile(name);
+    (cfg, h)
+}
+
+/// Waits until the active connection has listed its keys.
+pub fn wait_listed(h: &mut Harness<'static, App>) {
+    run_until(h, "the listing", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done)
+    });
+}
