@@ -707,3 +707,67 @@ async fn writes_are_audited_without_values() {
     assert_eq!(n, 0);
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+#[tokio::test]
+async fn binary_keys_and_values_are_edited_exactly() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let key = Bytes::from_static(b"k:\xff\x00\\");
+    let field = Bytes::from_static(b"f\x01");
+    redis::cmd("SET")
+        .arg(key.as_ref())
+        .arg(b"\x00old".as_slice())
+        .query::<()>(&mut c)
+        .expect("set");
+    redis::cmd("HSET")
+        .arg(b"h:\xfe".as_slice())
+        .arg(field.as_ref())
+        .arg(b"\x80".as_slice())
+        .query::<()>(&mut c)
+        .expect("hset");
+    let be = open(&server).await;
+    let op = WriteOp::SetString {
+        key: key.clone(),
+        value: Bytes::from_static(b"\xff\xfe\x00new"),
+        ttl: TtlChange::Keep,
+        expect: Some(Some(Bytes::from_static(b"\x00old"))),
+    };
+    assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Done(1));
+    let v: Vec<u8> = redis::cmd("GET")
+        .arg(key.as_ref())
+        .query(&mut c)
+        .expect("get");
+    assert_eq!(v, b"\xff\xfe\x00new");
+    let op = WriteOp::HashSet {
+        key: Bytes::from_static(b"h:\xfe"),
+        field: field.clone(),
+        value: Bytes::from_static(b"\x81\x00"),
+        expect: Some(Some(Bytes::from_static(b"\x80"))),
+    };
+    assert_eq!(be.write(&op).await.expect("hset"), WriteOutcome::Done(1));
+    let v: Vec<u8> = redis::cmd("HGET")
+        .arg(b"h:\xfe".as_slice())
+        .arg(field.as_ref())
+        .query(&mut c)
+        .expect("hget");
+    assert_eq!(v, b"\x81\x00");
+    let op = WriteOp::Rename {
+        from: key.clone(),
+        to: Bytes::from_static(b"k:\x00renamed"),
+        overwrite: false,
+    };
+    assert_eq!(be.write(&op).await.expect("rename"), WriteOutcome::Done(1));
+    let del = WriteOp::Delete {
+        keys: vec![
+            Bytes::from_static(b"k:\x00renamed"),
+            Bytes::from_static(b"k:\x00"),
+        ],
+    };
+    assert_eq!(
+        be.write(&del).await.expect("delete"),
+        WriteOutcome::Done(1),
+        "only the exact key"
+    );
+    let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(n, 1);
+}

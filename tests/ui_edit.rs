@@ -571,3 +571,27 @@ fn marked_keys_including_binary_ones_are_deleted_exactly_and_undone() {
     );
     h.state_mut().shutdown();
 }
+
+#[test]
+fn a_ttl_date_in_the_past_asks_before_it_deletes() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let _: () = c.set("old:1", "v").expect("set");
+    let (_cfg, mut h) = connect_to(&server.url(), "past");
+    wait_listed(&mut h);
+    open(&mut h, "old:1");
+    replace_text(&mut h, "New TTL", "2001-01-01 00:00:00");
+    h.get_by_label("Set TTL").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Delete the key?").is_some());
+    assert!(h.query_by_label_contains("is in the past").is_some());
+    let exists: bool = c.exists("old:1").expect("exists");
+    assert!(exists, "nothing sent before the answer");
+    h.get_by_label("Delete it").click();
+    run_until(&mut h, "the delete", |app| {
+        app.state.active_session().is_some_and(|s| s.undo.is_some())
+    });
+    let exists: bool = c.exists("old:1").expect("exists");
+    assert!(!exists);
+    h.state_mut().shutdown();
+}

@@ -91,8 +91,9 @@ pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditActio
             .button("Persist")
             .on_hover_text("Remove the TTL")
             .clicked();
-        ui.separator();
-        input(ui, "New name", &mut v.inputs.new_name, 140.0);
+    });
+    ui.horizontal_wrapped(|ui| {
+        input(ui, "New name", &mut v.inputs.new_name, 160.0);
         actions.rename |= ui.button("Rename").clicked();
         actions.copy |= ui.button("Copy").clicked();
         ui.separator();
