@@ -595,3 +595,35 @@ fn a_ttl_date_in_the_past_asks_before_it_deletes() {
     assert!(!exists);
     h.state_mut().shutdown();
 }
+
+#[test]
+fn the_delete_key_deletes_the_open_key_and_read_only_refuses_it() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let _: () = c.set("del:1", "v").expect("set");
+    let (_cfg, mut h) = connect_with(&server.url(), "ro-del", |p| p.read_only = true);
+    wait_listed(&mut h);
+    open(&mut h, "del:1");
+    // Escape leaves the filter field, so the list has the keyboard.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(1);
+    h.key_press(egui::Key::Delete);
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("is read-only").is_some());
+    let exists: bool = c.exists("del:1").expect("exists");
+    assert!(exists);
+    h.state_mut().shutdown();
+
+    let (_cfg, mut h) = connect_to(&server.url(), "del");
+    wait_listed(&mut h);
+    open(&mut h, "del:1");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(1);
+    h.key_press(egui::Key::Delete);
+    run_until(&mut h, "the delete", |app| {
+        app.state.active_session().is_some_and(|s| s.undo.is_some())
+    });
+    let exists: bool = c.exists("del:1").expect("exists");
+    assert!(!exists);
+    h.state_mut().shutdown();
+}

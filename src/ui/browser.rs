@@ -342,6 +342,17 @@ fn keys_ui(ui: &mut egui::Ui, state: &mut AppState) {
             state.open_key(id);
         }
     }
+    // The Delete key deletes the marked keys, or else the open one (undoable; production asks).
+    if list_has_keyboard(ui) && ui.input(|i| i.key_pressed(egui::Key::Delete)) {
+        let marked = state
+            .active_session()
+            .is_some_and(|s| !s.browser.marked.is_empty());
+        if marked {
+            state.delete_marked();
+        } else {
+            state.delete_open_key();
+        }
+    }
     if !visible.is_empty() {
         let mut wanted = visible;
         wanted.truncate(META_PER_FRAME);

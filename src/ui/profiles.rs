@@ -13,11 +13,18 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) {
         }
     });
     ui.separator();
-    let names: Vec<(String, String)> = state
+    let names: Vec<(String, String, Option<crate::profiles::ColorTag>, bool)> = state
         .profiles
         .profiles()
         .iter()
-        .map(|p| (p.name.clone(), p.connection.display_url()))
+        .map(|p| {
+            (
+                p.name.clone(),
+                p.connection.display_url(),
+                p.color,
+                p.read_only,
+            )
+        })
         .collect();
     if names.is_empty() {
         ui.label(egui::RichText::new("No profiles yet.").color(theme::MUTED));
@@ -26,9 +33,23 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) {
     egui::ScrollArea::vertical()
         .max_height(ui.available_height() - 70.0)
         .show(ui, |ui| {
-            for (name, url) in &names {
+            for (name, url, color, read_only) in &names {
                 let selected = state.selected_profile.as_deref() == Some(name.as_str());
-                let response = ui.selectable_label(selected, name).on_hover_text(url);
+                let response = ui
+                    .horizontal(|ui| {
+                        // The colour tag as a small swatch before the name.
+                        let (rect, _) =
+                            ui.allocate_exact_size(egui::vec2(6.0, 14.0), egui::Sense::hover());
+                        if let Some(c) = color {
+                            ui.painter().rect_filled(rect, 1.0, theme::tag_color(*c));
+                        }
+                        let r = ui.selectable_label(selected, name).on_hover_text(url);
+                        if *read_only {
+                            ui.label(egui::RichText::new("read-only").small().color(theme::MUTED));
+                        }
+                        r
+                    })
+                    .inner;
                 if response.clicked() {
                     state.selected_profile = Some(name.clone());
                 }
