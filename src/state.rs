@@ -484,6 +484,8 @@ pub struct Browser {
     pub batch_limit: u64,
     /// Keys marked for a multi-key delete (Ctrl+click).
     pub marked: std::collections::BTreeSet<KeyId>,
+    /// A key name typed to open directly.
+    pub open_name: String,
 }
 
 impl Browser {
@@ -513,6 +515,7 @@ impl Browser {
             delimiter: delimiter.to_owned(),
             batch_limit: DEFAULT_BATCH_LIMIT,
             marked: std::collections::BTreeSet::new(),
+            open_name: String::new(),
         }
     }
 
@@ -1438,6 +1441,29 @@ impl AppState {
                 page_size: VALUE_PAGE_SIZE,
             },
         );
+    }
+
+    /// Opens a key typed by name (escaped form), whether or not a listing found it: the way to
+    /// reach one key in a huge keyspace without scanning for it.
+    pub fn open_key_by_name(&mut self, name: &str) {
+        let key = match crate::escape::unescape(name.trim()) {
+            Ok(key) if !key.is_empty() => key,
+            Ok(_) => return,
+            Err(e) => {
+                self.notify(Level::Error, format!("key name: {e}"));
+                return;
+            }
+        };
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        match s.browser.index.insert(&key) {
+            Ok(id) => {
+                s.browser.tree_dirty = true;
+                self.open_key(id);
+            }
+            Err(e) => self.notify(Level::Error, e.to_string()),
+        }
     }
 
     /// Loads the next page of the open value.

@@ -392,3 +392,61 @@ fn password_prompt_and_profile_edit_clone_delete() {
     assert_eq!(names, ["secured"]);
     h.state_mut().shutdown();
 }
+
+#[test]
+fn a_key_can_be_opened_by_name_without_listing_it() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    common::fill(&mut c, "many:", 5_000);
+    redis::cmd("SET")
+        .arg(b"raw:\xff".as_slice())
+        .arg("found me")
+        .query::<()>(&mut c)
+        .expect("set");
+    let (_cfg, mut h) = connect_to(&server.url(), "by-name");
+    common::ui::wait_listed(&mut h);
+    // List only a first batch: the key to open is most likely not among them.
+    if let Some(s) = h.state_mut().state.active_session_mut() {
+        s.browser.batch_limit = 100;
+    }
+    h.state_mut().state.search();
+    run_until(&mut h, "a paused listing", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| matches!(s.browser.scan.phase, ScanPhase::Paused | ScanPhase::Done))
+    });
+    replace_text(&mut h, "Open key", "raw:\\xff");
+    h.get_by_label("Open").click();
+    run_until(&mut h, "the key", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.state == ViewerState::Loaded)
+    });
+    let value = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .and_then(|v| v.items.clone());
+    assert_eq!(
+        value,
+        Some(cache_console::model::ValueItems::String {
+            bytes: bytes::Bytes::from_static(b"found me"),
+            total_len: 8
+        })
+    );
+    replace_text(&mut h, "Open key", "no:such:key");
+    h.get_by_label("Open").click();
+    run_until(&mut h, "the failure", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| matches!(v.state, ViewerState::Failed(_)))
+    });
+    assert!(
+        h.query_by_label_contains("`no:such:key` does not exist")
+            .is_some()
+    );
+    h.state_mut().shutdown();
+}

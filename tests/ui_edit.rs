@@ -627,3 +627,53 @@ fn the_delete_key_deletes_the_open_key_and_read_only_refuses_it() {
     assert!(!exists);
     h.state_mut().shutdown();
 }
+
+#[test]
+fn editing_a_big_hash_keeps_the_loaded_pages() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let mut cmd = redis::cmd("HSET");
+    cmd.arg("big");
+    for i in 0..3000 {
+        cmd.arg(format!("f{i:04}")).arg(i);
+    }
+    cmd.query::<()>(&mut c).expect("hset");
+    let (_cfg, mut h) = connect_to(&server.url(), "pages");
+    wait_listed(&mut h);
+    open(&mut h, "big");
+    h.get_by_label("Load more").click();
+    run_until(&mut h, "a second page", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.pages >= 2 && v.page_req.is_none())
+    });
+    let loaded = |h: &H| {
+        h.state()
+            .state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .map(|v| v.loaded_len())
+            .unwrap_or_default()
+    };
+    let before = loaded(&h);
+    replace_text(&mut h, "New field", "added");
+    replace_text(&mut h, "New value", "x");
+    h.get_by_label("Add field").click();
+    wait_reloaded(&mut h, "the new field");
+    assert_eq!(
+        loaded(&h),
+        before + 1,
+        "the pages stay loaded, with the new field"
+    );
+    assert!(h.query_by_label_contains("Length: 3,001").is_some());
+    h.get_by_label("5").click();
+    h.run_steps(2);
+    h.get_by_label("Remove element").click();
+    wait_reloaded(&mut h, "the removal");
+    assert_eq!(loaded(&h), before);
+    assert!(h.query_by_label_contains("Length: 3,000").is_some());
+    let n: u64 = c.hlen("big").expect("hlen");
+    assert_eq!(n, 3000);
+    h.state_mut().shutdown();
+}

@@ -802,12 +802,19 @@ impl AppState {
                 self.refresh_after_bulk(index);
             }
             other => {
-                // A value or TTL edit: show the key as it is now.
+                // A value or TTL edit. An element edit is applied to the loaded pages in place,
+                // so the user keeps their place in a big collection; anything else reloads.
                 if let Some(key) = other.keys().first().map(|k| (*k).clone()) {
                     if let Some(id) = s.browser.index.find(&key) {
                         s.browser.meta.remove(&id);
                     }
-                    if s.viewer.as_ref().is_some_and(|v| v.key == key) {
+                    let changed = match outcome {
+                        WriteOutcome::Done(n) => *n,
+                        _ => 0,
+                    };
+                    if let Some(v) = s.viewer.as_mut().filter(|v| v.key == key)
+                        && !patch_loaded(v, &other, changed)
+                    {
                         self.reopen(index, &key);
                     }
                 }
@@ -839,6 +846,103 @@ impl AppState {
         }
         Some(Some(text.to_owned()))
     }
+}
+
+/// Applies an element edit that succeeded to the pages already loaded. Returns false when the
+/// edit cannot be mirrored locally (the key must be reloaded then). `changed` is how many
+/// fields or members the server reported changed.
+fn patch_loaded(v: &mut super::Viewer, op: &WriteOp, changed: u64) -> bool {
+    let (Some(items), Some(details)) = (v.items.as_mut(), v.details.as_mut()) else {
+        return false;
+    };
+    let all_loaded = v.next.is_none();
+    let mut removed = Vec::new();
+    match (items, op) {
+        (ValueItems::Hash(pairs), WriteOp::HashSet { field, value, .. }) => {
+            match pairs.iter_mut().find(|(f, _)| f == field) {
+                Some(pair) => pair.1 = value.clone(),
+                None => {
+                    pairs.push((field.clone(), value.clone()));
+                    details.length += 1;
+                }
+            }
+        }
+        (ValueItems::Hash(pairs), WriteOp::HashDelete { fields, .. }) => {
+            retain_indexed(pairs, |(f, _)| !fields.contains(f), &mut removed);
+            details.length = details.length.saturating_sub(changed);
+        }
+        (ValueItems::List(elems), WriteOp::ListSet { index, value, .. }) => {
+            match usize::try_from(*index).ok().and_then(|i| elems.get_mut(i)) {
+                Some(slot) => *slot = value.clone(),
+                None => return false,
+            }
+        }
+        (ValueItems::List(elems), WriteOp::ListRemoveAt { index, .. }) => {
+            let Some(i) = usize::try_from(*index).ok().filter(|i| *i < elems.len()) else {
+                return false;
+            };
+            elems.remove(i);
+            removed.push(i);
+            details.length = details.length.saturating_sub(1);
+        }
+        (ValueItems::List(elems), WriteOp::ListPush { head, value, .. }) => {
+            if *head {
+                elems.insert(0, value.clone());
+            } else if all_loaded {
+                elems.push(value.clone());
+            }
+            details.length += 1;
+        }
+        (ValueItems::Set(members), WriteOp::SetAdd { members: added, .. }) => {
+            for m in added {
+                if !members.contains(m) {
+                    members.push(m.clone());
+                }
+            }
+            details.length += changed;
+        }
+        (ValueItems::Set(members), WriteOp::SetRemove { members: gone, .. }) => {
+            retain_indexed(members, |m| !gone.contains(m), &mut removed);
+            details.length = details.length.saturating_sub(changed);
+        }
+        (ValueItems::ZSet(members), WriteOp::ZSetAdd { member, score, .. }) => {
+            match members.iter_mut().find(|(m, _)| m == member) {
+                Some(entry) => entry.1 = *score,
+                None => {
+                    members.push((member.clone(), *score));
+                    details.length += 1;
+                }
+            }
+        }
+        (ValueItems::ZSet(members), WriteOp::ZSetRemove { members: gone, .. }) => {
+            retain_indexed(members, |(m, _)| !gone.contains(m), &mut removed);
+            details.length = details.length.saturating_sub(changed);
+        }
+        (ValueItems::Stream(entries), WriteOp::StreamDelete { ids, .. }) => {
+            retain_indexed(entries, |e| !ids.contains(&e.id), &mut removed);
+            details.length = details.length.saturating_sub(changed);
+        }
+        _ => return false,
+    }
+    if !removed.is_empty() {
+        // Indices after a removal shift: drop the selection rather than point at a neighbour.
+        v.selected_item = None;
+    }
+    v.render_cache = None;
+    true
+}
+
+/// `Vec::retain` that also reports the indices it removed.
+fn retain_indexed<T>(items: &mut Vec<T>, keep: impl Fn(&T) -> bool, removed: &mut Vec<usize>) {
+    let mut i = 0;
+    items.retain(|item| {
+        let kept = keep(item);
+        if !kept {
+            removed.push(i);
+        }
+        i += 1;
+        kept
+    });
 }
 
 fn key_label_list(keys: &[Bytes]) -> String {

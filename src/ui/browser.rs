@@ -183,6 +183,7 @@ fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
     let mut search = false;
     let mut stop = false;
     let mut cont = None;
+    let mut open_name = None;
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Pattern");
         let r = ui
@@ -269,6 +270,21 @@ fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
             }
         }
         ui.separator();
+        let l = ui.label("Open key");
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut b.open_name)
+                    .hint_text("exact name")
+                    .desired_width(160.0)
+                    .font(egui::TextStyle::Monospace),
+            )
+            .labelled_by(l.id);
+        if (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)))
+            || ui.button("Open").clicked()
+        {
+            open_name = Some(b.open_name.clone());
+        }
+        ui.separator();
         let l = ui.label("Filter");
         let mut text = b.filter_text.clone();
         let r = ui
@@ -299,6 +315,9 @@ fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
             );
         }
     });
+    if let Some(name) = open_name {
+        state.open_key_by_name(&name);
+    }
     if search {
         state.search();
     } else if stop {
