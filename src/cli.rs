@@ -141,6 +141,12 @@ pub struct FlushArgs {
     /// Confirm that every key of the database is to be deleted.
     #[arg(long)]
     pub yes: bool,
+    /// Memcached: flush after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub delay: Option<u32>,
+    /// Memcached: flush only this server of the pool (`host:port`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub server: Option<String>,
 }
 
 /// `profiles` actions.
@@ -340,9 +346,17 @@ fn execute(command: Command) -> Result<(), Failure> {
                     target.spec.display_url()
                 )));
             }
+            let op = if args.delay.is_some() || args.server.is_some() {
+                WriteOp::Flush {
+                    server: args.server.clone(),
+                    delay_secs: args.delay.unwrap_or(0),
+                }
+            } else {
+                WriteOp::FlushDb
+            };
             block_on(async move {
                 let backend = open(&target).await?;
-                written(backend.write(&WriteOp::FlushDb).await?)
+                written(backend.write(&op).await?)
             })
         }
         Command::Get(args) => {

@@ -106,11 +106,85 @@ impl Default for RedisSpec {
     }
 }
 
+/// One memcached server of a pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemcachedAddress {
+    /// TCP host and port.
+    Tcp {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A unix domain socket.
+    Unix {
+        /// Path of the socket file.
+        path: PathBuf,
+    },
+}
+
+impl MemcachedAddress {
+    /// `host:port` or the socket path: how the UI names this server.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Self::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+            Self::Tcp { host, port } => format!("{host}:{port}"),
+            Self::Unix { path } => path.display().to_string(),
+        }
+    }
+}
+
+/// One memcached server or a pool of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemcachedSpec {
+    /// The servers; keys are spread over them by the client's hashing.
+    pub servers: Vec<MemcachedAddress>,
+    /// How long to wait for a connection to open.
+    pub connect_timeout_ms: u64,
+    /// How long to wait for any one reply.
+    pub command_timeout_ms: u64,
+}
+
+impl Default for MemcachedSpec {
+    fn default() -> Self {
+        Self {
+            servers: vec![MemcachedAddress::Tcp {
+                host: "127.0.0.1".to_owned(),
+                port: 11211,
+            }],
+            connect_timeout_ms: 5_000,
+            command_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl MemcachedSpec {
+    /// `memcached://a:1,b:2` or `memcached+unix:///path`.
+    #[must_use]
+    pub fn display_url(&self) -> String {
+        match self.servers.as_slice() {
+            [MemcachedAddress::Unix { path }] => format!("memcached+unix://{}", path.display()),
+            servers => format!(
+                "memcached://{}",
+                servers
+                    .iter()
+                    .map(MemcachedAddress::label)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+}
+
 /// A connection target of any backend kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConnectionSpec {
     /// A Redis server (standalone).
     Redis(RedisSpec),
+    /// A memcached server or pool.
+    Memcached(MemcachedSpec),
 }
 
 impl ConnectionSpec {
@@ -119,21 +193,24 @@ impl ConnectionSpec {
     pub fn display_url(&self) -> String {
         match self {
             Self::Redis(spec) => spec.display_url(),
+            Self::Memcached(spec) => spec.display_url(),
         }
     }
 
-    /// Where the password comes from.
+    /// Where the password comes from (memcached's text protocol has none).
     #[must_use]
     pub fn password_source(&self) -> &PasswordSource {
         match self {
             Self::Redis(spec) => &spec.password,
+            Self::Memcached(_) => &PasswordSource::None,
         }
     }
 
-    /// Sets where the password comes from.
+    /// Sets where the password comes from (ignored for memcached).
     pub fn set_password_source(&mut self, source: PasswordSource) {
         match self {
             Self::Redis(spec) => spec.password = source,
+            Self::Memcached(_) => {}
         }
     }
 
@@ -165,9 +242,12 @@ pub enum UrlError {
     Invalid(String),
     /// A scheme this console does not speak.
     #[error(
-        "unsupported URL scheme `{0}`: use redis://, rediss:// or redis+unix:// (unix:// works too)"
+        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, memcached:// or memcached+unix://"
     )]
     Scheme(String),
+    /// A memcached server list entry that is not `host:port`.
+    #[error("`{0}` is not a server: write host:port, several separated by commas")]
+    Server(String),
     /// The database part of the URL is not a number.
     #[error("database index `{0}` is not a number from 0 to 65535")]
     Db(String),
@@ -219,6 +299,9 @@ impl RedisSpec {
 /// A malformed URL, an unknown scheme, or a database index that is not a number.
 pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
     let text = text.trim();
+    if let Some(spec) = parse_memcached_url(text)? {
+        return Ok((ConnectionSpec::Memcached(spec), None));
+    }
     // `url` would percent-encode `${…}` in the password; swap it for a marker first.
     let (text_for_parse, env_ref) = extract_env_ref(text);
     let url = url::Url::parse(&text_for_parse).map_err(|e| UrlError::Invalid(e.to_string()))?;
@@ -287,6 +370,69 @@ pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlErro
     Ok((ConnectionSpec::Redis(spec), inline_password))
 }
 
+/// Parses `memcached://host:port[,host:port…][?timeout_ms=…]` and `memcached+unix:///path`;
+/// `None` for any other scheme. Written by hand because a server list is not a URL host.
+fn parse_memcached_url(text: &str) -> Result<Option<MemcachedSpec>, UrlError> {
+    let lower = text.to_ascii_lowercase();
+    let mut spec = MemcachedSpec::default();
+    let (rest, unix) = if let Some(i) = ["memcached+unix://", "memcache+unix://"]
+        .iter()
+        .find_map(|p| lower.starts_with(p).then_some(p.len()))
+    {
+        (&text[i..], true)
+    } else if let Some(i) = ["memcached://", "memcache://"]
+        .iter()
+        .find_map(|p| lower.starts_with(p).then_some(p.len()))
+    {
+        (&text[i..], false)
+    } else {
+        return Ok(None);
+    };
+    let (servers, query) = rest.split_once('?').unwrap_or((rest, ""));
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let ms = value.parse().ok();
+        match (name.as_ref(), ms) {
+            ("connect_timeout_ms", Some(ms)) => spec.connect_timeout_ms = ms,
+            ("timeout_ms" | "command_timeout_ms", Some(ms)) => spec.command_timeout_ms = ms,
+            _ => {}
+        }
+    }
+    if unix {
+        if servers.is_empty() {
+            return Err(UrlError::Server(String::new()));
+        }
+        spec.servers = vec![MemcachedAddress::Unix {
+            path: PathBuf::from(percent_decode(servers)),
+        }];
+        return Ok(Some(spec));
+    }
+    let mut list = Vec::new();
+    for part in servers.trim_end_matches('/').split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let (host, port) = match part.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(':') || h.starts_with('[') => {
+                let port = p.parse().map_err(|_| UrlError::Server(part.to_owned()))?;
+                (h.trim_start_matches('[').trim_end_matches(']'), port)
+            }
+            _ => (part, 11211),
+        };
+        if host.is_empty() || host.contains('/') {
+            return Err(UrlError::Server(part.to_owned()));
+        }
+        list.push(MemcachedAddress::Tcp {
+            host: host.to_owned(),
+            port,
+        });
+    }
+    if !list.is_empty() {
+        spec.servers = list;
+    }
+    Ok(Some(spec))
+}
+
 const ENV_MARKER: &str = "cc-env-password-ref";
 
 /// Finds a `:${NAME}@` password reference and replaces it with a marker `url` can parse.
@@ -321,7 +467,48 @@ mod tests {
     fn redis(spec: &ConnectionSpec) -> &RedisSpec {
         match spec {
             ConnectionSpec::Redis(s) => s,
+            ConnectionSpec::Memcached(_) => panic!("not redis"),
         }
+    }
+
+    #[test]
+    fn memcached_urls_name_one_server_or_a_pool() {
+        let (spec, pw) = parse_url("memcached://10.0.0.1:11211,cache2,[::1]:11300?timeout_ms=250")
+            .expect("parses");
+        assert!(pw.is_none());
+        let ConnectionSpec::Memcached(m) = &spec else {
+            panic!("memcached")
+        };
+        assert_eq!(
+            m.servers,
+            vec![
+                MemcachedAddress::Tcp {
+                    host: "10.0.0.1".into(),
+                    port: 11211
+                },
+                MemcachedAddress::Tcp {
+                    host: "cache2".into(),
+                    port: 11211
+                },
+                MemcachedAddress::Tcp {
+                    host: "::1".into(),
+                    port: 11300
+                },
+            ]
+        );
+        assert_eq!(m.command_timeout_ms, 250);
+        assert_eq!(
+            spec.display_url(),
+            "memcached://10.0.0.1:11211,cache2:11211,[::1]:11300"
+        );
+        let (spec, _) = parse_url("memcached+unix:///run/mc.sock").expect("parses");
+        assert_eq!(spec.display_url(), "memcached+unix:///run/mc.sock");
+        assert!(matches!(
+            parse_url("memcached://h:notaport"),
+            Err(UrlError::Server(_))
+        ));
+        let (spec, _) = parse_url("memcached://").expect("default");
+        assert_eq!(spec.display_url(), "memcached://127.0.0.1:11211");
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub struct KeyIndex {
     leaf_next: Vec<KeyId>,
     leaf_parent: Vec<NodeId>,
     sorted: hashbrown::HashMap<NodeId, SortedChildren>,
+    /// The node found last at each depth: keys arrive in runs sharing a prefix, and comparing
+    /// a few bytes is cheaper than a hash lookup.
+    recent: Vec<(NodeId, NodeId)>,
 }
 
 impl std::fmt::Debug for KeyIndex {
@@ -135,6 +138,7 @@ impl KeyIndex {
             leaf_next: Vec::new(),
             leaf_parent: Vec::new(),
             sorted: hashbrown::HashMap::new(),
+            recent: Vec::new(),
         }
     }
 
@@ -224,6 +228,7 @@ impl KeyIndex {
         self.leaf_next.clear();
         self.leaf_parent.clear();
         self.sorted.clear();
+        self.recent.clear();
         for id in 0..self.len() {
             // Ids fit in u32: insert() refuses more.
             #[allow(clippy::cast_possible_truncation)]
@@ -241,13 +246,35 @@ impl KeyIndex {
         if !self.delimiter.is_empty() {
             // Borrowed out for the loop: child() needs `&mut self` but never the delimiter.
             let delimiter = std::mem::take(&mut self.delimiter);
-            let finder = memchr::memmem::Finder::new(&delimiter);
             let mut seg_start = start;
-            while let Some(pos) = finder.find(&self.arena[seg_start..end]) {
+            let mut depth = 0;
+            loop {
+                // One-byte delimiters (the usual `:`) take memchr's fast path; a Finder is
+                // built only for longer ones.
+                let found = match delimiter.as_slice() {
+                    [byte] => memchr::memchr(*byte, &self.arena[seg_start..end]),
+                    longer => memchr::memmem::find(&self.arena[seg_start..end], longer),
+                };
+                let Some(pos) = found else { break };
                 let seg_end = seg_start + pos;
-                node = self.child(node, seg_start, seg_end);
+                let cached = self.recent.get(depth).and_then(|&(parent, child)| {
+                    (parent == node && self.node_name(child) == &self.arena[seg_start..seg_end])
+                        .then_some(child)
+                });
+                node = match cached {
+                    Some(child) => child,
+                    None => {
+                        let child = self.child(node, seg_start, seg_end);
+                        if self.recent.len() <= depth {
+                            self.recent.resize(depth + 1, (NONE, NONE));
+                        }
+                        self.recent[depth] = (node, child);
+                        child
+                    }
+                };
                 self.nodes[node as usize].count += 1;
                 seg_start = seg_end + delimiter.len();
+                depth += 1;
             }
             self.delimiter = delimiter;
         }

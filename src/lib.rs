@@ -9,6 +9,7 @@ pub mod cli;
 pub mod connection;
 pub mod edit;
 pub mod escape;
+pub mod glob;
 pub mod keyindex;
 pub mod model;
 pub mod profiles;

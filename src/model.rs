@@ -90,6 +90,8 @@ pub struct KeyMeta {
     pub ttl: Ttl,
     /// Memory used by the key and value, in bytes, when the backend can tell.
     pub size_bytes: Option<u64>,
+    /// The server holding the key, for backends spread over several (a memcached pool).
+    pub server: Option<String>,
 }
 
 /// Everything the value viewer shows about one key besides the value itself.
@@ -101,6 +103,8 @@ pub struct KeyDetails {
     pub encoding: Option<String>,
     /// Length: bytes of a string, fields of a hash, elements of a list/set/zset/stream.
     pub length: u64,
+    /// Backend-specific facts worth showing (server, flags, CAS, …).
+    pub extra: Vec<(String, String)>,
 }
 
 /// Where the next page of a collection starts.
@@ -378,6 +382,13 @@ pub enum WriteOp {
     FlushDb,
     /// Empty every database of the server.
     FlushAll,
+    /// Empty one server of a pool (or all of them), optionally after a delay (memcached).
+    Flush {
+        /// The server, as the backend names it; `None` for every server.
+        server: Option<String>,
+        /// Seconds to wait before the flush takes effect.
+        delay_secs: u32,
+    },
 }
 
 impl WriteOp {
@@ -405,6 +416,7 @@ impl WriteOp {
             Self::Restore { .. } => "restore",
             Self::FlushDb => "flushdb",
             Self::FlushAll => "flushall",
+            Self::Flush { .. } => "flush",
         }
     }
 
@@ -429,7 +441,7 @@ impl WriteOp {
             Self::Rename { from, to, .. } | Self::Copy { from, to, .. } => vec![from, to],
             Self::Delete { keys } => keys.iter().collect(),
             Self::Restore { keys } => keys.iter().map(|k| &k.key).collect(),
-            Self::FlushDb | Self::FlushAll => Vec::new(),
+            Self::FlushDb | Self::FlushAll | Self::Flush { .. } => Vec::new(),
         }
     }
 }

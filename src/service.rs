@@ -137,6 +137,8 @@ pub enum CommandKind {
     },
     /// Stop the running delete by pattern after its current batch.
     CancelDelete,
+    /// Read every server's statistics.
+    ServerInfo,
     /// Stop the service (sent by [`ServiceHandle::shutdown`]).
     Shutdown,
 }
@@ -244,6 +246,8 @@ pub enum EventKind {
         /// The first matching keys found.
         sample: Vec<Bytes>,
     },
+    /// Statistics of every server.
+    ServerInfo(Vec<crate::backend::ServerInfo>),
     /// Progress of a delete by pattern.
     DeleteProgress(BulkProgress),
     /// A delete by pattern ended.
@@ -536,6 +540,7 @@ fn handle_command(
             let mut spec = c.spec.clone();
             match &mut spec {
                 ConnectionSpec::Redis(s) => s.db = db,
+                ConnectionSpec::Memcached(_) => {}
             }
             let password = c.password.clone();
             let options = c.options.clone();
@@ -669,6 +674,7 @@ async fn work_result(
             };
             EventKind::Deleted { saved, deleted }
         }
+        CommandKind::ServerInfo => EventKind::ServerInfo(backend.server_info().await?),
         CommandKind::Preview { request, sample } => {
             let (matched, sample) = preview(backend, &request, sample).await?;
             EventKind::Previewed { matched, sample }

@@ -67,6 +67,15 @@ pub enum PasswordMode {
     Env,
 }
 
+/// The kind of cache a profile form describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    /// A Redis server.
+    Redis,
+    /// A memcached server or pool.
+    Memcached,
+}
+
 /// Progress of a "Test connection".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TestStatus {
@@ -89,6 +98,10 @@ pub struct ProfileForm {
     pub name: String,
     /// A URL the user pastes to fill the fields.
     pub url: String,
+    /// Which kind of cache.
+    pub kind: FormKind,
+    /// Memcached servers, `host:port` separated by commas (or one socket path).
+    pub servers: String,
     /// Connect over a unix socket instead of TCP.
     pub use_unix: bool,
     /// TCP host.
@@ -146,7 +159,23 @@ impl ProfileForm {
     /// A form showing an existing profile.
     #[must_use]
     pub fn from_profile(profile: &Profile) -> Self {
-        let ConnectionSpec::Redis(spec) = &profile.connection;
+        let default_redis = RedisSpec::default();
+        let (kind, spec, servers) = match &profile.connection {
+            ConnectionSpec::Redis(spec) => (FormKind::Redis, spec, String::new()),
+            ConnectionSpec::Memcached(m) => (
+                FormKind::Memcached,
+                &default_redis,
+                m.servers
+                    .iter()
+                    .map(crate::connection::MemcachedAddress::label)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        };
+        let (connect_timeout_ms, command_timeout_ms) = match &profile.connection {
+            ConnectionSpec::Redis(r) => (r.connect_timeout_ms, r.command_timeout_ms),
+            ConnectionSpec::Memcached(m) => (m.connect_timeout_ms, m.command_timeout_ms),
+        };
         let (use_unix, host, port, unix_path) = match &spec.address {
             RedisAddress::Tcp { host, port } => {
                 (false, host.clone(), port.to_string(), String::new())
@@ -167,6 +196,8 @@ impl ProfileForm {
             original_name: Some(profile.name.clone()),
             name: profile.name.clone(),
             url: String::new(),
+            kind,
+            servers,
             use_unix,
             host,
             port,
@@ -183,8 +214,8 @@ impl ProfileForm {
             env_var,
             password: String::new(),
             db: spec.db.to_string(),
-            connect_timeout_ms: spec.connect_timeout_ms.to_string(),
-            command_timeout_ms: spec.command_timeout_ms.to_string(),
+            connect_timeout_ms: connect_timeout_ms.to_string(),
+            command_timeout_ms: command_timeout_ms.to_string(),
             default_pattern: profile.default_pattern.clone(),
             delimiter: profile.delimiter.clone(),
             read_only: profile.read_only,
@@ -233,6 +264,25 @@ impl ProfileForm {
                 .parse::<u64>()
                 .map_err(|_| format!("{what} must be a whole number, not `{}`", text.trim()))
         };
+        if self.kind == FormKind::Memcached {
+            let list = self.servers.trim();
+            if list.is_empty() {
+                return Err("give at least one server (host:port)".to_owned());
+            }
+            let url = if list.starts_with('/') {
+                format!("memcached+unix://{list}")
+            } else {
+                format!("memcached://{}", list.replace(' ', ""))
+            };
+            let (mut spec, _) = parse_url(&url).map_err(|e| e.to_string())?;
+            if let ConnectionSpec::Memcached(m) = &mut spec {
+                m.connect_timeout_ms =
+                    number(&self.connect_timeout_ms, "the connect timeout")?.max(1);
+                m.command_timeout_ms =
+                    number(&self.command_timeout_ms, "the command timeout")?.max(1);
+            }
+            return Ok(self.finish_profile(name, spec));
+        }
         let address = if self.use_unix {
             if self.unix_path.trim().is_empty() {
                 return Err("give the unix socket path".to_owned());
@@ -281,7 +331,12 @@ impl ProfileForm {
             connect_timeout_ms: number(&self.connect_timeout_ms, "the connect timeout")?.max(1),
             command_timeout_ms: number(&self.command_timeout_ms, "the command timeout")?.max(1),
         };
-        let mut profile = Profile::new(name, ConnectionSpec::Redis(spec));
+        Ok(self.finish_profile(name, ConnectionSpec::Redis(spec)))
+    }
+
+    /// A profile for `spec` with the fields every kind shares (pattern, delimiter, safety).
+    fn finish_profile(&self, name: &str, spec: ConnectionSpec) -> Profile {
+        let mut profile = Profile::new(name, spec);
         if !self.default_pattern.trim().is_empty() {
             profile.default_pattern = self.default_pattern.clone();
         }
@@ -289,7 +344,7 @@ impl ProfileForm {
         profile.read_only = self.read_only;
         profile.production = self.production;
         profile.color = self.color;
-        Ok(profile)
+        profile
     }
 
     /// The password typed in the form, if the mode asks for one.
@@ -813,19 +868,43 @@ pub enum Confirm {
         op: WriteOp,
     },
     /// Flush: the user types `expected` to confirm.
-    Flush {
-        /// Every database, not just the current one.
-        all: bool,
-        /// What must be typed.
-        expected: String,
-        /// What was typed.
-        typed: String,
-    },
+    Flush(FlushConfirm),
     /// A TTL date-time in the past deletes the key.
     PastTtl {
         /// The key.
         key: Bytes,
     },
+}
+
+/// The flush question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlushConfirm {
+    /// Every database, not just the current one (Redis).
+    pub all: bool,
+    /// What must be typed.
+    pub expected: String,
+    /// What was typed.
+    pub typed: String,
+    /// The pool's servers when the backend flushes per server with a delay (memcached);
+    /// empty for a single server. `None` for Redis.
+    pub servers: Option<Vec<String>>,
+    /// The one server to flush; `None` for all of them.
+    pub server: Option<String>,
+    /// Delay in seconds, as typed (empty: now).
+    pub delay: String,
+    /// Why the answer was refused.
+    pub error: Option<String>,
+}
+
+/// The server panel of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfoView {
+    /// The request whose answer is awaited.
+    pub req: ReqId,
+    /// The statistics, or why they could not be read; `None` while loading.
+    pub result: Option<Result<Vec<crate::backend::ServerInfo>, String>>,
+    /// Filter over statistic names.
+    pub filter: String,
 }
 
 /// Where a delete by pattern stands.
@@ -960,6 +1039,8 @@ pub struct Session {
     pub bulk: Option<BulkDelete>,
     /// The "new key" dialog, when open.
     pub create: Option<CreateForm>,
+    /// The server panel, when open.
+    pub server_info: Option<ServerInfoView>,
 }
 
 impl Session {
@@ -1210,8 +1291,10 @@ impl AppState {
         let req = self.next();
         let spec = profile.connection.clone();
         let options = profile.connect_options(self.audit.clone());
-        let ConnectionSpec::Redis(redis) = &spec;
-        let db = redis.db;
+        let db = match &spec {
+            ConnectionSpec::Redis(redis) => redis.db,
+            ConnectionSpec::Memcached(_) => 0,
+        };
         let mut browser = Browser::new(&profile.default_pattern, &profile.delimiter);
         browser.batch_limit = self.batch_limit;
         self.sessions.push(Session {
@@ -1231,6 +1314,7 @@ impl AppState {
             undo: None,
             bulk: None,
             create: None,
+            server_info: None,
         });
         self.active = self.sessions.len() - 1;
         self.send(
@@ -1294,7 +1378,9 @@ impl AppState {
             cursor: 0,
             request: Some(request.clone()),
         };
-        let limit = Some(b.batch_limit);
+        // A backend that cannot pause a listing (a memcached crawl) lists everything at once.
+        let pausable = s.capabilities.as_ref().is_none_or(|c| c.scan_pause);
+        let limit = pausable.then_some(b.batch_limit);
         let conn = s.conn;
         self.send(
             conn,
@@ -1466,6 +1552,26 @@ impl AppState {
         }
     }
 
+    /// Opens (or refreshes) the server panel.
+    pub fn open_server_info(&mut self) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        let filter = s
+            .server_info
+            .as_ref()
+            .map(|v| v.filter.clone())
+            .unwrap_or_default();
+        s.server_info = Some(ServerInfoView {
+            req,
+            result: None,
+            filter,
+        });
+        let conn = s.conn;
+        self.send(conn, req, CommandKind::ServerInfo);
+    }
+
     /// Loads the next page of the open value.
     pub fn load_more(&mut self) {
         let req = self.next();
@@ -1616,6 +1722,20 @@ impl AppState {
                         ));
                     }
                 }
+                EventKind::ServerInfo(info) => {
+                    if let Some(v) = &mut s.server_info
+                        && v.req == req
+                    {
+                        v.result = Some(Ok(info));
+                    }
+                }
+                EventKind::Failed(error)
+                    if s.server_info.as_ref().is_some_and(|v| v.req == req) =>
+                {
+                    if let Some(v) = &mut s.server_info {
+                        v.result = Some(Err(error.to_string()));
+                    }
+                }
                 EventKind::Failed(error) => {
                     if req == s.connect_req && matches!(error, BackendError::Auth { .. }) {
                         // A rejected password must be asked for again, not retried.
@@ -1728,6 +1848,11 @@ mod tests {
                     flush: true,
                     write: true,
                     undo_delete: true,
+                    scan_pause: true,
+                    rename: true,
+                    servers: Vec::new(),
+                    listing_note: None,
+                    flush_delay: false,
                 },
             },
         });

@@ -386,3 +386,61 @@ fn a_read_only_profile_refuses_writes_from_the_command_line() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn every_subcommand_works_with_memcached_urls() {
+    let server = common::MemcachedServer::start();
+    server.fill("mc:", 250);
+    let cfg = config_dir();
+    let url = format!("memcached://{}", server.addr());
+    let out = run(cfg.path(), &["keys", &url, "mc:1*", "--count"]);
+    assert_eq!(stdout(&out).trim(), "111", "{}", stderr(&out));
+    let out = run(
+        cfg.path(),
+        &["set", &url, "greeting", "hello\u{1f600}", "--ttl", "10m"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cfg.path(), &["get", &url, "greeting"]);
+    assert_eq!(out.stdout, "hello\u{1f600}".as_bytes());
+    let out = run(cfg.path(), &["get", &url, "greeting", "--meta"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("type: string") && text.contains("length: 9"),
+        "{text}"
+    );
+    let out = run(cfg.path(), &["ttl", &url, "greeting"]);
+    let secs: i64 = stdout(&out).trim().parse().expect("seconds");
+    assert!((590..=600).contains(&secs), "{secs}");
+    let out = run(cfg.path(), &["ttl", &url, "greeting", "--persist"]);
+    assert_eq!(stdout(&out).trim(), "-1");
+    let out = run(
+        cfg.path(),
+        &["del", &url, "--pattern", "mc:2*", "--dry-run"],
+    );
+    assert_eq!(stdout(&out).trim(), "61");
+    let out = run(cfg.path(), &["del", &url, "--pattern", "mc:2*"]);
+    assert_eq!(stdout(&out).trim(), "61");
+    let out = run(cfg.path(), &["del", &url, "mc:1", "mc:nope"]);
+    assert_eq!(stdout(&out).trim(), "1");
+    let out = run(cfg.path(), &["keys", &url, "--count"]);
+    assert_eq!(stdout(&out).trim(), "189");
+    let out = run(cfg.path(), &["flush", &url]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(
+        cfg.path(),
+        &["flush", &url, "--yes", "--server", &server.addr()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cfg.path(), &["keys", &url, "--count"]);
+    assert_eq!(stdout(&out).trim(), "0");
+    let out = run(cfg.path(), &["get", &url, "greeting"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not exist"));
+    let out = run(cfg.path(), &["keys", "memcached://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot connect to 127.0.0.1:1"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -424,7 +424,9 @@ fn a_server_dying_mid_listing_ends_the_listing_with_an_error() {
     let mut c = server.conn();
     fill(&mut c, "d:", 50_000);
     let (mut spec, _) = parse_url(&server.url()).expect("url");
-    let cache_console::connection::ConnectionSpec::Redis(r) = &mut spec;
+    let cache_console::connection::ConnectionSpec::Redis(r) = &mut spec else {
+        panic!("a redis spec");
+    };
     r.command_timeout_ms = 2_000;
     r.connect_timeout_ms = 1_000;
     let mut service = connected_with(spec);
@@ -671,7 +673,9 @@ async fn databases_and_unix_sockets() {
 async fn a_slow_server_times_out_with_a_clear_error() {
     let server = RedisServer::start();
     let (mut spec, _) = parse_url(&server.url()).expect("url");
-    let cache_console::connection::ConnectionSpec::Redis(r) = &mut spec;
+    let cache_console::connection::ConnectionSpec::Redis(r) = &mut spec else {
+        panic!("a redis spec");
+    };
     r.command_timeout_ms = 300;
     let b = backend::connect(&spec, None, &ConnectOptions::default())
         .await
@@ -700,4 +704,88 @@ async fn a_slow_server_times_out_with_a_clear_error() {
         err.to_string().contains("did not answer within 300 ms"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn the_client_side_glob_agrees_with_redis_itself() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let keys: Vec<&[u8]> = vec![
+        b"a",
+        b"ab",
+        b"abc",
+        b"a*b",
+        b"a?b",
+        b"a[b",
+        b"a]b",
+        b"a-b",
+        b"a\\b",
+        b"_",
+        b"]",
+        b"-",
+        b"user:1",
+        b"user:10",
+        b"user:2:x",
+        b"x\xff",
+        b"",
+        b"^",
+        b"aXb",
+    ];
+    for k in &keys {
+        if !k.is_empty() {
+            redis::cmd("SET")
+                .arg(*k)
+                .arg(1)
+                .query::<()>(&mut c)
+                .expect("set");
+        }
+    }
+    let patterns: Vec<&[u8]> = vec![
+        b"*",
+        b"a*",
+        b"a?b",
+        b"a\\*b",
+        b"a[*]b",
+        b"[a-c]*",
+        b"[c-a]*",
+        b"[^a]*",
+        b"[a-]",
+        b"[-a]",
+        b"[]]",
+        b"[\\]]",
+        b"a[b",
+        b"a\\",
+        b"*:*",
+        b"user:?",
+        b"user:[0-9]*",
+        b"x\xff",
+        b"*[",
+        b"[^-]",
+        b"a[^b]b",
+        b"**b",
+    ];
+    let b = open(&server).await;
+    for pattern in patterns {
+        let request = ScanRequest {
+            pattern: pattern.to_vec(),
+            type_filter: None,
+            count: 1000,
+        };
+        let mut cursor = 0;
+        let mut from_redis = std::collections::BTreeSet::new();
+        loop {
+            let page = b.scan(&request, cursor).await.expect("scan");
+            from_redis.extend(page.keys.iter().map(|k| k.to_vec()));
+            cursor = page.next_cursor;
+            if cursor == 0 {
+                break;
+            }
+        }
+        let ours: std::collections::BTreeSet<Vec<u8>> = keys
+            .iter()
+            .filter(|k| !k.is_empty() && cache_console::glob::matches(pattern, k))
+            .map(|k| k.to_vec())
+            .collect();
+        assert_eq!(ours, from_redis, "pattern {}", escape_bytes(pattern));
+    }
 }

@@ -677,3 +677,71 @@ fn editing_a_big_hash_keeps_the_loaded_pages() {
     assert_eq!(n, 3000);
     h.state_mut().shutdown();
 }
+
+#[test]
+fn a_memcached_pool_is_browsed_edited_and_flushed_in_the_app() {
+    let servers: Vec<common::MemcachedServer> =
+        (0..2).map(|_| common::MemcachedServer::start()).collect();
+    for (i, s) in servers.iter().enumerate() {
+        s.fill(&format!("s{i}:"), 20);
+    }
+    let url = format!(
+        "memcached://{}",
+        servers
+            .iter()
+            .map(common::MemcachedServer::addr)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let (_cfg, mut h) = connect_to(&url, "mc-pool");
+    wait_listed(&mut h);
+    assert!(
+        h.query_by_label("scanned 40 of 40 keys, 40 matched")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label("Database").is_none(),
+        "no databases in memcached"
+    );
+    open(&mut h, "s1:7");
+    let shown_server = servers
+        .iter()
+        .any(|s| h.query_by_label(&format!("Server: {}", s.addr())).is_some());
+    assert!(shown_server, "the viewer says which server holds the key");
+    assert!(
+        h.query_by_label("Rename").is_none(),
+        "memcached keys cannot be renamed"
+    );
+    h.get_by_label("Edit").click();
+    h.run_steps(2);
+    edit_text(&mut h, "edited in the app");
+    h.get_by_label("Save").click();
+    wait_reloaded(&mut h, "the save");
+    let holder = servers
+        .iter()
+        .find(|s| s.raw("get s1:7\r\n", "END\r\n").contains("VALUE"))
+        .expect("one server holds it");
+    assert!(
+        holder
+            .raw("get s1:7\r\n", "END\r\n")
+            .contains("edited in the app")
+    );
+
+    h.get_by_label("Flush...").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Flush the cache?").is_some());
+    replace_text(&mut h, "Confirmation", "mc-pool");
+    h.get_by_label("Flush").click();
+    h.run_steps(2);
+    run_until(&mut h, "the flush", |app| {
+        app.state.active_session().is_some_and(|s| {
+            s.browser.scan.phase == ScanPhase::Done
+                && s.browser.index.is_empty()
+                && !s.writes_pending()
+        })
+    });
+    for s in &servers {
+        assert!(!s.raw("get s1:7\r\n", "END\r\n").contains("VALUE"));
+    }
+    h.state_mut().shutdown();
+}

@@ -167,6 +167,10 @@ impl CacheBackend for Guarded {
         self.inner.dump(keys).await
     }
 
+    async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {
+        self.inner.server_info().await
+    }
+
     async fn delete_matching(
         &self,
         request: &ScanRequest,

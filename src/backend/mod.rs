@@ -5,6 +5,7 @@
 //! one arm in [`connect`].
 
 pub mod guard;
+pub mod memcached;
 pub mod redis;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +46,16 @@ pub struct Capabilities {
     pub write: bool,
     /// A deleted key can be saved first and put back (undo).
     pub undo_delete: bool,
+    /// A listing can pause and continue later from its cursor.
+    pub scan_pause: bool,
+    /// Keys can be renamed and copied.
+    pub rename: bool,
+    /// The servers of a pool, by name (empty for a single server that needs no naming).
+    pub servers: Vec<String>,
+    /// Something the user must know about listings here (shown beside the progress).
+    pub listing_note: Option<String>,
+    /// A flush can be delayed and aimed at one server.
+    pub flush_delay: bool,
 }
 
 /// Why a backend operation failed. Messages say what failed and what to do, never a secret.
@@ -145,6 +156,12 @@ pub trait CacheBackend: Send + Sync {
     /// `len` bytes of a string value starting at `offset` (for saving large values in chunks).
     async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes>;
 
+    /// Server statistics by server and section (`INFO` sections; memcached `stats`, `stats
+    /// slabs`, `stats items`), for the server panel.
+    async fn server_info(&self) -> BackendResult<Vec<ServerInfo>> {
+        Ok(Vec::new())
+    }
+
     /// Makes one change. Read-only connections refuse every call.
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome>;
 
@@ -162,6 +179,15 @@ pub trait CacheBackend: Send + Sync {
     ) -> BackendResult<BulkResult> {
         delete_matching_with(self, request, cancel, progress).await
     }
+}
+
+/// Statistics of one server, by section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// Which server.
+    pub server: String,
+    /// Section name and its name/value pairs.
+    pub sections: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// The end of a delete by pattern.
@@ -238,6 +264,9 @@ pub async fn connect(
     let inner: Box<dyn CacheBackend> = match spec {
         ConnectionSpec::Redis(redis_spec) => {
             Box::new(redis::RedisBackend::connect(redis_spec, password).await?)
+        }
+        ConnectionSpec::Memcached(memcached_spec) => {
+            Box::new(memcached::MemcachedBackend::connect(memcached_spec).await?)
         }
     };
     Ok(Box::new(guard::Guarded::new(

@@ -216,6 +216,11 @@ impl RedisBackend {
                 flush: true,
                 write: true,
                 undo_delete: true,
+                scan_pause: true,
+                rename: true,
+                servers: Vec::new(),
+                listing_note: None,
+                flush_delay: false,
             },
         };
         // A PING proves the handshake (AUTH, SELECT) worked; INFO gives the version.
@@ -349,6 +354,25 @@ pub fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
         let (k, v) = line.split_once(':')?;
         (k == name).then(|| v.trim())
     })
+}
+
+/// Splits an INFO reply into its `# Section`s of `name:value` lines.
+#[must_use]
+pub fn parse_info_sections(info: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in info.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(name) = line.strip_prefix("# ") {
+            sections.push((name.to_owned(), Vec::new()));
+        } else if let Some((k, v)) = line.split_once(':') {
+            if sections.is_empty() {
+                sections.push(("Info".to_owned(), Vec::new()));
+            }
+            if let Some((_, fields)) = sections.last_mut() {
+                fields.push((k.to_owned(), v.to_owned()));
+            }
+        }
+    }
+    sections
 }
 
 /// Parses `INFO keyspace` lines such as `db0:keys=12,expires=3,avg_ttl=0`.
@@ -502,6 +526,14 @@ impl CacheBackend for RedisBackend {
         self.query(&redis::cmd("DBSIZE"), "DBSIZE").await
     }
 
+    async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {
+        let info: String = self.query(redis::cmd("INFO").arg("all"), "INFO").await?;
+        Ok(vec![super::ServerInfo {
+            server: self.target.clone(),
+            sections: parse_info_sections(&info),
+        }])
+    }
+
     async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
         let mut cmd = redis::cmd("SCAN");
         cmd.arg(cursor)
@@ -557,6 +589,7 @@ impl CacheBackend for RedisBackend {
                     key_type,
                     ttl,
                     size_bytes,
+                    server: None,
                 }),
                 _ => None,
             });
@@ -602,9 +635,11 @@ impl CacheBackend for RedisBackend {
                 key_type,
                 ttl,
                 size_bytes,
+                server: None,
             },
             encoding,
             length,
+            extra: Vec::new(),
         })
     }
 
@@ -1073,6 +1108,9 @@ impl CacheBackend for RedisBackend {
                     .await?;
                 Ok(WriteOutcome::Done(1))
             }
+            WriteOp::Flush { .. } => Err(BackendError::Config(
+                "Redis flushes a database or all of them, at once".to_owned(),
+            )),
             WriteOp::FlushAll => {
                 let _: Value = self
                     .query(redis::cmd("FLUSHALL").arg("ASYNC"), "FLUSHALL")

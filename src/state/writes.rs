@@ -121,24 +121,35 @@ impl AppState {
                 self.send_write(conn, kind);
             }
             Confirm::Overwrite { op } => self.write(op),
-            Confirm::Flush {
-                all,
-                expected,
-                typed,
-            } => {
-                if typed.trim() != expected {
-                    self.confirm = Some(Confirm::Flush {
-                        all,
-                        expected,
-                        typed,
-                    });
+            Confirm::Flush(flush) => {
+                if flush.typed.trim() != flush.expected {
+                    self.confirm = Some(Confirm::Flush(flush));
                     return;
                 }
-                self.write(if all {
-                    WriteOp::FlushAll
-                } else {
-                    WriteOp::FlushDb
-                });
+                let op = match &flush.servers {
+                    Some(_) => match flush.delay.trim().parse::<u32>() {
+                        Ok(delay_secs) => WriteOp::Flush {
+                            server: flush.server.clone(),
+                            delay_secs,
+                        },
+                        Err(_) if flush.delay.trim().is_empty() => WriteOp::Flush {
+                            server: flush.server.clone(),
+                            delay_secs: 0,
+                        },
+                        Err(_) => {
+                            let mut flush = flush;
+                            flush.error = Some(format!(
+                                "the delay must be whole seconds, not `{}`",
+                                flush.delay.trim()
+                            ));
+                            self.confirm = Some(Confirm::Flush(flush));
+                            return;
+                        }
+                    },
+                    None if flush.all => WriteOp::FlushAll,
+                    None => WriteOp::FlushDb,
+                };
+                self.write(op);
             }
             Confirm::PastTtl { key } => self.delete_keys(vec![key]),
         }
@@ -613,16 +624,27 @@ impl AppState {
         let Some(s) = self.active_writable() else {
             return;
         };
-        let expected = if all {
+        let delayable = s.capabilities.as_ref().is_some_and(|c| c.flush_delay);
+        let expected = if all || delayable {
             s.profile.name.clone()
         } else {
             format!("db{}", s.db)
         };
-        self.confirm = Some(Confirm::Flush {
+        let servers = delayable.then(|| {
+            s.capabilities
+                .as_ref()
+                .map(|c| c.servers.clone())
+                .unwrap_or_default()
+        });
+        self.confirm = Some(Confirm::Flush(super::FlushConfirm {
             all,
             expected,
             typed: String::new(),
-        });
+            servers,
+            server: None,
+            delay: String::new(),
+            error: None,
+        }));
     }
 
     /// Folds the answer to a write into the state. Returns false when the event was not one.
@@ -796,7 +818,7 @@ impl AppState {
                 let text = format!("restored {}", key_label_list(&names));
                 self.notify(Level::Info, text);
             }
-            WriteOp::FlushDb | WriteOp::FlushAll => {
+            WriteOp::FlushDb | WriteOp::FlushAll | WriteOp::Flush { .. } => {
                 s.viewer = None;
                 s.undo = None;
                 self.refresh_after_bulk(index);

@@ -65,6 +65,7 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
     let databases_capable = s.capabilities.as_ref().is_some_and(|c| c.databases);
     let mut pick_db = None;
     let mut refresh = false;
+    let mut server_info = false;
     if let Some(tag) = s.profile.color {
         // The profile's colour as a band across the top of the connection.
         let (rect, _) =
@@ -88,6 +89,9 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
             );
         }
         ui.label(egui::RichText::new(&s.description).color(theme::MUTED));
+        if s.status == SessionStatus::Connected {
+            server_info = ui.small_button("Server info").clicked();
+        }
         if databases_capable && s.status == SessionStatus::Connected {
             ui.separator();
             let current = s.databases.iter().find(|d| d.index == s.db).map_or_else(
@@ -113,6 +117,9 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
                 .clicked();
         }
     });
+    if server_info {
+        state.open_server_info();
+    }
     if let Some(db) = pick_db {
         state.select_db(db);
     }
@@ -131,6 +138,7 @@ fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
     }
     let marked = s.browser.marked.len();
     let undo_label = s.undo.as_ref().map(|u| u.label.clone());
+    let pooled_flush = s.capabilities.as_ref().is_some_and(|c| c.flush_delay);
     let mut new_key = false;
     let mut bulk = false;
     let mut flush = None;
@@ -140,11 +148,17 @@ fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
     ui.horizontal_wrapped(|ui| {
         new_key = ui.button("+ New key").clicked();
         bulk = ui.button("Delete by pattern...").clicked();
-        if ui.button("Flush database...").clicked() {
-            flush = Some(false);
-        }
-        if ui.button("Flush all databases...").clicked() {
-            flush = Some(true);
+        if pooled_flush {
+            if ui.button("Flush...").clicked() {
+                flush = Some(true);
+            }
+        } else {
+            if ui.button("Flush database...").clicked() {
+                flush = Some(false);
+            }
+            if ui.button("Flush all databases...").clicked() {
+                flush = Some(true);
+            }
         }
         if marked > 0 {
             ui.separator();
@@ -248,6 +262,10 @@ fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
             ScanPhase::Stopped => format!("{summary} · stopped"),
             ScanPhase::Failed(e) => format!("{summary} · failed: {e}"),
         };
+        if let Some(note) = caps.as_ref().and_then(|c| c.listing_note.as_ref()) {
+            ui.label(egui::RichText::new("(crawl)").color(theme::MUTED))
+                .on_hover_text(note.as_str());
+        }
         let color = if matches!(b.scan.phase, ScanPhase::Failed(_)) {
             theme::level_color(crate::state::Level::Error)
         } else {

@@ -17,7 +17,9 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState) {
         match confirm {
             Confirm::Production { description, .. } => {
                 ui.heading("Write to production?");
-                ui.label(format!("This profile is marked production. About to: {description}."));
+                ui.label(format!(
+                    "This profile is marked production. About to: {description}."
+                ));
                 ui.horizontal(|ui| {
                     yes = ui.button("Yes, do it").clicked();
                     no = ui.button("Cancel").clicked();
@@ -26,31 +28,55 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState) {
             Confirm::Overwrite { op } => {
                 let target = op.keys().get(1).map(|k| key_label(k)).unwrap_or_default();
                 ui.heading("Replace the existing key?");
-                ui.label(format!("`{target}` exists already. Its value will be replaced."));
+                ui.label(format!(
+                    "`{target}` exists already. Its value will be replaced."
+                ));
                 ui.horizontal(|ui| {
                     yes = ui.button("Replace it").clicked();
                     no = ui.button("Cancel").clicked();
                 });
             }
-            Confirm::Flush {
-                all,
-                expected,
-                typed,
-            } => {
-                ui.heading(if *all {
-                    "Flush every database?"
-                } else {
-                    "Flush this database?"
+            Confirm::Flush(flush) => {
+                ui.heading(match (&flush.servers, flush.all) {
+                    (Some(_), _) => "Flush the cache?",
+                    (None, true) => "Flush every database?",
+                    (None, false) => "Flush this database?",
                 });
+                if let Some(servers) = &flush.servers {
+                    if !servers.is_empty() {
+                        ui.horizontal_wrapped(|ui| {
+                            ui.label("Servers");
+                            ui.selectable_value(&mut flush.server, None, "all of them");
+                            for s in servers {
+                                ui.selectable_value(&mut flush.server, Some(s.clone()), s);
+                            }
+                        });
+                    }
+                    ui.horizontal(|ui| {
+                        let l = ui.label("Delay (seconds)");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut flush.delay)
+                                .hint_text("now")
+                                .desired_width(60.0),
+                        )
+                        .labelled_by(l.id);
+                    });
+                }
                 ui.label(format!(
-                    "Every key will be deleted. This cannot be undone. Type `{expected}` to confirm."
+                    "Every key will be deleted. This cannot be undone. Type `{}` to confirm.",
+                    flush.expected
                 ));
                 let l = ui.label("Confirmation");
-                ui.add(egui::TextEdit::singleline(typed).desired_width(200.0))
+                ui.add(egui::TextEdit::singleline(&mut flush.typed).desired_width(200.0))
                     .labelled_by(l.id);
-                let matches = typed.trim() == expected.as_str();
+                if let Some(e) = &flush.error {
+                    ui.colored_label(theme::level_color(Level::Error), e);
+                }
+                let matches = flush.typed.trim() == flush.expected.as_str();
                 ui.horizontal(|ui| {
-                    yes = ui.add_enabled(matches, egui::Button::new("Flush")).clicked();
+                    yes = ui
+                        .add_enabled(matches, egui::Button::new("Flush"))
+                        .clicked();
                     no = ui.button("Cancel").clicked();
                 });
             }
@@ -320,5 +346,78 @@ pub fn audit_ui(ctx: &egui::Context, state: &mut AppState) {
         state.audit_view = None;
     } else if refresh {
         state.open_audit();
+    }
+}
+
+/// The server panel: every statistic of every server, searchable.
+pub fn server_info_ui(ctx: &egui::Context, state: &mut AppState) {
+    let Some(view) = state
+        .active_session_mut()
+        .and_then(|s| s.server_info.as_mut())
+    else {
+        return;
+    };
+    let mut open = true;
+    let mut refresh = false;
+    egui::Window::new("Server info")
+        .open(&mut open)
+        .default_size([560.0, 520.0])
+        .show(ctx, |ui| {
+            ui.horizontal(|ui| {
+                let l = ui.label("Find");
+                ui.add(egui::TextEdit::singleline(&mut view.filter).desired_width(200.0))
+                    .labelled_by(l.id);
+                refresh = ui.button("Refresh").clicked();
+            });
+            let needle = view.filter.to_ascii_lowercase();
+            match &view.result {
+                None => {
+                    ui.spinner();
+                }
+                Some(Err(e)) => {
+                    ui.colored_label(theme::level_color(Level::Error), e);
+                }
+                Some(Ok(servers)) => {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        for server in servers {
+                            ui.strong(&server.server);
+                            for (section, fields) in &server.sections {
+                                let shown: Vec<&(String, String)> = fields
+                                    .iter()
+                                    .filter(|(k, v)| {
+                                        needle.is_empty()
+                                            || k.to_ascii_lowercase().contains(&needle)
+                                            || v.to_ascii_lowercase().contains(&needle)
+                                    })
+                                    .collect();
+                                if shown.is_empty() {
+                                    continue;
+                                }
+                                egui::CollapsingHeader::new(format!("{section} ({})", shown.len()))
+                                    .id_salt((&server.server, section))
+                                    .default_open(!needle.is_empty())
+                                    .show(ui, |ui| {
+                                        egui::Grid::new((&server.server, section, "grid"))
+                                            .striped(true)
+                                            .show(ui, |ui| {
+                                                for (k, v) in shown {
+                                                    ui.monospace(k);
+                                                    ui.monospace(v);
+                                                    ui.end_row();
+                                                }
+                                            });
+                                    });
+                            }
+                        }
+                    });
+                }
+            }
+        });
+    if !open {
+        if let Some(s) = state.active_session_mut() {
+            s.server_info = None;
+        }
+    } else if refresh {
+        state.open_server_info();
     }
 }

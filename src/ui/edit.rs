@@ -81,7 +81,7 @@ fn input(ui: &mut egui::Ui, label: &str, text: &mut String, width: f32) -> egui:
 }
 
 /// TTL, rename/copy and delete of the open key.
-pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditActions) {
+pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, rename: bool, actions: &mut EditActions) {
     ui.horizontal_wrapped(|ui| {
         let r = input(ui, "New TTL", &mut v.inputs.ttl, 90.0)
             .on_hover_text("seconds (90), a duration (90s, 15m, 2h, 1d) or a date-time (UTC)");
@@ -93,9 +93,11 @@ pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditActio
             .clicked();
     });
     ui.horizontal_wrapped(|ui| {
-        input(ui, "New name", &mut v.inputs.new_name, 160.0);
-        actions.rename |= ui.button("Rename").clicked();
-        actions.copy |= ui.button("Copy").clicked();
+        if rename {
+            input(ui, "New name", &mut v.inputs.new_name, 160.0);
+            actions.rename |= ui.button("Rename").clicked();
+            actions.copy |= ui.button("Copy").clicked();
+        }
         ui.separator();
         actions.delete |= ui.button("Delete key").clicked();
     });

@@ -18,7 +18,7 @@ use crate::service::ServiceHandle;
 use crate::state::{AppState, Level, SessionStatus};
 
 /// How long one frame may spend applying service events.
-const EVENT_BUDGET: Duration = Duration::from_millis(4);
+const EVENT_BUDGET: Duration = Duration::from_millis(8);
 /// How long one frame may spend on the filter-as-you-type job.
 const FILTER_BUDGET: Duration = Duration::from_millis(3);
 
@@ -189,6 +189,7 @@ impl App {
         dialogs::create_ui(ui.ctx(), &mut self.state);
         dialogs::bulk_delete_ui(ui.ctx(), &mut self.state);
         dialogs::audit_ui(ui.ctx(), &mut self.state);
+        dialogs::server_info_ui(ui.ctx(), &mut self.state);
         if let Some((purpose, name)) = dialog_request {
             self.open_dialog(purpose, name);
         }
@@ -209,7 +210,12 @@ impl App {
                     SessionStatus::Connected => "",
                     SessionStatus::Failed(_) => "(failed) ",
                 };
-                let text = format!("{marker}{} · db{}", s.profile.name, s.db);
+                let has_dbs = s.capabilities.as_ref().is_none_or(|c| c.databases);
+                let text = if has_dbs {
+                    format!("{marker}{} · db{}", s.profile.name, s.db)
+                } else {
+                    format!("{marker}{}", s.profile.name)
+                };
                 if ui.selectable_label(i == self.state.active, text).clicked() {
                     activate = Some(i);
                 }

@@ -1,7 +1,7 @@
 //! The profiles panel, the profile form and the profile dialogs.
 
 use super::theme;
-use crate::state::{AppState, PasswordMode, TestStatus};
+use crate::state::{AppState, FormKind, PasswordMode, TestStatus};
 
 /// The list of saved profiles with its actions.
 pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) {
@@ -96,6 +96,49 @@ fn labelled_text(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str) 
     r
 }
 
+/// The rows every kind of profile has: timeouts, pattern, delimiter, safety.
+fn shared_rows(ui: &mut egui::Ui, form: &mut crate::state::ProfileForm) {
+    labelled_text(
+        ui,
+        "Connect timeout (ms)",
+        &mut form.connect_timeout_ms,
+        "5000",
+    );
+    labelled_text(
+        ui,
+        "Command timeout (ms)",
+        &mut form.command_timeout_ms,
+        "10000",
+    );
+    labelled_text(ui, "Default pattern", &mut form.default_pattern, "*");
+    labelled_text(ui, "Tree delimiter", &mut form.delimiter, ":");
+    safety_rows(ui, form);
+}
+
+/// Read-only, production and colour tag rows of the profile form.
+fn safety_rows(ui: &mut egui::Ui, form: &mut crate::state::ProfileForm) {
+    ui.label("Safety");
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut form.read_only, "Read-only")
+            .on_hover_text("Every write through this profile is refused");
+        ui.checkbox(&mut form.production, "Production")
+            .on_hover_text("Ask before every write");
+    });
+    ui.end_row();
+    let l = ui.label("Colour tag");
+    egui::ComboBox::from_id_salt("color_tag")
+        .selected_text(form.color.map_or("none", |c| c.name()))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut form.color, None, "none");
+            for c in crate::profiles::ColorTag::ALL {
+                ui.selectable_value(&mut form.color, Some(c), c.name());
+            }
+        })
+        .response
+        .labelled_by(l.id);
+    ui.end_row();
+}
+
 /// The add/edit form. Returns true when the user asked to browse for a CA file.
 pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState) -> bool {
     let mut browse = false;
@@ -130,6 +173,22 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState) -> bool {
                     }
                 });
                 ui.end_row();
+                ui.label("Kind");
+                ui.horizontal(|ui| {
+                    ui.radio_value(&mut form.kind, FormKind::Redis, "Redis");
+                    ui.radio_value(&mut form.kind, FormKind::Memcached, "Memcached");
+                });
+                ui.end_row();
+                if form.kind == FormKind::Memcached {
+                    labelled_text(
+                        ui,
+                        "Servers",
+                        &mut form.servers,
+                        "host:11211, host2:11211 or /path.sock",
+                    );
+                    shared_rows(ui, form);
+                    return;
+                }
                 ui.label("Address");
                 ui.horizontal(|ui| {
                     ui.radio_value(&mut form.use_unix, false, "TCP");
@@ -195,40 +254,7 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState) -> bool {
                     }
                 }
                 labelled_text(ui, "Database", &mut form.db, "0");
-                labelled_text(
-                    ui,
-                    "Connect timeout (ms)",
-                    &mut form.connect_timeout_ms,
-                    "5000",
-                );
-                labelled_text(
-                    ui,
-                    "Command timeout (ms)",
-                    &mut form.command_timeout_ms,
-                    "10000",
-                );
-                labelled_text(ui, "Default pattern", &mut form.default_pattern, "*");
-                labelled_text(ui, "Tree delimiter", &mut form.delimiter, ":");
-                ui.label("Safety");
-                ui.horizontal(|ui| {
-                    ui.checkbox(&mut form.read_only, "Read-only")
-                        .on_hover_text("Every write through this profile is refused");
-                    ui.checkbox(&mut form.production, "Production")
-                        .on_hover_text("Ask before every write");
-                });
-                ui.end_row();
-                let l = ui.label("Colour tag");
-                egui::ComboBox::from_id_salt("color_tag")
-                    .selected_text(form.color.map_or("none", |c| c.name()))
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut form.color, None, "none");
-                        for c in crate::profiles::ColorTag::ALL {
-                            ui.selectable_value(&mut form.color, Some(c), c.name());
-                        }
-                    })
-                    .response
-                    .labelled_by(l.id);
-                ui.end_row();
+                shared_rows(ui, form);
             });
         ui.add_space(8.0);
         if let Some(error) = &form.error {

@@ -31,6 +31,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
     {
         let s = state.active_session_mut()?;
         let writable = s.capabilities.as_ref().is_some_and(|c| c.write);
+        let rename = s.capabilities.as_ref().is_some_and(|c| c.rename);
         let Some(v) = &mut s.viewer else {
             ui.add_space(20.0);
             ui.label(egui::RichText::new("Select a key to see its value.").color(theme::MUTED));
@@ -56,7 +57,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
             ViewerState::Loaded => {
                 facts_ui(ui, v);
                 if writable {
-                    edit::key_actions_ui(ui, v, &mut actions);
+                    edit::key_actions_ui(ui, v, rename, &mut actions);
                     edit::conflict_ui(ui, v, &mut actions);
                 }
                 ui.separator();
@@ -111,6 +112,10 @@ fn facts_ui(ui: &mut egui::Ui, v: &Viewer) {
         if let Some(enc) = &d.encoding {
             ui.separator();
             ui.label(format!("Encoding: {enc}"));
+        }
+        for (name, value) in &d.extra {
+            ui.separator();
+            ui.label(format!("{name}: {value}"));
         }
     });
 }

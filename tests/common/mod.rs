@@ -186,3 +186,133 @@ pub fn config_dir() -> tempfile::TempDir {
 pub fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_cache-console"))
 }
+
+/// A memcached owned by one test.
+pub struct MemcachedServer {
+    child: Child,
+    /// Its TCP port.
+    pub port: u16,
+}
+
+fn memcached_binary() -> PathBuf {
+    match Command::new("memcached")
+        .arg("-h")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(status) if status.success() => PathBuf::from("memcached"),
+        _ => panic!(
+            "memcached is not installed, and these tests need a real one. Install it \
+             (Debian/Ubuntu: `apt-get install memcached`) or run `bash scripts/test.sh`, \
+             which installs it."
+        ),
+    }
+}
+
+impl MemcachedServer {
+    /// Starts memcached with 256 MiB; `extra` adds flags (`-X` refuses key dumps).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let binary = memcached_binary();
+        for _attempt in 0..5 {
+            let port = free_port();
+            let child = Command::new(&binary)
+                .args([
+                    "-p",
+                    &port.to_string(),
+                    "-l",
+                    "127.0.0.1",
+                    "-U",
+                    "0",
+                    "-m",
+                    "256",
+                    "-u",
+                    "root",
+                ])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn memcached");
+            let mut server = Self { child, port };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break;
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return server;
+                }
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            server.kill();
+        }
+        panic!("memcached did not start on a free port after 5 attempts");
+    }
+
+    /// Starts a plain memcached.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Sends raw text-protocol commands and returns everything read until `until` appears.
+    pub fn raw(&self, command: &str, until: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        s.write_all(command.as_bytes()).expect("write");
+        let mut out = Vec::new();
+        let mut buf = [0u8; 65536];
+        while !String::from_utf8_lossy(&out).contains(until) {
+            let n = s.read(&mut buf).expect("read");
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Stores `n` keys `prefix{i}` (value `v{i}`) with pipelined quiet sets.
+    pub fn fill(&self, prefix: &str, n: usize) {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut batch = String::new();
+        for i in 0..n {
+            let v = format!("v{i}");
+            batch.push_str(&format!("ms {prefix}{i} {} q\r\n{v}\r\n", v.len()));
+            if batch.len() > 256 * 1024 || i + 1 == n {
+                batch.push_str("mn\r\n");
+                s.write_all(batch.as_bytes()).expect("write");
+                batch.clear();
+                let mut out = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !out.ends_with(b"MN\r\n") {
+                    let k = s.read(&mut buf).expect("read");
+                    assert!(k > 0, "memcached closed the connection");
+                    out.extend_from_slice(&buf[..k]);
+                }
+            }
+        }
+    }
+
+    /// Stops the server now (to test a server that dies).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for MemcachedServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

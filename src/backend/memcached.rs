@@ -1,0 +1,1045 @@
+//! The Memcached backend: one server or a pool.
+//!
+//! Writes go through the `memcache` crate (set, add, cas, touch, delete), which blocks, so they
+//! run on tokio's blocking pool; its hashing decides which server of a pool holds a key, and we
+//! ask the same hash function so the UI can say where a key lives. The crate has no meta
+//! protocol (TTL and flags of a key without fetching it), no `lru_crawler metadump` (listing)
+//! and no per-server `flush_all`, so those speak memcached's text protocol directly over tokio.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::io::{
+    AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, BufReader,
+};
+use tokio::sync::{Mutex, mpsc};
+
+use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
+use crate::connection::{MemcachedAddress, MemcachedSpec};
+use crate::escape::escape_bytes;
+use crate::model::{
+    DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
+    Ttl, TtlChange, ValueItems, ValuePage, WriteOp, WriteOutcome,
+};
+
+/// memcached reads an expiry above 30 days as a Unix time, below it as seconds from now.
+const RELATIVE_EXPIRY_LIMIT_SECS: u64 = 60 * 60 * 24 * 30;
+/// How long the crawl may wait for a reader before it gives the server's crawler back.
+const CRAWL_READER_PATIENCE: Duration = Duration::from_secs(20);
+
+/// A stream to one server.
+trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
+
+/// What `mg` told about one key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct MetaItem {
+    ttl_secs: i64,
+    size: u64,
+    flags: u32,
+    cas: u64,
+    value: Option<Bytes>,
+}
+
+/// One message of a running crawl.
+enum CrawlMsg {
+    Page(Vec<Bytes>, f64),
+    Done,
+    Failed(BackendError),
+}
+
+/// A connected memcached server or pool.
+pub struct MemcachedBackend {
+    client: Arc<memcache::Client>,
+    servers: Vec<MemcachedAddress>,
+    labels: Vec<String>,
+    connect_timeout: Duration,
+    command_timeout: Duration,
+    version: String,
+    capabilities: Capabilities,
+    crawls: Mutex<HashMap<u64, mpsc::Receiver<CrawlMsg>>>,
+    next_crawl: AtomicU64,
+}
+
+fn crate_url(addr: &MemcachedAddress, timeout: Duration) -> String {
+    let secs = timeout.as_secs_f64();
+    match addr {
+        MemcachedAddress::Tcp { host, port } if host.contains(':') => {
+            format!("memcache://[{host}]:{port}?timeout={secs}")
+        }
+        MemcachedAddress::Tcp { host, port } => format!("memcache://{host}:{port}?timeout={secs}"),
+        MemcachedAddress::Unix { path } => format!("memcache+unix://{}", path.display()),
+    }
+}
+
+/// A value with the flags memcached stores beside it (kept as they were on edits).
+struct Flagged<'a> {
+    flags: u32,
+    bytes: &'a [u8],
+}
+
+impl<W: std::io::Write> memcache::ToMemcacheValue<W> for Flagged<'_> {
+    fn get_flags(&self) -> u32 {
+        self.flags
+    }
+
+    fn get_length(&self) -> usize {
+        self.bytes.len()
+    }
+
+    fn write_to(&self, stream: &mut W) -> std::io::Result<()> {
+        stream.write_all(self.bytes)
+    }
+}
+
+/// `add`: stores only when the key is absent. `Ok(false)` when it exists (the crate reports
+/// memcached's NOT_STORED as an error).
+fn add_if_absent(
+    client: &memcache::Client,
+    key: &str,
+    value: impl memcache::ToMemcacheValue<memcache::Stream>,
+    exp: u32,
+) -> Result<bool, memcache::MemcacheError> {
+    match client.add(key, value, exp) {
+        Ok(()) => Ok(true),
+        Err(
+            memcache::MemcacheError::CommandError(memcache::CommandError::KeyExists)
+            | memcache::MemcacheError::ServerError(_),
+        ) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+fn text_key(key: &[u8]) -> BackendResult<&str> {
+    let valid = std::str::from_utf8(key).ok().filter(|k| {
+        !k.is_empty()
+            && k.len() <= 250
+            && !k
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    });
+    valid.ok_or_else(|| {
+        BackendError::Config(format!(
+            "`{}` cannot be a memcached key: keys are 1 to 250 bytes of text without spaces or control characters",
+            escape_bytes(key)
+        ))
+    })
+}
+
+/// An expiry for memcached from a TTL in milliseconds (0: never).
+fn exptime_from_ms(ms: u64) -> u32 {
+    let secs = ms.div_ceil(1000);
+    if secs > RELATIVE_EXPIRY_LIMIT_SECS {
+        u32::try_from(crate::ttl::now_unix_ms() / 1000 + secs).unwrap_or(u32::MAX)
+    } else {
+        u32::try_from(secs).unwrap_or(u32::MAX)
+    }
+}
+
+fn exptime(ttl: TtlChange, current_ttl_secs: i64) -> u32 {
+    match ttl {
+        TtlChange::Keep if current_ttl_secs > 0 => {
+            exptime_from_ms(u64::try_from(current_ttl_secs).unwrap_or(0) * 1000)
+        }
+        TtlChange::Keep | TtlChange::Persist => 0,
+        TtlChange::InMs(ms) => exptime_from_ms(ms.max(1)),
+        TtlChange::AtUnixMs(at) => u32::try_from(at / 1000).unwrap_or(u32::MAX),
+    }
+}
+
+fn ttl_of(item: &MetaItem) -> Ttl {
+    if item.ttl_secs < 0 {
+        Ttl::Persistent
+    } else {
+        Ttl::ExpiresInMs(u64::try_from(item.ttl_secs).unwrap_or(0) * 1000)
+    }
+}
+
+/// Collects a page of keys into one buffer.
+struct PageBuilder {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl PageBuilder {
+    fn with_capacity(keys: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(keys * 32),
+            ends: Vec::with_capacity(keys),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Decodes a dumped (percent-encoded) key and keeps it if `keep` says so.
+    fn push_if(&mut self, encoded: &[u8], keep: impl Fn(&[u8]) -> bool) {
+        let start = self.buf.len();
+        if memchr::memchr(b'%', encoded).is_some() {
+            self.buf.extend(percent_encoding::percent_decode(encoded));
+        } else {
+            self.buf.extend_from_slice(encoded);
+        }
+        if keep(&self.buf[start..]) {
+            self.ends.push(self.buf.len());
+        } else {
+            self.buf.truncate(start);
+        }
+    }
+
+    /// The keys so far, as slices of one shared buffer; starts a new page.
+    fn take(&mut self, next_capacity: usize) -> Vec<Bytes> {
+        let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(next_capacity));
+        let buf = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(next_capacity * 32),
+        ));
+        let mut start = 0;
+        ends.into_iter()
+            .map(|end| {
+                let key = buf.slice(start..end);
+                start = end;
+                key
+            })
+            .collect()
+    }
+}
+
+impl MemcachedBackend {
+    /// Connects to every server of the spec (each must answer `version`).
+    ///
+    /// # Errors
+    /// A server is unreachable or does not speak memcached.
+    pub async fn connect(spec: &MemcachedSpec) -> BackendResult<Self> {
+        let labels: Vec<String> = spec.servers.iter().map(MemcachedAddress::label).collect();
+        if labels.is_empty() {
+            return Err(BackendError::Config(
+                "name at least one memcached server".to_owned(),
+            ));
+        }
+        let connect_timeout = Duration::from_millis(spec.connect_timeout_ms);
+        let command_timeout = Duration::from_millis(spec.command_timeout_ms);
+        let mut version = String::new();
+        for (addr, label) in spec.servers.iter().zip(&labels) {
+            let reply = Self::request_on(
+                addr,
+                label,
+                connect_timeout,
+                command_timeout,
+                b"version\r\n",
+                b"\r\n",
+            )
+            .await?;
+            version = String::from_utf8_lossy(&reply)
+                .trim()
+                .trim_start_matches("VERSION ")
+                .to_owned();
+        }
+        let urls: Vec<String> = spec
+            .servers
+            .iter()
+            .map(|a| crate_url(a, command_timeout))
+            .collect();
+        let first = labels[0].clone();
+        let client = tokio::task::spawn_blocking(move || {
+            let mut builder = memcache::Client::builder().with_max_pool_size(4);
+            for url in &urls {
+                builder = builder.add_server(url.as_str())?;
+            }
+            builder.build()
+        })
+        .await
+        .map_err(|e| BackendError::Config(e.to_string()))?
+        .map_err(|e| BackendError::Connect {
+            target: first,
+            reason: e.to_string(),
+        })?;
+        let pool = labels.len() > 1;
+        Ok(Self {
+            client: Arc::new(client),
+            servers: spec.servers.clone(),
+            capabilities: Capabilities {
+                kind_label: "Memcached",
+                value_types: vec![KeyType::String],
+                list_keys: true,
+                server_side_pattern: false,
+                type_filter: false,
+                ttl: true,
+                databases: false,
+                memory_usage: false,
+                flush: true,
+                write: true,
+                undo_delete: true,
+                scan_pause: false,
+                rename: false,
+                servers: if pool { labels.clone() } else { Vec::new() },
+                listing_note: Some(
+                    "a Memcached listing is a crawl of what is cached right now: items may be missed \
+                     or gone by the time you open them"
+                        .to_owned(),
+                ),
+                flush_delay: true,
+            },
+            labels,
+            connect_timeout,
+            command_timeout,
+            version,
+            crawls: Mutex::new(HashMap::new()),
+            next_crawl: AtomicU64::new(1),
+        })
+    }
+
+    async fn open(
+        addr: &MemcachedAddress,
+        label: &str,
+        connect_timeout: Duration,
+    ) -> BackendResult<BufReader<Box<dyn Wire>>> {
+        let connect = async {
+            let stream: Box<dyn Wire> = match addr {
+                MemcachedAddress::Tcp { host, port } => {
+                    let s = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+                    s.set_nodelay(true)?;
+                    Box::new(s)
+                }
+                MemcachedAddress::Unix { path } => {
+                    Box::new(tokio::net::UnixStream::connect(path).await?)
+                }
+            };
+            Ok::<_, std::io::Error>(stream)
+        };
+        match tokio::time::timeout(connect_timeout, connect).await {
+            Ok(Ok(stream)) => Ok(BufReader::with_capacity(256 * 1024, stream)),
+            Ok(Err(e)) => Err(BackendError::Connect {
+                target: label.to_owned(),
+                reason: e.to_string(),
+            }),
+            Err(_) => Err(BackendError::Timeout {
+                target: label.to_owned(),
+                timeout_ms: u64::try_from(connect_timeout.as_millis()).unwrap_or(u64::MAX),
+            }),
+        }
+    }
+
+    /// Sends `command` and reads until the reply ends with `terminator`.
+    async fn request_on(
+        addr: &MemcachedAddress,
+        label: &str,
+        connect_timeout: Duration,
+        command_timeout: Duration,
+        command: &[u8],
+        terminator: &[u8],
+    ) -> BackendResult<Vec<u8>> {
+        let mut conn = Self::open(addr, label, connect_timeout).await?;
+        let io = async {
+            conn.get_mut().write_all(command).await?;
+            let mut reply = Vec::new();
+            loop {
+                let n = conn.read_until(b'\n', &mut reply).await?;
+                if n == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    ));
+                }
+                if reply.ends_with(terminator)
+                    && (terminator != b"END\r\n"
+                        || reply.len() == 5
+                        || reply.ends_with(b"\r\nEND\r\n"))
+                {
+                    return Ok(reply);
+                }
+                if terminator == b"\r\n"
+                    || reply.starts_with(b"ERROR")
+                    || reply.starts_with(b"CLIENT_ERROR")
+                    || reply.starts_with(b"SERVER_ERROR")
+                {
+                    return Ok(reply);
+                }
+            }
+        };
+        Self::timed(label, command_timeout, io).await
+    }
+
+    async fn timed<T>(
+        label: &str,
+        limit: Duration,
+        io: impl Future<Output = std::io::Result<T>>,
+    ) -> BackendResult<T> {
+        match tokio::time::timeout(limit, io).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(BackendError::Connect {
+                target: label.to_owned(),
+                reason: e.to_string(),
+            }),
+            Err(_) => Err(BackendError::Timeout {
+                target: label.to_owned(),
+                timeout_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            }),
+        }
+    }
+
+    fn server_index(&self, key: &str) -> usize {
+        // The crate's own choice: the same function and modulus it uses to pick a connection.
+        let n = self.servers.len() as u64;
+        usize::try_from((self.client.hash_function)(key) % n).unwrap_or(0)
+    }
+
+    /// `stats [sub]` of one server as name/value pairs.
+    async fn stats_of(&self, index: usize, sub: &str) -> BackendResult<Vec<(String, String)>> {
+        let command = if sub.is_empty() {
+            "stats\r\n".to_owned()
+        } else {
+            format!("stats {sub}\r\n")
+        };
+        let reply = Self::request_on(
+            &self.servers[index],
+            &self.labels[index],
+            self.connect_timeout,
+            self.command_timeout,
+            command.as_bytes(),
+            b"END\r\n",
+        )
+        .await?;
+        let text = String::from_utf8_lossy(&reply);
+        if text.starts_with("ERROR") || text.contains("_ERROR") {
+            return Err(BackendError::Server {
+                command: format!("stats {sub}"),
+                reason: text.trim().to_owned(),
+            });
+        }
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("STAT ")?;
+                let (name, value) = rest.split_once(' ')?;
+                Some((name.to_owned(), value.to_owned()))
+            })
+            .collect())
+    }
+
+    /// Pipelined `mg` of keys that all live on server `index`.
+    async fn meta_get(
+        &self,
+        index: usize,
+        keys: &[&str],
+        flags: &str,
+    ) -> BackendResult<Vec<Option<MetaItem>>> {
+        let mut command = Vec::new();
+        for key in keys {
+            command.extend_from_slice(format!("mg {key} {flags}\r\n").as_bytes());
+        }
+        let label = &self.labels[index];
+        let mut conn = Self::open(&self.servers[index], label, self.connect_timeout).await?;
+        let io = async {
+            conn.get_mut().write_all(&command).await?;
+            let mut out = Vec::with_capacity(keys.len());
+            let mut line = Vec::new();
+            for _ in keys {
+                line.clear();
+                if conn.read_until(b'\n', &mut line).await? == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    ));
+                }
+                let text = String::from_utf8_lossy(&line).trim_end().to_owned();
+                let mut words = text.split(' ');
+                let item = match words.next() {
+                    Some("EN") => None,
+                    Some(kind @ ("HD" | "VA")) => {
+                        let size_of_value = if kind == "VA" {
+                            words.next().and_then(|n| n.parse::<usize>().ok())
+                        } else {
+                            None
+                        };
+                        let mut item = MetaItem {
+                            ttl_secs: -1,
+                            ..MetaItem::default()
+                        };
+                        for w in words {
+                            let (flag, value) = w.split_at(w.len().min(1));
+                            match flag {
+                                "t" => item.ttl_secs = value.parse().unwrap_or(-1),
+                                "s" => item.size = value.parse().unwrap_or(0),
+                                "f" => item.flags = value.parse().unwrap_or(0),
+                                "c" => item.cas = value.parse().unwrap_or(0),
+                                _ => {}
+                            }
+                        }
+                        if let Some(n) = size_of_value {
+                            let mut data = vec![0; n + 2];
+                            conn.read_exact(&mut data).await?;
+                            data.truncate(n);
+                            item.size = n as u64;
+                            item.value = Some(Bytes::from(data));
+                        }
+                        Some(item)
+                    }
+                    _ => {
+                        return Err(std::io::Error::other(format!(
+                            "unexpected reply to mg: {text}"
+                        )));
+                    }
+                };
+                out.push(item);
+            }
+            Ok(out)
+        };
+        Self::timed(label, self.command_timeout, io).await
+    }
+
+    async fn meta_one(&self, key: &[u8], flags: &str) -> BackendResult<Option<MetaItem>> {
+        let key = text_key(key)?;
+        let index = self.server_index(key);
+        Ok(self.meta_get(index, &[key], flags).await?.pop().flatten())
+    }
+
+    /// Runs a blocking `memcache` call on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        what: &str,
+        call: impl FnOnce(&memcache::Client) -> Result<T, memcache::MemcacheError> + Send + 'static,
+    ) -> BackendResult<T> {
+        let client = self.client.clone();
+        let label = self.labels.join(",");
+        let what = what.to_owned();
+        tokio::task::spawn_blocking(move || call(&client))
+            .await
+            .map_err(|e| BackendError::Config(e.to_string()))?
+            .map_err(|e| match e {
+                memcache::MemcacheError::IOError(io) => BackendError::Connect {
+                    target: label,
+                    reason: io.to_string(),
+                },
+                other => BackendError::Server {
+                    command: what,
+                    reason: other.to_string(),
+                },
+            })
+    }
+
+    /// Crawls every server's `lru_crawler metadump all`, one line at a time, sending pages of
+    /// matching keys. Never holds the whole dump; a reader that stops taking pages for too long
+    /// makes it hang up so the server's crawler is free again.
+    #[allow(clippy::too_many_arguments)]
+    async fn crawl(
+        servers: Vec<MemcachedAddress>,
+        labels: Vec<String>,
+        connect_timeout: Duration,
+        request: ScanRequest,
+        total: u64,
+        tx: mpsc::Sender<CrawlMsg>,
+    ) {
+        let wanted_type = request
+            .type_filter
+            .as_ref()
+            .is_none_or(|t| *t == KeyType::String);
+        let page_size = usize::try_from(request.count.max(100)).unwrap_or(1000);
+        let mut seen: u64 = 0;
+        // A page's keys live in one buffer and are handed out as slices of it: one allocation
+        // per page instead of one per key, on this thread and when the UI drops them.
+        let mut page = PageBuilder::with_capacity(page_size);
+        for (addr, label) in servers.iter().zip(&labels) {
+            let result: BackendResult<bool> = async {
+                let mut conn = Self::open(addr, label, connect_timeout).await?;
+                let io_err = |e: std::io::Error| BackendError::Connect {
+                    target: label.clone(),
+                    reason: e.to_string(),
+                };
+                conn.get_mut().write_all(b"lru_crawler metadump all\r\n").await.map_err(io_err)?;
+                let mut line = Vec::with_capacity(512);
+                loop {
+                    line.clear();
+                    if conn.read_until(b'\n', &mut line).await.map_err(io_err)? == 0 {
+                        return Err(BackendError::Connect {
+                            target: label.clone(),
+                            reason: "the server closed the connection in the middle of the key listing".to_owned(),
+                        });
+                    }
+                    if line.starts_with(b"END") {
+                        return Ok(true);
+                    }
+                    let Some(rest) = line.strip_prefix(b"key=") else {
+                        let text = String::from_utf8_lossy(&line).trim().to_owned();
+                        let reason = if text.starts_with("BUSY") {
+                            format!("{label} is already dumping keys for another client; try again in a moment")
+                        } else {
+                            format!(
+                                "{label} refuses to list its keys ({text}): it may run with -X or be too old. \
+                                 You can still open keys by their exact name"
+                            )
+                        };
+                        return Err(BackendError::Server {
+                            command: "lru_crawler metadump".to_owned(),
+                            reason,
+                        });
+                    };
+                    seen += 1;
+                    let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+                    if wanted_type {
+                        page.push_if(&rest[..end], |key| crate::glob::matches(&request.pattern, key));
+                    }
+                    if page.len() >= page_size {
+                        #[allow(clippy::cast_precision_loss)]
+                        let progress = (seen as f64 / total.max(seen).max(1) as f64).min(0.999);
+                        let msg = CrawlMsg::Page(page.take(page_size), progress);
+                        match tokio::time::timeout(CRAWL_READER_PATIENCE, tx.send(msg)).await {
+                            Ok(Ok(())) => {}
+                            // Nobody reads any more: hang up, the crawler is released.
+                            _ => return Ok(false),
+                        }
+                    }
+                }
+            }
+            .await;
+            match result {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    let _ = tx.send(CrawlMsg::Failed(e)).await;
+                    return;
+                }
+            }
+        }
+        if page.len() > 0 {
+            let _ = tx.send(CrawlMsg::Page(page.take(0), 1.0)).await;
+        }
+        let _ = tx.send(CrawlMsg::Done).await;
+    }
+
+    async fn flush_servers(&self, server: Option<&str>, delay_secs: u32) -> BackendResult<u64> {
+        let mut flushed = 0;
+        for (i, label) in self.labels.iter().enumerate() {
+            if server.is_some_and(|s| s != label) {
+                continue;
+            }
+            let command = if delay_secs > 0 {
+                format!("flush_all {delay_secs}\r\n")
+            } else {
+                "flush_all\r\n".to_owned()
+            };
+            let reply = Self::request_on(
+                &self.servers[i],
+                label,
+                self.connect_timeout,
+                self.command_timeout,
+                command.as_bytes(),
+                b"\r\n",
+            )
+            .await?;
+            if !reply.starts_with(b"OK") {
+                return Err(BackendError::Server {
+                    command: "flush_all".to_owned(),
+                    reason: String::from_utf8_lossy(&reply).trim().to_owned(),
+                });
+            }
+            flushed += 1;
+        }
+        if flushed == 0 {
+            return Err(BackendError::Config(format!(
+                "no server named `{}` in this pool",
+                server.unwrap_or_default()
+            )));
+        }
+        if delay_secs == 0 {
+            // memcached's clock has whole seconds, and its key dump still shows items stored in
+            // the same second as an immediate flush (reads already miss them). Returning after
+            // the next tick makes every listing that follows a flush agree with the server.
+            tokio::time::sleep(Duration::from_millis(1_100)).await;
+        }
+        Ok(flushed)
+    }
+
+    fn unsupported(what: &str) -> BackendError {
+        BackendError::Config(format!(
+            "Memcached holds plain values only: {what} is not possible here"
+        ))
+    }
+}
+
+#[async_trait]
+impl CacheBackend for MemcachedBackend {
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn describe(&self) -> String {
+        match self.labels.as_slice() {
+            [one] => format!("Memcached {} at {one}", self.version),
+            many => format!("Memcached {} pool of {} servers", self.version, many.len()),
+        }
+    }
+
+    async fn databases(&self) -> BackendResult<Vec<DbInfo>> {
+        Ok(Vec::new())
+    }
+
+    async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {
+        let mut out = Vec::new();
+        for (i, label) in self.labels.iter().enumerate() {
+            let mut sections = Vec::new();
+            for sub in ["", "slabs", "items"] {
+                let name = if sub.is_empty() { "stats" } else { sub };
+                sections.push((name.to_owned(), self.stats_of(i, sub).await?));
+            }
+            out.push(super::ServerInfo {
+                server: label.clone(),
+                sections,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn key_count(&self) -> BackendResult<u64> {
+        let mut total = 0;
+        for i in 0..self.servers.len() {
+            let stats = self.stats_of(i, "").await?;
+            total += stats
+                .iter()
+                .find(|(k, _)| k == "curr_items")
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
+        let mut crawls = self.crawls.lock().await;
+        let (token, mut rx) = if cursor == 0 {
+            // One listing at a time: a new one ends any crawl still running.
+            crawls.clear();
+            let total = self.key_count().await?;
+            let (tx, rx) = mpsc::channel(4);
+            tokio::spawn(Self::crawl(
+                self.servers.clone(),
+                self.labels.clone(),
+                self.connect_timeout,
+                request.clone(),
+                total,
+                tx,
+            ));
+            (self.next_crawl.fetch_add(1, Ordering::Relaxed), rx)
+        } else {
+            let rx = crawls.remove(&cursor).ok_or_else(|| {
+                BackendError::Config("this Memcached listing was stopped; search again".to_owned())
+            })?;
+            (cursor, rx)
+        };
+        drop(crawls);
+        match rx.recv().await {
+            Some(CrawlMsg::Page(keys, progress)) => {
+                self.crawls.lock().await.insert(token, rx);
+                Ok(ScanPage {
+                    keys,
+                    next_cursor: token,
+                    progress,
+                })
+            }
+            Some(CrawlMsg::Done) | None => Ok(ScanPage {
+                keys: Vec::new(),
+                next_cursor: 0,
+                progress: 1.0,
+            }),
+            Some(CrawlMsg::Failed(e)) => Err(e),
+        }
+    }
+
+    async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {
+        let mut by_server: HashMap<usize, Vec<(usize, &str)>> = HashMap::new();
+        let mut out = vec![None; keys.len()];
+        for (i, key) in keys.iter().enumerate() {
+            if let Ok(k) = text_key(key) {
+                by_server
+                    .entry(self.server_index(k))
+                    .or_default()
+                    .push((i, k));
+            }
+        }
+        for (server, entries) in by_server {
+            let names: Vec<&str> = entries.iter().map(|(_, k)| *k).collect();
+            let items = self.meta_get(server, &names, "t s").await?;
+            for ((i, _), item) in entries.iter().zip(items) {
+                out[*i] = item.map(|item| KeyMeta {
+                    key_type: KeyType::String,
+                    ttl: ttl_of(&item),
+                    size_bytes: Some(item.size),
+                    server: (self.labels.len() > 1).then(|| self.labels[server].clone()),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn key_details(&self, key: &[u8]) -> BackendResult<KeyDetails> {
+        let item = self
+            .meta_one(key, "t s f c")
+            .await?
+            .ok_or_else(|| key_not_found(key))?;
+        let server = self.labels[self.server_index(text_key(key)?)].clone();
+        Ok(KeyDetails {
+            meta: KeyMeta {
+                key_type: KeyType::String,
+                ttl: ttl_of(&item),
+                size_bytes: Some(item.size),
+                server: Some(server.clone()),
+            },
+            encoding: None,
+            length: item.size,
+            extra: vec![
+                ("Server".to_owned(), server),
+                ("Flags".to_owned(), item.flags.to_string()),
+                ("CAS".to_owned(), item.cas.to_string()),
+            ],
+        })
+    }
+
+    async fn read_page(
+        &self,
+        key: &[u8],
+        key_type: &KeyType,
+        cursor: &PageCursor,
+        _page_size: u32,
+    ) -> BackendResult<ValuePage> {
+        if *key_type != KeyType::String {
+            return Err(Self::unsupported("a collection"));
+        }
+        let item = self
+            .meta_one(key, "v")
+            .await?
+            .ok_or_else(|| key_not_found(key))?;
+        let bytes = item.value.unwrap_or_default();
+        Ok(ValuePage {
+            cursor: cursor.clone(),
+            items: ValueItems::String {
+                total_len: bytes.len() as u64,
+                bytes,
+            },
+            next: None,
+        })
+    }
+
+    async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {
+        let item = self
+            .meta_one(key, "v")
+            .await?
+            .ok_or_else(|| key_not_found(key))?;
+        let bytes = item.value.unwrap_or_default();
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let end = usize::try_from(offset.saturating_add(len))
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        Ok(bytes.slice(start..end))
+    }
+
+    async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
+        match op {
+            WriteOp::SetString {
+                key,
+                value,
+                ttl,
+                expect,
+            } => {
+                let name = text_key(key)?.to_owned();
+                let current = self.meta_one(key, "t f c v").await?;
+                match (expect, &current) {
+                    (Some(Some(_)), None) => return Ok(WriteOutcome::Conflict),
+                    (Some(Some(old)), Some(item)) if item.value.as_ref() != Some(old) => {
+                        return Ok(WriteOutcome::Conflict);
+                    }
+                    (Some(None), Some(_)) => return Ok(WriteOutcome::Conflict),
+                    _ => {}
+                }
+                let flags = current.as_ref().map_or(0, |c| c.flags);
+                let exp = exptime(*ttl, current.as_ref().map_or(-1, |c| c.ttl_secs));
+                let value = value.clone();
+                let cas = match (expect, &current) {
+                    (Some(Some(_)), Some(item)) => Some(item.cas),
+                    _ => None,
+                };
+                let must_add = matches!(expect, Some(None));
+                let stored = self
+                    .blocking("set", move |c| {
+                        let v = Flagged {
+                            flags,
+                            bytes: &value,
+                        };
+                        match (cas, must_add) {
+                            // CAS: refused when anyone wrote the key since we read it.
+                            (Some(cas), _) => c.cas(&name, v, exp, cas),
+                            (None, true) => add_if_absent(c, &name, v, exp),
+                            (None, false) => c.set(&name, v, exp).map(|()| true),
+                        }
+                    })
+                    .await?;
+                Ok(if stored {
+                    WriteOutcome::Done(1)
+                } else {
+                    WriteOutcome::Conflict
+                })
+            }
+            WriteOp::SetTtl { key, ttl } => {
+                if *ttl == TtlChange::Keep {
+                    return Ok(WriteOutcome::Done(0));
+                }
+                let name = text_key(key)?.to_owned();
+                let exp = exptime(*ttl, -1);
+                let touched = self.blocking("touch", move |c| c.touch(&name, exp)).await?;
+                if touched {
+                    Ok(WriteOutcome::Done(1))
+                } else {
+                    Err(key_not_found(key))
+                }
+            }
+            WriteOp::Create { key, value, ttl } => {
+                let NewValue::String(value) = value else {
+                    return Err(Self::unsupported("a collection"));
+                };
+                let name = text_key(key)?.to_owned();
+                let exp = exptime(*ttl, -1);
+                let value = value.clone();
+                let added = self
+                    .blocking("add", move |c| add_if_absent(c, &name, value.as_ref(), exp))
+                    .await?;
+                Ok(if added {
+                    WriteOutcome::Done(1)
+                } else {
+                    WriteOutcome::TargetExists
+                })
+            }
+            WriteOp::Delete { keys } => {
+                let names: Vec<String> = keys
+                    .iter()
+                    .map(|k| text_key(k).map(str::to_owned))
+                    .collect::<Result<_, _>>()?;
+                let deleted = self
+                    .blocking("delete", move |c| {
+                        let mut n = 0;
+                        for name in &names {
+                            if c.delete(name)? {
+                                n += 1;
+                            }
+                        }
+                        Ok(n)
+                    })
+                    .await?;
+                Ok(WriteOutcome::Done(deleted))
+            }
+            WriteOp::Restore { keys } => {
+                let mut restored = 0;
+                for k in keys {
+                    let name = text_key(&k.key)?.to_owned();
+                    let (flag_bytes, value) = k.payload.split_at(k.payload.len().min(4));
+                    let flags = u32::from_be_bytes(flag_bytes.try_into().unwrap_or([0; 4]));
+                    let exp = k
+                        .expire_at_unix_ms
+                        .map_or(0, |at| u32::try_from(at / 1000).unwrap_or(u32::MAX));
+                    let value = Bytes::copy_from_slice(value);
+                    let label = escape_bytes(&k.key);
+                    let added = self
+                        .blocking("add", move |c| {
+                            add_if_absent(
+                                c,
+                                &name,
+                                Flagged {
+                                    flags,
+                                    bytes: &value,
+                                },
+                                exp,
+                            )
+                        })
+                        .await?;
+                    if !added {
+                        return Err(BackendError::Server {
+                            command: "add".to_owned(),
+                            reason: format!("`{label}` exists again; it was not replaced"),
+                        });
+                    }
+                    restored += 1;
+                }
+                Ok(WriteOutcome::Done(restored))
+            }
+            WriteOp::FlushDb | WriteOp::FlushAll => {
+                Ok(WriteOutcome::Done(self.flush_servers(None, 0).await?))
+            }
+            WriteOp::Flush { server, delay_secs } => Ok(WriteOutcome::Done(
+                self.flush_servers(server.as_deref(), *delay_secs).await?,
+            )),
+            WriteOp::Rename { .. } | WriteOp::Copy { .. } => {
+                Err(Self::unsupported("renaming or copying a key"))
+            }
+            _ => Err(Self::unsupported("this edit")),
+        }
+    }
+
+    async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {
+        let now = crate::ttl::now_unix_ms();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let item = self.meta_one(key, "v f t").await?;
+            out.push(item.map(|item| {
+                let mut payload = item.flags.to_be_bytes().to_vec();
+                payload.extend_from_slice(&item.value.clone().unwrap_or_default());
+                DumpedKey {
+                    key: key.clone(),
+                    payload: Bytes::from(payload),
+                    expire_at_unix_ms: (item.ttl_secs > 0)
+                        .then(|| now + u64::try_from(item.ttl_secs).unwrap_or(0) * 1000),
+                }
+            }));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_must_be_memcached_text() {
+        assert!(text_key(b"user:1").is_ok());
+        assert!(text_key(b"has space").is_err());
+        assert!(text_key(b"").is_err());
+        assert!(text_key(&[b'k'; 251]).is_err());
+        assert!(text_key(b"\xff").is_err());
+    }
+
+    #[test]
+    fn expiry_is_relative_below_thirty_days_and_absolute_above() {
+        assert_eq!(exptime(TtlChange::InMs(90_000), -1), 90);
+        assert_eq!(exptime(TtlChange::Persist, 50), 0);
+        assert_eq!(exptime(TtlChange::Keep, 50), 50);
+        assert_eq!(exptime(TtlChange::Keep, -1), 0);
+        let far = exptime(TtlChange::InMs(40 * 86_400_000), -1);
+        assert!(u64::from(far) > crate::ttl::now_unix_ms() / 1000);
+        assert_eq!(
+            exptime(TtlChange::AtUnixMs(1_900_000_000_000), -1),
+            1_900_000_000
+        );
+    }
+
+    #[test]
+    fn dumped_keys_are_percent_decoded_and_filtered_into_one_page() {
+        let mut page = PageBuilder::with_capacity(4);
+        page.push_if(b"user%3A1%20x", |_| true);
+        page.push_if(b"skip:me", |k| !k.starts_with(b"skip"));
+        page.push_if(b"plain", |_| true);
+        assert_eq!(page.len(), 2);
+        let keys = page.take(4);
+        assert_eq!(
+            keys,
+            [
+                Bytes::from_static(b"user:1 x"),
+                Bytes::from_static(b"plain")
+            ]
+        );
+        assert_eq!(page.len(), 0);
+    }
+}

@@ -1,0 +1,344 @@
+//! The Memcached backend against real memcached processes: one server and a pool of three.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use bytes::Bytes;
+use cache_console::backend::{self, BackendError, CacheBackend, ConnectOptions};
+use cache_console::connection::parse_url;
+use cache_console::model::{
+    KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
+};
+use common::MemcachedServer;
+
+async fn open(url: &str) -> Box<dyn CacheBackend> {
+    let (spec, _) = parse_url(url).expect("url");
+    backend::connect(&spec, None, &ConnectOptions::default())
+        .await
+        .expect("connect")
+}
+
+async fn list(b: &dyn CacheBackend, pattern: &str) -> Vec<Vec<u8>> {
+    let request = ScanRequest {
+        pattern: pattern.as_bytes().to_vec(),
+        type_filter: None,
+        count: 1000,
+    };
+    let mut cursor = 0;
+    let mut out = Vec::new();
+    loop {
+        let page = b.scan(&request, cursor).await.expect("scan");
+        out.extend(page.keys.iter().map(|k| k.to_vec()));
+        cursor = page.next_cursor;
+        if cursor == 0 {
+            return out;
+        }
+    }
+}
+
+fn b(s: &str) -> Bytes {
+    Bytes::copy_from_slice(s.as_bytes())
+}
+
+#[tokio::test]
+async fn values_are_binary_safe_and_ttls_are_read_and_touched() {
+    let server = MemcachedServer::start();
+    let be = open(&format!("memcached://{}", server.addr())).await;
+    assert!(be.describe().starts_with("Memcached 1.6"));
+    let caps = be.capabilities();
+    assert!(!caps.type_filter && !caps.databases && !caps.rename && caps.flush_delay);
+    let value = Bytes::from_static(b"\x00\xff\r\nEND\r\nbinary");
+    let op = WriteOp::SetString {
+        key: b("bin"),
+        value: value.clone(),
+        ttl: TtlChange::InMs(120_000),
+        expect: None,
+    };
+    assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Done(1));
+    let page = be
+        .read_page(b"bin", &KeyType::String, &PageCursor::Start, 0)
+        .await
+        .expect("read");
+    assert_eq!(
+        page.items,
+        ValueItems::String {
+            bytes: value.clone(),
+            total_len: value.len() as u64
+        }
+    );
+    let details = be.key_details(b"bin").await.expect("details");
+    match details.meta.ttl {
+        Ttl::ExpiresInMs(ms) => assert!((118_000..=120_000).contains(&ms), "{ms}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(details.length, value.len() as u64);
+    assert!(
+        details
+            .extra
+            .iter()
+            .any(|(k, v)| k == "Server" && *v == server.addr())
+    );
+    // Touch changes the TTL; persist removes it; a save without a TTL change keeps it.
+    be.write(&WriteOp::SetTtl {
+        key: b("bin"),
+        ttl: TtlChange::InMs(3_600_000),
+    })
+    .await
+    .expect("touch");
+    let meta = be.key_meta(&[b("bin"), b("missing")]).await.expect("meta");
+    assert!(
+        matches!(meta[0].as_ref().map(|m| m.ttl), Some(Ttl::ExpiresInMs(ms)) if ms > 3_500_000)
+    );
+    assert!(meta[1].is_none());
+    let op = WriteOp::SetString {
+        key: b("bin"),
+        value: b("v2"),
+        ttl: TtlChange::Keep,
+        expect: Some(Some(value)),
+    };
+    assert_eq!(be.write(&op).await.expect("save"), WriteOutcome::Done(1));
+    let details = be.key_details(b"bin").await.expect("details");
+    assert!(
+        matches!(details.meta.ttl, Ttl::ExpiresInMs(ms) if ms > 3_500_000),
+        "TTL kept"
+    );
+    be.write(&WriteOp::SetTtl {
+        key: b("bin"),
+        ttl: TtlChange::Persist,
+    })
+    .await
+    .expect("persist");
+    assert_eq!(
+        be.key_details(b"bin").await.expect("details").meta.ttl,
+        Ttl::Persistent
+    );
+    let err = be
+        .write(&WriteOp::SetTtl {
+            key: b("nope"),
+            ttl: TtlChange::InMs(1000),
+        })
+        .await;
+    assert!(matches!(err, Err(BackendError::KeyNotFound(_))));
+    let err = be
+        .write(&WriteOp::Rename {
+            from: b("bin"),
+            to: b("x"),
+            overwrite: false,
+        })
+        .await;
+    assert!(err.is_err_and(|e| e.to_string().contains("plain values")));
+}
+
+#[tokio::test]
+async fn a_concurrent_change_is_a_cas_conflict() {
+    let server = MemcachedServer::start();
+    let be = open(&format!("memcached://{}", server.addr())).await;
+    be.write(&WriteOp::SetString {
+        key: b("k"),
+        value: b("loaded"),
+        ttl: TtlChange::Persist,
+        expect: None,
+    })
+    .await
+    .expect("set");
+    // Another client writes meanwhile.
+    let reply = server.raw("set k 0 0 6\r\ntheirs\r\n", "\r\n");
+    assert!(reply.starts_with("STORED"));
+    let op = WriteOp::SetString {
+        key: b("k"),
+        value: b("mine"),
+        ttl: TtlChange::Keep,
+        expect: Some(Some(b("loaded"))),
+    };
+    assert_eq!(be.write(&op).await.expect("save"), WriteOutcome::Conflict);
+    assert!(server.raw("get k\r\n", "END\r\n").contains("theirs"));
+    let op = WriteOp::SetString {
+        key: b("k"),
+        value: b("mine"),
+        ttl: TtlChange::Keep,
+        expect: Some(Some(b("theirs"))),
+    };
+    assert_eq!(be.write(&op).await.expect("save"), WriteOutcome::Done(1));
+    assert!(server.raw("get k\r\n", "END\r\n").contains("mine"));
+    // Create refuses an existing key; undo restores value, flags and TTL.
+    let create = WriteOp::Create {
+        key: b("k"),
+        value: cache_console::model::NewValue::String(b("x")),
+        ttl: TtlChange::Persist,
+    };
+    assert_eq!(
+        be.write(&create).await.expect("add"),
+        WriteOutcome::TargetExists
+    );
+    server.raw("set flagged 42 600 3\r\nabc\r\n", "\r\n");
+    let saved: Vec<_> = be
+        .dump(&[b("flagged")])
+        .await
+        .expect("dump")
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        be.write(&WriteOp::Delete {
+            keys: vec![b("flagged"), b("gone")]
+        })
+        .await
+        .expect("delete"),
+        WriteOutcome::Done(1)
+    );
+    assert!(!server.raw("get flagged\r\n", "END\r\n").contains("abc"));
+    be.write(&WriteOp::Restore { keys: saved })
+        .await
+        .expect("restore");
+    let reply = server.raw("mg flagged v f t\r\n", "\r\n");
+    assert!(reply.starts_with("VA 3 f42 t"), "{reply}");
+}
+
+#[tokio::test]
+async fn listing_100k_keys_is_exact_and_patterns_are_redis_globs() {
+    let server = MemcachedServer::start();
+    server.fill("item:", 100_000);
+    server.fill("other:", 500);
+    let be = open(&format!("memcached://{}", server.addr())).await;
+    assert_eq!(be.key_count().await.expect("count"), 100_500);
+    let keys = list(be.as_ref(), "item:*").await;
+    let unique: HashSet<_> = keys.iter().collect();
+    assert_eq!(keys.len(), 100_000);
+    assert_eq!(unique.len(), 100_000);
+    let some = list(be.as_ref(), "item:1[0-2]?").await;
+    assert_eq!(some.len(), 30);
+    assert!(list(be.as_ref(), "nothing*").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_pool_of_three_spreads_keys_and_lists_them_all() {
+    let servers: Vec<MemcachedServer> = (0..3).map(|_| MemcachedServer::start()).collect();
+    let url = format!(
+        "memcached://{}",
+        servers
+            .iter()
+            .map(MemcachedServer::addr)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let be = open(&url).await;
+    assert_eq!(be.capabilities().servers.len(), 3);
+    assert!(be.describe().contains("pool of 3"));
+    for i in 0..300 {
+        let op = WriteOp::SetString {
+            key: b(&format!("p:{i}")),
+            value: b("v"),
+            ttl: TtlChange::Persist,
+            expect: None,
+        };
+        be.write(&op).await.expect("set");
+    }
+    // Every server got some keys, and the app says which one holds each.
+    let mut per_server = std::collections::HashMap::new();
+    let keys: Vec<Bytes> = (0..300).map(|i| b(&format!("p:{i}"))).collect();
+    for meta in be.key_meta(&keys).await.expect("meta") {
+        let server = meta.and_then(|m| m.server).expect("a server");
+        *per_server.entry(server).or_insert(0) += 1;
+    }
+    assert_eq!(per_server.len(), 3, "{per_server:?}");
+    for s in &servers {
+        let count = per_server.get(&s.addr()).copied().unwrap_or(0);
+        let on_server = s.raw("stats\r\n", "END\r\n");
+        assert!(
+            on_server.contains(&format!("STAT curr_items {count}\r")),
+            "{count} on {}",
+            s.addr()
+        );
+    }
+    assert_eq!(list(be.as_ref(), "p:*").await.len(), 300);
+    // Flush one server only, then the rest after a delay.
+    let one = servers[0].addr();
+    be.write(&WriteOp::Flush {
+        server: Some(one.clone()),
+        delay_secs: 0,
+    })
+    .await
+    .expect("flush one");
+    assert_eq!(list(be.as_ref(), "p:*").await.len(), 300 - per_server[&one]);
+    be.write(&WriteOp::Flush {
+        server: None,
+        // memcached's clock ticks in whole seconds: 3 s leaves at least 1 s of "not yet".
+        delay_secs: 3,
+    })
+    .await
+    .expect("flush later");
+    assert_eq!(
+        list(be.as_ref(), "p:*").await.len(),
+        300 - per_server[&one],
+        "not yet"
+    );
+    tokio::time::sleep(Duration::from_millis(4_100)).await;
+    let left = be.key_meta(&keys).await.expect("meta");
+    assert!(left.iter().all(Option::is_none), "flushed after the delay");
+}
+
+#[tokio::test]
+async fn delete_by_pattern_and_flush_work_through_the_shared_path() {
+    let server = MemcachedServer::start();
+    server.fill("tmp:", 2_000);
+    server.fill("keep:", 100);
+    let be = open(&format!("memcached://{}", server.addr())).await;
+    let request = ScanRequest {
+        pattern: b"tmp:*".to_vec(),
+        type_filter: None,
+        count: 1000,
+    };
+    let result = be
+        .delete_matching(&request, &AtomicBool::new(false), &|_| {})
+        .await
+        .expect("bulk");
+    assert_eq!(result.deleted, 2_000);
+    assert_eq!(list(be.as_ref(), "*").await.len(), 100);
+    be.write(&WriteOp::FlushDb).await.expect("flush");
+    assert!(list(be.as_ref(), "*").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_server_refusing_dumps_or_dying_mid_listing_gives_a_clear_error() {
+    let refusing = MemcachedServer::start_with(&["-X"]);
+    let be = open(&format!("memcached://{}", refusing.addr())).await;
+    let request = ScanRequest {
+        pattern: b"*".to_vec(),
+        type_filter: None,
+        count: 1000,
+    };
+    let err = be.scan(&request, 0).await.expect_err("refused");
+    assert!(
+        err.to_string().contains("refuses to list its keys"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("exact name"), "{err}");
+
+    let mut dying = MemcachedServer::start();
+    dying.fill("d:", 200_000);
+    let be = open(&format!("memcached://{}?timeout_ms=2000", dying.addr())).await;
+    let request = ScanRequest {
+        pattern: b"*".to_vec(),
+        type_filter: None,
+        count: 100,
+    };
+    let first = be.scan(&request, 0).await.expect("first page");
+    dying.kill();
+    let mut cursor = first.next_cursor;
+    let mut outcome = Ok(());
+    for _ in 0..10_000 {
+        match be.scan(&request, cursor).await {
+            Ok(page) if page.next_cursor == 0 => break,
+            Ok(page) => cursor = page.next_cursor,
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    let err = outcome.expect_err("the listing must fail, not end quietly");
+    assert!(matches!(err, BackendError::Connect { .. }), "{err:?}");
+}
