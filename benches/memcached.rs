@@ -71,6 +71,7 @@ fn main() {
             pattern: b"*".to_vec(),
             type_filter: None,
             count: 1000,
+            server: None,
         };
         let start = Instant::now();
         let mut cursor = 0;

@@ -67,6 +67,9 @@ pub struct KeysArgs {
     /// Print only how many keys match.
     #[arg(long)]
     pub count: bool,
+    /// Memcached pools: only keys held by this server (`host:port`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub server: Option<String>,
 }
 
 /// Arguments of `get`.
@@ -237,6 +240,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 pattern: pattern_to_glob(pattern),
                 type_filter,
                 count: 1000,
+                server: args.server.clone(),
             };
             block_on(async move {
                 let backend = open(&target).await?;
@@ -318,6 +322,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                             pattern: pattern_to_glob(pattern),
                             type_filter: None,
                             count: 1000,
+                            server: None,
                         };
                         if args.dry_run {
                             count_matching(backend.as_ref(), &request).await?

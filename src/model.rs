@@ -184,6 +184,8 @@ pub struct ScanRequest {
     pub type_filter: Option<KeyType>,
     /// Hint of how many keys to examine per round trip.
     pub count: u32,
+    /// Only keys held by this server of a pool (as the backend names it); `None` for all.
+    pub server: Option<String>,
 }
 
 /// One page of a key listing.

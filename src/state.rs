@@ -541,6 +541,8 @@ pub struct Browser {
     pub marked: std::collections::BTreeSet<KeyId>,
     /// A key name typed to open directly.
     pub open_name: String,
+    /// List only the keys of this server of a pool.
+    pub server_filter: Option<String>,
 }
 
 impl Browser {
@@ -571,6 +573,7 @@ impl Browser {
             batch_limit: DEFAULT_BATCH_LIMIT,
             marked: std::collections::BTreeSet::new(),
             open_name: String::new(),
+            server_filter: None,
         }
     }
 
@@ -1368,6 +1371,7 @@ impl AppState {
             }),
             type_filter: b.type_filter.clone(),
             count: SCAN_COUNT,
+            server: b.server_filter.clone(),
         };
         b.reset_keys();
         b.scan = ScanStatus {

@@ -397,6 +397,16 @@ fn every_subcommand_works_with_memcached_urls() {
     assert_eq!(stdout(&out).trim(), "111", "{}", stderr(&out));
     let out = run(
         cfg.path(),
+        &["keys", &url, "mc:1*", "--count", "--server", &server.addr()],
+    );
+    assert_eq!(stdout(&out).trim(), "111", "{}", stderr(&out));
+    let out = run(
+        cfg.path(),
+        &["keys", &url, "--count", "--server", "10.9.9.9:1"],
+    );
+    assert_eq!(stdout(&out).trim(), "0");
+    let out = run(
+        cfg.path(),
         &["set", &url, "greeting", "hello\u{1f600}", "--ttl", "10m"],
     );
     assert!(out.status.success(), "{}", stderr(&out));

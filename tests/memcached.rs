@@ -26,6 +26,7 @@ async fn list(b: &dyn CacheBackend, pattern: &str) -> Vec<Vec<u8>> {
         pattern: pattern.as_bytes().to_vec(),
         type_filter: None,
         count: 1000,
+        server: None,
     };
     let mut cursor = 0;
     let mut out = Vec::new();
@@ -254,6 +255,31 @@ async fn a_pool_of_three_spreads_keys_and_lists_them_all() {
         );
     }
     assert_eq!(list(be.as_ref(), "p:*").await.len(), 300);
+    // A per-server listing shows exactly what that server holds.
+    for s in &servers {
+        let request = ScanRequest {
+            pattern: b"p:*".to_vec(),
+            type_filter: None,
+            count: 1000,
+            server: Some(s.addr()),
+        };
+        let mut cursor = 0;
+        let mut n = 0;
+        loop {
+            let page = be.scan(&request, cursor).await.expect("scan");
+            n += page.keys.len();
+            cursor = page.next_cursor;
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(
+            n,
+            per_server.get(&s.addr()).copied().unwrap_or(0),
+            "{}",
+            s.addr()
+        );
+    }
     // Flush one server only, then the rest after a delay.
     let one = servers[0].addr();
     be.write(&WriteOp::Flush {
@@ -290,6 +316,7 @@ async fn delete_by_pattern_and_flush_work_through_the_shared_path() {
         pattern: b"tmp:*".to_vec(),
         type_filter: None,
         count: 1000,
+        server: None,
     };
     let result = be
         .delete_matching(&request, &AtomicBool::new(false), &|_| {})
@@ -309,6 +336,7 @@ async fn a_server_refusing_dumps_or_dying_mid_listing_gives_a_clear_error() {
         pattern: b"*".to_vec(),
         type_filter: None,
         count: 1000,
+        server: None,
     };
     let err = be.scan(&request, 0).await.expect_err("refused");
     assert!(
@@ -324,6 +352,7 @@ async fn a_server_refusing_dumps_or_dying_mid_listing_gives_a_clear_error() {
         pattern: b"*".to_vec(),
         type_filter: None,
         count: 100,
+        server: None,
     };
     let first = be.scan(&request, 0).await.expect("first page");
     dying.kill();

@@ -70,6 +70,7 @@ async fn all_keys(b: &dyn CacheBackend, pattern: &str, t: Option<KeyType>) -> Ve
         pattern: pattern_to_glob(pattern),
         type_filter: t,
         count: 100,
+        server: None,
     };
     let mut cursor = 0;
     let mut out = HashSet::new();
@@ -208,6 +209,7 @@ fn service_lists_exactly_100k_keys_and_reports_progress() {
         pattern: b"k:*".to_vec(),
         type_filter: None,
         count: 1000,
+        server: None,
     };
     service
         .send(
@@ -262,6 +264,7 @@ fn a_limited_listing_pauses_and_continues_where_it_stopped() {
         pattern: b"*".to_vec(),
         type_filter: None,
         count: 1000,
+        server: None,
     };
     let mut keys = HashSet::new();
     let mut cursor = 0;
@@ -319,6 +322,7 @@ fn a_new_search_cancels_the_old_one() {
         pattern: b"*".to_vec(),
         type_filter: None,
         count: 10,
+        server: None,
     };
     start_scan(&service, 2, slow);
     std::thread::sleep(Duration::from_millis(100));
@@ -326,6 +330,7 @@ fn a_new_search_cancels_the_old_one() {
         pattern: b"c:1*".to_vec(),
         type_filter: None,
         count: 1000,
+        server: None,
     };
     start_scan(&service, 3, fast);
     let mut old_after_new = 0;
@@ -434,6 +439,7 @@ fn a_server_dying_mid_listing_ends_the_listing_with_an_error() {
         pattern: b"*".to_vec(),
         type_filter: None,
         count: 10,
+        server: None,
     };
     start_scan(&service, 2, slow);
     let mut batches = 0;
@@ -770,6 +776,7 @@ async fn the_client_side_glob_agrees_with_redis_itself() {
             pattern: pattern.to_vec(),
             type_filter: None,
             count: 1000,
+            server: None,
         };
         let mut cursor = 0;
         let mut from_redis = std::collections::BTreeSet::new();

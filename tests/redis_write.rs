@@ -477,6 +477,7 @@ async fn bulk_delete_of_200k_keys_leaves_every_other_key_intact() {
         pattern: b"cache:page:*".to_vec(),
         type_filter: None,
         count: 1000,
+        server: None,
     };
     let last = AtomicU64::new(0);
     let cancel = AtomicBool::new(false);
@@ -508,6 +509,7 @@ async fn a_cancelled_bulk_delete_stops_between_batches() {
         pattern: b"x:*".to_vec(),
         type_filter: None,
         count: 100,
+        server: None,
     };
     let cancel = AtomicBool::new(false);
     let result = be
@@ -636,6 +638,7 @@ async fn a_read_only_profile_refuses_every_write() {
         pattern: b"*".to_vec(),
         type_filter: None,
         count: 100,
+        server: None,
     };
     let err = be
         .delete_matching(&request, &AtomicBool::new(false), &|_| {})
@@ -680,6 +683,7 @@ async fn writes_are_audited_without_values() {
         pattern: b"a:1*".to_vec(),
         type_filter: None,
         count: 100,
+        server: None,
     };
     be.delete_matching(&request, &AtomicBool::new(false), &|_| {})
         .await

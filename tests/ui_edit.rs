@@ -703,6 +703,39 @@ fn a_memcached_pool_is_browsed_edited_and_flushed_in_the_app() {
         h.query_by_label("Database").is_none(),
         "no databases in memcached"
     );
+    // One server's keys only.
+    h.get_by_label("Server").click();
+    h.run_steps(2);
+    h.get_by_label(&servers[0].addr()).click();
+    h.run_steps(2);
+    h.get_by_label("Search").click();
+    h.run_steps(2);
+    run_until(&mut h, "the server's listing", |app| {
+        app.state.active_session().is_some_and(|s| {
+            s.browser.scan.phase == ScanPhase::Done && s.browser.server_filter.is_some()
+        })
+    });
+    let listed = h
+        .state()
+        .state
+        .active_session()
+        .map_or(0, |s| s.browser.index.len());
+    let on_first = servers[0].raw("stats\r\n", "END\r\n");
+    assert!(
+        on_first.contains(&format!("STAT curr_items {listed}\r")),
+        "{listed}"
+    );
+    h.get_by_label("Server").click();
+    h.run_steps(2);
+    h.get_by_label("all servers").click();
+    h.run_steps(2);
+    h.get_by_label("Search").click();
+    h.run_steps(2);
+    run_until(&mut h, "the pool's listing", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done && s.browser.index.len() == 40)
+    });
     open(&mut h, "s1:7");
     let shown_server = servers
         .iter()

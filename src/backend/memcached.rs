@@ -545,6 +545,13 @@ impl MemcachedBackend {
         // per page instead of one per key, on this thread and when the UI drops them.
         let mut page = PageBuilder::with_capacity(page_size);
         for (addr, label) in servers.iter().zip(&labels) {
+            if request
+                .server
+                .as_ref()
+                .is_some_and(|wanted| wanted != label)
+            {
+                continue;
+            }
             let result: BackendResult<bool> = async {
                 let mut conn = Self::open(addr, label, connect_timeout).await?;
                 let io_err = |e: std::io::Error| BackendError::Connect {

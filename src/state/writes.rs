@@ -567,6 +567,7 @@ impl AppState {
             pattern: pattern_to_glob(&b.pattern),
             type_filter: None,
             count: SCAN_COUNT,
+            server: None,
         })
     }
 

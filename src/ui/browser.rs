@@ -228,6 +228,20 @@ fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
                 .response
                 .labelled_by(l.id);
         }
+        let servers = caps.as_ref().map(|c| c.servers.clone()).unwrap_or_default();
+        if !servers.is_empty() {
+            let l = ui.label("Server");
+            egui::ComboBox::from_id_salt("server_filter")
+                .selected_text(b.server_filter.as_deref().unwrap_or("all servers"))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut b.server_filter, None, "all servers");
+                    for s in &servers {
+                        ui.selectable_value(&mut b.server_filter, Some(s.clone()), s);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        }
         search |= ui.button("Search").clicked();
         match b.scan.phase {
             ScanPhase::Running => {
