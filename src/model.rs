@@ -92,6 +92,8 @@ pub struct KeyMeta {
     pub size_bytes: Option<u64>,
     /// The server holding the key, for backends spread over several (a memcached pool).
     pub server: Option<String>,
+    /// Seconds since the key was last read or written, when the backend tells (memcached).
+    pub idle_secs: Option<u64>,
 }
 
 /// Everything the value viewer shows about one key besides the value itself.

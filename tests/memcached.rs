@@ -371,3 +371,43 @@ async fn a_server_refusing_dumps_or_dying_mid_listing_gives_a_clear_error() {
     let err = outcome.expect_err("the listing must fail, not end quietly");
     assert!(matches!(err, BackendError::Connect { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_unix_socket_server_is_reached_and_last_access_is_shown() {
+    let dir = tempfile::tempdir().expect("dir");
+    let socket = dir.path().join("mc.sock");
+    let mut child = std::process::Command::new("memcached")
+        .arg("-s")
+        .arg(&socket)
+        .args(["-a", "0700", "-u", "root", "-m", "16"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("memcached is installed (see scripts/test.sh)");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "memcached did not create its socket"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let be = open(&format!("memcached+unix://{}", socket.display())).await;
+    let op = WriteOp::SetString {
+        key: b("sock:1"),
+        value: b("v"),
+        ttl: TtlChange::Persist,
+        expect: None,
+    };
+    assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Done(1));
+    assert_eq!(list(be.as_ref(), "sock:*").await, vec![b"sock:1".to_vec()]);
+    let meta = be.key_meta(&[b("sock:1")]).await.expect("meta");
+    assert!(
+        meta[0].as_ref().is_some_and(|m| m.idle_secs.is_some()),
+        "{meta:?}"
+    );
+    let details = be.key_details(b"sock:1").await.expect("details");
+    assert!(details.extra.iter().any(|(k, _)| k == "Last access"));
+    let _ = child.kill();
+    let _ = child.wait();
+}

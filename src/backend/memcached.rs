@@ -39,6 +39,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct MetaItem {
     ttl_secs: i64,
+    idle_secs: Option<u64>,
     size: u64,
     flags: u32,
     cas: u64,
@@ -72,7 +73,8 @@ fn crate_url(addr: &MemcachedAddress, timeout: Duration) -> String {
             format!("memcache://[{host}]:{port}?timeout={secs}")
         }
         MemcachedAddress::Tcp { host, port } => format!("memcache://{host}:{port}?timeout={secs}"),
-        MemcachedAddress::Unix { path } => format!("memcache+unix://{}", path.display()),
+        // The crate reads a URL with neither host nor port as a unix socket path.
+        MemcachedAddress::Unix { path } => format!("memcache://{}", path.display()),
     }
 }
 
@@ -465,6 +467,7 @@ impl MemcachedBackend {
                             let (flag, value) = w.split_at(w.len().min(1));
                             match flag {
                                 "t" => item.ttl_secs = value.parse().unwrap_or(-1),
+                                "l" => item.idle_secs = value.parse().ok(),
                                 "s" => item.size = value.parse().unwrap_or(0),
                                 "f" => item.flags = value.parse().unwrap_or(0),
                                 "c" => item.cas = value.parse().unwrap_or(0),
@@ -769,13 +772,14 @@ impl CacheBackend for MemcachedBackend {
         }
         for (server, entries) in by_server {
             let names: Vec<&str> = entries.iter().map(|(_, k)| *k).collect();
-            let items = self.meta_get(server, &names, "t s").await?;
+            let items = self.meta_get(server, &names, "t s l").await?;
             for ((i, _), item) in entries.iter().zip(items) {
                 out[*i] = item.map(|item| KeyMeta {
                     key_type: KeyType::String,
                     ttl: ttl_of(&item),
                     size_bytes: Some(item.size),
                     server: (self.labels.len() > 1).then(|| self.labels[server].clone()),
+                    idle_secs: item.idle_secs,
                 });
             }
         }
@@ -784,7 +788,7 @@ impl CacheBackend for MemcachedBackend {
 
     async fn key_details(&self, key: &[u8]) -> BackendResult<KeyDetails> {
         let item = self
-            .meta_one(key, "t s f c")
+            .meta_one(key, "t s f c l")
             .await?
             .ok_or_else(|| key_not_found(key))?;
         let server = self.labels[self.server_index(text_key(key)?)].clone();
@@ -794,6 +798,7 @@ impl CacheBackend for MemcachedBackend {
                 ttl: ttl_of(&item),
                 size_bytes: Some(item.size),
                 server: Some(server.clone()),
+                idle_secs: item.idle_secs,
             },
             encoding: None,
             length: item.size,
@@ -801,6 +806,11 @@ impl CacheBackend for MemcachedBackend {
                 ("Server".to_owned(), server),
                 ("Flags".to_owned(), item.flags.to_string()),
                 ("CAS".to_owned(), item.cas.to_string()),
+                (
+                    "Last access".to_owned(),
+                    item.idle_secs
+                        .map_or_else(|| "unknown".to_owned(), |s| format!("{s} s ago")),
+                ),
             ],
         })
     }

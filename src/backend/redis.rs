@@ -590,6 +590,7 @@ impl CacheBackend for RedisBackend {
                     ttl,
                     size_bytes,
                     server: None,
+                    idle_secs: None,
                 }),
                 _ => None,
             });
@@ -636,6 +637,7 @@ impl CacheBackend for RedisBackend {
                 ttl,
                 size_bytes,
                 server: None,
+                idle_secs: None,
             },
             encoding,
             length,

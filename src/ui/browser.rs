@@ -276,10 +276,7 @@ fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
             ScanPhase::Stopped => format!("{summary} · stopped"),
             ScanPhase::Failed(e) => format!("{summary} · failed: {e}"),
         };
-        if let Some(note) = caps.as_ref().and_then(|c| c.listing_note.as_ref()) {
-            ui.label(egui::RichText::new("(crawl)").color(theme::MUTED))
-                .on_hover_text(note.as_str());
-        }
+
         let color = if matches!(b.scan.phase, ScanPhase::Failed(_)) {
             theme::level_color(crate::state::Level::Error)
         } else {
@@ -287,6 +284,9 @@ fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
         };
         ui.label(egui::RichText::new(text).color(color));
     });
+    if let Some(note) = caps.as_ref().and_then(|c| c.listing_note.as_ref()) {
+        ui.label(egui::RichText::new(format!("Note: {note}.")).color(theme::MUTED));
+    }
     ui.horizontal_wrapped(|ui| {
         ui.label("View");
         ui.selectable_value(&mut b.view, BrowserView::Flat, "List");
@@ -450,7 +450,17 @@ fn meta_cells(
                 ui.label(ttl_text(meta.ttl, *at, now));
             });
             row.col(|ui| {
-                ui.label(meta.size_bytes.map_or_else(|| "–".to_owned(), human_bytes));
+                let r = ui.label(meta.size_bytes.map_or_else(|| "–".to_owned(), human_bytes));
+                let mut facts = Vec::new();
+                if let Some(server) = &meta.server {
+                    facts.push(format!("on {server}"));
+                }
+                if let Some(idle) = meta.idle_secs {
+                    facts.push(format!("last access {idle} s ago"));
+                }
+                if !facts.is_empty() {
+                    r.on_hover_text(facts.join(", "));
+                }
             });
         }
         Some(MetaSlot::Gone) => {
