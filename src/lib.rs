@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Cache Console: look inside caches and fix what is wrong there.
 //!
 //! The library holds everything (backends, the I/O service, the UI) so that the UI can be

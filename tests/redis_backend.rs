@@ -796,3 +796,53 @@ async fn the_client_side_glob_agrees_with_redis_itself() {
         assert_eq!(ours, from_redis, "pattern {}", escape_bytes(pattern));
     }
 }
+
+#[test]
+fn every_event_wakes_the_ui_and_shutdown_takes_at_most_a_second() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    fill(&mut c, "w:", 50_000);
+    let ctx = egui::Context::default();
+    let wakes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = wakes.clone();
+    ctx.set_request_repaint_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let mut service = ServiceHandle::start(Some(ctx.clone())).expect("service");
+    let (spec, _) = parse_url(&server.url()).expect("url");
+    service
+        .send(
+            1,
+            1,
+            CommandKind::Connect {
+                spec,
+                password: None,
+                options: ConnectOptions::default(),
+            },
+        )
+        .expect("send");
+    let event = service
+        .blocking_recv(Duration::from_secs(10))
+        .expect("connected");
+    assert!(matches!(event.kind, EventKind::Connected { .. }));
+    assert!(
+        wakes.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the event woke the UI"
+    );
+    // A slow listing is running when the app quits: the service still stops within a second.
+    let slow = ScanRequest {
+        pattern: b"*".to_vec(),
+        type_filter: None,
+        count: 10,
+        server: None,
+    };
+    start_scan(&service, 2, slow);
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    service.shutdown();
+    assert!(
+        started.elapsed() < Duration::from_millis(1_200),
+        "{:?}",
+        started.elapsed()
+    );
+}
