@@ -16,9 +16,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cache_console::connection::parse_url;
-use cache_console::profiles::{Profile, ProfileStore};
-use cache_console::state::{AppState, BrowserView, ScanPhase, SessionStatus};
+use cache_console::state::BrowserView;
 use cache_console::ui::App;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -90,13 +88,6 @@ fn bare_scan(server: &common::RedisServer) -> (Duration, usize) {
         }
         (start.elapsed(), n)
     })
-}
-
-fn harness(app: App) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1400.0, 900.0])
-        .with_max_steps(u64::MAX)
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -225,36 +216,7 @@ fn main() {
         .min()
         .unwrap_or_default();
 
-    let cfg = tempfile::tempdir().expect("config dir");
-    let mut store = ProfileStore::empty_in(cfg.path());
-    let (spec, _) = parse_url(&server.url()).expect("url");
-    store.add(Profile::new("bench", spec)).expect("profile");
-    let mut state = AppState::new(store, None);
-    state.batch_limit = u64::MAX;
-    let app = App::new(state, None, Instant::now()).expect("app");
-    let mut h = harness(app);
-    h.state_mut().state.connect_profile("bench");
-    let wait_done = |h: &mut Harness<'static, App>| {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let done = h.state().state.active_session().is_some_and(|s| {
-                s.status == SessionStatus::Connected && s.browser.scan.phase == ScanPhase::Done
-            });
-            if done {
-                break;
-            }
-            assert!(Instant::now() < deadline, "listing did not finish");
-            h.step();
-        }
-    };
-    wait_done(&mut h);
-    let mut app_best = Duration::MAX;
-    for _ in 0..2 {
-        let start = Instant::now();
-        h.state_mut().state.search();
-        wait_done(&mut h);
-        app_best = app_best.min(start.elapsed());
-    }
+    let (mut h, app_best) = common::ui::timed_app_listing(&server.url(), 2);
     let listed = h
         .state()
         .state

@@ -9,10 +9,6 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::time::{Duration, Instant};
 
 use cache_console::connection::parse_url;
-use cache_console::profiles::{Profile, ProfileStore};
-use cache_console::state::{AppState, ScanPhase, SessionStatus};
-use cache_console::ui::App;
-use egui_kittest::Harness;
 
 const ITEMS: usize = 1_000_000;
 
@@ -91,45 +87,8 @@ fn main() {
         start.elapsed()
     });
     let _ = crawl_only;
-    let cfg = tempfile::tempdir().expect("config dir");
-    let mut store = ProfileStore::empty_in(cfg.path());
-    let (spec, _) = parse_url(&format!("memcached://{}", server.addr())).expect("url");
-    store.add(Profile::new("bench", spec)).expect("profile");
-    let app = App::new(AppState::new(store, None), None, Instant::now()).expect("app");
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .with_max_steps(u64::MAX)
-        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
-    h.state_mut().state.connect_profile("bench");
-    let wait_done = |h: &mut Harness<'static, App>| {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let done = h.state().state.active_session().is_some_and(|s| {
-                s.status == SessionStatus::Connected && s.browser.scan.phase == ScanPhase::Done
-            });
-            if done {
-                break;
-            }
-            if let Some(ScanPhase::Failed(e)) = h
-                .state()
-                .state
-                .active_session()
-                .map(|s| s.browser.scan.phase.clone())
-            {
-                panic!("listing failed: {e}");
-            }
-            assert!(Instant::now() < deadline, "listing did not finish");
-            h.step();
-        }
-    };
-    wait_done(&mut h);
-    let mut app_best = Duration::MAX;
-    for _ in 0..3 {
-        let start = Instant::now();
-        h.state_mut().state.search();
-        wait_done(&mut h);
-        app_best = app_best.min(start.elapsed());
-    }
+    let (mut h, app_best) =
+        common::ui::timed_app_listing(&format!("memcached://{}", server.addr()), 3);
     let listed = h
         .state()
         .state
