@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs what the tests need (redis-server, memcached) when missing,
+# The whole test suite. Installs what the tests need (redis-server, memcached, php-cli) when missing,
 # then runs every test. The tests start their own servers on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,7 @@ install_packages() {
 missing=()
 need redis-server || missing+=(redis-server)
 need memcached || missing+=(memcached)
+need php || missing+=(php-cli)
 if [ ${#missing[@]} -gt 0 ]; then
     install_packages "${missing[@]}"
 fi

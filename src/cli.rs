@@ -84,6 +84,10 @@ pub struct GetArgs {
     /// Print type, TTL and size instead of the value.
     #[arg(long)]
     pub meta: bool,
+    /// Print the value decoded (PHP serialize, MessagePack, gzip/zlib, PHP memcached flags)
+    /// as JSON.
+    #[arg(long, conflicts_with = "meta")]
+    pub decode: bool,
 }
 
 /// Arguments of `set`.
@@ -369,6 +373,9 @@ fn execute(command: Command) -> Result<(), Failure> {
             let key = parse_key(&rest[0])?;
             block_on(async move {
                 let backend = open(&target).await?;
+                if args.decode {
+                    return get_decoded(backend.as_ref(), &key).await;
+                }
                 get(backend.as_ref(), &key, args.meta).await
             })
         }
@@ -633,6 +640,38 @@ async fn get(backend: &dyn CacheBackend, key: &[u8], meta_only: bool) -> Result<
         (None, _) => serde_json::to_string_pretty(&json).map_err(Failure::error)?,
     };
     writeln!(out, "{document}").map_err(Failure::error)?;
+    Ok(())
+}
+
+async fn get_decoded(backend: &dyn CacheBackend, key: &[u8]) -> Result<(), Failure> {
+    let details = backend.key_details(key).await?;
+    if details.meta.key_type != KeyType::String {
+        return Err(Failure::error(
+            "--decode reads string values; collections print as JSON without it",
+        ));
+    }
+    let mut bytes = Vec::new();
+    let mut offset = 0;
+    while offset < details.length {
+        let chunk = backend
+            .read_string_range(key, offset, (1 << 20).min(details.length - offset))
+            .await?;
+        if chunk.is_empty() {
+            break;
+        }
+        offset += chunk.len() as u64;
+        bytes.extend_from_slice(&chunk);
+    }
+    let decoded = crate::decode::detect(&bytes, details.flags)
+        .ok_or_else(|| {
+            Failure::error(
+                "no known encoding recognised (not PHP serialize, gzip, zlib or flagged)",
+            )
+        })?
+        .map_err(Failure::error)?;
+    let text = serde_json::to_string_pretty(&crate::decode::to_json(&decoded.node))
+        .map_err(Failure::error)?;
+    println!("{text}");
     Ok(())
 }
 

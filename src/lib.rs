@@ -8,6 +8,7 @@ pub mod audit;
 pub mod backend;
 pub mod cli;
 pub mod connection;
+pub mod decode;
 pub mod edit;
 pub mod escape;
 pub mod glob;

@@ -107,6 +107,8 @@ pub struct KeyDetails {
     pub length: u64,
     /// Backend-specific facts worth showing (server, flags, CAS, …).
     pub extra: Vec<(String, String)>,
+    /// Client flags stored beside the value (memcached), which say how it was encoded.
+    pub flags: Option<u32>,
 }
 
 /// Where the next page of a collection starts.

@@ -770,6 +770,26 @@ pub enum ValueMode {
     Json,
     /// Hex dump.
     Hex,
+    /// Decoded (PHP serialize, MessagePack, gzip, …): detected automatically (`None`) or as
+    /// chosen.
+    Decoded(Option<crate::decode::Format>),
+}
+
+/// The editor of a decoded value's scalars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedEditor {
+    /// How the value was decoded (to wrap it the same way when saving).
+    pub steps: Vec<&'static str>,
+    /// The decoded tree.
+    pub node: crate::decode::Node,
+    /// Paths of the editable scalars.
+    pub paths: Vec<String>,
+    /// Their values as edited.
+    pub texts: Vec<String>,
+    /// The stored bytes as loaded (for conflict detection).
+    pub original: Bytes,
+    /// Why the last save was refused.
+    pub error: Option<String>,
 }
 
 /// Loading state of the value viewer.
@@ -819,6 +839,8 @@ pub struct Viewer {
     pub render_cache: Option<(RenderKey, String)>,
     /// The string editor, when open.
     pub editor: Option<ValueEditor>,
+    /// The decoded-value editor, when open.
+    pub decoded_editor: Option<DecodedEditor>,
     /// A save refused because the value changed on the server meanwhile.
     pub conflict: Option<WriteOp>,
     /// Inputs of the key and element actions.
@@ -1519,6 +1541,7 @@ impl AppState {
             save_req: None,
             render_cache: None,
             editor: None,
+            decoded_editor: None,
             conflict: None,
             inputs: EditInputs::default(),
         });
@@ -1693,12 +1716,21 @@ impl AppState {
                         }
                         v.details = Some(details);
                         v.next = page.next;
+                        let flags = v.details.as_ref().and_then(|d| d.flags);
                         v.mode = match &page.items {
+                            ValueItems::String { bytes, .. }
+                                if crate::decode::detect(bytes, flags)
+                                    .is_some_and(|r| r.is_ok()) =>
+                            {
+                                ValueMode::Decoded(None)
+                            }
                             ValueItems::String { bytes, .. } if pretty_json(bytes).is_some() => {
                                 ValueMode::Json
                             }
                             ValueItems::Json(_) => ValueMode::Json,
-                            _ if v.mode == ValueMode::Json => ValueMode::Text,
+                            _ if matches!(v.mode, ValueMode::Json | ValueMode::Decoded(_)) => {
+                                ValueMode::Text
+                            }
                             _ => v.mode,
                         };
                         v.append(page.items);

@@ -778,3 +778,46 @@ fn a_memcached_pool_is_browsed_edited_and_flushed_in_the_app() {
     }
     h.state_mut().shutdown();
 }
+
+#[test]
+fn a_php_serialized_value_is_shown_decoded_and_its_scalars_edited_exactly() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let value = common::php("echo serialize(['name' => 'Ada', 'qty' => 3, 'tags' => ['x']]);");
+    redis::cmd("SET")
+        .arg("laravel:cart")
+        .arg(&value)
+        .arg("EX")
+        .arg(600)
+        .query::<()>(&mut c)
+        .expect("set");
+    let (_cfg, mut h) = connect_to(&server.url(), "php");
+    wait_listed(&mut h);
+    open(&mut h, "laravel:cart");
+    let mode = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .map(|v| v.mode);
+    assert_eq!(
+        mode,
+        Some(cache_console::state::ValueMode::Decoded(None)),
+        "the value opens decoded"
+    );
+    assert!(h.query_by_label("Edit values").is_some());
+    h.get_by_label("Edit values").click();
+    h.run_steps(2);
+    replace_text(&mut h, "[qty]", "4");
+    replace_text(&mut h, "[tags][0]", "y");
+    h.get_by_label("Save values").click();
+    wait_reloaded(&mut h, "the save");
+    let stored: Vec<u8> = redis::cmd("GET")
+        .arg("laravel:cart")
+        .query(&mut c)
+        .expect("get");
+    let expected = common::php("echo serialize(['name' => 'Ada', 'qty' => 4, 'tags' => ['y']]);");
+    assert_eq!(stored, expected, "re-serialized exactly as PHP would");
+    assert!(pttl(&mut c, "laravel:cart") > 590_000, "TTL kept");
+    h.state_mut().shutdown();
+}

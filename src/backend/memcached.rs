@@ -812,6 +812,7 @@ impl CacheBackend for MemcachedBackend {
                         .map_or_else(|| "unknown".to_owned(), |s| format!("{s} s ago")),
                 ),
             ],
+            flags: Some(item.flags),
         })
     }
 

@@ -642,6 +642,7 @@ impl CacheBackend for RedisBackend {
             encoding,
             length,
             extra: Vec::new(),
+            flags: None,
         })
     }
 

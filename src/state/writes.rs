@@ -193,6 +193,75 @@ impl AppState {
         self.write(op);
     }
 
+    /// Opens the editor of a decoded value's scalars (PHP `serialize()` data, plain or base64).
+    pub fn open_decoded_editor(&mut self) {
+        let Some(s) = self.active_writable() else {
+            return;
+        };
+        let Some(v) = &mut s.viewer else { return };
+        let Some(ValueItems::String { bytes, total_len }) = &v.items else {
+            return;
+        };
+        if bytes.len() as u64 != *total_len {
+            return;
+        }
+        let flags = v.details.as_ref().and_then(|d| d.flags);
+        let decoded = match v.mode {
+            super::ValueMode::Decoded(Some(format)) => crate::decode::decode_as(bytes, format),
+            _ => crate::decode::detect(bytes, flags)
+                .unwrap_or_else(|| Err("no known format was recognised".to_owned())),
+        };
+        let decoded = match decoded {
+            Ok(d) => d,
+            Err(e) => {
+                v.inputs.error = Some(e);
+                return;
+            }
+        };
+        if let Err(e) = crate::decode::reencode(&decoded.steps, &decoded.node) {
+            v.inputs.error = Some(e);
+            return;
+        }
+        let leaves = crate::decode::scalars(&decoded.node);
+        v.decoded_editor = Some(super::DecodedEditor {
+            steps: decoded.steps,
+            node: decoded.node,
+            paths: leaves.iter().map(|l| l.path.clone()).collect(),
+            texts: leaves.into_iter().map(|l| l.text).collect(),
+            original: bytes.clone(),
+            error: None,
+        });
+    }
+
+    /// Saves the edited scalars, re-serialized and wrapped as before, keeping the TTL and
+    /// refusing to overwrite a concurrent change.
+    pub fn save_decoded_editor(&mut self) {
+        let Some(s) = self.active_writable() else {
+            return;
+        };
+        let Some(v) = &mut s.viewer else { return };
+        let Some(ed) = &mut v.decoded_editor else {
+            return;
+        };
+        let encoded = crate::decode::with_scalars(&ed.node, &ed.texts)
+            .and_then(|node| crate::decode::reencode(&ed.steps, &node));
+        let value = match encoded {
+            Ok(value) => value,
+            Err(e) => {
+                ed.error = Some(e);
+                return;
+            }
+        };
+        ed.error = None;
+        let op = WriteOp::SetString {
+            key: v.key.clone(),
+            value: Bytes::from(value),
+            ttl: TtlChange::Keep,
+            expect: Some(Some(ed.original.clone())),
+        };
+        self.write(op);
+    }
+
     /// Answers a save conflict.
     pub fn resolve_conflict(&mut self, choice: ConflictChoice) {
         let Some(s) = self.sessions.get_mut(self.active) else {

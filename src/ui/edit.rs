@@ -22,6 +22,9 @@ pub struct EditActions {
     save_element: bool,
     remove_element: bool,
     add_element: Option<bool>,
+    open_decoded: bool,
+    save_decoded: bool,
+    close_decoded: bool,
 }
 
 impl EditActions {
@@ -64,6 +67,17 @@ impl EditActions {
         }
         if let Some(head) = self.add_element {
             state.add_element(head);
+        }
+        if self.open_decoded {
+            state.open_decoded_editor();
+        }
+        if self.save_decoded {
+            state.save_decoded_editor();
+        }
+        if self.close_decoded
+            && let Some(v) = state.active_session_mut().and_then(|s| s.viewer.as_mut())
+        {
+            v.decoded_editor = None;
         }
     }
 }
@@ -163,6 +177,47 @@ pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditAct
                     .desired_rows(12)
                     .id_salt("value_editor"),
             );
+        });
+    true
+}
+
+/// The editor of a decoded value's scalars, or its button. Returns true when it is open.
+pub fn decoded_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditActions) -> bool {
+    let Some(ed) = &mut v.decoded_editor else {
+        if matches!(v.mode, crate::state::ValueMode::Decoded(_)) {
+            actions.open_decoded |= ui
+                .button("Edit values")
+                .on_hover_text("Edit the decoded scalars; the value is re-serialized exactly")
+                .clicked();
+            error_line(ui, v.inputs.error.as_ref());
+        }
+        return false;
+    };
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "Editing {} values ({})",
+            ed.texts.len(),
+            ed.steps.join(" → ")
+        ));
+        actions.save_decoded |= ui.button("Save values").clicked();
+        actions.close_decoded |= ui.button("Cancel").clicked();
+    });
+    error_line(ui, ed.error.as_ref());
+    egui::ScrollArea::vertical()
+        .id_salt("decoded_editor")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            egui::Grid::new("decoded_grid")
+                .num_columns(2)
+                .striped(true)
+                .show(ui, |ui| {
+                    for (path, text) in ed.paths.iter().zip(ed.texts.iter_mut()) {
+                        let l = ui.monospace(path);
+                        ui.add(egui::TextEdit::singleline(text).desired_width(260.0))
+                            .labelled_by(l.id);
+                        ui.end_row();
+                    }
+                });
         });
     true
 }

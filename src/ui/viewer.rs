@@ -62,7 +62,10 @@ pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
                 }
                 ui.separator();
                 let is_string = matches!(v.items, Some(ValueItems::String { .. }));
-                let editing = writable && is_string && edit::string_editor_ui(ui, v, &mut actions);
+                let editing = writable
+                    && is_string
+                    && (edit::decoded_editor_ui(ui, v, &mut actions)
+                        || edit::string_editor_ui(ui, v, &mut actions));
                 if writable && !is_string {
                     edit::element_actions_ui(ui, v, &mut actions);
                 }
@@ -139,8 +142,25 @@ fn text_view(bytes: &[u8]) -> String {
     out
 }
 
-fn render(bytes: &[u8], mode: ValueMode) -> String {
+fn render(bytes: &[u8], mode: ValueMode, flags: Option<u32>) -> String {
     match mode {
+        ValueMode::Decoded(choice) => {
+            let decoded = match choice {
+                Some(format) => Some(crate::decode::decode_as(bytes, format)),
+                None => crate::decode::detect(bytes, flags),
+            };
+            match decoded {
+                Some(Ok(d)) => crate::decode::render(&d),
+                Some(Err(e)) => format!(
+                    "(cannot decode: {e})\n\n{}",
+                    render(bytes, ValueMode::Text, None)
+                ),
+                None => format!(
+                    "(no known format recognised: choose one by hand)\n\n{}",
+                    render(bytes, ValueMode::Text, None)
+                ),
+            }
+        }
         ValueMode::Text => {
             let shown = &bytes[..bytes.len().min(TEXT_VIEW_BYTES)];
             let mut text = text_view(shown);
@@ -185,6 +205,26 @@ fn mode_buttons(ui: &mut egui::Ui, mode: &mut ValueMode) {
         ui.selectable_value(mode, ValueMode::Text, "Text");
         ui.selectable_value(mode, ValueMode::Json, "JSON");
         ui.selectable_value(mode, ValueMode::Hex, "Hex");
+        if ui
+            .selectable_label(matches!(mode, ValueMode::Decoded(_)), "Decoded")
+            .clicked()
+            && !matches!(mode, ValueMode::Decoded(_))
+        {
+            *mode = ValueMode::Decoded(None);
+        }
+        if let ValueMode::Decoded(choice) = mode {
+            let l = ui.label("Format");
+            egui::ComboBox::from_id_salt("decode_format")
+                .selected_text(choice.map_or("auto", crate::decode::Format::label))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(choice, None, "auto");
+                    for f in crate::decode::Format::ALL {
+                        ui.selectable_value(choice, Some(f), f.label());
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        }
     });
 }
 
@@ -261,7 +301,8 @@ fn value_ui(ui: &mut egui::Ui, v: &mut Viewer) -> (Option<String>, bool) {
             }
             let key = (v.mode, None, bytes.len());
             if v.render_cache.as_ref().is_none_or(|(k, _)| *k != key) {
-                v.render_cache = Some((key, render(bytes, v.mode)));
+                let flags = v.details.as_ref().and_then(|d| d.flags);
+                v.render_cache = Some((key, render(bytes, v.mode, flags)));
             }
             if let Some((_, text)) = &v.render_cache {
                 text_block(ui, text, "string_value");
@@ -270,7 +311,7 @@ fn value_ui(ui: &mut egui::Ui, v: &mut Viewer) -> (Option<String>, bool) {
         ValueItems::Json(text) => {
             let key = (ValueMode::Json, None, text.len());
             if v.render_cache.as_ref().is_none_or(|(k, _)| *k != key) {
-                v.render_cache = Some((key, render(text.as_bytes(), ValueMode::Json)));
+                v.render_cache = Some((key, render(text.as_bytes(), ValueMode::Json, None)));
             }
             if let Some((_, text)) = &v.render_cache {
                 text_block(ui, text, "json_value");
@@ -314,7 +355,7 @@ fn value_ui(ui: &mut egui::Ui, v: &mut Viewer) -> (Option<String>, bool) {
                 if v.render_cache.as_ref().is_none_or(|(k, _)| *k != key)
                     && let Some(bytes) = v.items.as_ref().and_then(|it| element_bytes(it, i))
                 {
-                    v.render_cache = Some((key, render(&bytes, v.mode)));
+                    v.render_cache = Some((key, render(&bytes, v.mode, None)));
                 }
                 if let Some((_, text)) = &v.render_cache {
                     text_block(ui, text, "element_value");
@@ -437,9 +478,9 @@ mod tests {
 
     #[test]
     fn json_view_explains_invalid_json() {
-        let out = render(b"{\"a\":", ValueMode::Json);
+        let out = render(b"{\"a\":", ValueMode::Json, None);
         assert!(out.starts_with("(not JSON:"), "{out}");
-        let ok = render(br#"{"b":1,"a":[1,2]}"#, ValueMode::Json);
+        let ok = render(br#"{"b":1,"a":[1,2]}"#, ValueMode::Json, None);
         assert!(ok.contains("\"b\": 1"), "{ok}");
         assert!(
             ok.find("\"b\"") < ok.find("\"a\""),

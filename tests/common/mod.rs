@@ -316,3 +316,23 @@ impl Drop for MemcachedServer {
         self.kill();
     }
 }
+
+/// Runs PHP code with the real `php` binary and returns what it printed: the fixtures of the
+/// decoder tests come from PHP itself, not from our idea of its formats.
+pub fn php(code: &str) -> Vec<u8> {
+    let out = Command::new("php")
+        .args(["-r", code])
+        .output()
+        .unwrap_or_else(|_| {
+            panic!(
+                "php is not installed, and these tests need it to make fixtures. Install it \
+                 (Debian/Ubuntu: `apt-get install php-cli`) or run `bash scripts/test.sh`."
+            )
+        });
+    assert!(
+        out.status.success(),
+        "php failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

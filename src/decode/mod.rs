@@ -1,0 +1,645 @@
+//! Reading the value formats PHP applications store in caches: `serialize()` (also inside
+//! base64, as some Laravel versions write to SQL), MessagePack, gzip and zlib, and the flags
+//! PHP's memcached extension sets. Formats are detected where that is safe and can always be
+//! chosen by hand; malformed data gives an error and the caller falls back to text or hex.
+
+pub mod php;
+
+use std::io::Read as _;
+
+use base64::Engine as _;
+
+use crate::escape::escape_bytes;
+
+/// Largest decompressed size accepted (a "zip bomb" must not exhaust memory).
+const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A map key of a decoded value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Key {
+    /// An integer key.
+    Int(i64),
+    /// A string key (bytes).
+    Str(Vec<u8>),
+}
+
+/// A decoded value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    /// `null` / `nil`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float, with the text it was written as (kept for exact re-serialization).
+    Float(f64, String),
+    /// A string (bytes).
+    Str(Vec<u8>),
+    /// A PHP array: ordered key/value pairs.
+    List(Vec<(Key, Node)>),
+    /// A PHP object: class name and members.
+    Object {
+        /// The class.
+        class: String,
+        /// Members; private/protected names keep PHP's `\0` markers.
+        members: Vec<(Key, Node)>,
+    },
+    /// A PHP object with its own serialization (`C:`): class and raw payload.
+    Custom {
+        /// The class.
+        class: String,
+        /// Its serialized payload.
+        data: Vec<u8>,
+    },
+    /// A PHP 8.1 enum case (`Class:Case`).
+    Enum(String),
+    /// A PHP reference (`R:`, true) or object reference (`r:`) to the n-th value.
+    Ref(bool, u64),
+    /// A MessagePack map with arbitrary keys.
+    Map(Vec<(Node, Node)>),
+    /// MessagePack binary data.
+    Bytes(Vec<u8>),
+}
+
+/// A way to decode a value, as the user can choose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// PHP `serialize()`.
+    Php,
+    /// base64 around PHP `serialize()`.
+    Base64Php,
+    /// MessagePack.
+    MessagePack,
+    /// gzip, then whatever is inside.
+    Gzip,
+    /// zlib, then whatever is inside.
+    Zlib,
+}
+
+impl Format {
+    /// Every format, in menu order.
+    pub const ALL: [Self; 5] = [
+        Self::Php,
+        Self::Base64Php,
+        Self::MessagePack,
+        Self::Gzip,
+        Self::Zlib,
+    ];
+
+    /// A short name.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Php => "PHP serialize",
+            Self::Base64Php => "base64 + PHP",
+            Self::MessagePack => "MessagePack",
+            Self::Gzip => "gzip",
+            Self::Zlib => "zlib",
+        }
+    }
+}
+
+/// A decoded value and the steps that got there ("zlib", "PHP serialize").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The steps, outermost first.
+    pub steps: Vec<&'static str>,
+    /// The value.
+    pub node: Node,
+}
+
+fn inflate(reader: impl std::io::Read) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    reader
+        .take(MAX_INFLATED_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("cannot decompress: {e}"))?;
+    if out.len() as u64 > MAX_INFLATED_BYTES {
+        return Err("the decompressed value is larger than 256 MiB".to_owned());
+    }
+    Ok(out)
+}
+
+fn from_msgpack(value: rmpv::Value) -> Node {
+    use rmpv::Value as V;
+    match value {
+        V::Nil => Node::Null,
+        V::Boolean(b) => Node::Bool(b),
+        V::Integer(i) => i.as_i64().map_or_else(
+            || {
+                let text = i.to_string();
+                Node::Float(text.parse().unwrap_or(f64::NAN), text)
+            },
+            Node::Int,
+        ),
+        V::F32(f) => Node::Float(f64::from(f), f.to_string()),
+        V::F64(f) => Node::Float(f, f.to_string()),
+        V::String(s) => Node::Str(s.into_bytes()),
+        V::Binary(b) => Node::Bytes(b),
+        V::Array(items) => Node::List(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    (
+                        Key::Int(i64::try_from(i).unwrap_or(i64::MAX)),
+                        from_msgpack(v),
+                    )
+                })
+                .collect(),
+        ),
+        V::Map(pairs) => Node::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (from_msgpack(k), from_msgpack(v)))
+                .collect(),
+        ),
+        V::Ext(tag, data) => Node::Custom {
+            class: format!("msgpack ext {tag}"),
+            data,
+        },
+    }
+}
+
+fn msgpack(bytes: &[u8]) -> Result<Node, String> {
+    let mut cursor = std::io::Cursor::new(bytes);
+    let value =
+        rmpv::decode::read_value(&mut cursor).map_err(|e| format!("not MessagePack: {e}"))?;
+    if usize::try_from(cursor.position()).unwrap_or(0) != bytes.len() {
+        return Err("not MessagePack: bytes left over after the value".to_owned());
+    }
+    Ok(from_msgpack(value))
+}
+
+/// Decodes `bytes` as `format` (compression is followed by automatic detection of the inside).
+///
+/// # Errors
+/// The bytes are not in that format; the message says why.
+pub fn decode_as(bytes: &[u8], format: Format) -> Result<Decoded, String> {
+    match format {
+        Format::Php => php::unserialize(bytes)
+            .map(|node| Decoded {
+                steps: vec!["PHP serialize"],
+                node,
+            })
+            .map_err(|e| e.to_string()),
+        Format::Base64Php => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(bytes.trim_ascii())
+                .map_err(|e| format!("not base64: {e}"))?;
+            let mut inner = decode_as(&raw, Format::Php)?;
+            inner.steps.insert(0, "base64");
+            Ok(inner)
+        }
+        Format::MessagePack => msgpack(bytes).map(|node| Decoded {
+            steps: vec!["MessagePack"],
+            node,
+        }),
+        Format::Gzip | Format::Zlib => {
+            let inflated = if format == Format::Gzip {
+                inflate(flate2::read::GzDecoder::new(bytes))?
+            } else {
+                inflate(flate2::read::ZlibDecoder::new(bytes))?
+            };
+            let mut inner = match detect(&inflated, None) {
+                Some(result) => result?,
+                None => Decoded {
+                    steps: Vec::new(),
+                    node: Node::Str(inflated),
+                },
+            };
+            inner.steps.insert(0, format.label());
+            Ok(inner)
+        }
+    }
+}
+
+fn zlib_header(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x78, second, ..] if (0x7800u16 | u16::from(*second)).is_multiple_of(31))
+}
+
+/// Decodes by the flags PHP's memcached extension sets (type in the low nibble, compression
+/// above it; a compressed value starts with its 4-byte uncompressed length).
+fn by_php_memcached_flags(bytes: &[u8], flags: u32) -> Option<Result<Decoded, String>> {
+    const COMPRESSED: u32 = 1 << 4;
+    const ZLIB: u32 = 1 << 5;
+    const FASTLZ: u32 = 1 << 6;
+    let kind = flags & 0xf;
+    if flags & !0x7f != 0 || (kind == 0 && flags & COMPRESSED == 0) {
+        return None; // not flags this extension writes
+    }
+    let payload = if flags & COMPRESSED != 0 {
+        if flags & FASTLZ != 0 {
+            return Some(Err(
+                "compressed with FastLZ, which this console cannot read".to_owned(),
+            ));
+        }
+        if flags & ZLIB == 0 || bytes.len() < 4 {
+            return Some(Err(
+                "compressed, but not in a way this console knows".to_owned()
+            ));
+        }
+        match inflate(flate2::read::ZlibDecoder::new(&bytes[4..])) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        }
+    } else {
+        bytes.to_vec()
+    };
+    let compressed = flags & COMPRESSED != 0;
+    let mut decoded = match kind {
+        4 => decode_as(&payload, Format::Php),
+        7 => decode_as(&payload, Format::MessagePack),
+        5 => Err("igbinary values cannot be read yet".to_owned()),
+        1..=3 | 6 | 0 => Ok(Decoded {
+            steps: vec![match kind {
+                1 => "PHP int",
+                2 => "PHP float",
+                3 => "PHP bool",
+                6 => "JSON",
+                _ => "string",
+            }],
+            node: Node::Str(payload),
+        }),
+        _ => return None,
+    };
+    if let Ok(d) = &mut decoded {
+        d.steps.insert(0, "PHP memcached flags");
+        if compressed {
+            d.steps.insert(1, "zlib");
+        }
+    }
+    Some(decoded)
+}
+
+/// Detects a format where that is safe (magic bytes, the shape of `serialize()` output, or
+/// memcached flags) and decodes. `None` when nothing was recognised: show text or hex.
+#[must_use]
+pub fn detect(bytes: &[u8], flags: Option<u32>) -> Option<Result<Decoded, String>> {
+    if let Some(flags) = flags.filter(|f| *f != 0)
+        && let Some(result) = by_php_memcached_flags(bytes, flags)
+    {
+        return Some(result);
+    }
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return Some(decode_as(bytes, Format::Gzip));
+    }
+    if zlib_header(bytes) {
+        // Two bytes could be chance: only claim zlib when it really inflates.
+        return decode_as(bytes, Format::Zlib).ok().map(Ok);
+    }
+    if php::looks_serialized(bytes) {
+        return Some(decode_as(bytes, Format::Php));
+    }
+    // base64 of serialized PHP starts with "YT" (a:), "Tz" (O:), "cz" (s:), "aT" (i:), "Tj" (N;).
+    let trimmed = bytes.trim_ascii();
+    if trimmed.len() >= 8
+        && [b"YT".as_slice(), b"Tz", b"cz", b"aT", b"Tjs", b"Yj", b"ZD"]
+            .iter()
+            .any(|p| trimmed.starts_with(p))
+        && let Ok(d) = decode_as(trimmed, Format::Base64Php)
+    {
+        return Some(Ok(d));
+    }
+    None
+}
+
+fn key_text(key: &Key) -> String {
+    match key {
+        Key::Int(i) => i.to_string(),
+        Key::Str(s) => {
+            // PHP marks private members "\0Class\0name" and protected ones "\0*\0name".
+            if s.first() == Some(&0)
+                && let Some(end) = s[1..].iter().position(|b| *b == 0)
+            {
+                let scope = &s[1..=end];
+                let name = escape_bytes(&s[end + 2..]);
+                return if scope == b"*" {
+                    format!("{name} (protected)")
+                } else {
+                    format!("{name} (private {})", String::from_utf8_lossy(scope))
+                };
+            }
+            escape_bytes(s)
+        }
+    }
+}
+
+/// The value as JSON for display and `get --decode`: strings escaped (`\xNN`), objects as
+/// `{"__class": …, members…}`.
+#[must_use]
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    match node {
+        Node::Null => Value::Null,
+        Node::Bool(b) => Value::Bool(*b),
+        Node::Int(i) => Value::from(*i),
+        Node::Float(f, text) => serde_json::Number::from_f64(*f)
+            .map_or_else(|| Value::String(text.clone()), Value::Number),
+        Node::Str(s) | Node::Bytes(s) => Value::String(escape_bytes(s)),
+        Node::List(members) => {
+            let sequential = members
+                .iter()
+                .enumerate()
+                .all(|(i, (k, _))| *k == Key::Int(i64::try_from(i).unwrap_or(-1)));
+            if sequential {
+                Value::Array(members.iter().map(|(_, v)| to_json(v)).collect())
+            } else {
+                Value::Object(
+                    members
+                        .iter()
+                        .map(|(k, v)| (key_text(k), to_json(v)))
+                        .collect::<Map<_, _>>(),
+                )
+            }
+        }
+        Node::Object { class, members } => {
+            let mut map = Map::new();
+            map.insert("__class".to_owned(), Value::String(class.clone()));
+            for (k, v) in members {
+                map.insert(key_text(k), to_json(v));
+            }
+            Value::Object(map)
+        }
+        Node::Custom { class, data } => serde_json::json!({
+            "__class": class,
+            "__serialized": escape_bytes(data),
+        }),
+        Node::Enum(name) => serde_json::json!({ "__enum": name }),
+        Node::Ref(upper, n) => serde_json::json!({ "__ref": n, "__by_reference": upper }),
+        Node::Map(pairs) => Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Node::Str(s) => escape_bytes(s),
+                        other => to_json(other).to_string(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect::<Map<_, _>>(),
+        ),
+    }
+}
+
+/// Pretty JSON text of a decoded value, headed by its decoding steps.
+#[must_use]
+pub fn render(decoded: &Decoded) -> String {
+    let body = serde_json::to_string_pretty(&to_json(&decoded.node)).unwrap_or_default();
+    format!("// {}\n{body}", decoded.steps.join(" → "))
+}
+
+/// The kind of an editable scalar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarKind {
+    /// A string (edited in escaped form).
+    Str,
+    /// An integer.
+    Int,
+    /// A float.
+    Float,
+    /// `true` or `false`.
+    Bool,
+}
+
+/// One editable scalar of a decoded tree: where it is, its kind and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar {
+    /// A path such as `[user][name]`.
+    pub path: String,
+    /// Its kind.
+    pub kind: ScalarKind,
+    /// Its value as text (strings escaped).
+    pub text: String,
+}
+
+fn member_path(prefix: &str, key: &Key) -> String {
+    format!("{prefix}[{}]", key_text(key))
+}
+
+/// Every scalar of a tree, in document order (`null`, references and custom payloads are not
+/// editable and are skipped).
+#[must_use]
+pub fn scalars(node: &Node) -> Vec<Scalar> {
+    fn walk(node: &Node, path: &str, out: &mut Vec<Scalar>) {
+        let mut push = |kind, text| {
+            out.push(Scalar {
+                path: if path.is_empty() {
+                    "(value)".to_owned()
+                } else {
+                    path.to_owned()
+                },
+                kind,
+                text,
+            });
+        };
+        match node {
+            Node::Str(s) => push(ScalarKind::Str, escape_bytes(s)),
+            Node::Int(i) => push(ScalarKind::Int, i.to_string()),
+            Node::Float(_, text) => push(ScalarKind::Float, text.clone()),
+            Node::Bool(b) => push(ScalarKind::Bool, b.to_string()),
+            Node::List(members) | Node::Object { members, .. } => {
+                for (k, v) in members {
+                    walk(v, &member_path(path, k), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(node, "", &mut out);
+    out
+}
+
+/// The tree with its scalars replaced by `texts` (same order as [`scalars`]).
+///
+/// # Errors
+/// A text does not fit its scalar's kind; the message names the path.
+pub fn with_scalars(node: &Node, texts: &[String]) -> Result<Node, String> {
+    fn walk(
+        node: &Node,
+        path: &str,
+        texts: &mut std::slice::Iter<'_, String>,
+    ) -> Result<Node, String> {
+        let shown = if path.is_empty() { "(value)" } else { path };
+        let mut next = || {
+            texts
+                .next()
+                .cloned()
+                .ok_or_else(|| "internal: fewer values than scalars".to_owned())
+        };
+        Ok(match node {
+            Node::Str(_) => {
+                Node::Str(crate::escape::unescape(&next()?).map_err(|e| format!("{shown}: {e}"))?)
+            }
+            Node::Int(_) => {
+                let t = next()?;
+                Node::Int(
+                    t.trim()
+                        .parse()
+                        .map_err(|_| format!("{shown}: `{t}` is not an integer"))?,
+                )
+            }
+            Node::Float(..) => {
+                let t = next()?;
+                let v: f64 = t
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{shown}: `{t}` is not a number"))?;
+                Node::Float(v, t.trim().to_owned())
+            }
+            Node::Bool(_) => match next()?.trim() {
+                "true" | "1" => Node::Bool(true),
+                "false" | "0" => Node::Bool(false),
+                other => return Err(format!("{shown}: `{other}` is not true or false")),
+            },
+            Node::List(members) => Node::List(
+                members
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), walk(v, &member_path(path, k), texts)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            Node::Object { class, members } => Node::Object {
+                class: class.clone(),
+                members: members
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), walk(v, &member_path(path, k), texts)?)))
+                    .collect::<Result<_, String>>()?,
+            },
+            other => other.clone(),
+        })
+    }
+    walk(node, "", &mut texts.iter())
+}
+
+/// The bytes to store for an edited tree, wrapped the way the original was.
+///
+/// # Errors
+/// The original was compressed or not PHP: such values are edited as text or hex.
+pub fn reencode(steps: &[&str], node: &Node) -> Result<Vec<u8>, String> {
+    match steps {
+        ["PHP serialize"] => Ok(php::serialize(node)),
+        ["base64", "PHP serialize"] => Ok(base64::engine::general_purpose::STANDARD
+            .encode(php::serialize(node))
+            .into_bytes()),
+        _ => Err(format!(
+            "values read as {} cannot be saved from here: edit them as text or hex",
+            steps.join(" → ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    #[test]
+    fn scalars_are_edited_and_reserialized_exactly() {
+        let original = b"a:3:{s:4:\"name\";s:3:\"Ada\";s:3:\"qty\";i:3;s:5:\"price\";d:9.5;}";
+        let node = php::unserialize(original).expect("parse");
+        let leaves = scalars(&node);
+        let paths: Vec<_> = leaves.iter().map(|l| l.path.as_str()).collect();
+        assert_eq!(paths, ["[name]", "[qty]", "[price]"]);
+        let same: Vec<String> = leaves.iter().map(|l| l.text.clone()).collect();
+        let unchanged = with_scalars(&node, &same).expect("same");
+        assert_eq!(
+            reencode(&["PHP serialize"], &unchanged).expect("encode"),
+            original
+        );
+        let edited =
+            with_scalars(&node, &["Ada L.".into(), "4".into(), "10.25".into()]).expect("edit");
+        assert_eq!(
+            reencode(&["PHP serialize"], &edited).expect("encode"),
+            b"a:3:{s:4:\"name\";s:6:\"Ada L.\";s:3:\"qty\";i:4;s:5:\"price\";d:10.25;}"
+        );
+        let bad =
+            with_scalars(&node, &["x".into(), "four".into(), "1".into()]).expect_err("bad int");
+        assert!(bad.contains("[qty]"), "{bad}");
+        assert!(reencode(&["gzip", "PHP serialize"], &node).is_err());
+    }
+
+    #[test]
+    fn gzip_and_zlib_are_detected_and_their_content_decoded() {
+        let php = b"a:1:{s:3:\"qty\";i:3;}";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(php).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let d = detect(&gz, None).expect("detected").expect("decoded");
+        assert_eq!(d.steps, ["gzip", "PHP serialize"]);
+        assert_eq!(to_json(&d.node), serde_json::json!({"qty": 3}));
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"plain text inside").expect("zlib");
+        let z = z.finish().expect("zlib");
+        let d = detect(&z, None).expect("detected").expect("decoded");
+        assert_eq!(d.steps, ["zlib"]);
+        assert_eq!(d.node, Node::Str(b"plain text inside".to_vec()));
+    }
+
+    #[test]
+    fn message_pack_is_decoded_when_chosen() {
+        // {"a": [1, true], "b": nil}
+        let bytes = [0x82, 0xa1, b'a', 0x92, 0x01, 0xc3, 0xa1, b'b', 0xc0];
+        let d = decode_as(&bytes, Format::MessagePack).expect("msgpack");
+        assert_eq!(
+            to_json(&d.node),
+            serde_json::json!({"a": [1, true], "b": null})
+        );
+        assert!(
+            decode_as(&[0x92, 0x01], Format::MessagePack).is_err(),
+            "truncated"
+        );
+        assert!(
+            detect(&bytes, None).is_none(),
+            "MessagePack is not guessed from arbitrary bytes"
+        );
+    }
+
+    #[test]
+    fn php_memcached_flags_are_honoured() {
+        let php = b"a:1:{i:0;s:2:\"ok\";}";
+        let d = detect(php, Some(4)).expect("flags").expect("decoded");
+        assert_eq!(d.steps, ["PHP memcached flags", "PHP serialize"]);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(php).expect("zlib");
+        let mut payload = u32::try_from(php.len())
+            .expect("len")
+            .to_le_bytes()
+            .to_vec();
+        payload.extend(z.finish().expect("zlib"));
+        let d = detect(&payload, Some(4 | 16 | 32))
+            .expect("flags")
+            .expect("decoded");
+        assert_eq!(d.steps, ["PHP memcached flags", "zlib", "PHP serialize"]);
+        assert_eq!(to_json(&d.node), serde_json::json!(["ok"]));
+        assert!(
+            detect(b"x", Some(4 | 16 | 64)).is_some_and(|r| r.is_err()),
+            "FastLZ is reported"
+        );
+    }
+
+    #[test]
+    fn base64_wrapped_php_is_recognised_and_malformed_data_is_an_error() {
+        let wrapped = base64::engine::general_purpose::STANDARD.encode(b"a:1:{i:0;i:7;}");
+        let d = detect(wrapped.as_bytes(), None)
+            .expect("detected")
+            .expect("decoded");
+        assert_eq!(d.steps, ["base64", "PHP serialize"]);
+        assert!(detect(b"a:1:{i:0;", None).is_some_and(|r| r.is_err()));
+        assert!(detect(b"just text", None).is_none());
+        assert!(decode_as(b"not gzip", Format::Gzip).is_err());
+    }
+
+    #[test]
+    fn objects_show_their_class_and_member_visibility() {
+        let node = php::unserialize(
+            b"O:4:\"User\":2:{s:2:\"id\";i:1;s:10:\"\x00User\x00pass\";s:1:\"x\";}",
+        )
+        .expect("parse");
+        assert_eq!(
+            to_json(&node),
+            serde_json::json!({"__class": "User", "id": 1, "pass (private User)": "x"})
+        );
+    }
+}
