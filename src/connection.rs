@@ -185,6 +185,15 @@ pub enum ConnectionSpec {
     Redis(RedisSpec),
     /// A memcached server or pool.
     Memcached(MemcachedSpec),
+    /// A Laravel-style file cache directory.
+    File(FileSpec),
+}
+
+/// A Laravel-style file cache directory (`storage/framework/cache/data`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSpec {
+    /// The cache directory.
+    pub dir: PathBuf,
 }
 
 impl ConnectionSpec {
@@ -194,6 +203,7 @@ impl ConnectionSpec {
         match self {
             Self::Redis(spec) => spec.display_url(),
             Self::Memcached(spec) => spec.display_url(),
+            Self::File(spec) => format!("file://{}", spec.dir.display()),
         }
     }
 
@@ -202,7 +212,7 @@ impl ConnectionSpec {
     pub fn password_source(&self) -> &PasswordSource {
         match self {
             Self::Redis(spec) => &spec.password,
-            Self::Memcached(_) => &PasswordSource::None,
+            Self::Memcached(_) | Self::File(_) => &PasswordSource::None,
         }
     }
 
@@ -210,7 +220,7 @@ impl ConnectionSpec {
     pub fn set_password_source(&mut self, source: PasswordSource) {
         match self {
             Self::Redis(spec) => spec.password = source,
-            Self::Memcached(_) => {}
+            Self::Memcached(_) | Self::File(_) => {}
         }
     }
 
@@ -242,7 +252,7 @@ pub enum UrlError {
     Invalid(String),
     /// A scheme this console does not speak.
     #[error(
-        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, memcached:// or memcached+unix://"
+        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, memcached://, memcached+unix:// or file://"
     )]
     Scheme(String),
     /// A memcached server list entry that is not `host:port`.
@@ -301,6 +311,15 @@ pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlErro
     let text = text.trim();
     if let Some(spec) = parse_memcached_url(text)? {
         return Ok((ConnectionSpec::Memcached(spec), None));
+    }
+    if let Some(path) = text.strip_prefix("file://") {
+        let dir = PathBuf::from(percent_decode(path));
+        if !dir.is_absolute() {
+            return Err(UrlError::Invalid(format!(
+                "`{text}`: a file cache URL needs an absolute path, like file:///srv/app/storage/framework/cache/data"
+            )));
+        }
+        return Ok((ConnectionSpec::File(FileSpec { dir }), None));
     }
     // `url` would percent-encode `${…}` in the password; swap it for a marker first.
     let (text_for_parse, env_ref) = extract_env_ref(text);
@@ -467,7 +486,7 @@ mod tests {
     fn redis(spec: &ConnectionSpec) -> &RedisSpec {
         match spec {
             ConnectionSpec::Redis(s) => s,
-            ConnectionSpec::Memcached(_) => panic!("not redis"),
+            ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) => panic!("not redis"),
         }
     }
 

@@ -94,6 +94,9 @@ pub struct KeyMeta {
     pub server: Option<String>,
     /// Seconds since the key was last read or written, when the backend tells (memcached).
     pub idle_secs: Option<u64>,
+    /// A short decoded preview of the value, for backends whose key names say little (a file
+    /// cache lists hashes).
+    pub preview: Option<String>,
 }
 
 /// Everything the value viewer shows about one key besides the value itself.
@@ -388,6 +391,8 @@ pub enum WriteOp {
     FlushDb,
     /// Empty every database of the server.
     FlushAll,
+    /// Delete every entry whose TTL has run out (SQL and file caches keep them until then).
+    PurgeExpired,
     /// Empty one server of a pool (or all of them), optionally after a delay (memcached).
     Flush {
         /// The server, as the backend names it; `None` for every server.
@@ -423,6 +428,7 @@ impl WriteOp {
             Self::FlushDb => "flushdb",
             Self::FlushAll => "flushall",
             Self::Flush { .. } => "flush",
+            Self::PurgeExpired => "purge-expired",
         }
     }
 
@@ -447,7 +453,7 @@ impl WriteOp {
             Self::Rename { from, to, .. } | Self::Copy { from, to, .. } => vec![from, to],
             Self::Delete { keys } => keys.iter().collect(),
             Self::Restore { keys } => keys.iter().map(|k| &k.key).collect(),
-            Self::FlushDb | Self::FlushAll | Self::Flush { .. } => Vec::new(),
+            Self::FlushDb | Self::FlushAll | Self::Flush { .. } | Self::PurgeExpired => Vec::new(),
         }
     }
 }

@@ -540,7 +540,7 @@ fn handle_command(
             let mut spec = c.spec.clone();
             match &mut spec {
                 ConnectionSpec::Redis(s) => s.db = db,
-                ConnectionSpec::Memcached(_) => {}
+                ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) => {}
             }
             let password = c.password.clone();
             let options = c.options.clone();

@@ -74,6 +74,8 @@ pub enum FormKind {
     Redis,
     /// A memcached server or pool.
     Memcached,
+    /// A file cache directory.
+    File,
 }
 
 /// Progress of a "Test connection".
@@ -171,10 +173,14 @@ impl ProfileForm {
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
+            ConnectionSpec::File(f) => {
+                (FormKind::File, &default_redis, f.dir.display().to_string())
+            }
         };
         let (connect_timeout_ms, command_timeout_ms) = match &profile.connection {
             ConnectionSpec::Redis(r) => (r.connect_timeout_ms, r.command_timeout_ms),
             ConnectionSpec::Memcached(m) => (m.connect_timeout_ms, m.command_timeout_ms),
+            ConnectionSpec::File(_) => (5_000, 10_000),
         };
         let (use_unix, host, port, unix_path) = match &spec.address {
             RedisAddress::Tcp { host, port } => {
@@ -264,6 +270,14 @@ impl ProfileForm {
                 .parse::<u64>()
                 .map_err(|_| format!("{what} must be a whole number, not `{}`", text.trim()))
         };
+        if self.kind == FormKind::File {
+            let dir = self.servers.trim();
+            if dir.is_empty() {
+                return Err("give the cache directory".to_owned());
+            }
+            let (spec, _) = parse_url(&format!("file://{dir}")).map_err(|e| e.to_string())?;
+            return Ok(self.finish_profile(name, spec));
+        }
         if self.kind == FormKind::Memcached {
             let list = self.servers.trim();
             if list.is_empty() {
@@ -1318,7 +1332,7 @@ impl AppState {
         let options = profile.connect_options(self.audit.clone());
         let db = match &spec {
             ConnectionSpec::Redis(redis) => redis.db,
-            ConnectionSpec::Memcached(_) => 0,
+            ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) => 0,
         };
         let mut browser = Browser::new(&profile.default_pattern, &profile.delimiter);
         browser.batch_limit = self.batch_limit;
@@ -1889,6 +1903,7 @@ mod tests {
                     servers: Vec::new(),
                     listing_note: None,
                     flush_delay: false,
+                    purge_expired: false,
                 },
             },
         });

@@ -286,6 +286,7 @@ impl MemcachedBackend {
                         .to_owned(),
                 ),
                 flush_delay: true,
+                purge_expired: false,
             },
             labels,
             connect_timeout,
@@ -780,6 +781,7 @@ impl CacheBackend for MemcachedBackend {
                     size_bytes: Some(item.size),
                     server: (self.labels.len() > 1).then(|| self.labels[server].clone()),
                     idle_secs: item.idle_secs,
+                    preview: None,
                 });
             }
         }
@@ -799,6 +801,7 @@ impl CacheBackend for MemcachedBackend {
                 size_bytes: Some(item.size),
                 server: Some(server.clone()),
                 idle_secs: item.idle_secs,
+                preview: None,
             },
             encoding: None,
             length: item.size,

@@ -4,6 +4,7 @@
 //! backend supports instead of matching on its kind, so a new backend is one new file here plus
 //! one arm in [`connect`].
 
+pub mod file;
 pub mod guard;
 pub mod memcached;
 pub mod redis;
@@ -56,6 +57,8 @@ pub struct Capabilities {
     pub listing_note: Option<String>,
     /// A flush can be delayed and aimed at one server.
     pub flush_delay: bool,
+    /// Expired entries stay until purged (SQL and file caches).
+    pub purge_expired: bool,
 }
 
 /// Why a backend operation failed. Messages say what failed and what to do, never a secret.
@@ -268,6 +271,7 @@ pub async fn connect(
         ConnectionSpec::Memcached(memcached_spec) => {
             Box::new(memcached::MemcachedBackend::connect(memcached_spec).await?)
         }
+        ConnectionSpec::File(file_spec) => Box::new(file::FileBackend::open(file_spec).await?),
     };
     Ok(Box::new(guard::Guarded::new(
         inner,

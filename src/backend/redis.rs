@@ -221,6 +221,7 @@ impl RedisBackend {
                 servers: Vec::new(),
                 listing_note: None,
                 flush_delay: false,
+                purge_expired: false,
             },
         };
         // A PING proves the handshake (AUTH, SELECT) worked; INFO gives the version.
@@ -591,6 +592,7 @@ impl CacheBackend for RedisBackend {
                     size_bytes,
                     server: None,
                     idle_secs: None,
+                    preview: None,
                 }),
                 _ => None,
             });
@@ -638,6 +640,7 @@ impl CacheBackend for RedisBackend {
                 size_bytes,
                 server: None,
                 idle_secs: None,
+                preview: None,
             },
             encoding,
             length,
@@ -1113,6 +1116,9 @@ impl CacheBackend for RedisBackend {
             }
             WriteOp::Flush { .. } => Err(BackendError::Config(
                 "Redis flushes a database or all of them, at once".to_owned(),
+            )),
+            WriteOp::PurgeExpired => Err(BackendError::Config(
+                "Redis removes expired keys itself".to_owned(),
             )),
             WriteOp::FlushAll => {
                 let _: Value = self

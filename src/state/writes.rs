@@ -689,6 +689,11 @@ impl AppState {
         self.send(conn, 0, CommandKind::CancelDelete);
     }
 
+    /// Deletes the entries whose TTL has run out (SQL and file caches).
+    pub fn purge_expired(&mut self) {
+        self.write(WriteOp::PurgeExpired);
+    }
+
     /// Asks for a typed confirmation before flushing this database (or all of them).
     pub fn ask_flush(&mut self, all: bool) {
         let Some(s) = self.active_writable() else {
@@ -888,7 +893,10 @@ impl AppState {
                 let text = format!("restored {}", key_label_list(&names));
                 self.notify(Level::Info, text);
             }
-            WriteOp::FlushDb | WriteOp::FlushAll | WriteOp::Flush { .. } => {
+            WriteOp::FlushDb
+            | WriteOp::FlushAll
+            | WriteOp::Flush { .. }
+            | WriteOp::PurgeExpired => {
                 s.viewer = None;
                 s.undo = None;
                 self.refresh_after_bulk(index);

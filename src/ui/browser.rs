@@ -139,6 +139,8 @@ fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
     let marked = s.browser.marked.len();
     let undo_label = s.undo.as_ref().map(|u| u.label.clone());
     let pooled_flush = s.capabilities.as_ref().is_some_and(|c| c.flush_delay);
+    let purge = s.capabilities.as_ref().is_some_and(|c| c.purge_expired);
+    let mut purge_clicked = false;
     let mut new_key = false;
     let mut bulk = false;
     let mut flush = None;
@@ -148,6 +150,12 @@ fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
     ui.horizontal_wrapped(|ui| {
         new_key = ui.button("+ New key").clicked();
         bulk = ui.button("Delete by pattern...").clicked();
+        if purge {
+            purge_clicked = ui
+                .button("Purge expired")
+                .on_hover_text("Delete every entry whose TTL has run out")
+                .clicked();
+        }
         if pooled_flush {
             if ui.button("Flush...").clicked() {
                 flush = Some(true);
@@ -173,7 +181,9 @@ fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
             undo = ui.button("Undo").clicked();
         }
     });
-    if new_key {
+    if purge_clicked {
+        state.purge_expired();
+    } else if new_key {
         state.open_create();
     } else if bulk {
         state.open_bulk_delete();
@@ -550,6 +560,11 @@ fn flat_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId
                         .clicked()
                     {
                         open = Some(id);
+                    }
+                    if let Some(MetaSlot::Ready(meta, _)) = b.meta(id)
+                        && let Some(preview) = &meta.preview
+                    {
+                        ui.label(egui::RichText::new(preview).color(theme::MUTED));
                     }
                 });
                 ticking |= meta_cells(&mut row, b.meta(id), now);

@@ -177,8 +177,19 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState) -> bool {
                 ui.horizontal(|ui| {
                     ui.radio_value(&mut form.kind, FormKind::Redis, "Redis");
                     ui.radio_value(&mut form.kind, FormKind::Memcached, "Memcached");
+                    ui.radio_value(&mut form.kind, FormKind::File, "File cache");
                 });
                 ui.end_row();
+                if form.kind == FormKind::File {
+                    labelled_text(
+                        ui,
+                        "Directory",
+                        &mut form.servers,
+                        "/srv/app/storage/framework/cache/data",
+                    );
+                    shared_rows(ui, form);
+                    return;
+                }
                 if form.kind == FormKind::Memcached {
                     labelled_text(
                         ui,
