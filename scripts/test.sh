@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs what the tests need (redis-server, memcached, php-cli) when missing,
+# The whole test suite. Installs what the tests need (redis-server, memcached, php-cli,
+# PostgreSQL, MariaDB) when missing,
 # then runs every test. The tests start their own servers on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,26 @@ need memcached || missing+=(memcached)
 need php || missing+=(php-cli)
 if [ ${#missing[@]} -gt 0 ]; then
     install_packages "${missing[@]}"
+fi
+
+# Database caches are tested against a local PostgreSQL and MariaDB: each test creates its own
+# database there and drops it. When none answers, install and start them (set CC_TEST_PG_URL or
+# CC_TEST_MYSQL_URL to use other servers).
+if [ -z "${CC_TEST_PG_URL:-}" ] && ! (need pg_isready && pg_isready -h 127.0.0.1 -p 5432 -q); then
+    install_packages postgresql
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    # A server this script installed: let local TCP connections in without a password.
+    sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' \
+        "/etc/postgresql/$version/main/pg_hba.conf"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+if [ -z "${CC_TEST_MYSQL_URL:-}" ] && ! (need mariadb-admin && mariadb-admin -h 127.0.0.1 -u root ping >/dev/null 2>&1); then
+    install_packages mariadb-server
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=root
+    for _ in $(seq 1 30); do mariadb-admin ping >/dev/null 2>&1 && break; sleep 1; done
+    # A server this script installed: root may log in over TCP without a password.
+    mariadb -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ''; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;" || true
 fi
 
 cargo test --locked "$@"

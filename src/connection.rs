@@ -187,6 +187,75 @@ pub enum ConnectionSpec {
     Memcached(MemcachedSpec),
     /// A Laravel-style file cache directory.
     File(FileSpec),
+    /// A Laravel-style cache table in SQLite, PostgreSQL or MySQL/MariaDB.
+    Sql(SqlSpec),
+}
+
+/// The SQL database kind of a cache table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SqlDialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    MySql,
+}
+
+impl SqlDialect {
+    /// A display name.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+            Self::MySql => "MySQL",
+        }
+    }
+}
+
+/// A cache table: where the database is, which table, and where the password comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqlSpec {
+    /// The database URL without password or cache options (`postgres://app@db:5432/app`).
+    pub url: String,
+    /// The database kind.
+    pub dialect: SqlDialect,
+    /// The cache table (Laravel's default: `cache`).
+    pub table: String,
+    /// Where the password comes from.
+    #[serde(default)]
+    pub password: PasswordSource,
+    /// How long to wait for a connection.
+    #[serde(default = "default_sql_timeout")]
+    pub connect_timeout_ms: u64,
+}
+
+fn default_sql_timeout() -> u64 {
+    5_000
+}
+
+impl SqlSpec {
+    /// `host:port/db` or the SQLite file, for messages.
+    #[must_use]
+    pub fn display_target(&self) -> String {
+        url::Url::parse(&self.url).map_or_else(
+            |_| self.url.clone(),
+            |u| match self.dialect {
+                SqlDialect::Sqlite => u.path().to_owned(),
+                _ => format!(
+                    "{}:{}{}",
+                    u.host_str().unwrap_or("localhost"),
+                    u.port().unwrap_or(if self.dialect == SqlDialect::Postgres {
+                        5432
+                    } else {
+                        3306
+                    }),
+                    u.path()
+                ),
+            },
+        )
+    }
 }
 
 /// A Laravel-style file cache directory (`storage/framework/cache/data`).
@@ -204,6 +273,15 @@ impl ConnectionSpec {
             Self::Redis(spec) => spec.display_url(),
             Self::Memcached(spec) => spec.display_url(),
             Self::File(spec) => format!("file://{}", spec.dir.display()),
+            Self::Sql(spec) => {
+                let mut url = spec.url.clone();
+                if let PasswordSource::Env(var) = &spec.password
+                    && let Some(at) = url.find('@')
+                {
+                    url.insert_str(at, &format!(":${{{var}}}"));
+                }
+                format!("{url}?table={}", spec.table)
+            }
         }
     }
 
@@ -212,6 +290,7 @@ impl ConnectionSpec {
     pub fn password_source(&self) -> &PasswordSource {
         match self {
             Self::Redis(spec) => &spec.password,
+            Self::Sql(spec) => &spec.password,
             Self::Memcached(_) | Self::File(_) => &PasswordSource::None,
         }
     }
@@ -220,6 +299,7 @@ impl ConnectionSpec {
     pub fn set_password_source(&mut self, source: PasswordSource) {
         match self {
             Self::Redis(spec) => spec.password = source,
+            Self::Sql(spec) => spec.password = source,
             Self::Memcached(_) | Self::File(_) => {}
         }
     }
@@ -312,6 +392,9 @@ pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlErro
     if let Some(spec) = parse_memcached_url(text)? {
         return Ok((ConnectionSpec::Memcached(spec), None));
     }
+    if let Some(sql) = parse_sql_url(text)? {
+        return Ok(sql);
+    }
     if let Some(path) = text.strip_prefix("file://") {
         let dir = PathBuf::from(percent_decode(path));
         if !dir.is_absolute() {
@@ -387,6 +470,64 @@ pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlErro
         inline_password = Some(Secret::new(percent_decode(password)));
     }
     Ok((ConnectionSpec::Redis(spec), inline_password))
+}
+
+/// Parses `sqlite:///abs/path.db?table=cache`, `postgres://user@host:port/db?table=cache` and
+/// `mysql://…`; `None` for other schemes. The password is returned apart (or kept as `${VAR}`).
+fn parse_sql_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>, UrlError> {
+    let lower = text.to_ascii_lowercase();
+    let dialect = if lower.starts_with("sqlite:") {
+        SqlDialect::Sqlite
+    } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        SqlDialect::Postgres
+    } else if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
+        SqlDialect::MySql
+    } else {
+        return Ok(None);
+    };
+    let (text_for_parse, env_ref) = extract_env_ref(text);
+    let mut url = url::Url::parse(&text_for_parse.replacen("mariadb://", "mysql://", 1))
+        .map_err(|e| UrlError::Invalid(e.to_string()))?;
+    let mut table = "cache".to_owned();
+    let mut timeout = default_sql_timeout();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter_map(|(k, v)| match k.as_ref() {
+            "table" => {
+                table = v.into_owned();
+                None
+            }
+            "connect_timeout_ms" => {
+                timeout = v.parse().unwrap_or(timeout);
+                None
+            }
+            _ => Some((k.into_owned(), v.into_owned())),
+        })
+        .collect();
+    url.set_query(None);
+    if !kept.is_empty() {
+        url.query_pairs_mut().extend_pairs(kept);
+    }
+    let password = url.password().map(|p| Secret::new(percent_decode(p)));
+    let _ = url.set_password(None);
+    if dialect == SqlDialect::Sqlite && url.path().len() <= 1 {
+        return Err(UrlError::Invalid(format!(
+            "`{text}`: give the SQLite file, like sqlite:///srv/app/database.sqlite"
+        )));
+    }
+    // With a `${VAR}` reference the URL's password is only a placeholder.
+    let (source, password) = match env_ref {
+        Some(var) => (PasswordSource::Env(var), None),
+        None => (PasswordSource::None, password),
+    };
+    let spec = SqlSpec {
+        url: url.to_string(),
+        dialect,
+        table,
+        password: source,
+        connect_timeout_ms: timeout,
+    };
+    Ok(Some((ConnectionSpec::Sql(spec), password)))
 }
 
 /// Parses `memcached://host:port[,host:port…][?timeout_ms=…]` and `memcached+unix:///path`;
@@ -486,8 +627,42 @@ mod tests {
     fn redis(spec: &ConnectionSpec) -> &RedisSpec {
         match spec {
             ConnectionSpec::Redis(s) => s,
-            ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) => panic!("not redis"),
+            ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) | ConnectionSpec::Sql(_) => {
+                panic!("not redis")
+            }
         }
+    }
+
+    #[test]
+    fn sql_urls_keep_the_password_apart_and_the_table_as_an_option() {
+        let (spec, pw) =
+            parse_url("postgres://app:s3cret@db:5433/shop?table=cache_store&sslmode=disable")
+                .expect("parses");
+        assert_eq!(pw.as_ref().map(Secret::expose), Some("s3cret"));
+        let ConnectionSpec::Sql(s) = &spec else {
+            panic!("sql")
+        };
+        assert_eq!(s.dialect, SqlDialect::Postgres);
+        assert_eq!(s.table, "cache_store");
+        assert!(
+            !s.url.contains("s3cret") && s.url.contains("sslmode=disable"),
+            "{}",
+            s.url
+        );
+        assert_eq!(s.display_target(), "db:5433/shop");
+        let (spec, pw) = parse_url("mysql://app:${DB_PASSWORD}@db/app").expect("parses");
+        assert!(pw.is_none());
+        assert_eq!(
+            spec.password_source(),
+            &PasswordSource::Env("DB_PASSWORD".into())
+        );
+        assert_eq!(
+            spec.display_url(),
+            "mysql://app:${DB_PASSWORD}@db/app?table=cache"
+        );
+        let (spec, _) = parse_url("sqlite:///srv/app/database.sqlite").expect("parses");
+        assert!(matches!(&spec, ConnectionSpec::Sql(s) if s.dialect == SqlDialect::Sqlite));
+        assert!(parse_url("sqlite://").is_err());
     }
 
     #[test]

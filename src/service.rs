@@ -540,7 +540,8 @@ fn handle_command(
             let mut spec = c.spec.clone();
             match &mut spec {
                 ConnectionSpec::Redis(s) => s.db = db,
-                ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) => {}
+                ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) | ConnectionSpec::Sql(_) => {
+                }
             }
             let password = c.password.clone();
             let options = c.options.clone();

@@ -76,6 +76,8 @@ pub enum FormKind {
     Memcached,
     /// A file cache directory.
     File,
+    /// A cache table (the URL goes in `servers`).
+    Sql,
 }
 
 /// Progress of a "Test connection".
@@ -176,11 +178,17 @@ impl ProfileForm {
             ConnectionSpec::File(f) => {
                 (FormKind::File, &default_redis, f.dir.display().to_string())
             }
+            ConnectionSpec::Sql(_) => (
+                FormKind::Sql,
+                &default_redis,
+                profile.connection.display_url(),
+            ),
         };
         let (connect_timeout_ms, command_timeout_ms) = match &profile.connection {
             ConnectionSpec::Redis(r) => (r.connect_timeout_ms, r.command_timeout_ms),
             ConnectionSpec::Memcached(m) => (m.connect_timeout_ms, m.command_timeout_ms),
             ConnectionSpec::File(_) => (5_000, 10_000),
+            ConnectionSpec::Sql(q) => (q.connect_timeout_ms, 10_000),
         };
         let (use_unix, host, port, unix_path) = match &spec.address {
             RedisAddress::Tcp { host, port } => {
@@ -270,6 +278,13 @@ impl ProfileForm {
                 .parse::<u64>()
                 .map_err(|_| format!("{what} must be a whole number, not `{}`", text.trim()))
         };
+        if self.kind == FormKind::Sql {
+            let (spec, _) = parse_url(self.servers.trim()).map_err(|e| e.to_string())?;
+            if !matches!(spec, ConnectionSpec::Sql(_)) {
+                return Err("give a sqlite://, postgres:// or mysql:// URL".to_owned());
+            }
+            return Ok(self.finish_profile(name, spec));
+        }
         if self.kind == FormKind::File {
             let dir = self.servers.trim();
             if dir.is_empty() {
@@ -1332,7 +1347,7 @@ impl AppState {
         let options = profile.connect_options(self.audit.clone());
         let db = match &spec {
             ConnectionSpec::Redis(redis) => redis.db,
-            ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) => 0,
+            ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) | ConnectionSpec::Sql(_) => 0,
         };
         let mut browser = Browser::new(&profile.default_pattern, &profile.delimiter);
         browser.batch_limit = self.batch_limit;

@@ -8,6 +8,7 @@ pub mod file;
 pub mod guard;
 pub mod memcached;
 pub mod redis;
+pub mod sql;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -272,6 +273,9 @@ pub async fn connect(
             Box::new(memcached::MemcachedBackend::connect(memcached_spec).await?)
         }
         ConnectionSpec::File(file_spec) => Box::new(file::FileBackend::open(file_spec).await?),
+        ConnectionSpec::Sql(sql_spec) => {
+            Box::new(sql::SqlBackend::connect(sql_spec, password).await?)
+        }
     };
     Ok(Box::new(guard::Guarded::new(
         inner,

@@ -178,8 +178,19 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState) -> bool {
                     ui.radio_value(&mut form.kind, FormKind::Redis, "Redis");
                     ui.radio_value(&mut form.kind, FormKind::Memcached, "Memcached");
                     ui.radio_value(&mut form.kind, FormKind::File, "File cache");
+                    ui.radio_value(&mut form.kind, FormKind::Sql, "Database table");
                 });
                 ui.end_row();
+                if form.kind == FormKind::Sql {
+                    labelled_text(
+                        ui,
+                        "Database URL",
+                        &mut form.servers,
+                        "postgres://app:${DB_PASSWORD}@db:5432/app?table=cache",
+                    );
+                    shared_rows(ui, form);
+                    return;
+                }
                 if form.kind == FormKind::File {
                     labelled_text(
                         ui,

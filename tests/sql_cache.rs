@@ -1,0 +1,279 @@
+//! Database caches: a Laravel-style `cache` table in SQLite (temp file), PostgreSQL and
+//! MariaDB (each test creates its own database on the local server and drops it).
+
+mod common;
+
+use bytes::Bytes;
+use cache_console::backend::{self, CacheBackend, ConnectOptions};
+use cache_console::connection::parse_url;
+use cache_console::model::{ScanRequest, Ttl, TtlChange, WriteOp, WriteOutcome};
+use sqlx::Row as _;
+
+fn q(sql: String) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+}
+
+async fn exec(pool: &sqlx::AnyPool, sql: &str) {
+    q(sql.to_owned())
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+fn b(s: &str) -> Bytes {
+    Bytes::copy_from_slice(s.as_bytes())
+}
+
+async fn list(be: &dyn CacheBackend, pattern: &str) -> Vec<String> {
+    let request = ScanRequest {
+        pattern: pattern.as_bytes().to_vec(),
+        type_filter: None,
+        count: 1000,
+        server: None,
+    };
+    let mut cursor = 0;
+    let mut out = Vec::new();
+    loop {
+        let page = be.scan(&request, cursor).await.expect("scan");
+        out.extend(
+            page.keys
+                .iter()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
+        );
+        cursor = page.next_cursor;
+        if cursor == 0 {
+            out.sort();
+            return out;
+        }
+    }
+}
+
+/// The same checks on every dialect: patterns with LIKE specials, TTLs, conflicts, purge,
+/// flush leaving other tables alone.
+async fn suite(pool: &sqlx::AnyPool, url: &str, quote: char) {
+    let id = |n: &str| format!("{quote}{n}{quote}");
+    let now = i64::try_from(cache_console::ttl::now_unix_ms() / 1000).expect("now");
+    let value = String::from_utf8(common::php("echo serialize(['name' => 'Ada']);")).expect("utf8");
+    let rows: Vec<(&str, String, i64)> = vec![
+        ("user:1", value.clone(), now + 600),
+        ("User:2", "x".to_owned(), now + 600),
+        ("100%_off", "y".to_owned(), now + 600),
+        ("a_b", "1".to_owned(), now + 600),
+        ("aXb", "2".to_owned(), now + 600),
+        ("a*b", "3".to_owned(), now + 600),
+        ("old", "gone".to_owned(), now - 5),
+        ("forever", "f".to_owned(), now + 315_360_000),
+    ];
+    for (k, v, e) in &rows {
+        q(format!(
+            "INSERT INTO {} ({}, {}, {}) VALUES ('{k}', '{}', {e})",
+            id("cache"),
+            id("key"),
+            id("value"),
+            id("expiration"),
+            v.replace('\'', "''")
+        ))
+        .execute(pool)
+        .await
+        .expect("insert");
+    }
+    exec(
+        pool,
+        &format!(
+            "INSERT INTO {} ({}) VALUES ('keep me')",
+            id("sessions"),
+            id("note")
+        ),
+    )
+    .await;
+
+    let (spec, _) = parse_url(url).expect("url");
+    let be = backend::connect(&spec, None, &ConnectOptions::default())
+        .await
+        .expect("connect");
+    assert!(be.capabilities().purge_expired);
+    assert_eq!(be.key_count().await.expect("count"), 8);
+    // Exactly Redis glob semantics, whatever LIKE and the collation would say.
+    assert_eq!(list(be.as_ref(), "a_b").await, ["a_b"]);
+    assert_eq!(list(be.as_ref(), "a?b").await, ["a*b", "aXb", "a_b"]);
+    assert_eq!(list(be.as_ref(), "a\\*b").await, ["a*b"]);
+    assert_eq!(list(be.as_ref(), "100%*").await, ["100%_off"]);
+    assert_eq!(
+        list(be.as_ref(), "user:*").await,
+        ["user:1"],
+        "case-sensitive like Redis"
+    );
+    assert_eq!(list(be.as_ref(), "[uU]ser:*").await, ["User:2", "user:1"]);
+    assert_eq!(list(be.as_ref(), "*").await.len(), 8);
+
+    let meta = be
+        .key_meta(&[b("old"), b("forever"), b("user:1")])
+        .await
+        .expect("meta");
+    assert_eq!(
+        meta[0].as_ref().map(|m| m.ttl),
+        Some(Ttl::ExpiresInMs(0)),
+        "expired rows show as expired"
+    );
+    assert_eq!(meta[1].as_ref().map(|m| m.ttl), Some(Ttl::Persistent));
+    let details = be.key_details(b"user:1").await.expect("details");
+    assert_eq!(details.length, value.len() as u64);
+
+    // TTL edits rewrite the expiration; an edit keeps it; a concurrent change is a conflict.
+    be.write(&WriteOp::SetTtl {
+        key: b("user:1"),
+        ttl: TtlChange::InMs(7_200_000),
+    })
+    .await
+    .expect("ttl");
+    let op = WriteOp::SetString {
+        key: b("user:1"),
+        value: b("new"),
+        ttl: TtlChange::Keep,
+        expect: Some(Some(b(&value))),
+    };
+    assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Done(1));
+    assert_eq!(
+        be.write(&op).await.expect("stale set"),
+        WriteOutcome::Conflict
+    );
+    let row = q(format!(
+        "SELECT {}, {} FROM {} WHERE {} = 'user:1'",
+        id("value"),
+        id("expiration"),
+        id("cache"),
+        id("key")
+    ))
+    .fetch_one(pool)
+    .await
+    .expect("row");
+    let (v, e): (String, i64) = (row.try_get(0).expect("v"), row.try_get(1).expect("e"));
+    assert_eq!(v, "new");
+    assert!((now + 7_190..=now + 7_205).contains(&e), "{e}");
+
+    // Rename refuses a taken name; undo of a delete restores value and expiration.
+    let rename = WriteOp::Rename {
+        from: b("aXb"),
+        to: b("a_b"),
+        overwrite: false,
+    };
+    assert_eq!(
+        be.write(&rename).await.expect("rename"),
+        WriteOutcome::TargetExists
+    );
+    let saved: Vec<_> = be
+        .dump(&[b("User:2")])
+        .await
+        .expect("dump")
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        be.write(&WriteOp::Delete {
+            keys: vec![b("User:2")]
+        })
+        .await
+        .expect("del"),
+        WriteOutcome::Done(1)
+    );
+    be.write(&WriteOp::Restore { keys: saved })
+        .await
+        .expect("restore");
+    assert_eq!(list(be.as_ref(), "User:*").await, ["User:2"]);
+
+    assert_eq!(
+        be.write(&WriteOp::PurgeExpired).await.expect("purge"),
+        WriteOutcome::Done(1)
+    );
+    assert!(list(be.as_ref(), "old").await.is_empty());
+    be.write(&WriteOp::FlushDb).await.expect("flush");
+    assert_eq!(be.key_count().await.expect("count"), 0);
+    let row = q(format!("SELECT COUNT(*) FROM {}", id("sessions")))
+        .fetch_one(pool)
+        .await
+        .expect("count");
+    let other: i64 = row.try_get(0).expect("n");
+    assert_eq!(other, 1, "other tables are untouched");
+
+    // A missing table is a clear error.
+    let missing = url.replace("table=cache", "table=nope");
+    let (spec, _) = parse_url(&missing).expect("url");
+    let err = backend::connect(&spec, None, &ConnectOptions::default())
+        .await
+        .err()
+        .expect("missing table");
+    assert!(err.to_string().contains("table `nope`"), "{err}");
+}
+
+#[tokio::test]
+async fn sqlite_cache_tables() {
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("cache.sqlite");
+    let create = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = sqlx::AnyPool::connect(&create).await.expect("sqlite");
+    exec(&pool, "CREATE TABLE \"cache\" (\"key\" varchar NOT NULL PRIMARY KEY, \"value\" text NOT NULL, \"expiration\" integer NOT NULL)").await;
+    exec(&pool, "CREATE TABLE \"sessions\" (\"note\" text)").await;
+    suite(
+        &pool,
+        &format!("sqlite://{}?table=cache", path.display()),
+        '"',
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_cache_tables() {
+    sqlx::any::install_default_drivers();
+    let admin_url = std::env::var("CC_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is needed at {admin_url} (set CC_TEST_PG_URL, or run scripts/test.sh): {e}")
+    });
+    let db = unique("cc_test");
+    exec(&admin, &format!("CREATE DATABASE {db}")).await;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .expect("url");
+    let pool = sqlx::AnyPool::connect(&format!("{base}/{db}"))
+        .await
+        .expect("test db");
+    exec(&pool, "CREATE TABLE \"cache\" (\"key\" varchar(255) PRIMARY KEY, \"value\" text NOT NULL, \"expiration\" integer NOT NULL)").await;
+    exec(&pool, "CREATE TABLE \"sessions\" (\"note\" text)").await;
+    suite(&pool, &format!("{base}/{db}?table=cache"), '"').await;
+    pool.close().await;
+    exec(&admin, &format!("DROP DATABASE {db}")).await;
+}
+
+#[tokio::test]
+async fn mariadb_cache_tables() {
+    sqlx::any::install_default_drivers();
+    let admin_url = std::env::var("CC_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".to_owned());
+    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!("MariaDB/MySQL is needed at {admin_url} (set CC_TEST_MYSQL_URL, or run scripts/test.sh): {e}")
+    });
+    let db = unique("cc_test");
+    exec(&admin, &format!("CREATE DATABASE {db}")).await;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .expect("url");
+    let pool = sqlx::AnyPool::connect(&format!("{base}/{db}"))
+        .await
+        .expect("test db");
+    exec(&pool, "CREATE TABLE `cache` (`key` varchar(255) PRIMARY KEY, `value` mediumtext NOT NULL, `expiration` int NOT NULL)").await;
+    exec(&pool, "CREATE TABLE `sessions` (`note` text)").await;
+    suite(&pool, &format!("{base}/{db}?table=cache"), '`').await;
+    pool.close().await;
+    exec(&admin, &format!("DROP DATABASE {db}")).await;
+}
