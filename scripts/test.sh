@@ -23,6 +23,7 @@ missing=()
 need redis-server || missing+=(redis-server)
 need memcached || missing+=(memcached)
 need php || missing+=(php-cli)
+php -m 2>/dev/null | grep -qi "^memcached$" || missing+=(php-memcached)
 if [ ${#missing[@]} -gt 0 ]; then
     install_packages "${missing[@]}"
 fi

@@ -1200,6 +1200,37 @@ impl AppState {
         self.sessions.get_mut(self.active)
     }
 
+    /// Adds the profiles a `.env` file configures; passwords stay in memory for this session.
+    pub fn import_env(&mut self, path: &std::path::Path) {
+        let imported = match crate::envimport::profiles_from_env(path) {
+            Ok(imported) => imported,
+            Err(e) => {
+                self.notify(Level::Error, format!("import: {e}"));
+                return;
+            }
+        };
+        let mut names = Vec::new();
+        for mut item in imported {
+            let base = item.profile.name.clone();
+            let mut n = 2;
+            while self.profiles.get(&item.profile.name).is_some() {
+                item.profile.name = format!("{base} {n}");
+                n += 1;
+            }
+            let name = item.profile.name.clone();
+            if let Err(e) = self.profiles.add(item.profile) {
+                self.notify(Level::Error, format!("import: {e}"));
+                return;
+            }
+            if let Some(pw) = item.password {
+                self.session_passwords.insert(name.clone(), pw);
+            }
+            names.push(name);
+        }
+        self.selected_profile = names.first().cloned();
+        self.notify(Level::Info, format!("imported {}", names.join(", ")));
+    }
+
     /// Opens the audit log window, reading the newest entries once.
     pub fn open_audit(&mut self) {
         self.audit_view = Some(match &self.audit {

@@ -231,3 +231,46 @@ fn the_cli_reads_a_file_cache() {
     let out = run(&["keys", &url, "--count"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
 }
+
+#[test]
+fn the_cli_reads_an_sqlite_cache_table() {
+    let dirs = tempfile::tempdir().expect("dirs");
+    let mut store = cache_console::profiles::ProfileStore::empty_in(&dirs.path().join("config"));
+    cache_console::demo::ensure_first_run(&mut store, dirs.path()).expect("seed");
+    let db = cache_console::demo::demo_path(dirs.path());
+    let url = format!("sqlite://{}?table=cache", db.display());
+    let run = |args: &[&str]| {
+        std::process::Command::new(common::binary())
+            .args(args)
+            .env("CACHE_CONSOLE_CONFIG_DIR", dirs.path())
+            .env("CACHE_CONSOLE_DATA_DIR", dirs.path())
+            .output()
+            .expect("run")
+    };
+    let out = run(&["keys", &url, "product:*", "--count"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "30",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["get", &url, "product:7:inventory", "--decode"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["sku"], "P-0007");
+    let out = run(&["set", &url, "note", "hello", "--ttl", "1h"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["ttl", &url, "note"]);
+    let secs: i64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("secs");
+    assert!((3590..=3600).contains(&secs), "{secs}");
+    let out = run(&["del", &url, "--pattern", "ratelimit:*"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "15");
+    let out = run(&["keys", "sqlite:///no/such.db?table=cache"]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -411,3 +411,73 @@ async fn a_unix_socket_server_is_reached_and_last_access_is_shown() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+async fn be_details(server: &MemcachedServer, key: &str) -> (serde_json::Value, Vec<&'static str>) {
+    let be = open(&format!("memcached://{}", server.addr())).await;
+    let details = be.key_details(key.as_bytes()).await.expect("details");
+    let page = be
+        .read_page(key.as_bytes(), &KeyType::String, &PageCursor::Start, 0)
+        .await
+        .expect("read");
+    let ValueItems::String { bytes, .. } = page.items else {
+        panic!("string")
+    };
+    let d = cache_console::decode::detect(&bytes, details.flags)
+        .expect("flags")
+        .expect("decoded");
+    (cache_console::decode::to_json(&d.node), d.steps)
+}
+
+#[tokio::test]
+async fn values_written_by_php_memcached_are_decoded_by_their_flags() {
+    let server = MemcachedServer::start();
+    common::php(&format!(
+        "$m = new Memcached(); $m->addServer('127.0.0.1', {0});
+         $m->setOption(Memcached::OPT_COMPRESSION, true);
+         $m->set('arr', ['big' => str_repeat('x', 5000), 'n' => 7]);
+         $m->set('small', ['a' => 1]);
+         $m->set('int', 42);
+         $m->set('text', 'plain');
+         $z = new Memcached(); $z->addServer('127.0.0.1', {0});
+         $z->setOption(Memcached::OPT_COMPRESSION_TYPE, Memcached::COMPRESSION_ZLIB);
+         $z->set('zipped', ['big' => str_repeat('y', 5000)]);",
+        server.port
+    ));
+    let details = be_details(&server, "zipped").await;
+    assert_eq!(details.0, serde_json::json!({"big": "y".repeat(5000)}));
+    assert!(details.1.contains(&"zlib"), "{:?}", details.1);
+    let be = open(&format!("memcached://{}", server.addr())).await;
+    let decode = |bytes: &[u8], flags| cache_console::decode::detect(bytes, flags);
+    for (key, expected, compressed) in [
+        (
+            "arr",
+            serde_json::json!({"big": "x".repeat(5000), "n": 7}),
+            true,
+        ),
+        ("small", serde_json::json!({"a": 1}), false),
+    ] {
+        let details = be.key_details(key.as_bytes()).await.expect("details");
+        let page = be
+            .read_page(key.as_bytes(), &KeyType::String, &PageCursor::Start, 0)
+            .await
+            .expect("read");
+        let ValueItems::String { bytes, .. } = page.items else {
+            panic!("string")
+        };
+        let d = decode(&bytes, details.flags)
+            .expect("flags recognised")
+            .expect("decoded");
+        assert_eq!(cache_console::decode::to_json(&d.node), expected, "{key}");
+        assert_eq!(
+            d.steps.contains(&"FastLZ"),
+            compressed,
+            "{key}: {:?}",
+            d.steps
+        );
+    }
+    let details = be.key_details(b"int").await.expect("details");
+    let d = decode(b"42", details.flags)
+        .expect("flags")
+        .expect("decoded");
+    assert_eq!(d.steps, ["PHP memcached flags", "PHP int"]);
+}

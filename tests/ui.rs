@@ -450,3 +450,49 @@ fn a_key_can_be_opened_by_name_without_listing_it() {
     );
     h.state_mut().shutdown();
 }
+
+#[test]
+fn the_first_run_demo_works_without_any_server() {
+    let dirs = tempfile::tempdir().expect("dirs");
+    let mut store = ProfileStore::empty_in(&dirs.path().join("config"));
+    assert!(cache_console::demo::ensure_first_run(&mut store, dirs.path()).expect("seed"));
+    let mut h = common::ui::harness(AppState::new(store, None));
+    h.run_steps(2);
+    assert!(h.query_by_label("Local demo").is_some());
+    h.get_by_label("Local demo").click();
+    h.run_steps(1);
+    h.get_by_label("Connect").click();
+    common::ui::wait_listed(&mut h);
+    let listed = h
+        .state()
+        .state
+        .active_session()
+        .map_or(0, |s| s.browser.index.len());
+    assert!(listed > 100, "{listed}");
+    assert!(h.query_by_label("Purge expired").is_some());
+    replace_text(&mut h, "Filter", "config:app");
+    run_until(&mut h, "the filter", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| !s.browser.filter_running())
+    });
+    h.get_by_label("config:app").click();
+    run_until(&mut h, "the value", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.state == ViewerState::Loaded)
+    });
+    let mode = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .map(|v| v.mode);
+    assert_eq!(
+        mode,
+        Some(cache_console::state::ValueMode::Decoded(None)),
+        "PHP values open decoded"
+    );
+    h.state_mut().shutdown();
+}

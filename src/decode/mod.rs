@@ -215,6 +215,75 @@ pub fn decode_as(bytes: &[u8], format: Format) -> Result<Decoded, String> {
     }
 }
 
+/// Decompresses FastLZ (levels 1 and 2), the default compression of PHP's memcached
+/// extension. No maintained crate implements it; the format is small: literal runs and
+/// back-references whose length and distance are packed in one control byte plus extensions.
+///
+/// # Errors
+/// Malformed data (a reference before the start, a run past the end, an output over `limit`).
+pub fn fastlz_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    let bad = || "malformed FastLZ data".to_owned();
+    let Some(&first) = input.first() else {
+        return Ok(Vec::new());
+    };
+    let level2 = (first >> 5) == 1;
+    let mut out: Vec<u8> = Vec::new();
+    let mut ip = 1;
+    let mut ctrl = usize::from(first & 31);
+    loop {
+        if ctrl >= 32 {
+            let mut len = (ctrl >> 5) - 1;
+            let ofs = (ctrl & 31) << 8;
+            if len == 6 {
+                if level2 {
+                    loop {
+                        let code = *input.get(ip).ok_or_else(bad)?;
+                        ip += 1;
+                        len += usize::from(code);
+                        if code != 255 {
+                            break;
+                        }
+                    }
+                } else {
+                    len += usize::from(*input.get(ip).ok_or_else(bad)?);
+                    ip += 1;
+                }
+            }
+            let code = usize::from(*input.get(ip).ok_or_else(bad)?);
+            ip += 1;
+            let mut distance = ofs + code;
+            if level2 && code == 255 && ofs == (31 << 8) {
+                let far = (usize::from(*input.get(ip).ok_or_else(bad)?) << 8)
+                    + usize::from(*input.get(ip + 1).ok_or_else(bad)?);
+                ip += 2;
+                distance = far + 8191;
+            }
+            len += 3;
+            let start = out.len().checked_sub(distance + 1).ok_or_else(bad)?;
+            if out.len() + len > limit {
+                return Err("the decompressed value is too large".to_owned());
+            }
+            // Byte by byte: a reference may overlap what it produces (runs of one byte).
+            for i in 0..len {
+                out.push(out[start + i]);
+            }
+        } else {
+            let run = ctrl + 1;
+            let literal = input.get(ip..ip + run).ok_or_else(bad)?;
+            if out.len() + run > limit {
+                return Err("the decompressed value is too large".to_owned());
+            }
+            out.extend_from_slice(literal);
+            ip += run;
+        }
+        if ip >= input.len() {
+            return Ok(out);
+        }
+        ctrl = usize::from(input[ip]);
+        ip += 1;
+    }
+}
+
 fn zlib_header(bytes: &[u8]) -> bool {
     matches!(bytes, [0x78, second, ..] if (0x7800u16 | u16::from(*second)).is_multiple_of(31))
 }
@@ -230,17 +299,21 @@ fn by_php_memcached_flags(bytes: &[u8], flags: u32) -> Option<Result<Decoded, St
         return None; // not flags this extension writes
     }
     let payload = if flags & COMPRESSED != 0 {
-        if flags & FASTLZ != 0 {
+        if bytes.len() < 4 {
             return Some(Err(
-                "compressed with FastLZ, which this console cannot read".to_owned(),
+                "compressed, but shorter than its length header".to_owned()
             ));
         }
-        if flags & ZLIB == 0 || bytes.len() < 4 {
-            return Some(Err(
-                "compressed, but not in a way this console knows".to_owned()
-            ));
-        }
-        match inflate(flate2::read::ZlibDecoder::new(&bytes[4..])) {
+        // The extension writes the uncompressed length (4 bytes) before the compressed data.
+        let result = if flags & FASTLZ != 0 {
+            let limit = usize::try_from(MAX_INFLATED_BYTES).unwrap_or(usize::MAX);
+            fastlz_decompress(&bytes[4..], limit)
+        } else if flags & ZLIB != 0 {
+            inflate(flate2::read::ZlibDecoder::new(&bytes[4..]))
+        } else {
+            Err("compressed, but not in a way this console knows".to_owned())
+        };
+        match result {
             Ok(v) => v,
             Err(e) => return Some(Err(e)),
         }
@@ -267,7 +340,14 @@ fn by_php_memcached_flags(bytes: &[u8], flags: u32) -> Option<Result<Decoded, St
     if let Ok(d) = &mut decoded {
         d.steps.insert(0, "PHP memcached flags");
         if compressed {
-            d.steps.insert(1, "zlib");
+            d.steps.insert(
+                1,
+                if flags & FASTLZ != 0 {
+                    "FastLZ"
+                } else {
+                    "zlib"
+                },
+            );
         }
     }
     Some(decoded)
@@ -614,9 +694,12 @@ mod tests {
         assert_eq!(d.steps, ["PHP memcached flags", "zlib", "PHP serialize"]);
         assert_eq!(to_json(&d.node), serde_json::json!(["ok"]));
         assert!(
-            detect(b"x", Some(4 | 16 | 64)).is_some_and(|r| r.is_err()),
-            "FastLZ is reported"
+            detect(b"\0\0\0\0\xff", Some(4 | 16 | 64)).is_some_and(|r| r.is_err()),
+            "malformed FastLZ is an error"
         );
+        // Level 1: a literal "abc", then a reference 3 back of length 3+3.
+        let abc = fastlz_decompress(&[2, b'a', b'b', b'c', 0x80, 2], 100).expect("lz");
+        assert_eq!(abc, b"abcabcabc");
     }
 
     #[test]

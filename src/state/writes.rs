@@ -700,7 +700,8 @@ impl AppState {
             return;
         };
         let delayable = s.capabilities.as_ref().is_some_and(|c| c.flush_delay);
-        let expected = if all || delayable {
+        let databases = s.capabilities.as_ref().is_some_and(|c| c.databases);
+        let expected = if all || delayable || !databases {
             s.profile.name.clone()
         } else {
             format!("db{}", s.db)

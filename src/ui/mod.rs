@@ -27,6 +27,7 @@ const FILTER_BUDGET: Duration = Duration::from_millis(3);
 enum DialogPurpose {
     SaveValue,
     CaFile,
+    EnvFile,
 }
 
 /// A native file dialog running on its own thread (it blocks until the user answers, and the
@@ -42,6 +43,7 @@ pub struct App {
     pub state: AppState,
     service: ServiceHandle,
     dialog: Option<PendingDialog>,
+    demo_reset: Option<mpsc::Receiver<Result<(), String>>>,
     launched_at: Instant,
     first_frame_logged: bool,
 }
@@ -60,6 +62,7 @@ impl App {
             state,
             service: ServiceHandle::start(repaint)?,
             dialog: None,
+            demo_reset: None,
             launched_at,
             first_frame_logged: false,
         })
@@ -76,6 +79,7 @@ impl App {
             }
         }
         self.poll_dialog();
+        self.poll_demo_reset();
         self.draw(ui);
         self.flush();
         if !self.first_frame_logged {
@@ -93,6 +97,63 @@ impl App {
             if let Err(e) = self.service.send(conn, req, kind) {
                 self.state.notify(Level::Error, e.to_string());
             }
+        }
+    }
+
+    /// Re-seeds the demo database on a thread of its own (file I/O stays off the UI thread).
+    fn reset_demo(&mut self) {
+        let Some(dir) = crate::audit::data_dir() else {
+            self.state.notify(
+                Level::Error,
+                "no data directory is known for the demo database",
+            );
+            return;
+        };
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("demo-reset".to_owned())
+            .spawn(move || {
+                let result = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())
+                    .and_then(|rt| rt.block_on(crate::demo::seed(&crate::demo::demo_path(&dir))));
+                let _ = tx.send(result);
+            });
+        match spawned {
+            Ok(_) => self.demo_reset = Some(rx),
+            Err(e) => self
+                .state
+                .notify(Level::Error, format!("cannot reset the demo: {e}")),
+        }
+    }
+
+    fn poll_demo_reset(&mut self) {
+        let Some(rx) = &self.demo_reset else { return };
+        let result = match rx.try_recv() {
+            Ok(result) => result,
+            Err(mpsc::TryRecvError::Empty) => return,
+            Err(mpsc::TryRecvError::Disconnected) => Err("the reset stopped".to_owned()),
+        };
+        self.demo_reset = None;
+        match result {
+            Ok(()) => {
+                self.state.notify(Level::Info, "the demo data was reset");
+                if let Some(i) = self
+                    .state
+                    .sessions
+                    .iter()
+                    .position(|s| s.profile.name == crate::demo::DEMO_PROFILE)
+                {
+                    let previous = self.state.active;
+                    self.state.active = i;
+                    self.state.search();
+                    self.state.active = previous;
+                }
+            }
+            Err(e) => self
+                .state
+                .notify(Level::Error, format!("demo reset failed: {e}")),
         }
     }
 
@@ -117,6 +178,7 @@ impl App {
                     DialogPurpose::CaFile => dialog
                         .add_filter("PEM certificates", &["pem", "crt", "cer"])
                         .pick_file(),
+                    DialogPurpose::EnvFile => dialog.set_title("Import a .env file").pick_file(),
                 };
                 let _ = tx.send(path);
             });
@@ -156,6 +218,7 @@ impl App {
                     form.ca_file = path.display().to_string();
                 }
             }
+            DialogPurpose::EnvFile => self.state.import_env(&path),
         }
     }
 
@@ -163,13 +226,21 @@ impl App {
         egui::Panel::top("top_bar").show(ui, |ui| {
             self.top_bar_ui(ui);
         });
+        let mut dialog_request = None;
+        let mut reset_demo = false;
         egui::Panel::left("profiles")
             .resizable(true)
             .default_size(theme::PROFILES_WIDTH)
-            .show(ui, |ui| {
-                profiles::profiles_ui(ui, &mut self.state);
+            .show(ui, |ui| match profiles::profiles_ui(ui, &mut self.state) {
+                profiles::PanelRequest::ImportEnv => {
+                    dialog_request = Some((DialogPurpose::EnvFile, None));
+                }
+                profiles::PanelRequest::ResetDemo => reset_demo = true,
+                profiles::PanelRequest::None => {}
             });
-        let mut dialog_request = None;
+        if reset_demo {
+            self.reset_demo();
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             if self.state.form.is_some() {
                 if profiles::form_ui(ui, &mut self.state) {
@@ -291,7 +362,14 @@ impl eframe::App for App {
 /// # Errors
 /// The window or the service could not be created.
 pub fn run_gui(launched_at: Instant) -> anyhow::Result<()> {
-    let loaded = ProfileStore::load_default()?;
+    let mut loaded = ProfileStore::load_default()?;
+    // First run: a ready "Local demo" on an SQLite cache in the data directory.
+    if loaded.warning.is_none()
+        && let Some(dir) = crate::audit::data_dir()
+        && let Err(e) = crate::demo::ensure_first_run(&mut loaded.store, &dir)
+    {
+        loaded.warning = Some(format!("the demo profile could not be created: {e}"));
+    }
     let state = AppState::new(loaded.store, loaded.warning);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

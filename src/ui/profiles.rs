@@ -3,8 +3,20 @@
 use super::theme;
 use crate::state::{AppState, FormKind, PasswordMode, TestStatus};
 
+/// What the profiles panel asks the app to do (things that need a thread or a dialog).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelRequest {
+    /// Nothing.
+    None,
+    /// Pick a `.env` file to import.
+    ImportEnv,
+    /// Re-seed the demo database.
+    ResetDemo,
+}
+
 /// The list of saved profiles with its actions.
-pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) {
+pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) -> PanelRequest {
+    let mut request = PanelRequest::None;
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.strong("Profiles");
@@ -12,6 +24,13 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) {
             state.new_profile();
         }
     });
+    if ui
+        .small_button("Import .env...")
+        .on_hover_text("Create profiles from a Laravel/DreamFactory .env file")
+        .clicked()
+    {
+        request = PanelRequest::ImportEnv;
+    }
     ui.separator();
     let names: Vec<(String, String, Option<crate::profiles::ColorTag>, bool)> = state
         .profiles
@@ -75,12 +94,16 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) {
             if ui.button("Delete").clicked() {
                 state.confirm_delete = Some(name.clone());
             }
+            if name == crate::demo::DEMO_PROFILE && ui.button("Reset demo data").clicked() {
+                request = PanelRequest::ResetDemo;
+            }
         });
     }
     if let Some(name) = connect {
         state.form = None;
         state.connect_profile(&name);
     }
+    request
 }
 
 fn labelled_text(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str) -> egui::Response {
