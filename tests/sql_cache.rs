@@ -230,14 +230,22 @@ async fn sqlite_cache_tables() {
     .await;
 }
 
-#[tokio::test]
-async fn postgres_cache_tables() {
+/// Runs the suite in a database of its own on a server the test command started, then
+/// drops that database: nothing this test did not create is touched.
+async fn server_suite(
+    env_var: &str,
+    default_url: &str,
+    server: &str,
+    quote: char,
+    value_type: &str,
+) {
     sqlx::any::install_default_drivers();
-    let admin_url = std::env::var("CC_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is needed at {admin_url} (set CC_TEST_PG_URL, or run scripts/test.sh): {e}")
-    });
+    let admin_url = std::env::var(env_var).unwrap_or_else(|_| default_url.to_owned());
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("{server} is needed at {admin_url} (set {env_var}, or run scripts/test.sh): {e}")
+        });
     let db = unique("cc_test");
     exec(&admin, &format!("CREATE DATABASE {db}")).await;
     let base = admin_url
@@ -247,33 +255,48 @@ async fn postgres_cache_tables() {
     let pool = sqlx::AnyPool::connect(&format!("{base}/{db}"))
         .await
         .expect("test db");
-    exec(&pool, "CREATE TABLE \"cache\" (\"key\" varchar(255) PRIMARY KEY, \"value\" text NOT NULL, \"expiration\" integer NOT NULL)").await;
-    exec(&pool, "CREATE TABLE \"sessions\" (\"note\" text)").await;
-    suite(&pool, &format!("{base}/{db}?table=cache"), '"').await;
+    let q = |name: &str| format!("{quote}{name}{quote}");
+    exec(
+        &pool,
+        &format!(
+            "CREATE TABLE {} ({} varchar(255) PRIMARY KEY, {} {value_type} NOT NULL, {} integer NOT NULL)",
+            q("cache"),
+            q("key"),
+            q("value"),
+            q("expiration")
+        ),
+    )
+    .await;
+    exec(
+        &pool,
+        &format!("CREATE TABLE {} ({} text)", q("sessions"), q("note")),
+    )
+    .await;
+    suite(&pool, &format!("{base}/{db}?table=cache"), quote).await;
     pool.close().await;
     exec(&admin, &format!("DROP DATABASE {db}")).await;
 }
 
 #[tokio::test]
+async fn postgres_cache_tables() {
+    server_suite(
+        "CC_TEST_PG_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+        "PostgreSQL",
+        '"',
+        "text",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn mariadb_cache_tables() {
-    sqlx::any::install_default_drivers();
-    let admin_url = std::env::var("CC_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".to_owned());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap_or_else(|e| {
-        panic!("MariaDB/MySQL is needed at {admin_url} (set CC_TEST_MYSQL_URL, or run scripts/test.sh): {e}")
-    });
-    let db = unique("cc_test");
-    exec(&admin, &format!("CREATE DATABASE {db}")).await;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .expect("url");
-    let pool = sqlx::AnyPool::connect(&format!("{base}/{db}"))
-        .await
-        .expect("test db");
-    exec(&pool, "CREATE TABLE `cache` (`key` varchar(255) PRIMARY KEY, `value` mediumtext NOT NULL, `expiration` int NOT NULL)").await;
-    exec(&pool, "CREATE TABLE `sessions` (`note` text)").await;
-    suite(&pool, &format!("{base}/{db}?table=cache"), '`').await;
-    pool.close().await;
-    exec(&admin, &format!("DROP DATABASE {db}")).await;
+    server_suite(
+        "CC_TEST_MYSQL_URL",
+        "mysql://root@127.0.0.1:3306/mysql",
+        "MariaDB/MySQL",
+        '`',
+        "mediumtext",
+    )
+    .await;
 }
