@@ -363,14 +363,21 @@ impl eframe::App for App {
 /// The window or the service could not be created.
 pub fn run_gui(launched_at: Instant) -> anyhow::Result<()> {
     let mut loaded = ProfileStore::load_default()?;
-    // First run: a ready "Local demo" on an SQLite cache in the data directory.
+    // First run: a ready "Local demo" on an SQLite cache in the data directory, opened at
+    // once so a newcomer sees keys, not an empty window.
+    let mut first_run = false;
     if loaded.warning.is_none()
         && let Some(dir) = crate::audit::data_dir()
-        && let Err(e) = crate::demo::ensure_first_run(&mut loaded.store, &dir)
     {
-        loaded.warning = Some(format!("the demo profile could not be created: {e}"));
+        match crate::demo::ensure_first_run(&mut loaded.store, &dir) {
+            Ok(created) => first_run = created,
+            Err(e) => loaded.warning = Some(format!("the demo profile could not be created: {e}")),
+        }
     }
-    let state = AppState::new(loaded.store, loaded.warning);
+    let mut state = AppState::new(loaded.store, loaded.warning);
+    if first_run {
+        state.connect_profile(crate::demo::DEMO_PROFILE);
+    }
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Cache Console")
