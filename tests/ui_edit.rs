@@ -821,3 +821,61 @@ fn a_php_serialized_value_is_shown_decoded_and_its_scalars_edited_exactly() {
     assert!(pttl(&mut c, "laravel:cart") > 590_000, "TTL kept");
     h.state_mut().shutdown();
 }
+
+/// Rows left in the SQLite cache table at `path` (read with sqlx, not through the app).
+fn sqlite_rows(path: &std::path::Path) -> i64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open sqlite");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cache")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        pool.close().await;
+        n
+    })
+}
+
+#[test]
+fn a_database_cache_is_flushed_from_the_app_after_its_name_is_typed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cache.sqlite");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(cache_console::demo::seed(&path))
+        .expect("seed the demo table");
+    let seeded = sqlite_rows(&path);
+    assert!(seeded > 100);
+
+    let url = format!("sqlite://{}?table=cache", path.display());
+    let (_cfg, mut h) = connect_to(&url, "table");
+    wait_listed(&mut h);
+    // One table, one flush: no per-database buttons.
+    assert!(h.query_by_label("Flush database...").is_none());
+    assert!(h.query_by_label("Flush all databases...").is_none());
+    h.get_by_label("Flush...").click();
+    h.run_steps(2);
+    replace_text(&mut h, "Confirmation", "not-it");
+    h.get_by_label("Flush").click();
+    h.run_steps(3);
+    assert_eq!(sqlite_rows(&path), seeded, "the wrong name flushes nothing");
+    replace_text(&mut h, "Confirmation", "table");
+    h.get_by_label("Flush").click();
+    run_until(&mut h, "the flush", |app| {
+        app.state.active_session().is_some_and(|s| {
+            s.browser.scan.phase == ScanPhase::Done
+                && s.browser.index.is_empty()
+                && !s.writes_pending()
+        })
+    });
+    assert_eq!(sqlite_rows(&path), 0);
+    h.state_mut().shutdown();
+}

@@ -139,6 +139,7 @@ fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
     let marked = s.browser.marked.len();
     let undo_label = s.undo.as_ref().map(|u| u.label.clone());
     let pooled_flush = s.capabilities.as_ref().is_some_and(|c| c.flush_delay);
+    let databases = s.capabilities.as_ref().is_some_and(|c| c.databases);
     let purge = s.capabilities.as_ref().is_some_and(|c| c.purge_expired);
     let mut purge_clicked = false;
     let mut new_key = false;
@@ -156,9 +157,10 @@ fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
                 .on_hover_text("Delete every entry whose TTL has run out")
                 .clicked();
         }
-        if pooled_flush {
+        if pooled_flush || !databases {
+            // One store (a pool, a table, a directory): one flush, whose dialog names it.
             if ui.button("Flush...").clicked() {
-                flush = Some(true);
+                flush = Some(pooled_flush);
             }
         } else {
             if ui.button("Flush database...").clicked() {
