@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use cache_console::profiles::ProfileStore;
 use cache_console::state::{AppState, ScanPhase, SessionStatus, ViewerState};
 use common::RedisServer;
-use common::ui::{connect_to, harness, replace_text, run_until};
+use common::ui::{
+    connect_to, filter_to, harness, replace_text, run_until, viewer_mode, wait_listed, wait_value,
+};
 use egui_kittest::kittest::Queryable;
 
 fn seed(server: &RedisServer) {
@@ -121,12 +123,7 @@ fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
     assert!(h.query_by_label("+ 1 (1)").is_some());
     assert!(h.query_by_label("+ 10 (1)").is_some());
     // The filter narrows the tree to the namespaces holding matches.
-    replace_text(&mut h, "Filter", "big");
-    run_until(&mut h, "the filter", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| !s.browser.filter_running())
-    });
+    filter_to(&mut h, "big");
     assert!(h.query_by_label("- user (1)").is_some());
     assert!(h.query_by_label("+ 1 (1)").is_none());
     h.get_by_label("+ big (1)").click();
@@ -134,12 +131,7 @@ fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
 
     // Open the big hash and page it.
     h.get_by_label("fields").click();
-    run_until(&mut h, "the hash to open", |app| {
-        app.state
-            .active_session()
-            .and_then(|s| s.viewer.as_ref())
-            .is_some_and(|v| v.state == ViewerState::Loaded)
-    });
+    wait_value(&mut h);
     assert!(h.query_by_label_contains("Length: 2,000").is_some());
     assert!(
         h.query_by_label_contains("TTL: 59m").is_some()
@@ -194,27 +186,13 @@ fn filter_and_keyboard_navigation() {
     let server = RedisServer::start();
     seed(&server);
     let (_cfg, mut h) = connect_to(&server.url(), "kb");
-    run_until(&mut h, "listing", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done)
-    });
-    replace_text(&mut h, "Filter", "ORDER:");
-    run_until(&mut h, "the filter", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| !s.browser.filter_running())
-    });
+    wait_listed(&mut h);
+    filter_to(&mut h, "ORDER:");
     assert!(h.query_by_label("10 of 51 shown").is_some());
     assert!(h.query_by_label_contains("user:").is_none());
     // Arrow down from the filter field selects and opens the first row.
     h.key_press(egui::Key::ArrowDown);
-    run_until(&mut h, "the first key to open", |app| {
-        app.state
-            .active_session()
-            .and_then(|s| s.viewer.as_ref())
-            .is_some_and(|v| v.state == ViewerState::Loaded)
-    });
+    wait_value(&mut h);
     let opened = h
         .state()
         .state
@@ -238,17 +216,8 @@ fn a_key_deleted_after_listing_says_so() {
     let server = RedisServer::start();
     seed(&server);
     let (_cfg, mut h) = connect_to(&server.url(), "gone");
-    run_until(&mut h, "listing", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done)
-    });
-    replace_text(&mut h, "Filter", "order:3");
-    run_until(&mut h, "the filter", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| !s.browser.filter_running())
-    });
+    wait_listed(&mut h);
+    filter_to(&mut h, "order:3");
     let mut c = server.conn();
     redis::cmd("DEL")
         .arg("order:3")
@@ -344,11 +313,7 @@ fn password_prompt_and_profile_edit_clone_delete() {
     h.run_steps(1);
     h.get_by_label("Password").type_text("pw-ui");
     h.key_press(egui::Key::Enter);
-    run_until(&mut h, "the listing", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done)
-    });
+    wait_listed(&mut h);
     assert!(
         h.query_by_label("scanned 12 of 12 keys, 12 matched")
             .is_some()
@@ -417,12 +382,7 @@ fn a_key_can_be_opened_by_name_without_listing_it() {
     });
     replace_text(&mut h, "Open key", "raw:\\xff");
     h.get_by_label("Open").click();
-    run_until(&mut h, "the key", |app| {
-        app.state
-            .active_session()
-            .and_then(|s| s.viewer.as_ref())
-            .is_some_and(|v| v.state == ViewerState::Loaded)
-    });
+    wait_value(&mut h);
     let value = h
         .state()
         .state
@@ -470,25 +430,10 @@ fn the_first_run_demo_works_without_any_server() {
         .map_or(0, |s| s.browser.index.len());
     assert!(listed > 100, "{listed}");
     assert!(h.query_by_label("Purge expired").is_some());
-    replace_text(&mut h, "Filter", "config:app");
-    run_until(&mut h, "the filter", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| !s.browser.filter_running())
-    });
+    filter_to(&mut h, "config:app");
     h.get_by_label("config:app").click();
-    run_until(&mut h, "the value", |app| {
-        app.state
-            .active_session()
-            .and_then(|s| s.viewer.as_ref())
-            .is_some_and(|v| v.state == ViewerState::Loaded)
-    });
-    let mode = h
-        .state()
-        .state
-        .active_session()
-        .and_then(|s| s.viewer.as_ref())
-        .map(|v| v.mode);
+    wait_value(&mut h);
+    let mode = viewer_mode(&h);
     assert_eq!(
         mode,
         Some(cache_console::state::ValueMode::Decoded(None)),

@@ -6,7 +6,9 @@ mod common;
 use cache_console::state::{ScanPhase, ViewerState};
 use cache_console::ui::App;
 use common::RedisServer;
-use common::ui::{connect_to, connect_with, replace_text, run_until, wait_listed};
+use common::ui::{
+    connect_to, connect_with, filter_to, replace_text, run_until, viewer_mode, wait_listed,
+};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use redis::Commands as _;
@@ -19,12 +21,7 @@ fn pttl(c: &mut redis::Connection, key: &str) -> i64 {
 
 /// Opens `key` by filtering the list to it and clicking it.
 fn open(h: &mut H, key: &str) {
-    replace_text(h, "Filter", key);
-    run_until(h, "the filter", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| !s.browser.filter_running())
-    });
+    filter_to(h, key);
     h.get_by_label(key).click();
     run_until(h, "the key to open", |app| {
         app.state
@@ -153,18 +150,12 @@ fn hash_fields_are_added_edited_and_removed_and_the_ttl_stays() {
     assert_eq!(v.as_deref(), Some("3"));
 
     // Edit field `a` (row order follows HSCAN; find its row by its value).
-    let row = h
-        .state()
-        .state
-        .active_session()
-        .and_then(|s| s.viewer.as_ref())
-        .and_then(|v| match &v.items {
-            Some(cache_console::model::ValueItems::Hash(pairs)) => {
-                pairs.iter().position(|(f, _)| f.as_ref() == b"a")
-            }
-            _ => None,
-        })
-        .expect("field a is shown");
+    let row = row_of(&h, |items| match items {
+        cache_console::model::ValueItems::Hash(pairs) => {
+            pairs.iter().position(|(f, _)| f.as_ref() == b"a")
+        }
+        _ => None,
+    });
     h.get_by_label(&row.to_string()).click();
     h.run_steps(2);
     replace_text(&mut h, "Element value", "100");
@@ -173,18 +164,12 @@ fn hash_fields_are_added_edited_and_removed_and_the_ttl_stays() {
     let v: Option<String> = c.hget("session:9", "a").expect("hget");
     assert_eq!(v.as_deref(), Some("100"));
 
-    let row = h
-        .state()
-        .state
-        .active_session()
-        .and_then(|s| s.viewer.as_ref())
-        .and_then(|v| match &v.items {
-            Some(cache_console::model::ValueItems::Hash(pairs)) => {
-                pairs.iter().position(|(f, _)| f.as_ref() == b"b")
-            }
-            _ => None,
-        })
-        .expect("field b is shown");
+    let row = row_of(&h, |items| match items {
+        cache_console::model::ValueItems::Hash(pairs) => {
+            pairs.iter().position(|(f, _)| f.as_ref() == b"b")
+        }
+        _ => None,
+    });
     h.get_by_label(&row.to_string()).click();
     h.run_steps(2);
     h.get_by_label("Remove element").click();
@@ -517,12 +502,7 @@ fn marked_keys_including_binary_ones_are_deleted_exactly_and_undone() {
     let _: () = c.set("bin:other", "z").expect("set");
     let (_cfg, mut h) = connect_to(&server.url(), "mark");
     wait_listed(&mut h);
-    replace_text(&mut h, "Filter", "bin:");
-    run_until(&mut h, "the filter", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| !s.browser.filter_running())
-    });
+    filter_to(&mut h, "bin:");
     h.get_by_label("bin:\\xff\\x00")
         .click_modifiers(egui::Modifiers::COMMAND);
     h.run_steps(2);
@@ -794,12 +774,7 @@ fn a_php_serialized_value_is_shown_decoded_and_its_scalars_edited_exactly() {
     let (_cfg, mut h) = connect_to(&server.url(), "php");
     wait_listed(&mut h);
     open(&mut h, "laravel:cart");
-    let mode = h
-        .state()
-        .state
-        .active_session()
-        .and_then(|s| s.viewer.as_ref())
-        .map(|v| v.mode);
+    let mode = viewer_mode(&h);
     assert_eq!(
         mode,
         Some(cache_console::state::ValueMode::Decoded(None)),
@@ -823,11 +798,7 @@ fn a_php_serialized_value_is_shown_decoded_and_its_scalars_edited_exactly() {
 }
 
 /// Rows left in the SQLite cache table at `path` (read with sqlx, not through the app).
-fn sqlite_rows(path: &std::path::Path) -> i64 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+fn sqlite_rows(rt: &tokio::runtime::Runtime, path: &std::path::Path) -> i64 {
     rt.block_on(async {
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&format!("sqlite://{}", path.display()))
@@ -852,7 +823,7 @@ fn a_database_cache_is_flushed_from_the_app_after_its_name_is_typed() {
         .expect("runtime");
     rt.block_on(cache_console::demo::seed(&path))
         .expect("seed the demo table");
-    let seeded = sqlite_rows(&path);
+    let seeded = sqlite_rows(&rt, &path);
     assert!(seeded > 100);
 
     let url = format!("sqlite://{}?table=cache", path.display());
@@ -866,7 +837,11 @@ fn a_database_cache_is_flushed_from_the_app_after_its_name_is_typed() {
     replace_text(&mut h, "Confirmation", "not-it");
     h.get_by_label("Flush").click();
     h.run_steps(3);
-    assert_eq!(sqlite_rows(&path), seeded, "the wrong name flushes nothing");
+    assert_eq!(
+        sqlite_rows(&rt, &path),
+        seeded,
+        "the wrong name flushes nothing"
+    );
     replace_text(&mut h, "Confirmation", "table");
     h.get_by_label("Flush").click();
     run_until(&mut h, "the flush", |app| {
@@ -876,6 +851,6 @@ fn a_database_cache_is_flushed_from_the_app_after_its_name_is_typed() {
                 && !s.writes_pending()
         })
     });
-    assert_eq!(sqlite_rows(&path), 0);
+    assert_eq!(sqlite_rows(&rt, &path), 0);
     h.state_mut().shutdown();
 }

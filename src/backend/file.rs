@@ -10,11 +10,14 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
+use super::{
+    BackendError, BackendResult, CacheBackend, Capabilities, clamped_range, key_not_found,
+    whole_string_page,
+};
 use crate::connection::FileSpec;
 use crate::model::{
     DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
-    Ttl, TtlChange, ValueItems, ValuePage, WriteOp, WriteOutcome,
+    Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// The expiry Laravel writes for entries that never expire.
@@ -339,14 +342,7 @@ impl CacheBackend for FileBackend {
             .read_entry(key)
             .await?
             .ok_or_else(|| key_not_found(key))?;
-        Ok(ValuePage {
-            cursor: cursor.clone(),
-            items: ValueItems::String {
-                total_len: entry.value.len() as u64,
-                bytes: Bytes::from(entry.value),
-            },
-            next: None,
-        })
+        Ok(whole_string_page(cursor, Bytes::from(entry.value)))
     }
 
     async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {
@@ -354,13 +350,7 @@ impl CacheBackend for FileBackend {
             .read_entry(key)
             .await?
             .ok_or_else(|| key_not_found(key))?;
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(entry.value.len());
-        let end = usize::try_from(offset.saturating_add(len))
-            .unwrap_or(usize::MAX)
-            .min(entry.value.len());
-        Ok(Bytes::copy_from_slice(&entry.value[start..end]))
+        Ok(clamped_range(&entry.value, offset, len))
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {

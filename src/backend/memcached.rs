@@ -18,12 +18,15 @@ use tokio::io::{
 };
 use tokio::sync::{Mutex, mpsc};
 
-use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
+use super::{
+    BackendError, BackendResult, CacheBackend, Capabilities, clamped_range, key_not_found,
+    whole_string_page,
+};
 use crate::connection::{MemcachedAddress, MemcachedSpec};
 use crate::escape::escape_bytes;
 use crate::model::{
     DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
-    Ttl, TtlChange, ValueItems, ValuePage, WriteOp, WriteOutcome,
+    Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// memcached reads an expiry above 30 days as a Unix time, below it as seconds from now.
@@ -833,15 +836,7 @@ impl CacheBackend for MemcachedBackend {
             .meta_one(key, "v")
             .await?
             .ok_or_else(|| key_not_found(key))?;
-        let bytes = item.value.unwrap_or_default();
-        Ok(ValuePage {
-            cursor: cursor.clone(),
-            items: ValueItems::String {
-                total_len: bytes.len() as u64,
-                bytes,
-            },
-            next: None,
-        })
+        Ok(whole_string_page(cursor, item.value.unwrap_or_default()))
     }
 
     async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {
@@ -849,14 +844,7 @@ impl CacheBackend for MemcachedBackend {
             .meta_one(key, "v")
             .await?
             .ok_or_else(|| key_not_found(key))?;
-        let bytes = item.value.unwrap_or_default();
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        let end = usize::try_from(offset.saturating_add(len))
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        Ok(bytes.slice(start..end))
+        Ok(clamped_range(&item.value.unwrap_or_default(), offset, len))
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {

@@ -124,6 +124,27 @@ pub fn key_not_found(key: &[u8]) -> BackendError {
     BackendError::KeyNotFound(escape_bytes(key))
 }
 
+/// A value read whole (Memcached, SQL and file caches have no partial reads), as one page.
+#[must_use]
+pub fn whole_string_page(cursor: &PageCursor, bytes: Bytes) -> ValuePage {
+    ValuePage {
+        cursor: cursor.clone(),
+        items: crate::model::ValueItems::String {
+            total_len: bytes.len() as u64,
+            bytes,
+        },
+        next: None,
+    }
+}
+
+/// `len` bytes of `value` from `offset`, clamped to the value (a range past the end is empty).
+/// Copied, so a preview does not keep a large value alive.
+#[must_use]
+pub fn clamped_range(value: &[u8], offset: u64, len: u64) -> Bytes {
+    let clamp = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).min(value.len());
+    Bytes::copy_from_slice(&value[clamp(offset)..clamp(offset.saturating_add(len))])
+}
+
 /// A connected cache. All methods are cancel-safe: dropping a future abandons the request.
 #[async_trait]
 pub trait CacheBackend: Send + Sync {
@@ -282,4 +303,17 @@ pub async fn connect(
         options,
         spec.display_url(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clamped_range;
+
+    #[test]
+    fn ranges_are_clamped_to_the_value() {
+        assert_eq!(&clamped_range(b"abcdef", 2, 3)[..], b"cde");
+        assert_eq!(&clamped_range(b"abcdef", 4, 100)[..], b"ef");
+        assert!(clamped_range(b"abcdef", 10, 2).is_empty());
+        assert_eq!(&clamped_range(b"abcdef", 1, u64::MAX)[..], b"bcdef");
+    }
 }

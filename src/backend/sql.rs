@@ -16,11 +16,14 @@ use bytes::Bytes;
 use sqlx::Row as _;
 use tokio::sync::Mutex;
 
-use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
+use super::{
+    BackendError, BackendResult, CacheBackend, Capabilities, clamped_range, key_not_found,
+    whole_string_page,
+};
 use crate::connection::{Secret, SqlDialect, SqlSpec};
 use crate::model::{
     DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
-    Ttl, TtlChange, ValueItems, ValuePage, WriteOp, WriteOutcome,
+    Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// Rows read per listing round trip.
@@ -446,14 +449,7 @@ impl CacheBackend for SqlBackend {
             .row(text_key(key)?)
             .await?
             .ok_or_else(|| key_not_found(key))?;
-        Ok(ValuePage {
-            cursor: cursor.clone(),
-            items: ValueItems::String {
-                total_len: value.len() as u64,
-                bytes: Bytes::from(value.into_bytes()),
-            },
-            next: None,
-        })
+        Ok(whole_string_page(cursor, Bytes::from(value.into_bytes())))
     }
 
     async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {
@@ -461,14 +457,7 @@ impl CacheBackend for SqlBackend {
             .row(text_key(key)?)
             .await?
             .ok_or_else(|| key_not_found(key))?;
-        let bytes = value.into_bytes();
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        let end = usize::try_from(offset.saturating_add(len))
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        Ok(Bytes::copy_from_slice(&bytes[start..end]))
+        Ok(clamped_range(value.as_bytes(), offset, len))
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use cache_console::profiles::{Profile, ProfileStore};
-use cache_console::state::{AppState, ScanPhase};
+use cache_console::state::{AppState, ScanPhase, ValueMode, ViewerState};
 use cache_console::ui::App;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -77,6 +77,35 @@ pub fn wait_listed(h: &mut Harness<'static, App>) {
             .active_session()
             .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done)
     });
+}
+
+/// Types `text` into the Filter field and waits until the loaded keys are filtered.
+pub fn filter_to(h: &mut Harness<'static, App>, text: &str) {
+    replace_text(h, "Filter", text);
+    run_until(h, "the filter", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| !s.browser.filter_running())
+    });
+}
+
+/// Waits until the value viewer has loaded the open key.
+pub fn wait_value(h: &mut Harness<'static, App>) {
+    run_until(h, "the value", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.state == ViewerState::Loaded)
+    });
+}
+
+/// How the open value is shown (text, JSON, hex, decoded).
+pub fn viewer_mode(h: &Harness<'static, App>) -> Option<ValueMode> {
+    h.state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .map(|v| v.mode)
 }
 
 /// Benchmarks: connects a headless app to `url` and lists the whole keyspace through the app's
