@@ -44,6 +44,9 @@ pub enum Command {
     Del(DelArgs),
     /// Empty the current database. Refuses without `--yes`.
     Flush(FlushArgs),
+    /// Print live figures: hit rate over the sampling interval, ops/sec, memory, clients,
+    /// evictions and expirations (per server of a pool, and summed).
+    Stats(StatsArgs),
     /// Manage saved connection profiles.
     Profiles {
         /// The profile action.
@@ -154,6 +157,29 @@ pub struct FlushArgs {
     /// Memcached: flush only this server of the pool (`host:port`).
     #[arg(long, value_name = "HOST:PORT")]
     pub server: Option<String>,
+}
+
+/// Arguments of `stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL`, or nothing with `--profile`.
+    #[arg(value_name = "URL", num_args = 0..=1)]
+    pub args: Vec<String>,
+    /// One JSON object per report (JSON lines), every figure by name, `null` when unknown.
+    #[arg(long)]
+    pub json: bool,
+    /// Report every SECS seconds until interrupted (or `--count` reports).
+    #[arg(long, value_name = "SECS")]
+    pub watch: Option<f64>,
+    /// Sampling interval of a single report, in seconds: rates are measured over it.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    pub interval: f64,
+    /// With `--watch`: stop after this many reports.
+    #[arg(long, value_name = "N", requires = "watch")]
+    pub count: Option<u64>,
 }
 
 /// `profiles` actions.
@@ -368,6 +394,30 @@ fn execute(command: Command) -> Result<(), Failure> {
                 written(backend.write(&op).await?)
             })
         }
+        Command::Stats(args) => {
+            let (target, _) = split_target(args.profile.as_deref(), &args.args, 0..=0)?;
+            let secs = args.watch.unwrap_or(args.interval);
+            if !(0.1..=86_400.0).contains(&secs) {
+                return Err(Failure::usage(
+                    "the interval must be between 0.1 and 86400 seconds",
+                ));
+            }
+            let reports = if args.watch.is_some() {
+                args.count
+            } else {
+                Some(1)
+            };
+            block_on(async move {
+                let backend = open(&target).await?;
+                stats(
+                    backend.as_ref(),
+                    std::time::Duration::from_secs_f64(secs),
+                    reports,
+                    args.json,
+                )
+                .await
+            })
+        }
         Command::Get(args) => {
             let (target, rest) = split_target(args.profile.as_deref(), &args.args, 1..=1)?;
             let key = parse_key(&rest[0])?;
@@ -502,6 +552,114 @@ fn block_on(future: impl Future<Output = Result<(), Failure>>) -> Result<(), Fai
         .build()
         .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(future)
+}
+
+/// Samples every `interval` and prints a report per interval, `reports` times (or forever).
+async fn stats(
+    backend: &dyn CacheBackend,
+    interval: std::time::Duration,
+    reports: Option<u64>,
+    json: bool,
+) -> Result<(), Failure> {
+    use crate::metrics::{Sample, derive};
+    let sample = async || -> Result<Sample, Failure> {
+        let servers = backend.stats().await?;
+        Ok(Sample {
+            at_ms: crate::ttl::now_unix_ms(),
+            servers,
+        })
+    };
+    let mut prev = sample().await?;
+    let mut printed = 0;
+    while reports.is_none_or(|n| printed < n) {
+        tokio::time::sleep(interval).await;
+        let cur = sample().await?;
+        let derived = derive(Some(&prev), &cur);
+        let text = if json {
+            stats_json(&cur, &derived).to_string()
+        } else {
+            stats_text(&cur, &derived)
+        };
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) ends the watch quietly.
+        if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
+            return Ok(());
+        }
+        prev = cur;
+        printed += 1;
+    }
+    Ok(())
+}
+
+fn point_json(point: &crate::metrics::Point) -> serde_json::Value {
+    crate::metrics::Metric::ALL
+        .iter()
+        .map(|m| (m.name().to_owned(), point.value(*m).into()))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+fn stats_json(
+    sample: &crate::metrics::Sample,
+    derived: &crate::metrics::Derived,
+) -> serde_json::Value {
+    let mut total = point_json(&derived.total);
+    if let Some(obj) = total.as_object_mut() {
+        obj.insert(
+            "time".into(),
+            crate::metrics::rfc3339(derived.total.t).into(),
+        );
+        let per_db: serde_json::Map<String, serde_json::Value> = sample
+            .servers
+            .iter()
+            .flat_map(|(_, s)| &s.keys_per_db)
+            .map(|(db, keys)| (format!("db{db}"), (*keys).into()))
+            .collect();
+        if !per_db.is_empty() {
+            obj.insert("keys_per_db".into(), per_db.into());
+        }
+        if !derived.servers.is_empty() {
+            let servers: serde_json::Map<String, serde_json::Value> = derived
+                .servers
+                .iter()
+                .map(|(name, p)| (name.clone(), point_json(p)))
+                .collect();
+            obj.insert("servers".into(), servers.into());
+        }
+        obj.insert("restarted".into(), derived.restarted.clone().into());
+    }
+    total
+}
+
+fn stats_text(sample: &crate::metrics::Sample, derived: &crate::metrics::Derived) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("{}\n", crate::metrics::rfc3339(derived.total.t));
+    let mut block = |name: &str, p: &crate::metrics::Point| {
+        if !name.is_empty() {
+            let _ = writeln!(out, "[{name}]");
+        }
+        for m in crate::metrics::Metric::ALL {
+            if let Some(v) = p.value(m) {
+                let _ = writeln!(out, "{:<22}{}", m.label(), m.format(v));
+            }
+        }
+    };
+    block("", &derived.total);
+    for (name, p) in &derived.servers {
+        block(name, p);
+    }
+    for (_, s) in &sample.servers {
+        for (db, keys) in &s.keys_per_db {
+            let _ = writeln!(out, "{:<22}{keys}", format!("Keys in db{db}"));
+        }
+    }
+    for name in &derived.restarted {
+        let _ = writeln!(
+            out,
+            "{name} restarted or reset its counters: no rates for this interval"
+        );
+    }
+    out.trim_end().to_owned()
 }
 
 async fn keys(

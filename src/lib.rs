@@ -15,6 +15,7 @@ pub mod envimport;
 pub mod escape;
 pub mod glob;
 pub mod keyindex;
+pub mod metrics;
 pub mod model;
 pub mod profiles;
 pub mod service;

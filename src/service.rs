@@ -30,6 +30,8 @@ pub type ReqId = u64;
 pub const COMMAND_CAPACITY: usize = 256;
 /// How many events may wait for the UI before producers (a scan, say) are slowed down.
 pub const EVENT_CAPACITY: usize = 512;
+/// The shortest time between two metrics samples.
+pub const MIN_METRICS_INTERVAL: Duration = Duration::from_millis(100);
 /// Chunk size used when streaming a large string to a file.
 const SAVE_CHUNK_BYTES: u64 = 1024 * 1024;
 
@@ -139,6 +141,13 @@ pub enum CommandKind {
     CancelDelete,
     /// Read every server's statistics.
     ServerInfo,
+    /// Start (or retune) this connection's metrics sampler; its samples carry this request id.
+    StartMetrics {
+        /// Time between samples.
+        interval: Duration,
+    },
+    /// Stop the metrics sampler (nothing shows its figures).
+    StopMetrics,
     /// Stop the service (sent by [`ServiceHandle::shutdown`]).
     Shutdown,
 }
@@ -248,6 +257,15 @@ pub enum EventKind {
     },
     /// Statistics of every server.
     ServerInfo(Vec<crate::backend::ServerInfo>),
+    /// A metrics sample and the figures derived from it and the one before.
+    Metrics {
+        /// What the servers reported.
+        sample: crate::metrics::Sample,
+        /// Rates and sums for the dashboard.
+        derived: crate::metrics::Derived,
+    },
+    /// A metrics sample failed; the sampler goes on.
+    MetricsFailed(BackendError),
     /// Progress of a delete by pattern.
     DeleteProgress(BulkProgress),
     /// A delete by pattern ended.
@@ -399,16 +417,24 @@ struct Conn {
     password: Option<Secret>,
     options: ConnectOptions,
     scan: Option<AbortHandle>,
+    metrics: Option<AbortHandle>,
     tasks: Vec<AbortHandle>,
     /// Set to stop the running delete by pattern between two batches.
     cancel_delete: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Conn {
+    fn stop_metrics(&mut self) {
+        if let Some(sampler) = self.metrics.take() {
+            sampler.abort();
+        }
+    }
+
     fn abort_all(&mut self) {
         if let Some(scan) = self.scan.take() {
             scan.abort();
         }
+        self.stop_metrics();
         for task in self.tasks.drain(..) {
             task.abort();
         }
@@ -461,6 +487,7 @@ async fn run(mut commands: mpsc::Receiver<Command>, events: EventSender) {
                             password,
                             options,
                             scan: None,
+                            metrics: None,
                             tasks: Vec::new(),
                             cancel_delete: Arc::default(),
                         });
@@ -581,6 +608,14 @@ fn handle_command(
                     });
                     c.scan = Some(handle.abort_handle());
                 }
+                CommandKind::StartMetrics { interval } => {
+                    c.stop_metrics();
+                    let handle = tokio::spawn(async move {
+                        metrics_task(backend, ev, conn, req, interval).await;
+                    });
+                    c.metrics = Some(handle.abort_handle());
+                }
+                CommandKind::StopMetrics => c.stop_metrics(),
                 CommandKind::StopScan => {
                     if let Some(old) = c.scan.take() {
                         old.abort();
@@ -785,6 +820,39 @@ async fn delete_matching_task(
         Err(e) => EventKind::Failed(e),
     };
     events.send(conn, req, kind).await;
+}
+
+/// Samples the backend's figures every `interval` until aborted or the UI is gone.
+async fn metrics_task(
+    backend: Arc<dyn CacheBackend>,
+    events: EventSender,
+    conn: ConnId,
+    req: ReqId,
+    interval: Duration,
+) {
+    let interval = interval.max(MIN_METRICS_INTERVAL);
+    let mut ticks = tokio::time::interval(interval);
+    // A slow server delays the next sample instead of firing a burst to catch up.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut prev: Option<crate::metrics::Sample> = None;
+    loop {
+        ticks.tick().await;
+        let kind = match backend.stats().await {
+            Ok(servers) => {
+                let sample = crate::metrics::Sample {
+                    at_ms: crate::ttl::now_unix_ms(),
+                    servers,
+                };
+                let derived = crate::metrics::derive(prev.as_ref(), &sample);
+                prev = Some(sample.clone());
+                EventKind::Metrics { sample, derived }
+            }
+            Err(e) => EventKind::MetricsFailed(e),
+        };
+        if !events.send(conn, req, kind).await {
+            return;
+        }
+    }
 }
 
 async fn scan_task(

@@ -23,8 +23,10 @@ use crate::model::{
 use crate::profiles::{Profile, ProfileStore};
 use crate::service::{CommandKind, ConnId, Event, EventKind, ReqId, ScanState};
 
+mod metrics;
 mod writes;
 
+pub use metrics::{DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE, write_csv};
 pub use writes::{ConflictChoice, EDIT_MODES, PREVIEW_SAMPLE, UNDO_LIMIT};
 
 /// Keys listed before a listing pauses and waits for "Continue" or "Load all".
@@ -1095,6 +1097,8 @@ pub struct Session {
     pub create: Option<CreateForm>,
     /// The server panel, when open.
     pub server_info: Option<ServerInfoView>,
+    /// Live metrics.
+    pub dashboard: Dashboard,
 }
 
 impl Session {
@@ -1400,6 +1404,7 @@ impl AppState {
             bulk: None,
             create: None,
             server_info: None,
+            dashboard: Dashboard::default(),
         });
         self.active = self.sessions.len() - 1;
         self.send(
@@ -1714,6 +1719,9 @@ impl AppState {
         if self.apply_write_event(index, req, &kind) {
             return;
         }
+        let Some(kind) = self.apply_metrics_event(index, req, kind) else {
+            return;
+        };
         let mut follow_up = None;
         let mut notice = None;
         let mut forget_password = None;

@@ -274,3 +274,44 @@ fn the_cli_reads_an_sqlite_cache_table() {
     let out = run(&["keys", "sqlite:///no/such.db?table=cache"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn stats_count_live_and_expired_entries_and_their_bytes() {
+    let tmp = tempfile::tempdir().expect("dir");
+    let dir = tmp.path();
+    php_in(
+        dir,
+        "put($d, 'a', 'hello', 300); put($d, 'b', [1, 2, 3], 0); put($d, 'old', 'x', -5);",
+    );
+    std::fs::write(dir.join("not-an-entry.txt"), "ignored").expect("write");
+    let values: usize = [
+        php("echo serialize('hello');"),
+        php("echo serialize([1, 2, 3]);"),
+        php("echo serialize('x');"),
+    ]
+    .iter()
+    .map(Vec::len)
+    .sum();
+    let cfg = common::config_dir();
+    let out = std::process::Command::new(common::binary())
+        .args(["stats", &format!("file://{}", dir.display()), "--json"])
+        .args(["--interval", "0.2"])
+        .env("CACHE_CONSOLE_CONFIG_DIR", cfg.path())
+        .env("CACHE_CONSOLE_DATA_DIR", cfg.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["keys"], 3.0);
+    assert_eq!(json["expired_entries"], 1.0);
+    assert_eq!(json["live_entries"], 2.0);
+    assert_eq!(json["total_size_bytes"], values as f64);
+    assert!(
+        json["hit_rate_pct"].is_null(),
+        "a file cache counts no hits"
+    );
+}

@@ -101,6 +101,14 @@ async fn suite(pool: &sqlx::AnyPool, url: &str, quote: char) {
         .expect("connect");
     assert!(be.capabilities().purge_expired);
     assert_eq!(be.key_count().await.expect("count"), 8);
+    // Live metrics: entries, the one expired row, and the bytes of every value.
+    let stats = be.stats().await.expect("stats");
+    assert_eq!(stats.len(), 1);
+    let s = &stats[0].1;
+    assert_eq!(s.keys, Some(8));
+    assert_eq!(s.expired_entries, Some(1));
+    let bytes: usize = rows.iter().map(|(_, v, _)| v.len()).sum();
+    assert_eq!(s.total_size, Some(bytes as u64));
     // Exactly Redis glob semantics, whatever LIKE and the collation would say.
     assert_eq!(list(be.as_ref(), "a_b").await, ["a_b"]);
     assert_eq!(list(be.as_ref(), "a?b").await, ["a*b", "aXb", "a_b"]);

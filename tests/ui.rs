@@ -441,3 +441,124 @@ fn the_first_run_demo_works_without_any_server() {
     );
     h.state_mut().shutdown();
 }
+
+#[test]
+fn the_dashboard_charts_live_figures_and_compares_two_connections() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(&mut c)
+        .expect("set");
+    for _ in 0..30 {
+        redis::cmd("GET")
+            .arg("k")
+            .query::<String>(&mut c)
+            .expect("hit");
+    }
+    for i in 0..10 {
+        let _: Option<String> = redis::cmd("GET")
+            .arg(format!("nope:{i}"))
+            .query(&mut c)
+            .expect("miss");
+    }
+    // The app browses the empty db 5, so its own key lookups add no hits to db 0's 30 and 10.
+    let (_cfg, mut h) = connect_to(&server.url_db(5), "redis-live");
+    wait_listed(&mut h);
+    h.get_by_label("Metrics").click();
+    let samples = |app: &cache_console::ui::App, i: usize| {
+        app.state
+            .sessions
+            .get(i)
+            .map_or(0, |s| s.dashboard.history.total.len())
+    };
+    run_until(&mut h, "three samples", |app| samples(app, 0) >= 3);
+    assert!(h.query_by_label("Metrics · redis-live").is_some());
+    for title in ["Hit rate", "Memory", "Operations", "Clients", "Network"] {
+        // Chart titles (some also name a read-out).
+        assert!(
+            h.query_all_by_label(title).next().is_some(),
+            "chart {title}"
+        );
+    }
+    assert!(
+        h.query_by_label("75.0 % since start").is_some(),
+        "the lifetime hit rate of 30 hits and 10 misses"
+    );
+    assert!(h.query_by_label("no memory limit").is_some());
+    assert!(h.query_by_label("Keys per database · db0: 1").is_some());
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).expect("info");
+    assert!(info.contains("keyspace_hits:30\r"), "{info}");
+
+    // A wrong interval is refused and changes nothing; a good one is used.
+    replace_text(&mut h, "Sample every", "soon");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("`soon` is not an interval")
+            .is_some()
+    );
+    replace_text(&mut h, "Sample every", "200ms");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    let interval = h.state().state.sessions[0].dashboard.interval_secs;
+    assert!((interval - 0.2).abs() < 1e-9, "{interval}");
+    assert!(h.query_by_label_contains("is not an interval").is_none());
+
+    // A second connection's dashboard beside the first.
+    let mc = common::MemcachedServer::start();
+    mc.raw("set a 0 0 1\r\nx\r\n", "STORED");
+    let (spec, _) =
+        cache_console::connection::parse_url(&format!("memcached://{}", mc.addr())).expect("url");
+    h.state_mut()
+        .state
+        .profiles
+        .add(cache_console::profiles::Profile::new("mc-live", spec))
+        .expect("profile");
+    h.state_mut().state.connect_profile("mc-live");
+    run_until(&mut h, "the memcached connection", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.status == SessionStatus::Connected)
+    });
+    h.get_by_label("Metrics").click();
+    run_until(&mut h, "samples of both", |app| {
+        samples(app, 1) >= 2 && samples(app, 0) >= 6
+    });
+    assert!(h.query_by_label("Metrics · redis-live").is_some());
+    assert!(h.query_by_label("Metrics · mc-live").is_some());
+    assert!(
+        h.query_all_by_label("Entries").next().is_some(),
+        "memcached's item count"
+    );
+    let mc_keys = h.state().state.sessions[1]
+        .dashboard
+        .history
+        .latest()
+        .and_then(|p| p.value(cache_console::metrics::Metric::Keys));
+    assert_eq!(mc_keys, Some(1.0));
+
+    // Closing the windows stops both samplers: nothing shows their figures any more.
+    for _ in 0..2 {
+        h.get_all_by_label("Close window")
+            .next()
+            .expect("a window")
+            .click();
+        h.run_steps(2);
+    }
+    assert!(
+        h.state()
+            .state
+            .sessions
+            .iter()
+            .all(|s| !s.dashboard.sampling())
+    );
+    let before = (samples(h.state(), 0), samples(h.state(), 1));
+    let until = Instant::now() + Duration::from_millis(700);
+    while Instant::now() < until {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!((samples(h.state(), 0), samples(h.state(), 1)), before);
+}

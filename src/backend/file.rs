@@ -251,6 +251,43 @@ impl CacheBackend for FileBackend {
             .await
     }
 
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+        let label = self.dir.display().to_string();
+        let stats = self
+            .blocking(|dir| {
+                let now = now_secs();
+                let (mut expired, mut size) = (0u64, 0u64);
+                let entries = Self::entries(dir)?;
+                for (_, path) in &entries {
+                    // Only the 10-byte expiry header is read; the size comes from metadata.
+                    let mut header = [0u8; 10];
+                    let Ok(mut file) = std::fs::File::open(path) else {
+                        continue; // removed while counting
+                    };
+                    let len = file.metadata().map_or(0, |m| m.len());
+                    if std::io::Read::read_exact(&mut file, &mut header).is_err() {
+                        continue;
+                    }
+                    size += len.saturating_sub(10);
+                    let expiry = std::str::from_utf8(&header)
+                        .ok()
+                        .and_then(|h| h.parse::<u64>().ok());
+                    // Laravel treats an entry as gone from its expiry second on.
+                    if expiry.is_some_and(|e| e < FOREVER && e <= now) {
+                        expired += 1;
+                    }
+                }
+                Ok(crate::metrics::RawStats {
+                    keys: Some(entries.len() as u64),
+                    expired_entries: Some(expired),
+                    total_size: Some(size),
+                    ..crate::metrics::RawStats::default()
+                })
+            })
+            .await?;
+        Ok(vec![(label, stats)])
+    }
+
     async fn scan(&self, request: &ScanRequest, _cursor: u64) -> BackendResult<ScanPage> {
         // A local directory listing is fast: one page holds every matching entry.
         let pattern = request.pattern.clone();

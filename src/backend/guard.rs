@@ -171,6 +171,10 @@ impl CacheBackend for Guarded {
         self.inner.server_info().await
     }
 
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+        self.inner.stats().await
+    }
+
     async fn delete_matching(
         &self,
         request: &ScanRequest,

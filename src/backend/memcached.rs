@@ -676,6 +676,58 @@ impl MemcachedBackend {
     }
 }
 
+/// The figures of one server's `stats` reply the live metrics need.
+#[must_use]
+pub fn raw_stats(stats: &[(String, String)]) -> crate::metrics::RawStats {
+    let n = |k: &str| {
+        stats
+            .iter()
+            .find(|(name, _)| name == k)
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+    };
+    let total = |names: &[&str]| crate::metrics::sum_present(names.iter().map(|k| n(k)));
+    crate::metrics::RawStats {
+        instance: stats
+            .iter()
+            .find(|(name, _)| name == "pid")
+            .map(|(_, v)| v.clone()),
+        uptime_secs: n("uptime"),
+        hits: n("get_hits"),
+        misses: n("get_misses"),
+        // Every command that touches an item, as memcached counts them.
+        commands: total(&[
+            "cmd_get",
+            "cmd_set",
+            "cmd_touch",
+            "cmd_flush",
+            "delete_hits",
+            "delete_misses",
+            "incr_hits",
+            "incr_misses",
+            "decr_hits",
+            "decr_misses",
+        ]),
+        gets: n("cmd_get"),
+        sets: n("cmd_set"),
+        evicted: n("evictions"),
+        // memcached frees expired items lazily: `reclaimed` counts the ones whose memory was
+        // reused, `crawler_reclaimed` the ones the LRU crawler removed.
+        expired: total(&["reclaimed", "crawler_reclaimed"]),
+        net_in: n("bytes_read"),
+        net_out: n("bytes_written"),
+        used_memory: n("bytes"),
+        rss_memory: None,
+        max_memory: n("limit_maxbytes"),
+        fragmentation: None,
+        clients: n("curr_connections"),
+        blocked_clients: None,
+        keys: n("curr_items"),
+        expired_entries: None,
+        total_size: None,
+        keys_per_db: Vec::new(),
+    }
+}
+
 #[async_trait]
 impl CacheBackend for MemcachedBackend {
     fn capabilities(&self) -> &Capabilities {
@@ -705,6 +757,14 @@ impl CacheBackend for MemcachedBackend {
                 server: label.clone(),
                 sections,
             });
+        }
+        Ok(out)
+    }
+
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+        let mut out = Vec::with_capacity(self.labels.len());
+        for (i, label) in self.labels.iter().enumerate() {
+            out.push((label.clone(), raw_stats(&self.stats_of(i, "").await?)));
         }
         Ok(out)
     }

@@ -187,6 +187,9 @@ pub trait CacheBackend: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// The figures the live metrics are computed from, per server. Never changes anything.
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>>;
+
     /// Makes one change. Read-only connections refuse every call.
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome>;
 

@@ -3,6 +3,7 @@
 //! All commands go through a redis-rs `ConnectionManager`, a multiplexed connection that
 //! reconnects by itself, so a key listing and the value viewer can share it concurrently.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -376,6 +377,44 @@ pub fn parse_info_sections(info: &str) -> Vec<(String, Vec<(String, String)>)> {
     sections
 }
 
+/// The figures of an `INFO` reply the live metrics need.
+#[must_use]
+pub fn raw_stats(info: &str) -> crate::metrics::RawStats {
+    let fields: HashMap<&str, &str> = info
+        .lines()
+        .filter_map(|l| l.trim().split_once(':'))
+        .collect();
+    let n = |k: &str| fields.get(k).and_then(|v| v.trim().parse::<u64>().ok());
+    crate::metrics::RawStats {
+        instance: fields.get("run_id").map(|v| (*v).to_owned()),
+        uptime_secs: n("uptime_in_seconds"),
+        hits: n("keyspace_hits"),
+        misses: n("keyspace_misses"),
+        commands: n("total_commands_processed"),
+        gets: None,
+        sets: None,
+        evicted: n("evicted_keys"),
+        expired: n("expired_keys"),
+        net_in: n("total_net_input_bytes"),
+        net_out: n("total_net_output_bytes"),
+        used_memory: n("used_memory"),
+        rss_memory: n("used_memory_rss"),
+        max_memory: n("maxmemory"),
+        fragmentation: fields
+            .get("mem_fragmentation_ratio")
+            .and_then(|v| v.trim().parse().ok()),
+        clients: n("connected_clients"),
+        blocked_clients: n("blocked_clients"),
+        keys: Some(parse_keyspace(info).iter().map(|d| d.keys).sum()),
+        expired_entries: None,
+        total_size: None,
+        keys_per_db: parse_keyspace(info)
+            .into_iter()
+            .map(|d| (d.index, d.keys))
+            .collect(),
+    }
+}
+
 /// Parses `INFO keyspace` lines such as `db0:keys=12,expires=3,avg_ttl=0`.
 #[must_use]
 pub fn parse_keyspace(info: &str) -> Vec<DbInfo> {
@@ -533,6 +572,12 @@ impl CacheBackend for RedisBackend {
             server: self.target.clone(),
             sections: parse_info_sections(&info),
         }])
+    }
+
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+        // Plain INFO holds server, clients, memory, stats and keyspace: one round trip.
+        let info: String = self.query(&redis::cmd("INFO"), "INFO").await?;
+        Ok(vec![(self.target.clone(), raw_stats(&info))])
     }
 
     async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {

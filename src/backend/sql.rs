@@ -330,6 +330,40 @@ impl CacheBackend for SqlBackend {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+        let (length, text) = match self.dialect {
+            SqlDialect::Sqlite => ("LENGTH(CAST({v} AS BLOB))", "TEXT"),
+            SqlDialect::Postgres => ("OCTET_LENGTH({v})", "TEXT"),
+            SqlDialect::MySql => ("OCTET_LENGTH({v})", "CHAR"),
+        };
+        // The byte sum is NUMERIC/DECIMAL on PostgreSQL and MySQL, which the Any driver cannot
+        // decode: it comes back as text on every dialect and is parsed here.
+        let sql = format!(
+            "SELECT COUNT(*), COUNT(CASE WHEN {e} <= {now} THEN 1 END), \
+             CAST(COALESCE(SUM({len}), 0) AS {text}) FROM {t}",
+            e = self.col("expiration"),
+            now = now_secs(),
+            len = length.replace("{v}", &self.col("value")),
+            t = self.col(&self.table),
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.err(&e))?;
+        let total: i64 = row.try_get(0).map_err(|e| self.err(&e))?;
+        let expired: i64 = row.try_get(1).map_err(|e| self.err(&e))?;
+        let size: String = row.try_get(2).map_err(|e| self.err(&e))?;
+        Ok(vec![(
+            self.target.clone(),
+            crate::metrics::RawStats {
+                keys: u64::try_from(total).ok(),
+                expired_entries: u64::try_from(expired).ok(),
+                total_size: size.trim().parse().ok(),
+                ..crate::metrics::RawStats::default()
+            },
+        )])
+    }
+
     async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
         let after = if cursor == 0 {
             None

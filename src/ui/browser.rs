@@ -66,6 +66,7 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
     let mut pick_db = None;
     let mut refresh = false;
     let mut server_info = false;
+    let mut metrics = false;
     if let Some(tag) = s.profile.color {
         // The profile's colour as a band across the top of the connection.
         let (rect, _) =
@@ -91,6 +92,10 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
         ui.label(egui::RichText::new(&s.description).color(theme::MUTED));
         if s.status == SessionStatus::Connected {
             server_info = ui.small_button("Server info").clicked();
+            metrics = ui
+                .small_button("Metrics")
+                .on_hover_text("Live hit rate, memory, ops and clients, charted")
+                .clicked();
         }
         if databases_capable && s.status == SessionStatus::Connected {
             ui.separator();
@@ -119,6 +124,9 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
     });
     if server_info {
         state.open_server_info();
+    }
+    if metrics {
+        state.open_dashboard(state.active);
     }
     if let Some(db) = pick_db {
         state.select_db(db);

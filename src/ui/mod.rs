@@ -3,6 +3,7 @@
 //! Functions named `*_ui` only draw and call state methods; all I/O goes through the service.
 
 mod browser;
+mod dashboard;
 mod dialogs;
 mod edit;
 mod profiles;
@@ -37,13 +38,26 @@ struct PendingDialog {
     result: mpsc::Receiver<Option<PathBuf>>,
 }
 
+/// What a background job (file work kept off the UI thread) was started for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobKind {
+    DemoReset,
+    CsvExport,
+}
+
+/// A job on a thread of its own; it answers once with a message for the user.
+struct Job {
+    kind: JobKind,
+    result: mpsc::Receiver<Result<Option<String>, String>>,
+}
+
 /// The application: state, the I/O service, and open dialogs.
 pub struct App {
     /// Everything shown.
     pub state: AppState,
     service: ServiceHandle,
     dialog: Option<PendingDialog>,
-    demo_reset: Option<mpsc::Receiver<Result<(), String>>>,
+    jobs: Vec<Job>,
     launched_at: Instant,
     first_frame_logged: bool,
 }
@@ -62,7 +76,7 @@ impl App {
             state,
             service: ServiceHandle::start(repaint)?,
             dialog: None,
-            demo_reset: None,
+            jobs: Vec::new(),
             launched_at,
             first_frame_logged: false,
         })
@@ -79,8 +93,10 @@ impl App {
             }
         }
         self.poll_dialog();
-        self.poll_demo_reset();
+        self.poll_jobs();
         self.draw(ui);
+        // Samplers run exactly while a dashboard shows their figures.
+        self.state.sync_samplers();
         self.flush();
         if !self.first_frame_logged {
             self.first_frame_logged = true;
@@ -100,7 +116,64 @@ impl App {
         }
     }
 
-    /// Re-seeds the demo database on a thread of its own (file I/O stays off the UI thread).
+    /// Runs `work` on a thread of its own (file I/O and native dialogs stay off the UI
+    /// thread); its message, or error, becomes a notice when it ends.
+    fn spawn_job(
+        &mut self,
+        kind: JobKind,
+        work: impl FnOnce() -> Result<Option<String>, String> + Send + 'static,
+    ) {
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{kind:?}"))
+            .spawn(move || {
+                let _ = tx.send(work());
+            });
+        match spawned {
+            Ok(_) => self.jobs.push(Job { kind, result: rx }),
+            Err(e) => self
+                .state
+                .notify(Level::Error, format!("cannot start a background job: {e}")),
+        }
+    }
+
+    fn poll_jobs(&mut self) {
+        let mut finished = Vec::new();
+        self.jobs.retain(|job| match job.result.try_recv() {
+            Ok(result) => {
+                finished.push((job.kind, result));
+                false
+            }
+            Err(mpsc::TryRecvError::Empty) => true,
+            Err(mpsc::TryRecvError::Disconnected) => {
+                finished.push((job.kind, Err("the job stopped unexpectedly".to_owned())));
+                false
+            }
+        });
+        for (kind, result) in finished {
+            let ok = result.is_ok();
+            match result {
+                Ok(Some(message)) => self.state.notify(Level::Info, message),
+                Ok(None) => {}
+                Err(e) => self.state.notify(Level::Error, e),
+            }
+            if kind == JobKind::DemoReset
+                && ok
+                && let Some(i) = self
+                    .state
+                    .sessions
+                    .iter()
+                    .position(|s| s.profile.name == crate::demo::DEMO_PROFILE)
+            {
+                let previous = self.state.active;
+                self.state.active = i;
+                self.state.search();
+                self.state.active = previous;
+            }
+        }
+    }
+
+    /// Re-seeds the demo database.
     fn reset_demo(&mut self) {
         let Some(dir) = crate::audit::data_dir() else {
             self.state.notify(
@@ -109,52 +182,31 @@ impl App {
             );
             return;
         };
-        let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("demo-reset".to_owned())
-            .spawn(move || {
-                let result = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())
-                    .and_then(|rt| rt.block_on(crate::demo::seed(&crate::demo::demo_path(&dir))));
-                let _ = tx.send(result);
-            });
-        match spawned {
-            Ok(_) => self.demo_reset = Some(rx),
-            Err(e) => self
-                .state
-                .notify(Level::Error, format!("cannot reset the demo: {e}")),
-        }
+        self.spawn_job(JobKind::DemoReset, move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|rt| rt.block_on(crate::demo::seed(&crate::demo::demo_path(&dir))))
+                .map(|()| Some("the demo data was reset".to_owned()))
+                .map_err(|e| format!("demo reset failed: {e}"))
+        });
     }
 
-    fn poll_demo_reset(&mut self) {
-        let Some(rx) = &self.demo_reset else { return };
-        let result = match rx.try_recv() {
-            Ok(result) => result,
-            Err(mpsc::TryRecvError::Empty) => return,
-            Err(mpsc::TryRecvError::Disconnected) => Err("the reset stopped".to_owned()),
-        };
-        self.demo_reset = None;
-        match result {
-            Ok(()) => {
-                self.state.notify(Level::Info, "the demo data was reset");
-                if let Some(i) = self
-                    .state
-                    .sessions
-                    .iter()
-                    .position(|s| s.profile.name == crate::demo::DEMO_PROFILE)
-                {
-                    let previous = self.state.active;
-                    self.state.active = i;
-                    self.state.search();
-                    self.state.active = previous;
-                }
-            }
-            Err(e) => self
-                .state
-                .notify(Level::Error, format!("demo reset failed: {e}")),
-        }
+    /// Asks where to save a dashboard's CSV, then writes it.
+    fn export_csv(&mut self, csv: String, name: String) {
+        self.spawn_job(JobKind::CsvExport, move || {
+            let Some(path) = rfd::FileDialog::new()
+                .set_title("Export metrics as CSV")
+                .set_file_name(name)
+                .add_filter("CSV", &["csv"])
+                .save_file()
+            else {
+                return Ok(None);
+            };
+            crate::state::write_csv(&path, &csv)
+                .map(|()| Some(format!("metrics saved to {}", path.display())))
+        });
     }
 
     /// Stops the service, waiting at most a second.
@@ -261,6 +313,10 @@ impl App {
         dialogs::bulk_delete_ui(ui.ctx(), &mut self.state);
         dialogs::audit_ui(ui.ctx(), &mut self.state);
         dialogs::server_info_ui(ui.ctx(), &mut self.state);
+        let dashboards = dashboard::dashboards_ui(ui.ctx(), &mut self.state);
+        if let Some((csv, name)) = dashboards.export {
+            self.export_csv(csv, name);
+        }
         if let Some((purpose, name)) = dialog_request {
             self.open_dialog(purpose, name);
         }

@@ -56,3 +56,16 @@ pub fn tag_color(tag: crate::profiles::ColorTag) -> Color32 {
         ColorTag::Gray => Color32::from_gray(110),
     }
 }
+
+/// Colour of the `n`th series of a chart (the same position gets the same colour everywhere).
+#[must_use]
+pub fn series_color(n: usize) -> Color32 {
+    const SERIES: [Color32; 5] = [
+        Color32::from_rgb(0x4c, 0x9a, 0xff),
+        Color32::from_rgb(0xb3, 0x7f, 0xeb),
+        Color32::from_rgb(0xe0, 0xa0, 0x30),
+        Color32::from_rgb(0xe0, 0x50, 0x50),
+        Color32::from_rgb(0x3c, 0xb3, 0x71),
+    ];
+    SERIES[n % SERIES.len()]
+}

@@ -16,6 +16,8 @@ pub struct RedisServer {
     pub tls_port: Option<u16>,
     pub dir: tempfile::TempDir,
     pub password: Option<String>,
+    /// The command line it was started with (for [`RedisServer::restart`]).
+    args: Vec<std::ffi::OsString>,
 }
 
 fn free_port() -> u16 {
@@ -47,15 +49,41 @@ impl RedisServer {
 
     /// Starts a server; with `password`, clients must authenticate.
     pub fn start_with(password: Option<&str>) -> Self {
-        Self::start_custom(password, None)
+        Self::start_custom(password, None, &[])
+    }
+
+    /// Starts a server with extra command-line arguments (`--maxmemory 64mb`).
+    pub fn start_args(extra: &[&str]) -> Self {
+        Self::start_custom(None, None, extra)
+    }
+
+    /// Stops the server and starts a new process on the same port with the same settings:
+    /// a restart, with every counter back at zero and the keys gone (no persistence).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = Command::new(redis_server_binary())
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        assert!(
+            self.wait_ready(Duration::from_secs(10)),
+            "redis-server did not come back on port {}",
+            self.port
+        );
     }
 
     /// Starts a server that also speaks TLS with this certificate, key and CA (PEM files).
     pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> Self {
-        Self::start_custom(None, Some((cert, key, ca)))
+        Self::start_custom(None, Some((cert, key, ca)), &[])
     }
 
-    fn start_custom(password: Option<&str>, tls: Option<(&Path, &Path, &Path)>) -> Self {
+    fn start_custom(
+        password: Option<&str>,
+        tls: Option<(&Path, &Path, &Path)>,
+        extra: &[&str],
+    ) -> Self {
         let binary = redis_server_binary();
         for _attempt in 0..5 {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -86,6 +114,8 @@ impl RedisServer {
                     .args(["--tls-auth-clients", "no"]);
                 tls_port
             });
+            cmd.args(extra);
+            let args = cmd.get_args().map(std::ffi::OsStr::to_owned).collect();
             let child = cmd.spawn().expect("spawn redis-server");
             let mut server = Self {
                 child,
@@ -93,6 +123,7 @@ impl RedisServer {
                 tls_port,
                 dir,
                 password: password.map(str::to_owned),
+                args,
             };
             if server.wait_ready(Duration::from_secs(10)) {
                 return server;

@@ -1,0 +1,491 @@
+//! The live metrics dashboard: one window per connection whose dashboard is open, so several
+//! connections can be compared side by side. Which charts show is decided by the figures the
+//! backend reports, never by its kind.
+
+use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, Plot, PlotPoints};
+
+use super::theme;
+use crate::metrics::{Metric, Point, Unit, Window, visible};
+use crate::state::{AppState, Dashboard, Level, Session};
+
+/// A chart: a title and the metrics drawn in it.
+struct Chart {
+    title: &'static str,
+    series: &'static [Metric],
+}
+
+const CHARTS: [Chart; 8] = [
+    Chart {
+        title: "Hit rate",
+        series: &[Metric::HitRate, Metric::LifetimeHitRate],
+    },
+    Chart {
+        title: "Memory",
+        series: &[Metric::UsedMemory, Metric::RssMemory, Metric::MaxMemory],
+    },
+    Chart {
+        title: "Operations",
+        series: &[
+            Metric::OpsPerSec,
+            Metric::GetsPerSec,
+            Metric::SetsPerSec,
+            Metric::MissesPerSec,
+        ],
+    },
+    Chart {
+        title: "Clients",
+        series: &[Metric::Clients, Metric::BlockedClients],
+    },
+    Chart {
+        title: "Evictions and expirations",
+        series: &[Metric::EvictedPerSec, Metric::ExpiredPerSec],
+    },
+    Chart {
+        title: "Network",
+        series: &[Metric::NetInPerSec, Metric::NetOutPerSec],
+    },
+    Chart {
+        title: "Entries",
+        series: &[Metric::Keys, Metric::LiveEntries, Metric::ExpiredEntries],
+    },
+    Chart {
+        title: "Stored size",
+        series: &[Metric::TotalSize],
+    },
+];
+
+/// The figures shown as read-outs above the charts, in order.
+const READOUTS: [Metric; 11] = [
+    Metric::HitRate,
+    Metric::OpsPerSec,
+    Metric::UsedMemory,
+    Metric::Clients,
+    Metric::EvictedPerSec,
+    Metric::ExpiredPerSec,
+    Metric::Keys,
+    Metric::LiveEntries,
+    Metric::ExpiredEntries,
+    Metric::TotalSize,
+    Metric::NetInPerSec,
+];
+
+const CHART_HEIGHT: f32 = 150.0;
+
+/// What the user asked of the dashboards this frame.
+#[derive(Debug, Default)]
+pub struct DashboardRequest {
+    /// CSV of a dashboard's visible history and a file name to suggest.
+    pub export: Option<(String, String)>,
+}
+
+/// Draws every open dashboard.
+pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState) -> DashboardRequest {
+    let mut request = DashboardRequest::default();
+    let mut close = Vec::new();
+    let mut apply_interval = Vec::new();
+    for (i, s) in state.sessions.iter_mut().enumerate() {
+        if !s.dashboard.open {
+            continue;
+        }
+        let mut open = true;
+        egui::Window::new(format!("Metrics · {}", s.profile.name))
+            .id(egui::Id::unique(("dashboard", s.conn)))
+            .open(&mut open)
+            .default_size([860.0, 660.0])
+            // Below the connection header (so its buttons stay reachable), cascaded.
+            .default_pos([
+                theme::PROFILES_WIDTH + 60.0 + 40.0 * i as f32,
+                110.0 + 30.0 * i as f32,
+            ])
+            .show(ctx, |ui| {
+                let action = dashboard_ui(ui, s);
+                if action.apply_interval {
+                    apply_interval.push(i);
+                }
+                if action.export {
+                    let name = format!("{}-metrics.csv", file_safe(&s.profile.name));
+                    request.export = Some((s.dashboard.visible_csv(), name));
+                }
+            });
+        if !open {
+            close.push(i);
+        }
+    }
+    for i in apply_interval {
+        state.apply_metrics_interval(i);
+    }
+    for i in close {
+        state.close_dashboard(i);
+    }
+    request
+}
+
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Action {
+    apply_interval: bool,
+    export: bool,
+}
+
+fn dashboard_ui(ui: &mut egui::Ui, s: &mut Session) -> Action {
+    let mut action = Action::default();
+    let conn = s.conn;
+    let d = &mut s.dashboard;
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Window");
+        for w in Window::ALL {
+            ui.selectable_value(&mut d.window, w, w.label());
+        }
+        ui.separator();
+        let l = ui.label("Sample every");
+        let edit = ui
+            .add(egui::TextEdit::singleline(&mut d.interval_text).desired_width(48.0))
+            .labelled_by(l.id)
+            .on_hover_text("Seconds between samples (0.1 to 3600), or `500ms`, `1m`");
+        ui.label("s");
+        if edit.lost_focus() {
+            action.apply_interval = true;
+        }
+        if !d.history.servers.is_empty() {
+            ui.separator();
+            let l = ui.label("Chart");
+            let shown = d.server.clone().unwrap_or_else(|| "All servers".to_owned());
+            egui::ComboBox::from_id_salt(("dash_server", conn))
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut d.server, None, "All servers");
+                    for (name, _) in &d.history.servers {
+                        ui.selectable_value(&mut d.server, Some(name.clone()), name);
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+        }
+        ui.separator();
+        action.export = ui
+            .button("Export CSV…")
+            .on_hover_text("Save the points in the chosen window as CSV")
+            .clicked();
+    });
+    status_ui(ui, d);
+    ui.separator();
+    readouts_ui(ui, d);
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| charts_ui(ui, d, conn));
+    action
+}
+
+fn status_ui(ui: &mut egui::Ui, d: &Dashboard) {
+    if let Some(e) = &d.interval_error {
+        ui.colored_label(theme::level_color(Level::Error), e);
+    }
+    if let Some(e) = &d.error {
+        ui.colored_label(
+            theme::level_color(Level::Error),
+            format!("Last sample failed: {e}"),
+        );
+    }
+    let newest = d.history.latest().map_or(0.0, |p| p.t);
+    for (t, server) in &d.history.restarts {
+        if *t >= newest - d.window.secs() {
+            ui.colored_label(
+                theme::level_color(Level::Warning),
+                format!(
+                    "{server} restarted or reset its counters at {}: no rates for that interval",
+                    clock(*t)
+                ),
+            );
+        }
+    }
+    let points = d.series().map_or(0, std::collections::VecDeque::len);
+    ui.label(
+        egui::RichText::new(format!(
+            "{} every {} s · {points} samples kept (at least the last hour)",
+            if d.sampling() { "Sampling" } else { "Paused" },
+            d.interval_secs
+        ))
+        .color(theme::MUTED),
+    );
+}
+
+fn readouts_ui(ui: &mut egui::Ui, d: &Dashboard) {
+    let Some(latest) = d.series().and_then(|s| s.back()) else {
+        ui.spinner();
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        for m in READOUTS {
+            let shown = match latest.value(m) {
+                Some(v) => m.format(v),
+                // An idle interval has no hit rate; the lifetime one is still worth showing.
+                None if m == Metric::HitRate && latest.value(Metric::LifetimeHitRate).is_some() => {
+                    "no lookups".to_owned()
+                }
+                None => continue,
+            };
+            ui.group(|ui| {
+                ui.vertical(|ui| {
+                    ui.label(egui::RichText::new(m.label()).small().color(theme::MUTED));
+                    ui.label(egui::RichText::new(shown).strong().size(18.0));
+                    let detail = match m {
+                        Metric::HitRate => latest
+                            .value(Metric::LifetimeHitRate)
+                            .map(|l| format!("{} since start", Metric::LifetimeHitRate.format(l))),
+                        Metric::UsedMemory => Some(match latest.value(Metric::MaxMemory) {
+                            Some(max) => format!("of {}", Metric::MaxMemory.format(max)),
+                            None => "no memory limit".to_owned(),
+                        }),
+                        Metric::Clients => latest
+                            .value(Metric::BlockedClients)
+                            .map(|b| format!("{} blocked", Metric::BlockedClients.format(b))),
+                        Metric::NetInPerSec => latest
+                            .value(Metric::NetOutPerSec)
+                            .map(|o| format!("out {}", Metric::NetOutPerSec.format(o))),
+                        _ => None,
+                    };
+                    if let Some(detail) = detail {
+                        ui.label(egui::RichText::new(detail).small().color(theme::MUTED));
+                    }
+                });
+            });
+        }
+    });
+    if let Some(sample) = &d.latest {
+        let dbs: Vec<String> = sample
+            .servers
+            .iter()
+            .flat_map(|(_, s)| &s.keys_per_db)
+            .map(|(db, keys)| format!("db{db}: {keys}"))
+            .collect();
+        if !dbs.is_empty() {
+            ui.label(
+                egui::RichText::new(format!("Keys per database · {}", dbs.join(" · ")))
+                    .color(theme::MUTED),
+            );
+        }
+    }
+}
+
+fn charts_ui(ui: &mut egui::Ui, d: &Dashboard, conn: u64) {
+    let Some(series) = d.series() else { return };
+    let shown: Vec<&Chart> = CHARTS
+        .iter()
+        .filter(|c| c.series.iter().any(|m| d.has(*m)))
+        .collect();
+    let points: Vec<&Point> = visible(series, d.window).collect();
+    let newest = points.last().map_or(0.0, |p| p.t);
+    // The window's span, or less while the history is shorter: charts fill their width.
+    let from = points
+        .first()
+        .map_or(0.0, |p| p.t)
+        .max(newest - d.window.secs());
+    let width = ((ui.available_width() - 16.0) / 2.0).max(240.0);
+    egui::Grid::new(("charts", conn))
+        .num_columns(2)
+        .spacing([12.0, 10.0])
+        .show(ui, |ui| {
+            for (i, chart) in shown.iter().enumerate() {
+                ui.vertical(|ui| {
+                    ui.set_width(width);
+                    ui.horizontal_wrapped(|ui| {
+                        ui.strong(chart.title);
+                        // The legend sits above the chart so it never hides the newest points.
+                        for (n, m) in chart.series.iter().enumerate() {
+                            if d.has(*m) {
+                                ui.label(
+                                    egui::RichText::new(format!("— {}", m.label()))
+                                        .small()
+                                        .color(theme::series_color(n)),
+                                );
+                            }
+                        }
+                    });
+                    chart_ui(ui, chart, &points, (from, newest), conn, d);
+                });
+                if i % 2 == 1 {
+                    ui.end_row();
+                }
+            }
+        });
+}
+
+fn chart_ui(
+    ui: &mut egui::Ui,
+    chart: &Chart,
+    points: &[&Point],
+    (from, to): (f64, f64),
+    conn: u64,
+    d: &Dashboard,
+) {
+    let unit = chart.series[0].unit();
+    let mut plot = Plot::new(("chart", conn, chart.title))
+        .height(CHART_HEIGHT)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+        .link_cursor(egui::Id::unique(("dash_cursor", conn)), [true, false])
+        .include_x(from)
+        .include_x(to)
+        .include_y(0.0)
+        .x_grid_spacer(time_grid)
+        .x_axis_formatter(|mark, _| clock(mark.value))
+        .y_axis_formatter(move |mark, _| axis_value(unit, mark.value))
+        .y_axis_min_width(48.0)
+        .label_formatter(|pos| match pos {
+            HoverPosition::NearDataPoint {
+                plot_name,
+                position,
+                ..
+            } => {
+                let metric = Metric::ALL.iter().find(|m| m.label() == *plot_name)?;
+                Some(format!(
+                    "{plot_name}\n{}  {}",
+                    clock(position.x),
+                    metric.format(position.y)
+                ))
+            }
+            HoverPosition::Elsewhere { .. } => None,
+        });
+    if unit == Unit::Percent {
+        plot = plot.include_y(100.0);
+    }
+    plot.show(ui, |plot_ui| {
+        for (n, metric) in chart.series.iter().enumerate() {
+            if !d.has(*metric) {
+                continue;
+            }
+            let color = theme::series_color(n);
+            let dashed = matches!(metric, Metric::MaxMemory | Metric::LifetimeHitRate);
+            // Unknown values (a restart, a failed sample) break the line instead of dropping
+            // it to zero.
+            for (k, segment) in segments(points, *metric).into_iter().enumerate() {
+                let mut line = Line::new(metric.label(), PlotPoints::from(segment))
+                    .id((chart.title, *metric as usize, k))
+                    .color(color)
+                    .width(1.5);
+                if dashed {
+                    line = line.style(LineStyle::dashed_loose());
+                }
+                plot_ui.line(line);
+            }
+        }
+    });
+}
+
+/// The runs of known values of `metric`, as plot points.
+fn segments(points: &[&Point], metric: Metric) -> Vec<Vec<[f64; 2]>> {
+    let mut out: Vec<Vec<[f64; 2]>> = Vec::new();
+    let mut run: Vec<[f64; 2]> = Vec::new();
+    for p in points {
+        match p.value(metric) {
+            Some(v) => run.push([p.t, v]),
+            None if !run.is_empty() => out.push(std::mem::take(&mut run)),
+            None => {}
+        }
+    }
+    if !run.is_empty() {
+        out.push(run);
+    }
+    out
+}
+
+/// Axis labels: short numbers in the chart's unit.
+fn axis_value(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Percent => format!("{v:.0}%"),
+        Unit::Bytes | Unit::BytesPerSec => crate::metrics::bytes(v),
+        _ => Metric::Keys.format(v),
+    }
+}
+
+/// Local wall-clock time of a Unix-seconds value.
+#[allow(clippy::cast_possible_truncation)]
+fn clock(t: f64) -> String {
+    chrono::DateTime::from_timestamp_millis((t * 1000.0).round() as i64)
+        .map(|d| {
+            d.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Grid lines on round clock times (every 1, 2, 5, 10, 15 or 30 seconds, minutes, hours),
+/// instead of the decimal steps that would put lines at 50 or 100 seconds.
+fn time_grid(input: GridInput) -> Vec<GridMark> {
+    const STEPS: [f64; 15] = [
+        1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+        21600.0,
+    ];
+    let (min, max) = input.bounds;
+    let Some(first) = STEPS.iter().position(|s| *s >= input.base_step_size * 6.0) else {
+        return Vec::new();
+    };
+    let step = STEPS[first];
+    let bigger = |v: f64| {
+        STEPS[first..]
+            .iter()
+            .take(3)
+            .rev()
+            .find(|s| (v / **s).fract().abs() < 1e-9)
+            .copied()
+            .unwrap_or(step)
+    };
+    let mut marks = Vec::new();
+    let mut v = (min / step).ceil() * step;
+    while v <= max && marks.len() < 1000 {
+        marks.push(GridMark {
+            value: v,
+            step_size: bigger(v),
+        });
+        v += step;
+    }
+    marks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_break_where_values_are_unknown() {
+        let mut a = Point {
+            t: 1.0,
+            values: [f64::NAN; Metric::COUNT],
+        };
+        a.values[Metric::OpsPerSec.index()] = 5.0;
+        let mut gap = a;
+        gap.t = 2.0;
+        gap.values[Metric::OpsPerSec.index()] = f64::NAN;
+        let mut b = a;
+        b.t = 3.0;
+        let runs = segments(&[&a, &gap, &b], Metric::OpsPerSec);
+        assert_eq!(runs, vec![vec![[1.0, 5.0]], vec![[3.0, 5.0]]]);
+    }
+
+    #[test]
+    fn grid_lines_fall_on_round_clock_times() {
+        let marks = time_grid(GridInput {
+            bounds: (1000.0, 1300.0),
+            base_step_size: 5.0,
+        });
+        assert!(marks.iter().all(|m| m.value % 30.0 == 0.0), "{marks:?}");
+        assert_eq!(marks.first().map(|m| m.value), Some(1020.0));
+        assert!(marks.iter().any(|m| m.step_size > 30.0));
+    }
+}
