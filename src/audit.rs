@@ -35,6 +35,9 @@ pub struct AuditEntry {
     /// How many keys, fields or members were changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affected: Option<u64>,
+    /// What else the action was aimed at (the client a kill was for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// `ok`, `conflict`, `target exists`, `cancelled` or `error: …`.
     pub outcome: String,
 }
@@ -131,6 +134,7 @@ mod tests {
 
     fn entry(action: &str) -> AuditEntry {
         AuditEntry {
+            detail: None,
             time: now_rfc3339(),
             profile: "p".into(),
             target: "redis://h:1/0".into(),

@@ -400,6 +400,13 @@ pub enum WriteOp {
         /// Seconds to wait before the flush takes effect.
         delay_secs: u32,
     },
+    /// Empty the server's slow log.
+    ResetSlowLog,
+    /// Disconnect one client of the server.
+    KillClient {
+        /// The client's id (`CLIENT LIST`'s `id=`).
+        id: u64,
+    },
 }
 
 impl WriteOp {
@@ -429,6 +436,8 @@ impl WriteOp {
             Self::FlushAll => "flushall",
             Self::Flush { .. } => "flush",
             Self::PurgeExpired => "purge-expired",
+            Self::ResetSlowLog => "slowlog-reset",
+            Self::KillClient { .. } => "client-kill",
         }
     }
 
@@ -453,7 +462,21 @@ impl WriteOp {
             Self::Rename { from, to, .. } | Self::Copy { from, to, .. } => vec![from, to],
             Self::Delete { keys } => keys.iter().collect(),
             Self::Restore { keys } => keys.iter().map(|k| &k.key).collect(),
-            Self::FlushDb | Self::FlushAll | Self::Flush { .. } | Self::PurgeExpired => Vec::new(),
+            Self::FlushDb
+            | Self::FlushAll
+            | Self::Flush { .. }
+            | Self::PurgeExpired
+            | Self::ResetSlowLog
+            | Self::KillClient { .. } => Vec::new(),
+        }
+    }
+
+    /// What the write is aimed at besides keys, for the audit log.
+    #[must_use]
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Self::KillClient { id } => Some(format!("client id {id}")),
+            _ => None,
         }
     }
 }
@@ -487,4 +510,44 @@ pub struct BulkProgress {
     pub deleted: u64,
     /// Share of the keyspace visited.
     pub progress: f64,
+}
+
+/// One entry of a server's slow log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlowLogEntry {
+    /// The entry's id (grows with every slow command).
+    pub id: u64,
+    /// When the command ran, Unix seconds.
+    pub at_unix: u64,
+    /// How long it ran, microseconds.
+    pub duration_us: u64,
+    /// The command and its arguments (the server shortens long ones).
+    pub args: Vec<Bytes>,
+    /// The client's address.
+    pub client: String,
+    /// The client's name (`CLIENT SETNAME`), often empty.
+    pub client_name: String,
+}
+
+/// One connected client of a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's id.
+    pub id: u64,
+    /// This is the app's own connection.
+    pub own: bool,
+    /// Every `name=value` field the server reports (`addr`, `name`, `age`, `idle`, `db`,
+    /// `cmd`, `user`, …), in its order.
+    pub fields: Vec<(String, String)>,
+}
+
+impl ClientInfo {
+    /// The value of one field, or "".
+    #[must_use]
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
 }

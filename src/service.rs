@@ -141,6 +141,13 @@ pub enum CommandKind {
     CancelDelete,
     /// Read every server's statistics.
     ServerInfo,
+    /// Read the newest slow log entries.
+    SlowLog {
+        /// At most this many.
+        count: u32,
+    },
+    /// List the server's clients.
+    Clients,
     /// Start (or retune) this connection's metrics sampler; its samples carry this request id.
     StartMetrics {
         /// Time between samples.
@@ -257,6 +264,10 @@ pub enum EventKind {
     },
     /// Statistics of every server.
     ServerInfo(Vec<crate::backend::ServerInfo>),
+    /// The slow log, newest first.
+    SlowLog(Vec<crate::model::SlowLogEntry>),
+    /// The connected clients.
+    Clients(Vec<crate::model::ClientInfo>),
     /// A metrics sample and the figures derived from it and the one before.
     Metrics {
         /// What the servers reported.
@@ -711,6 +722,8 @@ async fn work_result(
             EventKind::Deleted { saved, deleted }
         }
         CommandKind::ServerInfo => EventKind::ServerInfo(backend.server_info().await?),
+        CommandKind::SlowLog { count } => EventKind::SlowLog(backend.slow_log(count).await?),
+        CommandKind::Clients => EventKind::Clients(backend.clients().await?),
         CommandKind::Preview { request, sample } => {
             let (matched, sample) = preview(backend, &request, sample).await?;
             EventKind::Previewed { matched, sample }

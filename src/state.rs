@@ -24,9 +24,11 @@ use crate::profiles::{Profile, ProfileStore};
 use crate::service::{CommandKind, ConnId, Event, EventKind, ReqId, ScanState};
 
 mod metrics;
+mod server;
 mod writes;
 
 pub use metrics::{DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE, write_csv};
+pub use server::{Loadable, SLOW_LOG_COUNT, ServerInfoView, ServerTab};
 pub use writes::{ConflictChoice, EDIT_MODES, PREVIEW_SAMPLE, UNDO_LIMIT};
 
 /// Keys listed before a listing pauses and waits for "Continue" or "Load all".
@@ -930,6 +932,17 @@ pub enum Confirm {
         /// The key.
         key: Bytes,
     },
+    /// A server administration step (reset the slow log, kill a client).
+    Admin {
+        /// The connection.
+        conn: ConnId,
+        /// The question's title.
+        title: String,
+        /// What will happen, in words.
+        description: String,
+        /// The step.
+        op: WriteOp,
+    },
 }
 
 /// The flush question.
@@ -950,17 +963,6 @@ pub struct FlushConfirm {
     pub delay: String,
     /// Why the answer was refused.
     pub error: Option<String>,
-}
-
-/// The server panel of a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerInfoView {
-    /// The request whose answer is awaited.
-    pub req: ReqId,
-    /// The statistics, or why they could not be read; `None` while loading.
-    pub result: Option<Result<Vec<crate::backend::ServerInfo>, String>>,
-    /// Filter over statistic names.
-    pub filter: String,
 }
 
 /// Where a delete by pattern stands.
@@ -1644,26 +1646,6 @@ impl AppState {
         }
     }
 
-    /// Opens (or refreshes) the server panel.
-    pub fn open_server_info(&mut self) {
-        let req = self.next();
-        let Some(s) = self.sessions.get_mut(self.active) else {
-            return;
-        };
-        let filter = s
-            .server_info
-            .as_ref()
-            .map(|v| v.filter.clone())
-            .unwrap_or_default();
-        s.server_info = Some(ServerInfoView {
-            req,
-            result: None,
-            filter,
-        });
-        let conn = s.conn;
-        self.send(conn, req, CommandKind::ServerInfo);
-    }
-
     /// Loads the next page of the open value.
     pub fn load_more(&mut self) {
         let req = self.next();
@@ -1720,6 +1702,9 @@ impl AppState {
             return;
         }
         let Some(kind) = self.apply_metrics_event(index, req, kind) else {
+            return;
+        };
+        let Some(kind) = self.apply_server_event(index, req, kind) else {
             return;
         };
         let mut follow_up = None;
@@ -1824,20 +1809,6 @@ impl AppState {
                             human_bytes(bytes),
                             path.display()
                         ));
-                    }
-                }
-                EventKind::ServerInfo(info) => {
-                    if let Some(v) = &mut s.server_info
-                        && v.req == req
-                    {
-                        v.result = Some(Ok(info));
-                    }
-                }
-                EventKind::Failed(error)
-                    if s.server_info.as_ref().is_some_and(|v| v.req == req) =>
-                {
-                    if let Some(v) = &mut s.server_info {
-                        v.result = Some(Err(error.to_string()));
                     }
                 }
                 EventKind::Failed(error) => {
@@ -1958,6 +1929,8 @@ mod tests {
                     listing_note: None,
                     flush_delay: false,
                     purge_expired: false,
+                    slow_log: false,
+                    clients: false,
                 },
             },
         });

@@ -628,6 +628,8 @@ async fn a_read_only_profile_refuses_every_write() {
         WriteOp::Restore { keys: Vec::new() },
         WriteOp::FlushDb,
         WriteOp::FlushAll,
+        WriteOp::ResetSlowLog,
+        WriteOp::KillClient { id: 1 },
     ];
     for op in &every_write {
         let err = be.write(op).await.expect_err("refused");
@@ -774,4 +776,81 @@ async fn binary_keys_and_values_are_edited_exactly() {
     );
     let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn the_slow_log_is_read_and_reset_and_a_client_is_killed_and_audited() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("slowlog-log-slower-than")
+        .arg(0)
+        .query::<()>(&mut c)
+        .expect("config");
+    let mut victim = server.conn();
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg("victim")
+        .query::<()>(&mut victim)
+        .expect("setname");
+    redis::cmd("SET")
+        .arg(b"slow:\xff".as_slice())
+        .arg("x")
+        .query::<()>(&mut victim)
+        .expect("set");
+    let audit_dir = tempfile::tempdir().expect("dir");
+    let be = open_with(
+        &server,
+        ConnectOptions {
+            read_only: false,
+            profile: "admin".into(),
+            audit: Some(AuditLog::in_dir(audit_dir.path())),
+        },
+    )
+    .await;
+    assert!(be.capabilities().slow_log && be.capabilities().clients);
+
+    let log = be.slow_log(128).await.expect("slow log");
+    let set = log
+        .iter()
+        .find(|e| e.args.first().is_some_and(|a| &a[..] == b"SET"))
+        .expect("the SET was logged");
+    assert_eq!(&set.args[1][..], b"slow:\xff", "arguments stay bytes");
+    assert_eq!(set.client_name, "victim");
+    assert!(log.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    assert_eq!(
+        be.write(&WriteOp::ResetSlowLog).await.expect("reset"),
+        WriteOutcome::Done(1)
+    );
+    let after = be.slow_log(128).await.expect("slow log");
+    assert!(after.iter().all(|e| e.id > set.id), "{after:?}");
+
+    let clients = be.clients().await.expect("clients");
+    assert_eq!(clients.iter().filter(|c| c.own).count(), 1, "{clients:?}");
+    let target = clients
+        .iter()
+        .find(|c| c.field("name") == "victim")
+        .expect("the victim is listed");
+    assert!(!target.own);
+    assert!(target.field("addr").starts_with("127.0.0.1:"));
+    be.write(&WriteOp::KillClient { id: target.id })
+        .await
+        .expect("kill");
+    let err = be
+        .write(&WriteOp::KillClient { id: target.id })
+        .await
+        .expect_err("gone");
+    assert!(err.to_string().contains("no longer connected"), "{err}");
+    let left: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut c)
+        .expect("list");
+    assert!(!left.contains("name=victim "), "{left}");
+    let audit = std::fs::read_to_string(audit_dir.path().join("audit.jsonl")).expect("audit");
+    assert!(audit.contains("\"action\":\"slowlog-reset\""), "{audit}");
+    assert!(
+        audit.contains(&format!("\"detail\":\"client id {}\"", target.id)),
+        "{audit}"
+    );
 }

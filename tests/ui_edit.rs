@@ -854,3 +854,140 @@ fn a_database_cache_is_flushed_from_the_app_after_its_name_is_typed() {
     assert_eq!(sqlite_rows(&rt, &path), 0);
     h.state_mut().shutdown();
 }
+
+/// The server panel of the active connection, once its shown tab has loaded.
+fn panel_loaded(app: &App, tab: cache_console::state::ServerTab) -> bool {
+    use cache_console::state::ServerTab;
+    app.state
+        .active_session()
+        .and_then(|s| s.server_info.as_ref())
+        .is_some_and(|v| {
+            v.tab == tab
+                && match tab {
+                    ServerTab::Info => v.info.result.is_some(),
+                    ServerTab::SlowLog => v.slow_log.result.is_some(),
+                    ServerTab::Clients => v.clients.result.is_some(),
+                }
+        })
+}
+
+#[test]
+fn the_server_panel_resets_the_slow_log_and_kills_a_client_after_asking() {
+    use cache_console::state::ServerTab;
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("slowlog-log-slower-than")
+        .arg(0)
+        .query::<()>(&mut c)
+        .expect("config");
+    let mut victim = server.conn();
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg("victim")
+        .query::<()>(&mut victim)
+        .expect("setname");
+    redis::cmd("SET")
+        .arg("slow:marker")
+        .arg("x")
+        .query::<()>(&mut victim)
+        .expect("set");
+    let (_cfg, mut h) = connect_to(&server.url(), "admin");
+    wait_listed(&mut h);
+
+    h.get_by_label("Server info").click();
+    run_until(&mut h, "the statistics", |app| {
+        panel_loaded(app, ServerTab::Info)
+    });
+    replace_text(&mut h, "Find", "redis_version");
+    assert!(h.query_by_label("redis_version").is_some());
+    assert!(h.query_by_label("maxmemory_policy").is_none(), "filtered");
+
+    h.get_by_label("Slow log").click();
+    run_until(&mut h, "the slow log", |app| {
+        panel_loaded(app, ServerTab::SlowLog)
+    });
+    assert!(h.query_by_label("SET slow:marker x").is_some());
+    h.get_by_label("Reset slow log…").click();
+    // The confirmation is a modal: it shows a few frames later.
+    h.run_steps(5);
+    assert!(h.query_by_label("Reset the slow log?").is_some());
+    h.get_by_label("Yes, do it").click();
+    run_until(&mut h, "the reset and reload", |app| {
+        app.state
+            .notices
+            .iter()
+            .any(|n| n.text == "the slow log was reset")
+            && panel_loaded(app, ServerTab::SlowLog)
+    });
+    assert!(h.query_by_label("SET slow:marker x").is_none());
+    let log: redis::Value = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(128)
+        .query(&mut c)
+        .expect("slowlog");
+    assert!(!format!("{log:?}").contains("slow:marker"), "{log:?}");
+
+    h.get_by_label("Clients").click();
+    run_until(&mut h, "the clients", |app| {
+        panel_loaded(app, ServerTab::Clients)
+    });
+    assert!(
+        h.query_by_label("this app").is_some(),
+        "the app's own connection"
+    );
+    replace_text(&mut h, "Find client", "victim");
+    h.get_by_label("Kill").click();
+    h.run_steps(5);
+    assert!(h.query_by_label("Disconnect this client?").is_some());
+    h.get_by_label("Yes, do it").click();
+    run_until(&mut h, "the kill", |app| {
+        app.state
+            .notices
+            .iter()
+            .any(|n| n.text.ends_with("was disconnected"))
+    });
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut c)
+        .expect("list");
+    assert!(!list.contains("name=victim "), "{list}");
+    assert!(
+        redis::cmd("PING").query::<String>(&mut victim).is_err(),
+        "the victim's connection was closed"
+    );
+}
+
+#[test]
+fn a_read_only_profile_cannot_kill_clients_or_reset_the_slow_log() {
+    use cache_console::state::ServerTab;
+    let server = RedisServer::start();
+    let mut other = server.conn();
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg("other")
+        .query::<()>(&mut other)
+        .expect("setname");
+    let (_cfg, mut h) = connect_with(&server.url(), "ro", |p| p.read_only = true);
+    wait_listed(&mut h);
+    h.get_by_label("Server info").click();
+    h.run_steps(2);
+    h.get_by_label("Clients").click();
+    run_until(&mut h, "the clients", |app| {
+        panel_loaded(app, ServerTab::Clients)
+    });
+    replace_text(&mut h, "Find client", "other");
+    h.get_by_label("Kill").click();
+    h.run_steps(2);
+    assert!(
+        h.state().state.confirm.is_none(),
+        "a disabled button asks nothing"
+    );
+    h.get_by_label("Slow log").click();
+    h.run_steps(3);
+    h.get_by_label("Reset slow log…").click();
+    h.run_steps(5);
+    assert!(h.state().state.confirm.is_none());
+    assert!(redis::cmd("PING").query::<String>(&mut other).is_ok());
+}

@@ -144,6 +144,8 @@ impl FileBackend {
                 ),
                 flush_delay: false,
                 purge_expired: true,
+                slow_log: false,
+                clients: false,
             },
         })
     }

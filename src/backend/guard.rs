@@ -14,8 +14,8 @@ use super::{
 use crate::audit::{AuditEntry, AuditLog, KEYS_PER_ENTRY, now_rfc3339};
 use crate::escape::escape_bytes;
 use crate::model::{
-    BulkProgress, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage,
-    ScanRequest, ValuePage, WriteOp, WriteOutcome,
+    BulkProgress, ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor,
+    ScanPage, ScanRequest, SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// A backend behind the read-only check and the audit log.
@@ -66,6 +66,7 @@ impl Guarded {
         pattern: Option<&[u8]>,
         affected: Option<u64>,
         outcome: String,
+        detail: Option<String>,
     ) {
         let Some(log) = &self.audit else { return };
         let entry = AuditEntry {
@@ -81,6 +82,7 @@ impl Guarded {
             key_count: keys.len() as u64,
             pattern: pattern.map(escape_bytes),
             affected,
+            detail,
             outcome,
         };
         if let Err(e) = log.append(&entry) {
@@ -159,7 +161,14 @@ impl CacheBackend for Guarded {
             WriteOutcome::Conflict => "conflict".to_owned(),
             WriteOutcome::TargetExists => "target exists".to_owned(),
         });
-        self.record(op.action(), &op.keys(), None, affected, outcome);
+        self.record(
+            op.action(),
+            &op.keys(),
+            None,
+            affected,
+            outcome,
+            op.detail(),
+        );
         result
     }
 
@@ -173,6 +182,14 @@ impl CacheBackend for Guarded {
 
     async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
         self.inner.stats().await
+    }
+
+    async fn slow_log(&self, count: u32) -> BackendResult<Vec<SlowLogEntry>> {
+        self.inner.slow_log(count).await
+    }
+
+    async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
+        self.inner.clients().await
     }
 
     async fn delete_matching(
@@ -198,6 +215,7 @@ impl CacheBackend for Guarded {
             Some(&request.pattern),
             affected,
             outcome,
+            None,
         );
         result
     }

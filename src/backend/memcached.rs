@@ -290,6 +290,8 @@ impl MemcachedBackend {
                 ),
                 flush_delay: true,
                 purge_expired: false,
+                slow_log: false,
+                clients: false,
             },
             labels,
             connect_timeout,

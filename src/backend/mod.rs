@@ -19,8 +19,8 @@ use crate::audit::AuditLog;
 use crate::connection::{ConnectionSpec, Secret};
 use crate::escape::escape_bytes;
 use crate::model::{
-    BulkProgress, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage,
-    ScanRequest, ValuePage, WriteOp, WriteOutcome,
+    BulkProgress, ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor,
+    ScanPage, ScanRequest, SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// What a backend supports. The UI shows or hides controls from this alone.
@@ -60,6 +60,10 @@ pub struct Capabilities {
     pub flush_delay: bool,
     /// Expired entries stay until purged (SQL and file caches).
     pub purge_expired: bool,
+    /// The server keeps a slow log ([`CacheBackend::slow_log`], [`WriteOp::ResetSlowLog`]).
+    pub slow_log: bool,
+    /// The server lists its clients ([`CacheBackend::clients`], [`WriteOp::KillClient`]).
+    pub clients: bool,
 }
 
 /// Why a backend operation failed. Messages say what failed and what to do, never a secret.
@@ -122,6 +126,12 @@ pub type BackendResult<T> = Result<T, BackendError>;
 #[must_use]
 pub fn key_not_found(key: &[u8]) -> BackendError {
     BackendError::KeyNotFound(escape_bytes(key))
+}
+
+/// The error for something a backend kind does not have.
+#[must_use]
+pub fn unsupported(capabilities: &Capabilities, what: &str) -> BackendError {
+    BackendError::Config(format!("{} has no {what}", capabilities.kind_label))
 }
 
 /// A value read whole (Memcached, SQL and file caches have no partial reads), as one page.
@@ -189,6 +199,16 @@ pub trait CacheBackend: Send + Sync {
 
     /// The figures the live metrics are computed from, per server. Never changes anything.
     async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>>;
+
+    /// The slowest recent commands, newest first, at most `count`.
+    async fn slow_log(&self, _count: u32) -> BackendResult<Vec<SlowLogEntry>> {
+        Err(unsupported(self.capabilities(), "a slow log"))
+    }
+
+    /// The connected clients.
+    async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
+        Err(unsupported(self.capabilities(), "a client list"))
+    }
 
     /// Makes one change. Read-only connections refuse every call.
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome>;

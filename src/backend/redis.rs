@@ -14,8 +14,9 @@ use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, Value};
 use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
 use crate::connection::{RedisAddress, RedisSpec, Secret};
 use crate::model::{
-    DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
-    StreamEntry, Ttl, TtlChange, ValueItems, ValuePage, WriteOp, WriteOutcome,
+    ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage,
+    ScanRequest, SlowLogEntry, StreamEntry, Ttl, TtlChange, ValueItems, ValuePage, WriteOp,
+    WriteOutcome,
 };
 
 /// Strings longer than this are shown as a preview of this many bytes.
@@ -223,6 +224,8 @@ impl RedisBackend {
                 listing_note: None,
                 flush_delay: false,
                 purge_expired: false,
+                slow_log: true,
+                clients: true,
             },
         };
         // A PING proves the handshake (AUTH, SELECT) worked; INFO gives the version.
@@ -515,6 +518,51 @@ fn ttl_from_pttl(pttl: i64) -> Option<Ttl> {
 }
 
 /// Splits `(cursor, [items])`, the reply shape of SCAN, HSCAN, SSCAN and ZSCAN.
+/// One `SLOWLOG GET` entry: id, time, microseconds, arguments, client address, client name.
+fn slow_log_entry(value: Value) -> Option<SlowLogEntry> {
+    let mut parts = array(value).into_iter();
+    let id = to_u64(&parts.next()?)?;
+    let at_unix = to_u64(&parts.next()?)?;
+    let duration_us = to_u64(&parts.next()?)?;
+    let args = parts.next().map(array).unwrap_or_default();
+    let text = |v: Option<Value>| {
+        v.map(|v| String::from_utf8_lossy(&to_bytes(v)).into_owned())
+            .unwrap_or_default()
+    };
+    Some(SlowLogEntry {
+        id,
+        at_unix,
+        duration_us,
+        args: args.into_iter().map(to_bytes).collect(),
+        client: text(parts.next()),
+        client_name: text(parts.next()),
+    })
+}
+
+/// `CLIENT LIST`: one client per line, `name=value` fields separated by spaces (values never
+/// hold spaces: Redis refuses them in client names).
+#[must_use]
+pub fn parse_client_list(text: &str, own_id: u64) -> Vec<ClientInfo> {
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<(String, String)> = line
+                .split_whitespace()
+                .filter_map(|f| f.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let id = fields
+                .iter()
+                .find(|(k, _)| k == "id")
+                .and_then(|(_, v)| v.parse().ok())?;
+            Some(ClientInfo {
+                id,
+                own: id == own_id,
+                fields,
+            })
+        })
+        .collect()
+}
+
 fn scan_reply(value: Value) -> (u64, Vec<Value>) {
     let mut parts = array(value).into_iter();
     let cursor = parts.next().as_ref().and_then(to_u64).unwrap_or(0);
@@ -578,6 +626,30 @@ impl CacheBackend for RedisBackend {
         // Plain INFO holds server, clients, memory, stats and keyspace: one round trip.
         let info: String = self.query(&redis::cmd("INFO"), "INFO").await?;
         Ok(vec![(self.target.clone(), raw_stats(&info))])
+    }
+
+    async fn slow_log(&self, count: u32) -> BackendResult<Vec<SlowLogEntry>> {
+        let reply: Value = self
+            .query(redis::cmd("SLOWLOG").arg("GET").arg(count), "SLOWLOG GET")
+            .await?;
+        Ok(array(reply)
+            .into_iter()
+            .filter_map(slow_log_entry)
+            .collect())
+    }
+
+    async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
+        // One pipeline, so CLIENT ID names the connection that also ran CLIENT LIST.
+        let mut conn = self.conn.clone();
+        let (own, list): (u64, String) = redis::pipe()
+            .cmd("CLIENT")
+            .arg("ID")
+            .cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.map(&e, "CLIENT LIST"))?;
+        Ok(parse_client_list(&list, own))
     }
 
     async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
@@ -1170,6 +1242,26 @@ impl CacheBackend for RedisBackend {
                     .query(redis::cmd("FLUSHALL").arg("ASYNC"), "FLUSHALL")
                     .await?;
                 Ok(WriteOutcome::Done(1))
+            }
+            WriteOp::ResetSlowLog => {
+                let _: Value = self
+                    .query(redis::cmd("SLOWLOG").arg("RESET"), "SLOWLOG RESET")
+                    .await?;
+                Ok(WriteOutcome::Done(1))
+            }
+            WriteOp::KillClient { id } => {
+                let killed: u64 = self
+                    .query(
+                        redis::cmd("CLIENT").arg("KILL").arg("ID").arg(*id),
+                        "CLIENT KILL",
+                    )
+                    .await?;
+                if killed == 0 {
+                    return Err(BackendError::Config(format!(
+                        "client {id} is no longer connected"
+                    )));
+                }
+                Ok(WriteOutcome::Done(killed))
             }
         }
     }

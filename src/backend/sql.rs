@@ -152,6 +152,8 @@ impl SqlBackend {
                 listing_note: None,
                 flush_delay: false,
                 purge_expired: true,
+                slow_log: false,
+                clients: false,
             },
             cursors: Mutex::new(HashMap::new()),
             next_cursor: AtomicU64::new(1),

@@ -152,6 +152,10 @@ impl AppState {
                 self.write(op);
             }
             Confirm::PastTtl { key } => self.delete_keys(vec![key]),
+            // Asked already: a production profile is not asked twice.
+            Confirm::Admin { conn, op, .. } => {
+                self.send_write(conn, CommandKind::Write { op });
+            }
         }
     }
 
@@ -901,6 +905,14 @@ impl AppState {
                 s.viewer = None;
                 s.undo = None;
                 self.refresh_after_bulk(index);
+            }
+            WriteOp::ResetSlowLog => {
+                self.notify(Level::Info, "the slow log was reset");
+                self.load_slow_log(index);
+            }
+            WriteOp::KillClient { id } => {
+                self.notify(Level::Info, format!("client {id} was disconnected"));
+                self.load_clients(index);
             }
             other => {
                 // A value or TTL edit. An element edit is applied to the loaded pages in place,

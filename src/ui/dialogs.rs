@@ -80,6 +80,16 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState) {
                     no = ui.button("Cancel").clicked();
                 });
             }
+            Confirm::Admin {
+                title, description, ..
+            } => {
+                ui.heading(title.as_str());
+                ui.label(description.as_str());
+                ui.horizontal(|ui| {
+                    yes = ui.button("Yes, do it").clicked();
+                    no = ui.button("Cancel").clicked();
+                });
+            }
             Confirm::PastTtl { key } => {
                 ui.heading("Delete the key?");
                 ui.label(format!(
@@ -346,78 +356,5 @@ pub fn audit_ui(ctx: &egui::Context, state: &mut AppState) {
         state.audit_view = None;
     } else if refresh {
         state.open_audit();
-    }
-}
-
-/// The server panel: every statistic of every server, searchable.
-pub fn server_info_ui(ctx: &egui::Context, state: &mut AppState) {
-    let Some(view) = state
-        .active_session_mut()
-        .and_then(|s| s.server_info.as_mut())
-    else {
-        return;
-    };
-    let mut open = true;
-    let mut refresh = false;
-    egui::Window::new("Server info")
-        .open(&mut open)
-        .default_size([560.0, 520.0])
-        .show(ctx, |ui| {
-            ui.horizontal(|ui| {
-                let l = ui.label("Find");
-                ui.add(egui::TextEdit::singleline(&mut view.filter).desired_width(200.0))
-                    .labelled_by(l.id);
-                refresh = ui.button("Refresh").clicked();
-            });
-            let needle = view.filter.to_ascii_lowercase();
-            match &view.result {
-                None => {
-                    ui.spinner();
-                }
-                Some(Err(e)) => {
-                    ui.colored_label(theme::level_color(Level::Error), e);
-                }
-                Some(Ok(servers)) => {
-                    egui::ScrollArea::vertical().show(ui, |ui| {
-                        for server in servers {
-                            ui.strong(&server.server);
-                            for (section, fields) in &server.sections {
-                                let shown: Vec<&(String, String)> = fields
-                                    .iter()
-                                    .filter(|(k, v)| {
-                                        needle.is_empty()
-                                            || k.to_ascii_lowercase().contains(&needle)
-                                            || v.to_ascii_lowercase().contains(&needle)
-                                    })
-                                    .collect();
-                                if shown.is_empty() {
-                                    continue;
-                                }
-                                egui::CollapsingHeader::new(format!("{section} ({})", shown.len()))
-                                    .id_salt((&server.server, section))
-                                    .default_open(!needle.is_empty())
-                                    .show(ui, |ui| {
-                                        egui::Grid::new((&server.server, section, "grid"))
-                                            .striped(true)
-                                            .show(ui, |ui| {
-                                                for (k, v) in shown {
-                                                    ui.monospace(k);
-                                                    ui.monospace(v);
-                                                    ui.end_row();
-                                                }
-                                            });
-                                    });
-                            }
-                        }
-                    });
-                }
-            }
-        });
-    if !open {
-        if let Some(s) = state.active_session_mut() {
-            s.server_info = None;
-        }
-    } else if refresh {
-        state.open_server_info();
     }
 }

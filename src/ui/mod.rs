@@ -7,6 +7,7 @@ mod dashboard;
 mod dialogs;
 mod edit;
 mod profiles;
+mod server;
 pub mod theme;
 mod viewer;
 
@@ -312,7 +313,7 @@ impl App {
         dialogs::create_ui(ui.ctx(), &mut self.state);
         dialogs::bulk_delete_ui(ui.ctx(), &mut self.state);
         dialogs::audit_ui(ui.ctx(), &mut self.state);
-        dialogs::server_info_ui(ui.ctx(), &mut self.state);
+        server::server_info_ui(ui.ctx(), &mut self.state);
         let dashboards = dashboard::dashboards_ui(ui.ctx(), &mut self.state);
         if let Some((csv, name)) = dashboards.export {
             self.export_csv(csv, name);

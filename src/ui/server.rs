@@ -1,0 +1,296 @@
+//! The server panel: every statistic of every server (searchable), the slow log and the
+//! client list. Tabs come from the backend's capabilities.
+
+use egui_extras::{Column, TableBuilder};
+
+use super::theme;
+use crate::escape::escape_bytes;
+use crate::model::{ClientInfo, SlowLogEntry};
+use crate::state::{AppState, Level, Loadable, ServerInfoView, ServerTab};
+
+/// What the user asked for in the panel this frame.
+#[derive(Default)]
+struct Request {
+    refresh: bool,
+    tab: Option<ServerTab>,
+    reset_slow_log: bool,
+    kill: Option<ClientInfo>,
+}
+
+/// The server panel of the active connection, when open.
+pub fn server_info_ui(ctx: &egui::Context, state: &mut AppState) {
+    let Some(s) = state.active_session_mut() else {
+        return;
+    };
+    let (slow_log, clients, write) = s
+        .capabilities
+        .as_ref()
+        .map_or((false, false, false), |c| (c.slow_log, c.clients, c.write));
+    let Some(view) = s.server_info.as_mut() else {
+        return;
+    };
+    let mut open = true;
+    let mut request = Request::default();
+    egui::Window::new("Server info")
+        .open(&mut open)
+        .default_size([720.0, 560.0])
+        .show(ctx, |ui| {
+            ui.horizontal(|ui| {
+                for (tab, label, shown) in [
+                    (ServerTab::Info, "Statistics", true),
+                    (ServerTab::SlowLog, "Slow log", slow_log),
+                    (ServerTab::Clients, "Clients", clients),
+                ] {
+                    if shown && ui.selectable_label(view.tab == tab, label).clicked() {
+                        request.tab = Some(tab);
+                    }
+                }
+                ui.separator();
+                request.refresh = ui.button("Refresh").clicked();
+            });
+            ui.separator();
+            match view.tab {
+                ServerTab::Info => info_ui(ui, view),
+                ServerTab::SlowLog => slow_log_ui(ui, view, write, &mut request),
+                ServerTab::Clients => clients_ui(ui, view, write, &mut request),
+            }
+        });
+    if !open {
+        s.server_info = None;
+        return;
+    }
+    if let Some(tab) = request.tab {
+        state.server_tab(tab);
+    }
+    if request.refresh {
+        state.open_server_info();
+    }
+    if request.reset_slow_log {
+        state.ask_reset_slow_log();
+    }
+    if let Some(client) = request.kill {
+        state.ask_kill_client(&client);
+    }
+}
+
+/// A spinner while loading, the error when it failed, else the loaded value.
+fn loaded<'a, T>(ui: &mut egui::Ui, what: &'a Loadable<T>) -> Option<&'a T> {
+    match &what.result {
+        None => {
+            ui.spinner();
+            None
+        }
+        Some(Err(e)) => {
+            ui.colored_label(theme::level_color(Level::Error), e);
+            None
+        }
+        Some(Ok(v)) => Some(v),
+    }
+}
+
+fn info_ui(ui: &mut egui::Ui, view: &mut ServerInfoView) {
+    ui.horizontal(|ui| {
+        let l = ui.label("Find");
+        ui.add(egui::TextEdit::singleline(&mut view.filter).desired_width(200.0))
+            .labelled_by(l.id);
+    });
+    let needle = view.filter.to_ascii_lowercase();
+    let Some(servers) = loaded(ui, &view.info) else {
+        return;
+    };
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for server in servers {
+            ui.strong(&server.server);
+            for (section, fields) in &server.sections {
+                let shown: Vec<&(String, String)> = fields
+                    .iter()
+                    .filter(|(k, v)| {
+                        needle.is_empty()
+                            || k.to_ascii_lowercase().contains(&needle)
+                            || v.to_ascii_lowercase().contains(&needle)
+                    })
+                    .collect();
+                if shown.is_empty() {
+                    continue;
+                }
+                egui::CollapsingHeader::new(format!("{section} ({})", shown.len()))
+                    .id_salt((&server.server, section))
+                    // A search opens every section that has a match.
+                    .open((!needle.is_empty()).then_some(true))
+                    .show(ui, |ui| {
+                        egui::Grid::new((&server.server, section, "grid"))
+                            .striped(true)
+                            .show(ui, |ui| {
+                                for (k, v) in shown {
+                                    ui.monospace(k);
+                                    ui.monospace(v);
+                                    ui.end_row();
+                                }
+                            });
+                    });
+            }
+        }
+    });
+}
+
+fn slow_log_ui(ui: &mut egui::Ui, view: &ServerInfoView, write: bool, request: &mut Request) {
+    ui.horizontal(|ui| {
+        let reset = ui
+            .add_enabled(write, egui::Button::new("Reset slow log…"))
+            .on_disabled_hover_text("This profile is read-only");
+        request.reset_slow_log = reset.clicked();
+    });
+    let Some(entries) = loaded(ui, &view.slow_log) else {
+        return;
+    };
+    if entries.is_empty() {
+        ui.label(
+            egui::RichText::new("The slow log is empty (see `slowlog-log-slower-than`).")
+                .color(theme::MUTED),
+        );
+        return;
+    }
+    TableBuilder::new(ui)
+        .id_salt("slow_log")
+        .striped(true)
+        .column(Column::auto().at_least(40.0))
+        .column(Column::auto().at_least(80.0))
+        .column(Column::auto().at_least(80.0))
+        .column(Column::remainder().at_least(200.0).clip(true))
+        .column(Column::auto().at_least(120.0))
+        .header(theme::ROW_HEIGHT, |mut h| {
+            for title in ["Id", "Time", "Duration", "Command", "Client"] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(theme::ROW_HEIGHT, entries.len(), |mut row| {
+                let e: &SlowLogEntry = &entries[row.index()];
+                row.col(|ui| {
+                    ui.monospace(e.id.to_string());
+                });
+                row.col(|ui| {
+                    ui.monospace(wall_clock(e.at_unix));
+                });
+                row.col(|ui| {
+                    ui.monospace(duration(e.duration_us));
+                });
+                row.col(|ui| {
+                    let command: Vec<String> = e.args.iter().map(|a| escape_bytes(a)).collect();
+                    ui.monospace(command.join(" "));
+                });
+                row.col(|ui| {
+                    let who = if e.client_name.is_empty() {
+                        e.client.clone()
+                    } else {
+                        format!("{} ({})", e.client, e.client_name)
+                    };
+                    ui.monospace(who);
+                });
+            });
+        });
+}
+
+fn clients_ui(ui: &mut egui::Ui, view: &mut ServerInfoView, write: bool, request: &mut Request) {
+    ui.horizontal(|ui| {
+        let l = ui.label("Find client");
+        ui.add(egui::TextEdit::singleline(&mut view.client_filter).desired_width(200.0))
+            .labelled_by(l.id);
+    });
+    let needle = view.client_filter.to_ascii_lowercase();
+    let Some(clients) = loaded(ui, &view.clients) else {
+        return;
+    };
+    let shown: Vec<&ClientInfo> = clients
+        .iter()
+        .filter(|c| {
+            needle.is_empty()
+                || c.fields
+                    .iter()
+                    .any(|(_, v)| v.to_ascii_lowercase().contains(&needle))
+        })
+        .collect();
+    ui.label(
+        egui::RichText::new(format!("{} of {} clients", shown.len(), clients.len()))
+            .color(theme::MUTED),
+    );
+    const COLUMNS: [(&str, &str); 7] = [
+        ("id", "Id"),
+        ("addr", "Address"),
+        ("name", "Name"),
+        ("user", "User"),
+        ("db", "Db"),
+        ("age", "Age (s)"),
+        ("idle", "Idle (s)"),
+    ];
+    TableBuilder::new(ui)
+        .id_salt("clients")
+        .striped(true)
+        .columns(Column::auto().at_least(40.0), COLUMNS.len())
+        .column(Column::auto().at_least(90.0))
+        .column(Column::remainder().at_least(70.0))
+        .header(theme::ROW_HEIGHT, |mut h| {
+            for (_, title) in COLUMNS {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+            h.col(|ui| {
+                ui.strong("Last command");
+            });
+            h.col(|_| {});
+        })
+        .body(|body| {
+            body.rows(theme::ROW_HEIGHT, shown.len(), |mut row| {
+                let c = shown[row.index()];
+                for (field, _) in COLUMNS {
+                    row.col(|ui| {
+                        ui.monospace(c.field(field));
+                    });
+                }
+                row.col(|ui| {
+                    ui.monospace(c.field("cmd"));
+                });
+                row.col(|ui| {
+                    if c.own {
+                        ui.label(egui::RichText::new("this app").color(theme::MUTED));
+                    } else {
+                        let kill = ui
+                            .add_enabled(write, egui::Button::new("Kill").small())
+                            .on_hover_text(format!("Disconnect client {}", c.id))
+                            .on_disabled_hover_text("This profile is read-only");
+                        if kill.clicked() {
+                            request.kill = Some(c.clone());
+                        }
+                    }
+                });
+            });
+        });
+}
+
+/// Local wall-clock date and time of a Unix-seconds value.
+fn wall_clock(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|d| {
+            d.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// `850 µs`, `12.4 ms`, `3.20 s`.
+#[allow(clippy::cast_precision_loss)]
+fn duration(us: u64) -> String {
+    if us < 1000 {
+        format!("{us} µs")
+    } else if us < 1_000_000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{:.2} s", us as f64 / 1e6)
+    }
+}
