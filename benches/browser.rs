@@ -7,7 +7,9 @@
 //! 2. bytes per key held by the key index and tree beyond the key bytes themselves;
 //! 3. frame times of the key browser, headless (kittest): flat list scrolled, the tree expanded on
 //!    a 300,000-key namespace and scrolled, and a filter typed;
-//! 4. launch to first drawn frame of the release binary (under Xvfb when no display is set).
+//! 4. launch to first drawn frame of the release binary (under Xvfb when no display is set);
+//! 5. a memory analysis of the whole keyspace through the app (SCAN + pipelined TYPE/PTTL/
+//!    MEMORY USAGE), with the frame times of the UI while it runs.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -324,6 +326,50 @@ fn main() {
         "  worst p99                                     {:>8.2} ms (target <= 8 ms)",
         worst.as_secs_f64() * 1e3
     );
+    // 5. Memory analysis of every key, the UI drawing frames meanwhile.
+    println!("\n5. memory analysis of {KEYS} keys through the app");
+    {
+        let state = &mut h.state_mut().state;
+        state.open_analysis();
+        state.start_analysis();
+    }
+    let start = Instant::now();
+    let mut frames = Vec::new();
+    let analysed = loop {
+        let frame = Instant::now();
+        h.step();
+        frames.push(frame.elapsed());
+        let done = h
+            .state()
+            .state
+            .active_session()
+            .and_then(|s| s.analysis.as_ref())
+            .filter(|v| !v.running)
+            .and_then(|v| v.report.clone());
+        if let Some(report) = done {
+            break report;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "analysis did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let took = start.elapsed();
+    assert!(
+        analysed.keys + analysed.vanished >= KEYS as u64,
+        "{}",
+        analysed.keys
+    );
+    println!(
+        "  {} keys, {:.1} MiB, in {:.1} s ({:.0} keys/s); biggest namespace `{}`",
+        analysed.keys,
+        analysed.bytes as f64 / 1048576.0,
+        took.as_secs_f64(),
+        analysed.keys as f64 / took.as_secs_f64(),
+        analysed.namespaces.first().map_or("", |(n, _)| n.as_str())
+    );
+    report("UI frames while it ran", frames);
     h.state_mut().shutdown();
 
     // 4. Launch.

@@ -4,6 +4,7 @@
 //! The library holds everything (backends, the I/O service, the UI) so that the UI can be
 //! tested without a window; `main.rs` is a thin wrapper that parses the command line.
 
+pub mod analysis;
 pub mod audit;
 pub mod backend;
 pub mod cli;

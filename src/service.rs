@@ -148,6 +148,13 @@ pub enum CommandKind {
     },
     /// List the server's clients.
     Clients,
+    /// Analyse where the memory goes, cancelling any analysis already running.
+    AnalyzeMemory {
+        /// Pattern, sample size, namespace delimiter and depth.
+        request: crate::analysis::AnalysisRequest,
+    },
+    /// Stop the running memory analysis after its current page (its report still comes).
+    CancelAnalysis,
     /// Start (or retune) this connection's metrics sampler; its samples carry this request id.
     StartMetrics {
         /// Time between samples.
@@ -277,6 +284,15 @@ pub enum EventKind {
     },
     /// A metrics sample failed; the sampler goes on.
     MetricsFailed(BackendError),
+    /// Progress of a memory analysis.
+    AnalysisProgress {
+        /// Keys seen so far.
+        keys: u64,
+        /// Share of the keyspace visited, 0.0‥=1.0.
+        progress: f64,
+    },
+    /// A memory analysis ended (done, sampled or cancelled).
+    AnalysisDone(crate::analysis::MemoryReport),
     /// Progress of a delete by pattern.
     DeleteProgress(BulkProgress),
     /// A delete by pattern ended.
@@ -432,6 +448,8 @@ struct Conn {
     tasks: Vec<AbortHandle>,
     /// Set to stop the running delete by pattern between two batches.
     cancel_delete: Arc<std::sync::atomic::AtomicBool>,
+    /// Set to stop the running memory analysis between two pages.
+    cancel_analysis: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Conn {
@@ -501,6 +519,7 @@ async fn run(mut commands: mpsc::Receiver<Command>, events: EventSender) {
                             metrics: None,
                             tasks: Vec::new(),
                             cancel_delete: Arc::default(),
+                            cancel_analysis: Arc::default(),
                         });
                         events.send(conn, req, kind).await;
                     }
@@ -635,6 +654,22 @@ fn handle_command(
                 CommandKind::CancelDelete => {
                     c.cancel_delete
                         .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                CommandKind::CancelAnalysis => {
+                    c.cancel_analysis
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                CommandKind::AnalyzeMemory { request } => {
+                    // The previous analysis, if any, stops: one per connection.
+                    c.cancel_analysis
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                    c.cancel_analysis = cancel.clone();
+                    c.tasks.retain(|t| !t.is_finished());
+                    let handle = tokio::spawn(async move {
+                        analysis_task(backend, ev, conn, req, request, cancel).await;
+                    });
+                    c.tasks.push(handle.abort_handle());
                 }
                 CommandKind::DeleteMatching { request } => {
                     // A fresh flag per run; cancelling sets it, the loop checks it per batch.
@@ -803,6 +838,30 @@ async fn preview(
     }
 }
 
+/// Progress reports of a long job go to the UI through a small channel, so the job never waits
+/// on the UI; a report dropped because the UI is behind is followed by a newer one.
+fn progress_forwarder<P: Send + 'static>(
+    events: &EventSender,
+    conn: ConnId,
+    req: ReqId,
+    to_event: fn(P) -> EventKind,
+) -> (
+    impl Fn(P) + Send + Sync + use<P>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = mpsc::channel::<P>(4);
+    let events = events.clone();
+    let forward = tokio::spawn(async move {
+        while let Some(p) = rx.recv().await {
+            events.send(conn, req, to_event(p)).await;
+        }
+    });
+    let report = move |p: P| {
+        let _ = tx.try_send(p);
+    };
+    (report, forward)
+}
+
 async fn delete_matching_task(
     backend: Arc<dyn CacheBackend>,
     events: EventSender,
@@ -811,25 +870,34 @@ async fn delete_matching_task(
     request: ScanRequest,
     cancel: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    // Progress goes out through a small channel so the delete loop never waits on the UI.
-    let (tx, mut rx) = mpsc::channel::<BulkProgress>(4);
-    let forward_events = events.clone();
-    let forward = tokio::spawn(async move {
-        while let Some(p) = rx.recv().await {
-            forward_events
-                .send(conn, req, EventKind::DeleteProgress(p))
-                .await;
-        }
-    });
-    let report = move |p: BulkProgress| {
-        // Dropped when the UI is behind: the next one, or the final count, follows.
-        let _ = tx.try_send(p);
-    };
+    let (report, forward) = progress_forwarder(&events, conn, req, EventKind::DeleteProgress);
     let result = backend.delete_matching(&request, &cancel, &report).await;
     drop(report);
     let _ = forward.await;
     let kind = match result {
         Ok(done) => EventKind::DeleteDone(done),
+        Err(e) => EventKind::Failed(e),
+    };
+    events.send(conn, req, kind).await;
+}
+
+async fn analysis_task(
+    backend: Arc<dyn CacheBackend>,
+    events: EventSender,
+    conn: ConnId,
+    req: ReqId,
+    request: crate::analysis::AnalysisRequest,
+    cancel: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let (report, forward) = progress_forwarder(&events, conn, req, |(keys, progress)| {
+        EventKind::AnalysisProgress { keys, progress }
+    });
+    let progress = move |keys: u64, progress: f64| report((keys, progress));
+    let result = crate::analysis::analyze(backend.as_ref(), &request, &cancel, &progress).await;
+    drop(progress);
+    let _ = forward.await;
+    let kind = match result {
+        Ok(report) => EventKind::AnalysisDone(report),
         Err(e) => EventKind::Failed(e),
     };
     events.send(conn, req, kind).await;

@@ -23,10 +23,12 @@ use crate::model::{
 use crate::profiles::{Profile, ProfileStore};
 use crate::service::{CommandKind, ConnId, Event, EventKind, ReqId, ScanState};
 
+mod analysis;
 mod metrics;
 mod server;
 mod writes;
 
+pub use analysis::{AnalysisView, DEFAULT_SAMPLE, TOP_KEYS};
 pub use metrics::{DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE, write_csv};
 pub use server::{Loadable, SLOW_LOG_COUNT, ServerInfoView, ServerTab};
 pub use writes::{ConflictChoice, EDIT_MODES, PREVIEW_SAMPLE, UNDO_LIMIT};
@@ -1101,6 +1103,8 @@ pub struct Session {
     pub server_info: Option<ServerInfoView>,
     /// Live metrics.
     pub dashboard: Dashboard,
+    /// The memory analysis window, when open.
+    pub analysis: Option<AnalysisView>,
 }
 
 impl Session {
@@ -1407,6 +1411,7 @@ impl AppState {
             create: None,
             server_info: None,
             dashboard: Dashboard::default(),
+            analysis: None,
         });
         self.active = self.sessions.len() - 1;
         self.send(
@@ -1705,6 +1710,9 @@ impl AppState {
             return;
         };
         let Some(kind) = self.apply_server_event(index, req, kind) else {
+            return;
+        };
+        let Some(kind) = self.apply_analysis_event(index, req, kind) else {
             return;
         };
         let mut follow_up = None;

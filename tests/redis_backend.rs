@@ -846,3 +846,148 @@ fn every_event_wakes_the_ui_and_shutdown_takes_at_most_a_second() {
         started.elapsed()
     );
 }
+
+/// Runs a memory analysis on connection 1 as request `req` and waits for its report.
+fn analysis(
+    service: &mut ServiceHandle,
+    req: u64,
+    request: cache_console::analysis::AnalysisRequest,
+    cancel: bool,
+) -> cache_console::analysis::MemoryReport {
+    service
+        .send(1, req, CommandKind::AnalyzeMemory { request })
+        .expect("send");
+    if cancel {
+        service
+            .send(1, req + 1, CommandKind::CancelAnalysis)
+            .expect("send");
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "no report");
+        match service
+            .blocking_recv(Duration::from_secs(10))
+            .map(|e| (e.req, e.kind))
+        {
+            Some((r, EventKind::AnalysisDone(report))) if r == req => return report,
+            Some((r, EventKind::Failed(e))) if r == req => panic!("analysis failed: {e}"),
+            _ => {}
+        }
+    }
+}
+
+fn analysis_request(sample: Option<u64>) -> cache_console::analysis::AnalysisRequest {
+    cache_console::analysis::AnalysisRequest {
+        pattern: b"*".to_vec(),
+        sample,
+        delimiter: ":".into(),
+        depth: 1,
+        top: 10,
+    }
+}
+
+#[test]
+fn memory_analysis_finds_the_biggest_keys_and_namespace_totals() {
+    use cache_console::analysis::NO_NAMESPACE;
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    redis::cmd("SET")
+        .arg("big:1")
+        .arg(vec![b'x'; 100_000])
+        .query::<()>(&mut c)
+        .expect("set");
+    redis::cmd("SET")
+        .arg("big:2")
+        .arg(vec![b'y'; 50_000])
+        .query::<()>(&mut c)
+        .expect("set");
+    redis::cmd("RPUSH")
+        .arg("big:3")
+        .arg(vec![b'z'; 20_000])
+        .query::<()>(&mut c)
+        .expect("rpush");
+    let mut pipe = redis::pipe();
+    for i in 0..500 {
+        pipe.cmd("SET")
+            .arg(format!("user:{i}"))
+            .arg(i)
+            .arg("EX")
+            .arg(30)
+            .ignore();
+    }
+    for i in 0..300 {
+        pipe.cmd("HSET")
+            .arg(format!("session:{i}"))
+            .arg("u")
+            .arg(i)
+            .ignore();
+        pipe.cmd("EXPIRE")
+            .arg(format!("session:{i}"))
+            .arg(7200)
+            .ignore();
+    }
+    for i in 0..100 {
+        pipe.cmd("SADD").arg(format!("cfg{i}")).arg("on").ignore();
+    }
+    pipe.query::<()>(&mut c).expect("fill");
+    let usage = |c: &mut redis::Connection, pattern: &str| -> u64 {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query(c).expect("keys");
+        keys.iter()
+            .map(|k| {
+                redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(k)
+                    .query::<u64>(c)
+                    .expect("usage")
+            })
+            .sum()
+    };
+    let user_bytes = usage(&mut c, "user:*");
+    let big_bytes = usage(&mut c, "big:*");
+
+    let mut service = connected(&server);
+    let r = analysis(&mut service, 10, analysis_request(None), false);
+    assert_eq!(r.keys, 903);
+    assert!(!r.sampled && !r.cancelled);
+    let top: Vec<&[u8]> = r.top.iter().take(3).map(|f| &f.key[..]).collect();
+    assert_eq!(top, vec![&b"big:1"[..], b"big:2", b"big:3"]);
+    assert_eq!(r.top[0].key_type, KeyType::String);
+    assert_eq!(r.top[2].key_type, KeyType::List);
+    let ns = |name: &str| {
+        r.namespaces
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| (t.keys, t.bytes))
+            .unwrap_or_else(|| panic!("namespace {name} in {:?}", r.namespaces))
+    };
+    assert_eq!(ns("user:"), (500, user_bytes));
+    assert_eq!(ns("big:"), (3, big_bytes));
+    assert_eq!(ns("session:").0, 300);
+    assert_eq!(ns(NO_NAMESPACE).0, 100);
+    assert_eq!(r.namespaces[0].0, "big:", "most bytes first");
+    let total: u64 = r.namespaces.iter().map(|(_, t)| t.bytes).sum();
+    assert_eq!(total, r.bytes);
+    let ttl: Vec<u64> = r.ttl.iter().map(|t| t.keys).collect();
+    assert_eq!(
+        ttl,
+        vec![103, 500, 0, 300, 0],
+        "no TTL, <1 min, <1 h, <1 day, longer"
+    );
+    let hashes = r
+        .types
+        .iter()
+        .find(|(t, _)| *t == KeyType::Hash)
+        .map(|(_, t)| t.keys);
+    assert_eq!(hashes, Some(300));
+
+    // A sample stops at its size.
+    let r = analysis(&mut service, 20, analysis_request(Some(100)), false);
+    assert_eq!(r.keys, 100);
+    assert!(r.sampled);
+
+    // A cancelled analysis reports what it found so far.
+    fill(&mut c, "bulk:", 200_000);
+    let r = analysis(&mut service, 30, analysis_request(None), true);
+    assert!(r.cancelled);
+    assert!(r.keys < 200_903, "{}", r.keys);
+}

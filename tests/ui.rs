@@ -562,3 +562,89 @@ fn the_dashboard_charts_live_figures_and_compares_two_connections() {
     }
     assert_eq!((samples(h.state(), 0), samples(h.state(), 1)), before);
 }
+
+#[test]
+fn a_memory_analysis_runs_from_the_app_and_opens_the_biggest_key() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    redis::cmd("SET")
+        .arg("big:1")
+        .arg(vec![b'x'; 200_000])
+        .query::<()>(&mut c)
+        .expect("set");
+    for i in 0..50 {
+        redis::cmd("SET")
+            .arg(format!("user:{i}"))
+            .arg(i)
+            .arg("EX")
+            .arg(30)
+            .query::<()>(&mut c)
+            .expect("set");
+    }
+    let (_cfg, mut h) = connect_to(&server.url(), "analysis");
+    wait_listed(&mut h);
+    // Browse the users only; the analysis looks at everything.
+    replace_text(&mut h, "Pattern", "user:*");
+    h.get_by_label("Search").click();
+    run_until(&mut h, "the users", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Done && s.browser.index.len() == 50)
+    });
+    h.get_by_label("Memory analysis").click();
+    h.run_steps(2);
+    replace_text(&mut h, "Keys", "*");
+
+    // A sample size that is not a number is refused, and nothing runs.
+    h.get_by_label("Sample of").click();
+    h.run_steps(1);
+    replace_text(&mut h, "keys", "lots");
+    h.get_by_label("Analyze").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("must be a whole number of keys")
+            .is_some()
+    );
+    h.get_by_label("Whole keyspace").click();
+    h.run_steps(1);
+
+    h.get_by_label("Analyze").click();
+    run_until(&mut h, "the report", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.analysis.as_ref())
+            .is_some_and(|v| !v.running && v.report.is_some())
+    });
+    assert!(h.query_by_label_contains("51 keys · ").is_some());
+    for title in [
+        "Bytes by namespace",
+        "Bytes by type",
+        "Keys by TTL",
+        "Biggest keys",
+    ] {
+        assert!(h.query_by_label(title).is_some(), "{title}");
+    }
+    let report = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.analysis.as_ref())
+        .and_then(|v| v.report.clone())
+        .expect("report");
+    let usage: u64 = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg("big:1")
+        .query(&mut c)
+        .expect("usage");
+    assert_eq!(&report.top[0].key[..], b"big:1");
+    assert_eq!(report.top[0].bytes, usage);
+    assert_eq!(report.ttl[1].keys, 50, "the users expire within a minute");
+
+    h.get_by_label("big:1").click();
+    run_until(&mut h, "the biggest key to open", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.key == b"big:1".as_slice() && v.state == ViewerState::Loaded)
+    });
+}

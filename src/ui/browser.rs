@@ -67,6 +67,7 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
     let mut refresh = false;
     let mut server_info = false;
     let mut metrics = false;
+    let mut analysis = false;
     if let Some(tag) = s.profile.color {
         // The profile's colour as a band across the top of the connection.
         let (rect, _) =
@@ -96,6 +97,12 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
                 .small_button("Metrics")
                 .on_hover_text("Live hit rate, memory, ops and clients, charted")
                 .clicked();
+            if s.capabilities.as_ref().is_some_and(|c| c.list_keys) {
+                analysis = ui
+                    .small_button("Memory analysis")
+                    .on_hover_text("Biggest keys, bytes by namespace and type, TTL distribution")
+                    .clicked();
+            }
         }
         if databases_capable && s.status == SessionStatus::Connected {
             ui.separator();
@@ -127,6 +134,9 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
     }
     if metrics {
         state.open_dashboard(state.active);
+    }
+    if analysis {
+        state.open_analysis();
     }
     if let Some(db) = pick_db {
         state.select_db(db);

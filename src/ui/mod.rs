@@ -2,6 +2,7 @@
 //!
 //! Functions named `*_ui` only draw and call state methods; all I/O goes through the service.
 
+mod analysis;
 mod browser;
 mod dashboard;
 mod dialogs;
@@ -314,6 +315,7 @@ impl App {
         dialogs::bulk_delete_ui(ui.ctx(), &mut self.state);
         dialogs::audit_ui(ui.ctx(), &mut self.state);
         server::server_info_ui(ui.ctx(), &mut self.state);
+        analysis::analysis_ui(ui.ctx(), &mut self.state);
         let dashboards = dashboard::dashboards_ui(ui.ctx(), &mut self.state);
         if let Some((csv, name)) = dashboards.export {
             self.export_csv(csv, name);

@@ -1,0 +1,170 @@
+//! The memory analysis window of a connection: the form, the running job's progress, and the
+//! report.
+
+use super::AppState;
+use crate::analysis::{AnalysisRequest, MemoryReport};
+use crate::escape::pattern_to_glob;
+use crate::service::{CommandKind, EventKind, ReqId};
+
+/// Biggest keys kept by an analysis.
+pub const TOP_KEYS: usize = 50;
+/// The sample size offered at first.
+pub const DEFAULT_SAMPLE: u64 = 100_000;
+
+/// The memory analysis of a connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisView {
+    /// The running (or last) analysis.
+    req: ReqId,
+    /// An analysis is running.
+    pub running: bool,
+    /// Keys to analyse (glob, `\xNN` escapes).
+    pub pattern: String,
+    /// The whole keyspace, or a sample.
+    pub whole: bool,
+    /// Sample size as typed.
+    pub sample_text: String,
+    /// Namespace depth (1‥=3).
+    pub depth: usize,
+    /// Why the form was refused or the analysis failed.
+    pub error: Option<String>,
+    /// Keys seen and share of the keyspace visited, while running.
+    pub progress: Option<(u64, f64)>,
+    /// The result of the last analysis.
+    pub report: Option<MemoryReport>,
+}
+
+impl AppState {
+    /// Opens the memory analysis window of the active connection.
+    pub fn open_analysis(&mut self) {
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        if s.analysis.is_none() {
+            let pattern = if s.browser.pattern.is_empty() {
+                "*".to_owned()
+            } else {
+                s.browser.pattern.clone()
+            };
+            s.analysis = Some(AnalysisView {
+                req: 0,
+                running: false,
+                pattern,
+                whole: true,
+                sample_text: DEFAULT_SAMPLE.to_string(),
+                depth: 1,
+                error: None,
+                progress: None,
+                report: None,
+            });
+        }
+    }
+
+    /// Starts an analysis with the form's settings (cancelling one that runs).
+    pub fn start_analysis(&mut self) {
+        let req = self.next();
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        let delimiter = s.profile.delimiter.clone();
+        let Some(view) = s.analysis.as_mut() else {
+            return;
+        };
+        let sample = if view.whole {
+            None
+        } else {
+            match view
+                .sample_text
+                .trim()
+                .replace(['_', ','], "")
+                .parse::<u64>()
+            {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    view.error = Some(format!(
+                        "the sample size must be a whole number of keys above 0, not `{}`",
+                        view.sample_text.trim()
+                    ));
+                    return;
+                }
+            }
+        };
+        let pattern = if view.pattern.trim().is_empty() {
+            "*"
+        } else {
+            view.pattern.trim()
+        };
+        let request = AnalysisRequest {
+            pattern: pattern_to_glob(pattern),
+            sample,
+            delimiter,
+            depth: view.depth.clamp(1, 3),
+            top: TOP_KEYS,
+        };
+        view.req = req;
+        view.running = true;
+        view.error = None;
+        view.progress = Some((0, 0.0));
+        let conn = s.conn;
+        self.send(conn, req, CommandKind::AnalyzeMemory { request });
+    }
+
+    /// Stops the running analysis; what it found so far is reported.
+    pub fn cancel_analysis(&mut self) {
+        let Some(s) = self.sessions.get(self.active) else {
+            return;
+        };
+        if s.analysis.as_ref().is_some_and(|v| v.running) {
+            let conn = s.conn;
+            self.send(conn, 0, CommandKind::CancelAnalysis);
+        }
+    }
+
+    /// Closes the window (stopping a running analysis).
+    pub fn close_analysis(&mut self) {
+        self.cancel_analysis();
+        if let Some(s) = self.sessions.get_mut(self.active) {
+            s.analysis = None;
+        }
+    }
+
+    /// Folds an analysis event in; gives the event back when it is not one.
+    pub(super) fn apply_analysis_event(
+        &mut self,
+        index: usize,
+        req: ReqId,
+        kind: EventKind,
+    ) -> Option<EventKind> {
+        let Some(view) = self
+            .sessions
+            .get_mut(index)
+            .and_then(|s| s.analysis.as_mut())
+            .filter(|v| v.req == req && v.running)
+        else {
+            return match kind {
+                // Late news of an analysis whose window was closed.
+                EventKind::AnalysisProgress { .. } | EventKind::AnalysisDone(_) => None,
+                other => Some(other),
+            };
+        };
+        match kind {
+            EventKind::AnalysisProgress { keys, progress } => {
+                view.progress = Some((keys, progress));
+                None
+            }
+            EventKind::AnalysisDone(report) => {
+                view.running = false;
+                view.progress = None;
+                view.report = Some(report);
+                None
+            }
+            EventKind::Failed(e) => {
+                view.running = false;
+                view.progress = None;
+                view.error = Some(e.to_string());
+                None
+            }
+            other => Some(other),
+        }
+    }
+}
