@@ -93,12 +93,12 @@ fn form_ui(ui: &mut egui::Ui, view: &mut AnalysisView, request: &mut Request) {
         ui.separator();
         ui.radio_value(&mut view.whole, true, "Whole keyspace");
         ui.radio_value(&mut view.whole, false, "Sample of");
-        let l = ui.label("keys");
-        ui.add_enabled(
+        let field = ui.add_enabled(
             !view.whole,
             egui::TextEdit::singleline(&mut view.sample_text).desired_width(70.0),
-        )
-        .labelled_by(l.id);
+        );
+        let l = ui.label("keys");
+        field.labelled_by(l.id);
         ui.separator();
         if view.running {
             request.cancel = ui.button("Cancel analysis").clicked();
@@ -212,7 +212,11 @@ fn report_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
 }
 
 /// A bar chart with one named bar per category (hover shows name and value).
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
 fn bar_chart(
     ui: &mut egui::Ui,
     width: f32,
@@ -225,6 +229,13 @@ fn bar_chart(
     ui.vertical(|ui| {
         ui.set_width(width);
         ui.strong(title);
+        // Names sit on top of their bars: axis labels would be thinned out at this width.
+        let tallest = bars.iter().map(|b| b.value).fold(0.0, f64::max);
+        let labels: Vec<(f64, f64, String)> = bars
+            .iter()
+            .zip(&names)
+            .map(|(b, n)| (b.argument, b.value, n.chars().take(10).collect()))
+            .collect();
         let chart = BarChart::new(title, bars)
             .color(theme::series_color(0))
             .element_formatter(Box::new(move |bar, _| {
@@ -242,17 +253,9 @@ fn bar_chart(
             .allow_scroll(false)
             .allow_boxed_zoom(false)
             .include_y(0.0)
+            .include_y(tallest * 1.15)
             .show_grid([false, true])
-            .x_axis_formatter(move |mark, _| {
-                let i = mark.value.round();
-                if (mark.value - i).abs() > 1e-6 || i < 0.0 {
-                    return String::new();
-                }
-                names
-                    .get(i as usize)
-                    .map(|n| n.chars().take(12).collect())
-                    .unwrap_or_default()
-            })
+            .show_axes([false, true])
             .y_axis_formatter(move |mark, _| {
                 if in_bytes {
                     bytes(mark.value)
@@ -260,7 +263,17 @@ fn bar_chart(
                     group_digits(mark.value.max(0.0) as u64)
                 }
             })
-            .show(ui, |plot_ui| plot_ui.bar_chart(chart));
+            .show(ui, |plot_ui| {
+                plot_ui.bar_chart(chart);
+                for (x, y, name) in labels {
+                    let text = egui::RichText::new(name).small().color(theme::MUTED);
+                    plot_ui.text(
+                        egui_plot::Text::new("", egui_plot::PlotPoint::new(x, y), text)
+                            .anchor(egui::Align2::CENTER_BOTTOM)
+                            .allow_hover(false),
+                    );
+                }
+            });
     });
 }
 

@@ -34,6 +34,8 @@ pub fn server_info_ui(ctx: &egui::Context, state: &mut AppState) {
     egui::Window::new("Server info")
         .open(&mut open)
         .default_size([720.0, 560.0])
+        // Below the connection header, so its buttons stay reachable.
+        .default_pos([theme::PROFILES_WIDTH + 60.0, 110.0])
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
                 for (tab, label, shown) in [
@@ -168,15 +170,9 @@ fn slow_log_ui(ui: &mut egui::Ui, view: &ServerInfoView, write: bool, request: &
         .body(|body| {
             body.rows(theme::ROW_HEIGHT, entries.len(), |mut row| {
                 let e: &SlowLogEntry = &entries[row.index()];
-                row.col(|ui| {
-                    ui.monospace(e.id.to_string());
-                });
-                row.col(|ui| {
-                    ui.monospace(wall_clock(e.at_unix));
-                });
-                row.col(|ui| {
-                    ui.monospace(duration(e.duration_us));
-                });
+                row.col(|ui| cell(ui, &e.id.to_string()));
+                row.col(|ui| cell(ui, &wall_clock(e.at_unix)));
+                row.col(|ui| cell(ui, &duration(e.duration_us)));
                 row.col(|ui| {
                     let command: Vec<String> = e.args.iter().map(|a| escape_bytes(a)).collect();
                     ui.monospace(command.join(" "));
@@ -246,13 +242,9 @@ fn clients_ui(ui: &mut egui::Ui, view: &mut ServerInfoView, write: bool, request
             body.rows(theme::ROW_HEIGHT, shown.len(), |mut row| {
                 let c = shown[row.index()];
                 for (field, _) in COLUMNS {
-                    row.col(|ui| {
-                        ui.monospace(c.field(field));
-                    });
+                    row.col(|ui| cell(ui, c.field(field)));
                 }
-                row.col(|ui| {
-                    ui.monospace(c.field("cmd"));
-                });
+                row.col(|ui| cell(ui, c.field("cmd")));
                 row.col(|ui| {
                     if c.own {
                         ui.label(egui::RichText::new("this app").color(theme::MUTED));
@@ -268,6 +260,11 @@ fn clients_ui(ui: &mut egui::Ui, view: &mut ServerInfoView, write: bool, request
                 });
             });
         });
+}
+
+/// A table cell on one line: columns grow to fit rather than wrap an address in two.
+fn cell(ui: &mut egui::Ui, text: &str) {
+    ui.add(egui::Label::new(egui::RichText::new(text).monospace()).extend());
 }
 
 /// Local wall-clock date and time of a Unix-seconds value.
