@@ -7,11 +7,8 @@ use std::process::{Command, Output};
 use common::{RedisServer, binary, config_dir, fill};
 
 fn run(config: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(binary())
+    common::cli(config)
         .args(args)
-        .env("CACHE_CONSOLE_CONFIG_DIR", config)
-        .env("CACHE_CONSOLE_DATA_DIR", config)
-        .env_remove("CACHE_CONSOLE_PASSWORD")
         .output()
         .expect("run cache-console")
 }

@@ -209,14 +209,7 @@ fn the_cli_reads_a_file_cache() {
     );
     let cfg = common::config_dir();
     let url = format!("file://{}", dir.display());
-    let run = |args: &[&str]| {
-        std::process::Command::new(common::binary())
-            .args(args)
-            .env("CACHE_CONSOLE_CONFIG_DIR", cfg.path())
-            .env("CACHE_CONSOLE_DATA_DIR", cfg.path())
-            .output()
-            .expect("run")
-    };
+    let run = |args: &[&str]| common::cli(cfg.path()).args(args).output().expect("run");
     let out = run(&["keys", &url, "--count"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
     let out = run(&["get", &url, "session:abc", "--decode"]);
@@ -239,14 +232,7 @@ fn the_cli_reads_an_sqlite_cache_table() {
     cache_console::demo::ensure_first_run(&mut store, dirs.path()).expect("seed");
     let db = cache_console::demo::demo_path(dirs.path());
     let url = format!("sqlite://{}?table=cache", db.display());
-    let run = |args: &[&str]| {
-        std::process::Command::new(common::binary())
-            .args(args)
-            .env("CACHE_CONSOLE_CONFIG_DIR", dirs.path())
-            .env("CACHE_CONSOLE_DATA_DIR", dirs.path())
-            .output()
-            .expect("run")
-    };
+    let run = |args: &[&str]| common::cli(dirs.path()).args(args).output().expect("run");
     let out = run(&["keys", &url, "product:*", "--count"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -293,11 +279,9 @@ fn stats_count_live_and_expired_entries_and_their_bytes() {
     .map(Vec::len)
     .sum();
     let cfg = common::config_dir();
-    let out = std::process::Command::new(common::binary())
+    let out = common::cli(cfg.path())
         .args(["stats", &format!("file://{}", dir.display()), "--json"])
         .args(["--interval", "0.2"])
-        .env("CACHE_CONSOLE_CONFIG_DIR", cfg.path())
-        .env("CACHE_CONSOLE_DATA_DIR", cfg.path())
         .output()
         .expect("run");
     assert!(

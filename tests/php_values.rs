@@ -103,10 +103,8 @@ fn the_cli_prints_a_php_value_as_json() {
         .query::<()>(&mut c)
         .expect("set");
     let cfg = common::config_dir();
-    let out = std::process::Command::new(common::binary())
+    let out = common::cli(cfg.path())
         .args(["get", &server.url(), "laravel_cache:user:42", "--decode"])
-        .env("CACHE_CONSOLE_CONFIG_DIR", cfg.path())
-        .env("CACHE_CONSOLE_DATA_DIR", cfg.path())
         .output()
         .expect("run");
     assert!(
@@ -124,10 +122,8 @@ fn the_cli_prints_a_php_value_as_json() {
         .arg("just text")
         .query::<()>(&mut c)
         .expect("set");
-    let out = std::process::Command::new(common::binary())
+    let out = common::cli(cfg.path())
         .args(["get", &server.url(), "plain", "--decode"])
-        .env("CACHE_CONSOLE_CONFIG_DIR", cfg.path())
-        .env("CACHE_CONSOLE_DATA_DIR", cfg.path())
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));

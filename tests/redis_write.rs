@@ -782,18 +782,8 @@ async fn binary_keys_and_values_are_edited_exactly() {
 async fn the_slow_log_is_read_and_reset_and_a_client_is_killed_and_audited() {
     let server = RedisServer::start();
     let mut c = server.conn();
-    redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("slowlog-log-slower-than")
-        .arg(0)
-        .query::<()>(&mut c)
-        .expect("config");
-    let mut victim = server.conn();
-    redis::cmd("CLIENT")
-        .arg("SETNAME")
-        .arg("victim")
-        .query::<()>(&mut victim)
-        .expect("setname");
+    server.log_every_command();
+    let mut victim = server.named_conn("victim");
     redis::cmd("SET")
         .arg(b"slow:\xff".as_slice())
         .arg("x")

@@ -446,23 +446,7 @@ fn the_first_run_demo_works_without_any_server() {
 fn the_dashboard_charts_live_figures_and_compares_two_connections() {
     let server = RedisServer::start();
     let mut c = server.conn();
-    redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query::<()>(&mut c)
-        .expect("set");
-    for _ in 0..30 {
-        redis::cmd("GET")
-            .arg("k")
-            .query::<String>(&mut c)
-            .expect("hit");
-    }
-    for i in 0..10 {
-        let _: Option<String> = redis::cmd("GET")
-            .arg(format!("nope:{i}"))
-            .query(&mut c)
-            .expect("miss");
-    }
+    common::hits_and_misses(&mut c, 30, 10);
     // The app browses the empty db 5, so its own key lookups add no hits to db 0's 30 and 10.
     let (_cfg, mut h) = connect_to(&server.url_db(5), "redis-live");
     wait_listed(&mut h);

@@ -876,18 +876,8 @@ fn the_server_panel_resets_the_slow_log_and_kills_a_client_after_asking() {
     use cache_console::state::ServerTab;
     let server = RedisServer::start();
     let mut c = server.conn();
-    redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("slowlog-log-slower-than")
-        .arg(0)
-        .query::<()>(&mut c)
-        .expect("config");
-    let mut victim = server.conn();
-    redis::cmd("CLIENT")
-        .arg("SETNAME")
-        .arg("victim")
-        .query::<()>(&mut victim)
-        .expect("setname");
+    server.log_every_command();
+    let mut victim = server.named_conn("victim");
     redis::cmd("SET")
         .arg("slow:marker")
         .arg("x")
@@ -963,12 +953,7 @@ fn the_server_panel_resets_the_slow_log_and_kills_a_client_after_asking() {
 fn a_read_only_profile_cannot_kill_clients_or_reset_the_slow_log() {
     use cache_console::state::ServerTab;
     let server = RedisServer::start();
-    let mut other = server.conn();
-    redis::cmd("CLIENT")
-        .arg("SETNAME")
-        .arg("other")
-        .query::<()>(&mut other)
-        .expect("setname");
+    let mut other = server.named_conn("other");
     let (_cfg, mut h) = connect_with(&server.url(), "ro", |p| p.read_only = true);
     wait_listed(&mut h);
     h.get_by_label("Server info").click();

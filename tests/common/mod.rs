@@ -186,6 +186,55 @@ impl RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// A connection that names itself `name` (`CLIENT SETNAME`).
+    pub fn named_conn(&self, name: &str) -> redis::Connection {
+        let mut c = self.conn();
+        redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(name)
+            .query::<()>(&mut c)
+            .expect("setname");
+        c
+    }
+
+    /// Makes the slow log record every command.
+    pub fn log_every_command(&self) {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("slowlog-log-slower-than")
+            .arg(0)
+            .query::<()>(&mut self.conn())
+            .expect("config");
+    }
+}
+
+/// Stores `k` and reads it `hits` times, then reads `misses` keys that do not exist: known
+/// numbers for `keyspace_hits` and `keyspace_misses`.
+pub fn hits_and_misses(c: &mut redis::Connection, hits: usize, misses: usize) {
+    redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(c)
+        .expect("set");
+    for _ in 0..hits {
+        redis::cmd("GET").arg("k").query::<String>(c).expect("hit");
+    }
+    for i in 0..misses {
+        let _: Option<String> = redis::cmd("GET")
+            .arg(format!("missing:{i}"))
+            .query(c)
+            .expect("miss");
+    }
+}
+
+/// The command-line binary with its config and data in `cfg` (never the user's).
+pub fn cli(cfg: &Path) -> Command {
+    let mut cmd = Command::new(binary());
+    cmd.env("CACHE_CONSOLE_CONFIG_DIR", cfg)
+        .env("CACHE_CONSOLE_DATA_DIR", cfg)
+        .env_remove("CACHE_CONSOLE_PASSWORD");
+    cmd
 }
 
 impl Drop for RedisServer {
