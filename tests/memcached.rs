@@ -481,3 +481,56 @@ async fn values_written_by_php_memcached_are_decoded_by_their_flags() {
         .expect("decoded");
     assert_eq!(d.steps, ["PHP memcached flags", "PHP int"]);
 }
+
+#[tokio::test]
+async fn a_memory_analysis_of_a_pool_sums_item_sizes_by_namespace() {
+    let one = MemcachedServer::start();
+    let two = MemcachedServer::start();
+    let be = open(&format!("memcached://{},{}", one.addr(), two.addr())).await;
+    // Written through the pool, so each key is on the server its hash picks.
+    let put = async |key: String, len: usize| {
+        be.write(&WriteOp::SetString {
+            key: Bytes::from(key),
+            value: Bytes::from(vec![b'v'; len]),
+            ttl: TtlChange::Persist,
+            expect: None,
+        })
+        .await
+        .expect("set");
+    };
+    for i in 0..120 {
+        put(format!("page:{i}"), 100).await;
+    }
+    for i in 0..80 {
+        put(format!("sess:{i}"), 50).await;
+    }
+    put("big:1".to_owned(), 5000).await;
+    let request = cache_console::analysis::AnalysisRequest {
+        pattern: b"*".to_vec(),
+        sample: None,
+        delimiter: ":".into(),
+        depth: 1,
+        top: 5,
+    };
+    let report = cache_console::analysis::analyze(
+        be.as_ref(),
+        &request,
+        &AtomicBool::new(false),
+        &|_, _| {},
+    )
+    .await
+    .expect("analysis");
+    assert_eq!(report.keys, 201);
+    assert_eq!(&report.top[0].key[..], b"big:1");
+    assert!(report.top[0].bytes >= 5000, "{}", report.top[0].bytes);
+    let keys_of = |ns: &str| {
+        report
+            .namespaces
+            .iter()
+            .find(|(n, _)| n == ns)
+            .map(|(_, t)| t.keys)
+    };
+    assert_eq!(keys_of("page:"), Some(120));
+    assert_eq!(keys_of("sess:"), Some(80));
+    assert_eq!(report.ttl[0].keys, 201, "none of them expires");
+}
