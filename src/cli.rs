@@ -627,6 +627,14 @@ fn stats_json(
             obj.insert("servers".into(), servers.into());
         }
         obj.insert("restarted".into(), derived.restarted.clone().into());
+        let errors: serde_json::Map<String, serde_json::Value> = sample
+            .servers
+            .iter()
+            .filter_map(|(name, s)| Some((name.clone(), s.error.clone()?.into())))
+            .collect();
+        if !errors.is_empty() {
+            obj.insert("errors".into(), errors.into());
+        }
     }
     total
 }
@@ -651,6 +659,11 @@ fn stats_text(sample: &crate::metrics::Sample, derived: &crate::metrics::Derived
     for (_, s) in &sample.servers {
         for (db, keys) in &s.keys_per_db {
             let _ = writeln!(out, "{:<22}{keys}", format!("Keys in db{db}"));
+        }
+    }
+    for (name, s) in &sample.servers {
+        if let Some(e) = &s.error {
+            let _ = writeln!(out, "{name} is not answering: {e}");
         }
     }
     for name in &derived.restarted {

@@ -56,6 +56,8 @@ pub struct RawStats {
     pub total_size: Option<u64>,
     /// Keys per logical database (Redis).
     pub keys_per_db: Vec<(u32, u64)>,
+    /// Why this server of a pool could not be read (its figures are missing then).
+    pub error: Option<String>,
 }
 
 /// Every server's figures at one moment.

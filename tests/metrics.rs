@@ -299,3 +299,34 @@ fn the_stats_command_reports_the_hit_rate_over_its_interval() {
         .expect("run");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn a_pool_with_a_dead_server_is_still_sampled_and_names_it() {
+    let mut one = MemcachedServer::start();
+    let mut two = MemcachedServer::start();
+    one.raw("set k 0 0 1\r\nx\r\n", "STORED");
+    let be = open(&format!("memcached://{},{}", one.addr(), two.addr())).await;
+    let dead = two.port.to_string();
+    two.kill();
+    let stats = be.stats().await.expect("one server still answers");
+    assert_eq!(stats[0].1.keys, Some(1));
+    assert!(stats[0].1.error.is_none());
+    let error = stats[1].1.error.clone().unwrap_or_default();
+    assert!(error.contains(&dead), "{error}");
+    let d = derive(
+        None,
+        &Sample {
+            at_ms: 0,
+            servers: stats,
+        },
+    );
+    assert!(
+        close(d.total.get(Metric::Keys), 1.0),
+        "the live server's figures"
+    );
+    one.kill();
+    assert!(
+        be.stats().await.is_err(),
+        "no server answers: the sample fails"
+    );
+}

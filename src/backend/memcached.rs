@@ -727,6 +727,7 @@ pub fn raw_stats(stats: &[(String, String)]) -> crate::metrics::RawStats {
         expired_entries: None,
         total_size: None,
         keys_per_db: Vec::new(),
+        error: None,
     }
 }
 
@@ -764,11 +765,28 @@ impl CacheBackend for MemcachedBackend {
     }
 
     async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+        // A pool stays charted while one of its servers is down: that server reports its
+        // error, the others their figures. Only a pool with no server answering fails.
         let mut out = Vec::with_capacity(self.labels.len());
+        let mut last_error = None;
         for (i, label) in self.labels.iter().enumerate() {
-            out.push((label.clone(), raw_stats(&self.stats_of(i, "").await?)));
+            let stats = match self.stats_of(i, "").await {
+                Ok(stats) => raw_stats(&stats),
+                Err(e) => {
+                    let stats = crate::metrics::RawStats {
+                        error: Some(e.to_string()),
+                        ..crate::metrics::RawStats::default()
+                    };
+                    last_error = Some(e);
+                    stats
+                }
+            };
+            out.push((label.clone(), stats));
         }
-        Ok(out)
+        match last_error {
+            Some(e) if out.iter().all(|(_, s)| s.error.is_some()) => Err(e),
+            _ => Ok(out),
+        }
     }
 
     async fn key_count(&self) -> BackendResult<u64> {

@@ -415,6 +415,7 @@ pub fn raw_stats(info: &str) -> crate::metrics::RawStats {
             .into_iter()
             .map(|d| (d.index, d.keys))
             .collect(),
+        error: None,
     }
 }
 

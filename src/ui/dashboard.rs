@@ -198,6 +198,14 @@ fn status_ui(ui: &mut egui::Ui, d: &Dashboard) {
             format!("Last sample failed: {e}"),
         );
     }
+    for (server, stats) in d.latest.iter().flat_map(|l| &l.servers) {
+        if let Some(e) = &stats.error {
+            ui.colored_label(
+                theme::level_color(Level::Error),
+                format!("{server} is not answering: {e}"),
+            );
+        }
+    }
     let newest = d.history.latest().map_or(0.0, |p| p.t);
     for (t, server) in &d.history.restarts {
         if *t >= newest - d.window.secs() {
