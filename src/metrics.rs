@@ -533,6 +533,20 @@ impl Window {
     }
 }
 
+/// A sampler spends at most one part in this many of its time taking samples.
+pub const SAMPLING_SHARE: u32 = 10;
+
+/// The time from one sample's start to the next: the interval, stretched when a sample is so
+/// slow (a `COUNT` over a big SQL table, a walk of a big cache directory) that sampling would
+/// take more than a tenth of the time — a dashboard must not load the server it watches.
+#[must_use]
+pub fn sampling_wait(
+    interval: std::time::Duration,
+    took: std::time::Duration,
+) -> std::time::Duration {
+    interval.max(took * SAMPLING_SHARE)
+}
+
 /// How long the history reaches back, at least.
 pub const HISTORY_SECS: f64 = 3600.0;
 
@@ -774,6 +788,17 @@ mod tests {
         assert!(
             last.starts_with("1970-01-01T01:06:39.000Z,50,50,"),
             "{last}"
+        );
+    }
+
+    #[test]
+    fn slow_samples_stretch_the_interval() {
+        use std::time::Duration;
+        let second = Duration::from_secs(1);
+        assert_eq!(sampling_wait(second, Duration::from_millis(20)), second);
+        assert_eq!(
+            sampling_wait(second, Duration::from_millis(300)),
+            Duration::from_secs(3)
         );
     }
 

@@ -281,6 +281,11 @@ pub enum EventKind {
         sample: crate::metrics::Sample,
         /// Rates and sums for the dashboard.
         derived: crate::metrics::Derived,
+        /// How long the sample took.
+        took: Duration,
+        /// When the next sample starts, from this one's start (the interval, or longer when
+        /// samples are slow).
+        next_in: Duration,
     },
     /// A metrics sample failed; the sampler goes on.
     MetricsFailed(BackendError),
@@ -912,13 +917,13 @@ async fn metrics_task(
     interval: Duration,
 ) {
     let interval = interval.max(MIN_METRICS_INTERVAL);
-    let mut ticks = tokio::time::interval(interval);
-    // A slow server delays the next sample instead of firing a burst to catch up.
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut prev: Option<crate::metrics::Sample> = None;
     loop {
-        ticks.tick().await;
-        let kind = match backend.stats().await {
+        let started = Instant::now();
+        let result = backend.stats().await;
+        let took = started.elapsed();
+        let next_in = crate::metrics::sampling_wait(interval, took);
+        let kind = match result {
             Ok(servers) => {
                 let sample = crate::metrics::Sample {
                     at_ms: crate::ttl::now_unix_ms(),
@@ -926,13 +931,19 @@ async fn metrics_task(
                 };
                 let derived = crate::metrics::derive(prev.as_ref(), &sample);
                 prev = Some(sample.clone());
-                EventKind::Metrics { sample, derived }
+                EventKind::Metrics {
+                    sample,
+                    derived,
+                    took,
+                    next_in,
+                }
             }
             Err(e) => EventKind::MetricsFailed(e),
         };
         if !events.send(conn, req, kind).await {
             return;
         }
+        tokio::time::sleep(next_in.saturating_sub(started.elapsed())).await;
     }
 }
 

@@ -1950,6 +1950,90 @@ mod tests {
         (state, conn, scan_req)
     }
 
+    /// The metrics commands in the outbox: `Some(req)` for a start, `None` for a stop.
+    fn sampler_commands(state: &mut AppState) -> Vec<Option<ReqId>> {
+        state
+            .take_outbox()
+            .into_iter()
+            .filter_map(|(_, req, kind)| match kind {
+                CommandKind::StartMetrics { .. } => Some(Some(req)),
+                CommandKind::StopMetrics => Some(None),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn metrics_event(conn: ConnId, req: ReqId, at_ms: u64) -> Event {
+        let sample = crate::metrics::Sample {
+            at_ms,
+            servers: Vec::new(),
+        };
+        Event {
+            conn,
+            req,
+            kind: EventKind::Metrics {
+                derived: crate::metrics::derive(None, &sample),
+                sample,
+                took: Duration::from_millis(3),
+                next_in: Duration::from_secs(1),
+            },
+        }
+    }
+
+    #[test]
+    fn a_sampler_runs_only_while_its_dashboard_shows_something() {
+        let (mut state, conn, _) = state_with_session();
+        state.sync_samplers();
+        assert!(
+            sampler_commands(&mut state).is_empty(),
+            "closed: no sampler"
+        );
+        state.open_dashboard(0);
+        let started = sampler_commands(&mut state);
+        let [Some(first)] = started[..] else {
+            panic!("one start: {started:?}");
+        };
+        state.apply(metrics_event(conn, first, 1_000));
+        assert_eq!(state.sessions[0].dashboard.history.total.len(), 1);
+
+        // Collapsed to its title: paused; expanded: a new sampler.
+        state.sessions[0].dashboard.collapsed = true;
+        state.sync_samplers();
+        assert_eq!(sampler_commands(&mut state), vec![None]);
+        state.apply(metrics_event(conn, first, 2_000));
+        assert_eq!(
+            state.sessions[0].dashboard.history.total.len(),
+            1,
+            "a late sample of a stopped sampler is dropped"
+        );
+        state.sessions[0].dashboard.collapsed = false;
+        state.sync_samplers();
+        let [Some(second)] = sampler_commands(&mut state)[..] else {
+            panic!("restarted");
+        };
+
+        // A new interval restarts it; a refused one changes nothing.
+        state.sessions[0].dashboard.interval_text = "-3".into();
+        state.apply_metrics_interval(0);
+        assert!(sampler_commands(&mut state).is_empty());
+        assert!(state.sessions[0].dashboard.interval_error.is_some());
+        state.sessions[0].dashboard.interval_text = "250ms".into();
+        state.apply_metrics_interval(0);
+        let restarted = sampler_commands(&mut state);
+        assert_eq!(restarted.len(), 2, "{restarted:?}");
+        assert_eq!(restarted[0], None);
+        assert!(restarted[1].is_some_and(|r| r != second));
+        assert!((state.sessions[0].dashboard.interval_secs - 0.25).abs() < 1e-9);
+
+        state.close_dashboard(0);
+        assert_eq!(sampler_commands(&mut state), vec![None]);
+        assert_eq!(
+            state.sessions[0].dashboard.history.total.len(),
+            1,
+            "the history stays for the next time"
+        );
+    }
+
     fn batch(conn: ConnId, req: ReqId, keys: &[&str], state: ScanState) -> Event {
         Event {
             conn,

@@ -19,7 +19,7 @@ pub const INTERVAL_RANGE: std::ops::RangeInclusive<f64> = 0.1..=3600.0;
 /// One connection's dashboard.
 #[derive(Debug, Clone)]
 pub struct Dashboard {
-    /// The dashboard window is shown (its sampler runs).
+    /// The dashboard window is open (its sampler runs unless it is collapsed).
     pub open: bool,
     /// The request id of the running sampler.
     sampler: Option<ReqId>,
@@ -39,6 +39,12 @@ pub struct Dashboard {
     pub latest: Option<Sample>,
     /// The last sampling error, cleared by the next good sample.
     pub error: Option<String>,
+    /// How long the last sample took.
+    pub took: Option<Duration>,
+    /// The time between samples in effect (longer than asked when samples are slow).
+    pub effective: Option<Duration>,
+    /// The window is collapsed to its title: nothing shows the figures, so sampling pauses.
+    pub collapsed: bool,
 }
 
 impl Default for Dashboard {
@@ -54,6 +60,9 @@ impl Default for Dashboard {
             server: None,
             latest: None,
             error: None,
+            took: None,
+            effective: None,
+            collapsed: false,
         }
     }
 }
@@ -119,7 +128,8 @@ impl AppState {
         let mut starts = Vec::new();
         let mut stops = Vec::new();
         for (i, s) in self.sessions.iter_mut().enumerate() {
-            let wanted = s.dashboard.open && s.status == SessionStatus::Connected;
+            let wanted =
+                s.dashboard.open && !s.dashboard.collapsed && s.status == SessionStatus::Connected;
             match (wanted, s.dashboard.sampler.is_some()) {
                 (true, false) => starts.push(i),
                 (false, true) => {
@@ -192,12 +202,19 @@ impl AppState {
         };
         let d = &mut s.dashboard;
         match kind {
-            EventKind::Metrics { sample, derived } => {
+            EventKind::Metrics {
+                sample,
+                derived,
+                took,
+                next_in,
+            } => {
                 // Samples of a sampler that was stopped or replaced are late: drop them.
                 if d.sampler == Some(req) {
                     d.history.push(derived);
                     d.latest = Some(sample);
                     d.error = None;
+                    d.took = Some(took);
+                    d.effective = Some(next_in);
                 }
                 None
             }

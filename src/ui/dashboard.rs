@@ -88,7 +88,7 @@ pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState) -> DashboardRequ
             continue;
         }
         let mut open = true;
-        egui::Window::new(format!("Metrics · {}", s.profile.name))
+        let shown = egui::Window::new(format!("Metrics · {}", s.profile.name))
             .id(egui::Id::unique(("dashboard", s.conn)))
             .open(&mut open)
             .default_size([860.0, 660.0])
@@ -107,6 +107,8 @@ pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState) -> DashboardRequ
                     request.export = Some((s.dashboard.visible_csv(), name));
                 }
             });
+        // A window collapsed to its title shows nothing: its sampler pauses (next sync).
+        s.dashboard.collapsed = shown.is_some_and(|r| r.inner.is_none());
         if !open {
             close.push(i);
         }
@@ -219,9 +221,19 @@ fn status_ui(ui: &mut egui::Ui, d: &Dashboard) {
         }
     }
     let points = d.series().map_or(0, std::collections::VecDeque::len);
+    let asked = std::time::Duration::from_secs_f64(d.interval_secs);
+    let slowed = match (d.effective, d.took) {
+        (Some(every), Some(took)) if every > asked => format!(
+            " · slowed to every {:.1} s: one sample takes {} ms",
+            every.as_secs_f64(),
+            took.as_millis()
+        ),
+        (_, Some(took)) => format!(" · a sample takes {} ms", took.as_millis()),
+        _ => String::new(),
+    };
     ui.label(
         egui::RichText::new(format!(
-            "{} every {} s · {points} samples kept (at least the last hour)",
+            "{} every {} s{slowed} · {points} samples kept (at least the last hour)",
             if d.sampling() { "Sampling" } else { "Paused" },
             d.interval_secs
         ))
