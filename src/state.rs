@@ -29,7 +29,7 @@ mod server;
 mod writes;
 
 pub use analysis::{AnalysisView, DEFAULT_SAMPLE, TOP_KEYS};
-pub use metrics::{DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE, write_csv};
+pub use metrics::{Compare, DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE, write_csv};
 pub use server::{Loadable, SLOW_LOG_COUNT, ServerInfoView, ServerTab};
 pub use writes::{ConflictChoice, EDIT_MODES, PREVIEW_SAMPLE, UNDO_LIMIT};
 
@@ -1142,6 +1142,8 @@ pub struct AppState {
     pub audit: Option<crate::audit::AuditLog>,
     /// The audit log window's entries (or why they could not be read), while it is open.
     pub audit_view: Option<Result<Vec<crate::audit::AuditEntry>, String>>,
+    /// The chart comparing connections, when open.
+    pub compare: Option<Compare>,
     session_passwords: HashMap<String, Secret>,
     next_id: u64,
     outbox: Vec<(ConnId, ReqId, CommandKind)>,
@@ -1171,6 +1173,7 @@ impl AppState {
             confirm: None,
             audit: crate::audit::AuditLog::default_log(),
             audit_view: None,
+            compare: None,
             session_passwords: HashMap::new(),
             next_id: 1,
             outbox: Vec::new(),

@@ -523,6 +523,19 @@ fn the_dashboard_charts_live_figures_and_compares_two_connections() {
         .and_then(|p| p.value(cache_console::metrics::Metric::Keys));
     assert_eq!(mc_keys, Some(1.0));
 
+    // Both on one chart.
+    // The newest window is on top: its button is the one a user can click.
+    h.get_all_by_label("Compare…")
+        .last()
+        .expect("a compare button")
+        .click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Compare connections").is_some());
+    assert!(h.query_by_label_contains("— redis-live: ").is_some());
+    assert!(h.query_by_label_contains("— mc-live: ").is_some());
+    h.state_mut().state.compare = None;
+    h.run_steps(2);
+
     // Closing the windows stops both samplers: nothing shows their figures any more.
     for _ in 0..2 {
         h.get_all_by_label("Close window")

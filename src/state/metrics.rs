@@ -101,7 +101,35 @@ impl Dashboard {
     }
 }
 
+/// One metric of every open dashboard on one chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compare {
+    /// The metric drawn.
+    pub metric: Metric,
+    /// How much history is drawn.
+    pub window: Window,
+}
+
+impl Default for Compare {
+    fn default() -> Self {
+        Self {
+            metric: Metric::HitRate,
+            window: Window::default(),
+        }
+    }
+}
+
 impl AppState {
+    /// The connections whose dashboards are open, for the comparison chart.
+    #[must_use]
+    pub fn compared(&self) -> Vec<(&str, &Dashboard)> {
+        self.sessions
+            .iter()
+            .filter(|s| s.dashboard.open)
+            .map(|s| (s.profile.name.as_str(), &s.dashboard))
+            .collect()
+    }
+
     /// Opens the dashboard of session `index`; its sampler starts on the next sync.
     pub fn open_dashboard(&mut self, index: usize) {
         if let Some(s) = self.sessions.get_mut(index) {

@@ -83,6 +83,7 @@ pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState) -> DashboardRequ
     let mut request = DashboardRequest::default();
     let mut close = Vec::new();
     let mut apply_interval = Vec::new();
+    let mut compare = false;
     for (i, s) in state.sessions.iter_mut().enumerate() {
         if !s.dashboard.open {
             continue;
@@ -102,6 +103,7 @@ pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState) -> DashboardRequ
                 if action.apply_interval {
                     apply_interval.push(i);
                 }
+                compare |= action.compare;
                 if action.export {
                     let name = format!("{}-metrics.csv", file_safe(&s.profile.name));
                     request.export = Some((s.dashboard.visible_csv(), name));
@@ -119,7 +121,122 @@ pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState) -> DashboardRequ
     for i in close {
         state.close_dashboard(i);
     }
+    if compare && state.compare.is_none() {
+        state.compare = Some(crate::state::Compare::default());
+    }
+    compare_ui(ctx, state);
     request
+}
+
+/// One figure of every open dashboard on one chart, a line per connection.
+fn compare_ui(ctx: &egui::Context, state: &mut AppState) {
+    let Some(mut compare) = state.compare else {
+        return;
+    };
+    let mut open = true;
+    egui::Window::new("Compare connections")
+        .id(egui::Id::unique("compare"))
+        .open(&mut open)
+        .default_size([720.0, 360.0])
+        .default_pos([theme::PROFILES_WIDTH + 120.0, 170.0])
+        .show(ctx, |ui| {
+            let compared = state.compared();
+            ui.horizontal_wrapped(|ui| {
+                let l = ui.label("Figure");
+                egui::ComboBox::from_id_salt("compare_metric")
+                    .selected_text(compare.metric.label())
+                    .show_ui(ui, |ui| {
+                        for m in Metric::ALL {
+                            // Only figures some compared connection has.
+                            if compared.iter().any(|(_, d)| d.has(m)) {
+                                ui.selectable_value(&mut compare.metric, m, m.label());
+                            }
+                        }
+                    })
+                    .response
+                    .labelled_by(l.id);
+                ui.separator();
+                for w in Window::ALL {
+                    ui.selectable_value(&mut compare.window, w, w.label());
+                }
+            });
+            if compared.len() < 2 {
+                ui.label(
+                    egui::RichText::new(
+                        "Open the Metrics of each connection to compare: every open dashboard \
+                         is drawn here.",
+                    )
+                    .color(theme::MUTED),
+                );
+            }
+            ui.horizontal_wrapped(|ui| {
+                for (n, (name, d)) in compared.iter().enumerate() {
+                    let latest = d
+                        .history
+                        .latest()
+                        .and_then(|p| p.value(compare.metric))
+                        .map_or_else(|| "–".to_owned(), |v| compare.metric.format(v));
+                    ui.label(
+                        egui::RichText::new(format!("— {name}: {latest}"))
+                            .color(theme::series_color(n)),
+                    );
+                }
+            });
+            let metric = compare.metric;
+            let newest = compared
+                .iter()
+                .filter_map(|(_, d)| d.history.latest().map(|p| p.t))
+                .fold(f64::NEG_INFINITY, f64::max);
+            let unit = metric.unit();
+            let mut plot = Plot::new("compare_plot")
+                .height(ui.available_height().max(160.0))
+                .allow_drag(false)
+                .allow_zoom(false)
+                .allow_scroll(false)
+                .allow_boxed_zoom(false)
+                .include_y(0.0)
+                .x_grid_spacer(time_grid)
+                .x_axis_formatter(|mark, _| clock(mark.value))
+                .y_axis_formatter(move |mark, _| axis_value(unit, mark.value))
+                .y_axis_min_width(48.0)
+                .label_formatter(move |pos| match pos {
+                    HoverPosition::NearDataPoint {
+                        plot_name,
+                        position,
+                        ..
+                    } => Some(format!(
+                        "{plot_name}\n{}  {}",
+                        clock(position.x),
+                        metric.format(position.y)
+                    )),
+                    HoverPosition::Elsewhere { .. } => None,
+                });
+            if unit == Unit::Percent {
+                plot = plot.include_y(100.0);
+            }
+            if newest.is_finite() {
+                plot = plot
+                    .include_x(newest - compare.window.secs())
+                    .include_x(newest);
+            }
+            plot.show(ui, |plot_ui| {
+                for (n, (name, d)) in compared.iter().enumerate() {
+                    let Some(series) = d.history.series(None) else {
+                        continue;
+                    };
+                    let points: Vec<&Point> = visible(series, compare.window).collect();
+                    for (k, segment) in segments(&points, metric).into_iter().enumerate() {
+                        plot_ui.line(
+                            Line::new(*name, PlotPoints::from(segment))
+                                .id(("compare", n, k))
+                                .color(theme::series_color(n))
+                                .width(1.5),
+                        );
+                    }
+                }
+            });
+        });
+    state.compare = open.then_some(compare);
 }
 
 fn file_safe(name: &str) -> String {
@@ -138,6 +255,7 @@ fn file_safe(name: &str) -> String {
 struct Action {
     apply_interval: bool,
     export: bool,
+    compare: bool,
 }
 
 fn dashboard_ui(ui: &mut egui::Ui, s: &mut Session) -> Action {
@@ -178,6 +296,10 @@ fn dashboard_ui(ui: &mut egui::Ui, s: &mut Session) -> Action {
         action.export = ui
             .button("Export CSV…")
             .on_hover_text("Save the points in the chosen window as CSV")
+            .clicked();
+        action.compare = ui
+            .button("Compare…")
+            .on_hover_text("One figure of every open dashboard on one chart")
             .clicked();
     });
     status_ui(ui, d);
@@ -256,7 +378,7 @@ fn readouts_ui(ui: &mut egui::Ui, d: &Dashboard) {
                 }
                 None => continue,
             };
-            ui.group(|ui| {
+            let card = ui.group(|ui| {
                 ui.vertical(|ui| {
                     ui.label(egui::RichText::new(m.label()).small().color(theme::MUTED));
                     ui.label(egui::RichText::new(shown).strong().size(18.0));
@@ -281,6 +403,12 @@ fn readouts_ui(ui: &mut egui::Ui, d: &Dashboard) {
                     }
                 });
             });
+            if m == Metric::HitRate {
+                card.response.on_hover_text(
+                    "Hits / (hits + misses) over the last interval. Redis counts the TYPE and \
+                     TTL reads of key listings (this app's too) as hits.",
+                );
+            }
         }
     });
     if let Some(sample) = &d.latest {
