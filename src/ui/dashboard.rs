@@ -346,11 +346,11 @@ fn status_ui(ui: &mut egui::Ui, d: &Dashboard) {
     let asked = std::time::Duration::from_secs_f64(d.interval_secs);
     let slowed = match (d.effective, d.took) {
         (Some(every), Some(took)) if every > asked => format!(
-            " · slowed to every {:.1} s: one sample takes {} ms",
+            " · slowed to every {:.1} s: one sample takes {:.0} ms",
             every.as_secs_f64(),
-            took.as_millis()
+            took.as_secs_f64() * 1000.0
         ),
-        (_, Some(took)) => format!(" · a sample takes {} ms", took.as_millis()),
+        (_, Some(took)) => format!(" · a sample takes {:.1} ms", took.as_secs_f64() * 1000.0),
         _ => String::new(),
     };
     ui.label(
