@@ -792,6 +792,15 @@ mod tests {
     }
 
     #[test]
+    fn every_metric_has_its_own_slot_and_name() {
+        for (i, m) in Metric::ALL.iter().enumerate() {
+            assert_eq!(m.index(), i, "{m:?}");
+        }
+        let names: std::collections::HashSet<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        assert_eq!(names.len(), Metric::COUNT);
+    }
+
+    #[test]
     fn slow_samples_stretch_the_interval() {
         use std::time::Duration;
         let second = Duration::from_secs(1);
