@@ -637,6 +637,16 @@ fn a_memory_analysis_runs_from_the_app_and_opens_the_biggest_key() {
     assert_eq!(report.top[0].bytes, usage);
     assert_eq!(report.ttl[1].keys, 50, "the users expire within a minute");
 
+    // A namespace lists its keys in the browser.
+    h.get_by_label("user:").click();
+    run_until(&mut h, "the namespace's keys", |app| {
+        app.state.active_session().is_some_and(|s| {
+            s.browser.pattern == "user:*"
+                && s.browser.scan.phase == ScanPhase::Done
+                && s.browser.index.len() == 50
+        })
+    });
+
     h.get_by_label("big:1").click();
     run_until(&mut h, "the biggest key to open", |app| {
         app.state

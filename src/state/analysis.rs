@@ -2,7 +2,7 @@
 //! report.
 
 use super::AppState;
-use crate::analysis::{AnalysisRequest, MemoryReport};
+use crate::analysis::{AnalysisRequest, MemoryReport, NO_NAMESPACE, OTHER_NAMESPACES};
 use crate::escape::pattern_to_glob;
 use crate::service::{CommandKind, EventKind, ReqId};
 
@@ -120,6 +120,19 @@ impl AppState {
         }
     }
 
+    /// Lists the keys of an analysed namespace in the browser (its label as the report shows
+    /// it, e.g. `user:`); the special rows have no keys to list.
+    pub fn browse_namespace(&mut self, label: &str) {
+        if label == NO_NAMESPACE || label == OTHER_NAMESPACES {
+            return;
+        }
+        let Some(s) = self.sessions.get_mut(self.active) else {
+            return;
+        };
+        s.browser.pattern = namespace_pattern(label);
+        self.search();
+    }
+
     /// Closes the window (stopping a running analysis).
     pub fn close_analysis(&mut self) {
         self.cancel_analysis();
@@ -166,5 +179,38 @@ impl AppState {
             }
             other => Some(other),
         }
+    }
+}
+
+/// The search pattern for every key under a namespace label (escaped form, as shown): glob
+/// specials in the name are written as `\xNN` so they match only themselves.
+#[must_use]
+pub fn namespace_pattern(label: &str) -> String {
+    // Escaped text never uses these characters in its own escapes (`\xNN`, `\\`).
+    let mut pattern = label
+        .replace('*', "\\x2a")
+        .replace('?', "\\x3f")
+        .replace('[', "\\x5b")
+        .replace(']', "\\x5d");
+    pattern.push('*');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::namespace_pattern;
+    use crate::escape::pattern_to_glob;
+    use crate::glob::matches;
+
+    #[test]
+    fn a_namespace_pattern_matches_exactly_that_namespace() {
+        let p = pattern_to_glob(&namespace_pattern("user:"));
+        assert!(matches(&p, b"user:1"));
+        assert!(!matches(&p, b"users:1"));
+        let odd = pattern_to_glob(&namespace_pattern("a*[b]?\\\\x:"));
+        assert!(matches(&odd, b"a*[b]?\\x:1"));
+        assert!(!matches(&odd, b"aXXb]Z\\x:1"));
+        let raw = pattern_to_glob(&namespace_pattern("\\xff:"));
+        assert!(matches(&raw, b"\xff:k"));
     }
 }

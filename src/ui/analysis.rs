@@ -5,7 +5,7 @@ use egui_extras::{Column, TableBuilder};
 use egui_plot::{Bar, BarChart, Plot};
 
 use super::theme;
-use crate::analysis::{MemoryReport, TTL_BUCKETS};
+use crate::analysis::{MemoryReport, NO_NAMESPACE, OTHER_NAMESPACES, TTL_BUCKETS};
 use crate::escape::escape_bytes;
 use crate::metrics::bytes;
 use crate::model::Ttl;
@@ -20,6 +20,7 @@ struct Request {
     start: bool,
     cancel: bool,
     open_key: Option<String>,
+    browse: Option<String>,
 }
 
 /// The memory analysis window of the active connection, when open.
@@ -73,6 +74,9 @@ pub fn analysis_ui(ctx: &egui::Context, state: &mut AppState) {
     }
     if let Some(key) = request.open_key {
         state.open_key_by_name(&key);
+    }
+    if let Some(namespace) = request.browse {
+        state.browse_namespace(&namespace);
     }
 }
 
@@ -189,7 +193,7 @@ fn report_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
         cols[0].strong("Biggest keys");
         top_keys_ui(&mut cols[0], r, request);
         cols[1].strong("Namespaces");
-        namespaces_ui(&mut cols[1], r);
+        namespaces_ui(&mut cols[1], r, request);
     });
     ui.add_space(8.0);
     ui.strong("Types and TTLs");
@@ -327,7 +331,7 @@ fn top_keys_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn namespaces_ui(ui: &mut egui::Ui, r: &MemoryReport) {
+fn namespaces_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
     TableBuilder::new(ui)
         .id_salt("analysis_namespaces")
         .striped(true)
@@ -347,7 +351,15 @@ fn namespaces_ui(ui: &mut egui::Ui, r: &MemoryReport) {
             body.rows(theme::ROW_HEIGHT, r.namespaces.len(), |mut row| {
                 let (name, t) = &r.namespaces[row.index()];
                 row.col(|ui| {
-                    ui.monospace(name);
+                    if name == NO_NAMESPACE || name == OTHER_NAMESPACES {
+                        ui.monospace(name);
+                    } else if ui
+                        .link(egui::RichText::new(name).monospace())
+                        .on_hover_text("List these keys in the browser")
+                        .clicked()
+                    {
+                        request.browse = Some(name.clone());
+                    }
                 });
                 row.col(|ui| {
                     ui.monospace(group_digits(t.keys));
