@@ -60,9 +60,13 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let crawl_only = rt.block_on(async {
         let (spec, _) = parse_url(&format!("memcached://{}", server.addr())).expect("url");
-        let be = cache_console::backend::connect(&spec, None, &Default::default())
-            .await
-            .expect("connect");
+        let be = cache_console::backend::connect(
+            &spec,
+            None,
+            &cache_console::backend::ConnectOptions::default(),
+        )
+        .await
+        .expect("connect");
         let request = cache_console::model::ScanRequest {
             pattern: b"*".to_vec(),
             type_filter: None,

@@ -199,12 +199,11 @@ impl Analyzer {
             self.vanished += 1;
             return;
         };
-        let size = match meta.size_bytes {
-            Some(size) => size,
-            None => {
-                self.without_size += 1;
-                0
-            }
+        let size = if let Some(size) = meta.size_bytes {
+            size
+        } else {
+            self.without_size += 1;
+            0
         };
         self.keys += 1;
         self.bytes += size;

@@ -445,6 +445,7 @@ fn parse_key(text: &str) -> Result<Bytes, Failure> {
         .map_err(|e| Failure::usage(format!("key `{text}`: {e}")))
 }
 
+#[allow(clippy::needless_pass_by_value)] // takes the outcome the write returned, as is
 fn written(outcome: WriteOutcome) -> Result<(), Failure> {
     match outcome {
         WriteOutcome::Done(_) => Ok(()),
@@ -474,27 +475,26 @@ fn split_target(
     args: &[String],
     rest_len: std::ops::RangeInclusive<usize>,
 ) -> Result<(Target, Vec<String>), Failure> {
-    let (target, rest) = match profile {
-        Some(name) => (target_from_profile(name)?, args.to_vec()),
-        None => {
-            let Some((url, rest)) = args.split_first() else {
-                return Err(Failure::usage("give a URL or --profile NAME"));
-            };
-            let (spec, password) = parse_url(url).map_err(Failure::usage)?;
-            let options = ConnectOptions {
-                read_only: false,
-                profile: String::new(),
-                audit: crate::audit::AuditLog::default_log(),
-            };
-            (
-                Target {
-                    spec,
-                    password,
-                    options,
-                },
-                rest.to_vec(),
-            )
-        }
+    let (target, rest) = if let Some(name) = profile {
+        (target_from_profile(name)?, args.to_vec())
+    } else {
+        let Some((url, rest)) = args.split_first() else {
+            return Err(Failure::usage("give a URL or --profile NAME"));
+        };
+        let (spec, password) = parse_url(url).map_err(Failure::usage)?;
+        let options = ConnectOptions {
+            read_only: false,
+            profile: String::new(),
+            audit: crate::audit::AuditLog::default_log(),
+        };
+        (
+            Target {
+                spec,
+                password,
+                options,
+            },
+            rest.to_vec(),
+        )
     };
     if !rest_len.contains(&rest.len()) {
         return Err(Failure::usage(format!(
@@ -755,7 +755,7 @@ async fn get(backend: &dyn CacheBackend, key: &[u8], meta_only: bool) -> Result<
         let page = backend.read_page(key, &key_type, &cursor, 1000).await?;
         match page.items {
             ValueItems::String { bytes, .. } => {
-                json.push(serde_json::Value::String(escape_bytes(&bytes)))
+                json.push(serde_json::Value::String(escape_bytes(&bytes)));
             }
             ValueItems::Hash(pairs) => json.extend(
                 pairs

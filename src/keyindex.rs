@@ -261,16 +261,15 @@ impl KeyIndex {
                     (parent == node && self.node_name(child) == &self.arena[seg_start..seg_end])
                         .then_some(child)
                 });
-                node = match cached {
-                    Some(child) => child,
-                    None => {
-                        let child = self.child(node, seg_start, seg_end);
-                        if self.recent.len() <= depth {
-                            self.recent.resize(depth + 1, (NONE, NONE));
-                        }
-                        self.recent[depth] = (node, child);
-                        child
+                node = if let Some(child) = cached {
+                    child
+                } else {
+                    let child = self.child(node, seg_start, seg_end);
+                    if self.recent.len() <= depth {
+                        self.recent.resize(depth + 1, (NONE, NONE));
                     }
+                    self.recent[depth] = (node, child);
+                    child
                 };
                 self.nodes[node as usize].count += 1;
                 seg_start = seg_end + delimiter.len();
@@ -876,11 +875,11 @@ mod tests {
             for b in &names {
                 let (pa, pb) = (sort_prefix(a), sort_prefix(b));
                 if pa != pb {
-                    assert_eq!(pa.cmp(&pb), natural_cmp(a, b), "{:?} vs {:?}", a, b);
+                    assert_eq!(pa.cmp(&pb), natural_cmp(a, b), "{a:?} vs {b:?}");
                 }
             }
         }
-        let mut ids: Vec<u32> = (0..names.len() as u32).collect();
+        let mut ids: Vec<u32> = (0..u32::try_from(names.len()).expect("few names")).collect();
         sort_naturally(&mut ids, |id| names[id as usize]);
         let sorted: Vec<&[u8]> = ids.iter().map(|&i| names[i as usize]).collect();
         let mut expected = names.clone();

@@ -607,13 +607,12 @@ impl History {
         }
         push(&mut self.total, derived.total);
         for (name, p) in derived.servers {
-            match self.servers.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, ring)) => push(ring, p),
-                None => {
-                    let mut ring = VecDeque::new();
-                    ring.push_back(p);
-                    self.servers.push((name, ring));
-                }
+            if let Some((_, ring)) = self.servers.iter_mut().find(|(n, _)| *n == name) {
+                push(ring, p);
+            } else {
+                let mut ring = VecDeque::new();
+                ring.push_back(p);
+                self.servers.push((name, ring));
             }
         }
         let oldest = self.total.front().map_or(0.0, |p| p.t);

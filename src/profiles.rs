@@ -396,8 +396,7 @@ impl ProfileStore {
 fn backup_path(path: &Path) -> PathBuf {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+        .map_or(0, |d| d.as_secs());
     let mut candidate = path.with_extension(format!("ron.corrupt-{stamp}.bak"));
     let mut n = 1;
     while candidate.exists() {

@@ -265,7 +265,7 @@ impl ProfileForm {
         self.url = url;
         if let Some(password) = password {
             self.password_mode = PasswordMode::Ask;
-            self.password = password.expose().to_owned();
+            password.expose().clone_into(&mut self.password);
         }
         Ok(())
     }
@@ -373,7 +373,7 @@ impl ProfileForm {
     fn finish_profile(&self, name: &str, spec: ConnectionSpec) -> Profile {
         let mut profile = Profile::new(name, spec);
         if !self.default_pattern.trim().is_empty() {
-            profile.default_pattern = self.default_pattern.clone();
+            profile.default_pattern.clone_from(&self.default_pattern);
         }
         profile.delimiter.clone_from(&self.delimiter);
         profile.read_only = self.read_only;
@@ -663,7 +663,7 @@ impl Browser {
 
     /// Sets the filter text; an empty text removes the filter.
     pub fn set_filter(&mut self, text: &str) {
-        self.filter_text = text.to_owned();
+        text.clone_into(&mut self.filter_text);
         let needle = crate::escape::unescape(text).unwrap_or_else(|_| text.as_bytes().to_vec());
         self.filter = if needle.is_empty() {
             None
@@ -745,7 +745,7 @@ impl Browser {
 
     /// Regroups the tree by a new delimiter.
     pub fn set_delimiter(&mut self, delimiter: &str) {
-        self.delimiter = delimiter.to_owned();
+        delimiter.clone_into(&mut self.delimiter);
         self.index.set_delimiter(delimiter);
         self.expanded.clear();
         self.selected_node = None;
@@ -2136,7 +2136,7 @@ mod tests {
         let t0 = Instant::now();
         let ttl = Ttl::ExpiresInMs(90_500);
         assert_eq!(ttl_text(ttl, t0, t0), "1m 31s");
-        assert_eq!(ttl_text(ttl, t0, t0 + Duration::from_secs(60)), "31s");
+        assert_eq!(ttl_text(ttl, t0, t0 + Duration::from_mins(1)), "31s");
         assert_eq!(ttl_text(ttl, t0, t0 + Duration::from_secs(91)), "expired");
         assert_eq!(ttl_text(Ttl::Persistent, t0, t0), "no TTL");
         assert_eq!(ttl_text(Ttl::ExpiresInMs(90_000_000), t0, t0), "1d 1h");

@@ -13,8 +13,8 @@ use cache_console::model::{
 };
 use common::php;
 
-/// Laravel's FileStore::put, verbatim in spirit: sha1 path, 10-digit expiry, serialize().
-const PUT: &str = r#"
+/// Laravel's `FileStore::put`, verbatim in spirit: sha1 path, 10-digit expiry, `serialize()`.
+const PUT: &str = r"
 function put($dir, $key, $value, $seconds) {
     $hash = sha1($key);
     $parts = array_slice(str_split($hash, 2), 0, 2);
@@ -31,7 +31,7 @@ function get($dir, $key) {
     if ($c === false) { return 'MISSING'; }
     return substr($c, 0, 10).'|'.json_encode(unserialize(substr($c, 10)));
 }
-"#;
+";
 
 fn php_in(dir: &std::path::Path, body: &str) -> String {
     let code = format!("{PUT} $d = '{}'; {body}", dir.display());
@@ -82,7 +82,7 @@ async fn entries_written_by_php_are_listed_read_edited_and_purged() {
     assert_eq!(by_name.length, by_hash.length);
     match by_name.meta.ttl {
         Ttl::ExpiresInMs(ms) => assert!((590_000..=600_000).contains(&ms), "{ms}"),
-        other => panic!("{other:?}"),
+        Ttl::Persistent => panic!("a TTL was set"),
     }
     assert!(
         by_name

@@ -862,7 +862,7 @@ fn analysis(
             .send(1, req + 1, CommandKind::CancelAnalysis)
             .expect("send");
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     loop {
         assert!(Instant::now() < deadline, "no report");
         match service
@@ -954,11 +954,10 @@ fn memory_analysis_finds_the_biggest_keys_and_namespace_totals() {
     assert_eq!(r.top[0].key_type, KeyType::String);
     assert_eq!(r.top[2].key_type, KeyType::List);
     let ns = |name: &str| {
-        r.namespaces
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| (t.keys, t.bytes))
-            .unwrap_or_else(|| panic!("namespace {name} in {:?}", r.namespaces))
+        r.namespaces.iter().find(|(n, _)| n == name).map_or_else(
+            || panic!("namespace {name} in {:?}", r.namespaces),
+            |(_, t)| (t.keys, t.bytes),
+        )
     };
     assert_eq!(ns("user:"), (500, user_bytes));
     assert_eq!(ns("big:"), (3, big_bytes));

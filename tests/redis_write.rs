@@ -483,7 +483,7 @@ async fn bulk_delete_of_200k_keys_leaves_every_other_key_intact() {
     let cancel = AtomicBool::new(false);
     let result = be
         .delete_matching(&request, &cancel, &|p| {
-            last.store(p.deleted, Ordering::Relaxed)
+            last.store(p.deleted, Ordering::Relaxed);
         })
         .await
         .expect("bulk delete");

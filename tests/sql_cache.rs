@@ -23,8 +23,7 @@ async fn exec(pool: &sqlx::AnyPool, sql: &str) {
 fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+        .map_or(0, |d| d.subsec_nanos());
     format!("{prefix}_{}_{nanos}", std::process::id())
 }
 

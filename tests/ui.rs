@@ -1,4 +1,4 @@
-//! The desktop UI driven as a user would (egui_kittest), against a real redis-server.
+//! The desktop UI driven as a user would (`egui_kittest`), against a real redis-server.
 
 mod common;
 
@@ -142,7 +142,7 @@ fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
         .state
         .active_session()
         .and_then(|s| s.viewer.as_ref())
-        .map(|v| v.loaded_len());
+        .map(cache_console::state::Viewer::loaded_len);
     let first = first.expect("loaded");
     assert!(
         first > 0 && first < 2000,

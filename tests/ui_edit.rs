@@ -1,4 +1,4 @@
-//! Editing through the UI (egui_kittest) against a real redis-server, asserting what the
+//! Editing through the UI (`egui_kittest`) against a real redis-server, asserting what the
 //! server holds afterwards.
 
 mod common;
@@ -633,7 +633,7 @@ fn editing_a_big_hash_keeps_the_loaded_pages() {
             .state
             .active_session()
             .and_then(|s| s.viewer.as_ref())
-            .map(|v| v.loaded_len())
+            .map(cache_console::state::Viewer::loaded_len)
             .unwrap_or_default()
     };
     let before = loaded(&h);

@@ -54,7 +54,7 @@ struct Entry {
     value: Vec<u8>,
 }
 
-fn parse(path: &Path, content: Vec<u8>) -> BackendResult<Entry> {
+fn parse(path: &Path, mut content: Vec<u8>) -> BackendResult<Entry> {
     let header = content
         .get(..HEADER)
         .and_then(|h| std::str::from_utf8(h).ok());
@@ -66,7 +66,7 @@ fn parse(path: &Path, content: Vec<u8>) -> BackendResult<Entry> {
     };
     Ok(Entry {
         expiry,
-        value: content[HEADER..].to_vec(),
+        value: content.split_off(HEADER),
     })
 }
 

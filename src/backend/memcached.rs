@@ -102,7 +102,7 @@ impl<W: std::io::Write> memcache::ToMemcacheValue<W> for Flagged<'_> {
 }
 
 /// `add`: stores only when the key is absent. `Ok(false)` when it exists (the crate reports
-/// memcached's NOT_STORED as an error).
+/// memcached's `NOT_STORED` as an error).
 fn add_if_absent(
     client: &memcache::Client,
     key: &str,
@@ -240,10 +240,10 @@ impl MemcachedBackend {
                 b"\r\n",
             )
             .await?;
-            version = String::from_utf8_lossy(&reply)
+            String::from_utf8_lossy(&reply)
                 .trim()
                 .trim_start_matches("VERSION ")
-                .to_owned();
+                .clone_into(&mut version);
         }
         let urls: Vec<String> = spec
             .servers
@@ -937,13 +937,13 @@ impl CacheBackend for MemcachedBackend {
             } => {
                 let name = text_key(key)?.to_owned();
                 let current = self.meta_one(key, "t f c v").await?;
-                match (expect, &current) {
-                    (Some(Some(_)), None) => return Ok(WriteOutcome::Conflict),
-                    (Some(Some(old)), Some(item)) if item.value.as_ref() != Some(old) => {
-                        return Ok(WriteOutcome::Conflict);
-                    }
-                    (Some(None), Some(_)) => return Ok(WriteOutcome::Conflict),
-                    _ => {}
+                let changed = match (expect, &current) {
+                    (Some(Some(old)), Some(item)) => item.value.as_ref() != Some(old),
+                    (Some(Some(_)), None) | (Some(None), Some(_)) => true,
+                    _ => false,
+                };
+                if changed {
+                    return Ok(WriteOutcome::Conflict);
                 }
                 let flags = current.as_ref().map_or(0, |c| c.flags);
                 let exp = exptime(*ttl, current.as_ref().map_or(-1, |c| c.ttl_secs));

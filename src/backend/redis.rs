@@ -234,7 +234,9 @@ impl RedisBackend {
             .query(redis::cmd("INFO").arg("server"), "INFO server")
             .await
             .unwrap_or_default();
-        backend.version = info_field(&info, "redis_version").unwrap_or("?").to_owned();
+        info_field(&info, "redis_version")
+            .unwrap_or("?")
+            .clone_into(&mut backend.version);
         Ok(backend)
     }
 
@@ -1044,28 +1046,25 @@ impl CacheBackend for RedisBackend {
                 expect,
             } => {
                 let index_arg = index.to_string();
-                let code = match expect {
-                    Some(old) => {
-                        self.script(
-                            LIST_AT_SCRIPT,
-                            key,
-                            &[b"set", index_arg.as_bytes(), old, value],
+                let code = if let Some(old) = expect {
+                    self.script(
+                        LIST_AT_SCRIPT,
+                        key,
+                        &[b"set", index_arg.as_bytes(), old, value],
+                        "LSET",
+                    )
+                    .await?
+                } else {
+                    let _: Value = self
+                        .query(
+                            redis::cmd("LSET")
+                                .arg(key.as_ref())
+                                .arg(*index)
+                                .arg(value.as_ref()),
                             "LSET",
                         )
-                        .await?
-                    }
-                    None => {
-                        let _: Value = self
-                            .query(
-                                redis::cmd("LSET")
-                                    .arg(key.as_ref())
-                                    .arg(*index)
-                                    .arg(value.as_ref()),
-                                "LSET",
-                            )
-                            .await?;
-                        1
-                    }
+                        .await?;
+                    1
                 };
                 Ok(script_outcome(code))
             }

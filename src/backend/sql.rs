@@ -281,7 +281,10 @@ fn classify(e: &sqlx::Error, target: &str) -> BackendError {
         },
         sqlx::Error::Database(db) => {
             let msg = db.message().to_owned();
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let code = db
+                .code()
+                .map(std::borrow::Cow::into_owned)
+                .unwrap_or_default();
             // 28P01/28000: PostgreSQL; 1045: MySQL access denied.
             if code == "28P01" || code == "28000" || code == "1045" || msg.contains("Access denied")
             {
@@ -529,38 +532,35 @@ impl CacheBackend for SqlBackend {
                         WriteOutcome::Conflict
                     });
                 }
-                let (sql, n) = match expect {
-                    Some(Some(old)) => {
-                        // The comparison happens in the UPDATE itself: atomic.
-                        let sql = format!(
-                            "UPDATE {t} SET {v} = {a1}, {e} = {a2} WHERE {k} = {a3} AND {v} = {a4}",
-                            a1 = self.arg(1),
-                            a2 = self.arg(2),
-                            a3 = self.arg(3),
-                            a4 = self.arg(4)
-                        );
-                        let old = value_text(old)?;
-                        let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                            .bind(value.as_str())
-                            .bind(exp)
-                            .bind(key)
-                            .bind(old.as_str())
-                            .execute(&self.pool)
-                            .await
-                            .map_err(|e| self.err(&e))?
-                            .rows_affected();
-                        (sql, n)
-                    }
-                    _ => {
-                        let sql = format!(
-                            "UPDATE {t} SET {v} = {a1}, {e} = {a2} WHERE {k} = {a3}",
-                            a1 = self.arg(1),
-                            a2 = self.arg(2),
-                            a3 = self.arg(3)
-                        );
-                        let n = self.exec_with_exp(&sql, &value, exp, key).await?;
-                        (sql, n)
-                    }
+                let (sql, n) = if let Some(Some(old)) = expect {
+                    // The comparison happens in the UPDATE itself: atomic.
+                    let sql = format!(
+                        "UPDATE {t} SET {v} = {a1}, {e} = {a2} WHERE {k} = {a3} AND {v} = {a4}",
+                        a1 = self.arg(1),
+                        a2 = self.arg(2),
+                        a3 = self.arg(3),
+                        a4 = self.arg(4)
+                    );
+                    let old = value_text(old)?;
+                    let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(value.as_str())
+                        .bind(exp)
+                        .bind(key)
+                        .bind(old.as_str())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(|e| self.err(&e))?
+                        .rows_affected();
+                    (sql, n)
+                } else {
+                    let sql = format!(
+                        "UPDATE {t} SET {v} = {a1}, {e} = {a2} WHERE {k} = {a3}",
+                        a1 = self.arg(1),
+                        a2 = self.arg(2),
+                        a3 = self.arg(3)
+                    );
+                    let n = self.exec_with_exp(&sql, &value, exp, key).await?;
+                    (sql, n)
                 };
                 let _ = sql;
                 Ok(if n == 0 {

@@ -937,6 +937,7 @@ impl AppState {
 
     /// Routes a failed write: `None` when `req` was not a write, else the notice text to show
     /// (if any).
+    #[allow(clippy::option_option)] // "not a write" differs from "a write, nothing to say"
     pub(super) fn write_failed(s: &mut Session, req: ReqId, text: &str) -> Option<Option<String>> {
         if s.bulk.as_ref().is_some_and(|b| b.req == req) {
             if let Some(b) = &mut s.bulk {
@@ -972,12 +973,11 @@ fn patch_loaded(v: &mut super::Viewer, op: &WriteOp, changed: u64) -> bool {
     let mut removed = Vec::new();
     match (items, op) {
         (ValueItems::Hash(pairs), WriteOp::HashSet { field, value, .. }) => {
-            match pairs.iter_mut().find(|(f, _)| f == field) {
-                Some(pair) => pair.1 = value.clone(),
-                None => {
-                    pairs.push((field.clone(), value.clone()));
-                    details.length += 1;
-                }
+            if let Some(pair) = pairs.iter_mut().find(|(f, _)| f == field) {
+                pair.1 = value.clone();
+            } else {
+                pairs.push((field.clone(), value.clone()));
+                details.length += 1;
             }
         }
         (ValueItems::Hash(pairs), WriteOp::HashDelete { fields, .. }) => {
@@ -1019,12 +1019,11 @@ fn patch_loaded(v: &mut super::Viewer, op: &WriteOp, changed: u64) -> bool {
             details.length = details.length.saturating_sub(changed);
         }
         (ValueItems::ZSet(members), WriteOp::ZSetAdd { member, score, .. }) => {
-            match members.iter_mut().find(|(m, _)| m == member) {
-                Some(entry) => entry.1 = *score,
-                None => {
-                    members.push((member.clone(), *score));
-                    details.length += 1;
-                }
+            if let Some(entry) = members.iter_mut().find(|(m, _)| m == member) {
+                entry.1 = *score;
+            } else {
+                members.push((member.clone(), *score));
+                details.length += 1;
             }
         }
         (ValueItems::ZSet(members), WriteOp::ZSetRemove { members: gone, .. }) => {

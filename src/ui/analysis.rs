@@ -158,7 +158,7 @@ fn report_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
             .enumerate()
             .map(|(i, (name, t))| Bar::new(i as f64, t.bytes as f64).name(name))
             .collect();
-        bar_chart(ui, width, "Bytes by namespace", "ns", ns_bars, names, true);
+        bar_chart(ui, width, "Bytes by namespace", "ns", ns_bars, &names, true);
         let type_names: Vec<String> = r.types.iter().map(|(t, _)| t.label().to_owned()).collect();
         let type_bars: Vec<Bar> = r
             .types
@@ -176,7 +176,7 @@ fn report_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
             "Bytes by type",
             "types",
             type_bars,
-            type_names,
+            &type_names,
             true,
         );
         let ttl_bars: Vec<Bar> = r
@@ -185,8 +185,8 @@ fn report_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
             .enumerate()
             .map(|(i, t)| Bar::new(i as f64, t.keys as f64).name(TTL_BUCKETS[i]))
             .collect();
-        let ttl_names = TTL_BUCKETS.iter().map(|s| (*s).to_owned()).collect();
-        bar_chart(ui, width, "Keys by TTL", "ttl", ttl_bars, ttl_names, false);
+        let ttl_names: Vec<String> = TTL_BUCKETS.iter().map(|s| (*s).to_owned()).collect();
+        bar_chart(ui, width, "Keys by TTL", "ttl", ttl_bars, &ttl_names, false);
     });
     ui.add_space(8.0);
     ui.columns(2, |cols| {
@@ -227,7 +227,7 @@ fn bar_chart(
     title: &str,
     id: &str,
     bars: Vec<Bar>,
-    names: Vec<String>,
+    names: &[String],
     in_bytes: bool,
 ) {
     ui.vertical(|ui| {
@@ -237,7 +237,7 @@ fn bar_chart(
         let tallest = bars.iter().map(|b| b.value).fold(0.0, f64::max);
         let labels: Vec<(f64, f64, String)> = bars
             .iter()
-            .zip(&names)
+            .zip(names)
             .map(|(b, n)| (b.argument, b.value, n.chars().take(10).collect()))
             .collect();
         let chart = BarChart::new(title, bars)

@@ -521,7 +521,7 @@ pub fn type_badge(ui: &mut egui::Ui, t: &KeyType) {
     );
 }
 
-fn table<'a>(ui: &'a mut egui::Ui, scroll_to: Option<usize>) -> TableBuilder<'a> {
+fn table(ui: &mut egui::Ui, scroll_to: Option<usize>) -> TableBuilder<'_> {
     let mut t = TableBuilder::new(ui)
         .striped(true)
         .sense(egui::Sense::click())

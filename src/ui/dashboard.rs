@@ -575,6 +575,7 @@ fn clock(t: f64) -> String {
 
 /// Grid lines on round clock times (every 1, 2, 5, 10, 15 or 30 seconds, minutes, hours),
 /// instead of the decimal steps that would put lines at 50 or 100 seconds.
+#[allow(clippy::needless_pass_by_value)] // egui_plot's spacer signature
 fn time_grid(input: GridInput) -> Vec<GridMark> {
     const STEPS: [f64; 15] = [
         1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,

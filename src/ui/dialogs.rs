@@ -1,5 +1,7 @@
 //! Dialogs around writes: confirmations, "new key", delete by pattern, and the audit log.
 
+use std::fmt::Write as _;
+
 use super::theme;
 use crate::audit::AuditLog;
 use crate::model::KeyType;
@@ -335,7 +337,7 @@ pub fn audit_ui(ctx: &egui::Context, state: &mut AppState) {
                                 let what = e.pattern.clone().unwrap_or_else(|| {
                                     let mut keys = e.keys.join(", ");
                                     if e.key_count > e.keys.len() as u64 {
-                                        keys.push_str(&format!(" … ({} in all)", e.key_count));
+                                        let _ = write!(keys, " … ({} in all)", e.key_count);
                                     }
                                     keys
                                 });

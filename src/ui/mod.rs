@@ -241,7 +241,7 @@ impl App {
                 self.dialog = Some(PendingDialog {
                     purpose,
                     result: rx,
-                })
+                });
             }
             Err(e) => self
                 .state

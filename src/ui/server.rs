@@ -189,6 +189,17 @@ fn slow_log_ui(ui: &mut egui::Ui, view: &ServerInfoView, write: bool, request: &
         });
 }
 
+/// The client list's columns: field name and title.
+const COLUMNS: [(&str, &str); 7] = [
+    ("id", "Id"),
+    ("addr", "Address"),
+    ("name", "Name"),
+    ("user", "User"),
+    ("db", "Db"),
+    ("age", "Age (s)"),
+    ("idle", "Idle (s)"),
+];
+
 fn clients_ui(ui: &mut egui::Ui, view: &mut ServerInfoView, write: bool, request: &mut Request) {
     ui.horizontal(|ui| {
         let l = ui.label("Find client");
@@ -212,15 +223,6 @@ fn clients_ui(ui: &mut egui::Ui, view: &mut ServerInfoView, write: bool, request
         egui::RichText::new(format!("{} of {} clients", shown.len(), clients.len()))
             .color(theme::MUTED),
     );
-    const COLUMNS: [(&str, &str); 7] = [
-        ("id", "Id"),
-        ("addr", "Address"),
-        ("name", "Name"),
-        ("user", "User"),
-        ("db", "Db"),
-        ("age", "Age (s)"),
-        ("idle", "Idle (s)"),
-    ];
     TableBuilder::new(ui)
         .id_salt("clients")
         .striped(true)

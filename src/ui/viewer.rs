@@ -1,5 +1,6 @@
 //! The value viewer: key facts, then the value as text, JSON or hex, paged for collections.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use egui_extras::{Column, TableBuilder};
@@ -165,11 +166,12 @@ fn render(bytes: &[u8], mode: ValueMode, flags: Option<u32>) -> String {
             let shown = &bytes[..bytes.len().min(TEXT_VIEW_BYTES)];
             let mut text = text_view(shown);
             if shown.len() < bytes.len() {
-                text.push_str(&format!(
+                let _ = write!(
+                    text,
                     "\n… showing the first {} of {}",
                     human_bytes(shown.len() as u64),
                     human_bytes(bytes.len() as u64)
-                ));
+                );
             }
             text
         }
@@ -189,10 +191,7 @@ fn render(bytes: &[u8], mode: ValueMode, flags: Option<u32>) -> String {
             let shown = &bytes[..bytes.len().min(HEX_VIEW_BYTES)];
             let mut text = hex_dump(shown);
             if shown.len() < bytes.len() {
-                text.push_str(&format!(
-                    "… first {} shown",
-                    human_bytes(shown.len() as u64)
-                ));
+                let _ = write!(text, "… first {} shown", human_bytes(shown.len() as u64));
             }
             text
         }

@@ -348,7 +348,7 @@ impl MemcachedServer {
             .expect("timeout");
         s.write_all(command.as_bytes()).expect("write");
         let mut out = Vec::new();
-        let mut buf = [0u8; 65536];
+        let mut buf = vec![0u8; 65536];
         while !String::from_utf8_lossy(&out).contains(until) {
             let n = s.read(&mut buf).expect("read");
             if n == 0 {
@@ -361,6 +361,7 @@ impl MemcachedServer {
 
     /// Stores `n` keys `prefix{i}` (value `v{i}`) with pipelined quiet sets.
     pub fn fill(&self, prefix: &str, n: usize) {
+        use std::fmt::Write as _;
         use std::io::{Read as _, Write as _};
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(30)))
@@ -368,7 +369,7 @@ impl MemcachedServer {
         let mut batch = String::new();
         for i in 0..n {
             let v = format!("v{i}");
-            batch.push_str(&format!("ms {prefix}{i} {} q\r\n{v}\r\n", v.len()));
+            let _ = write!(batch, "ms {prefix}{i} {} q\r\n{v}\r\n", v.len());
             if batch.len() > 256 * 1024 || i + 1 == n {
                 batch.push_str("mn\r\n");
                 s.write_all(batch.as_bytes()).expect("write");

@@ -1,4 +1,4 @@
-//! Driving the app headless with egui_kittest.
+//! Driving the app headless with `egui_kittest`.
 
 use std::time::{Duration, Instant};
 
@@ -125,7 +125,7 @@ pub fn timed_app_listing(url: &str, runs: usize) -> (Harness<'static, App>, Dura
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
     h.state_mut().state.connect_profile("bench");
     let wait_done = |h: &mut Harness<'static, App>| {
-        let deadline = Instant::now() + Duration::from_secs(120);
+        let deadline = Instant::now() + Duration::from_mins(2);
         loop {
             let phase = h.state().state.active_session().map(|s| {
                 (
