@@ -856,6 +856,8 @@ pub struct Viewer {
     pub read_at: Instant,
     /// Everything loaded so far.
     pub items: Option<ValueItems>,
+    /// Hash fields and set members loaded so far, to drop the duplicates SCAN may return.
+    pub seen: HashSet<Bytes>,
     /// Where the next page starts, if there is one.
     pub next: Option<PageCursor>,
     /// The page request in flight.
@@ -1044,7 +1046,14 @@ impl Viewer {
         }
     }
 
-    fn append(&mut self, page: ValueItems) {
+    fn append(&mut self, mut page: ValueItems) {
+        // HSCAN and SSCAN may return an element twice while Redis rehashes the key: the first
+        // copy stays, later ones are dropped.
+        match &mut page {
+            ValueItems::Hash(pairs) => pairs.retain(|(f, _)| self.seen.insert(f.clone())),
+            ValueItems::Set(members) => members.retain(|m| self.seen.insert(m.clone())),
+            _ => {}
+        }
         match (&mut self.items, page) {
             (Some(ValueItems::Hash(a)), ValueItems::Hash(b)) => a.extend(b),
             (Some(ValueItems::List(a)), ValueItems::List(b))
@@ -1607,6 +1616,7 @@ impl AppState {
             details: None,
             read_at: Instant::now(),
             items: None,
+            seen: HashSet::new(),
             next: None,
             page_req: None,
             pages: 0,
@@ -1951,6 +1961,81 @@ mod tests {
             .find_map(|(_, req, kind)| matches!(kind, CommandKind::Scan { .. }).then_some(req))
             .expect("a listing starts on connect");
         (state, conn, scan_req)
+    }
+
+    #[test]
+    fn hash_fields_scan_returns_twice_are_shown_once() {
+        let (mut state, conn, scan) = state_with_session();
+        state.apply(batch(conn, scan, &["h"], ScanState::Done));
+        state.take_outbox();
+        state.open_key(0);
+        let open = state
+            .take_outbox()
+            .into_iter()
+            .find_map(|(_, req, kind)| matches!(kind, CommandKind::OpenKey { .. }).then_some(req))
+            .expect("open");
+        let pair = |f: &str, v: &str| {
+            (
+                Bytes::copy_from_slice(f.as_bytes()),
+                Bytes::copy_from_slice(v.as_bytes()),
+            )
+        };
+        state.apply(Event {
+            conn,
+            req: open,
+            kind: EventKind::KeyOpened {
+                key: Bytes::from_static(b"h"),
+                details: KeyDetails {
+                    meta: KeyMeta {
+                        key_type: KeyType::Hash,
+                        ttl: Ttl::Persistent,
+                        size_bytes: None,
+                        server: None,
+                        idle_secs: None,
+                        preview: None,
+                    },
+                    encoding: None,
+                    length: 3,
+                    extra: Vec::new(),
+                    flags: None,
+                },
+                page: crate::model::ValuePage {
+                    cursor: PageCursor::Start,
+                    items: ValueItems::Hash(vec![pair("a", "1"), pair("b", "2"), pair("a", "1")]),
+                    next: Some(PageCursor::Scan(9)),
+                },
+            },
+        });
+        state.load_more();
+        let more = state
+            .take_outbox()
+            .into_iter()
+            .find_map(|(_, req, kind)| matches!(kind, CommandKind::ReadPage { .. }).then_some(req))
+            .expect("next page");
+        state.apply(Event {
+            conn,
+            req: more,
+            kind: EventKind::Page {
+                key: Bytes::from_static(b"h"),
+                page: crate::model::ValuePage {
+                    cursor: PageCursor::Scan(9),
+                    items: ValueItems::Hash(vec![pair("b", "2"), pair("c", "3")]),
+                    next: None,
+                },
+            },
+        });
+        let items = state.sessions[0]
+            .viewer
+            .as_ref()
+            .and_then(|v| v.items.clone());
+        assert_eq!(
+            items,
+            Some(ValueItems::Hash(vec![
+                pair("a", "1"),
+                pair("b", "2"),
+                pair("c", "3")
+            ]))
+        );
     }
 
     /// The metrics commands in the outbox: `Some(req)` for a start, `None` for a stop.

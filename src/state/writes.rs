@@ -1040,6 +1040,19 @@ fn patch_loaded(v: &mut super::Viewer, op: &WriteOp, changed: u64) -> bool {
         // Indices after a removal shift: drop the selection rather than point at a neighbour.
         v.selected_item = None;
     }
+    // Keep the duplicate filter of later pages in step with what is loaded now.
+    match op {
+        WriteOp::HashSet { field, .. } => {
+            v.seen.insert(field.clone());
+        }
+        WriteOp::SetAdd { members, .. } => v.seen.extend(members.iter().cloned()),
+        WriteOp::HashDelete { fields: gone, .. } | WriteOp::SetRemove { members: gone, .. } => {
+            for g in gone {
+                v.seen.remove(g);
+            }
+        }
+        _ => {}
+    }
     v.render_cache = None;
     true
 }
