@@ -140,10 +140,16 @@ impl RedisServer {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
+            // The server answering must be ours: when two tests were handed the same free
+            // port, the second process fails to bind while the first answers for it.
             if let Ok(mut conn) = self.client().get_connection()
-                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+                && let Ok(info) = redis::cmd("INFO").arg("server").query::<String>(&mut conn)
             {
-                return true;
+                let pid = info
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("process_id:"))
+                    .and_then(|p| p.parse::<u32>().ok());
+                return pid == Some(self.child.id());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -267,6 +273,27 @@ pub fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_cache-console"))
 }
 
+/// The pid a memcached on `port` reports, once it answers.
+fn memcached_pid(port: u16) -> Option<u32> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"stats\r\n").ok()?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !out.ends_with(b"END\r\n") {
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("STAT pid "))
+        .and_then(|p| p.trim().parse().ok())
+}
+
 /// A memcached owned by one test.
 pub struct MemcachedServer {
     child: Child,
@@ -320,8 +347,12 @@ impl MemcachedServer {
                 if let Ok(Some(_)) = server.child.try_wait() {
                     break;
                 }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return server;
+                // Ours, not another test's server on a port both were handed.
+                if let Some(pid) = memcached_pid(port) {
+                    if pid == server.child.id() {
+                        return server;
+                    }
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(30));
             }
