@@ -5,11 +5,12 @@
 //!    tree, with the UI drawing frames meanwhile) against a bare redis-rs `SCAN COUNT 1000` loop
 //!    that does nothing with the keys;
 //! 2. bytes per key held by the key index and tree beyond the key bytes themselves;
-//! 3. frame times of the key browser, headless (kittest): flat list scrolled, the tree expanded on
-//!    a 300,000-key namespace and scrolled, and a filter typed;
+//! 3. frame times of the key browser, headless (kittest, UI pass plus tessellation): flat list
+//!    scrolled, the tree expanded on a 300,000-key namespace and scrolled, and a filter typed;
 //! 4. a memory analysis of the whole keyspace through the app (SCAN + pipelined TYPE/PTTL/
 //!    MEMORY USAGE), with the frame times of the UI while it runs;
-//! 5. launch to first drawn frame of the release binary (under Xvfb when no display is set).
+//! 5. launch to first drawn frame of the release binary (under Xvfb when no display is set);
+//! 6. frame time of a metrics dashboard holding an hour of samples, drawn with the 1 h window.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -113,6 +114,11 @@ fn timed_frames(
         before(h, i);
         let start = Instant::now();
         h.step();
+        // Tessellation too, as the real app does before painting (kittest's step stops short
+        // of it); only the GPU upload and paint are left out.
+        let shapes = h.output().shapes.clone();
+        let pixels_per_point = h.output().pixels_per_point;
+        let _ = h.ctx.tessellate(shapes, pixels_per_point);
         out.push(start.elapsed());
     }
     out
@@ -370,6 +376,8 @@ fn main() {
         analysed.namespaces.first().map_or("", |(n, _)| n.as_str())
     );
     report("UI frames while it ran", frames);
+    close_all_windows(&mut h);
+    let dashboard = dashboard_frames(&mut h);
     h.state_mut().shutdown();
 
     // 5. Launch.
@@ -378,4 +386,66 @@ fn main() {
         Some(d) => println!("  {:>8.0} ms   (target <= 500 ms)", d.as_secs_f64() * 1e3),
         None => println!("  not measured: no X display and no Xvfb to start one"),
     }
+
+    println!("\n6. metrics dashboard with an hour of samples (3,600 points a series), 1 h window");
+    report("dashboard open, repainting", dashboard);
+}
+
+fn close_all_windows(h: &mut Harness<'static, App>) {
+    if let Some(s) = h.state_mut().state.active_session_mut() {
+        s.analysis = None;
+    }
+    h.run_steps(2);
+}
+
+/// Fills the dashboard of the open connection with an hour of one-second samples (every
+/// figure moving), shows the 1 h window and times the frames that draw it.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a positive wave
+fn dashboard_frames(h: &mut Harness<'static, App>) -> Vec<Duration> {
+    use cache_console::metrics::{RawStats, Sample, Window, derive};
+    let start_ms = cache_console::ttl::now_unix_ms() - 3_600_000;
+    let mut prev: Option<Sample> = None;
+    let mut points = Vec::with_capacity(3600);
+    for i in 0..3600u64 {
+        let wave = (i as f64 / 60.0).sin().mul_add(500.0, 1000.0) as u64;
+        let stats = RawStats {
+            instance: Some("bench".into()),
+            uptime_secs: Some(i),
+            hits: Some(i * 900 + wave),
+            misses: Some(i * 100),
+            commands: Some(i * 2000 + wave),
+            evicted: Some(i / 3),
+            expired: Some(i * 2),
+            net_in: Some(i * 50_000),
+            net_out: Some(i * 80_000),
+            used_memory: Some(100_000_000 + wave * 1000),
+            rss_memory: Some(120_000_000 + wave * 1000),
+            max_memory: Some(256_000_000),
+            fragmentation: Some(1.2),
+            clients: Some(10 + wave / 100),
+            blocked_clients: Some(wave / 500),
+            keys: Some(1_000_000 + i),
+            ..RawStats::default()
+        };
+        let sample = Sample {
+            at_ms: start_ms + i * 1000,
+            servers: vec![("bench".into(), stats)],
+        };
+        points.push(derive(prev.as_ref(), &sample));
+        prev = Some(sample);
+    }
+    if let Some(s) = h.state_mut().state.active_session_mut() {
+        s.dashboard.history = cache_console::metrics::History::new(1.0);
+        for p in points {
+            s.dashboard.history.push(p);
+        }
+        s.dashboard.window = Window::OneHour;
+    }
+    let active = h.state().state.active;
+    h.state_mut().state.open_dashboard(active);
+    h.run_steps(3);
+    timed_frames(h, 200, |h, i| {
+        // Hovering over a chart, as someone reading values does.
+        h.hover_at(egui::pos2(500.0 + (i % 40) as f32 * 5.0, 420.0));
+    })
 }

@@ -188,6 +188,7 @@ fn compare_ui(ctx: &egui::Context, state: &mut AppState) {
                 .filter_map(|(_, d)| d.history.latest().map(|p| p.t))
                 .fold(f64::NEG_INFINITY, f64::max);
             let unit = metric.unit();
+            let max_points = points_for(ui.available_width());
             let mut plot = Plot::new("compare_plot")
                 .height(ui.available_height().max(160.0))
                 .allow_drag(false)
@@ -226,6 +227,7 @@ fn compare_ui(ctx: &egui::Context, state: &mut AppState) {
                     };
                     let points: Vec<&Point> = visible(series, compare.window).collect();
                     for (k, segment) in segments(&points, metric).into_iter().enumerate() {
+                        let segment = decimate(segment, max_points);
                         plot_ui.line(
                             Line::new(*name, PlotPoints::from(segment))
                                 .id(("compare", n, k))
@@ -479,6 +481,7 @@ fn chart_ui(
     d: &Dashboard,
 ) {
     let unit = chart.series[0].unit();
+    let max_points = points_for(ui.available_width());
     let mut plot = Plot::new(("chart", conn, chart.title))
         .height(CHART_HEIGHT)
         .allow_drag(false)
@@ -522,6 +525,7 @@ fn chart_ui(
             // Unknown values (a restart, a failed sample) break the line instead of dropping
             // it to zero.
             for (k, segment) in segments(points, *metric).into_iter().enumerate() {
+                let segment = decimate(segment, max_points);
                 let mut line = Line::new(metric.label(), PlotPoints::from(segment))
                     .id((chart.title, *metric as usize, k))
                     .color(color)
@@ -533,6 +537,39 @@ fn chart_ui(
             }
         }
     });
+}
+
+/// At most about `max` points with the shape of `points`: each bucket of consecutive points
+/// keeps its lowest and highest (in time order), so spikes survive. A chart is a few hundred
+/// pixels wide; an hour of one-second samples is 3,600 points a line.
+fn decimate(points: Vec<[f64; 2]>, max: usize) -> Vec<[f64; 2]> {
+    if points.len() <= max || max < 4 {
+        return points;
+    }
+    let size = points.len().div_ceil(max / 2);
+    let mut out = Vec::with_capacity(max + 2);
+    for chunk in points.chunks(size) {
+        let (mut lo, mut hi) = (0, 0);
+        for (i, p) in chunk.iter().enumerate() {
+            if p[1] < chunk[lo][1] {
+                lo = i;
+            }
+            if p[1] > chunk[hi][1] {
+                hi = i;
+            }
+        }
+        out.push(chunk[lo.min(hi)]);
+        if lo != hi {
+            out.push(chunk[lo.max(hi)]);
+        }
+    }
+    out
+}
+
+/// Points a chart `width` pixels wide needs: two a pixel.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn points_for(width: f32) -> usize {
+    (width.max(100.0) * 2.0) as usize
 }
 
 /// The runs of known values of `metric`, as plot points.
@@ -625,6 +662,18 @@ mod tests {
         b.t = 3.0;
         let runs = segments(&[&a, &gap, &b], Metric::OpsPerSec);
         assert_eq!(runs, vec![vec![[1.0, 5.0]], vec![[3.0, 5.0]]]);
+    }
+
+    #[test]
+    fn decimation_keeps_spikes_and_time_order() {
+        let mut points: Vec<[f64; 2]> = (0..3600).map(|i| [f64::from(i), 1.0]).collect();
+        points[1234][1] = 99.0;
+        points[2000][1] = -5.0;
+        let out = decimate(points.clone(), 800);
+        assert!(out.len() <= 802, "{}", out.len());
+        assert!(out.contains(&[1234.0, 99.0]) && out.contains(&[2000.0, -5.0]));
+        assert!(out.windows(2).all(|w| w[0][0] < w[1][0]));
+        assert_eq!(decimate(points[..10].to_vec(), 800).len(), 10);
     }
 
     #[test]
