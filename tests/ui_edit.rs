@@ -947,6 +947,12 @@ fn the_server_panel_resets_the_slow_log_and_kills_a_client_after_asking() {
         redis::cmd("PING").query::<String>(&mut victim).is_err(),
         "the victim's connection was closed"
     );
+    // Both steps are in the audit log, the kill with the client it was aimed at.
+    h.get_by_label("Audit log").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("slowlog-reset").is_some());
+    assert!(h.query_by_label("client-kill").is_some());
+    assert!(h.query_by_label_contains("client id ").is_some());
 }
 
 #[test]

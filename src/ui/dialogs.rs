@@ -339,6 +339,13 @@ pub fn audit_ui(ctx: &egui::Context, state: &mut AppState) {
                                     if e.key_count > e.keys.len() as u64 {
                                         let _ = write!(keys, " … ({} in all)", e.key_count);
                                     }
+                                    // What a keyless action was aimed at (a killed client).
+                                    if let Some(detail) = &e.detail {
+                                        if !keys.is_empty() {
+                                            keys.push_str(" · ");
+                                        }
+                                        keys.push_str(detail);
+                                    }
                                     keys
                                 });
                                 ui.monospace(what);
