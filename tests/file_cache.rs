@@ -279,17 +279,8 @@ fn stats_count_live_and_expired_entries_and_their_bytes() {
     .map(Vec::len)
     .sum();
     let cfg = common::config_dir();
-    let out = common::cli(cfg.path())
-        .args(["stats", &format!("file://{}", dir.display()), "--json"])
-        .args(["--interval", "0.2"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let url = format!("file://{}", dir.display());
+    let json = common::cli_json(cfg.path(), &["stats", &url, "--json", "--interval", "0.2"]);
     assert_eq!(json["keys"], 3.0);
     assert_eq!(json["expired_entries"], 1.0);
     assert_eq!(json["live_entries"], 2.0);

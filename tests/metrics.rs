@@ -158,16 +158,7 @@ fn a_restart_mid_sampling_is_detected_and_never_drawn_as_a_negative_rate() {
     let (before, _) = collect(&mut service, 3);
 
     server.restart();
-    let mut c = server.conn();
-    redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query::<()>(&mut c)
-        .expect("set");
-    redis::cmd("GET")
-        .arg("k")
-        .query::<String>(&mut c)
-        .expect("get");
+    hits_and_misses(&mut server.conn(), 1, 0);
     let (after, _) = collect(&mut service, 4);
 
     let all: Vec<&Derived> = before.iter().chain(&after).collect();
@@ -258,11 +249,7 @@ fn the_stats_command_reports_the_hit_rate_over_its_interval() {
         .expect("run");
     // Steady traffic for the whole run: 3 hits per miss.
     let mut c = server.conn();
-    redis::cmd("SET")
-        .arg("k")
-        .arg("v")
-        .query::<()>(&mut c)
-        .expect("set");
+    hits_and_misses(&mut c, 0, 0);
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(1300) {
         for key in ["k", "k", "k", "missing"] {

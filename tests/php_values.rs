@@ -103,16 +103,11 @@ fn the_cli_prints_a_php_value_as_json() {
         .query::<()>(&mut c)
         .expect("set");
     let cfg = common::config_dir();
-    let out = common::cli(cfg.path())
-        .args(["get", &server.url(), "laravel_cache:user:42", "--decode"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let url = server.url();
+    let json = common::cli_json(
+        cfg.path(),
+        &["get", &url, "laravel_cache:user:42", "--decode"],
     );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(
         json,
         serde_json::json!({"user": {"id": 42, "name": "Ada"}, "ttl": 900})

@@ -234,6 +234,18 @@ pub fn hits_and_misses(c: &mut redis::Connection, hits: usize, misses: usize) {
     }
 }
 
+/// Runs the command line with `args` and reads its standard output as JSON; fails the test
+/// (with its standard error) when it does not succeed.
+pub fn cli_json(cfg: &Path, args: &[&str]) -> serde_json::Value {
+    let out = cli(cfg).args(args).output().expect("run cache-console");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on standard output")
+}
+
 /// The command-line binary with its config and data in `cfg` (never the user's).
 pub fn cli(cfg: &Path) -> Command {
     let mut cmd = Command::new(binary());
