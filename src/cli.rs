@@ -47,6 +47,9 @@ pub enum Command {
     /// Print live figures: hit rate over the sampling interval, ops/sec, memory, clients,
     /// evictions and expirations (per server of a pool, and summed).
     Stats(StatsArgs),
+    /// Where the memory goes: the biggest keys, bytes by namespace and by type, and the TTL
+    /// distribution of the keys a pattern matches (the whole keyspace or a sample).
+    Analyze(AnalyzeArgs),
     /// Manage saved connection profiles.
     Profiles {
         /// The profile action.
@@ -157,6 +160,32 @@ pub struct FlushArgs {
     /// Memcached: flush only this server of the pool (`host:port`).
     #[arg(long, value_name = "HOST:PORT")]
     pub server: Option<String>,
+}
+
+/// Arguments of `analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL [PATTERN]`, or just `[PATTERN]` with `--profile`.
+    #[arg(value_name = "URL|PATTERN", num_args = 0..=2)]
+    pub args: Vec<String>,
+    /// Stop after this many keys (a sample) instead of the whole keyspace.
+    #[arg(long, value_name = "N")]
+    pub sample: Option<u64>,
+    /// Namespace delimiter.
+    #[arg(long, value_name = "TEXT", default_value = ":")]
+    pub delimiter: String,
+    /// How many delimiter-separated segments name a namespace (1 to 3).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub depth: u8,
+    /// How many of the biggest keys to list.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `stats`.
@@ -418,6 +447,33 @@ fn execute(command: Command) -> Result<(), Failure> {
                 .await
             })
         }
+        Command::Analyze(args) => {
+            let (target, rest) = split_target(args.profile.as_deref(), &args.args, 0..=1)?;
+            if args.sample == Some(0) {
+                return Err(Failure::usage("--sample must be at least 1 key"));
+            }
+            let request = crate::analysis::AnalysisRequest {
+                pattern: pattern_to_glob(rest.first().map_or("*", String::as_str)),
+                sample: args.sample,
+                delimiter: args.delimiter.clone(),
+                depth: usize::from(args.depth),
+                top: args.top.max(1),
+            };
+            block_on(async move {
+                let backend = open(&target).await?;
+                let cancel = std::sync::atomic::AtomicBool::new(false);
+                let report =
+                    crate::analysis::analyze(backend.as_ref(), &request, &cancel, &|_, _| {})
+                        .await?;
+                let text = if args.json {
+                    analysis_json(&report).to_string()
+                } else {
+                    analysis_text(&report)
+                };
+                println!("{text}");
+                Ok(())
+            })
+        }
         Command::Get(args) => {
             let (target, rest) = split_target(args.profile.as_deref(), &args.args, 1..=1)?;
             let key = parse_key(&rest[0])?;
@@ -589,6 +645,87 @@ async fn stats(
         printed += 1;
     }
     Ok(())
+}
+
+fn ttl_json(ttl: crate::model::Ttl) -> serde_json::Value {
+    match ttl {
+        Ttl::Persistent => serde_json::Value::Null,
+        Ttl::ExpiresInMs(ms) => ms.div_ceil(1000).into(),
+    }
+}
+
+fn analysis_json(r: &crate::analysis::MemoryReport) -> serde_json::Value {
+    use crate::analysis::TTL_BUCKETS;
+    let totals =
+        |t: &crate::analysis::Totals| serde_json::json!({"keys": t.keys, "bytes": t.bytes});
+    serde_json::json!({
+        "keys": r.keys,
+        "bytes": r.bytes,
+        "sampled": r.sampled,
+        "vanished": r.vanished,
+        "without_size": r.without_size,
+        "elapsed_ms": r.elapsed_ms,
+        "top": r.top.iter().map(|f| serde_json::json!({
+            "key": escape_bytes(&f.key),
+            "type": f.key_type.label(),
+            "bytes": f.bytes,
+            "ttl_secs": ttl_json(f.ttl),
+        })).collect::<Vec<_>>(),
+        "namespaces": r.namespaces.iter().map(|(n, t)| {
+            let mut v = totals(t);
+            v["namespace"] = n.as_str().into();
+            v
+        }).collect::<Vec<_>>(),
+        "types": r.types.iter().map(|(k, t)| {
+            let mut v = totals(t);
+            v["type"] = k.label().into();
+            v
+        }).collect::<Vec<_>>(),
+        "ttl": TTL_BUCKETS.iter().zip(&r.ttl).map(|(name, t)| {
+            let mut v = totals(t);
+            v["range"] = (*name).into();
+            v
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn analysis_text(r: &crate::analysis::MemoryReport) -> String {
+    use std::fmt::Write as _;
+    let bytes = |n: u64| crate::metrics::bytes(n as f64);
+    let mut out = format!(
+        "{} keys, {}{}\n\nbiggest keys\n",
+        r.keys,
+        bytes(r.bytes),
+        if r.sampled { " (a sample)" } else { "" }
+    );
+    for f in &r.top {
+        let _ = writeln!(
+            out,
+            "  {:>10}  {:<8} {}",
+            bytes(f.bytes),
+            f.key_type.label(),
+            escape_bytes(&f.key)
+        );
+    }
+    out.push_str("\nnamespaces\n");
+    for (n, t) in &r.namespaces {
+        let _ = writeln!(out, "  {:>10}  {:>9} keys  {n}", bytes(t.bytes), t.keys);
+    }
+    out.push_str("\ntypes\n");
+    for (k, t) in &r.types {
+        let _ = writeln!(
+            out,
+            "  {:>10}  {:>9} keys  {}",
+            bytes(t.bytes),
+            t.keys,
+            k.label()
+        );
+    }
+    out.push_str("\nTTLs\n");
+    for (name, t) in crate::analysis::TTL_BUCKETS.iter().zip(&r.ttl) {
+        let _ = writeln!(out, "  {:>10}  {:>9} keys  {name}", bytes(t.bytes), t.keys);
+    }
+    out.trim_end().to_owned()
 }
 
 fn point_json(point: &crate::metrics::Point) -> serde_json::Value {

@@ -451,3 +451,56 @@ fn every_subcommand_works_with_memcached_urls() {
         stderr(&out)
     );
 }
+
+#[test]
+fn analyze_reports_the_biggest_keys_and_namespaces() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    fill(&mut c, "user:", 30);
+    redis::cmd("SET")
+        .arg("blob:1")
+        .arg(vec![b'x'; 50_000])
+        .arg("EX")
+        .arg(7200)
+        .query::<()>(&mut c)
+        .expect("set");
+    let cfg = config_dir();
+    let url = server.url();
+    let json = common::cli_json(cfg.path(), &["analyze", &url, "--json", "--top", "3"]);
+    assert_eq!(json["keys"], 31);
+    assert_eq!(json["top"][0]["key"], "blob:1");
+    assert_eq!(json["top"][0]["type"], "string");
+    assert!(
+        json["top"][0]["ttl_secs"]
+            .as_u64()
+            .is_some_and(|s| s <= 7200)
+    );
+    assert_eq!(json["top"].as_array().map(Vec::len), Some(3));
+    assert_eq!(json["namespaces"][0]["namespace"], "blob:");
+    let users = json["namespaces"]
+        .as_array()
+        .and_then(|ns| ns.iter().find(|n| n["namespace"] == "user:"))
+        .map(|n| n["keys"].clone());
+    assert_eq!(users, Some(30.into()));
+    assert_eq!(json["ttl"][0]["keys"], 30, "no TTL");
+    assert_eq!(json["ttl"][3]["keys"], 1, "under a day");
+
+    let sample = common::cli_json(
+        cfg.path(),
+        &["analyze", &url, "user:*", "--sample", "5", "--json"],
+    );
+    assert_eq!(sample["keys"], 5);
+    assert_eq!(sample["sampled"], true);
+
+    let text = run(cfg.path(), &["analyze", &url]);
+    assert!(text.status.success());
+    let text = stdout(&text);
+    assert!(text.starts_with("31 keys"), "{text}");
+    assert!(
+        text.contains("biggest keys") && text.contains("blob:1"),
+        "{text}"
+    );
+
+    let bad = run(cfg.path(), &["analyze", &url, "--depth", "4"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
