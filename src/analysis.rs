@@ -114,39 +114,35 @@ pub struct Analyzer {
     vanished: u64,
     without_size: u64,
     // Min-heap of the biggest keys seen: the smallest of them is dropped first.
-    top: BinaryHeap<Reverse<(u64, Bytes, KeyTypeOrd, TtlOrd)>>,
+    top: BinaryHeap<Reverse<BySize>>,
     namespaces: HashMap<Bytes, Totals>,
     other: Totals,
     types: HashMap<KeyType, Totals>,
     ttl: [Totals; 5],
 }
 
-/// Ordering wrappers so facts can ride along in the heap (ties are broken by key bytes first).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct KeyTypeOrd(KeyType);
-impl Ord for KeyTypeOrd {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.label().cmp(other.0.label())
-    }
-}
-impl PartialOrd for KeyTypeOrd {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+/// A key fact ordered by size, then key bytes: what the heap of the biggest keys compares.
+#[derive(Debug)]
+struct BySize(KeyFact);
+
+impl BySize {
+    fn rank(&self) -> (u64, &[u8]) {
+        (self.0.bytes, &self.0.key)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TtlOrd(Ttl);
-impl Ord for TtlOrd {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        let rank = |t: Ttl| match t {
-            Ttl::Persistent => u64::MAX,
-            Ttl::ExpiresInMs(ms) => ms,
-        };
-        rank(self.0).cmp(&rank(other.0))
+impl PartialEq for BySize {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank() == other.rank()
     }
 }
-impl PartialOrd for TtlOrd {
+impl Eq for BySize {}
+impl Ord for BySize {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+impl PartialOrd for BySize {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
@@ -226,14 +222,14 @@ impl Analyzer {
             || self
                 .top
                 .peek()
-                .is_some_and(|Reverse((min, ..))| size > *min);
+                .is_some_and(|Reverse(min)| size > min.0.bytes);
         if fits {
-            self.top.push(Reverse((
-                size,
-                key.clone(),
-                KeyTypeOrd(meta.key_type.clone()),
-                TtlOrd(meta.ttl),
-            )));
+            self.top.push(Reverse(BySize(KeyFact {
+                key: key.clone(),
+                key_type: meta.key_type.clone(),
+                bytes: size,
+                ttl: meta.ttl,
+            })));
             if self.top.len() > self.top_n {
                 self.top.pop();
             }
@@ -246,12 +242,7 @@ impl Analyzer {
         let mut top: Vec<KeyFact> = self
             .top
             .iter()
-            .map(|Reverse((bytes, key, t, ttl))| KeyFact {
-                key: key.clone(),
-                key_type: t.0.clone(),
-                bytes: *bytes,
-                ttl: ttl.0,
-            })
+            .map(|Reverse(fact)| fact.0.clone())
             .collect();
         top.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.key.cmp(&b.key)));
         let mut namespaces: Vec<(String, Totals)> = self

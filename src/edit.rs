@@ -73,8 +73,8 @@ pub fn from_edit_text(text: &str, mode: EditMode) -> Result<Bytes, String> {
             digits
                 .chunks(2)
                 .map(|pair| {
-                    let hi = hex_value(pair[0].1).ok_or(pair[0].0)?;
-                    let lo = hex_value(pair[1].1).ok_or(pair[1].0)?;
+                    let hi = crate::escape::hex_digit(pair[0].1).ok_or(pair[0].0)?;
+                    let lo = crate::escape::hex_digit(pair[1].1).ok_or(pair[1].0)?;
                     Ok(hi << 4 | lo)
                 })
                 .collect::<Result<Vec<u8>, usize>>()
@@ -90,15 +90,6 @@ fn json_reason(e: &serde_json::Error) -> String {
     match text.rfind(" at line ") {
         Some(i) => text[..i].to_owned(),
         None => text,
-    }
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
     }
 }
 

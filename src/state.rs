@@ -1933,25 +1933,13 @@ mod tests {
             kind: EventKind::Connected {
                 description: "test".into(),
                 capabilities: Capabilities {
-                    kind_label: "Redis",
-                    value_types: vec![KeyType::String],
-                    list_keys: true,
                     server_side_pattern: true,
                     type_filter: true,
-                    ttl: true,
                     databases: true,
                     memory_usage: true,
-                    flush: true,
-                    write: true,
-                    undo_delete: true,
                     scan_pause: true,
                     rename: true,
-                    servers: Vec::new(),
-                    listing_note: None,
-                    flush_delay: false,
-                    purge_expired: false,
-                    slow_log: false,
-                    clients: false,
+                    ..Capabilities::string_store("Redis")
                 },
             },
         });

@@ -11,7 +11,7 @@ use cache_console::connection::parse_url;
 use cache_console::model::{
     KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
 };
-use common::php;
+use common::{b, php};
 
 /// Laravel's `FileStore::put`, verbatim in spirit: sha1 path, 10-digit expiry, `serialize()`.
 const PUT: &str = r"
@@ -39,14 +39,7 @@ fn php_in(dir: &std::path::Path, body: &str) -> String {
 }
 
 async fn open(dir: &std::path::Path) -> Box<dyn CacheBackend> {
-    let (spec, _) = parse_url(&format!("file://{}", dir.display())).expect("url");
-    backend::connect(&spec, None, &ConnectOptions::default())
-        .await
-        .expect("open")
-}
-
-fn b(s: &str) -> Bytes {
-    Bytes::copy_from_slice(s.as_bytes())
+    common::open_url(&format!("file://{}", dir.display())).await
 }
 
 #[tokio::test]
@@ -148,21 +141,8 @@ async fn entries_written_by_php_are_listed_read_edited_and_purged() {
         WriteOutcome::Done(1)
     );
     assert_eq!(php_in(dir, "echo get($d, 'old');"), "MISSING");
-    let saved: Vec<_> = be
-        .dump(&[b("config")])
-        .await
-        .expect("dump")
-        .into_iter()
-        .flatten()
-        .collect();
-    assert_eq!(
-        be.write(&WriteOp::Delete {
-            keys: vec![b("config")]
-        })
-        .await
-        .expect("delete"),
-        WriteOutcome::Done(1)
-    );
+    let (saved, deleted) = common::delete_saved(be.as_ref(), &[b("config")]).await;
+    assert_eq!(deleted, WriteOutcome::Done(1));
     assert_eq!(php_in(dir, "echo get($d, 'config');"), "MISSING");
     be.write(&WriteOp::Restore { keys: saved })
         .await

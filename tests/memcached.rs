@@ -7,42 +7,11 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cache_console::backend::{self, BackendError, CacheBackend, ConnectOptions};
-use cache_console::connection::parse_url;
+use cache_console::backend::BackendError;
 use cache_console::model::{
     KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
 };
-use common::MemcachedServer;
-
-async fn open(url: &str) -> Box<dyn CacheBackend> {
-    let (spec, _) = parse_url(url).expect("url");
-    backend::connect(&spec, None, &ConnectOptions::default())
-        .await
-        .expect("connect")
-}
-
-async fn list(b: &dyn CacheBackend, pattern: &str) -> Vec<Vec<u8>> {
-    let request = ScanRequest {
-        pattern: pattern.as_bytes().to_vec(),
-        type_filter: None,
-        count: 1000,
-        server: None,
-    };
-    let mut cursor = 0;
-    let mut out = Vec::new();
-    loop {
-        let page = b.scan(&request, cursor).await.expect("scan");
-        out.extend(page.keys.iter().map(|k| k.to_vec()));
-        cursor = page.next_cursor;
-        if cursor == 0 {
-            return out;
-        }
-    }
-}
-
-fn b(s: &str) -> Bytes {
-    Bytes::copy_from_slice(s.as_bytes())
-}
+use common::{MemcachedServer, b, list_keys as list, open_url as open};
 
 #[tokio::test]
 async fn values_are_binary_safe_and_ttls_are_read_and_touched() {
@@ -175,21 +144,8 @@ async fn a_concurrent_change_is_a_cas_conflict() {
         WriteOutcome::TargetExists
     );
     server.raw("set flagged 42 600 3\r\nabc\r\n", "\r\n");
-    let saved: Vec<_> = be
-        .dump(&[b("flagged")])
-        .await
-        .expect("dump")
-        .into_iter()
-        .flatten()
-        .collect();
-    assert_eq!(
-        be.write(&WriteOp::Delete {
-            keys: vec![b("flagged"), b("gone")]
-        })
-        .await
-        .expect("delete"),
-        WriteOutcome::Done(1)
-    );
+    let (saved, deleted) = common::delete_saved(be.as_ref(), &[b("flagged"), b("gone")]).await;
+    assert_eq!(deleted, WriteOutcome::Done(1));
     assert!(!server.raw("get flagged\r\n", "END\r\n").contains("abc"));
     be.write(&WriteOp::Restore { keys: saved })
         .await

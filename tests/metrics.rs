@@ -5,18 +5,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use cache_console::backend::{self, CacheBackend, ConnectOptions};
+use cache_console::backend::{CacheBackend, ConnectOptions};
 use cache_console::connection::parse_url;
 use cache_console::metrics::{Derived, Metric, Sample, derive};
 use cache_console::service::{CommandKind, EventKind, ServiceHandle};
-use common::{MemcachedServer, RedisServer, cli, hits_and_misses};
-
-async fn open(url: &str) -> Box<dyn CacheBackend> {
-    let (spec, _) = parse_url(url).expect("url");
-    backend::connect(&spec, None, &ConnectOptions::default())
-        .await
-        .expect("connect")
-}
+use common::{MemcachedServer, RedisServer, cli, hits_and_misses, open_url as open};
 
 async fn sample(be: &dyn CacheBackend) -> Sample {
     Sample {

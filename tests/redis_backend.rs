@@ -59,10 +59,7 @@ fn start_scan(service: &ServiceHandle, req: u64, request: ScanRequest) {
 }
 
 async fn open(server: &RedisServer) -> Box<dyn CacheBackend> {
-    let (spec, _) = parse_url(&server.url()).expect("url");
-    backend::connect(&spec, None, &ConnectOptions::default())
-        .await
-        .expect("connect")
+    common::open_url(&server.url()).await
 }
 
 async fn all_keys(b: &dyn CacheBackend, pattern: &str, t: Option<KeyType>) -> Vec<Vec<u8>> {

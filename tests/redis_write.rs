@@ -10,7 +10,7 @@ use cache_console::audit::AuditLog;
 use cache_console::backend::{self, BackendError, CacheBackend, ConnectOptions};
 use cache_console::connection::parse_url;
 use cache_console::model::{NewValue, ScanRequest, TtlChange, WriteOp, WriteOutcome};
-use common::{RedisServer, fill};
+use common::{RedisServer, b, fill};
 use redis::Commands as _;
 
 async fn open_with(server: &RedisServer, options: ConnectOptions) -> Box<dyn CacheBackend> {
@@ -22,10 +22,6 @@ async fn open_with(server: &RedisServer, options: ConnectOptions) -> Box<dyn Cac
 
 async fn open(server: &RedisServer) -> Box<dyn CacheBackend> {
     open_with(server, ConnectOptions::default()).await
-}
-
-fn b(s: &str) -> Bytes {
-    Bytes::copy_from_slice(s.as_bytes())
 }
 
 fn pttl(c: &mut redis::Connection, key: &[u8]) -> i64 {

@@ -3,10 +3,10 @@
 
 mod common;
 
-use bytes::Bytes;
 use cache_console::backend::{self, CacheBackend, ConnectOptions};
 use cache_console::connection::parse_url;
-use cache_console::model::{ScanRequest, Ttl, TtlChange, WriteOp, WriteOutcome};
+use cache_console::model::{Ttl, TtlChange, WriteOp, WriteOutcome};
+use common::b;
 use sqlx::Row as _;
 
 fn q(sql: String) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
@@ -27,32 +27,14 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{nanos}", std::process::id())
 }
 
-fn b(s: &str) -> Bytes {
-    Bytes::copy_from_slice(s.as_bytes())
-}
-
 async fn list(be: &dyn CacheBackend, pattern: &str) -> Vec<String> {
-    let request = ScanRequest {
-        pattern: pattern.as_bytes().to_vec(),
-        type_filter: None,
-        count: 1000,
-        server: None,
-    };
-    let mut cursor = 0;
-    let mut out = Vec::new();
-    loop {
-        let page = be.scan(&request, cursor).await.expect("scan");
-        out.extend(
-            page.keys
-                .iter()
-                .map(|k| String::from_utf8_lossy(k).into_owned()),
-        );
-        cursor = page.next_cursor;
-        if cursor == 0 {
-            out.sort();
-            return out;
-        }
-    }
+    let mut keys: Vec<String> = common::list_keys(be, pattern)
+        .await
+        .iter()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    keys.sort();
+    keys
 }
 
 /// The same checks on every dialect: patterns with LIKE specials, TTLs, conflicts, purge,
@@ -176,21 +158,8 @@ async fn suite(pool: &sqlx::AnyPool, url: &str, quote: char) {
         be.write(&rename).await.expect("rename"),
         WriteOutcome::TargetExists
     );
-    let saved: Vec<_> = be
-        .dump(&[b("User:2")])
-        .await
-        .expect("dump")
-        .into_iter()
-        .flatten()
-        .collect();
-    assert_eq!(
-        be.write(&WriteOp::Delete {
-            keys: vec![b("User:2")]
-        })
-        .await
-        .expect("del"),
-        WriteOutcome::Done(1)
-    );
+    let (saved, deleted) = common::delete_saved(be.as_ref(), &[b("User:2")]).await;
+    assert_eq!(deleted, WriteOutcome::Done(1));
     be.write(&WriteOp::Restore { keys: saved })
         .await
         .expect("restore");

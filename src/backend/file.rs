@@ -123,29 +123,13 @@ impl FileBackend {
         Ok(Self {
             dir: spec.dir.clone(),
             capabilities: Capabilities {
-                kind_label: "File cache",
-                value_types: vec![KeyType::String],
-                list_keys: true,
-                server_side_pattern: false,
-                type_filter: false,
-                ttl: true,
-                databases: false,
-                memory_usage: false,
-                flush: true,
-                write: true,
-                undo_delete: true,
-                scan_pause: false,
-                rename: false,
-                servers: Vec::new(),
                 listing_note: Some(
                     "a file cache stores hashed key names: entries are listed by their sha1, and \
                      \"Open key\" finds one by its name"
                         .to_owned(),
                 ),
-                flush_delay: false,
                 purge_expired: true,
-                slow_log: false,
-                clients: false,
+                ..Capabilities::string_store("File cache")
             },
         })
     }

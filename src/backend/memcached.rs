@@ -269,19 +269,6 @@ impl MemcachedBackend {
             client: Arc::new(client),
             servers: spec.servers.clone(),
             capabilities: Capabilities {
-                kind_label: "Memcached",
-                value_types: vec![KeyType::String],
-                list_keys: true,
-                server_side_pattern: false,
-                type_filter: false,
-                ttl: true,
-                databases: false,
-                memory_usage: false,
-                flush: true,
-                write: true,
-                undo_delete: true,
-                scan_pause: false,
-                rename: false,
                 servers: if pool { labels.clone() } else { Vec::new() },
                 listing_note: Some(
                     "a Memcached listing is a crawl of what is cached right now: items may be missed \
@@ -289,9 +276,7 @@ impl MemcachedBackend {
                         .to_owned(),
                 ),
                 flush_delay: true,
-                purge_expired: false,
-                slow_log: false,
-                clients: false,
+                ..Capabilities::string_store("Memcached")
             },
             labels,
             connect_timeout,

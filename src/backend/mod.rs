@@ -66,6 +66,36 @@ pub struct Capabilities {
     pub clients: bool,
 }
 
+impl Capabilities {
+    /// What a store of plain string values under string keys can do — Memcached, an SQL cache
+    /// table, a file cache directory. Each of them overrides where it differs, so a new
+    /// capability needs one default here rather than one line in every table.
+    #[must_use]
+    pub fn string_store(kind_label: &'static str) -> Self {
+        Self {
+            kind_label,
+            value_types: vec![KeyType::String],
+            list_keys: true,
+            server_side_pattern: false,
+            type_filter: false,
+            ttl: true,
+            databases: false,
+            memory_usage: false,
+            flush: true,
+            write: true,
+            undo_delete: true,
+            scan_pause: false,
+            rename: false,
+            servers: Vec::new(),
+            listing_note: None,
+            flush_delay: false,
+            purge_expired: false,
+            slow_log: false,
+            clients: false,
+        }
+    }
+}
+
 /// Why a backend operation failed. Messages say what failed and what to do, never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {

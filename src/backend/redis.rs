@@ -390,6 +390,7 @@ pub fn raw_stats(info: &str) -> crate::metrics::RawStats {
         .filter_map(|l| l.trim().split_once(':'))
         .collect();
     let n = |k: &str| fields.get(k).and_then(|v| v.trim().parse::<u64>().ok());
+    let keyspace = parse_keyspace(info);
     crate::metrics::RawStats {
         instance: fields.get("run_id").map(|v| (*v).to_owned()),
         uptime_secs: n("uptime_in_seconds"),
@@ -410,13 +411,10 @@ pub fn raw_stats(info: &str) -> crate::metrics::RawStats {
             .and_then(|v| v.trim().parse().ok()),
         clients: n("connected_clients"),
         blocked_clients: n("blocked_clients"),
-        keys: Some(parse_keyspace(info).iter().map(|d| d.keys).sum()),
+        keys: Some(keyspace.iter().map(|d| d.keys).sum()),
         expired_entries: None,
         total_size: None,
-        keys_per_db: parse_keyspace(info)
-            .into_iter()
-            .map(|d| (d.index, d.keys))
-            .collect(),
+        keys_per_db: keyspace.into_iter().map(|d| (d.index, d.keys)).collect(),
         error: None,
     }
 }

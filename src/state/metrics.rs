@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::{AppState, SessionStatus};
-use crate::metrics::{History, Metric, Point, Sample, Window, to_csv, visible};
+use crate::metrics::{History, Metric, Point, Sample, Window, visible};
 use crate::service::{CommandKind, EventKind, ReqId};
 
 /// Default time between samples.
@@ -53,7 +53,7 @@ impl Default for Dashboard {
             open: false,
             sampler: None,
             interval_secs: DEFAULT_INTERVAL_SECS,
-            interval_text: format_interval(DEFAULT_INTERVAL_SECS),
+            interval_text: DEFAULT_INTERVAL_SECS.to_string(),
             interval_error: None,
             history: History::new(DEFAULT_INTERVAL_SECS),
             window: Window::default(),
@@ -65,10 +65,6 @@ impl Default for Dashboard {
             collapsed: false,
         }
     }
-}
-
-fn format_interval(secs: f64) -> String {
-    format!("{secs}")
 }
 
 impl Dashboard {
@@ -84,20 +80,25 @@ impl Dashboard {
         self.history.series(self.server.as_deref())
     }
 
-    /// Whether any point of the history has a value for this metric.
+    /// Which metrics have a value somewhere in the charted history, by [`Metric::index`]: one
+    /// pass over the ring, made once a frame rather than once a chart and series.
     #[must_use]
-    pub fn has(&self, metric: Metric) -> bool {
-        self.series()
-            .is_some_and(|s| s.iter().any(|p| p.value(metric).is_some()))
+    pub fn present(&self) -> [bool; Metric::COUNT] {
+        let mut present = [false; Metric::COUNT];
+        for p in self.series().into_iter().flatten() {
+            for (slot, v) in present.iter_mut().zip(p.values) {
+                *slot |= v.is_finite();
+            }
+        }
+        present
     }
 
-    /// The points in the chosen window, as CSV.
+    /// The points in the chosen window (for export: the CSV is written off the UI thread).
     #[must_use]
-    pub fn visible_csv(&self) -> String {
-        match self.series() {
-            Some(series) => to_csv(visible(series, self.window)),
-            None => to_csv(std::iter::empty()),
-        }
+    pub fn visible_points(&self) -> Vec<Point> {
+        self.series()
+            .map(|series| visible(series, self.window).copied().collect())
+            .unwrap_or_default()
     }
 }
 

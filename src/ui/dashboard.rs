@@ -74,8 +74,8 @@ const CHART_HEIGHT: f32 = 150.0;
 /// What the user asked of the dashboards this frame.
 #[derive(Debug, Default)]
 pub struct DashboardRequest {
-    /// CSV of a dashboard's visible history and a file name to suggest.
-    pub export: Option<(String, String)>,
+    /// A dashboard's visible points (to write as CSV) and a file name to suggest.
+    pub export: Option<(Vec<Point>, String)>,
 }
 
 /// Draws every open dashboard.
@@ -106,7 +106,7 @@ pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState) -> DashboardRequ
                 compare |= action.compare;
                 if action.export {
                     let name = format!("{}-metrics.csv", file_safe(&s.profile.name));
-                    request.export = Some((s.dashboard.visible_csv(), name));
+                    request.export = Some((s.dashboard.visible_points(), name));
                 }
             });
         // A window collapsed to its title shows nothing: its sampler pauses (next sync).
@@ -141,6 +141,8 @@ fn compare_ui(ctx: &egui::Context, state: &mut AppState) {
         .default_pos([theme::PROFILES_WIDTH + 120.0, 170.0])
         .show(ctx, |ui| {
             let compared = state.compared();
+            let present: Vec<[bool; Metric::COUNT]> =
+                compared.iter().map(|(_, d)| d.present()).collect();
             ui.horizontal_wrapped(|ui| {
                 let l = ui.label("Figure");
                 egui::ComboBox::from_id_salt("compare_metric")
@@ -148,7 +150,7 @@ fn compare_ui(ctx: &egui::Context, state: &mut AppState) {
                     .show_ui(ui, |ui| {
                         for m in Metric::ALL {
                             // Only figures some compared connection has.
-                            if compared.iter().any(|(_, d)| d.has(m)) {
+                            if present.iter().any(|p| p[m.index()]) {
                                 ui.selectable_value(&mut compare.metric, m, m.label());
                             }
                         }
@@ -431,10 +433,9 @@ fn readouts_ui(ui: &mut egui::Ui, d: &Dashboard) {
 
 fn charts_ui(ui: &mut egui::Ui, d: &Dashboard, conn: u64) {
     let Some(series) = d.series() else { return };
-    let shown: Vec<&Chart> = CHARTS
-        .iter()
-        .filter(|c| c.series.iter().any(|m| d.has(*m)))
-        .collect();
+    let present = d.present();
+    let has = |m: &Metric| present[m.index()];
+    let shown: Vec<&Chart> = CHARTS.iter().filter(|c| c.series.iter().any(has)).collect();
     let points: Vec<&Point> = visible(series, d.window).collect();
     let newest = points.last().map_or(0.0, |p| p.t);
     // The window's span, or less while the history is shorter: charts fill their width.
@@ -454,7 +455,7 @@ fn charts_ui(ui: &mut egui::Ui, d: &Dashboard, conn: u64) {
                         ui.strong(chart.title);
                         // The legend sits above the chart so it never hides the newest points.
                         for (n, m) in chart.series.iter().enumerate() {
-                            if d.has(*m) {
+                            if has(m) {
                                 ui.label(
                                     egui::RichText::new(format!("— {}", m.label()))
                                         .small()
@@ -463,7 +464,7 @@ fn charts_ui(ui: &mut egui::Ui, d: &Dashboard, conn: u64) {
                             }
                         }
                     });
-                    chart_ui(ui, chart, &points, (from, newest), conn, d);
+                    chart_ui(ui, chart, &points, (from, newest), conn, &present);
                 });
                 if i % 2 == 1 {
                     ui.end_row();
@@ -478,7 +479,7 @@ fn chart_ui(
     points: &[&Point],
     (from, to): (f64, f64),
     conn: u64,
-    d: &Dashboard,
+    present: &[bool; Metric::COUNT],
 ) {
     let unit = chart.series[0].unit();
     let max_points = points_for(ui.available_width());
@@ -517,7 +518,7 @@ fn chart_ui(
     }
     plot.show(ui, |plot_ui| {
         for (n, metric) in chart.series.iter().enumerate() {
-            if !d.has(*metric) {
+            if !present[metric.index()] {
                 continue;
             }
             let color = theme::series_color(n);
@@ -601,13 +602,7 @@ fn axis_value(unit: Unit, v: f64) -> String {
 /// Local wall-clock time of a Unix-seconds value.
 #[allow(clippy::cast_possible_truncation)]
 fn clock(t: f64) -> String {
-    chrono::DateTime::from_timestamp_millis((t * 1000.0).round() as i64)
-        .map(|d| {
-            d.with_timezone(&chrono::Local)
-                .format("%H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
+    super::local_time((t * 1000.0).round() as i64, "%H:%M:%S")
 }
 
 /// Grid lines on round clock times (every 1, 2, 5, 10, 15 or 30 seconds, minutes, hours),

@@ -40,6 +40,13 @@ struct PendingDialog {
     result: mpsc::Receiver<Option<PathBuf>>,
 }
 
+/// Local date and time of a Unix-milliseconds value in a `chrono` format ("" when out of range).
+fn local_time(unix_ms: i64, format: &str) -> String {
+    chrono::DateTime::from_timestamp_millis(unix_ms)
+        .map(|d| d.with_timezone(&chrono::Local).format(format).to_string())
+        .unwrap_or_default()
+}
+
 /// What a background job (file work kept off the UI thread) was started for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum JobKind {
@@ -195,8 +202,8 @@ impl App {
         });
     }
 
-    /// Asks where to save a dashboard's CSV, then writes it.
-    fn export_csv(&mut self, csv: String, name: String) {
+    /// Asks where to save a dashboard's points as CSV, then writes them.
+    fn export_csv(&mut self, points: Vec<crate::metrics::Point>, name: String) {
         self.spawn_job(JobKind::CsvExport, move || {
             let Some(path) = rfd::FileDialog::new()
                 .set_title("Export metrics as CSV")
@@ -206,6 +213,7 @@ impl App {
             else {
                 return Ok(None);
             };
+            let csv = crate::metrics::to_csv(&points);
             crate::state::write_csv(&path, &csv)
                 .map(|()| Some(format!("metrics saved to {}", path.display())))
         });
@@ -317,8 +325,8 @@ impl App {
         server::server_info_ui(ui.ctx(), &mut self.state);
         analysis::analysis_ui(ui.ctx(), &mut self.state);
         let dashboards = dashboard::dashboards_ui(ui.ctx(), &mut self.state);
-        if let Some((csv, name)) = dashboards.export {
-            self.export_csv(csv, name);
+        if let Some((points, name)) = dashboards.export {
+            self.export_csv(points, name);
         }
         if let Some((purpose, name)) = dialog_request {
             self.open_dialog(purpose, name);

@@ -271,15 +271,8 @@ fn cell(ui: &mut egui::Ui, text: &str) {
 
 /// Local wall-clock date and time of a Unix-seconds value.
 fn wall_clock(secs: u64) -> String {
-    i64::try_from(secs)
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .map(|d| {
-            d.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
+    let ms = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    super::local_time(ms, "%Y-%m-%d %H:%M:%S")
 }
 
 /// `850 µs`, `12.4 ms`, `3.20 s`.

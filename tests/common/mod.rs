@@ -234,6 +234,71 @@ pub fn hits_and_misses(c: &mut redis::Connection, hits: usize, misses: usize) {
     }
 }
 
+/// Bytes of a string (keys and values in tests).
+pub fn b(s: &str) -> bytes::Bytes {
+    bytes::Bytes::copy_from_slice(s.as_bytes())
+}
+
+/// A backend connected to `url` with default options (writable, no audit log).
+pub async fn open_url(url: &str) -> Box<dyn cache_console::backend::CacheBackend> {
+    let (spec, _) = cache_console::connection::parse_url(url).expect("url");
+    cache_console::backend::connect(
+        &spec,
+        None,
+        &cache_console::backend::ConnectOptions::default(),
+    )
+    .await
+    .expect("connect")
+}
+
+/// Every key `pattern` matches, page by page, in the order the backend lists them.
+pub async fn list_keys(
+    be: &dyn cache_console::backend::CacheBackend,
+    pattern: &str,
+) -> Vec<Vec<u8>> {
+    let request = cache_console::model::ScanRequest {
+        pattern: pattern.as_bytes().to_vec(),
+        type_filter: None,
+        count: 1000,
+        server: None,
+    };
+    let mut cursor = 0;
+    let mut out = Vec::new();
+    loop {
+        let page = be.scan(&request, cursor).await.expect("scan");
+        out.extend(page.keys.iter().map(|k| k.to_vec()));
+        cursor = page.next_cursor;
+        if cursor == 0 {
+            return out;
+        }
+    }
+}
+
+/// Saves `keys` for undo and deletes them, as the app's delete does: what was saved, and what
+/// the delete did.
+pub async fn delete_saved(
+    be: &dyn cache_console::backend::CacheBackend,
+    keys: &[bytes::Bytes],
+) -> (
+    Vec<cache_console::model::DumpedKey>,
+    cache_console::model::WriteOutcome,
+) {
+    let saved = be
+        .dump(keys)
+        .await
+        .expect("dump")
+        .into_iter()
+        .flatten()
+        .collect();
+    let outcome = be
+        .write(&cache_console::model::WriteOp::Delete {
+            keys: keys.to_vec(),
+        })
+        .await
+        .expect("delete");
+    (saved, outcome)
+}
+
 /// Runs the command line with `args` and reads its standard output as JSON; fails the test
 /// (with its standard error) when it does not succeed.
 pub fn cli_json(cfg: &Path, args: &[&str]) -> serde_json::Value {
