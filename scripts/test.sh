@@ -32,7 +32,9 @@ fi
 # database there and drops it. When none answers, install and start them (set CC_TEST_PG_URL or
 # CC_TEST_MYSQL_URL to use other servers).
 if [ -z "${CC_TEST_PG_URL:-}" ] && ! (need pg_isready && pg_isready -h 127.0.0.1 -p 5432 -q); then
-    install_packages postgresql
+    # ssl-cert first: the cluster it creates then has TLS on, as most servers do (a test checks
+    # that the console uses it).
+    install_packages ssl-cert postgresql
     version=$(ls /etc/postgresql | sort -V | tail -n 1)
     # A server this script installed: let local TCP connections in without a password.
     sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' \

@@ -94,6 +94,9 @@ pub struct GetArgs {
     /// as JSON.
     #[arg(long, conflicts_with = "meta")]
     pub decode: bool,
+    /// File caches: the keys are entry hashes as `keys` lists them, not names to hash.
+    #[arg(long)]
+    pub hashed: bool,
 }
 
 /// Arguments of `set`.
@@ -109,6 +112,9 @@ pub struct SetArgs {
     /// Expire after this long (`90`, `90s`, `15m`, `2h`, `1d`) or at a date-time (UTC).
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub ttl: Option<String>,
+    /// File caches: the keys are entry hashes as `keys` lists them, not names to hash.
+    #[arg(long)]
+    pub hashed: bool,
 }
 
 /// Arguments of `ttl`.
@@ -123,6 +129,9 @@ pub struct TtlArgs {
     /// Remove the TTL: the key never expires.
     #[arg(long)]
     pub persist: bool,
+    /// File caches: the keys are entry hashes as `keys` lists them, not names to hash.
+    #[arg(long)]
+    pub hashed: bool,
 }
 
 /// Arguments of `del`.
@@ -140,6 +149,12 @@ pub struct DelArgs {
     /// With `--pattern`: only count what would be deleted.
     #[arg(long, requires = "pattern")]
     pub dry_run: bool,
+    /// With `--pattern`: delete without asking (needed when there is no terminal to ask on).
+    #[arg(long, requires = "pattern")]
+    pub yes: bool,
+    /// File caches: the keys are entry hashes as `keys` lists them, not names to hash.
+    #[arg(long)]
+    pub hashed: bool,
 }
 
 /// Arguments of `flush`.
@@ -317,6 +332,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             };
             block_on(async move {
                 let backend = open(&target).await?;
+                let key = backend_key(backend.as_ref(), key, args.hashed);
                 let op = WriteOp::SetString {
                     key,
                     value,
@@ -342,6 +358,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             };
             block_on(async move {
                 let backend = open(&target).await?;
+                let key = backend_key(backend.as_ref(), key, args.hashed);
                 if let Some(ttl) = change {
                     backend
                         .write(&WriteOp::SetTtl {
@@ -375,28 +392,37 @@ fn execute(command: Command) -> Result<(), Failure> {
                 .collect::<Result<Vec<_>, _>>()?;
             block_on(async move {
                 let backend = open(&target).await?;
-                let deleted = match &args.pattern {
-                    Some(pattern) => {
-                        let request = ScanRequest {
-                            pattern: pattern_to_glob(pattern),
-                            type_filter: None,
-                            count: 1000,
-                            server: None,
-                        };
-                        if args.dry_run {
-                            count_matching(backend.as_ref(), &request).await?
-                        } else {
-                            let cancel = std::sync::atomic::AtomicBool::new(false);
-                            backend
-                                .delete_matching(&request, &cancel, &|_| {})
-                                .await?
-                                .deleted
+                let deleted = if let Some(pattern) = &args.pattern {
+                    let request = ScanRequest {
+                        pattern: pattern_to_glob(pattern),
+                        type_filter: None,
+                        count: 1000,
+                        server: None,
+                    };
+                    if args.dry_run {
+                        count_matching(backend.as_ref(), &request).await?
+                    } else {
+                        // A read-only profile refuses below (with its own message); asking
+                        // first would only hide that.
+                        if backend.capabilities().write {
+                            let n = count_matching(backend.as_ref(), &request).await?;
+                            confirm_pattern_delete(&target, pattern, n, args.yes)?;
                         }
+                        let cancel = std::sync::atomic::AtomicBool::new(false);
+                        backend
+                            .delete_matching(&request, &cancel, &|_| {})
+                            .await?
+                            .deleted
                     }
-                    None => match backend.write(&WriteOp::Delete { keys }).await? {
+                } else {
+                    let keys = keys
+                        .into_iter()
+                        .map(|k| backend_key(backend.as_ref(), k, args.hashed))
+                        .collect();
+                    match backend.write(&WriteOp::Delete { keys }).await? {
                         WriteOutcome::Done(n) => n,
                         _ => 0,
-                    },
+                    }
                 };
                 println!("{deleted}");
                 Ok(())
@@ -479,6 +505,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             let key = parse_key(&rest[0])?;
             block_on(async move {
                 let backend = open(&target).await?;
+                let key = backend_key(backend.as_ref(), key, args.hashed);
                 if args.decode {
                     return get_decoded(backend.as_ref(), &key).await;
                 }
@@ -493,6 +520,57 @@ struct Target {
     spec: ConnectionSpec,
     password: Option<Secret>,
     options: ConnectOptions,
+    /// A production profile: bulk deletes ask on the terminal even with `--yes`.
+    production: bool,
+}
+
+/// The backend key for a key typed on the command line: hashed where the backend stores
+/// entries by the hash of their name, unless the user gave a listed hash (`--hashed`).
+fn backend_key(backend: &dyn CacheBackend, key: Bytes, hashed: bool) -> Bytes {
+    if hashed {
+        key
+    } else {
+        backend.capabilities().key_for_name(&key)
+    }
+}
+
+/// A pattern delete asks like a flush: on a terminal the user types the number of keys; with
+/// no terminal `--yes` is required. A production profile asks on a terminal even with `--yes`.
+fn confirm_pattern_delete(
+    target: &Target,
+    pattern: &str,
+    count: u64,
+    yes: bool,
+) -> Result<(), Failure> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    if count == 0 || (yes && !target.production) {
+        return Ok(());
+    }
+    let what = format!(
+        "{count} key(s) matching `{}` in {}",
+        escape_bytes(pattern.as_bytes()),
+        target.spec.display_url()
+    );
+    if !std::io::stdin().is_terminal() {
+        if yes {
+            return Ok(());
+        }
+        return Err(Failure::error(format!(
+            "refusing to delete {what} without --yes (or count them first with --dry-run)"
+        )));
+    }
+    eprint!("About to delete {what}. Type {count} to confirm: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    // A line of at most a few bytes is expected: read no more than that.
+    std::io::Read::take(std::io::stdin().lock(), 64)
+        .read_line(&mut answer)
+        .map_err(|e| Failure::error(format!("cannot read the confirmation: {e}")))?;
+    if answer.trim() == count.to_string() {
+        Ok(())
+    } else {
+        Err(Failure::error("not confirmed: nothing was deleted"))
+    }
 }
 
 fn parse_key(text: &str) -> Result<Bytes, Failure> {
@@ -548,6 +626,7 @@ fn split_target(
                 spec,
                 password,
                 options,
+                production: false,
             },
             rest.to_vec(),
         )
@@ -591,6 +670,7 @@ fn target_from_profile(name: &str) -> Result<Target, Failure> {
         spec: profile.connection.clone(),
         password,
         options: profile.connect_options(crate::audit::AuditLog::default_log()),
+        production: profile.production,
     })
 }
 

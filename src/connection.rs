@@ -229,10 +229,44 @@ pub struct SqlSpec {
     /// How long to wait for a connection.
     #[serde(default = "default_sql_timeout")]
     pub connect_timeout_ms: u64,
+    /// How long one statement may take before it is abandoned (a server that stops
+    /// answering mid-query must not hold a listing or the UI forever).
+    #[serde(default = "default_sql_command_timeout")]
+    pub command_timeout_ms: u64,
 }
 
 fn default_sql_timeout() -> u64 {
     5_000
+}
+
+/// The command timeout of a cache table when the profile names none.
+pub const DEFAULT_SQL_COMMAND_TIMEOUT_MS: u64 = 10_000;
+
+fn default_sql_command_timeout() -> u64 {
+    DEFAULT_SQL_COMMAND_TIMEOUT_MS
+}
+
+/// URL query parameters that carry a secret. They are taken out of the URL like the
+/// user-info password, so they never reach a profile, a listing or the audit log.
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase().replace(['-', '_'], "");
+    [
+        "password",
+        "pass",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "passphrase",
+        "apikey",
+        "auth",
+    ]
+    .iter()
+    .any(|s| name == *s)
+        || name.ends_with("password")
+        || name.ends_with("secret")
+        || name.ends_with("token")
+        || name.ends_with("passphrase")
 }
 
 impl SqlSpec {
@@ -274,13 +308,35 @@ impl ConnectionSpec {
             Self::Memcached(spec) => spec.display_url(),
             Self::File(spec) => format!("file://{}", spec.dir.display()),
             Self::Sql(spec) => {
-                let mut url = spec.url.clone();
+                // Only what differs from the defaults, as parameters `parse_url` reads back.
+                let mut url = url::Url::parse(&spec.url).map_or_else(
+                    |_| spec.url.clone(),
+                    |mut u| {
+                        {
+                            let mut q = u.query_pairs_mut();
+                            q.append_pair("table", &spec.table);
+                            if spec.connect_timeout_ms != default_sql_timeout() {
+                                q.append_pair(
+                                    "connect_timeout_ms",
+                                    &spec.connect_timeout_ms.to_string(),
+                                );
+                            }
+                            if spec.command_timeout_ms != default_sql_command_timeout() {
+                                q.append_pair(
+                                    "command_timeout_ms",
+                                    &spec.command_timeout_ms.to_string(),
+                                );
+                            }
+                        }
+                        u.to_string()
+                    },
+                );
                 if let PasswordSource::Env(var) = &spec.password
                     && let Some(at) = url.find('@')
                 {
                     url.insert_str(at, &format!(":${{{var}}}"));
                 }
-                format!("{url}?table={}", spec.table)
+                url
             }
         }
     }
@@ -490,25 +546,39 @@ fn parse_sql_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>,
         .map_err(|e| UrlError::Invalid(e.to_string()))?;
     let mut table = "cache".to_owned();
     let mut timeout = default_sql_timeout();
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter_map(|(k, v)| match k.as_ref() {
-            "table" => {
-                table = v.into_owned();
-                None
+    let mut command_timeout = default_sql_command_timeout();
+    let mut query_password = None;
+    let mut kept: Vec<(String, String)> = Vec::new();
+    for (k, v) in url.query_pairs() {
+        let number = |what: &str| {
+            v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                UrlError::Invalid(format!(
+                    "{what} must be a number of milliseconds, not `{v}`"
+                ))
+            })
+        };
+        match k.as_ref() {
+            "table" => table = v.into_owned(),
+            "connect_timeout_ms" => timeout = number("connect_timeout_ms")?,
+            "command_timeout_ms" | "timeout_ms" => command_timeout = number("command_timeout_ms")?,
+            "password" | "pass" => query_password = Some(Secret::new(v.into_owned())),
+            name if is_secret_param(name) => {
+                return Err(UrlError::Invalid(format!(
+                    "the `{name}` parameter holds a secret, and a profile never stores one: \
+                     leave it out of the URL"
+                )));
             }
-            "connect_timeout_ms" => {
-                timeout = v.parse().unwrap_or(timeout);
-                None
-            }
-            _ => Some((k.into_owned(), v.into_owned())),
-        })
-        .collect();
+            _ => kept.push((k.into_owned(), v.into_owned())),
+        }
+    }
     url.set_query(None);
     if !kept.is_empty() {
         url.query_pairs_mut().extend_pairs(kept);
     }
-    let password = url.password().map(|p| Secret::new(percent_decode(p)));
+    let password = url
+        .password()
+        .map(|p| Secret::new(percent_decode(p)))
+        .or(query_password);
     let _ = url.set_password(None);
     if dialect == SqlDialect::Sqlite && url.path().len() <= 1 {
         return Err(UrlError::Invalid(format!(
@@ -526,6 +596,7 @@ fn parse_sql_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>,
         table,
         password: source,
         connect_timeout_ms: timeout,
+        command_timeout_ms: command_timeout,
     };
     Ok(Some((ConnectionSpec::Sql(spec), password)))
 }
@@ -589,6 +660,9 @@ fn parse_memcached_url(text: &str) -> Result<Option<MemcachedSpec>, UrlError> {
     }
     if !list.is_empty() {
         spec.servers = list;
+    } else if !servers.trim_end_matches('/').trim().is_empty() {
+        // `memcached://,,,` names no server: an error, not a silent 127.0.0.1.
+        return Err(UrlError::Server(servers.to_owned()));
     }
     Ok(Some(spec))
 }
@@ -666,6 +740,37 @@ mod tests {
     }
 
     #[test]
+    fn sql_urls_print_as_they_parse_and_secret_parameters_never_stay() {
+        for text in [
+            "postgres://app@db:5433/shop?sslmode=disable&table=cache_store",
+            "mysql://app@db/app?ssl-mode=REQUIRED&table=cache&command_timeout_ms=2500",
+            "sqlite:///srv/app/db.sqlite?table=cache",
+        ] {
+            let (spec, _) = parse_url(text).expect("parses");
+            let printed = spec.display_url();
+            let (again, _) = parse_url(&printed).expect("the printed URL parses");
+            assert_eq!(again, spec, "{text} -> {printed}");
+            assert_eq!(printed.matches('?').count(), 1, "{printed}");
+        }
+        let (spec, pw) =
+            parse_url("postgres://app@db/shop?password=hunter2&sslmode=require").expect("parses");
+        assert_eq!(pw.as_ref().map(Secret::expose), Some("hunter2"));
+        assert!(!format!("{spec:?}").contains("hunter2"));
+        assert!(!spec.display_url().contains("hunter2"));
+        for secret in [
+            "sslpassword=x",
+            "api_key=x",
+            "auth_token=x",
+            "client-secret=x",
+        ] {
+            let err = parse_url(&format!("postgres://app@db/shop?{secret}"))
+                .expect_err("a secret parameter is refused");
+            assert!(!err.to_string().contains("=x"), "{err}");
+        }
+        assert!(parse_url("postgres://app@db/shop?command_timeout_ms=soon").is_err());
+    }
+
+    #[test]
     fn memcached_urls_name_one_server_or_a_pool() {
         let (spec, pw) = parse_url("memcached://10.0.0.1:11211,cache2,[::1]:11300?timeout_ms=250")
             .expect("parses");
@@ -701,6 +806,10 @@ mod tests {
             parse_url("memcached://h:notaport"),
             Err(UrlError::Server(_))
         ));
+        assert!(
+            parse_url("memcached://,,,").is_err(),
+            "no server is not a default"
+        );
         let (spec, _) = parse_url("memcached://").expect("default");
         assert_eq!(spec.display_url(), "memcached://127.0.0.1:11211");
     }

@@ -158,6 +158,7 @@ pub fn demo_profile(path: &Path) -> Profile {
             table: "cache".to_owned(),
             password: crate::connection::PasswordSource::None,
             connect_timeout_ms: 5_000,
+            command_timeout_ms: crate::connection::DEFAULT_SQL_COMMAND_TIMEOUT_MS,
         }),
     );
     profile.color = Some(ColorTag::Green);

@@ -41,7 +41,7 @@ pub fn escape_into(bytes: &[u8], out: &mut String) {
         for c in chunk.valid().chars() {
             if c == '\\' {
                 out.push_str("\\\\");
-            } else if c.is_control() {
+            } else if c.is_control() || is_invisible(c) {
                 let mut buf = [0u8; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
                     push_hex(out, b);
@@ -56,6 +56,35 @@ pub fn escape_into(bytes: &[u8], out: &mut String) {
     }
 }
 
+/// Characters that draw nothing or reorder what follows: zero-width spaces and joiners, bidi
+/// controls, the BOM, line/paragraph separators, soft hyphen, fillers, tag characters. Shown
+/// raw, `user:\u{200b}1` would look exactly like `user:1` (and U+202E would turn a line
+/// around), so they are escaped like control bytes. A short list rather than a Unicode table
+/// crate: it is the set of format (Cf) and blank-looking characters that matter for names.
+#[must_use]
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{034f}'
+            | '\u{061c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e007f}'
+            | '\u{e0100}'..='\u{e01ef}'
+    )
+}
+
 fn push_hex(out: &mut String, b: u8) {
     // Writing to a String cannot fail.
     let _ = write!(out, "\\x{b:02x}");
@@ -65,7 +94,9 @@ fn push_hex(out: &mut String, b: u8) {
 #[must_use]
 pub fn needs_escaping(bytes: &[u8]) -> bool {
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.chars().any(|c| c == '\\' || c.is_control()),
+        Ok(s) => s
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || is_invisible(c)),
         Err(_) => true,
     }
 }
@@ -204,6 +235,45 @@ mod tests {
         assert_eq!(escape_bytes(b"\x00\xff\n"), "\\x00\\xff\\x0a");
         assert_eq!(escape_bytes(b"caf\xc3"), "caf\\xc3");
         assert!(needs_escaping(b"\xff"));
+    }
+
+    #[test]
+    fn invisible_and_bidi_characters_are_escaped() {
+        assert_eq!(
+            escape_bytes("user:\u{200b}1".as_bytes()),
+            "user:\\xe2\\x80\\x8b1"
+        );
+        assert_ne!(
+            escape_bytes("user:\u{200b}1".as_bytes()),
+            escape_bytes(b"user:1")
+        );
+        assert_eq!(escape_bytes("a\u{202e}b".as_bytes()), "a\\xe2\\x80\\xaeb");
+        assert!(needs_escaping("\u{feff}x".as_bytes()));
+        let tricky = "\u{200b}\u{202e}\u{2066}\u{feff}\u{e0041}ok";
+        assert_eq!(
+            unescape(&escape_bytes(tricky.as_bytes())),
+            Ok(tricky.as_bytes().to_vec())
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escape_round_trips_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let shown = escape_bytes(&bytes);
+            proptest::prop_assert!(!shown.chars().any(|c| c.is_control() || is_invisible(c)));
+            proptest::prop_assert_eq!(unescape(&shown), Ok(bytes));
+        }
+
+        #[test]
+        fn escape_round_trips_any_text(text in "\\PC*") {
+            proptest::prop_assert_eq!(unescape(&escape_bytes(text.as_bytes())), Ok(text.into_bytes()));
+        }
+
+        #[test]
+        fn unescape_never_panics(text in "\\PC*") {
+            let _ = unescape(&text);
+            let _ = pattern_to_glob(&text);
+        }
     }
 
     #[test]

@@ -7,68 +7,113 @@
 //! this small module.
 
 /// True when `key` matches the Redis glob `pattern` (bytes, case-sensitive).
+///
+/// Time is at most proportional to `pattern.len() * key.len()`, whatever the pattern: every
+/// element but `*` matches exactly one byte, so backtracking to the last `*` only is enough
+/// (a pattern like `*a*a*a…b` cannot blow up, as plain recursion does).
 #[must_use]
 pub fn matches(pattern: &[u8], key: &[u8]) -> bool {
-    match_from(pattern, key)
-}
-
-fn match_from(mut p: &[u8], mut s: &[u8]) -> bool {
-    while let Some(&c) = p.first() {
-        match c {
-            b'*' => {
-                while p.len() > 1 && p[1] == b'*' {
-                    p = &p[1..];
-                }
-                if p.len() == 1 {
-                    return true;
-                }
-                for start in 0..=s.len() {
-                    if match_from(&p[1..], &s[start..]) {
-                        return true;
-                    }
-                }
-                return false;
+    let tokens = tokenize(pattern);
+    let (mut t, mut s) = (0, 0);
+    // The last `*` seen and the key position it is currently taken to end at.
+    let mut star: Option<(usize, usize)> = None;
+    while s < key.len() {
+        match tokens.get(t) {
+            Some(Token::Star) => {
+                star = Some((t, s));
+                t += 1;
             }
-            b'?' => {
-                if s.is_empty() {
-                    return false;
-                }
-                s = &s[1..];
-                p = &p[1..];
+            Some(one) if one.matches(key[s]) => {
+                t += 1;
+                s += 1;
             }
-            b'[' => {
-                let Some(&ch) = s.first() else {
+            _ => {
+                let Some((star_t, star_s)) = star else {
                     return false;
                 };
-                let (matched, rest) = match_class(&p[1..], ch);
-                if !matched {
-                    return false;
-                }
-                p = rest;
-                s = &s[1..];
-            }
-            b'\\' if p.len() >= 2 => {
-                if s.first() != Some(&p[1]) {
-                    return false;
-                }
-                p = &p[2..];
-                s = &s[1..];
-            }
-            literal => {
-                if s.first() != Some(&literal) {
-                    return false;
-                }
-                p = &p[1..];
-                s = &s[1..];
+                // Let that `*` swallow one more byte and try again from just after it.
+                t = star_t + 1;
+                s = star_s + 1;
+                star = Some((star_t, s));
             }
         }
     }
-    s.is_empty()
+    tokens[t..].iter().all(|tok| matches!(tok, Token::Star))
 }
 
-/// Matches `ch` against a bracket class starting after `[`; returns the verdict and the
-/// pattern after the closing `]` (or the end, for an unclosed class, as Redis does).
-fn match_class(mut p: &[u8], ch: u8) -> (bool, &[u8]) {
+/// One element of a pattern.
+#[derive(Debug)]
+enum Token<'a> {
+    /// `*`: any run of bytes.
+    Star,
+    /// `?`: any one byte.
+    Any,
+    /// One byte, literal (also from a `\` escape).
+    Byte(u8),
+    /// `[…]`: the bytes between the brackets (ranges and escapes read at match time).
+    Class(&'a [u8]),
+}
+
+impl Token<'_> {
+    fn matches(&self, ch: u8) -> bool {
+        match self {
+            Self::Star | Self::Any => true,
+            Self::Byte(b) => *b == ch,
+            Self::Class(body) => match_class(body, ch),
+        }
+    }
+}
+
+fn tokenize(mut p: &[u8]) -> Vec<Token<'_>> {
+    let mut out = Vec::with_capacity(p.len());
+    while let Some(&c) = p.first() {
+        match c {
+            b'*' => {
+                if !matches!(out.last(), Some(Token::Star)) {
+                    out.push(Token::Star);
+                }
+                p = &p[1..];
+            }
+            b'?' => {
+                out.push(Token::Any);
+                p = &p[1..];
+            }
+            b'[' => {
+                let len = class_len(&p[1..]);
+                out.push(Token::Class(&p[1..=len]));
+                // Past the closing `]`, or at the end for an unclosed class (as in Redis).
+                p = p.get(len + 2..).unwrap_or_default();
+            }
+            b'\\' if p.len() >= 2 => {
+                out.push(Token::Byte(p[1]));
+                p = &p[2..];
+            }
+            literal => {
+                out.push(Token::Byte(literal));
+                p = &p[1..];
+            }
+        }
+    }
+    out
+}
+
+/// The length of a class body after `[`, up to (not including) its closing `]` or the end;
+/// read with the same rules as [`match_class`].
+fn class_len(body: &[u8]) -> usize {
+    let mut p = body;
+    if p.first() == Some(&b'^') {
+        p = &p[1..];
+    }
+    loop {
+        match p {
+            [] | [b']', ..] => return body.len() - p.len(),
+            [b'\\', _, rest @ ..] | [_, b'-', _, rest @ ..] | [_, rest @ ..] => p = rest,
+        }
+    }
+}
+
+/// Matches `ch` against a class body (the bytes after `[` up to its closing `]`).
+fn match_class(mut p: &[u8], ch: u8) -> bool {
     let negate = p.first() == Some(&b'^');
     if negate {
         p = &p[1..];
@@ -77,33 +122,23 @@ fn match_class(mut p: &[u8], ch: u8) -> (bool, &[u8]) {
     loop {
         match p {
             [] => break,
-            [b']', rest @ ..] => {
-                p = rest;
-                break;
-            }
             [b'\\', escaped, rest @ ..] => {
-                if *escaped == ch {
-                    found = true;
-                }
+                found |= *escaped == ch;
                 p = rest;
             }
             // As in Redis, `x-y` is a range whenever three bytes remain, even when `y` is `]`.
             [lo, b'-', hi, rest @ ..] => {
                 let (lo, hi) = if lo <= hi { (*lo, *hi) } else { (*hi, *lo) };
-                if (lo..=hi).contains(&ch) {
-                    found = true;
-                }
+                found |= (lo..=hi).contains(&ch);
                 p = rest;
             }
             [c, rest @ ..] => {
-                if *c == ch {
-                    found = true;
-                }
+                found |= *c == ch;
                 p = rest;
             }
         }
     }
-    (found != negate, p)
+    found != negate
 }
 
 #[cfg(test)]
@@ -150,5 +185,46 @@ mod tests {
         assert!(m("a\\\\b", "a\\b"));
         assert!(m("a\\", "a\\"), "a lone trailing backslash is literal");
         assert!(matches(b"bin:\xff*", b"bin:\xff\x00"));
+    }
+
+    #[test]
+    fn many_stars_take_linear_time() {
+        let key = "a".repeat(60);
+        assert!(!m("*a*a*a*a*a*a*a*a*a*a*a*a*b", &key));
+        let key = "a".repeat(100_000);
+        let pattern = "*a".repeat(500) + "b";
+        let started = std::time::Instant::now();
+        assert!(!matches(pattern.as_bytes(), key.as_bytes()));
+        // Not a timing test: a blow-up would take longer than the universe, not a second.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    }
+
+    /// The recursive reading of Redis' rules, as the matcher was first written: the reference
+    /// the fast one is checked against on small inputs.
+    fn reference(p: &[u8], s: &[u8]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some(b'*') => (0..=s.len()).any(|i| reference(&p[1..], &s[i..])),
+            Some(b'?') => !s.is_empty() && reference(&p[1..], &s[1..]),
+            Some(b'[') => {
+                let len = super::class_len(&p[1..]);
+                let rest = p.get(len + 2..).unwrap_or_default();
+                s.first()
+                    .is_some_and(|c| super::match_class(&p[1..=len], *c))
+                    && reference(rest, &s[1..])
+            }
+            Some(b'\\') if p.len() >= 2 => s.first() == Some(&p[1]) && reference(&p[2..], &s[1..]),
+            Some(c) => s.first() == Some(c) && reference(&p[1..], &s[1..]),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_matcher_agrees_with_the_reference(
+            pattern in proptest::collection::vec(proptest::sample::select(b"ab*?[]^-\\\xff".to_vec()), 0..10),
+            key in proptest::collection::vec(proptest::sample::select(b"ab]-^\\\xff".to_vec()), 0..10),
+        ) {
+            proptest::prop_assert_eq!(matches(&pattern, &key), reference(&pattern, &key));
+        }
     }
 }

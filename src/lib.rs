@@ -19,6 +19,7 @@ pub mod keyindex;
 pub mod metrics;
 pub mod model;
 pub mod profiles;
+pub mod safefs;
 pub mod service;
 pub mod state;
 pub mod ttl;

@@ -4,7 +4,6 @@
 //! A file that cannot be parsed never stops the app: it is moved aside as a backup, the user is
 //! told where, and the app starts with no profiles instead of losing the file's contents.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -170,6 +169,47 @@ pub enum ProfileError {
     /// Profile names cannot be empty.
     #[error("a profile needs a name")]
     EmptyName,
+    /// A name with control or invisible characters (it could forge a line of a listing, or
+    /// look like another profile's name), or too long.
+    #[error("the profile name `{0}` is not allowed: {1}")]
+    BadName(String, &'static str),
+}
+
+/// The longest profile name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Checks a profile name: something to type and read, never a control sequence.
+///
+/// # Errors
+/// Empty, too long, or holding control (newline, tab, escape) or invisible characters.
+pub fn check_name(name: &str) -> Result<(), ProfileError> {
+    let shown = || crate::escape::escape_bytes(name.as_bytes());
+    if name.trim().is_empty() {
+        return Err(ProfileError::EmptyName);
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ProfileError::BadName(
+            shown(),
+            "it is longer than 100 characters",
+        ));
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || crate::escape::is_invisible(c))
+    {
+        return Err(ProfileError::BadName(
+            shown(),
+            "it holds control or invisible characters (newlines, tabs, escapes, zero-width or \
+             bidi marks)",
+        ));
+    }
+    if name.trim() != name {
+        return Err(ProfileError::BadName(
+            shown(),
+            "it starts or ends with a space",
+        ));
+    }
+    Ok(())
 }
 
 /// The profiles and the file they live in.
@@ -219,7 +259,7 @@ impl ProfileStore {
             path: path.clone(),
             profiles: Vec::new(),
         };
-        let text = match std::fs::read(&path) {
+        let text = match read_bounded(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Loaded {
@@ -298,9 +338,7 @@ impl ProfileStore {
     /// # Errors
     /// Empty or duplicate name, or the save failed.
     pub fn add(&mut self, profile: Profile) -> Result<(), ProfileError> {
-        if profile.name.trim().is_empty() {
-            return Err(ProfileError::EmptyName);
-        }
+        check_name(&profile.name)?;
         if self.get(&profile.name).is_some() {
             return Err(ProfileError::Duplicate(profile.name));
         }
@@ -313,9 +351,7 @@ impl ProfileStore {
     /// # Errors
     /// Unknown old name, empty or clashing new name, or the save failed.
     pub fn update(&mut self, old_name: &str, profile: Profile) -> Result<(), ProfileError> {
-        if profile.name.trim().is_empty() {
-            return Err(ProfileError::EmptyName);
-        }
+        check_name(&profile.name)?;
         if profile.name != old_name && self.get(&profile.name).is_some() {
             return Err(ProfileError::Duplicate(profile.name));
         }
@@ -378,19 +414,34 @@ impl ProfileStore {
             source,
         };
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        std::fs::create_dir_all(dir).map_err(save_err)?;
-        let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            save_err(e)
-        })
+        let name = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(FILE_NAME);
+        // An unguessable temp file made with O_EXCL|O_NOFOLLOW, then renamed: nothing planted
+        // in the directory is ever written through. A new file is private (0600).
+        crate::safefs::SafeDir::open_or_create(dir)
+            .and_then(|d| d.write_atomic(name, text.as_bytes(), Some(0o600)))
+            .map_err(save_err)
     }
+}
+
+/// The largest profiles file read (thousands of profiles fit in far less).
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut out = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20),
+        ));
+    }
+    Ok(out)
 }
 
 fn backup_path(path: &Path) -> PathBuf {

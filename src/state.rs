@@ -194,7 +194,7 @@ impl ProfileForm {
             ConnectionSpec::Redis(r) => (r.connect_timeout_ms, r.command_timeout_ms),
             ConnectionSpec::Memcached(m) => (m.connect_timeout_ms, m.command_timeout_ms),
             ConnectionSpec::File(_) => (5_000, 10_000),
-            ConnectionSpec::Sql(q) => (q.connect_timeout_ms, 10_000),
+            ConnectionSpec::Sql(q) => (q.connect_timeout_ms, q.command_timeout_ms),
         };
         let (use_unix, host, port, unix_path) = match &spec.address {
             RedisAddress::Tcp { host, port } => {
@@ -285,10 +285,12 @@ impl ProfileForm {
                 .map_err(|_| format!("{what} must be a whole number, not `{}`", text.trim()))
         };
         if self.kind == FormKind::Sql {
-            let (spec, _) = parse_url(self.servers.trim()).map_err(|e| e.to_string())?;
-            if !matches!(spec, ConnectionSpec::Sql(_)) {
+            let (mut spec, _) = parse_url(self.servers.trim()).map_err(|e| e.to_string())?;
+            let ConnectionSpec::Sql(q) = &mut spec else {
                 return Err("give a sqlite://, postgres:// or mysql:// URL".to_owned());
-            }
+            };
+            q.connect_timeout_ms = number(&self.connect_timeout_ms, "the connect timeout")?.max(1);
+            q.command_timeout_ms = number(&self.command_timeout_ms, "the command timeout")?.max(1);
             return Ok(self.finish_profile(name, spec));
         }
         if self.kind == FormKind::File {
@@ -540,7 +542,13 @@ pub enum MetaSlot {
     Ready(KeyMeta, Instant),
     /// The key no longer exists.
     Gone,
+    /// Reading them failed at this instant; asked again after [`META_RETRY`], not at once
+    /// (a row that always fails must not turn into a request every frame).
+    Failed(Instant),
 }
+
+/// How long rows whose facts could not be read wait before they are asked for again.
+pub const META_RETRY: Duration = Duration::from_secs(5);
 
 /// The key browser of one connection.
 #[derive(Debug)]
@@ -766,7 +774,12 @@ impl Browser {
     pub fn take_meta_requests(&mut self, ids: &[KeyId]) -> Vec<Bytes> {
         let mut keys = Vec::new();
         for &id in ids {
-            if (id as usize) < self.index.len() && !self.meta.contains_key(&id) {
+            let due = match self.meta.get(&id) {
+                None => true,
+                Some(MetaSlot::Failed(at)) => at.elapsed() >= META_RETRY,
+                Some(_) => false,
+            };
+            if (id as usize) < self.index.len() && due {
                 self.meta.insert(id, MetaSlot::Pending);
                 keys.push(Bytes::copy_from_slice(self.index.key(id)));
             }
@@ -1101,6 +1114,8 @@ pub struct Session {
     /// The value viewer, when a key is open.
     pub viewer: Option<Viewer>,
     meta_reqs: HashSet<ReqId>,
+    /// The last failure reading row facts, reported once until a read succeeds again.
+    meta_error: Option<String>,
     write_reqs: HashSet<ReqId>,
     /// The last delete, which can be undone.
     pub undo: Option<UndoEntry>,
@@ -1417,6 +1432,7 @@ impl AppState {
             db_req: 0,
             viewer: None,
             meta_reqs: HashSet::new(),
+            meta_error: None,
             write_reqs: HashSet::new(),
             undo: None,
             bulk: None,
@@ -1652,10 +1668,25 @@ impl AppState {
                 return;
             }
         };
+        let Some(s) = self.sessions.get(self.active) else {
+            return;
+        };
+        // Where entries are stored by hash, the typed name is hashed here; a listed hash is
+        // opened from the listing, so the two never alias.
+        let key = match &s.capabilities {
+            Some(caps) => caps.key_for_name(&key).to_vec(),
+            None => key,
+        };
+        self.open_key_bytes(&key);
+    }
+
+    /// Opens (or reopens) exactly this backend key, whether or not the current listing holds
+    /// it: after a failed or new search the viewer's *Reload* still reaches its key.
+    pub fn open_key_bytes(&mut self, key: &[u8]) {
         let Some(s) = self.sessions.get_mut(self.active) else {
             return;
         };
-        match s.browser.index.insert(&key) {
+        match s.browser.index.insert(key) {
             Ok(id) => {
                 s.browser.tree_dirty = true;
                 self.open_key(id);
@@ -1767,6 +1798,7 @@ impl AppState {
                     };
                 }
                 EventKind::Meta { keys, meta } if s.meta_reqs.remove(&req) => {
+                    s.meta_error = None;
                     let now = Instant::now();
                     for (key, m) in keys.iter().zip(meta) {
                         if let Some(id) = s.browser.index.find(key) {
@@ -1892,8 +1924,18 @@ fn route_failure(s: &mut Session, req: ReqId, error: &BackendError) -> Option<St
         }
     }
     if s.meta_reqs.remove(&req) {
-        // Row facts are best effort; let the rows be asked for again later.
-        s.browser.meta.retain(|_, m| *m != MetaSlot::Pending);
+        // Row facts are best effort: the rows are asked for again after a pause, and the same
+        // failure is reported once, not once per retry.
+        let now = Instant::now();
+        for slot in s.browser.meta.values_mut() {
+            if *slot == MetaSlot::Pending {
+                *slot = MetaSlot::Failed(now);
+            }
+        }
+        if s.meta_error.as_deref() == Some(text.as_str()) {
+            return None;
+        }
+        s.meta_error = Some(text.clone());
         return Some(text);
     }
     if req == s.db_req {

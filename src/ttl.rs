@@ -26,7 +26,14 @@ pub enum TtlInputError {
     /// A date-time that has passed: setting it deletes the key, so the user must confirm.
     #[error("{0} is in the past: the key would be deleted at once")]
     InPast(String),
+    /// Longer than any cache keeps a key (and than servers accept: Redis refuses an expiry
+    /// that overflows its clock, memcached reads big numbers as dates).
+    #[error("`{0}` is too long a TTL: the most is 100 years; to keep the key forever, use persist")]
+    TooLong(String),
 }
+
+/// The longest TTL accepted: 100 years, in milliseconds.
+pub const MAX_TTL_MS: u64 = 100 * 365 * 24 * 3600 * 1000;
 
 /// Milliseconds since the Unix epoch, now.
 #[must_use]
@@ -54,7 +61,7 @@ pub fn parse_ttl(text: &str, now_ms: u64) -> Result<TtlChange, TtlInputError> {
             .map_err(|_| TtlInputError::Unreadable(text.to_owned()))?;
         return match secs {
             0 => Err(TtlInputError::Zero),
-            s => Ok(TtlChange::InMs(s.saturating_mul(1000))),
+            s => bounded(text, s.saturating_mul(1000)).map(TtlChange::InMs),
         };
     }
     if let Ok(d) = humantime::parse_duration(text) {
@@ -62,7 +69,7 @@ pub fn parse_ttl(text: &str, now_ms: u64) -> Result<TtlChange, TtlInputError> {
         return if ms == 0 {
             Err(TtlInputError::Zero)
         } else {
-            Ok(TtlChange::InMs(ms))
+            bounded(text, ms).map(TtlChange::InMs)
         };
     }
     if let Ok(at) = humantime::parse_rfc3339_weak(text) {
@@ -72,9 +79,18 @@ pub fn parse_ttl(text: &str, now_ms: u64) -> Result<TtlChange, TtlInputError> {
         if at_ms <= now_ms {
             return Err(TtlInputError::InPast(text.to_owned()));
         }
+        bounded(text, at_ms - now_ms)?;
         return Ok(TtlChange::AtUnixMs(at_ms));
     }
     Err(TtlInputError::Unreadable(text.to_owned()))
+}
+
+fn bounded(text: &str, ms: u64) -> Result<u64, TtlInputError> {
+    if ms > MAX_TTL_MS {
+        Err(TtlInputError::TooLong(text.to_owned()))
+    } else {
+        Ok(ms)
+    }
 }
 
 /// A duration as the short form `parse_ttl` reads (`1h 30m`).
@@ -122,6 +138,41 @@ mod tests {
             Err(TtlInputError::InPast(_))
         ));
         assert!(TtlInputError::Negative.to_string().contains("persist"));
+    }
+
+    #[test]
+    fn absurdly_long_ttls_are_refused_before_any_server_sees_them() {
+        for text in [
+            "18446744073709551",
+            "18446744073709551615",
+            "99999999999d",
+            "3200000000",
+        ] {
+            assert!(
+                matches!(parse_ttl(text, NOW), Err(TtlInputError::TooLong(_))),
+                "{text}"
+            );
+        }
+        assert!(matches!(
+            parse_ttl("9999-01-01 00:00:00", NOW),
+            Err(TtlInputError::TooLong(_))
+        ));
+        assert_eq!(
+            parse_ttl("3153600000", NOW),
+            Ok(TtlChange::InMs(MAX_TTL_MS))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_input_parses_or_says_why(text in "\\PC{0,40}") {
+            match parse_ttl(&text, NOW) {
+                Ok(TtlChange::InMs(ms)) => proptest::prop_assert!(ms > 0 && ms <= MAX_TTL_MS),
+                Ok(TtlChange::AtUnixMs(at)) => proptest::prop_assert!(at > NOW && at - NOW <= MAX_TTL_MS),
+                Ok(other) => proptest::prop_assert!(false, "unexpected {:?}", other),
+                Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            }
+        }
     }
 
     #[test]

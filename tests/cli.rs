@@ -304,7 +304,7 @@ fn set_ttl_del_and_flush_change_the_server() {
     assert_eq!(stdout(&out).trim(), "300");
     let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
     assert_eq!(n, 321, "a dry run deletes nothing");
-    let out = run(cfg.path(), &["del", &url, "--pattern", "page:*"]);
+    let out = run(cfg.path(), &["del", &url, "--pattern", "page:*", "--yes"]);
     assert_eq!(stdout(&out).trim(), "300");
     let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
     assert_eq!(n, 21);
@@ -425,7 +425,7 @@ fn every_subcommand_works_with_memcached_urls() {
         &["del", &url, "--pattern", "mc:2*", "--dry-run"],
     );
     assert_eq!(stdout(&out).trim(), "61");
-    let out = run(cfg.path(), &["del", &url, "--pattern", "mc:2*"]);
+    let out = run(cfg.path(), &["del", &url, "--pattern", "mc:2*", "--yes"]);
     assert_eq!(stdout(&out).trim(), "61");
     let out = run(cfg.path(), &["del", &url, "mc:1", "mc:nope"]);
     assert_eq!(stdout(&out).trim(), "1");
@@ -503,4 +503,198 @@ fn analyze_reports_the_biggest_keys_and_namespaces() {
 
     let bad = run(cfg.path(), &["analyze", &url, "--depth", "4"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn absurd_ttls_are_usage_errors_not_server_errors() {
+    let server = RedisServer::start();
+    let cfg = config_dir();
+    let url = server.url();
+    for ttl in [
+        "18446744073709551",
+        "18446744073709551615",
+        "9999-01-01 00:00:00",
+    ] {
+        let out = run(cfg.path(), &["set", &url, "k", "v", "--ttl", ttl]);
+        assert_eq!(out.status.code(), Some(2), "--ttl {ttl}: {}", stderr(&out));
+        assert!(stderr(&out).contains("too long"), "{}", stderr(&out));
+        assert!(
+            !stderr(&out).to_lowercase().contains("script"),
+            "{}",
+            stderr(&out)
+        );
+        let out = run(cfg.path(), &["ttl", &url, "k", ttl]);
+        assert_eq!(out.status.code(), Some(2));
+    }
+    let mut c = server.conn();
+    let exists: bool = redis::cmd("EXISTS").arg("k").query(&mut c).expect("exists");
+    assert!(!exists, "nothing was written");
+}
+
+#[test]
+fn a_user_allowed_to_set_but_not_to_script_can_set() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    redis::cmd("ACL")
+        .arg(&[
+            "SETUSER",
+            "writer",
+            "on",
+            ">writer-pw",
+            "~*",
+            "+set",
+            "+get",
+            "+ping",
+            "+info",
+            "+pttl",
+            "+type",
+            "+strlen",
+            "+exists",
+            "+memory|usage",
+            "+object|encoding",
+            "+scan",
+            "+dbsize",
+            "+select",
+        ])
+        .query::<()>(&mut c)
+        .expect("acl");
+    let cfg = config_dir();
+    let url = format!("redis://writer:writer-pw@127.0.0.1:{}/0", server.port);
+    let out = run(cfg.path(), &["set", &url, "plain", "value", "--ttl", "1h"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cfg.path(), &["set", &url, "plain", "value2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: String = redis::cmd("GET").arg("plain").query(&mut c).expect("get");
+    assert_eq!(v, "value2");
+    let ttl: i64 = redis::cmd("TTL").arg("plain").query(&mut c).expect("ttl");
+    assert!((3590..=3600).contains(&ttl), "the TTL was kept: {ttl}");
+}
+
+#[test]
+fn tls_to_a_plaintext_server_says_tls_and_the_real_limit() {
+    let server = RedisServer::start();
+    let cfg = config_dir();
+    let url = format!(
+        "rediss://127.0.0.1:{}/0?connect_timeout_ms=1500",
+        server.port
+    );
+    let out = run(cfg.path(), &["keys", &url, "--count"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("TLS"), "{err}");
+    assert!(!err.contains("5000 ms"), "{err}");
+    // A stopped server: the limit it names is the one it kept.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let out = run(
+        cfg.path(),
+        &["keys", &format!("redis://127.0.0.1:{port}/0"), "--count"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains("within 0 ms"), "{}", stderr(&out));
+}
+
+#[test]
+fn profile_names_cannot_forge_lines_and_secret_url_parameters_are_never_kept() {
+    let cfg = config_dir();
+    for name in [
+        "evil\nfake\tredis://x",
+        "tab\there",
+        "ansi\u{1b}[31mred",
+        "zero\u{200b}width",
+        " padded",
+    ] {
+        let out = run(
+            cfg.path(),
+            &["profiles", "add", name, "redis://127.0.0.1:6399/0"],
+        );
+        assert_eq!(out.status.code(), Some(1), "{name:?} was accepted");
+        assert!(
+            !stderr(&out).contains('\u{1b}'),
+            "the name is escaped in the error"
+        );
+    }
+    let out = run(
+        cfg.path(),
+        &[
+            "profiles",
+            "add",
+            "pg",
+            "postgres://app@db.internal:5432/shop?password=hunter2&sslmode=require&table=cache",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(
+        cfg.path(),
+        &[
+            "profiles",
+            "add",
+            "pg2",
+            "postgres://app@db.internal:5432/shop?sslpassword=hunter3",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a URL that cannot be kept is a usage error"
+    );
+    assert!(!stderr(&out).contains("hunter3"), "{}", stderr(&out));
+    let list = run(cfg.path(), &["profiles", "list"]);
+    let text = stdout(&list);
+    assert!(!text.contains("hunter2"), "{text}");
+    let printed = text
+        .lines()
+        .find_map(|l| l.strip_prefix("pg\t"))
+        .expect("pg listed")
+        .split('\t')
+        .next()
+        .expect("url")
+        .to_owned();
+    assert_eq!(printed.matches('?').count(), 1, "{printed}");
+    // The printed URL can be pasted back.
+    let out = run(cfg.path(), &["profiles", "add", "pg-again", &printed]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for entry in std::fs::read_dir(cfg.path()).expect("dir").flatten() {
+        let content = std::fs::read(entry.path()).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&content).contains("hunter"),
+            "{} holds a secret",
+            entry.path().display()
+        );
+    }
+}
+
+#[test]
+fn a_pattern_delete_asks_like_a_flush() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    fill(&mut c, "doomed:", 30);
+    fill(&mut c, "kept:", 5);
+    let cfg = config_dir();
+    let url = server.url();
+    let out = run(cfg.path(), &["del", &url, "--pattern", "*"]);
+    assert_eq!(out.status.code(), Some(1), "no terminal, no --yes");
+    assert!(stderr(&out).contains("35 key"), "{}", stderr(&out));
+    let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(n, 35, "nothing was deleted");
+    let prod = server.url();
+    let out = run(
+        cfg.path(),
+        &["profiles", "add", "prod", &prod, "--production"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(
+        cfg.path(),
+        &["del", "--profile", "prod", "--pattern", "doomed:*"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(
+        cfg.path(),
+        &["del", "--profile", "prod", "--pattern", "doomed:*", "--yes"],
+    );
+    assert_eq!(stdout(&out).trim(), "30", "{}", stderr(&out));
+    let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
+    assert_eq!(n, 5);
 }

@@ -490,3 +490,102 @@ async fn a_memory_analysis_of_a_pool_sums_item_sizes_by_namespace() {
     assert_eq!(keys_of("sess:"), Some(80));
     assert_eq!(report.ttl[0].keys, 201, "none of them expires");
 }
+
+#[test]
+fn hostile_servers_get_one_clear_line_and_bounded_memory() {
+    use common::fault::FakeServer;
+    let cfg = common::config_dir();
+    let run = |args: &[&str]| common::cli(cfg.path()).args(args).output().expect("run");
+    // Garbage in answer to `version`: not a memcached, said at once in one line.
+    let garbage = FakeServer::start(b"HTTP/1.1 400 Bad Request\r\n\r\n", false);
+    let url = format!("memcached://127.0.0.1:{}", garbage.port());
+    for args in [
+        vec!["get", url.as_str(), "k"],
+        vec!["set", url.as_str(), "k", "v"],
+        vec!["keys", url.as_str()],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains("not a memcached server"), "{err}");
+    }
+    // One endless line: cut off at the line limit, never read into memory whole.
+    let endless = FakeServer::start(b"VERSION 1.6.18 and then it goes on and on ", true);
+    let url = format!("memcached://127.0.0.1:{}", endless.port());
+    let out = run(&["keys", url.as_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("longer than 64 KiB"), "{err}");
+}
+
+#[tokio::test]
+async fn keys_with_spaces_and_binary_bytes_are_reached_through_base64() {
+    use base64::Engine as _;
+    let server = MemcachedServer::start();
+    // What a binary-protocol client (or PHP with binary protocol on) can store.
+    let odd = [&b"has space"[..], "café:1".as_bytes(), b"\xff\x01bin"];
+    for (i, key) in odd.iter().enumerate() {
+        let k64 = base64::engine::general_purpose::STANDARD.encode(key);
+        let reply = server.raw(&format!("ms {k64} 1 b T0\r\n{i}\r\n"), "\r\n");
+        assert!(reply.starts_with("HD"), "{reply}");
+    }
+    server.raw("set plain 0 0 1\r\np\r\n", "STORED");
+    let be = common::open_url(&format!("memcached://{}", server.addr())).await;
+    let listed = common::list_keys(be.as_ref(), "*").await;
+    for key in odd {
+        assert!(
+            listed.contains(&key.to_vec()),
+            "{:?} listed",
+            String::from_utf8_lossy(key)
+        );
+        let page = be
+            .read_string_range(key, 0, 10)
+            .await
+            .expect("read a binary key");
+        assert_eq!(page.len(), 1);
+    }
+    let cfg = common::config_dir();
+    let url = format!("memcached://{}", server.addr());
+    let out = common::cli(cfg.path())
+        .args(["get", &url, "has space"])
+        .output()
+        .expect("run");
+    assert_eq!(out.stdout, b"0");
+    let out = common::cli(cfg.path())
+        .args(["del", &url, "--pattern", "*", "--yes"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "4",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(common::list_keys(be.as_ref(), "*").await.is_empty());
+}
+
+#[test]
+fn a_flush_delay_memcached_would_read_as_a_date_is_refused() {
+    let server = MemcachedServer::start();
+    server.raw("set k 0 0 1\r\nv\r\n", "STORED");
+    let cfg = common::config_dir();
+    let url = format!("memcached://{}", server.addr());
+    for delay in ["4294967295", "2592001"] {
+        let out = common::cli(cfg.path())
+            .args(["flush", &url, "--yes", "--delay", delay])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1), "--delay {delay}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("30 days"));
+    }
+    assert!(
+        server.raw("get k\r\n", "END").contains("VALUE k"),
+        "nothing was flushed"
+    );
+    let out = common::cli(cfg.path())
+        .args(["flush", &url, "--yes", "--delay", "2592000"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "30 days exactly is still relative");
+}

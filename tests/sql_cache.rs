@@ -276,3 +276,294 @@ async fn mariadb_cache_tables() {
     )
     .await;
 }
+
+/// A database of its own on the local server, dropped when the test is done with it.
+async fn own_database(env_var: &str, default_url: &str) -> (sqlx::AnyPool, String, String) {
+    sqlx::any::install_default_drivers();
+    let admin_url = std::env::var(env_var).unwrap_or_else(|_| default_url.to_owned());
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("a server is needed at {admin_url} (set {env_var}): {e}"));
+    let db = unique("cc_test");
+    exec(&admin, &format!("CREATE DATABASE {db}")).await;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .expect("url");
+    admin.close().await;
+    (
+        sqlx::AnyPool::connect(&format!("{base}/{db}"))
+            .await
+            .expect("test db"),
+        base,
+        db,
+    )
+}
+
+async fn drop_database(env_var: &str, default_url: &str, pool: sqlx::AnyPool, db: &str) {
+    pool.close().await;
+    let admin_url = std::env::var(env_var).unwrap_or_else(|_| default_url.to_owned());
+    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("admin");
+    exec(&admin, &format!("DROP DATABASE {db}")).await;
+}
+
+const MYSQL: (&str, &str) = ("CC_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql");
+const PG: (&str, &str) = (
+    "CC_TEST_PG_URL",
+    "postgres://postgres@127.0.0.1:5432/postgres",
+);
+
+#[tokio::test]
+async fn keys_compare_byte_exactly_under_a_case_and_accent_insensitive_collation() {
+    let (pool, base, db) = own_database(MYSQL.0, MYSQL.1).await;
+    exec(
+        &pool,
+        "CREATE TABLE `cache` (`key` varchar(255) NOT NULL PRIMARY KEY, `value` mediumtext NOT NULL, \
+         `expiration` int NOT NULL) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+    )
+    .await;
+    exec(
+        &pool,
+        "INSERT INTO `cache` VALUES ('CaseKey', 'original', 1999999999), ('café', 'accent', 1999999999)",
+    )
+    .await;
+    let cfg = common::config_dir();
+    let url = format!("{base}/{db}?table=cache");
+    let run = |args: &[&str]| common::cli(cfg.path()).args(args).output().expect("run");
+    for (key, what) in [
+        ("casekey", "another case"),
+        ("CASEKEY", "another case"),
+        ("casekey ", "a trailing space"),
+        ("cafe", "no accent"),
+    ] {
+        let out = run(&["get", &url, key]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "get `{key}` ({what}) found a different key"
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+        let out = run(&["del", &url, key]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "0",
+            "del `{key}`"
+        );
+        let out = run(&["ttl", &url, key, "1h"]);
+        assert_eq!(out.status.code(), Some(1), "ttl `{key}`");
+    }
+    let out = run(&["set", &url, "CASEKEY", "overwritten?"]);
+    assert_eq!(out.status.code(), Some(1), "a set may not land on CaseKey");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("collation"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = q("SELECT `value`, `expiration` FROM `cache` WHERE BINARY `key` = 'CaseKey'".into())
+        .fetch_one(&pool)
+        .await
+        .expect("row");
+    let (v, e): (String, i64) = (row.try_get(0).expect("v"), row.try_get(1).expect("e"));
+    assert_eq!(
+        (v.as_str(), e),
+        ("original", 1_999_999_999),
+        "CaseKey untouched"
+    );
+    let out = run(&["get", &url, "café"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "accent");
+    let out = run(&["keys", &url]);
+    let mut listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["CaseKey", "café"]);
+    let out = run(&["del", &url, "CaseKey"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    drop_database(MYSQL.0, MYSQL.1, pool, &db).await;
+}
+
+#[tokio::test]
+async fn postgres_connections_use_tls_when_the_server_offers_it() {
+    let (pool, base, db) = own_database(PG.0, PG.1).await;
+    let ssl: String = q("SHOW ssl".into())
+        .fetch_one(&pool)
+        .await
+        .expect("show ssl")
+        .try_get(0)
+        .expect("ssl");
+    assert_eq!(
+        ssl, "on",
+        "this test needs a PostgreSQL with TLS on (scripts/test.sh installs one so)"
+    );
+    exec(
+        &pool,
+        "CREATE TABLE cache (key varchar(255) PRIMARY KEY, value text NOT NULL, expiration integer NOT NULL)",
+    )
+    .await;
+    for url in [
+        format!("{base}/{db}?table=cache"),
+        format!("{base}/{db}?sslmode=require&table=cache"),
+    ] {
+        let be = common::open_url(&url).await;
+        assert_eq!(be.key_count().await.expect("count"), 0, "{url}");
+        let row = q(format!(
+            "SELECT bool_and(s.ssl)::text, count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a \
+             USING (pid) WHERE a.datname = '{db}' AND a.pid <> pg_backend_pid() \
+             AND a.backend_type = 'client backend'"
+        ))
+        .fetch_one(&pool)
+        .await
+        .expect("pg_stat_ssl");
+        let (all_tls, n): (Option<String>, i64) =
+            (row.try_get(0).expect("ssl"), row.try_get(1).expect("n"));
+        assert!(n >= 1, "the console's connection is seen");
+        assert_eq!(
+            all_tls.as_deref(),
+            Some("true"),
+            "{url}: every connection uses TLS"
+        );
+        drop(be);
+    }
+    drop_database(PG.0, PG.1, pool, &db).await;
+}
+
+#[tokio::test]
+async fn a_server_that_stops_answering_mid_query_times_out() {
+    use common::fault::{Fault, FaultProxy};
+    let (pool, base, db) = own_database(PG.0, PG.1).await;
+    exec(
+        &pool,
+        "CREATE TABLE cache (key varchar(255) PRIMARY KEY, value text NOT NULL, expiration integer NOT NULL)",
+    )
+    .await;
+    exec(&pool, "INSERT INTO cache VALUES ('k', 'v', 1999999999)").await;
+    let upstream = base
+        .rsplit_once('@')
+        .map(|(_, hp)| hp.to_owned())
+        .expect("host:port");
+    let proxy = FaultProxy::start(&upstream);
+    let user = base
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(u, _)| u.to_owned())
+        .expect("user");
+    let url = format!(
+        "postgres://{user}@127.0.0.1:{}/{db}?sslmode=disable&table=cache&command_timeout_ms=800",
+        proxy.port()
+    );
+    let be = common::open_url(&url).await;
+    assert_eq!(be.key_count().await.expect("count"), 1);
+    proxy.set(Fault::Stall);
+    let started = std::time::Instant::now();
+    let err = be.key_count().await.expect_err("stalled");
+    assert!(err.to_string().contains("800 ms"), "{err}");
+    let err = common::list_keys_result(be.as_ref(), "*")
+        .await
+        .expect_err("stalled listing");
+    assert!(err.to_string().contains("800 ms"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "it gave up"
+    );
+    proxy.set(Fault::Cut);
+    drop(be);
+    drop_database(PG.0, PG.1, pool, &db).await;
+}
+
+#[tokio::test]
+async fn binary_values_and_odd_rows_in_sqlite_are_read_as_bytes() {
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("cache.sqlite");
+    let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .expect("sqlite");
+    exec(&pool, "CREATE TABLE cache (key varchar NOT NULL PRIMARY KEY, value text NOT NULL, expiration integer NOT NULL)").await;
+    // What PHP's PDO stores for gzcompress('hello hello hello'): TEXT that is not UTF-8.
+    let gz = common::php("echo gzcompress('hello hello hello');");
+    let hex: String = gz.iter().fold(String::new(), |mut h, b| {
+        use std::fmt::Write as _;
+        let _ = write!(h, "{b:02x}");
+        h
+    });
+    exec(
+        &pool,
+        &format!("INSERT INTO cache VALUES ('gz', CAST(X'{hex}' AS TEXT), 1999999999)"),
+    )
+    .await;
+    exec(
+        &pool,
+        "INSERT INTO cache VALUES ('blob', X'00ff10', 1999999999)",
+    )
+    .await;
+    exec(
+        &pool,
+        "INSERT INTO cache VALUES ('textexp', 'v', '1999999999')",
+    )
+    .await;
+    exec(
+        &pool,
+        "INSERT INTO cache VALUES ('plain', 'text', 1999999999)",
+    )
+    .await;
+    let url = format!("sqlite://{}?table=cache", path.display());
+    let be = common::open_url(&url).await;
+    let keys: Vec<bytes::Bytes> = common::list_keys(be.as_ref(), "*")
+        .await
+        .into_iter()
+        .map(bytes::Bytes::from)
+        .collect();
+    assert_eq!(keys.len(), 4);
+    let meta = be.key_meta(&keys).await.expect("every row's meta");
+    assert!(meta.iter().all(Option::is_some), "{meta:?}");
+    let cfg = common::config_dir();
+    let run = |args: &[&str]| common::cli(cfg.path()).args(args).output().expect("run");
+    let out = run(&["get", &url, "gz"]);
+    assert_eq!(out.stdout, gz, "the value's exact bytes");
+    let out = run(&["get", &url, "gz", "--decode"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "\"hello hello hello\""
+    );
+    let out = run(&["get", &url, "blob"]);
+    assert_eq!(out.stdout, b"\x00\xff\x10");
+    let out = run(&["ttl", &url, "textexp"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["keys", &url, "--count"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
+    // A binary value is kept through a TTL change and an undo.
+    let out = run(&["ttl", &url, "gz", "2h"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(run(&["get", &url, "gz"]).stdout, gz);
+    let (saved, _) = common::delete_saved(be.as_ref(), &[b("gz")]).await;
+    be.write(&WriteOp::Restore { keys: saved })
+        .await
+        .expect("undo");
+    assert_eq!(run(&["get", &url, "gz"]).stdout, gz);
+}
+
+#[tokio::test]
+async fn a_refused_port_is_reported_as_refused() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let (spec, _) =
+        parse_url(&format!("postgres://u@127.0.0.1:{port}/db?table=cache")).expect("url");
+    let err = backend::connect(&spec, None, &ConnectOptions::default())
+        .await
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(text.to_lowercase().contains("refused"), "{text}");
+    assert!(!text.contains("within 0 ms"), "{text}");
+}

@@ -19,6 +19,7 @@ use crate::model::{
     DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
     Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
+use crate::safefs::{EntryKind, SafeDir};
 
 /// The expiry Laravel writes for entries that never expire.
 const FOREVER: u64 = 9_999_999_999;
@@ -36,11 +37,25 @@ fn is_hex(s: &str, len: usize) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-/// The hash naming a key's file: the key itself when it already is one, else its sha1.
-fn hash_of(key: &[u8]) -> String {
+/// The largest entry read whole (a viewer page or an edit); bigger files are refused with a
+/// clear error instead of filling memory.
+const MAX_ENTRY_BYTES: u64 = 512 << 20;
+/// How much of an entry a listing row reads for its preview.
+const PREVIEW_BYTES: usize = 64 << 10;
+
+/// The entry hash a backend key names. Keys here *are* hashes (listings show them; a typed
+/// name is hashed by [`Capabilities::key_for_name`] first), so a key that is not one is an
+/// error rather than something to hash: hashing here would let the name `sha1("a")` reach
+/// the entry of `a`.
+fn entry_hash(key: &[u8]) -> BackendResult<&str> {
     match std::str::from_utf8(key) {
-        Ok(k) if is_hex(k, 40) => k.to_owned(),
-        _ => sha1_smol::Sha1::from(key).digest().to_string(),
+        Ok(k) if is_hex(k, 40) => Ok(k),
+        _ => Err(BackendError::Config(format!(
+            "`{}` is not a file cache entry: entries are named by the sha1 of their key \
+             (Open key hashes a name; on the command line give the name, or --hashed with a \
+             listed hash)",
+            crate::escape::escape_bytes(key)
+        ))),
     }
 }
 
@@ -55,10 +70,7 @@ struct Entry {
 }
 
 fn parse(path: &Path, mut content: Vec<u8>) -> BackendResult<Entry> {
-    let header = content
-        .get(..HEADER)
-        .and_then(|h| std::str::from_utf8(h).ok());
-    let Some(expiry) = header.and_then(|h| h.parse::<u64>().ok()) else {
+    let Some(expiry) = parse_expiry(&content) else {
         return Err(BackendError::File(format!(
             "{} is not a cache entry (no 10-digit expiry at its start)",
             path.display()
@@ -70,11 +82,19 @@ fn parse(path: &Path, mut content: Vec<u8>) -> BackendResult<Entry> {
     })
 }
 
+fn parse_expiry(content: &[u8]) -> Option<u64> {
+    let header = content.get(..HEADER)?;
+    if !header.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(header).ok()?.parse().ok()
+}
+
 fn ttl_of(expiry: u64, now_secs: u64) -> Ttl {
     if expiry >= FOREVER {
         Ttl::Persistent
     } else {
-        Ttl::ExpiresInMs(expiry.saturating_sub(now_secs) * 1000)
+        Ttl::ExpiresInMs(expiry.saturating_sub(now_secs).saturating_mul(1000))
     }
 }
 
@@ -82,24 +102,96 @@ fn expiry_for(ttl: TtlChange, current: Option<u64>, now_secs: u64) -> u64 {
     match ttl {
         TtlChange::Keep => current.unwrap_or(FOREVER),
         TtlChange::Persist => FOREVER,
-        TtlChange::InMs(ms) => now_secs + ms.div_ceil(1000),
+        TtlChange::InMs(ms) => now_secs.saturating_add(ms.div_ceil(1000)),
         TtlChange::AtUnixMs(at) => at / 1000,
+    }
+    .min(FOREVER)
+}
+
+/// The directory holding an entry: `<root>/<h[0..2]>/<h[2..4]>`, reached without following a
+/// symlink; `None` when it does not exist (and `create` is off).
+fn leaf(root: &SafeDir, hash: &str, create: bool) -> std::io::Result<Option<SafeDir>> {
+    if create {
+        let a = root.subdir_create(&hash[..2])?;
+        return a.subdir_create(&hash[2..4]).map(Some);
+    }
+    let Some(a) = root.subdir(&hash[..2])? else {
+        return Ok(None);
+    };
+    a.subdir(&hash[2..4])
+}
+
+/// Writes a whole entry atomically (see [`SafeDir::write_atomic`]): never through a planted
+/// symlink, keeping the owner, group and mode of the file it replaces.
+fn write_entry(root: &SafeDir, hash: &str, expiry: u64, value: &[u8]) -> BackendResult<()> {
+    let path = root.path().join(hash);
+    let dir = leaf(root, hash, true)
+        .map_err(io_err(&path))?
+        .ok_or_else(|| BackendError::File(format!("{}: cannot be created", path.display())))?;
+    let mut content = format!("{:010}", expiry.min(FOREVER)).into_bytes();
+    content.extend_from_slice(value);
+    dir.write_atomic(hash, &content, None)
+        .map_err(io_err(&path))
+}
+
+/// Reads an entry; `None` when there is none.
+fn read_entry_at(root: &SafeDir, hash: &str) -> BackendResult<Option<Entry>> {
+    let path = root.path().join(hash);
+    let Some(dir) = leaf(root, hash, false).map_err(io_err(&path))? else {
+        return Ok(None);
+    };
+    match dir.read(hash, MAX_ENTRY_BYTES).map_err(io_err(&path))? {
+        Some(content) => parse(&path, content).map(Some),
+        None => Ok(None),
     }
 }
 
-/// Writes a whole entry atomically: a temp file in the same directory, then a rename.
-fn write_entry(path: &Path, expiry: u64, value: &[u8]) -> BackendResult<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = dir.join(format!(".cache-console-{}.tmp", std::process::id()));
-    let mut content = format!("{:010}", expiry.min(FOREVER)).into_bytes();
-    content.extend_from_slice(value);
-    std::fs::write(&tmp, &content)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io_err(path)(e)
-        })
+/// Removes an entry file and then its two hash directories once empty (Laravel leaves them;
+/// nothing else is removed). False when there was no such entry.
+fn remove_entry(root: &SafeDir, hash: &str) -> BackendResult<bool> {
+    let path = root.path().join(hash);
+    let Some(a) = root.subdir(&hash[..2]).map_err(io_err(&path))? else {
+        return Ok(false);
+    };
+    let Some(b) = a.subdir(&hash[2..4]).map_err(io_err(&path))? else {
+        return Ok(false);
+    };
+    let removed = b.remove_file(hash).map_err(io_err(&path))?;
+    if removed && a.remove_empty_dir(&hash[2..4]) {
+        let _ = root.remove_empty_dir(&hash[..2]);
+    }
+    Ok(removed)
+}
+
+/// Calls `visit` with every entry: `<2 hex>/<2 hex>/<40 hex>` regular files, reached without
+/// following any symlink (a symlinked hash directory or entry is skipped), nothing else.
+fn walk(root: &SafeDir, mut visit: impl FnMut(&SafeDir, &str)) -> BackendResult<()> {
+    for (a_name, kind) in root.entries().map_err(io_err(root.path()))? {
+        if kind != EntryKind::Dir || !is_hex(&a_name, 2) {
+            continue;
+        }
+        let Ok(Some(a)) = root.subdir(&a_name) else {
+            continue; // replaced by a symlink meanwhile, or gone
+        };
+        for (b_name, kind) in a.entries().map_err(io_err(a.path()))? {
+            if kind != EntryKind::Dir || !is_hex(&b_name, 2) {
+                continue;
+            }
+            let Ok(Some(b)) = a.subdir(&b_name) else {
+                continue;
+            };
+            for (name, kind) in b.entries().map_err(io_err(b.path()))? {
+                if kind == EntryKind::File
+                    && is_hex(&name, 40)
+                    && name.starts_with(&a_name)
+                    && name[2..].starts_with(&b_name)
+                {
+                    visit(&b, &name);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl FileBackend {
@@ -129,77 +221,78 @@ impl FileBackend {
                         .to_owned(),
                 ),
                 purge_expired: true,
+                hashed_names: true,
                 ..Capabilities::string_store("File cache")
             },
         })
     }
 
-    fn path_of(&self, key: &[u8]) -> PathBuf {
-        let hash = hash_of(key);
-        self.dir.join(&hash[..2]).join(&hash[2..4]).join(&hash)
-    }
-
-    /// Every entry file: `<2 hex>/<2 hex>/<40 hex>`, nothing else in the directory.
-    fn entries(dir: &Path) -> BackendResult<Vec<(String, PathBuf)>> {
-        let mut out = Vec::new();
-        let read = |p: &Path| std::fs::read_dir(p).map_err(io_err(p));
-        for a in read(dir)?.flatten() {
-            let a_name = a.file_name().to_string_lossy().into_owned();
-            if !is_hex(&a_name, 2) || !a.path().is_dir() {
-                continue;
-            }
-            for b in read(&a.path())?.flatten() {
-                let b_name = b.file_name().to_string_lossy().into_owned();
-                if !is_hex(&b_name, 2) || !b.path().is_dir() {
-                    continue;
-                }
-                for f in read(&b.path())?.flatten() {
-                    let name = f.file_name().to_string_lossy().into_owned();
-                    if is_hex(&name, 40)
-                        && name.starts_with(&a_name)
-                        && name[2..].starts_with(&b_name)
-                    {
-                        out.push((name, f.path()));
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
+    /// Runs file work on the blocking pool with the cache directory held open.
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Path) -> BackendResult<T> + Send + 'static,
+        work: impl FnOnce(&SafeDir) -> BackendResult<T> + Send + 'static,
     ) -> BackendResult<T> {
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || work(&dir))
-            .await
-            .map_err(|e| BackendError::File(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            let root = SafeDir::open(&dir).map_err(io_err(&dir))?;
+            work(&root)
+        })
+        .await
+        .map_err(|e| BackendError::File(e.to_string()))?
     }
 
     async fn read_entry(&self, key: &[u8]) -> BackendResult<Option<Entry>> {
-        let path = self.path_of(key);
-        self.blocking(move |_| match std::fs::read(&path) {
-            Ok(content) => parse(&path, content).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(&path)(e)),
+        let hash = entry_hash(key)?.to_owned();
+        self.blocking(move |root| read_entry_at(root, &hash)).await
+    }
+
+    /// The entry a write replaces. A symlink (or anything but a file) planted at the entry's
+    /// name is not an entry: it is never read through, and the write's rename replaces the
+    /// link itself.
+    async fn current_entry(&self, key: &[u8]) -> BackendResult<Option<Entry>> {
+        let hash = entry_hash(key)?.to_owned();
+        self.blocking(move |root| {
+            let path = root.path().join(&hash);
+            let Some(dir) = leaf(root, &hash, false).map_err(io_err(&path))? else {
+                return Ok(None);
+            };
+            match dir.kind(&hash).map_err(io_err(&path))? {
+                Some(EntryKind::File) => read_entry_at(root, &hash),
+                Some(EntryKind::Dir) => Err(BackendError::File(format!(
+                    "{} is a directory, not a cache entry",
+                    path.display()
+                ))),
+                Some(EntryKind::Other) | None => Ok(None),
+            }
         })
         .await
     }
 
-    fn remove_where(dir: &Path, keep: impl Fn(&Path) -> bool) -> BackendResult<u64> {
-        let mut removed = 0;
-        for (_, path) in Self::entries(dir)? {
-            if keep(&path) {
-                continue;
+    async fn write_at(&self, key: &[u8], expiry: u64, value: &[u8]) -> BackendResult<()> {
+        let hash = entry_hash(key)?.to_owned();
+        let value = value.to_vec();
+        self.blocking(move |root| write_entry(root, &hash, expiry, &value))
+            .await
+    }
+
+    /// Removes every entry `keep` does not keep (it gets the entry's first bytes).
+    fn remove_where(root: &SafeDir, keep: impl Fn(&[u8]) -> bool) -> BackendResult<u64> {
+        let mut doomed = Vec::new();
+        walk(root, |dir, name| {
+            let head = dir
+                .read_head(name, HEADER)
+                .ok()
+                .flatten()
+                .map(|(h, _)| h)
+                .unwrap_or_default();
+            if !keep(&head) {
+                doomed.push(name.to_owned());
             }
-            std::fs::remove_file(&path).map_err(io_err(&path))?;
-            removed += 1;
-            // Laravel leaves the two hash directories; remove them once empty, nothing else.
-            for parent in path.ancestors().skip(1).take(2) {
-                if std::fs::remove_dir(parent).is_err() {
-                    break;
-                }
+        })?;
+        let mut removed = 0;
+        for hash in doomed {
+            if remove_entry(root, &hash)? {
+                removed += 1;
             }
         }
         Ok(removed)
@@ -233,38 +326,34 @@ impl CacheBackend for FileBackend {
     }
 
     async fn key_count(&self) -> BackendResult<u64> {
-        self.blocking(|dir| Ok(Self::entries(dir)?.len() as u64))
-            .await
+        self.blocking(|root| {
+            let mut n = 0;
+            walk(root, |_, _| n += 1)?;
+            Ok(n)
+        })
+        .await
     }
 
     async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
         let label = self.dir.display().to_string();
         let stats = self
-            .blocking(|dir| {
+            .blocking(|root| {
                 let now = now_secs();
-                let (mut expired, mut size) = (0u64, 0u64);
-                let entries = Self::entries(dir)?;
-                for (_, path) in &entries {
+                let (mut entries, mut expired, mut size) = (0u64, 0u64, 0u64);
+                walk(root, |dir, name| {
                     // Only the 10-byte expiry header is read; the size comes from metadata.
-                    let mut header = [0u8; 10];
-                    let Ok(mut file) = std::fs::File::open(path) else {
-                        continue; // removed while counting
+                    let Ok(Some((header, len))) = dir.read_head(name, HEADER) else {
+                        return; // removed while counting
                     };
-                    let len = file.metadata().map_or(0, |m| m.len());
-                    if std::io::Read::read_exact(&mut file, &mut header).is_err() {
-                        continue;
-                    }
-                    size += len.saturating_sub(10);
-                    let expiry = std::str::from_utf8(&header)
-                        .ok()
-                        .and_then(|h| h.parse::<u64>().ok());
+                    entries += 1;
+                    size += len.saturating_sub(HEADER as u64);
                     // Laravel treats an entry as gone from its expiry second on.
-                    if expiry.is_some_and(|e| e < FOREVER && e <= now) {
+                    if parse_expiry(&header).is_some_and(|e| e < FOREVER && e <= now) {
                         expired += 1;
                     }
-                }
+                })?;
                 Ok(crate::metrics::RawStats {
-                    keys: Some(entries.len() as u64),
+                    keys: Some(entries),
                     expired_entries: Some(expired),
                     total_size: Some(size),
                     ..crate::metrics::RawStats::default()
@@ -282,12 +371,13 @@ impl CacheBackend for FileBackend {
             .as_ref()
             .is_none_or(|t| *t == KeyType::String);
         let keys = self
-            .blocking(move |dir| {
-                let mut names: Vec<String> = Self::entries(dir)?
-                    .into_iter()
-                    .map(|(name, _)| name)
-                    .filter(|name| wanted && crate::glob::matches(&pattern, name.as_bytes()))
-                    .collect();
+            .blocking(move |root| {
+                let mut names = Vec::new();
+                walk(root, |_, name| {
+                    if wanted && crate::glob::matches(&pattern, name.as_bytes()) {
+                        names.push(name.to_owned());
+                    }
+                })?;
                 names.sort();
                 Ok(names)
             })
@@ -300,21 +390,27 @@ impl CacheBackend for FileBackend {
     }
 
     async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {
-        let paths: Vec<PathBuf> = keys.iter().map(|k| self.path_of(k)).collect();
-        self.blocking(move |_| {
+        let hashes: Vec<Option<String>> = keys
+            .iter()
+            .map(|k| entry_hash(k).ok().map(str::to_owned))
+            .collect();
+        self.blocking(move |root| {
             let now = now_secs();
-            Ok(paths
+            Ok(hashes
                 .iter()
-                .map(|path| {
-                    let content = std::fs::read(path).ok()?;
-                    let entry = parse(path, content).ok()?;
+                .map(|hash| {
+                    let hash = hash.as_deref()?;
+                    // A row needs the expiry, the size and a preview: the file's head only.
+                    let dir = leaf(root, hash, false).ok()??;
+                    let (head, len) = dir.read_head(hash, HEADER + PREVIEW_BYTES).ok()??;
+                    let expiry = parse_expiry(&head)?;
                     Some(KeyMeta {
                         key_type: KeyType::String,
-                        ttl: ttl_of(entry.expiry, now),
-                        size_bytes: Some(entry.value.len() as u64),
+                        ttl: ttl_of(expiry, now),
+                        size_bytes: Some(len.saturating_sub(HEADER as u64)),
                         server: None,
                         idle_secs: None,
-                        preview: Some(preview(&entry.value)),
+                        preview: Some(preview(&head[HEADER..])),
                     })
                 })
                 .collect())
@@ -327,7 +423,8 @@ impl CacheBackend for FileBackend {
             .read_entry(key)
             .await?
             .ok_or_else(|| key_not_found(key))?;
-        let path = self.path_of(key);
+        let hash = entry_hash(key)?;
+        let path = self.dir.join(&hash[..2]).join(&hash[2..4]).join(hash);
         Ok(KeyDetails {
             meta: KeyMeta {
                 key_type: KeyType::String,
@@ -385,7 +482,7 @@ impl CacheBackend for FileBackend {
                 ttl,
                 expect,
             } => {
-                let current = self.read_entry(key).await?;
+                let current = self.current_entry(key).await?;
                 match (expect, &current) {
                     (Some(Some(_)), None) | (Some(None), Some(_)) => {
                         return Ok(WriteOutcome::Conflict);
@@ -396,10 +493,7 @@ impl CacheBackend for FileBackend {
                     _ => {}
                 }
                 let expiry = expiry_for(*ttl, current.map(|e| e.expiry), now);
-                let path = self.path_of(key);
-                let value = value.clone();
-                self.blocking(move |_| write_entry(&path, expiry, &value))
-                    .await?;
+                self.write_at(key, expiry, value).await?;
                 Ok(WriteOutcome::Done(1))
             }
             WriteOp::SetTtl { key, ttl } => {
@@ -408,9 +502,7 @@ impl CacheBackend for FileBackend {
                     .await?
                     .ok_or_else(|| key_not_found(key))?;
                 let expiry = expiry_for(*ttl, Some(entry.expiry), now);
-                let path = self.path_of(key);
-                self.blocking(move |_| write_entry(&path, expiry, &entry.value))
-                    .await?;
+                self.write_at(key, expiry, &entry.value).await?;
                 Ok(WriteOutcome::Done(1))
             }
             WriteOp::Create { key, value, ttl } => {
@@ -419,25 +511,23 @@ impl CacheBackend for FileBackend {
                         "a file cache holds plain values only".to_owned(),
                     ));
                 };
-                if self.read_entry(key).await?.is_some() {
+                if self.current_entry(key).await?.is_some() {
                     return Ok(WriteOutcome::TargetExists);
                 }
                 let expiry = expiry_for(*ttl, None, now);
-                let path = self.path_of(key);
-                let value = value.clone();
-                self.blocking(move |_| write_entry(&path, expiry, &value))
-                    .await?;
+                self.write_at(key, expiry, value).await?;
                 Ok(WriteOutcome::Done(1))
             }
             WriteOp::Delete { keys } => {
-                let paths: Vec<PathBuf> = keys.iter().map(|k| self.path_of(k)).collect();
-                self.blocking(move |_| {
+                let hashes = keys
+                    .iter()
+                    .map(|k| entry_hash(k).map(str::to_owned))
+                    .collect::<BackendResult<Vec<_>>>()?;
+                self.blocking(move |root| {
                     let mut n = 0;
-                    for path in &paths {
-                        match std::fs::remove_file(path) {
-                            Ok(()) => n += 1,
-                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                            Err(e) => return Err(io_err(path)(e)),
+                    for hash in &hashes {
+                        if remove_entry(root, hash)? {
+                            n += 1;
                         }
                     }
                     Ok(WriteOutcome::Done(n))
@@ -453,28 +543,22 @@ impl CacheBackend for FileBackend {
                             crate::escape::escape_bytes(&k.key)
                         )));
                     }
-                    let path = self.path_of(&k.key);
                     let expiry = k.expire_at_unix_ms.map_or(FOREVER, |at| at / 1000);
-                    let value = k.payload.clone();
-                    self.blocking(move |_| write_entry(&path, expiry, &value))
-                        .await?;
+                    self.write_at(&k.key, expiry, &k.payload).await?;
                     restored += 1;
                 }
                 Ok(WriteOutcome::Done(restored))
             }
             WriteOp::FlushDb | WriteOp::FlushAll | WriteOp::Flush { .. } => {
                 let n = self
-                    .blocking(|dir| Self::remove_where(dir, |_| false))
+                    .blocking(|root| Self::remove_where(root, |_| false))
                     .await?;
                 Ok(WriteOutcome::Done(n))
             }
             WriteOp::PurgeExpired => {
                 let n = self
-                    .blocking(move |dir| {
-                        Self::remove_where(dir, |path| {
-                            let content = std::fs::read(path).unwrap_or_default();
-                            parse(path, content).is_ok_and(|e| e.expiry > now)
-                        })
+                    .blocking(move |root| {
+                        Self::remove_where(root, |head| parse_expiry(head).is_some_and(|e| e > now))
                     })
                     .await?;
                 Ok(WriteOutcome::Done(n))
@@ -504,17 +588,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_hashed_like_laravel_and_hashes_are_kept() {
+    fn keys_are_entry_hashes_and_names_are_hashed_like_laravel() {
+        let caps = Capabilities {
+            hashed_names: true,
+            ..Capabilities::string_store("File cache")
+        };
+        let h = sha1_smol::Sha1::from("user:1").digest().to_string();
+        assert_eq!(caps.key_for_name(b"user:1"), h.as_bytes());
+        assert_eq!(entry_hash(h.as_bytes()).ok(), Some(h.as_str()));
         assert_eq!(
-            hash_of(b"user:1"),
-            sha1_smol::Sha1::from("user:1").digest().to_string()
+            caps.key_for_name(h.as_bytes()),
+            sha1_smol::Sha1::from(h.as_str())
+                .digest()
+                .to_string()
+                .as_bytes(),
+            "a name that looks like a hash is a name: it is hashed too"
         );
-        let h = hash_of(b"user:1");
-        assert_eq!(
-            hash_of(h.as_bytes()),
-            h,
-            "a listed hash opens its own entry"
-        );
+        assert!(entry_hash(b"user:1").is_err(), "a name is not an entry");
+        assert!(entry_hash(h.to_uppercase().as_bytes()).is_err());
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! The Memcached backend: one server or a pool.
 //!
-//! Writes go through the `memcache` crate (set, add, cas, touch, delete), which blocks, so they
-//! run on tokio's blocking pool; its hashing decides which server of a pool holds a key, and we
-//! ask the same hash function so the UI can say where a key lives. The crate has no meta
-//! protocol (TTL and flags of a key without fetching it), no `lru_crawler metadump` (listing)
-//! and no per-server `flush_all`, so those speak memcached's text protocol directly over tokio.
+//! Everything speaks memcached's meta protocol (`mg`, `ms`, `md`; memcached 1.6+) and text
+//! commands (`stats`, `lru_crawler metadump`, `flush_all`) directly over tokio. The `memcache`
+//! crate was used for writes before; it blocks, reads replies without any size limit, logs
+//! every protocol error of a non-memcached server through r2d2, and cannot reach keys with
+//! spaces or non-ASCII bytes, which the meta protocol's base64 keys (`b`) can. Every line and
+//! value read here is bounded, and every exchange has the command timeout.
+//!
+//! A pool routes a key the way the `memcache` crate did (its default hash, modulo the number
+//! of servers), so keys written by earlier versions are still found where they are.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::hash::{Hash as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -31,8 +35,20 @@ use crate::model::{
 
 /// memcached reads an expiry above 30 days as a Unix time, below it as seconds from now.
 const RELATIVE_EXPIRY_LIMIT_SECS: u64 = 60 * 60 * 24 * 30;
+/// The same limit for a `flush_all` delay.
+const RELATIVE_EXPIRY_LIMIT_SECS_U32: u32 = 60 * 60 * 24 * 30;
 /// How long the crawl may wait for a reader before it gives the server's crawler back.
 const CRAWL_READER_PATIENCE: Duration = Duration::from_secs(20);
+/// The longest reply line read (a metadump line is under 1 KiB, a meta header far less): a
+/// server sending an endless line is cut off here, not read into memory.
+const MAX_LINE_BYTES: usize = 64 << 10;
+/// The longest whole text reply (`stats items` of a big server is a few hundred KiB).
+const MAX_REPLY_BYTES: usize = 16 << 20;
+/// The largest value read (memcached's own item limit tops out at 1 GiB with `-I`; the
+/// default is 1 MiB).
+const MAX_VALUE_BYTES: usize = 256 << 20;
+/// memcached's key length limit.
+const MAX_KEY_BYTES: usize = 250;
 
 /// A stream to one server.
 trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -58,7 +74,6 @@ enum CrawlMsg {
 
 /// A connected memcached server or pool.
 pub struct MemcachedBackend {
-    client: Arc<memcache::Client>,
     servers: Vec<MemcachedAddress>,
     labels: Vec<String>,
     connect_timeout: Duration,
@@ -69,70 +84,106 @@ pub struct MemcachedBackend {
     next_crawl: AtomicU64,
 }
 
-fn crate_url(addr: &MemcachedAddress, timeout: Duration) -> String {
-    let secs = timeout.as_secs_f64();
-    match addr {
-        MemcachedAddress::Tcp { host, port } if host.contains(':') => {
-            format!("memcache://[{host}]:{port}?timeout={secs}")
+/// A key as written on the wire: as it is when the text protocol can carry it, else base64
+/// with the meta protocol's `b` flag (keys with spaces, control or non-ASCII bytes, as binary
+/// protocol clients write them).
+struct WireKey {
+    text: String,
+    base64: bool,
+}
+
+impl WireKey {
+    /// `mg`/`ms`/`md` arguments for this key: the key and, when needed, the `b` flag.
+    fn args(&self) -> String {
+        if self.base64 {
+            format!("{} b", self.text)
+        } else {
+            self.text.clone()
         }
-        MemcachedAddress::Tcp { host, port } => format!("memcache://{host}:{port}?timeout={secs}"),
-        // The crate reads a URL with neither host nor port as a unix socket path.
-        MemcachedAddress::Unix { path } => format!("memcache://{}", path.display()),
     }
 }
 
-/// A value with the flags memcached stores beside it (kept as they were on edits).
-struct Flagged<'a> {
-    flags: u32,
-    bytes: &'a [u8],
-}
-
-impl<W: std::io::Write> memcache::ToMemcacheValue<W> for Flagged<'_> {
-    fn get_flags(&self) -> u32 {
-        self.flags
-    }
-
-    fn get_length(&self) -> usize {
-        self.bytes.len()
-    }
-
-    fn write_to(&self, stream: &mut W) -> std::io::Result<()> {
-        stream.write_all(self.bytes)
-    }
-}
-
-/// `add`: stores only when the key is absent. `Ok(false)` when it exists (the crate reports
-/// memcached's `NOT_STORED` as an error).
-fn add_if_absent(
-    client: &memcache::Client,
-    key: &str,
-    value: impl memcache::ToMemcacheValue<memcache::Stream>,
-    exp: u32,
-) -> Result<bool, memcache::MemcacheError> {
-    match client.add(key, value, exp) {
-        Ok(()) => Ok(true),
-        Err(
-            memcache::MemcacheError::CommandError(memcache::CommandError::KeyExists)
-            | memcache::MemcacheError::ServerError(_),
-        ) => Ok(false),
-        Err(other) => Err(other),
-    }
-}
-
-fn text_key(key: &[u8]) -> BackendResult<&str> {
-    let valid = std::str::from_utf8(key).ok().filter(|k| {
-        !k.is_empty()
-            && k.len() <= 250
-            && !k
-                .bytes()
-                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    });
-    valid.ok_or_else(|| {
-        BackendError::Config(format!(
-            "`{}` cannot be a memcached key: keys are 1 to 250 bytes of text without spaces or control characters",
+fn wire_key(key: &[u8]) -> BackendResult<WireKey> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(BackendError::Config(format!(
+            "`{}` cannot be a memcached key: keys are 1 to {MAX_KEY_BYTES} bytes",
             escape_bytes(key)
-        ))
+        )));
+    }
+    Ok(match std::str::from_utf8(key) {
+        Ok(text) if key.iter().all(u8::is_ascii_graphic) => WireKey {
+            text: text.to_owned(),
+            base64: false,
+        },
+        _ => {
+            use base64::Engine as _;
+            WireKey {
+                text: base64::engine::general_purpose::STANDARD.encode(key),
+                base64: true,
+            }
+        }
     })
+}
+
+/// Which server of `n` holds `key`: the `memcache` crate's default routing (std's
+/// `DefaultHasher` over the key as a `str`, modulo the pool size). For a key that is not
+/// UTF-8 the same bytes are fed the way `str::hash` feeds them.
+fn route(key: &[u8], n: usize) -> usize {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    if let Ok(text) = std::str::from_utf8(key) {
+        text.hash(&mut hasher);
+    } else {
+        hasher.write(key);
+        hasher.write_u8(0xff);
+    }
+    usize::try_from(hasher.finish() % (n.max(1) as u64)).unwrap_or(0)
+}
+
+/// Reads one line (through `\\n`) of at most [`MAX_LINE_BYTES`]; 0 at the end of the stream.
+async fn read_line(
+    conn: &mut BufReader<Box<dyn Wire>>,
+    out: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let start = out.len();
+    let limit = MAX_LINE_BYTES as u64;
+    let n = (&mut *conn).take(limit).read_until(b'\n', out).await?;
+    if n > 0 && out.last() != Some(&b'\n') && (out.len() - start) as u64 >= limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the server sent a line longer than {} KiB: not a memcached reply",
+                limit >> 10
+            ),
+        ));
+    }
+    Ok(n)
+}
+
+/// A reply line for messages: escaped and cut short.
+fn shown(line: &[u8]) -> String {
+    let text = escape_bytes(line.trim_ascii_end());
+    if text.chars().count() > 120 {
+        format!("{}…", text.chars().take(120).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// What a meta command (`mg`, `ms`, `md`) answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MetaStatus {
+    /// `VA`: a value follows.
+    Value,
+    /// `HD`: done / found, no value.
+    Done,
+    /// `EN`: no such key (`mg`).
+    Miss,
+    /// `NS`: not stored (`ms` with mode add on an existing key).
+    NotStored,
+    /// `EX`: the CAS did not match.
+    Exists,
+    /// `NF`: not found (`md`, `ms` with a CAS).
+    NotFound,
 }
 
 /// An expiry for memcached from a TTL in milliseconds (0: never).
@@ -240,33 +291,21 @@ impl MemcachedBackend {
                 b"\r\n",
             )
             .await?;
-            String::from_utf8_lossy(&reply)
-                .trim()
-                .trim_start_matches("VERSION ")
-                .clone_into(&mut version);
+            // Anything else answering on the port (a web server, a Redis, garbage) is said so
+            // at once, in one line.
+            let Some(v) = reply.strip_prefix(b"VERSION ") else {
+                return Err(BackendError::Connect {
+                    target: label.clone(),
+                    reason: format!(
+                        "this is not a memcached server: it answered `version` with `{}`",
+                        shown(&reply)
+                    ),
+                });
+            };
+            String::from_utf8_lossy(v).trim().clone_into(&mut version);
         }
-        let urls: Vec<String> = spec
-            .servers
-            .iter()
-            .map(|a| crate_url(a, command_timeout))
-            .collect();
-        let first = labels[0].clone();
-        let client = tokio::task::spawn_blocking(move || {
-            let mut builder = memcache::Client::builder().with_max_pool_size(4);
-            for url in &urls {
-                builder = builder.add_server(url.as_str())?;
-            }
-            builder.build()
-        })
-        .await
-        .map_err(|e| BackendError::Config(e.to_string()))?
-        .map_err(|e| BackendError::Connect {
-            target: first,
-            reason: e.to_string(),
-        })?;
         let pool = labels.len() > 1;
         Ok(Self {
-            client: Arc::new(client),
             servers: spec.servers.clone(),
             capabilities: Capabilities {
                 servers: if pool { labels.clone() } else { Vec::new() },
@@ -332,7 +371,16 @@ impl MemcachedBackend {
             conn.get_mut().write_all(command).await?;
             let mut reply = Vec::new();
             loop {
-                let n = conn.read_until(b'\n', &mut reply).await?;
+                let n = read_line(&mut conn, &mut reply).await?;
+                if reply.len() > MAX_REPLY_BYTES {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "the reply is larger than {} MiB: not read further",
+                            MAX_REPLY_BYTES >> 20
+                        ),
+                    ));
+                }
                 if n == 0 {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
@@ -376,10 +424,8 @@ impl MemcachedBackend {
         }
     }
 
-    fn server_index(&self, key: &str) -> usize {
-        // The crate's own choice: the same function and modulus it uses to pick a connection.
-        let n = self.servers.len() as u64;
-        usize::try_from((self.client.hash_function)(key) % n).unwrap_or(0)
+    fn server_index(&self, key: &[u8]) -> usize {
+        route(key, self.servers.len())
     }
 
     /// `stats [sub]` of one server as name/value pairs.
@@ -415,109 +461,167 @@ impl MemcachedBackend {
             .collect())
     }
 
-    /// Pipelined `mg` of keys that all live on server `index`.
-    async fn meta_get(
+    /// Pipelined meta commands to server `index`, each a whole request (with its data block
+    /// for `ms`); one reply each, in order.
+    async fn meta(
         &self,
         index: usize,
-        keys: &[&str],
-        flags: &str,
-    ) -> BackendResult<Vec<Option<MetaItem>>> {
-        let mut command = Vec::new();
-        for key in keys {
-            command.extend_from_slice(format!("mg {key} {flags}\r\n").as_bytes());
-        }
+        commands: &[Vec<u8>],
+    ) -> BackendResult<Vec<(MetaStatus, MetaItem)>> {
         let label = &self.labels[index];
         let mut conn = Self::open(&self.servers[index], label, self.connect_timeout).await?;
         let io = async {
-            conn.get_mut().write_all(&command).await?;
-            let mut out = Vec::with_capacity(keys.len());
+            conn.get_mut().write_all(&commands.concat()).await?;
+            let mut out = Vec::with_capacity(commands.len());
             let mut line = Vec::new();
-            for _ in keys {
+            for _ in commands {
                 line.clear();
-                if conn.read_until(b'\n', &mut line).await? == 0 {
+                if read_line(&mut conn, &mut line).await? == 0 {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         "the server closed the connection",
                     ));
                 }
-                let text = String::from_utf8_lossy(&line).trim_end().to_owned();
-                let mut words = text.split(' ');
-                let item = match words.next() {
-                    Some("EN") => None,
-                    Some(kind @ ("HD" | "VA")) => {
-                        let size_of_value = if kind == "VA" {
-                            words.next().and_then(|n| n.parse::<usize>().ok())
-                        } else {
-                            None
-                        };
-                        let mut item = MetaItem {
-                            ttl_secs: -1,
-                            ..MetaItem::default()
-                        };
-                        for w in words {
-                            let (flag, value) = w.split_at(w.len().min(1));
-                            match flag {
-                                "t" => item.ttl_secs = value.parse().unwrap_or(-1),
-                                "l" => item.idle_secs = value.parse().ok(),
-                                "s" => item.size = value.parse().unwrap_or(0),
-                                "f" => item.flags = value.parse().unwrap_or(0),
-                                "c" => item.cas = value.parse().unwrap_or(0),
-                                _ => {}
-                            }
-                        }
-                        if let Some(n) = size_of_value {
-                            let mut data = vec![0; n + 2];
-                            conn.read_exact(&mut data).await?;
-                            data.truncate(n);
-                            item.size = n as u64;
-                            item.value = Some(Bytes::from(data));
-                        }
-                        Some(item)
-                    }
-                    _ => {
-                        return Err(std::io::Error::other(format!(
-                            "unexpected reply to mg: {text}"
-                        )));
-                    }
-                };
-                out.push(item);
+                out.push(Self::meta_reply(&mut conn, &line).await?);
             }
             Ok(out)
         };
         Self::timed(label, self.command_timeout, io).await
     }
 
-    async fn meta_one(&self, key: &[u8], flags: &str) -> BackendResult<Option<MetaItem>> {
-        let key = text_key(key)?;
-        let index = self.server_index(key);
-        Ok(self.meta_get(index, &[key], flags).await?.pop().flatten())
+    /// Parses one meta reply line (and reads the value block after `VA`).
+    async fn meta_reply(
+        conn: &mut BufReader<Box<dyn Wire>>,
+        line: &[u8],
+    ) -> std::io::Result<(MetaStatus, MetaItem)> {
+        let text = String::from_utf8_lossy(line);
+        let mut words = text.trim_end().split(' ');
+        let status = match words.next() {
+            Some("VA") => MetaStatus::Value,
+            Some("HD") => MetaStatus::Done,
+            Some("EN") => MetaStatus::Miss,
+            Some("NS") => MetaStatus::NotStored,
+            Some("EX") => MetaStatus::Exists,
+            Some("NF") => MetaStatus::NotFound,
+            _ => {
+                return Err(std::io::Error::other(format!(
+                    "unexpected reply: `{}`",
+                    shown(line)
+                )));
+            }
+        };
+        let size_of_value = if status == MetaStatus::Value {
+            let n = words
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| std::io::Error::other(format!("bad VA reply: `{}`", shown(line))))?;
+            if n > MAX_VALUE_BYTES {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the value is {n} bytes, more than the {} MiB this console reads",
+                        MAX_VALUE_BYTES >> 20
+                    ),
+                ));
+            }
+            Some(n)
+        } else {
+            None
+        };
+        let mut item = MetaItem {
+            ttl_secs: -1,
+            ..MetaItem::default()
+        };
+        for w in words {
+            let (flag, value) = w.split_at(w.len().min(1));
+            match flag {
+                "t" => item.ttl_secs = value.parse().unwrap_or(-1),
+                "l" => item.idle_secs = value.parse().ok(),
+                "s" => item.size = value.parse().unwrap_or(0),
+                "f" => item.flags = value.parse().unwrap_or(0),
+                "c" => item.cas = value.parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+        if let Some(n) = size_of_value {
+            let mut data = vec![0; n + 2];
+            conn.read_exact(&mut data).await?;
+            if !data.ends_with(b"\r\n") {
+                return Err(std::io::Error::other("a value block did not end with CRLF"));
+            }
+            data.truncate(n);
+            item.size = n as u64;
+            item.value = Some(Bytes::from(data));
+        }
+        Ok((status, item))
     }
 
-    /// Runs a blocking `memcache` call on the blocking pool.
-    async fn blocking<T: Send + 'static>(
+    /// Pipelined `mg` of keys that all live on server `index`.
+    async fn meta_get(
         &self,
-        what: &str,
-        call: impl FnOnce(&memcache::Client) -> Result<T, memcache::MemcacheError> + Send + 'static,
-    ) -> BackendResult<T> {
-        let client = self.client.clone();
-        let label = self.labels.join(",");
-        let what = what.to_owned();
-        tokio::task::spawn_blocking(move || call(&client))
-            .await
-            .map_err(|e| BackendError::Config(e.to_string()))?
-            .map_err(|e| match e {
-                memcache::MemcacheError::IOError(io) => BackendError::Connect {
-                    target: label,
-                    reason: io.to_string(),
-                },
-                other => BackendError::Server {
-                    command: what,
-                    reason: other.to_string(),
-                },
+        index: usize,
+        keys: &[&WireKey],
+        flags: &str,
+    ) -> BackendResult<Vec<Option<MetaItem>>> {
+        let commands: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| format!("mg {} {flags}\r\n", k.args()).into_bytes())
+            .collect();
+        Ok(self
+            .meta(index, &commands)
+            .await?
+            .into_iter()
+            .map(|(status, item)| {
+                matches!(status, MetaStatus::Value | MetaStatus::Done).then_some(item)
+            })
+            .collect())
+    }
+
+    async fn meta_one(&self, key: &[u8], flags: &str) -> BackendResult<Option<MetaItem>> {
+        let wire = wire_key(key)?;
+        let index = self.server_index(key);
+        Ok(self.meta_get(index, &[&wire], flags).await?.pop().flatten())
+    }
+
+    /// One meta command for `key` on the server that holds it.
+    async fn meta_for(&self, key: &[u8], command: Vec<u8>) -> BackendResult<MetaStatus> {
+        let index = self.server_index(key);
+        let mut replies = self.meta(index, &[command]).await?;
+        replies
+            .pop()
+            .map(|(status, _)| status)
+            .ok_or_else(|| BackendError::Server {
+                command: "meta".to_owned(),
+                reason: "no reply".to_owned(),
             })
     }
 
-    /// Crawls every server's `lru_crawler metadump all`, one line at a time, sending pages of
+    /// `ms`: stores a value with its flags and expiry. `cas` makes it conditional on the item
+    /// being unchanged; `add` on the key being absent. True when stored.
+    async fn store(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        flags: u32,
+        exp: u32,
+        cas: Option<u64>,
+        add: bool,
+    ) -> BackendResult<bool> {
+        let wire = wire_key(key)?;
+        let cas = cas.map(|c| format!(" C{c}")).unwrap_or_default();
+        let mode = if add { " ME" } else { "" };
+        let command = format!(
+            "ms {} {} T{exp} F{flags}{cas}{mode}\r\n",
+            wire.args(),
+            value.len()
+        );
+        let mut command = command.into_bytes();
+        command.extend_from_slice(value);
+        command.extend_from_slice(b"\r\n");
+        Ok(self.meta_for(key, command).await? == MetaStatus::Done)
+    }
+
+    /// Crawls every server's    /// Crawls every server's `lru_crawler metadump all`, one line at a time, sending pages of
     /// matching keys. Never holds the whole dump; a reader that stops taking pages for too long
     /// makes it hang up so the server's crawler is free again.
     #[allow(clippy::too_many_arguments)]
@@ -556,7 +660,7 @@ impl MemcachedBackend {
                 let mut line = Vec::with_capacity(512);
                 loop {
                     line.clear();
-                    if conn.read_until(b'\n', &mut line).await.map_err(io_err)? == 0 {
+                    if read_line(&mut conn, &mut line).await.map_err(io_err)? == 0 {
                         return Err(BackendError::Connect {
                             target: label.clone(),
                             reason: "the server closed the connection in the middle of the key listing".to_owned(),
@@ -614,6 +718,14 @@ impl MemcachedBackend {
     }
 
     async fn flush_servers(&self, server: Option<&str>, delay_secs: u32) -> BackendResult<u64> {
+        // memcached reads a delay over 30 days as an absolute Unix time, and one in the past
+        // flushes at once: refuse what it would misread rather than flush now.
+        if delay_secs > RELATIVE_EXPIRY_LIMIT_SECS_U32 {
+            return Err(BackendError::Config(format!(
+                "a flush delay of {delay_secs} s is more than 30 days ({RELATIVE_EXPIRY_LIMIT_SECS} s): \
+                 memcached would read it as a date and might flush at once; nothing was flushed"
+            )));
+        }
         let mut flushed = 0;
         for (i, label) in self.labels.iter().enumerate() {
             if server.is_some_and(|s| s != label) {
@@ -829,18 +941,18 @@ impl CacheBackend for MemcachedBackend {
     }
 
     async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {
-        let mut by_server: HashMap<usize, Vec<(usize, &str)>> = HashMap::new();
+        let mut by_server: HashMap<usize, Vec<(usize, WireKey)>> = HashMap::new();
         let mut out = vec![None; keys.len()];
         for (i, key) in keys.iter().enumerate() {
-            if let Ok(k) = text_key(key) {
+            if let Ok(k) = wire_key(key) {
                 by_server
-                    .entry(self.server_index(k))
+                    .entry(self.server_index(key))
                     .or_default()
                     .push((i, k));
             }
         }
         for (server, entries) in by_server {
-            let names: Vec<&str> = entries.iter().map(|(_, k)| *k).collect();
+            let names: Vec<&WireKey> = entries.iter().map(|(_, k)| k).collect();
             let items = self.meta_get(server, &names, "t s l").await?;
             for ((i, _), item) in entries.iter().zip(items) {
                 out[*i] = item.map(|item| KeyMeta {
@@ -861,7 +973,7 @@ impl CacheBackend for MemcachedBackend {
             .meta_one(key, "t s f c l")
             .await?
             .ok_or_else(|| key_not_found(key))?;
-        let server = self.labels[self.server_index(text_key(key)?)].clone();
+        let server = self.labels[self.server_index(key)].clone();
         Ok(KeyDetails {
             meta: KeyMeta {
                 key_type: KeyType::String,
@@ -920,7 +1032,6 @@ impl CacheBackend for MemcachedBackend {
                 ttl,
                 expect,
             } => {
-                let name = text_key(key)?.to_owned();
                 let current = self.meta_one(key, "t f c v").await?;
                 let changed = match (expect, &current) {
                     (Some(Some(old)), Some(item)) => item.value.as_ref() != Some(old),
@@ -932,27 +1043,13 @@ impl CacheBackend for MemcachedBackend {
                 }
                 let flags = current.as_ref().map_or(0, |c| c.flags);
                 let exp = exptime(*ttl, current.as_ref().map_or(-1, |c| c.ttl_secs));
-                let value = value.clone();
+                // CAS: refused when anyone wrote the key since we read it.
                 let cas = match (expect, &current) {
                     (Some(Some(_)), Some(item)) => Some(item.cas),
                     _ => None,
                 };
-                let must_add = matches!(expect, Some(None));
-                let stored = self
-                    .blocking("set", move |c| {
-                        let v = Flagged {
-                            flags,
-                            bytes: &value,
-                        };
-                        match (cas, must_add) {
-                            // CAS: refused when anyone wrote the key since we read it.
-                            (Some(cas), _) => c.cas(&name, v, exp, cas),
-                            (None, true) => add_if_absent(c, &name, v, exp),
-                            (None, false) => c.set(&name, v, exp).map(|()| true),
-                        }
-                    })
-                    .await?;
-                Ok(if stored {
+                let add = matches!(expect, Some(None));
+                Ok(if self.store(key, value, flags, exp, cas, add).await? {
                     WriteOutcome::Done(1)
                 } else {
                     WriteOutcome::Conflict
@@ -962,77 +1059,62 @@ impl CacheBackend for MemcachedBackend {
                 if *ttl == TtlChange::Keep {
                     return Ok(WriteOutcome::Done(0));
                 }
-                let name = text_key(key)?.to_owned();
+                let wire = wire_key(key)?;
                 let exp = exptime(*ttl, -1);
-                let touched = self.blocking("touch", move |c| c.touch(&name, exp)).await?;
-                if touched {
-                    Ok(WriteOutcome::Done(1))
-                } else {
-                    Err(key_not_found(key))
+                // `mg … T` is touch: it sets the expiry of an item that is there.
+                let command = format!("mg {} T{exp}\r\n", wire.args()).into_bytes();
+                match self.meta_for(key, command).await? {
+                    MetaStatus::Done | MetaStatus::Value => Ok(WriteOutcome::Done(1)),
+                    _ => Err(key_not_found(key)),
                 }
             }
             WriteOp::Create { key, value, ttl } => {
                 let NewValue::String(value) = value else {
                     return Err(Self::unsupported("a collection"));
                 };
-                let name = text_key(key)?.to_owned();
                 let exp = exptime(*ttl, -1);
-                let value = value.clone();
-                let added = self
-                    .blocking("add", move |c| add_if_absent(c, &name, value.as_ref(), exp))
-                    .await?;
-                Ok(if added {
+                Ok(if self.store(key, value, 0, exp, None, true).await? {
                     WriteOutcome::Done(1)
                 } else {
                     WriteOutcome::TargetExists
                 })
             }
             WriteOp::Delete { keys } => {
-                let names: Vec<String> = keys
-                    .iter()
-                    .map(|k| text_key(k).map(str::to_owned))
-                    .collect::<Result<_, _>>()?;
-                let deleted = self
-                    .blocking("delete", move |c| {
-                        let mut n = 0;
-                        for name in &names {
-                            if c.delete(name)? {
-                                n += 1;
-                            }
+                // One pipelined round trip per server; a key memcached cannot hold at all is
+                // refused before anything is sent.
+                let mut by_server: HashMap<usize, Vec<Vec<u8>>> = HashMap::new();
+                for key in keys {
+                    let wire = wire_key(key)?;
+                    by_server
+                        .entry(self.server_index(key))
+                        .or_default()
+                        .push(format!("md {}\r\n", wire.args()).into_bytes());
+                }
+                let mut deleted = 0;
+                for (server, commands) in by_server {
+                    for (status, _) in self.meta(server, &commands).await? {
+                        if status == MetaStatus::Done {
+                            deleted += 1;
                         }
-                        Ok(n)
-                    })
-                    .await?;
+                    }
+                }
                 Ok(WriteOutcome::Done(deleted))
             }
             WriteOp::Restore { keys } => {
                 let mut restored = 0;
                 for k in keys {
-                    let name = text_key(&k.key)?.to_owned();
                     let (flag_bytes, value) = k.payload.split_at(k.payload.len().min(4));
                     let flags = u32::from_be_bytes(flag_bytes.try_into().unwrap_or([0; 4]));
                     let exp = k
                         .expire_at_unix_ms
                         .map_or(0, |at| u32::try_from(at / 1000).unwrap_or(u32::MAX));
-                    let value = Bytes::copy_from_slice(value);
-                    let label = escape_bytes(&k.key);
-                    let added = self
-                        .blocking("add", move |c| {
-                            add_if_absent(
-                                c,
-                                &name,
-                                Flagged {
-                                    flags,
-                                    bytes: &value,
-                                },
-                                exp,
-                            )
-                        })
-                        .await?;
-                    if !added {
+                    if !self.store(&k.key, value, flags, exp, None, true).await? {
                         return Err(BackendError::Server {
                             command: "add".to_owned(),
-                            reason: format!("`{label}` exists again; it was not replaced"),
+                            reason: format!(
+                                "`{}` exists again; it was not replaced",
+                                escape_bytes(&k.key)
+                            ),
                         });
                     }
                     restored += 1;
@@ -1077,12 +1159,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_must_be_memcached_text() {
-        assert!(text_key(b"user:1").is_ok());
-        assert!(text_key(b"has space").is_err());
-        assert!(text_key(b"").is_err());
-        assert!(text_key(&[b'k'; 251]).is_err());
-        assert!(text_key(b"\xff").is_err());
+    fn keys_go_as_text_or_base64() {
+        let plain = wire_key(b"user:1").expect("text");
+        assert_eq!((plain.args().as_str(), plain.base64), ("user:1", false));
+        let spaced = wire_key(b"has space").expect("base64");
+        assert_eq!(spaced.args(), "aGFzIHNwYWNl b");
+        assert!(wire_key("café".as_bytes()).expect("base64").base64);
+        assert!(wire_key(b"\xff\x00").expect("base64").base64);
+        assert!(wire_key(b"").is_err());
+        assert!(wire_key(&[b'k'; 251]).is_err());
+    }
+
+    #[test]
+    fn routing_is_the_memcache_crates() {
+        // The crate hashed `&str` with std's DefaultHasher: bytes that are UTF-8 route the
+        // same through either branch.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write(b"user:42");
+        h.write_u8(0xff);
+        assert_eq!(
+            usize::try_from(h.finish() % 3).unwrap_or(9),
+            route(b"user:42", 3)
+        );
+        assert!(route(b"\xff", 3) < 3);
+        assert_eq!(route(b"anything", 1), 0);
     }
 
     #[test]

@@ -64,9 +64,30 @@ pub struct Capabilities {
     pub slow_log: bool,
     /// The server lists its clients ([`CacheBackend::clients`], [`WriteOp::KillClient`]).
     pub clients: bool,
+    /// Entries are stored under the sha1 of their name (Laravel's file store): listings show
+    /// the hashes, and a name a person types is hashed with [`Capabilities::key_for_name`].
+    /// Keeping the two apart is what stops a key named like another key's hash from reaching
+    /// that other entry.
+    pub hashed_names: bool,
 }
 
 impl Capabilities {
+    /// The backend key for a name a person typed: the name itself, or its sha1 (lower-case
+    /// hex) where entries are stored by hash.
+    #[must_use]
+    pub fn key_for_name(&self, name: &[u8]) -> Bytes {
+        if self.hashed_names {
+            Bytes::from(
+                sha1_smol::Sha1::from(name)
+                    .digest()
+                    .to_string()
+                    .into_bytes(),
+            )
+        } else {
+            Bytes::copy_from_slice(name)
+        }
+    }
+
     /// What a store of plain string values under string keys can do — Memcached, an SQL cache
     /// table, a file cache directory. Each of them overrides where it differs, so a new
     /// capability needs one default here rather than one line in every table.
@@ -92,6 +113,7 @@ impl Capabilities {
             purge_expired: false,
             slow_log: false,
             clients: false,
+            hashed_names: false,
         }
     }
 }

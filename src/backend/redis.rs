@@ -178,19 +178,14 @@ impl RedisBackend {
             .set_response_timeout(Some(Duration::from_millis(spec.command_timeout_ms)))
             .set_number_of_retries(1);
         // The manager retries internally; bound the whole attempt so a black-holed host
-        // fails within the connect timeout the user chose.
-        let limit = Duration::from_millis(spec.connect_timeout_ms.saturating_mul(2));
+        // fails within the connect timeout the user chose, and say that very limit.
+        let limit = Duration::from_millis(spec.connect_timeout_ms);
         let conn =
             match tokio::time::timeout(limit, client.get_connection_manager_with_config(config))
                 .await
             {
                 Ok(result) => result.map_err(|e| map_error(&e, &target, "connect", spec))?,
-                Err(_) => {
-                    return Err(BackendError::Timeout {
-                        target,
-                        timeout_ms: spec.connect_timeout_ms,
-                    });
-                }
+                Err(_) => return Err(connect_timeout(&target, spec)),
             };
         let mut backend = Self {
             conn,
@@ -226,6 +221,7 @@ impl RedisBackend {
                 purge_expired: false,
                 slow_log: true,
                 clients: true,
+                hashed_names: false,
             },
         };
         // A PING proves the handshake (AUTH, SELECT) worked; INFO gives the version.
@@ -316,12 +312,29 @@ impl RedisBackend {
 
 fn map_error(e: &redis::RedisError, target: &str, command: &str, spec: &RedisSpec) -> BackendError {
     if e.is_timeout() {
-        return BackendError::Timeout {
-            target: target.to_owned(),
-            timeout_ms: spec.connect_timeout_ms,
-        };
+        return connect_timeout(target, spec);
     }
     classify(e, target, command)
+}
+
+/// A connect that did not finish in time. Over TLS the usual cause is a server that does not
+/// speak TLS at all (a plain Redis never answers a TLS hello), so the message says so.
+fn connect_timeout(target: &str, spec: &RedisSpec) -> BackendError {
+    if spec.tls.is_some() {
+        BackendError::Connect {
+            target: target.to_owned(),
+            reason: format!(
+                "no TLS handshake within {} ms: check that this server speaks TLS (a plain \
+                 Redis needs redis://, not rediss://)",
+                spec.connect_timeout_ms
+            ),
+        }
+    } else {
+        BackendError::Timeout {
+            target: target.to_owned(),
+            timeout_ms: spec.connect_timeout_ms,
+        }
+    }
 }
 
 fn classify(e: &redis::RedisError, target: &str, command: &str) -> BackendError {
@@ -334,6 +347,18 @@ fn classify(e: &redis::RedisError, target: &str, command: &str) -> BackendError 
         return BackendError::Auth {
             target: target.to_owned(),
             reason: e.detail().unwrap_or(e.category()).to_owned(),
+        };
+    }
+    if code == "NOPERM" {
+        // Name what is missing: a checked edit runs a script (EVALSHA), which an ACL user
+        // allowed `+set` alone may not.
+        return BackendError::Server {
+            command: command.to_owned(),
+            reason: format!(
+                "{} — this ACL user lacks that permission (checked edits and creates run Lua \
+                 scripts: they need +@scripting, or +evalsha and +eval)",
+                e.detail().unwrap_or(e.category())
+            ),
         };
     }
     if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
@@ -941,6 +966,20 @@ impl CacheBackend for RedisBackend {
                 ttl,
                 expect,
             } => {
+                if expect.is_none() {
+                    // Nothing to compare: one plain SET does it atomically and needs only the
+                    // `set` permission (an ACL user without scripting can still set).
+                    let mut cmd = redis::cmd("SET");
+                    cmd.arg(key.as_ref()).arg(value.as_ref());
+                    match ttl {
+                        TtlChange::Keep => cmd.arg("KEEPTTL"),
+                        TtlChange::Persist => &mut cmd,
+                        TtlChange::InMs(ms) => cmd.arg("PX").arg(*ms),
+                        TtlChange::AtUnixMs(ms) => cmd.arg("PXAT").arg(*ms),
+                    };
+                    let _: Value = self.query(&cmd, "SET").await?;
+                    return Ok(WriteOutcome::Done(1));
+                }
                 let (expect_mode, expected) = expect_args(expect.as_ref());
                 let (ttl_mode, ttl_arg) = ttl_args(*ttl);
                 let ttl_arg = ttl_arg.to_string();

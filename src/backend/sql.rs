@@ -35,9 +35,12 @@ pub struct SqlBackend {
     dialect: SqlDialect,
     table: String,
     target: String,
+    connect_timeout_ms: u64,
+    /// The longest one statement may take.
+    command_timeout: std::time::Duration,
     capabilities: Capabilities,
-    /// Where each listing stopped: the last key read, by cursor token.
-    cursors: Mutex<HashMap<u64, String>>,
+    /// Where each listing stopped: the last key read (as bytes), by cursor token.
+    cursors: Mutex<HashMap<u64, Vec<u8>>>,
     next_cursor: AtomicU64,
 }
 
@@ -108,12 +111,70 @@ fn text_key(key: &[u8]) -> BackendResult<&str> {
     })
 }
 
+/// A value bound to a statement.
+enum Arg {
+    Text(String),
+    Bytes(Vec<u8>),
+    Int(i64),
+}
+
+/// A statement and its arguments, numbered as the dialect wants (`$n` or `?`).
+struct Stmt {
+    dialect: SqlDialect,
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Stmt {
+    fn new(dialect: SqlDialect) -> Self {
+        Self {
+            dialect,
+            sql: String::new(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Adds an argument and returns its placeholder.
+    fn bind(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        match self.dialect {
+            SqlDialect::Postgres => format!("${}", self.args.len()),
+            _ => "?".to_owned(),
+        }
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql.clone()));
+        for a in &self.args {
+            q = match a {
+                Arg::Text(t) => q.bind(t.as_str()),
+                Arg::Bytes(b) => q.bind(b.as_slice()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+/// Reads a bytes column (NULL reads as empty).
+fn bytes_at(row: &sqlx::any::AnyRow, i: usize) -> Result<Vec<u8>, sqlx::Error> {
+    Ok(row.try_get::<Option<Vec<u8>>, _>(i)?.unwrap_or_default())
+}
+
+/// One row of the cache table, read as bytes.
+struct CacheRow {
+    value: Vec<u8>,
+    expiration: i64,
+}
+
 impl SqlBackend {
     /// Connects and checks that the table has Laravel's cache columns.
     ///
     /// # Errors
     /// The database is unreachable, refuses the login, or the table is missing or different.
     pub async fn connect(spec: &SqlSpec, password: Option<&Secret>) -> BackendResult<Self> {
+        use sqlx::ConnectOptions as _;
+        use sqlx::Connection as _;
         sqlx::any::install_default_drivers();
         let mut url =
             url::Url::parse(&spec.url).map_err(|e| BackendError::Config(e.to_string()))?;
@@ -123,17 +184,39 @@ impl SqlBackend {
             })?;
         }
         let target = spec.display_target();
+        let options: sqlx::any::AnyConnectOptions = url
+            .as_str()
+            .parse()
+            .map_err(|e: sqlx::Error| BackendError::Config(scrub(&e.to_string(), password)))?;
+        let options = options.disable_statement_logging();
+        let connect_timeout = std::time::Duration::from_millis(spec.connect_timeout_ms);
+        // One connection first, on its own: a refused port or a wrong password is reported at
+        // once with its cause (the pool would retry until its timeout and only say "timed out").
+        match tokio::time::timeout(connect_timeout, sqlx::AnyConnection::connect_with(&options))
+            .await
+        {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+            }
+            Ok(Err(e)) => return Err(classify(&e, &target, spec.connect_timeout_ms, password)),
+            Err(_) => {
+                return Err(BackendError::Timeout {
+                    target,
+                    timeout_ms: spec.connect_timeout_ms,
+                });
+            }
+        }
         let pool = sqlx::any::AnyPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(std::time::Duration::from_millis(spec.connect_timeout_ms))
-            .connect(url.as_str())
-            .await
-            .map_err(|e| classify(&e, &target))?;
+            .acquire_timeout(connect_timeout)
+            .connect_lazy_with(options);
         let backend = Self {
             pool,
             dialect: spec.dialect,
             table: spec.table.clone(),
             target,
+            connect_timeout_ms: spec.connect_timeout_ms,
+            command_timeout: std::time::Duration::from_millis(spec.command_timeout_ms.max(1)),
             capabilities: Capabilities {
                 scan_pause: true,
                 rename: true,
@@ -150,13 +233,18 @@ impl SqlBackend {
             e = backend.col("expiration"),
             t = backend.col(&backend.table)
         );
-        sqlx::query(sqlx::AssertSqlSafe(probe.clone())).fetch_all(&backend.pool).await.map_err(|e| {
-            BackendError::Config(format!(
-                "table `{}` in {} is missing or is not a cache table (key, value, expiration): {e}",
+        let result = backend
+            .timed(sqlx::query(sqlx::AssertSqlSafe(probe)).fetch_all(&backend.pool))
+            .await;
+        match result {
+            Ok(_) => Ok(backend),
+            Err(BackendError::Server { reason, .. }) => Err(BackendError::Config(format!(
+                "table `{}` in {} is missing or is not a cache table (key, value, expiration): \
+                 {reason}",
                 backend.table, backend.target
-            ))
-        })?;
-        Ok(backend)
+            ))),
+            Err(e) => Err(e),
+        }
     }
 
     /// A quoted identifier.
@@ -167,94 +255,187 @@ impl SqlBackend {
         }
     }
 
-    /// The n-th (1-based) placeholder.
-    fn arg(&self, n: usize) -> String {
+    fn stmt(&self) -> Stmt {
+        Stmt::new(self.dialect)
+    }
+
+    /// A text column as the bytes a UTF-8 client reads, whatever the column's collation:
+    /// what keys are compared and ordered by, and how values are read.
+    fn bytes_of(&self, column: &str) -> String {
+        let c = self.col(column);
         match self.dialect {
-            SqlDialect::Postgres => format!("${n}"),
-            _ => "?".to_owned(),
+            SqlDialect::Sqlite => format!("CAST({c} AS BLOB)"),
+            SqlDialect::Postgres => format!("convert_to({c}, 'UTF8')"),
+            SqlDialect::MySql => format!("CAST(CONVERT({c} USING utf8mb4) AS BINARY)"),
+        }
+    }
+
+    /// The expiration as a whole number, even when a row holds it as text.
+    fn expiration_int(&self) -> String {
+        let e = self.col("expiration");
+        match self.dialect {
+            SqlDialect::Sqlite => format!("CAST({e} AS INTEGER)"),
+            SqlDialect::Postgres => format!("CAST({e} AS BIGINT)"),
+            SqlDialect::MySql => format!("CAST({e} AS SIGNED)"),
+        }
+    }
+
+    /// `WHERE` condition for exactly this key, byte for byte. The column's own `=` comes first
+    /// so an index is used; a case- or accent-insensitive collation (`utf8mb4_unicode_ci`,
+    /// trailing-space padding, a nondeterministic ICU collation) may let it match other keys,
+    /// which the byte comparison then drops.
+    fn key_eq(&self, q: &mut Stmt, key: &[u8]) -> String {
+        // Arguments are bound in the order their placeholders appear (`?` is positional).
+        let bytes = self.bytes_of("key");
+        if let Ok(text) = std::str::from_utf8(key) {
+            let a = q.bind(Arg::Text(text.to_owned()));
+            let exact = q.bind(Arg::Bytes(key.to_vec()));
+            format!("{} = {a} AND {bytes} = {exact}", self.col("key"))
+        } else {
+            let exact = q.bind(Arg::Bytes(key.to_vec()));
+            format!("{bytes} = {exact}")
         }
     }
 
     fn err(&self, e: &sqlx::Error) -> BackendError {
-        classify(e, &self.target)
+        classify(e, &self.target, self.connect_timeout_ms, None)
     }
 
-    async fn row(&self, key: &str) -> BackendResult<Option<(String, i64)>> {
-        let sql = format!(
-            "SELECT {v}, {e} FROM {t} WHERE {k} = {a}",
-            v = self.col("value"),
-            e = self.col("expiration"),
-            t = self.col(&self.table),
-            k = self.col("key"),
-            a = self.arg(1)
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.err(&e))?;
-        row.map(|r| {
-            let value: String = r.try_get(0).map_err(|e| self.err(&e))?;
-            let exp: i64 = r.try_get(1).map_err(|e| self.err(&e))?;
-            Ok((value, exp))
-        })
-        .transpose()
-    }
-
-    async fn exec(&self, sql: &str, args: &[&str]) -> BackendResult<u64> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
-        for a in args {
-            q = q.bind(*a);
-        }
-        Ok(q.execute(&self.pool)
-            .await
-            .map_err(|e| self.err(&e))?
-            .rows_affected())
-    }
-
-    async fn exec_with_exp(
+    /// Runs one statement under the command timeout: a server that stops answering
+    /// mid-query gives an error, never a listing (or a UI) that waits forever.
+    async fn timed<T>(
         &self,
-        sql: &str,
-        value: &str,
-        exp: i64,
-        key: &str,
-    ) -> BackendResult<u64> {
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .bind(value)
-            .bind(exp)
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err(&e))?
+        fut: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> BackendResult<T> {
+        match tokio::time::timeout(self.command_timeout, fut).await {
+            Ok(result) => result.map_err(|e| self.err(&e)),
+            Err(_) => Err(BackendError::Timeout {
+                target: self.target.clone(),
+                timeout_ms: u64::try_from(self.command_timeout.as_millis()).unwrap_or(u64::MAX),
+            }),
+        }
+    }
+
+    async fn execute(&self, q: &Stmt) -> BackendResult<u64> {
+        Ok(self
+            .timed(q.query().execute(&self.pool))
+            .await?
             .rows_affected())
     }
 
-    async fn insert(&self, key: &str, value: &str, exp: i64) -> BackendResult<bool> {
-        let sql = format!(
-            "INSERT INTO {t} ({v}, {e}, {k}) VALUES ({a1}, {a2}, {a3})",
+    /// The row of exactly this key, its value as bytes.
+    async fn row(&self, key: &[u8]) -> BackendResult<Option<CacheRow>> {
+        let mut q = self.stmt();
+        let cond = self.key_eq(&mut q, key);
+        q.sql = format!(
+            "SELECT {kb}, {vb}, {e} FROM {t} WHERE {cond}",
+            kb = self.bytes_of("key"),
+            vb = self.bytes_of("value"),
+            e = self.expiration_int(),
             t = self.col(&self.table),
-            k = self.col("key"),
-            v = self.col("value"),
-            e = self.col("expiration"),
-            a1 = self.arg(1),
-            a2 = self.arg(2),
-            a3 = self.arg(3)
         );
-        match self.exec_with_exp(&sql, value, exp, key).await {
-            Ok(_) => Ok(true),
-            Err(BackendError::Server { reason, .. })
-                if reason.contains("UNIQUE")
-                    || reason.contains("unique")
-                    || reason.contains("Duplicate") =>
-            {
-                Ok(false)
+        let rows = self.timed(q.query().fetch_all(&self.pool)).await?;
+        for r in &rows {
+            let read = |r: &sqlx::any::AnyRow| -> Result<(Vec<u8>, CacheRow), sqlx::Error> {
+                Ok((
+                    bytes_at(r, 0)?,
+                    CacheRow {
+                        value: bytes_at(r, 1)?,
+                        expiration: r.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
+                    },
+                ))
+            };
+            let (found, row) = read(r).map_err(|e| BackendError::Server {
+                command: "SELECT".to_owned(),
+                reason: format!(
+                    "the row of `{}` cannot be read: {e}",
+                    crate::escape::escape_bytes(key)
+                ),
+            })?;
+            // The exact check on what came back, whatever the query matched.
+            if found == key {
+                return Ok(Some(row));
             }
-            Err(e) => Err(e),
         }
+        Ok(None)
+    }
+
+    /// A value as the argument a statement stores: text where it is UTF-8; raw bytes in
+    /// SQLite (what PHP's PDO writes for a binary string); refused elsewhere.
+    fn value_arg(&self, value: &[u8]) -> BackendResult<Arg> {
+        match std::str::from_utf8(value) {
+            Ok(text) => Ok(Arg::Text(text.to_owned())),
+            Err(_) if self.dialect == SqlDialect::Sqlite => Ok(Arg::Bytes(value.to_vec())),
+            Err(_) => Err(BackendError::Config(format!(
+                "this value is not UTF-8, and a {} cache table holds text",
+                self.dialect.label()
+            ))),
+        }
+    }
+
+    /// Inserts a row; false when the key exists already.
+    async fn insert(&self, key: &[u8], value: &[u8], exp: i64) -> BackendResult<bool> {
+        let mut q = self.stmt();
+        let (v, e, k) = (
+            q.bind(self.value_arg(value)?),
+            q.bind(Arg::Int(exp)),
+            q.bind(Arg::Text(text_key(key)?.to_owned())),
+        );
+        q.sql = format!(
+            "INSERT INTO {t} ({vc}, {ec}, {kc}) VALUES ({v}, {e}, {k})",
+            t = self.col(&self.table),
+            kc = self.col("key"),
+            vc = self.col("value"),
+            ec = self.col("expiration"),
+        );
+        // A key equal to this one under the table's collation blocks it too; that is a
+        // conflict the user sees, never a silent write to the other key.
+        match tokio::time::timeout(self.command_timeout, q.query().execute(&self.pool)).await {
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(sqlx::Error::Database(db))) if db.is_unique_violation() => Ok(false),
+            Ok(Err(e)) => Err(self.err(&e)),
+            Err(_) => Err(BackendError::Timeout {
+                target: self.target.clone(),
+                timeout_ms: u64::try_from(self.command_timeout.as_millis()).unwrap_or(u64::MAX),
+            }),
+        }
+    }
+
+    async fn delete_key(&self, key: &[u8]) -> BackendResult<u64> {
+        let mut q = self.stmt();
+        let cond = self.key_eq(&mut q, key);
+        q.sql = format!("DELETE FROM {} WHERE {cond}", self.col(&self.table));
+        self.execute(&q).await
     }
 }
 
-fn classify(e: &sqlx::Error, target: &str) -> BackendError {
+/// The error for a key the table refuses because its collation calls it equal to another.
+fn collation_clash(key: &[u8]) -> BackendError {
+    BackendError::Server {
+        command: "INSERT".to_owned(),
+        reason: format!(
+            "the table already holds a key its collation treats as equal to `{}` (differing \
+             only in case, accents or trailing spaces); nothing was written, and that other \
+             key was left as it is",
+            crate::escape::escape_bytes(key)
+        ),
+    }
+}
+
+/// Takes a secret out of a driver message (some echo the URL they were given).
+fn scrub(message: &str, password: Option<&Secret>) -> String {
+    match password {
+        Some(pw) if !pw.expose().is_empty() => message.replace(pw.expose(), "***"),
+        _ => message.to_owned(),
+    }
+}
+
+fn classify(
+    e: &sqlx::Error,
+    target: &str,
+    connect_timeout_ms: u64,
+    password: Option<&Secret>,
+) -> BackendError {
     match e {
         sqlx::Error::Io(io) => BackendError::Connect {
             target: target.to_owned(),
@@ -262,10 +443,14 @@ fn classify(e: &sqlx::Error, target: &str) -> BackendError {
         },
         sqlx::Error::PoolTimedOut => BackendError::Timeout {
             target: target.to_owned(),
-            timeout_ms: 0,
+            timeout_ms: connect_timeout_ms,
+        },
+        sqlx::Error::Tls(tls) => BackendError::Connect {
+            target: target.to_owned(),
+            reason: format!("TLS: {}", scrub(&tls.to_string(), password)),
         },
         sqlx::Error::Database(db) => {
-            let msg = db.message().to_owned();
+            let msg = scrub(db.message(), password);
             let code = db
                 .code()
                 .map(std::borrow::Cow::into_owned)
@@ -284,9 +469,13 @@ fn classify(e: &sqlx::Error, target: &str) -> BackendError {
                 }
             }
         }
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => BackendError::Server {
+            command: "SQL".to_owned(),
+            reason: format!("a row cannot be read: {e}"),
+        },
         other => BackendError::Connect {
             target: target.to_owned(),
-            reason: other.to_string(),
+            reason: scrub(&other.to_string(), password),
         },
     }
 }
@@ -312,34 +501,36 @@ impl CacheBackend for SqlBackend {
 
     async fn key_count(&self) -> BackendResult<u64> {
         let sql = format!("SELECT COUNT(*) FROM {}", self.col(&self.table));
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| self.err(&e))?;
+        let row = self
+            .timed(sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool))
+            .await?;
         let n: i64 = row.try_get(0).map_err(|e| self.err(&e))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
-        let (length, text) = match self.dialect {
-            SqlDialect::Sqlite => ("LENGTH(CAST({v} AS BLOB))", "TEXT"),
-            SqlDialect::Postgres => ("OCTET_LENGTH({v})", "TEXT"),
-            SqlDialect::MySql => ("OCTET_LENGTH({v})", "CHAR"),
+        let text = match self.dialect {
+            SqlDialect::Sqlite | SqlDialect::Postgres => "TEXT",
+            SqlDialect::MySql => "CHAR",
         };
         // The byte sum is NUMERIC/DECIMAL on PostgreSQL and MySQL, which the Any driver cannot
         // decode: it comes back as text on every dialect and is parsed here.
         let sql = format!(
             "SELECT COUNT(*), COUNT(CASE WHEN {e} <= {now} THEN 1 END), \
-             CAST(COALESCE(SUM({len}), 0) AS {text}) FROM {t}",
-            e = self.col("expiration"),
+             CAST(COALESCE(SUM(LENGTH({vb})), 0) AS {text}) FROM {t}",
+            e = self.expiration_int(),
             now = now_secs(),
-            len = length.replace("{v}", &self.col("value")),
+            vb = self.bytes_of("value"),
             t = self.col(&self.table),
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| self.err(&e))?;
+        let sql = if self.dialect == SqlDialect::Postgres {
+            sql.replace("SUM(LENGTH(", "SUM(OCTET_LENGTH(")
+        } else {
+            sql
+        };
+        let row = self
+            .timed(sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool))
+            .await?;
         let total: i64 = row.try_get(0).map_err(|e| self.err(&e))?;
         let expired: i64 = row.try_get(1).map_err(|e| self.err(&e))?;
         let size: String = row.try_get(2).map_err(|e| self.err(&e))?;
@@ -362,36 +553,35 @@ impl CacheBackend for SqlBackend {
                 BackendError::Config("this listing was stopped; search again".to_owned())
             })?)
         };
-        let like = like_prefix(&request.pattern);
+        let k = self.col("key");
+        let kb = self.bytes_of("key");
+        let mut q = self.stmt();
         let mut conditions = Vec::new();
-        let mut args: Vec<String> = Vec::new();
         if let Some(after) = &after {
-            args.push(after.clone());
-            conditions.push(format!("{} > {}", self.col("key"), self.arg(args.len())));
+            // Rows come ordered by the column's collation, ties (keys a case-insensitive
+            // collation calls equal) by their bytes; the next page starts after the last row
+            // in exactly that order, so no key is skipped or read twice.
+            let text = String::from_utf8_lossy(after).into_owned();
+            let (a, b) = (q.bind(Arg::Text(text.clone())), q.bind(Arg::Text(text)));
+            let c = q.bind(Arg::Bytes(after.clone()));
+            conditions.push(format!("({k} > {a} OR ({k} = {b} AND {kb} > {c}))"));
         }
-        if let Some(like) = &like {
-            args.push(like.clone());
-            conditions.push(format!(
-                "{} LIKE {} ESCAPE '!'",
-                self.col("key"),
-                self.arg(args.len())
-            ));
+        if let Some(like) = like_prefix(&request.pattern) {
+            // Only narrows what is read (a case-insensitive LIKE reads more, never less); the
+            // glob below decides.
+            let a = q.bind(Arg::Text(like));
+            conditions.push(format!("{k} LIKE {a} ESCAPE '!'"));
         }
         let filter = if conditions.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
-        let sql = format!(
-            "SELECT {k} FROM {t} {filter} ORDER BY {k} LIMIT {PAGE_ROWS}",
-            k = self.col("key"),
+        q.sql = format!(
+            "SELECT {kb} FROM {t} {filter} ORDER BY {k}, {kb} LIMIT {PAGE_ROWS}",
             t = self.col(&self.table)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-        for a in &args {
-            q = q.bind(a.as_str());
-        }
-        let rows = q.fetch_all(&self.pool).await.map_err(|e| self.err(&e))?;
+        let rows = self.timed(q.query().fetch_all(&self.pool)).await?;
         let mut keys = Vec::with_capacity(rows.len());
         let mut last = None;
         let wanted = request
@@ -399,9 +589,9 @@ impl CacheBackend for SqlBackend {
             .as_ref()
             .is_none_or(|t| *t == KeyType::String);
         for r in &rows {
-            let key: String = r.try_get(0).map_err(|e| self.err(&e))?;
-            if wanted && crate::glob::matches(&request.pattern, key.as_bytes()) {
-                keys.push(Bytes::from(key.clone().into_bytes()));
+            let key = bytes_at(r, 0).map_err(|e| self.err(&e))?;
+            if wanted && crate::glob::matches(&request.pattern, &key) {
+                keys.push(Bytes::from(key.clone()));
             }
             last = Some(key);
         }
@@ -425,14 +615,16 @@ impl CacheBackend for SqlBackend {
         let now = now_secs();
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            let Ok(k) = text_key(key) else {
-                out.push(None);
-                continue;
+            // One unreadable row is that row's problem, not the whole page's.
+            let row = match self.row(key).await {
+                Ok(row) => row,
+                Err(BackendError::Server { .. }) => None,
+                Err(e) => return Err(e),
             };
-            out.push(self.row(k).await?.map(|(value, exp)| KeyMeta {
+            out.push(row.map(|row| KeyMeta {
                 key_type: KeyType::String,
-                ttl: ttl_of(exp, now),
-                size_bytes: Some(value.len() as u64),
+                ttl: ttl_of(row.expiration, now),
+                size_bytes: Some(row.value.len() as u64),
                 server: None,
                 idle_secs: None,
                 preview: None,
@@ -442,22 +634,19 @@ impl CacheBackend for SqlBackend {
     }
 
     async fn key_details(&self, key: &[u8]) -> BackendResult<KeyDetails> {
-        let (value, exp) = self
-            .row(text_key(key)?)
-            .await?
-            .ok_or_else(|| key_not_found(key))?;
+        let row = self.row(key).await?.ok_or_else(|| key_not_found(key))?;
         Ok(KeyDetails {
             meta: KeyMeta {
                 key_type: KeyType::String,
-                ttl: ttl_of(exp, now_secs()),
-                size_bytes: Some(value.len() as u64),
+                ttl: ttl_of(row.expiration, now_secs()),
+                size_bytes: Some(row.value.len() as u64),
                 server: None,
                 idle_secs: None,
                 preview: None,
             },
             encoding: None,
-            length: value.len() as u64,
-            extra: vec![("Expiration".to_owned(), exp.to_string())],
+            length: row.value.len() as u64,
+            extra: vec![("Expiration".to_owned(), row.expiration.to_string())],
             flags: None,
         })
     }
@@ -469,30 +658,19 @@ impl CacheBackend for SqlBackend {
         cursor: &PageCursor,
         _page_size: u32,
     ) -> BackendResult<ValuePage> {
-        let (value, _) = self
-            .row(text_key(key)?)
-            .await?
-            .ok_or_else(|| key_not_found(key))?;
-        Ok(whole_string_page(cursor, Bytes::from(value.into_bytes())))
+        let row = self.row(key).await?.ok_or_else(|| key_not_found(key))?;
+        Ok(whole_string_page(cursor, Bytes::from(row.value)))
     }
 
     async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {
-        let (value, _) = self
-            .row(text_key(key)?)
-            .await?
-            .ok_or_else(|| key_not_found(key))?;
-        Ok(clamped_range(value.as_bytes(), offset, len))
+        let row = self.row(key).await?.ok_or_else(|| key_not_found(key))?;
+        Ok(clamped_range(&row.value, offset, len))
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
         let now = now_secs();
         let t = self.col(&self.table);
-        let (k, v, e) = (self.col("key"), self.col("value"), self.col("expiration"));
-        let value_text = |b: &Bytes| {
-            String::from_utf8(b.to_vec()).map_err(|_| {
-                BackendError::Config("a cache table holds text: this value is not UTF-8".to_owned())
-            })
-        };
+        let (v, e) = (self.col("value"), self.col("expiration"));
         match op {
             WriteOp::SetString {
                 key,
@@ -500,8 +678,7 @@ impl CacheBackend for SqlBackend {
                 ttl,
                 expect,
             } => {
-                let key = text_key(key)?;
-                let value = value_text(value)?;
+                text_key(key)?;
                 let current = self.row(key).await?;
                 match (expect, &current) {
                     (Some(Some(_)), None) | (Some(None), Some(_)) => {
@@ -509,45 +686,25 @@ impl CacheBackend for SqlBackend {
                     }
                     _ => {}
                 }
-                let exp = expiration_for(*ttl, current.as_ref().map(|c| c.1), now);
+                let exp = expiration_for(*ttl, current.as_ref().map(|c| c.expiration), now);
                 if current.is_none() {
-                    return Ok(if self.insert(key, &value, exp).await? {
-                        WriteOutcome::Done(1)
-                    } else {
-                        WriteOutcome::Conflict
-                    });
+                    if self.insert(key, value, exp).await? {
+                        return Ok(WriteOutcome::Done(1));
+                    }
+                    // No row has exactly this key, yet the table refused it: one its collation
+                    // calls equal is there. That row is never written instead.
+                    return Err(collation_clash(key));
                 }
-                let (sql, n) = if let Some(Some(old)) = expect {
+                let mut q = self.stmt();
+                let (a1, a2) = (q.bind(self.value_arg(value)?), q.bind(Arg::Int(exp)));
+                let mut cond = self.key_eq(&mut q, key);
+                if let Some(Some(old)) = expect {
                     // The comparison happens in the UPDATE itself: atomic.
-                    let sql = format!(
-                        "UPDATE {t} SET {v} = {a1}, {e} = {a2} WHERE {k} = {a3} AND {v} = {a4}",
-                        a1 = self.arg(1),
-                        a2 = self.arg(2),
-                        a3 = self.arg(3),
-                        a4 = self.arg(4)
-                    );
-                    let old = value_text(old)?;
-                    let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                        .bind(value.as_str())
-                        .bind(exp)
-                        .bind(key)
-                        .bind(old.as_str())
-                        .execute(&self.pool)
-                        .await
-                        .map_err(|e| self.err(&e))?
-                        .rows_affected();
-                    (sql, n)
-                } else {
-                    let sql = format!(
-                        "UPDATE {t} SET {v} = {a1}, {e} = {a2} WHERE {k} = {a3}",
-                        a1 = self.arg(1),
-                        a2 = self.arg(2),
-                        a3 = self.arg(3)
-                    );
-                    let n = self.exec_with_exp(&sql, &value, exp, key).await?;
-                    (sql, n)
-                };
-                let _ = sql;
+                    let a = q.bind(Arg::Bytes(old.to_vec()));
+                    cond = format!("{cond} AND {} = {a}", self.bytes_of("value"));
+                }
+                q.sql = format!("UPDATE {t} SET {v} = {a1}, {e} = {a2} WHERE {cond}");
+                let n = self.execute(&q).await?;
                 Ok(if n == 0 {
                     WriteOutcome::Conflict
                 } else {
@@ -555,25 +712,13 @@ impl CacheBackend for SqlBackend {
                 })
             }
             WriteOp::SetTtl { key, ttl } => {
-                let key = text_key(key)?;
-                let current = self
-                    .row(key)
-                    .await?
-                    .ok_or_else(|| key_not_found(key.as_bytes()))?;
-                let exp = expiration_for(*ttl, Some(current.1), now);
-                let sql = format!(
-                    "UPDATE {t} SET {e} = {a1} WHERE {k} = {a2}",
-                    a1 = self.arg(1),
-                    a2 = self.arg(2)
-                );
-                let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(exp)
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| self.err(&e))?
-                    .rows_affected();
-                Ok(WriteOutcome::Done(n))
+                let current = self.row(key).await?.ok_or_else(|| key_not_found(key))?;
+                let exp = expiration_for(*ttl, Some(current.expiration), now);
+                let mut q = self.stmt();
+                let a = q.bind(Arg::Int(exp));
+                let cond = self.key_eq(&mut q, key);
+                q.sql = format!("UPDATE {t} SET {e} = {a} WHERE {cond}");
+                Ok(WriteOutcome::Done(self.execute(&q).await?))
             }
             WriteOp::Create { key, value, ttl } => {
                 let NewValue::String(value) = value else {
@@ -581,25 +726,20 @@ impl CacheBackend for SqlBackend {
                         "a cache table holds plain values only".to_owned(),
                     ));
                 };
+                if self.row(key).await?.is_some() {
+                    return Ok(WriteOutcome::TargetExists);
+                }
                 let exp = expiration_for(*ttl, None, now);
-                Ok(
-                    if self
-                        .insert(text_key(key)?, &value_text(value)?, exp)
-                        .await?
-                    {
-                        WriteOutcome::Done(1)
-                    } else {
-                        WriteOutcome::TargetExists
-                    },
-                )
+                if self.insert(key, value, exp).await? {
+                    Ok(WriteOutcome::Done(1))
+                } else {
+                    Err(collation_clash(key))
+                }
             }
             WriteOp::Delete { keys } => {
-                let sql = format!("DELETE FROM {t} WHERE {k} = {a}", a = self.arg(1));
                 let mut n = 0;
                 for key in keys {
-                    if let Ok(key) = text_key(key) {
-                        n += self.exec(&sql, &[key]).await?;
-                    }
+                    n += self.delete_key(key).await?;
                 }
                 Ok(WriteOutcome::Done(n))
             }
@@ -613,62 +753,51 @@ impl CacheBackend for SqlBackend {
                 to,
                 overwrite,
             } => {
-                let (from, to) = (text_key(from)?, text_key(to)?);
-                let (value, exp) = self
-                    .row(from)
-                    .await?
-                    .ok_or_else(|| key_not_found(from.as_bytes()))?;
+                text_key(to)?;
+                let row = self.row(from).await?.ok_or_else(|| key_not_found(from))?;
                 if self.row(to).await?.is_some() {
                     if !overwrite {
                         return Ok(WriteOutcome::TargetExists);
                     }
-                    self.exec(
-                        &format!("DELETE FROM {t} WHERE {k} = {a}", a = self.arg(1)),
-                        &[to],
-                    )
-                    .await?;
+                    self.delete_key(to).await?;
                 }
-                if !self.insert(to, &value, exp).await? {
+                if !self.insert(to, &row.value, row.expiration).await? {
                     return Ok(WriteOutcome::TargetExists);
                 }
                 if matches!(op, WriteOp::Rename { .. }) {
-                    self.exec(
-                        &format!("DELETE FROM {t} WHERE {k} = {a}", a = self.arg(1)),
-                        &[from],
-                    )
-                    .await?;
+                    self.delete_key(from).await?;
                 }
                 Ok(WriteOutcome::Done(1))
             }
             WriteOp::Restore { keys } => {
                 let mut n = 0;
                 for d in keys {
-                    let key = text_key(&d.key)?;
                     let exp = d.expire_at_unix_ms.map_or(now + FOREVER_SECS, |at| {
                         i64::try_from(at / 1000).unwrap_or(i64::MAX)
                     });
-                    if !self.insert(key, &value_text(&d.payload)?, exp).await? {
+                    if !self.insert(&d.key, &d.payload, exp).await? {
                         return Err(BackendError::Server {
                             command: "INSERT".to_owned(),
-                            reason: format!("`{key}` exists again; it was not replaced"),
+                            reason: format!(
+                                "`{}` exists again; it was not replaced",
+                                crate::escape::escape_bytes(&d.key)
+                            ),
                         });
                     }
                     n += 1;
                 }
                 Ok(WriteOutcome::Done(n))
             }
-            WriteOp::FlushDb | WriteOp::FlushAll | WriteOp::Flush { .. } => Ok(WriteOutcome::Done(
-                self.exec(&format!("DELETE FROM {t}"), &[]).await?,
-            )),
+            WriteOp::FlushDb | WriteOp::FlushAll | WriteOp::Flush { .. } => {
+                let mut q = self.stmt();
+                q.sql = format!("DELETE FROM {t}");
+                Ok(WriteOutcome::Done(self.execute(&q).await?))
+            }
             WriteOp::PurgeExpired => {
-                let sql = format!("DELETE FROM {t} WHERE {e} <= {a}", a = self.arg(1));
-                let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| self.err(&e))?
-                    .rows_affected();
-                Ok(WriteOutcome::Done(n))
+                let mut q = self.stmt();
+                let a = q.bind(Arg::Int(now));
+                q.sql = format!("DELETE FROM {t} WHERE {} <= {a}", self.expiration_int());
+                Ok(WriteOutcome::Done(self.execute(&q).await?))
             }
             _ => Err(BackendError::Config(
                 "a cache table holds plain values: this edit is not possible here".to_owned(),
@@ -679,14 +808,10 @@ impl CacheBackend for SqlBackend {
     async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
-            let row = match text_key(key) {
-                Ok(k) => self.row(k).await?,
-                Err(_) => None,
-            };
-            out.push(row.map(|(value, exp)| DumpedKey {
+            out.push(self.row(key).await?.map(|row| DumpedKey {
                 key: key.clone(),
-                payload: Bytes::from(value.into_bytes()),
-                expire_at_unix_ms: Some(u64::try_from(exp).unwrap_or(0) * 1000),
+                payload: Bytes::from(row.value),
+                expire_at_unix_ms: Some(u64::try_from(row.expiration).unwrap_or(0) * 1000),
             }));
         }
         Ok(out)

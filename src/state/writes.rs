@@ -598,6 +598,10 @@ impl AppState {
             if key.is_empty() {
                 return Err("type the key name".to_owned());
             }
+            let key = match &s.capabilities {
+                Some(caps) => caps.key_for_name(&key),
+                None => key,
+            };
             let value = match form.key_type {
                 KeyType::String => NewValue::String(bytes_of(&form.value)?),
                 KeyType::Hash => NewValue::Hash(bytes_of(&form.field)?, bytes_of(&form.value)?),

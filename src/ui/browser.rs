@@ -501,6 +501,15 @@ fn meta_cells(
             row.col(|_| {});
             row.col(|_| {});
         }
+        Some(MetaSlot::Failed(_)) => {
+            ticking = true; // repaint so the row is asked for again after its pause
+            row.col(|ui| {
+                ui.label(egui::RichText::new("?").color(theme::MUTED))
+                    .on_hover_text("Its type, TTL and size could not be read; retried shortly");
+            });
+            row.col(|_| {});
+            row.col(|_| {});
+        }
         _ => {
             row.col(|ui| {
                 ui.label(egui::RichText::new("…").color(theme::MUTED));

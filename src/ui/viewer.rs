@@ -52,7 +52,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
             ViewerState::Failed(reason) => {
                 ui.colored_label(theme::level_color(crate::state::Level::Error), reason);
                 if ui.button("Reload").clicked() {
-                    reload = s.browser.index.find(&v.key);
+                    reload = Some(v.key.clone());
                 }
             }
             ViewerState::Loaded => {
@@ -79,8 +79,8 @@ pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
         }
     }
     actions.apply(state);
-    if let Some(id) = reload {
-        state.open_key(id);
+    if let Some(key) = reload {
+        state.open_key_bytes(&key);
     }
     if load_more {
         state.load_more();

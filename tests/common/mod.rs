@@ -1,6 +1,7 @@
 //! Test harness: real `redis-server` processes on free loopback ports, stopped on drop.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod fault;
 pub mod ui;
 
 use std::net::TcpListener;
@@ -256,6 +257,14 @@ pub async fn list_keys(
     be: &dyn cache_console::backend::CacheBackend,
     pattern: &str,
 ) -> Vec<Vec<u8>> {
+    list_keys_result(be, pattern).await.expect("scan")
+}
+
+/// [`list_keys`], or the error a page of the listing ended with.
+pub async fn list_keys_result(
+    be: &dyn cache_console::backend::CacheBackend,
+    pattern: &str,
+) -> Result<Vec<Vec<u8>>, cache_console::backend::BackendError> {
     let request = cache_console::model::ScanRequest {
         pattern: pattern.as_bytes().to_vec(),
         type_filter: None,
@@ -265,11 +274,11 @@ pub async fn list_keys(
     let mut cursor = 0;
     let mut out = Vec::new();
     loop {
-        let page = be.scan(&request, cursor).await.expect("scan");
+        let page = be.scan(&request, cursor).await?;
         out.extend(page.keys.iter().map(|k| k.to_vec()));
         cursor = page.next_cursor;
         if cursor == 0 {
-            return out;
+            return Ok(out);
         }
     }
 }
