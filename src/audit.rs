@@ -79,6 +79,22 @@ impl AuditLog {
         &self.path
     }
 
+    /// Checks that entries can be appended (creating the directory and file when missing),
+    /// without writing anything.
+    ///
+    /// # Errors
+    /// The directory or file cannot be written.
+    pub fn check_writable(&self) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map(drop)
+    }
+
     /// Appends one entry as a single line.
     ///
     /// # Errors

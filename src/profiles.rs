@@ -31,7 +31,7 @@ pub struct Profile {
     #[serde(default)]
     pub read_only: bool,
     /// Colour tag shown as the connection's header (red for production, say).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_color")]
     pub color: Option<ColorTag>,
     /// Ask for confirmation before any write.
     #[serde(default)]
@@ -97,6 +97,34 @@ impl std::str::FromStr for ColorTag {
                 format!("unknown colour `{s}`: use one of {}", names.join(", "))
             })
     }
+}
+
+/// A colour as read from the file: one this version does not know (a newer version's, or a
+/// typo) is no colour, not a reason to drop every profile.
+#[derive(Deserialize)]
+enum ColorName {
+    Red,
+    Orange,
+    Yellow,
+    Green,
+    Blue,
+    Purple,
+    Gray,
+    #[serde(other)]
+    Unknown,
+}
+
+fn lenient_color<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ColorTag>, D::Error> {
+    Ok(Option::<ColorName>::deserialize(d)?.and_then(|c| match c {
+        ColorName::Red => Some(ColorTag::Red),
+        ColorName::Orange => Some(ColorTag::Orange),
+        ColorName::Yellow => Some(ColorTag::Yellow),
+        ColorName::Green => Some(ColorTag::Green),
+        ColorName::Blue => Some(ColorTag::Blue),
+        ColorName::Purple => Some(ColorTag::Purple),
+        ColorName::Gray => Some(ColorTag::Gray),
+        ColorName::Unknown => None,
+    }))
 }
 
 fn default_pattern() -> String {
@@ -217,6 +245,9 @@ pub fn check_name(name: &str) -> Result<(), ProfileError> {
 pub struct ProfileStore {
     path: PathBuf,
     profiles: Vec<Profile>,
+    /// The file as loaded held settings this version does not know (a newer version's, or
+    /// hand edits): it is copied aside before the first save drops them.
+    keep_before_save: bool,
 }
 
 /// What loading found besides the profiles: a message for the user, if any.
@@ -248,6 +279,7 @@ impl ProfileStore {
         Self {
             path: dir.join(FILE_NAME),
             profiles: Vec::new(),
+            keep_before_save: false,
         }
     }
 
@@ -258,6 +290,7 @@ impl ProfileStore {
         let mut store = Self {
             path: path.clone(),
             profiles: Vec::new(),
+            keep_before_save: false,
         };
         let text = match read_bounded(&path) {
             Ok(bytes) => bytes,
@@ -278,19 +311,34 @@ impl ProfileStore {
                 };
             }
         };
+        let mut unknown = Vec::new();
         let parsed = std::str::from_utf8(&text)
             .map_err(|e| e.to_string())
-            .and_then(|t| ron::from_str::<ProfilesFile>(t).map_err(|e| e.to_string()));
+            .and_then(|t| {
+                let mut de = ron::Deserializer::from_str(t).map_err(|e| e.to_string())?;
+                let file: ProfilesFile =
+                    serde_ignored::deserialize(&mut de, |path| unknown.push(path.to_string()))
+                        .map_err(|e| e.to_string())?;
+                de.end().map_err(|e| e.to_string())?;
+                Ok(file)
+            });
         match parsed {
             Ok(file) => {
                 store.profiles = file.profiles;
-                Loaded {
-                    store,
-                    warning: None,
-                }
+                let warning = (!unknown.is_empty()).then(|| {
+                    store.keep_before_save = true;
+                    unknown.truncate(5);
+                    format!(
+                        "{} holds settings this version does not know ({}); they stay in the \
+                         file until the next save, which first copies it aside",
+                        path.display(),
+                        unknown.join(", ")
+                    )
+                });
+                Loaded { store, warning }
             }
             Err(reason) => {
-                let backup = backup_path(&path);
+                let backup = backup_path(&path, "corrupt");
                 let kept = match std::fs::rename(&path, &backup) {
                     Ok(()) => format!("it was kept as {}", backup.display()),
                     Err(e) => format!("it could not be moved aside ({e})"),
@@ -402,7 +450,7 @@ impl ProfileStore {
     ///
     /// # Errors
     /// The directory or file cannot be written.
-    pub fn save(&self) -> Result<(), ProfileError> {
+    pub fn save(&mut self) -> Result<(), ProfileError> {
         let file = ProfilesFile {
             version: 1,
             profiles: self.profiles.clone(),
@@ -413,6 +461,10 @@ impl ProfileStore {
             path: self.path.clone(),
             source,
         };
+        if self.keep_before_save {
+            std::fs::copy(&self.path, backup_path(&self.path, "before-save")).map_err(save_err)?;
+            self.keep_before_save = false;
+        }
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
         let name = self
             .path
@@ -444,14 +496,15 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn backup_path(path: &Path) -> PathBuf {
+/// A free backup name beside `path`: `profiles.ron.<why>-<unix time>.bak`.
+fn backup_path(path: &Path, why: &str) -> PathBuf {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let mut candidate = path.with_extension(format!("ron.corrupt-{stamp}.bak"));
+    let mut candidate = path.with_extension(format!("ron.{why}-{stamp}.bak"));
     let mut n = 1;
     while candidate.exists() {
-        candidate = path.with_extension(format!("ron.corrupt-{stamp}-{n}.bak"));
+        candidate = path.with_extension(format!("ron.{why}-{stamp}-{n}.bak"));
         n += 1;
     }
     candidate
@@ -529,6 +582,100 @@ mod tests {
         assert_eq!(backups.len(), 1);
         let kept = std::fs::read_to_string(backups[0].path()).expect("read backup");
         assert_eq!(kept, "this is (not ron");
+    }
+
+    #[test]
+    fn an_unknown_colour_costs_the_colour_not_the_profiles() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ProfileStore::empty_in(dir.path());
+        store.add(profile("a", "redis://h")).expect("add");
+        let mut tagged = profile("b", "redis://h2");
+        tagged.color = Some(ColorTag::Blue);
+        store.add(tagged).expect("add");
+        let text = std::fs::read_to_string(store.path()).expect("read");
+        std::fs::write(store.path(), text.replace("Blue", "Teal")).expect("write");
+        let loaded = ProfileStore::load_from(dir.path());
+        assert!(loaded.warning.is_none(), "{:?}", loaded.warning);
+        assert_eq!(loaded.store.profiles().len(), 2);
+        assert_eq!(loaded.store.profiles()[1].color, None);
+    }
+
+    #[test]
+    fn settings_this_version_does_not_know_are_kept_aside_before_a_save() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ProfileStore::empty_in(dir.path());
+        store.add(profile("a", "redis://h")).expect("add");
+        let text = std::fs::read_to_string(store.path()).expect("read");
+        let newer = text.replacen("name: \"a\",", "name: \"a\", ssh_tunnel: \"bastion\",", 1);
+        assert_ne!(newer, text);
+        std::fs::write(store.path(), &newer).expect("write");
+        let mut loaded = ProfileStore::load_from(dir.path());
+        let warning = loaded.warning.expect("a warning");
+        assert!(warning.contains("ssh_tunnel"), "{warning}");
+        assert_eq!(loaded.store.profiles().len(), 1);
+        loaded.store.add(profile("b", "redis://h2")).expect("save");
+        let kept = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().contains("before-save"))
+            .expect("a copy was kept");
+        assert_eq!(std::fs::read_to_string(kept.path()).expect("read"), newer);
+    }
+
+    #[test]
+    fn names_are_plain_text() {
+        for bad in [
+            "a\nb",
+            "tab\tx",
+            "esc\u{1b}[2J",
+            "zw\u{200b}",
+            "rtl\u{202e}",
+            " lead",
+            "trail ",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_name(&"x".repeat(101)).is_err());
+        for good in ["prod", "Prod — EU (read-only)", "東京 cache", "a:b/c"] {
+            assert!(check_name(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_profiles_file_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = ProfileStore::empty_in(dir.path());
+        store.add(profile("a", "redis://h")).expect("add");
+        let mode = std::fs::metadata(store.path())
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let leftovers = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(leftovers, 1, "no temp file is left behind");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_profiles_file_loads_or_is_kept_aside(content in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join(FILE_NAME), &content).expect("write");
+            let loaded = ProfileStore::load_from(dir.path());
+            if loaded.warning.is_some() {
+                let kept = std::fs::read_dir(dir.path())
+                    .expect("dir")
+                    .filter_map(Result::ok)
+                    .any(|e| std::fs::read(e.path()).ok().as_deref() == Some(content.as_slice()));
+                proptest::prop_assert!(kept, "the damaged file is kept byte for byte");
+            }
+        }
+
+        #[test]
+        fn names_with_control_characters_are_never_accepted(name in "\\PC{0,8}[\\x00-\\x1f\\x7f\\x{200b}\\x{202e}]\\PC{0,8}") {
+            proptest::prop_assert!(check_name(&name).is_err());
+        }
     }
 
     #[test]

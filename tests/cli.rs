@@ -698,3 +698,22 @@ fn a_pattern_delete_asks_like_a_flush() {
     let n: u64 = redis::cmd("DBSIZE").query(&mut c).expect("dbsize");
     assert_eq!(n, 5);
 }
+
+#[test]
+fn a_change_that_cannot_be_audited_is_not_made() {
+    let server = RedisServer::start();
+    let cfg = config_dir();
+    // A directory where the log should be: it cannot be opened for appending (even by root).
+    std::fs::create_dir(cfg.path().join("audit.jsonl")).expect("block the log");
+    let url = server.url();
+    let out = run(cfg.path(), &["set", &url, "k", "v"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("audit log"), "{}", stderr(&out));
+    let out = run(cfg.path(), &["del", &url, "--pattern", "*", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    let mut c = server.conn();
+    let exists: bool = redis::cmd("EXISTS").arg("k").query(&mut c).expect("exists");
+    assert!(!exists, "nothing was written");
+    // Reads do not need the log.
+    assert!(run(cfg.path(), &["keys", &url]).status.success());
+}

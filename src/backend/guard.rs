@@ -59,6 +59,22 @@ impl Guarded {
         Ok(())
     }
 
+    /// Every change is recorded, so a change that could not be is not made: when the audit
+    /// log cannot be opened for writing, the write is refused before anything is sent.
+    fn refuse_if_unauditable(&self) -> BackendResult<()> {
+        let Some(log) = &self.audit else {
+            return Ok(());
+        };
+        log.check_writable().map_err(|e| {
+            BackendError::File(format!(
+                "the audit log {} cannot be written ({e}), and every change is recorded there: \
+                 nothing was changed. Make it writable, or set {} to another directory",
+                log.path().display(),
+                crate::audit::DATA_DIR_ENV
+            ))
+        })
+    }
+
     fn record(
         &self,
         action: &str,
@@ -151,6 +167,7 @@ impl CacheBackend for Guarded {
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
         self.refuse_if_read_only()?;
+        self.refuse_if_unauditable()?;
         let result = self.inner.write(op).await;
         let affected = match &result {
             Ok(WriteOutcome::Done(n)) => Some(*n),
@@ -199,6 +216,7 @@ impl CacheBackend for Guarded {
         progress: &(dyn Fn(BulkProgress) + Send + Sync),
     ) -> BackendResult<BulkResult> {
         self.refuse_if_read_only()?;
+        self.refuse_if_unauditable()?;
         // The batches go to the inner backend: one audit entry for the whole action.
         let result = delete_matching_with(self.inner.as_ref(), request, cancel, progress).await;
         let affected = result.as_ref().ok().map(|r| r.deleted);
