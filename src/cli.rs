@@ -965,70 +965,100 @@ async fn get(backend: &dyn CacheBackend, key: &[u8], meta_only: bool) -> Result<
         }
         return Ok(());
     }
-    let mut json = Vec::new();
+    // Collections stream to stdout a page at a time: a million-field hash never sits in
+    // memory as one JSON document. Elements are written compact, one per line.
+    let object = key_type == KeyType::Hash;
     let mut cursor = PageCursor::Start;
-    let mut raw_json = None;
+    let mut first = true;
+    let mut seen = SeenSet::default();
+    let mut element = |out: &mut std::io::StdoutLock<'_>, text: String| -> Result<(), Failure> {
+        let open = match (first, object) {
+            (true, true) => "{\n  ",
+            (true, false) => "[\n  ",
+            (false, _) => ",\n  ",
+        };
+        first = false;
+        out.write_all(open.as_bytes())
+            .and_then(|()| out.write_all(text.as_bytes()))
+            .map_err(Failure::error)
+    };
+    let json = |v: &serde_json::Value| v.to_string();
     loop {
         let page = backend.read_page(key, &key_type, &cursor, 1000).await?;
         match page.items {
             ValueItems::String { bytes, .. } => {
-                json.push(serde_json::Value::String(escape_bytes(&bytes)));
+                element(&mut out, json(&escape_bytes(&bytes).into()))?;
             }
-            ValueItems::Hash(pairs) => json.extend(
-                pairs
-                    .iter()
-                    .map(|(f, v)| serde_json::json!([escape_bytes(f), escape_bytes(v)])),
-            ),
-            ValueItems::List(items) | ValueItems::Set(items) => {
-                json.extend(
-                    items
+            ValueItems::Hash(pairs) => {
+                // HSCAN may return a field twice while Redis rehashes: printed once.
+                for (f, v) in pairs.iter().filter(|(f, _)| seen.first_time(f)) {
+                    let k = json(&escape_bytes(f).into());
+                    element(&mut out, format!("{k}: {}", json(&escape_bytes(v).into())))?;
+                }
+            }
+            ValueItems::List(items) => {
+                for v in &items {
+                    element(&mut out, json(&escape_bytes(v).into()))?;
+                }
+            }
+            ValueItems::Set(items) => {
+                for v in items.iter().filter(|v| seen.first_time(v)) {
+                    element(&mut out, json(&escape_bytes(v).into()))?;
+                }
+            }
+            ValueItems::ZSet(members) => {
+                for (m, score) in &members {
+                    element(&mut out, json(&serde_json::json!([escape_bytes(m), score])))?;
+                }
+            }
+            ValueItems::Stream(entries) => {
+                for e in &entries {
+                    let fields: serde_json::Map<String, serde_json::Value> = e
+                        .fields
                         .iter()
-                        .map(|v| serde_json::Value::String(escape_bytes(v))),
-                );
+                        .map(|(f, v)| (escape_bytes(f), serde_json::Value::String(escape_bytes(v))))
+                        .collect();
+                    element(
+                        &mut out,
+                        json(&serde_json::json!({"id": escape_bytes(&e.id), "fields": fields})),
+                    )?;
+                }
             }
-            ValueItems::ZSet(members) => json.extend(
-                members
-                    .iter()
-                    .map(|(m, s)| serde_json::json!([escape_bytes(m), s])),
-            ),
-            ValueItems::Stream(entries) => json.extend(entries.iter().map(|e| {
-                let fields: serde_json::Map<String, serde_json::Value> = e
-                    .fields
-                    .iter()
-                    .map(|(f, v)| (escape_bytes(f), serde_json::Value::String(escape_bytes(v))))
-                    .collect();
-                serde_json::json!({"id": escape_bytes(&e.id), "fields": fields})
-            })),
-            ValueItems::Json(text) => raw_json = Some(text),
+            ValueItems::Json(text) => {
+                writeln!(out, "{text}").map_err(Failure::error)?;
+                return Ok(());
+            }
         }
         match page.next {
             Some(next) => cursor = next,
             None => break,
         }
     }
-    let document = match (raw_json, key_type) {
-        (Some(text), _) => text,
-        (None, KeyType::Hash) => {
-            // A hash prints as an object; pairs were collected to keep field order.
-            let object: serde_json::Map<String, serde_json::Value> = json
-                .into_iter()
-                .filter_map(|pair| {
-                    let serde_json::Value::Array(mut kv) = pair else {
-                        return None;
-                    };
-                    let v = kv.pop()?;
-                    let serde_json::Value::String(k) = kv.pop()? else {
-                        return None;
-                    };
-                    Some((k, v))
-                })
-                .collect();
-            serde_json::to_string_pretty(&object).map_err(Failure::error)?
-        }
-        (None, _) => serde_json::to_string_pretty(&json).map_err(Failure::error)?,
+    let close = match (first, object) {
+        (true, true) => "{}\n",
+        (true, false) => "[]\n",
+        (false, true) => "\n}\n",
+        (false, false) => "\n]\n",
     };
-    writeln!(out, "{document}").map_err(Failure::error)?;
+    out.write_all(close.as_bytes()).map_err(Failure::error)?;
     Ok(())
+}
+
+/// Which members were printed already, as 128-bit fingerprints (16 bytes a member, not the
+/// member itself): two members colliding is less likely than a disk error.
+#[derive(Default)]
+struct SeenSet {
+    seen: std::collections::HashSet<u128>,
+    keys: (std::hash::RandomState, std::hash::RandomState),
+}
+
+impl SeenSet {
+    fn first_time(&mut self, member: &[u8]) -> bool {
+        use std::hash::BuildHasher as _;
+        let a = self.keys.0.hash_one(member);
+        let b = self.keys.1.hash_one(member);
+        self.seen.insert(u128::from(a) << 64 | u128::from(b))
+    }
 }
 
 async fn get_decoded(backend: &dyn CacheBackend, key: &[u8]) -> Result<(), Failure> {

@@ -717,3 +717,51 @@ fn a_change_that_cannot_be_audited_is_not_made() {
     // Reads do not need the log.
     assert!(run(cfg.path(), &["keys", &url]).status.success());
 }
+
+#[test]
+fn a_big_hash_streams_out_as_one_valid_json_object() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let n = 50_000;
+    for start in (0..n).step_by(10_000) {
+        let mut pipe = redis::pipe();
+        for i in start..start + 10_000 {
+            pipe.cmd("HSET")
+                .arg("big")
+                .arg(format!("field:{i}"))
+                .arg(i)
+                .ignore();
+        }
+        pipe.query::<()>(&mut c).expect("fill");
+    }
+    redis::cmd("SADD")
+        .arg("s")
+        .arg(&["a", "b\u{200b}"])
+        .query::<()>(&mut c)
+        .expect("sadd");
+    let cfg = config_dir();
+    let out = run(cfg.path(), &["get", &server.url(), "big"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let object = json.as_object().expect("object");
+    assert_eq!(object.len(), n);
+    assert_eq!(object["field:4242"], "4242");
+    let out = run(cfg.path(), &["get", &server.url(), "s"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("array");
+    let mut members: Vec<&str> = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    members.sort_unstable();
+    assert_eq!(
+        members,
+        ["a", "b\\xe2\\x80\\x8b"],
+        "invisible characters come escaped"
+    );
+    redis::cmd("DEL")
+        .arg("empty")
+        .query::<()>(&mut c)
+        .expect("del");
+}

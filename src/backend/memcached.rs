@@ -215,6 +215,21 @@ fn ttl_of(item: &MetaItem) -> Ttl {
     }
 }
 
+/// The key field of one `lru_crawler metadump` line (`key=<url-encoded> exp=… la=…`), still
+/// percent-encoded; `None` for any other line (`END`, `BUSY`, an error).
+#[must_use]
+pub fn dump_line_key(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(b"key=")?;
+    let end = memchr::memchr2(b' ', b'\r', rest).unwrap_or(rest.len());
+    Some(rest[..end].strip_suffix(b"\n").unwrap_or(&rest[..end]))
+}
+
+/// The key of one metadump line as bytes (percent-decoded), as listings show it.
+#[must_use]
+pub fn parse_dump_line(line: &[u8]) -> Option<Vec<u8>> {
+    dump_line_key(line).map(|k| percent_encoding::percent_decode(k).collect())
+}
+
 /// Collects a page of keys into one buffer.
 struct PageBuilder {
     buf: Vec<u8>,
@@ -669,7 +684,7 @@ impl MemcachedBackend {
                     if line.starts_with(b"END") {
                         return Ok(true);
                     }
-                    let Some(rest) = line.strip_prefix(b"key=") else {
+                    let Some(encoded) = dump_line_key(&line) else {
                         let text = String::from_utf8_lossy(&line).trim().to_owned();
                         let reason = if text.starts_with("BUSY") {
                             format!("{label} is already dumping keys for another client; try again in a moment")
@@ -685,9 +700,8 @@ impl MemcachedBackend {
                         });
                     };
                     seen += 1;
-                    let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
                     if wanted_type {
-                        page.push_if(&rest[..end], |key| crate::glob::matches(&request.pattern, key));
+                        page.push_if(encoded, |key| crate::glob::matches(&request.pattern, key));
                     }
                     if page.len() >= page_size {
                         #[allow(clippy::cast_precision_loss)]
@@ -1197,6 +1211,40 @@ mod tests {
             exptime(TtlChange::AtUnixMs(1_900_000_000_000), -1),
             1_900_000_000
         );
+    }
+
+    #[test]
+    fn dump_lines_give_their_key() {
+        assert_eq!(
+            parse_dump_line(b"key=user%3A1 exp=-1 la=1 cas=2 fetch=no cls=1 size=64\n").as_deref(),
+            Some(&b"user:1"[..])
+        );
+        assert_eq!(parse_dump_line(b"key=k\r\n").as_deref(), Some(&b"k"[..]));
+        assert_eq!(parse_dump_line(b"END\r\n"), None);
+        assert_eq!(
+            parse_dump_line(b"BUSY currently processing crawler request"),
+            None
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_dump_line_is_read_without_panicking(line in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = parse_dump_line(&line);
+            let mut page = PageBuilder::with_capacity(1);
+            if let Some(k) = dump_line_key(&line) {
+                page.push_if(k, |_| true);
+                proptest::prop_assert_eq!(page.len(), 1);
+            }
+        }
+
+        #[test]
+        fn keys_round_trip_through_the_dump_encoding(key in proptest::collection::vec(proptest::num::u8::ANY, 1..250)) {
+            // memcached URL-encodes every byte a dump line cannot carry as is.
+            let encoded: String = percent_encoding::percent_encode(&key, percent_encoding::NON_ALPHANUMERIC).to_string();
+            let line = format!("key={encoded} exp=-1 la=0 cas=1 fetch=no cls=1 size=10\n");
+            proptest::prop_assert_eq!(parse_dump_line(line.as_bytes()), Some(key));
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod file;
 pub mod guard;
 pub mod memcached;
 pub mod redis;
+pub mod redis_link;
 pub mod sql;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,16 +1,17 @@
 //! The Redis backend: one standalone server over TCP, TLS or a unix socket.
 //!
-//! All commands go through a redis-rs `ConnectionManager`, a multiplexed connection that
-//! reconnects by itself, so a key listing and the value viewer can share it concurrently.
+//! All commands go through one multiplexed connection ([`Link`]) that a key listing and the
+//! value viewer share concurrently; it checks every reply as it arrives and is replaced when
+//! it breaks.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, Value};
+use redis::{RedisConnectionInfo, Value};
 
+use super::redis_link::{Address, Link, read_ca_file};
 use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
 use crate::connection::{RedisAddress, RedisSpec, Secret};
 use crate::model::{
@@ -113,11 +114,12 @@ fn script_outcome(code: i64) -> WriteOutcome {
 
 /// A connected Redis server.
 pub struct RedisBackend {
-    conn: ConnectionManager,
+    link: Link,
     target: String,
     version: String,
     db: u32,
     command_timeout_ms: u64,
+    link_connect_timeout_ms: u64,
     capabilities: Capabilities,
 }
 
@@ -132,15 +134,25 @@ impl RedisBackend {
             RedisAddress::Tcp { host, port } => format!("{host}:{port}"),
             RedisAddress::Unix { path } => path.display().to_string(),
         };
-        let addr = match (&spec.address, &spec.tls) {
-            (RedisAddress::Tcp { host, port }, None) => ConnectionAddr::Tcp(host.clone(), *port),
-            (RedisAddress::Tcp { host, port }, Some(_)) => ConnectionAddr::TcpTls {
+        let address = match (&spec.address, &spec.tls) {
+            (RedisAddress::Tcp { host, port }, None) => Address::Tcp {
                 host: host.clone(),
                 port: *port,
-                insecure: false,
-                tls_params: None,
             },
-            (RedisAddress::Unix { path }, _) => ConnectionAddr::Unix(path.clone()),
+            (RedisAddress::Tcp { host, port }, Some(tls)) => Address::Tls {
+                host: host.clone(),
+                port: *port,
+                ca_pem: match &tls.ca_file {
+                    Some(ca_file) => Some(read_ca_file(ca_file).await.map_err(|e| {
+                        BackendError::Config(format!(
+                            "cannot read TLS CA file {}: {e}",
+                            ca_file.display()
+                        ))
+                    })?),
+                    None => None,
+                },
+            },
+            (RedisAddress::Unix { path }, _) => Address::Unix(path.clone()),
         };
         let mut settings = RedisConnectionInfo::default().set_db(i64::from(spec.db));
         if let Some(user) = &spec.username {
@@ -149,50 +161,25 @@ impl RedisBackend {
         if let Some(password) = password {
             settings = settings.set_password(password.expose());
         }
-        let info = addr
-            .into_connection_info()
-            .map_err(|e| BackendError::Config(e.to_string()))?
-            .set_redis_settings(settings);
-        let client = match spec.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
-            Some(ca_file) => {
-                let root_cert = std::fs::read(ca_file).map_err(|e| {
-                    BackendError::Config(format!(
-                        "cannot read TLS CA file {}: {e}",
-                        ca_file.display()
-                    ))
-                })?;
-                redis::Client::build_with_tls(
-                    info,
-                    redis::TlsCertificates {
-                        client_tls: None,
-                        root_cert: Some(root_cert),
-                    },
-                )
-            }
-            None => redis::Client::open(info),
+        let link = Link::new(
+            address,
+            settings,
+            Duration::from_millis(spec.connect_timeout_ms),
+            Duration::from_millis(spec.command_timeout_ms),
+        )
+        .map_err(BackendError::Config)?;
+        // The first connection proves the address, TLS and credentials, within the connect
+        // timeout the user chose (and the message names that very limit).
+        if let Err(e) = link.connection().await {
+            return Err(map_error(&e, &target, "connect", spec));
         }
-        .map_err(|e| BackendError::Config(e.to_string()))?;
-
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(spec.connect_timeout_ms)))
-            .set_response_timeout(Some(Duration::from_millis(spec.command_timeout_ms)))
-            .set_number_of_retries(1);
-        // The manager retries internally; bound the whole attempt so a black-holed host
-        // fails within the connect timeout the user chose, and say that very limit.
-        let limit = Duration::from_millis(spec.connect_timeout_ms);
-        let conn =
-            match tokio::time::timeout(limit, client.get_connection_manager_with_config(config))
-                .await
-            {
-                Ok(result) => result.map_err(|e| map_error(&e, &target, "connect", spec))?,
-                Err(_) => return Err(connect_timeout(&target, spec)),
-            };
         let mut backend = Self {
-            conn,
+            link,
             target,
             version: String::new(),
             db: spec.db,
             command_timeout_ms: spec.command_timeout_ms,
+            link_connect_timeout_ms: spec.connect_timeout_ms,
             capabilities: Capabilities {
                 kind_label: "Redis",
                 value_types: vec![
@@ -241,13 +228,29 @@ impl RedisBackend {
         cmd: &redis::Cmd,
         name: &str,
     ) -> BackendResult<T> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn().await?;
         cmd.query_async(&mut conn)
             .await
             .map_err(|e| self.map(&e, name))
     }
 
+    /// The connection, opened again if the last one broke.
+    async fn conn(&self) -> BackendResult<redis::aio::MultiplexedConnection> {
+        self.link.connection().await.map_err(|e| {
+            self.link.after_error(&e);
+            if e.is_timeout() {
+                BackendError::Timeout {
+                    target: self.target.clone(),
+                    timeout_ms: self.link_connect_timeout_ms,
+                }
+            } else {
+                classify(&e, &self.target, "connect")
+            }
+        })
+    }
+
     fn map(&self, e: &redis::RedisError, command: &str) -> BackendError {
+        self.link.after_error(e);
         if e.is_timeout() {
             return BackendError::Timeout {
                 target: self.target.clone(),
@@ -269,7 +272,7 @@ impl RedisBackend {
         for arg in args {
             invocation.arg(*arg);
         }
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn().await?;
         invocation
             .invoke_async(&mut conn)
             .await
@@ -666,7 +669,7 @@ impl CacheBackend for RedisBackend {
 
     async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
         // One pipeline, so CLIENT ID names the connection that also ran CLIENT LIST.
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn().await?;
         let (own, list): (u64, String) = redis::pipe()
             .cmd("CLIENT")
             .arg("ID")
@@ -708,7 +711,7 @@ impl CacheBackend for RedisBackend {
             pipe.cmd("MEMORY").arg("USAGE").arg(key.as_ref());
         }
         pipe.ignore_errors();
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn().await?;
         let replies: Vec<redis::RedisResult<Value>> = pipe
             .query_async(&mut conn)
             .await
@@ -750,7 +753,7 @@ impl CacheBackend for RedisBackend {
         pipe.cmd("OBJECT").arg("ENCODING").arg(key);
         pipe.cmd("MEMORY").arg("USAGE").arg(key);
         pipe.ignore_errors();
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn().await?;
         let replies: Vec<redis::RedisResult<Value>> = pipe
             .query_async(&mut conn)
             .await
@@ -1312,7 +1315,7 @@ impl CacheBackend for RedisBackend {
             pipe.cmd("DUMP").arg(key.as_ref());
             pipe.cmd("PTTL").arg(key.as_ref());
         }
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn().await?;
         let replies: Vec<Value> = pipe
             .query_async(&mut conn)
             .await

@@ -1,0 +1,430 @@
+//! The connection to one Redis server: a redis-rs `MultiplexedConnection` over a stream this
+//! module opens itself (TCP, TLS or a unix socket), read through a RESP frame checker.
+//!
+//! Why not redis-rs' own `ConnectionManager`: its parser buffers a reply line until it ends,
+//! so a server (or anything answering on the port) that sends one endless line fills memory
+//! without bound; and after a corrupted reply the manager kept the desynchronised connection,
+//! failing every later command. Here every reply line is bounded, every bulk string is bounded
+//! by Redis' own limit, a byte that cannot start a reply ends the connection, and a broken
+//! connection is replaced on the next command.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, RedisConnectionInfo, RedisError, RedisResult};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// The longest reply line (a simple string, an error, a bulk length): far above any Redis
+/// sends, far below what would hurt.
+const MAX_LINE_BYTES: usize = 64 << 10;
+/// The largest bulk string: Redis' own `proto-max-bulk-len` default.
+const MAX_BULK_BYTES: u64 = 512 << 20;
+/// The largest CA file read.
+const MAX_CA_FILE_BYTES: u64 = 1 << 20;
+
+/// Where to connect.
+#[derive(Debug, Clone)]
+pub enum Address {
+    /// Plain TCP.
+    Tcp {
+        /// Host name or address.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// TLS over TCP, checked against the system roots or the given CA certificates (PEM).
+    Tls {
+        /// Host name or address (also the name the certificate must carry).
+        host: String,
+        /// Port.
+        port: u16,
+        /// The CA file's certificates; the system's roots when `None`.
+        ca_pem: Option<Vec<u8>>,
+    },
+    /// A unix socket.
+    Unix(std::path::PathBuf),
+}
+
+/// Reads a CA file for [`Address::Tls`] (bounded, off the async threads' blocking budget).
+///
+/// # Errors
+/// It cannot be read or is larger than 1 MiB.
+pub async fn read_ca_file(path: &std::path::Path) -> io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let file = tokio::fs::File::open(path).await?;
+    let mut out = Vec::new();
+    file.take(MAX_CA_FILE_BYTES + 1)
+        .read_to_end(&mut out)
+        .await?;
+    if out.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "it is larger than 1 MiB: not a CA file",
+        ));
+    }
+    Ok(out)
+}
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// One server's connection, opened on first use and replaced once it breaks.
+pub struct Link {
+    address: Address,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    info: RedisConnectionInfo,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    current: Mutex<Option<MultiplexedConnection>>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl Link {
+    /// A link; nothing is opened until [`Link::connection`].
+    ///
+    /// # Errors
+    /// The TLS settings cannot be used (a CA file without certificates).
+    pub fn new(
+        address: Address,
+        info: RedisConnectionInfo,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+    ) -> Result<Self, String> {
+        let tls = match &address {
+            Address::Tls { ca_pem, .. } => Some(Arc::new(tls_config(ca_pem.as_deref())?)),
+            _ => None,
+        };
+        Ok(Self {
+            address,
+            tls,
+            info,
+            connect_timeout,
+            response_timeout,
+            current: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The open connection, or a new one (within the connect timeout).
+    ///
+    /// # Errors
+    /// The server cannot be reached, the handshake (TLS, AUTH, SELECT) fails, or it takes
+    /// longer than the connect timeout.
+    pub async fn connection(&self) -> RedisResult<MultiplexedConnection> {
+        if let Some(c) = self.cached() {
+            return Ok(c);
+        }
+        let _one_at_a_time = self.connecting.lock().await;
+        if let Some(c) = self.cached() {
+            return Ok(c);
+        }
+        let conn = tokio::time::timeout(self.connect_timeout, self.open())
+            .await
+            .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))??;
+        if let Ok(mut slot) = self.current.lock() {
+            *slot = Some(conn.clone());
+        }
+        Ok(conn)
+    }
+
+    fn cached(&self) -> Option<MultiplexedConnection> {
+        self.current.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Forgets the connection after an error that leaves it unusable (I/O, a dropped or
+    /// desynchronised stream), so the next command opens a fresh one.
+    pub fn after_error(&self, e: &RedisError) {
+        let broken = e.is_io_error()
+            || e.is_connection_dropped()
+            || e.is_unrecoverable_error()
+            || matches!(e.kind(), redis::ErrorKind::Parse);
+        if broken && let Ok(mut slot) = self.current.lock() {
+            *slot = None;
+        }
+    }
+
+    async fn open(&self) -> RedisResult<MultiplexedConnection> {
+        let stream: Box<dyn Stream> = match &self.address {
+            Address::Tcp { host, port } => {
+                let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+                tcp.set_nodelay(true)?;
+                Box::new(tcp)
+            }
+            Address::Tls { host, port, .. } => {
+                let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+                tcp.set_nodelay(true)?;
+                let config = self
+                    .tls
+                    .clone()
+                    .ok_or_else(|| RedisError::from(io::Error::other("TLS is not configured")))?;
+                let name = rustls::pki_types::ServerName::try_from(host.clone())
+                    .map_err(|e| RedisError::from(io::Error::other(e.to_string())))?;
+                Box::new(
+                    tokio_rustls::TlsConnector::from(config)
+                        .connect(name, tcp)
+                        .await?,
+                )
+            }
+            Address::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
+        };
+        let config = AsyncConnectionConfig::new().set_response_timeout(Some(self.response_timeout));
+        let (conn, driver) =
+            MultiplexedConnection::new_with_config(&self.info, Checked::new(stream), config)
+                .await?;
+        tokio::spawn(driver);
+        Ok(conn)
+    }
+}
+
+fn tls_config(ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(pem) = ca_pem {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("the CA file is not PEM: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("a certificate in the CA file is unusable: {e}"))?;
+        }
+        if roots.is_empty() {
+            return Err("the CA file holds no certificate".to_owned());
+        }
+    } else {
+        // The system's roots; ones it cannot parse are skipped, as browsers do.
+        let native = rustls_native_certs::load_native_certs();
+        let _ = roots.add_parsable_certificates(native.certs);
+    }
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// Where the reply checker is within the byte stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// At the start of a reply (or of an element of an aggregate).
+    Start,
+    /// Inside a header line of this type, this many bytes read so far.
+    Line {
+        kind: u8,
+        len: usize,
+        length: i64,
+        sign: bool,
+        digits: usize,
+    },
+    /// Inside a bulk string's bytes (with its closing CRLF).
+    Bulk { remaining: u64 },
+}
+
+/// A stream whose replies are checked as they arrive: RESP's frame structure (type byte,
+/// header line, bulk bytes) is followed byte by byte, without buffering anything. An
+/// overlong line, an oversized bulk or a byte that cannot start a reply is an I/O error, which
+/// ends the connection before the parser buffers anything unbounded.
+struct Checked<S> {
+    inner: S,
+    frame: Frame,
+}
+
+impl<S> Checked<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            frame: Frame::Start,
+        }
+    }
+
+    fn check(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        let bad = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+        while let Some(&b) = bytes.first() {
+            match &mut self.frame {
+                Frame::Start => {
+                    if !b"+-:$*%~>_#,(!=|".contains(&b) {
+                        return Err(bad(format!(
+                            "the server sent byte 0x{b:02x} where a reply must start: this is \
+                             not a Redis reply (corrupted, or not a Redis server)"
+                        )));
+                    }
+                    self.frame = Frame::Line {
+                        kind: b,
+                        len: 1,
+                        length: 0,
+                        sign: false,
+                        digits: 0,
+                    };
+                    bytes = &bytes[1..];
+                }
+                Frame::Line {
+                    kind,
+                    len,
+                    length,
+                    sign,
+                    digits,
+                } => {
+                    let end = memchr::memchr(b'\n', bytes);
+                    let take = end.map_or(bytes.len(), |i| i + 1);
+                    *len += take;
+                    if *len > MAX_LINE_BYTES {
+                        return Err(bad(format!(
+                            "the server sent a reply line longer than {} KiB: not read further",
+                            MAX_LINE_BYTES >> 10
+                        )));
+                    }
+                    if matches!(kind, b'$' | b'!' | b'=') {
+                        for &d in &bytes[..end.unwrap_or(bytes.len())] {
+                            match d {
+                                b'-' if *digits == 0 && !*sign => *sign = true,
+                                b'0'..=b'9' => {
+                                    *digits += 1;
+                                    *length = length
+                                        .saturating_mul(10)
+                                        .saturating_add(i64::from(d - b'0'));
+                                }
+                                b'\r' => {}
+                                _ => return Err(bad("a bulk length that is not a number".into())),
+                            }
+                        }
+                    }
+                    bytes = &bytes[take..];
+                    if end.is_some() {
+                        let (kind, length, sign) = (*kind, *length, *sign);
+                        self.frame = match kind {
+                            b'$' | b'!' | b'=' if !sign => {
+                                let n = u64::try_from(length).unwrap_or(u64::MAX);
+                                if n > MAX_BULK_BYTES {
+                                    return Err(bad(format!(
+                                        "the server announced a {n}-byte string, more than \
+                                         Redis itself allows: not read"
+                                    )));
+                                }
+                                Frame::Bulk { remaining: n + 2 }
+                            }
+                            _ => Frame::Start, // a null bulk, a simple type, an aggregate header
+                        };
+                    }
+                }
+                Frame::Bulk { remaining } => {
+                    let take = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(bytes.len());
+                    *remaining -= take as u64;
+                    bytes = &bytes[take..];
+                    if *remaining == 0 {
+                        self.frame = Frame::Start;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Checked<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let fresh = buf.filled()[before..].to_vec();
+                Poll::Ready(this.check(&fresh))
+            }
+            other => other,
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Checked<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(chunks: &[&[u8]]) -> io::Result<Frame> {
+        let mut c = Checked::new(());
+        for chunk in chunks {
+            c.check(chunk)?;
+        }
+        Ok(c.frame)
+    }
+
+    #[test]
+    fn replies_split_anywhere_are_followed() {
+        let reply: &[u8] = b"*3\r\n$5\r\nhe\r\nl\r\n:42\r\n$-1\r\n+OK\r\n%1\r\n$1\r\nk\r\n_\r\n";
+        for split in 0..reply.len() {
+            let (a, b) = reply.split_at(split);
+            assert_eq!(
+                check(&[a, b]).expect("valid"),
+                Frame::Start,
+                "split at {split}"
+            );
+        }
+        // A bulk whose bytes look like headers is skipped as bytes.
+        assert_eq!(check(&[b"$5\r\n*\r\n-x\r\n"]).expect("valid"), Frame::Start);
+    }
+
+    #[test]
+    fn endless_lines_huge_bulks_and_garbage_are_refused() {
+        let endless = vec![b'a'; 70 << 10];
+        assert!(
+            check(&[b"+", &endless]).is_err(),
+            "an endless simple string"
+        );
+        let mut split = vec![b'-'];
+        split.extend(vec![b'x'; 40 << 10]);
+        assert!(
+            check(&[&split, &split[1..]]).is_err(),
+            "a line over two reads"
+        );
+        assert!(check(&[b"$999999999999\r\n"]).is_err());
+        assert!(check(&[b"$12a\r\n"]).is_err());
+        assert!(check(&[b"HTTP/1.1 400 Bad Request\r\n"]).is_err());
+        assert!(
+            check(&[b"+OK\r\n\x5a"]).is_err(),
+            "a corrupted byte after a reply"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_checked_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = check(&[&bytes]);
+        }
+    }
+}
