@@ -1994,6 +1994,57 @@ mod tests {
     }
 
     #[test]
+    fn rows_whose_facts_fail_wait_before_asking_again_and_say_so_once() {
+        let (mut state, conn, scan) = state_with_session();
+        state.apply(batch(conn, scan, &["a", "b"], ScanState::Done));
+        state.take_outbox();
+        let fetches = |state: &mut AppState| -> Vec<ReqId> {
+            state
+                .take_outbox()
+                .into_iter()
+                .filter_map(|(_, req, kind)| {
+                    matches!(kind, CommandKind::FetchMeta { .. }).then_some(req)
+                })
+                .collect()
+        };
+        let fail = |state: &mut AppState, req| {
+            state.apply(Event {
+                conn,
+                req,
+                kind: EventKind::Failed(BackendError::Server {
+                    command: "SQL".into(),
+                    reason: "a row cannot be read".into(),
+                }),
+            });
+        };
+        state.request_meta(&[0, 1]);
+        let first = fetches(&mut state);
+        assert_eq!(first.len(), 1);
+        fail(&mut state, first[0]);
+        assert_eq!(state.notices.len(), 1, "the failure is reported");
+        let s = state.active_session().expect("session");
+        assert!(matches!(s.browser.meta(0), Some(MetaSlot::Failed(_))));
+        // The next frames ask for nothing: no request loop while the rows keep failing.
+        for _ in 0..100 {
+            state.request_meta(&[0, 1]);
+        }
+        assert!(fetches(&mut state).is_empty());
+        // After the pause they are asked again; the same failure is not reported twice.
+        if let Some(s) = state.active_session_mut() {
+            for id in [0, 1] {
+                let due = Instant::now().checked_sub(META_RETRY).expect("uptime");
+                s.browser.meta.insert(id, MetaSlot::Failed(due));
+            }
+        }
+        state.notices.clear();
+        state.request_meta(&[0, 1]);
+        let again = fetches(&mut state);
+        assert_eq!(again.len(), 1);
+        fail(&mut state, again[0]);
+        assert!(state.notices.is_empty(), "reported once");
+    }
+
+    #[test]
     fn hash_fields_scan_returns_twice_are_shown_once() {
         let (mut state, conn, scan) = state_with_session();
         state.apply(batch(conn, scan, &["h"], ScanState::Done));

@@ -655,3 +655,122 @@ fn a_memory_analysis_runs_from_the_app_and_opens_the_biggest_key() {
             .is_some_and(|v| v.key == b"big:1".as_slice() && v.state == ViewerState::Loaded)
     });
 }
+
+#[test]
+fn a_binary_row_in_an_sqlite_cache_opens_like_any_other() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("cache.sqlite");
+    let gz = common::php("echo gzcompress(serialize(['user' => 7]));");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("sqlite");
+        let hex: String = gz.iter().fold(String::new(), |mut h, b| {
+            use std::fmt::Write as _;
+            let _ = write!(h, "{b:02x}");
+            h
+        });
+        for sql in [
+            "CREATE TABLE cache (key varchar NOT NULL PRIMARY KEY, value text NOT NULL, expiration integer NOT NULL)".to_owned(),
+            // What PHP's PDO writes for a gzcompress()ed value: TEXT that is not UTF-8.
+            format!("INSERT INTO cache VALUES ('session:gz', CAST(X'{hex}' AS TEXT), 1999999999)"),
+            "INSERT INTO cache VALUES ('plain', 'text', 1999999999)".to_owned(),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .expect("sql");
+        }
+        pool.close().await;
+    });
+    let (_cfg, mut h) = connect_to(
+        &format!("sqlite://{}?table=cache", path.display()),
+        "binary",
+    );
+    wait_listed(&mut h);
+    run_until(&mut h, "every row's facts", |app| {
+        app.state.active_session().is_some_and(|s| {
+            s.browser.index.len() == 2
+                && (0..2).all(|id| {
+                    matches!(
+                        s.browser.meta(id),
+                        Some(cache_console::state::MetaSlot::Ready(..))
+                    )
+                })
+        })
+    });
+    assert!(
+        h.state().state.notices.is_empty(),
+        "no error banner: {:?}",
+        h.state()
+            .state
+            .notices
+            .iter()
+            .map(|n| &n.text)
+            .collect::<Vec<_>>()
+    );
+    h.get_by_label("session:gz").click();
+    wait_value(&mut h);
+    assert_eq!(
+        viewer_mode(&h),
+        Some(cache_console::state::ValueMode::Decoded(None)),
+        "the compressed PHP value opens decoded"
+    );
+    let value = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .and_then(|v| v.items.clone());
+    assert_eq!(
+        value,
+        Some(cache_console::model::ValueItems::String {
+            total_len: gz.len() as u64,
+            bytes: bytes::Bytes::from(gz),
+        }),
+        "the exact bytes"
+    );
+    h.state_mut().shutdown();
+}
+
+#[test]
+fn reload_reaches_a_key_the_listing_no_longer_holds() {
+    let server = RedisServer::start();
+    let (_cfg, mut h) = connect_to(&server.url(), "reload");
+    wait_listed(&mut h);
+    replace_text(&mut h, "Open key", "later:key");
+    h.get_by_label("Open").click();
+    run_until(&mut h, "the failure", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| matches!(v.state, ViewerState::Failed(_)))
+    });
+    // A new search that does not list the key, then the key appears on the server.
+    h.state_mut().state.search();
+    wait_listed(&mut h);
+    let mut c = server.conn();
+    redis::cmd("SET")
+        .arg("later:key")
+        .arg("here now")
+        .query::<()>(&mut c)
+        .expect("set");
+    h.get_by_label("Reload").click();
+    wait_value(&mut h);
+    let value = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .and_then(|v| v.items.clone());
+    assert_eq!(
+        value,
+        Some(cache_console::model::ValueItems::String {
+            bytes: bytes::Bytes::from_static(b"here now"),
+            total_len: 8
+        })
+    );
+    h.state_mut().shutdown();
+}
