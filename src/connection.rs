@@ -890,4 +890,49 @@ mod tests {
         let entered = Secret::new("pw");
         assert_eq!(spec.resolve_password(Some(&entered)), Ok(Some(entered)));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_says_why(text in "\\PC{0,80}") {
+            if let Ok((spec, password)) = parse_url(&text) {
+                let printed = spec.display_url();
+                if let Some(pw) = password.filter(|p| p.expose().len() >= 4) {
+                    proptest::prop_assert!(!printed.contains(pw.expose()), "{}", printed);
+                }
+            }
+        }
+
+        #[test]
+        fn urls_print_as_they_parse(
+            scheme in proptest::sample::select(vec!["redis", "rediss", "postgres", "mysql", "memcached"]),
+            host in "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5})?",
+            port in 1u16..,
+            db in 0u32..16,
+            user in proptest::option::of("[a-z]{1,8}"),
+            secret in "Pw[0-9]{6}",
+            timeout in proptest::option::of(1u64..100_000),
+        ) {
+            let auth = user.as_ref().map_or_else(String::new, |u| format!("{u}:{secret}@"));
+            let text = match scheme {
+                "memcached" => format!("memcached://{host}:{port}"),
+                "postgres" | "mysql" => format!(
+                    "{scheme}://{auth}{host}:{port}/db{db}?table=cache{}",
+                    timeout.map_or_else(String::new, |t| format!("&command_timeout_ms={t}"))
+                ),
+                _ => format!(
+                    "{scheme}://{auth}{host}:{port}/{db}{}",
+                    timeout.map_or_else(String::new, |t| format!("?timeout_ms={t}"))
+                ),
+            };
+            let (spec, _) = parse_url(&text).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{text}: {e}")))?;
+            let printed = spec.display_url();
+            proptest::prop_assert!(!printed.contains(&secret), "{}", printed);
+            let (again, _) = parse_url(&printed).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{printed}: {e}")))?;
+            if scheme != "memcached" && !scheme.starts_with("redis") {
+                proptest::prop_assert_eq!(again, spec);
+            } else {
+                proptest::prop_assert_eq!(again.display_url(), printed);
+            }
+        }
+    }
 }

@@ -333,10 +333,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Checked<S> {
         let before = buf.filled().len();
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                let fresh = buf.filled()[before..].to_vec();
-                Poll::Ready(this.check(&fresh))
-            }
+            Poll::Ready(Ok(())) => Poll::Ready(this.check(&buf.filled()[before..])),
             other => other,
         }
     }

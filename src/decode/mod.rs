@@ -613,6 +613,42 @@ pub fn reencode(steps: &[&str], node: &Node) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn any_value_is_decoded_or_refused_without_panicking(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..96),
+            flags in proptest::option::of(proptest::num::u32::ANY),
+        ) {
+            if let Some(Ok(decoded)) = detect(&bytes, flags) {
+                let _ = to_json(&decoded.node);
+                let _ = render(&decoded);
+            }
+            for format in [Format::Php, Format::Base64Php, Format::MessagePack, Format::Gzip, Format::Zlib] {
+                let _ = decode_as(&bytes, format);
+            }
+            let _ = fastlz_decompress(&bytes, 1 << 16);
+        }
+
+        #[test]
+        fn messagepack_that_rmpv_writes_is_read(
+            ints in proptest::collection::vec(proptest::num::i64::ANY, 0..6),
+            text in "\\PC{0,12}",
+            blob in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+        ) {
+            use rmpv::Value as V;
+            let value = V::Map(vec![
+                (V::from("ints"), V::Array(ints.iter().map(|i| V::from(*i)).collect())),
+                (V::from("text"), V::from(text.as_str())),
+                (V::from(7), V::Binary(blob)),
+                (V::Nil, V::Boolean(true)),
+            ]);
+            let mut bytes = Vec::new();
+            rmpv::encode::write_value(&mut bytes, &value).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            let decoded = decode_as(&bytes, Format::MessagePack);
+            proptest::prop_assert!(decoded.is_ok(), "{:?}", decoded);
+        }
+    }
     use std::io::Write as _;
 
     #[test]

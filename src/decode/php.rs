@@ -322,6 +322,59 @@ mod tests {
         assert!(e.to_string().contains("at byte"), "{e}");
     }
 
+    /// Trees PHP itself can produce: scalars, strings of any bytes, arrays with int or string
+    /// keys, objects with members, nested.
+    fn php_tree() -> impl proptest::strategy::Strategy<Value = Node> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Node::Null),
+            any::<bool>().prop_map(Node::Bool),
+            any::<i64>().prop_map(Node::Int),
+            proptest::collection::vec(any::<u8>(), 0..12).prop_map(Node::Str),
+            (-1_000_000i32..1_000_000).prop_map(|n| {
+                let f = f64::from(n) / 8.0;
+                Node::Float(f, f.to_string())
+            }),
+        ];
+        let key = prop_oneof![
+            any::<i64>().prop_map(Key::Int),
+            proptest::collection::vec(any::<u8>(), 0..6).prop_map(Key::Str),
+        ];
+        leaf.prop_recursive(3, 24, 4, move |inner| {
+            prop_oneof![
+                proptest::collection::vec((key.clone(), inner.clone()), 0..4).prop_map(Node::List),
+                (
+                    "[A-Z][a-z]{0,6}",
+                    proptest::collection::vec((key.clone(), inner), 0..3)
+                )
+                    .prop_map(|(class, members)| Node::Object { class, members }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn what_is_serialized_reads_back_the_same(node in php_tree()) {
+            let bytes = serialize(&node);
+            let back = unserialize(&bytes).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            proptest::prop_assert_eq!(serialize(&back), bytes);
+        }
+
+        #[test]
+        fn any_bytes_parse_or_fail_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            if let Ok(node) = unserialize(&bytes) {
+                proptest::prop_assert_eq!(unserialize(&serialize(&node)).ok(), Some(node));
+            }
+        }
+
+        #[test]
+        fn serialized_looking_prefixes_fail_cleanly(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..40), head in proptest::sample::select(vec!["a:", "O:", "s:", "i:", "d:", "b:", "C:", "E:", "r:", "R:"])) {
+            let mut bytes = head.as_bytes().to_vec();
+            bytes.extend(tail);
+            let _ = unserialize(&bytes);
+        }
+    }
+
     #[test]
     fn detection_is_cheap_and_strict() {
         assert!(looks_serialized(b"a:0:{}"));
