@@ -3,7 +3,7 @@
 //! It names the action, the keys or pattern, how many were affected, the profile and the time.
 //! It never holds a value or a secret.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 /// Environment variable that overrides where the audit log (and other app data) is kept.
 pub const DATA_DIR_ENV: &str = "CACHE_CONSOLE_DATA_DIR";
 const FILE_NAME: &str = "audit.jsonl";
+/// The longest audit line read back.
+const MAX_LINE_BYTES: u64 = 64 << 10;
 /// Most key names written into one entry; the count says how many there were in all.
 pub const KEYS_PER_ENTRY: usize = 20;
 
@@ -125,8 +127,23 @@ impl AuditLog {
         };
         let mut entries: std::collections::VecDeque<AuditEntry> =
             std::collections::VecDeque::with_capacity(limit);
-        for line in std::io::BufReader::new(file).lines() {
-            let Ok(entry) = serde_json::from_str::<AuditEntry>(&line?) else {
+        let mut reader = std::io::BufReader::new(file);
+        let mut line = Vec::new();
+        loop {
+            // An entry is far below 64 KiB: a longer line (a damaged file) is skipped, not read
+            // into memory whole.
+            line.clear();
+            let n = (&mut reader)
+                .take(MAX_LINE_BYTES)
+                .read_until(b'\n', &mut line)?;
+            if n == 0 {
+                break;
+            }
+            if !line.ends_with(b"\n") && n as u64 == MAX_LINE_BYTES {
+                reader.skip_until(b'\n')?;
+                continue;
+            }
+            let Ok(entry) = serde_json::from_slice::<AuditEntry>(&line) else {
                 continue;
             };
             if entries.len() == limit {
@@ -183,5 +200,27 @@ mod tests {
         let text = std::fs::read_to_string(log.path()).expect("read");
         assert_eq!(text.lines().count(), 5);
         assert!(text.lines().next().is_some_and(|l| l.starts_with('{')));
+    }
+
+    #[test]
+    fn an_endless_damaged_line_is_skipped_not_read_whole() {
+        let dir = tempfile::tempdir().expect("dir");
+        let log = AuditLog::in_dir(dir.path());
+        log.append(&entry("before")).expect("append");
+        let mut junk = vec![b'x'; 300 << 10];
+        junk.push(b'\n');
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(log.path())
+            .and_then(|mut f| f.write_all(&junk))
+            .expect("damage");
+        log.append(&entry("after")).expect("append");
+        let actions: Vec<_> = log
+            .recent(10)
+            .expect("read")
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(actions, ["after", "before"]);
     }
 }

@@ -28,7 +28,20 @@ fn get<'a>(env: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
 /// # Errors
 /// The file cannot be read or parsed, or configures no cache store.
 pub fn profiles_from_env(path: &Path) -> Result<Vec<Imported>, String> {
-    let iter = dotenvy::from_path_iter(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    use std::io::Read as _;
+    // A `.env` is a few KiB; anything past 1 MiB is not one, and is not read into memory.
+    const MAX_ENV_BYTES: u64 = 1 << 20;
+    let mut text = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_ENV_BYTES + 1).read_to_end(&mut text))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if text.len() as u64 > MAX_ENV_BYTES {
+        return Err(format!(
+            "{} is larger than 1 MiB: not a .env file",
+            path.display()
+        ));
+    }
+    let iter = dotenvy::from_read_iter(std::io::Cursor::new(text));
     let mut env = HashMap::new();
     for item in iter {
         let (k, v) = item.map_err(|e| format!("{}: {e}", path.display()))?;
