@@ -208,29 +208,8 @@ async fn sqlite_cache_tables() {
 
 /// Runs the suite in a database of its own on a server the test command started, then
 /// drops that database: nothing this test did not create is touched.
-async fn server_suite(
-    env_var: &str,
-    default_url: &str,
-    server: &str,
-    quote: char,
-    value_type: &str,
-) {
-    sqlx::any::install_default_drivers();
-    let admin_url = std::env::var(env_var).unwrap_or_else(|_| default_url.to_owned());
-    let admin = sqlx::AnyPool::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("{server} is needed at {admin_url} (set {env_var}, or run scripts/test.sh): {e}")
-        });
-    let db = unique("cc_test");
-    exec(&admin, &format!("CREATE DATABASE {db}")).await;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .expect("url");
-    let pool = sqlx::AnyPool::connect(&format!("{base}/{db}"))
-        .await
-        .expect("test db");
+async fn server_suite(env_var: &str, default_url: &str, quote: char, value_type: &str) {
+    let (pool, base, db) = own_database(env_var, default_url).await;
     let q = |name: &str| format!("{quote}{name}{quote}");
     exec(
         &pool,
@@ -249,8 +228,7 @@ async fn server_suite(
     )
     .await;
     suite(&pool, &format!("{base}/{db}?table=cache"), quote).await;
-    pool.close().await;
-    exec(&admin, &format!("DROP DATABASE {db}")).await;
+    drop_database(env_var, default_url, pool, &db).await;
 }
 
 #[tokio::test]
@@ -258,7 +236,6 @@ async fn postgres_cache_tables() {
     server_suite(
         "CC_TEST_PG_URL",
         "postgres://postgres@127.0.0.1:5432/postgres",
-        "PostgreSQL",
         '"',
         "text",
     )
@@ -270,7 +247,6 @@ async fn mariadb_cache_tables() {
     server_suite(
         "CC_TEST_MYSQL_URL",
         "mysql://root@127.0.0.1:3306/mysql",
-        "MariaDB/MySQL",
         '`',
         "mediumtext",
     )
@@ -283,7 +259,9 @@ async fn own_database(env_var: &str, default_url: &str) -> (sqlx::AnyPool, Strin
     let admin_url = std::env::var(env_var).unwrap_or_else(|_| default_url.to_owned());
     let admin = sqlx::AnyPool::connect(&admin_url)
         .await
-        .unwrap_or_else(|e| panic!("a server is needed at {admin_url} (set {env_var}): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("a server is needed at {admin_url} (set {env_var}, or run scripts/test.sh): {e}")
+        });
     let db = unique("cc_test");
     exec(&admin, &format!("CREATE DATABASE {db}")).await;
     let base = admin_url

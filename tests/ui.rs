@@ -383,12 +383,7 @@ fn a_key_can_be_opened_by_name_without_listing_it() {
     replace_text(&mut h, "Open key", "raw:\\xff");
     h.get_by_label("Open").click();
     wait_value(&mut h);
-    let value = h
-        .state()
-        .state
-        .active_session()
-        .and_then(|s| s.viewer.as_ref())
-        .and_then(|v| v.items.clone());
+    let value = common::ui::viewer_items(&h);
     assert_eq!(
         value,
         Some(cache_console::model::ValueItems::String {
@@ -718,12 +713,7 @@ fn a_binary_row_in_an_sqlite_cache_opens_like_any_other() {
         Some(cache_console::state::ValueMode::Decoded(None)),
         "the compressed PHP value opens decoded"
     );
-    let value = h
-        .state()
-        .state
-        .active_session()
-        .and_then(|s| s.viewer.as_ref())
-        .and_then(|v| v.items.clone());
+    let value = common::ui::viewer_items(&h);
     assert_eq!(
         value,
         Some(cache_console::model::ValueItems::String {
@@ -759,12 +749,7 @@ fn reload_reaches_a_key_the_listing_no_longer_holds() {
         .expect("set");
     h.get_by_label("Reload").click();
     wait_value(&mut h);
-    let value = h
-        .state()
-        .state
-        .active_session()
-        .and_then(|s| s.viewer.as_ref())
-        .and_then(|v| v.items.clone());
+    let value = common::ui::viewer_items(&h);
     assert_eq!(
         value,
         Some(cache_console::model::ValueItems::String {

@@ -99,6 +99,15 @@ pub fn wait_value(h: &mut Harness<'static, App>) {
     });
 }
 
+/// What the value viewer holds of the open key.
+pub fn viewer_items(h: &Harness<'static, App>) -> Option<cache_console::model::ValueItems> {
+    h.state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .and_then(|v| v.items.clone())
+}
+
 /// How the open value is shown (text, JSON, hex, decoded).
 pub fn viewer_mode(h: &Harness<'static, App>) -> Option<ValueMode> {
     h.state()
