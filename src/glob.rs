@@ -127,9 +127,14 @@ fn match_class(mut p: &[u8], ch: u8) -> bool {
                 p = rest;
             }
             // As in Redis, `x-y` is a range whenever three bytes remain, even when `y` is `]`.
+            // Redis compares range ends as C `char`s, which are signed on the x86-64 servers it
+            // runs on: a byte from 0x80 up sorts below `a` there (the property test against a
+            // real Redis found `[\xff-a]` not matching `b`).
             [lo, b'-', hi, rest @ ..] => {
-                let (lo, hi) = if lo <= hi { (*lo, *hi) } else { (*hi, *lo) };
-                found |= (lo..=hi).contains(&ch);
+                let signed = |b: u8| i8::from_ne_bytes([b]);
+                let (lo, hi) = (signed(*lo), signed(*hi));
+                let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
+                found |= (lo..=hi).contains(&signed(ch));
                 p = rest;
             }
             [c, rest @ ..] => {
@@ -175,6 +180,12 @@ mod tests {
         assert!(!m("[a-]", "-"));
         assert!(m("[-a]", "-"), "a leading dash is literal");
         assert!(m("ab[c", "abc"), "an unclosed class ends the pattern");
+        assert!(
+            !matches(b"[\xff-a]", b"b"),
+            "range ends compare as signed chars"
+        );
+        assert!(matches(b"[\xff-a]", b"\xff"));
+        assert!(matches(b"[\x80-\x90]", b"\x85"));
     }
 
     #[test]
