@@ -13,7 +13,13 @@ fuzz_target!(|data: &[u8]| {
         let _ = cache_console::decode::to_json(&decoded.node);
         let _ = cache_console::decode::render(&decoded);
     }
-    for format in [Format::Php, Format::Base64Php, Format::MessagePack, Format::Gzip, Format::Zlib] {
+    for format in [
+        Format::Php,
+        Format::Base64Php,
+        Format::MessagePack,
+        Format::Gzip,
+        Format::Zlib,
+    ] {
         let _ = decode_as(value, format);
     }
     let _ = cache_console::decode::fastlz_decompress(value, 1 << 20);

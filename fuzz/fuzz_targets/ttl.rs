@@ -4,7 +4,9 @@ use cache_console::model::TtlChange;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let now = 1_790_000_000_000;
     match cache_console::ttl::parse_ttl(text, now) {
         Ok(TtlChange::InMs(ms)) => assert!(ms > 0 && ms <= cache_console::ttl::MAX_TTL_MS),

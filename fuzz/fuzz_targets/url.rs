@@ -4,8 +4,12 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok((spec, password)) = cache_console::connection::parse_url(text) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok((spec, password)) = cache_console::connection::parse_url(text) else {
+        return;
+    };
     let printed = spec.display_url();
     if let Some(pw) = password {
         if pw.expose().len() >= 4 {

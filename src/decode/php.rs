@@ -297,6 +297,14 @@ mod tests {
     }
 
     #[test]
+    fn special_floats_round_trip_as_bytes() {
+        for s in [&b"d:NAN;"[..], b"d:INF;", b"d:-INF;", b"d:-0;"] {
+            let node = unserialize(s).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(serialize(&node), s);
+        }
+    }
+
+    #[test]
     fn malformed_data_is_an_error_with_a_position() {
         for bad in [
             &b"s:10:\"short\";"[..],
@@ -362,8 +370,10 @@ mod tests {
 
         #[test]
         fn any_bytes_parse_or_fail_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            // Compared as bytes: `d:NAN;` reads as a float that is not equal to itself.
             if let Ok(node) = unserialize(&bytes) {
-                proptest::prop_assert_eq!(unserialize(&serialize(&node)).ok(), Some(node));
+                let again = serialize(&node);
+                proptest::prop_assert_eq!(unserialize(&again).ok().map(|n| serialize(&n)), Some(again));
             }
         }
 
