@@ -5,7 +5,7 @@
 //! inline password is pasted) kept in memory for this session only.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -165,7 +165,9 @@ impl MemcachedSpec {
     #[must_use]
     pub fn display_url(&self) -> String {
         match self.servers.as_slice() {
-            [MemcachedAddress::Unix { path }] => format!("memcached+unix://{}", path.display()),
+            [MemcachedAddress::Unix { path }] => {
+                format!("memcached+unix://{}", path_for_url(path))
+            }
             servers => format!(
                 "memcached://{}",
                 servers
@@ -306,7 +308,7 @@ impl ConnectionSpec {
         match self {
             Self::Redis(spec) => spec.display_url(),
             Self::Memcached(spec) => spec.display_url(),
-            Self::File(spec) => format!("file://{}", spec.dir.display()),
+            Self::File(spec) => format!("file://{}", path_for_url(&spec.dir)),
             Self::Sql(spec) => {
                 // Only what differs from the defaults, as parameters `parse_url` reads back.
                 let mut url = url::Url::parse(&spec.url).map_or_else(
@@ -430,7 +432,11 @@ impl RedisSpec {
                 format!("{scheme}://{userinfo}{host}:{port}/{}", self.db)
             }
             RedisAddress::Unix { path } => {
-                format!("redis+unix://{userinfo}{}?db={}", path.display(), self.db)
+                format!(
+                    "redis+unix://{userinfo}{}?db={}",
+                    path_for_url(path),
+                    self.db
+                )
             }
         }
     }
@@ -452,12 +458,11 @@ pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlErro
         return Ok(sql);
     }
     if let Some(path) = text.strip_prefix("file://") {
-        let dir = PathBuf::from(percent_decode(path));
-        if !dir.is_absolute() {
-            return Err(UrlError::Invalid(format!(
-                "`{text}`: a file cache URL needs an absolute path, like file:///srv/app/storage/framework/cache/data"
-            )));
-        }
+        let dir = absolute_path(
+            path,
+            text,
+            "file:///srv/app/storage/framework/cache/data (a file cache URL)",
+        )?;
         return Ok((ConnectionSpec::File(FileSpec { dir }), None));
     }
     // `url` would percent-encode `${…}` in the password; swap it for a marker first.
@@ -488,7 +493,7 @@ pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlErro
         }
         "redis+unix" | "unix" => {
             spec.address = RedisAddress::Unix {
-                path: PathBuf::from(percent_decode(url.path())),
+                path: absolute_path(url.path(), text, "redis+unix:///run/redis/redis.sock")?,
             };
         }
         other => return Err(UrlError::Scheme(other.to_owned())),
@@ -633,7 +638,7 @@ fn parse_memcached_url(text: &str) -> Result<Option<MemcachedSpec>, UrlError> {
             return Err(UrlError::Server(String::new()));
         }
         spec.servers = vec![MemcachedAddress::Unix {
-            path: PathBuf::from(percent_decode(servers)),
+            path: absolute_path(servers, text, "memcached+unix:///run/memcached.sock")?,
         }];
         return Ok(Some(spec));
     }
@@ -688,10 +693,51 @@ fn extract_env_ref(text: &str) -> (String, Option<String>) {
 }
 
 fn percent_decode(text: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The bytes of a socket or directory path written in a URL (`%XX` escapes decoded).
+fn path_from_url(text: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt as _;
+    PathBuf::from(std::ffi::OsString::from_vec(
+        percent_encoding::percent_decode_str(text).collect(),
+    ))
+}
+
+/// What a path must escape in a URL to read back as the same bytes.
+const PATH_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'?')
+    .add(b'&')
+    .add(b'=')
+    .add(b'+')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// A path as written in a URL: [`path_from_url`] reads it back byte for byte.
+fn path_for_url(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    percent_encoding::percent_encode(path.as_os_str().as_bytes(), PATH_ESCAPES).to_string()
+}
+
+/// A socket or directory path from a URL, which must be absolute.
+fn absolute_path(text: &str, url: &str, example: &str) -> Result<PathBuf, UrlError> {
+    let path = path_from_url(text);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(UrlError::Invalid(format!(
+            "`{url}`: give an absolute path, like {example}"
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -859,6 +905,39 @@ mod tests {
             spec.resolve_password(None),
             Err(UrlError::EnvUnset("REDIS_PASSWORD".into()))
         );
+    }
+
+    #[test]
+    fn paths_in_urls_read_back_byte_for_byte() {
+        for path in ["/srv/a&b=c", "/tmp/with space?#%", "/srv/café", "/x/+plus"] {
+            for url in [
+                format!("file://{}", path_for_url(Path::new(path))),
+                format!("redis+unix://{}", path_for_url(Path::new(path))),
+                format!("memcached+unix://{}", path_for_url(Path::new(path))),
+            ] {
+                let (spec, _) = parse_url(&url).unwrap_or_else(|e| panic!("{url}: {e}"));
+                let (again, _) = parse_url(&spec.display_url()).expect("printed URL");
+                assert_eq!(again, spec, "{url}");
+                let found = match &spec {
+                    ConnectionSpec::File(f) => f.dir.clone(),
+                    ConnectionSpec::Redis(r) => match &r.address {
+                        RedisAddress::Unix { path } => path.clone(),
+                        RedisAddress::Tcp { .. } => PathBuf::new(),
+                    },
+                    ConnectionSpec::Memcached(m) => match m.servers.as_slice() {
+                        [MemcachedAddress::Unix { path }] => path.clone(),
+                        _ => PathBuf::new(),
+                    },
+                    ConnectionSpec::Sql(_) => PathBuf::new(),
+                };
+                assert_eq!(found, Path::new(path), "{url}");
+            }
+        }
+        assert!(
+            parse_url("redis+unix:J//run/redis.sock").is_err(),
+            "a relative socket path"
+        );
+        assert!(parse_url("memcached+unix://run/mc.sock").is_err());
     }
 
     #[test]
