@@ -648,16 +648,7 @@ fn parse_memcached_url(text: &str) -> Result<Option<MemcachedSpec>, UrlError> {
         if part.is_empty() {
             continue;
         }
-        let (host, port) = match part.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(':') || h.starts_with('[') => {
-                let port = p.parse().map_err(|_| UrlError::Server(part.to_owned()))?;
-                (h.trim_start_matches('[').trim_end_matches(']'), port)
-            }
-            _ => (part, 11211),
-        };
-        if host.is_empty() || host.contains('/') {
-            return Err(UrlError::Server(part.to_owned()));
-        }
+        let (host, port) = server_address(part).ok_or_else(|| UrlError::Server(part.to_owned()))?;
         list.push(MemcachedAddress::Tcp {
             host: host.to_owned(),
             port,
@@ -670,6 +661,34 @@ fn parse_memcached_url(text: &str) -> Result<Option<MemcachedSpec>, UrlError> {
         return Err(UrlError::Server(servers.to_owned()));
     }
     Ok(Some(spec))
+}
+
+/// One `host[:port]` of a memcached server list: a host name or IPv4 address, or an IPv6
+/// address in brackets (bare when no port follows). Anything else — control characters, an
+/// unbalanced bracket, a bad port — is refused rather than guessed at.
+fn server_address(part: &str) -> Option<(&str, u16)> {
+    const DEFAULT_PORT: u16 = 11211;
+    if let Some(rest) = part.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        host.parse::<std::net::Ipv6Addr>().ok()?;
+        let port = match after {
+            "" => DEFAULT_PORT,
+            _ => after.strip_prefix(':')?.parse().ok()?,
+        };
+        return Some((host, port));
+    }
+    if part.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Some((part, DEFAULT_PORT));
+    }
+    let (host, port) = match part.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().ok()?),
+        None => (part, DEFAULT_PORT),
+    };
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    valid.then_some((host, port))
 }
 
 const ENV_MARKER: &str = "cc-env-password-ref";
