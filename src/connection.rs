@@ -547,8 +547,16 @@ fn parse_sql_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>,
         return Ok(None);
     };
     let (text_for_parse, env_ref) = extract_env_ref(text);
-    let mut url = url::Url::parse(&text_for_parse.replacen("mariadb://", "mysql://", 1))
-        .map_err(|e| UrlError::Invalid(e.to_string()))?;
+    // `mariadb://` is the scheme sqlx calls `mysql://`; only the scheme is renamed.
+    let text_for_parse = match text_for_parse.get(..10) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mariadb://") => {
+            format!("mysql://{}", &text_for_parse[10..])
+        }
+        _ => text_for_parse,
+    };
+    let mut url = url::Url::parse(&text_for_parse).map_err(|e| UrlError::Invalid(e.to_string()))?;
+    // A fragment means nothing to a database driver; it would only trail the options.
+    url.set_fragment(None);
     let mut table = "cache".to_owned();
     let mut timeout = default_sql_timeout();
     let mut command_timeout = default_sql_command_timeout();
@@ -833,6 +841,10 @@ mod tests {
             assert!(!err.to_string().contains("=x"), "{err}");
         }
         assert!(parse_url("postgres://app@db/shop?command_timeout_ms=soon").is_err());
+        let (spec, _) = parse_url("postgres://app@db/x?table=c#mariadb://frag").expect("parses");
+        assert_eq!(spec.display_url(), "postgres://app@db/x?table=c");
+        let (spec, _) = parse_url("MariaDB://app@db/x").expect("parses");
+        assert!(spec.display_url().starts_with("mysql://app@db/x"));
     }
 
     #[test]

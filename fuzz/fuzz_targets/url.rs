@@ -1,4 +1,4 @@
-//! Connection URLs: never panic; a parsed URL prints as one that parses to the same spec, and
+//! Connection URLs: never panic; a parsed URL prints as one that parses back to the same, and
 //! no password ever shows in the printed form.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -11,12 +11,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let printed = spec.display_url();
+    // Unless the same text also stands elsewhere in the URL (a path may contain anything).
     if let Some(pw) = password {
-        if pw.expose().len() >= 4 {
+        if pw.expose().len() >= 4 && text.matches(pw.expose()).count() <= 1 {
             assert!(!printed.contains(pw.expose()), "{printed}");
         }
     }
-    if let Ok((again, _)) = cache_console::connection::parse_url(&printed) {
-        assert_eq!(again.display_url(), printed);
-    }
+    // The printed form can be pasted back, and means the same.
+    let (again, _) =
+        cache_console::connection::parse_url(&printed).expect("the printed URL parses");
+    assert_eq!(again.display_url(), printed);
 });
