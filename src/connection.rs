@@ -411,14 +411,18 @@ impl RedisSpec {
     /// The URL form without any password (a `${VAR}` reference is kept, it is not secret).
     #[must_use]
     pub fn display_url(&self) -> String {
-        let userinfo = match (&self.username, &self.password) {
-            (Some(user), PasswordSource::Env(var)) => format!("{user}:${{{var}}}@"),
-            (None, PasswordSource::Env(var)) => format!(":${{{var}}}@"),
-            (Some(user), _) => format!("{user}@"),
-            (None, _) => String::new(),
+        let enc = |t: &str| {
+            percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
-        match &self.address {
+        let mut options = Vec::new();
+        let base = match &self.address {
             RedisAddress::Tcp { host, port } => {
+                let userinfo = match (&self.username, &self.password) {
+                    (Some(user), PasswordSource::Env(var)) => format!("{}:${{{var}}}@", enc(user)),
+                    (None, PasswordSource::Env(var)) => format!(":${{{var}}}@"),
+                    (Some(user), _) => format!("{}@", enc(user)),
+                    (None, _) => String::new(),
+                };
                 let scheme = if self.tls.is_some() {
                     "rediss"
                 } else {
@@ -432,12 +436,31 @@ impl RedisSpec {
                 format!("{scheme}://{userinfo}{host}:{port}/{}", self.db)
             }
             RedisAddress::Unix { path } => {
-                format!(
-                    "redis+unix://{userinfo}{}?db={}",
-                    path_for_url(path),
-                    self.db
-                )
+                // A socket URL has no host to hang a user name on: options carry them.
+                options.push(format!("db={}", self.db));
+                if let Some(user) = &self.username {
+                    options.push(format!("user={}", enc(user)));
+                }
+                if let PasswordSource::Env(var) = &self.password {
+                    options.push(format!("password=${{{var}}}"));
+                }
+                format!("redis+unix://{}", path_for_url(path))
             }
+        };
+        if let Some(ca) = self.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
+            options.push(format!("ca_file={}", path_for_url(ca)));
+        }
+        let defaults = Self::default();
+        if self.connect_timeout_ms != defaults.connect_timeout_ms {
+            options.push(format!("connect_timeout_ms={}", self.connect_timeout_ms));
+        }
+        if self.command_timeout_ms != defaults.command_timeout_ms {
+            options.push(format!("timeout_ms={}", self.command_timeout_ms));
+        }
+        if options.is_empty() {
+            base
+        } else {
+            format!("{base}?{}", options.join("&"))
         }
     }
 }
@@ -499,25 +522,34 @@ pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlErro
         other => return Err(UrlError::Scheme(other.to_owned())),
     }
     let mut inline_password = None;
+    let mut env_ref = env_ref;
+    let millis = |what: &str, value: &str| {
+        value
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .ok_or_else(|| {
+                UrlError::Invalid(format!(
+                    "{what} must be a number of milliseconds, not `{value}`"
+                ))
+            })
+    };
     for (name, value) in url.query_pairs() {
         match name.as_ref() {
             "db" => spec.db = value.parse().map_err(|_| UrlError::Db(value.to_string()))?,
             "user" | "username" => spec.username = Some(value.to_string()),
-            "pass" | "password" => inline_password = Some(Secret::new(value.to_string())),
+            "pass" | "password" => match env_name(&value) {
+                Some(var) => env_ref = Some(var.to_owned()),
+                None => inline_password = Some(Secret::new(value.to_string())),
+            },
             "ca" | "ca_file" => {
                 spec.tls = Some(TlsSpec {
-                    ca_file: Some(PathBuf::from(value.to_string())),
+                    ca_file: Some(path_from_url(&value)),
                 });
             }
-            "connect_timeout_ms" => {
-                if let Ok(ms) = value.parse() {
-                    spec.connect_timeout_ms = ms;
-                }
-            }
+            "connect_timeout_ms" => spec.connect_timeout_ms = millis("connect_timeout_ms", &value)?,
             "timeout_ms" | "command_timeout_ms" => {
-                if let Ok(ms) = value.parse() {
-                    spec.command_timeout_ms = ms;
-                }
+                spec.command_timeout_ms = millis("timeout_ms", &value)?;
             }
             _ => {}
         }
@@ -703,7 +735,12 @@ const ENV_MARKER: &str = "cc-env-password-ref";
 
 /// Finds a `:${NAME}@` password reference and replaces it with a marker `url` can parse.
 fn extract_env_ref(text: &str) -> (String, Option<String>) {
-    let Some(start) = text.find(":${") else {
+    // Only in the user-info part: before the path, the query or the fragment.
+    let authority_start = text.find("://").map_or(0, |i| i + 3);
+    let authority_end = text[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| authority_start + i);
+    let Some(start) = text[..authority_end].find(":${") else {
         return (text.to_owned(), None);
     };
     let rest = &text[start + 3..];
@@ -717,6 +754,13 @@ fn extract_env_ref(text: &str) -> (String, Option<String>) {
     }
     let replaced = format!("{}:{ENV_MARKER}{}", &text[..start], &rest[end + 1..]);
     (replaced, Some(name.to_owned()))
+}
+
+/// `NAME` of a `${NAME}` password reference.
+fn env_name(value: &str) -> Option<&str> {
+    let name = value.strip_prefix("${")?.strip_suffix('}')?;
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then_some(name)
 }
 
 fn percent_decode(text: &str) -> String {
@@ -969,6 +1013,24 @@ mod tests {
             "a relative socket path"
         );
         assert!(parse_url("memcached+unix://run/mc.sock").is_err());
+    }
+
+    #[test]
+    fn redis_urls_print_every_setting_and_read_back_the_same() {
+        for text in [
+            "redis+unix:///run/redis.sock?db=3&user=ops&password=${REDIS_PW}&timeout_ms=2500",
+            "rediss://a%40b:${PW}@cache:6380/2?ca_file=/etc/ssl/my%20ca.pem&connect_timeout_ms=900",
+            "redis://127.0.0.1:6379/0",
+        ] {
+            let (spec, _) = parse_url(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let printed = spec.display_url();
+            let (again, _) = parse_url(&printed).unwrap_or_else(|e| panic!("{printed}: {e}"));
+            assert_eq!(again, spec, "{text} -> {printed}");
+        }
+        assert!(parse_url("redis://h:1/0?timeout_ms=soon").is_err());
+        // A `${…}` in a path is part of the path, not a password reference.
+        let (spec, _) = parse_url("redis+unix:///run/a:${X}@b.sock").expect("parses");
+        assert_eq!(spec.password_source(), &PasswordSource::None);
     }
 
     #[test]
