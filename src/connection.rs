@@ -333,10 +333,8 @@ impl ConnectionSpec {
                         u.to_string()
                     },
                 );
-                if let PasswordSource::Env(var) = &spec.password
-                    && let Some(at) = url.find('@')
-                {
-                    url.insert_str(at, &format!(":${{{var}}}"));
+                if let PasswordSource::Env(var) = &spec.password {
+                    url = with_env_password(&url, var);
                 }
                 url
             }
@@ -735,12 +733,14 @@ const ENV_MARKER: &str = "cc-env-password-ref";
 
 /// Finds a `:${NAME}@` password reference and replaces it with a marker `url` can parse.
 fn extract_env_ref(text: &str) -> (String, Option<String>) {
-    // Only in the user-info part: before the path, the query or the fragment.
-    let authority_start = text.find("://").map_or(0, |i| i + 3);
-    let authority_end = text[authority_start..]
-        .find(['/', '?', '#'])
-        .map_or(text.len(), |i| authority_start + i);
-    let Some(start) = text[..authority_end].find(":${") else {
+    // Only in the user-info part: after `scheme://`, before the path, query or fragment.
+    let Some((authority_start, authority_end)) = authority_span(text) else {
+        return (text.to_owned(), None);
+    };
+    let Some(start) = text[authority_start..authority_end]
+        .find(":${")
+        .map(|i| authority_start + i)
+    else {
         return (text.to_owned(), None);
     };
     let rest = &text[start + 3..];
@@ -754,6 +754,37 @@ fn extract_env_ref(text: &str) -> (String, Option<String>) {
     }
     let replaced = format!("{}:{ENV_MARKER}{}", &text[..start], &rest[end + 1..]);
     (replaced, Some(name.to_owned()))
+}
+
+/// Where the authority (`user:pass@host:port`) of `scheme://authority/…` starts and ends;
+/// `None` when the text does not start with a scheme and `://`.
+fn authority_span(text: &str) -> Option<(usize, usize)> {
+    let (scheme, _) = text.split_once("://")?;
+    let is_scheme = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme {
+        return None;
+    }
+    let start = scheme.len() + 3;
+    let end = text[start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| start + i);
+    Some((start, end))
+}
+
+/// `url` with a `${VAR}` password reference in its user-info.
+fn with_env_password(url: &str, var: &str) -> String {
+    let Some((start, end)) = authority_span(url) else {
+        return url.to_owned();
+    };
+    let mut out = url.to_owned();
+    match url[start..end].rfind('@') {
+        Some(at) => out.insert_str(start + at, &format!(":${{{var}}}")),
+        None => out.insert_str(start, &format!(":${{{var}}}@")),
+    }
+    out
 }
 
 /// `NAME` of a `${NAME}` password reference.
@@ -1028,6 +1059,13 @@ mod tests {
             assert_eq!(again, spec, "{text} -> {printed}");
         }
         assert!(parse_url("redis://h:1/0?timeout_ms=soon").is_err());
+        let (spec, _) = parse_url("postgres://:${PGPW}@db/shop").expect("parses");
+        assert_eq!(
+            spec.display_url(),
+            "postgres://:${PGPW}@db/shop?table=cache"
+        );
+        let (spec, _) = parse_url("sqlite:@x?a=redis://u:${V}@h").expect("parses");
+        assert_eq!(spec.password_source(), &PasswordSource::None);
         // A `${…}` in a path is part of the path, not a password reference.
         let (spec, _) = parse_url("redis+unix:///run/a:${X}@b.sock").expect("parses");
         assert_eq!(spec.password_source(), &PasswordSource::None);
