@@ -9,10 +9,8 @@
 //! new file or directory takes the owner and group of its parent (PHP keeps writing a cache the
 //! console touched as root). `std::fs` has no `*at` calls, hence `rustix`.
 
-use std::ffi::OsStr;
 use std::io::{self, Read as _, Write as _};
 use std::os::fd::{AsFd as _, OwnedFd};
-use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
@@ -358,16 +356,6 @@ fn like(fd: &OwnedFd, parent: &std::fs::Metadata, mode: u32) {
     let _ = rustix::fs::fchmod(fd, Mode::from_raw_mode(mode));
 }
 
-/// True when `name` is a plain file name (no separators, not `.`/`..`), safe for `*at` calls.
-#[must_use]
-pub fn is_plain_name(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !OsStr::new(name).as_bytes().contains(&b'/')
-        && !name.contains('\0')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,13 +406,5 @@ mod tests {
             Some((10, 100))
         );
         assert_eq!(safe.read("missing", 10).expect("read"), None);
-    }
-
-    #[test]
-    fn plain_names_only() {
-        assert!(is_plain_name("ab"));
-        assert!(!is_plain_name("../x"));
-        assert!(!is_plain_name(".."));
-        assert!(!is_plain_name(""));
     }
 }

@@ -108,13 +108,14 @@ fn expiry_for(ttl: TtlChange, current: Option<u64>, now_secs: u64) -> u64 {
     .min(FOREVER)
 }
 
-/// The directory holding an entry: `<root>/<h[0..2]>/<h[2..4]>`, reached without following a
-/// symlink; `None` when it does not exist (and `create` is off).
-fn leaf(root: &SafeDir, hash: &str, create: bool) -> std::io::Result<Option<SafeDir>> {
-    if create {
-        let a = root.subdir_create(&hash[..2])?;
-        return a.subdir_create(&hash[2..4]).map(Some);
-    }
+/// Where an entry lives: `<root>/<h[0..2]>/<h[2..4]>/<h>` (for messages and details).
+fn entry_path(root: &Path, hash: &str) -> PathBuf {
+    root.join(&hash[..2]).join(&hash[2..4]).join(hash)
+}
+
+/// The directory holding an entry, reached without following a symlink; `None` when it does
+/// not exist.
+fn leaf(root: &SafeDir, hash: &str) -> std::io::Result<Option<SafeDir>> {
     let Some(a) = root.subdir(&hash[..2])? else {
         return Ok(None);
     };
@@ -124,10 +125,11 @@ fn leaf(root: &SafeDir, hash: &str, create: bool) -> std::io::Result<Option<Safe
 /// Writes a whole entry atomically (see [`SafeDir::write_atomic`]): never through a planted
 /// symlink, keeping the owner, group and mode of the file it replaces.
 fn write_entry(root: &SafeDir, hash: &str, expiry: u64, value: &[u8]) -> BackendResult<()> {
-    let path = root.path().join(hash);
-    let dir = leaf(root, hash, true)
-        .map_err(io_err(&path))?
-        .ok_or_else(|| BackendError::File(format!("{}: cannot be created", path.display())))?;
+    let path = entry_path(root.path(), hash);
+    let dir = root
+        .subdir_create(&hash[..2])
+        .and_then(|a| a.subdir_create(&hash[2..4]))
+        .map_err(io_err(&path))?;
     let mut content = format!("{:010}", expiry.min(FOREVER)).into_bytes();
     content.extend_from_slice(value);
     dir.write_atomic(hash, &content, None)
@@ -136,12 +138,17 @@ fn write_entry(root: &SafeDir, hash: &str, expiry: u64, value: &[u8]) -> Backend
 
 /// Reads an entry; `None` when there is none.
 fn read_entry_at(root: &SafeDir, hash: &str) -> BackendResult<Option<Entry>> {
-    let path = root.path().join(hash);
-    let Some(dir) = leaf(root, hash, false).map_err(io_err(&path))? else {
-        return Ok(None);
-    };
-    match dir.read(hash, MAX_ENTRY_BYTES).map_err(io_err(&path))? {
-        Some(content) => parse(&path, content).map(Some),
+    let path = entry_path(root.path(), hash);
+    match leaf(root, hash).map_err(io_err(&path))? {
+        Some(dir) => read_in(&dir, &path, hash),
+        None => Ok(None),
+    }
+}
+
+/// Reads the entry `hash` in its own directory `dir` (a symlink there is refused).
+fn read_in(dir: &SafeDir, path: &Path, hash: &str) -> BackendResult<Option<Entry>> {
+    match dir.read(hash, MAX_ENTRY_BYTES).map_err(io_err(path))? {
+        Some(content) => parse(path, content).map(Some),
         None => Ok(None),
     }
 }
@@ -149,7 +156,7 @@ fn read_entry_at(root: &SafeDir, hash: &str) -> BackendResult<Option<Entry>> {
 /// Removes an entry file and then its two hash directories once empty (Laravel leaves them;
 /// nothing else is removed). False when there was no such entry.
 fn remove_entry(root: &SafeDir, hash: &str) -> BackendResult<bool> {
-    let path = root.path().join(hash);
+    let path = entry_path(root.path(), hash);
     let Some(a) = root.subdir(&hash[..2]).map_err(io_err(&path))? else {
         return Ok(false);
     };
@@ -252,12 +259,12 @@ impl FileBackend {
     async fn current_entry(&self, key: &[u8]) -> BackendResult<Option<Entry>> {
         let hash = entry_hash(key)?.to_owned();
         self.blocking(move |root| {
-            let path = root.path().join(&hash);
-            let Some(dir) = leaf(root, &hash, false).map_err(io_err(&path))? else {
+            let path = entry_path(root.path(), &hash);
+            let Some(dir) = leaf(root, &hash).map_err(io_err(&path))? else {
                 return Ok(None);
             };
             match dir.kind(&hash).map_err(io_err(&path))? {
-                Some(EntryKind::File) => read_entry_at(root, &hash),
+                Some(EntryKind::File) => read_in(&dir, &path, &hash),
                 Some(EntryKind::Dir) => Err(BackendError::File(format!(
                     "{} is a directory, not a cache entry",
                     path.display()
@@ -401,7 +408,7 @@ impl CacheBackend for FileBackend {
                 .map(|hash| {
                     let hash = hash.as_deref()?;
                     // A row needs the expiry, the size and a preview: the file's head only.
-                    let dir = leaf(root, hash, false).ok()??;
+                    let dir = leaf(root, hash).ok()??;
                     let (head, len) = dir.read_head(hash, HEADER + PREVIEW_BYTES).ok()??;
                     let expiry = parse_expiry(&head)?;
                     Some(KeyMeta {
@@ -423,8 +430,7 @@ impl CacheBackend for FileBackend {
             .read_entry(key)
             .await?
             .ok_or_else(|| key_not_found(key))?;
-        let hash = entry_hash(key)?;
-        let path = self.dir.join(&hash[..2]).join(&hash[2..4]).join(hash);
+        let path = entry_path(&self.dir, entry_hash(key)?);
         Ok(KeyDetails {
             meta: KeyMeta {
                 key_type: KeyType::String,

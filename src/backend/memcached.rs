@@ -35,8 +35,6 @@ use crate::model::{
 
 /// memcached reads an expiry above 30 days as a Unix time, below it as seconds from now.
 const RELATIVE_EXPIRY_LIMIT_SECS: u64 = 60 * 60 * 24 * 30;
-/// The same limit for a `flush_all` delay.
-const RELATIVE_EXPIRY_LIMIT_SECS_U32: u32 = 60 * 60 * 24 * 30;
 /// How long the crawl may wait for a reader before it gives the server's crawler back.
 const CRAWL_READER_PATIENCE: Duration = Duration::from_secs(20);
 /// The longest reply line read (a metadump line is under 1 KiB, a meta header far less): a
@@ -734,7 +732,7 @@ impl MemcachedBackend {
     async fn flush_servers(&self, server: Option<&str>, delay_secs: u32) -> BackendResult<u64> {
         // memcached reads a delay over 30 days as an absolute Unix time, and one in the past
         // flushes at once: refuse what it would misread rather than flush now.
-        if delay_secs > RELATIVE_EXPIRY_LIMIT_SECS_U32 {
+        if u64::from(delay_secs) > RELATIVE_EXPIRY_LIMIT_SECS {
             return Err(BackendError::Config(format!(
                 "a flush delay of {delay_secs} s is more than 30 days ({RELATIVE_EXPIRY_LIMIT_SECS} s): \
                  memcached would read it as a date and might flush at once; nothing was flushed"

@@ -119,7 +119,8 @@ pub struct RedisBackend {
     version: String,
     db: u32,
     command_timeout_ms: u64,
-    link_connect_timeout_ms: u64,
+    connect_timeout_ms: u64,
+    tls: bool,
     capabilities: Capabilities,
 }
 
@@ -171,7 +172,12 @@ impl RedisBackend {
         // The first connection proves the address, TLS and credentials, within the connect
         // timeout the user chose (and the message names that very limit).
         if let Err(e) = link.connection().await {
-            return Err(map_error(&e, &target, "connect", spec));
+            return Err(connect_error(
+                &e,
+                &target,
+                spec.connect_timeout_ms,
+                spec.tls.is_some(),
+            ));
         }
         let mut backend = Self {
             link,
@@ -179,7 +185,8 @@ impl RedisBackend {
             version: String::new(),
             db: spec.db,
             command_timeout_ms: spec.command_timeout_ms,
-            link_connect_timeout_ms: spec.connect_timeout_ms,
+            connect_timeout_ms: spec.connect_timeout_ms,
+            tls: spec.tls.is_some(),
             capabilities: Capabilities {
                 kind_label: "Redis",
                 value_types: vec![
@@ -236,17 +243,10 @@ impl RedisBackend {
 
     /// The connection, opened again if the last one broke.
     async fn conn(&self) -> BackendResult<redis::aio::MultiplexedConnection> {
-        self.link.connection().await.map_err(|e| {
-            self.link.after_error(&e);
-            if e.is_timeout() {
-                BackendError::Timeout {
-                    target: self.target.clone(),
-                    timeout_ms: self.link_connect_timeout_ms,
-                }
-            } else {
-                classify(&e, &self.target, "connect")
-            }
-        })
+        self.link
+            .connection()
+            .await
+            .map_err(|e| connect_error(&e, &self.target, self.connect_timeout_ms, self.tls))
     }
 
     fn map(&self, e: &redis::RedisError, command: &str) -> BackendError {
@@ -313,30 +313,23 @@ impl RedisBackend {
     }
 }
 
-fn map_error(e: &redis::RedisError, target: &str, command: &str, spec: &RedisSpec) -> BackendError {
-    if e.is_timeout() {
-        return connect_timeout(target, spec);
-    }
-    classify(e, target, command)
-}
-
-/// A connect that did not finish in time. Over TLS the usual cause is a server that does not
-/// speak TLS at all (a plain Redis never answers a TLS hello), so the message says so.
-fn connect_timeout(target: &str, spec: &RedisSpec) -> BackendError {
-    if spec.tls.is_some() {
-        BackendError::Connect {
+/// A connect (the first one or a reconnect) that failed. One that did not finish in time names
+/// the limit it kept; over TLS the usual cause is a server that does not speak TLS at all (a
+/// plain Redis never answers a TLS hello), so the message says so.
+fn connect_error(e: &redis::RedisError, target: &str, timeout_ms: u64, tls: bool) -> BackendError {
+    match (e.is_timeout(), tls) {
+        (true, true) => BackendError::Connect {
             target: target.to_owned(),
             reason: format!(
-                "no TLS handshake within {} ms: check that this server speaks TLS (a plain \
-                 Redis needs redis://, not rediss://)",
-                spec.connect_timeout_ms
+                "no TLS handshake within {timeout_ms} ms: check that this server speaks TLS (a \
+                 plain Redis needs redis://, not rediss://)"
             ),
-        }
-    } else {
-        BackendError::Timeout {
+        },
+        (true, false) => BackendError::Timeout {
             target: target.to_owned(),
-            timeout_ms: spec.connect_timeout_ms,
-        }
+            timeout_ms,
+        },
+        (false, _) => classify(e, target, "connect"),
     }
 }
 

@@ -307,13 +307,21 @@ impl SqlBackend {
         &self,
         fut: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> BackendResult<T> {
-        match tokio::time::timeout(self.command_timeout, fut).await {
-            Ok(result) => result.map_err(|e| self.err(&e)),
-            Err(_) => Err(BackendError::Timeout {
+        self.within_timeout(fut).await?.map_err(|e| self.err(&e))
+    }
+
+    /// The statement's own result, or the timeout error: for callers that tell driver errors
+    /// apart themselves (a unique violation is an answer, not a failure).
+    async fn within_timeout<T>(
+        &self,
+        fut: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> BackendResult<Result<T, sqlx::Error>> {
+        tokio::time::timeout(self.command_timeout, fut)
+            .await
+            .map_err(|_| BackendError::Timeout {
                 target: self.target.clone(),
                 timeout_ms: u64::try_from(self.command_timeout.as_millis()).unwrap_or(u64::MAX),
-            }),
-        }
+            })
     }
 
     async fn execute(&self, q: &Stmt) -> BackendResult<u64> {
@@ -390,14 +398,10 @@ impl SqlBackend {
         );
         // A key equal to this one under the table's collation blocks it too; that is a
         // conflict the user sees, never a silent write to the other key.
-        match tokio::time::timeout(self.command_timeout, q.query().execute(&self.pool)).await {
-            Ok(Ok(_)) => Ok(true),
-            Ok(Err(sqlx::Error::Database(db))) if db.is_unique_violation() => Ok(false),
-            Ok(Err(e)) => Err(self.err(&e)),
-            Err(_) => Err(BackendError::Timeout {
-                target: self.target.clone(),
-                timeout_ms: u64::try_from(self.command_timeout.as_millis()).unwrap_or(u64::MAX),
-            }),
+        match self.within_timeout(q.query().execute(&self.pool)).await? {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
+            Err(e) => Err(self.err(&e)),
         }
     }
 
@@ -523,11 +527,6 @@ impl CacheBackend for SqlBackend {
             vb = self.bytes_of("value"),
             t = self.col(&self.table),
         );
-        let sql = if self.dialect == SqlDialect::Postgres {
-            sql.replace("SUM(LENGTH(", "SUM(OCTET_LENGTH(")
-        } else {
-            sql
-        };
         let row = self
             .timed(sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool))
             .await?;
