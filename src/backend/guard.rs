@@ -7,10 +7,7 @@ use std::sync::atomic::AtomicBool;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{
-    BackendError, BackendResult, BulkResult, CacheBackend, Capabilities, ConnectOptions,
-    delete_matching_with,
-};
+use super::{BackendError, BackendResult, BulkResult, CacheBackend, Capabilities, ConnectOptions};
 use crate::audit::{AuditEntry, AuditLog, KEYS_PER_ENTRY, now_rfc3339};
 use crate::escape::escape_bytes;
 use crate::model::{
@@ -218,7 +215,7 @@ impl CacheBackend for Guarded {
         self.refuse_if_read_only()?;
         self.refuse_if_unauditable()?;
         // The batches go to the inner backend: one audit entry for the whole action.
-        let result = delete_matching_with(self.inner.as_ref(), request, cancel, progress).await;
+        let result = self.inner.delete_matching(request, cancel, progress).await;
         let affected = result.as_ref().ok().map(|r| r.deleted);
         let outcome = outcome_text(&result, |r| {
             if r.cancelled {

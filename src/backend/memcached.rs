@@ -47,6 +47,9 @@ const MAX_REPLY_BYTES: usize = 16 << 20;
 const MAX_VALUE_BYTES: usize = 256 << 20;
 /// memcached's key length limit.
 const MAX_KEY_BYTES: usize = 250;
+/// Crawls a delete by pattern makes at most: a crawl can miss an item memcached's LRU
+/// maintainer moves while the crawler walks past, so it crawls again until one finds nothing.
+const MAX_DELETE_PASSES: usize = 4;
 
 /// A stream to one server.
 trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -855,6 +858,41 @@ impl CacheBackend for MemcachedBackend {
 
     async fn databases(&self) -> BackendResult<Vec<DbInfo>> {
         Ok(Vec::new())
+    }
+
+    async fn delete_matching(
+        &self,
+        request: &ScanRequest,
+        cancel: &std::sync::atomic::AtomicBool,
+        progress: &(dyn Fn(crate::model::BulkProgress) + Send + Sync),
+    ) -> BackendResult<super::BulkResult> {
+        // A listing may say "a crawl can miss items"; a delete must not leave one behind, so
+        // it crawls again until a crawl finds nothing left to delete.
+        let mut deleted = 0;
+        for _ in 0..MAX_DELETE_PASSES {
+            let before = deleted;
+            let report = |p: crate::model::BulkProgress| {
+                progress(crate::model::BulkProgress {
+                    deleted: before + p.deleted,
+                    progress: p.progress,
+                });
+            };
+            let pass = super::delete_matching_with(self, request, cancel, &report).await?;
+            deleted += pass.deleted;
+            if pass.cancelled {
+                return Ok(super::BulkResult {
+                    deleted,
+                    cancelled: true,
+                });
+            }
+            if pass.deleted == 0 {
+                break;
+            }
+        }
+        Ok(super::BulkResult {
+            deleted,
+            cancelled: false,
+        })
     }
 
     async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {
