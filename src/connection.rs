@@ -405,6 +405,25 @@ pub enum UrlError {
     EnvUnset(String),
 }
 
+impl UrlError {
+    /// The same error with every one of `secrets` masked wherever it quotes them.
+    fn redacted(self, secrets: &[String]) -> Self {
+        let mask = |text: String| {
+            secrets
+                .iter()
+                .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
+        };
+        match self {
+            Self::Invalid(t) => Self::Invalid(mask(t)),
+            Self::Scheme(t) => Self::Scheme(mask(t)),
+            Self::Server(t) => Self::Server(mask(t)),
+            Self::Db(t) => Self::Db(mask(t)),
+            Self::EnvUnset(t) => Self::EnvUnset(mask(t)),
+            Self::PasswordNeeded => Self::PasswordNeeded,
+        }
+    }
+}
+
 impl RedisSpec {
     /// The URL form without any password (a `${VAR}` reference is kept, it is not secret).
     #[must_use]
@@ -471,6 +490,44 @@ impl RedisSpec {
 /// # Errors
 /// A malformed URL, an unknown scheme, or a database index that is not a number.
 pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
+    // An error may quote the URL; it never quotes a password or a secret parameter in it.
+    parse_url_unredacted(text).map_err(|e| e.redacted(&secrets_in(text)))
+}
+
+/// The passwords and secret parameter values written in a URL, as written and decoded.
+fn secrets_in(text: &str) -> Vec<String> {
+    let mut secrets = Vec::new();
+    let mut add = |raw: &str| {
+        if !raw.is_empty() && env_name(raw).is_none() {
+            secrets.push(raw.to_owned());
+            let decoded = percent_decode(raw);
+            if decoded != raw {
+                secrets.push(decoded);
+            }
+        }
+    };
+    if let Some((start, end)) = authority_span(text)
+        && let Some(at) = text[start..end].rfind('@')
+        && let Some((_, password)) = text[start..start + at].split_once(':')
+    {
+        add(password);
+    }
+    if let Some((_, query)) = text.split_once('?') {
+        let query = query.split('#').next().unwrap_or_default();
+        for pair in query.split('&') {
+            if let Some((name, value)) = pair.split_once('=')
+                && is_secret_param(&percent_decode(name))
+            {
+                add(value);
+            }
+        }
+    }
+    // Longest first, so a secret that contains another is masked whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
+}
+
+fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
     let text = text.trim();
     if let Some(spec) = parse_memcached_url(text)? {
         return Ok((ConnectionSpec::Memcached(spec), None));
@@ -479,6 +536,13 @@ pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlErro
         return Ok(sql);
     }
     if let Some(path) = text.strip_prefix("file://") {
+        if path.contains(['?', '#']) {
+            return Err(UrlError::Invalid(
+                "a file:// URL takes no parameters: write a `?` or `#` that is part of the \
+                 directory's name as %3F or %23"
+                    .to_owned(),
+            ));
+        }
         let dir = absolute_path(
             path,
             text,
@@ -663,6 +727,13 @@ fn parse_memcached_url(text: &str) -> Result<Option<MemcachedSpec>, UrlError> {
         return Ok(None);
     };
     let (servers, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if !unix && servers.contains('@') {
+        return Err(UrlError::Invalid(
+            "a memcached:// URL names servers only: memcached has no user name or password to \
+             log in with here, so leave `user:password@` out"
+                .to_owned(),
+        ));
+    }
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
         let ms = value.parse().ok();
         match (name.as_ref(), ms) {
@@ -853,6 +924,27 @@ mod tests {
                 panic!("not redis")
             }
         }
+    }
+
+    #[test]
+    fn errors_never_quote_a_password_or_secret_parameter() {
+        for url in [
+            "memcached://u:hunter2@127.0.0.1:11211",
+            "redis+unix://:hunter2@/relative/sock?x",
+            "redis://:hunter2@h:6379/notadb",
+            "redis://:hunter2@h:6379/0?timeout_ms=hunter2",
+            "postgres://u:hunter2@db/x?command_timeout_ms=hunter2",
+            "redis://h/0?password=hunter2&db=hunter2",
+            "redis://h/0?auth_token=hunter%32&db=hunter2",
+            "memcached://h:1,bad host?token=hunter2&timeout_ms=hunter2",
+            "ftp://u:hunter2@h/",
+        ] {
+            let err = parse_url(url).expect_err(url).to_string();
+            assert!(!err.contains("hunter2"), "{url}: {err}");
+        }
+        assert!(parse_url("file:///srv/cache?token=x").is_err());
+        let (spec, _) = parse_url("file:///srv/cache%3Fodd").expect("escaped");
+        assert_eq!(spec.display_url(), "file:///srv/cache%3Fodd");
     }
 
     #[test]
