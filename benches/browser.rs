@@ -402,8 +402,8 @@ fn close_all_windows(h: &mut Harness<'static, App>) {
 /// figure moving), shows the 1 h window and times the frames that draw it.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a positive wave
 fn dashboard_frames(h: &mut Harness<'static, App>) -> Vec<Duration> {
-    use cache_console::metrics::{RawStats, Sample, Window, derive};
-    let start_ms = cache_console::ttl::now_unix_ms() - 3_600_000;
+    use cache_console::core::metrics::{RawStats, Sample, Window, derive};
+    let start_ms = cache_console::core::ttl::now_unix_ms() - 3_600_000;
     let mut prev: Option<Sample> = None;
     let mut points = Vec::with_capacity(3600);
     for i in 0..3600u64 {
@@ -435,7 +435,7 @@ fn dashboard_frames(h: &mut Harness<'static, App>) -> Vec<Duration> {
         prev = Some(sample);
     }
     if let Some(s) = h.state_mut().state.active_session_mut() {
-        s.dashboard.history = cache_console::metrics::History::new(1.0);
+        s.dashboard.history = cache_console::core::metrics::History::new(1.0);
         for p in points {
             s.dashboard.history.push(p);
         }

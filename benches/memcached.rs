@@ -8,7 +8,7 @@ mod common;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::time::{Duration, Instant};
 
-use cache_console::connection::parse_url;
+use cache_console::config::connection::parse_url;
 
 const ITEMS: usize = 1_000_000;
 
@@ -67,7 +67,7 @@ fn main() {
         )
         .await
         .expect("connect");
-        let request = cache_console::model::ScanRequest {
+        let request = cache_console::core::model::ScanRequest {
             pattern: b"*".to_vec(),
             type_filter: None,
             count: 1000,

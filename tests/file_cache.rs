@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cache_console::backend::{self, CacheBackend, ConnectOptions};
-use cache_console::connection::parse_url;
-use cache_console::model::{
+use cache_console::config::connection::parse_url;
+use cache_console::core::model::{
     KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
 };
 use common::{b, php};
@@ -117,11 +117,11 @@ async fn entries_written_by_php_are_listed_read_edited_and_purged() {
     let ValueItems::String { bytes, .. } = page.items else {
         panic!("string")
     };
-    let decoded = cache_console::decode::detect(&bytes, None)
+    let decoded = cache_console::core::decode::detect(&bytes, None)
         .expect("php")
         .expect("decoded");
     assert_eq!(
-        cache_console::decode::to_json(&decoded.node),
+        cache_console::core::decode::to_json(&decoded.node),
         serde_json::json!({"name": "Ada", "roles": ["admin"]})
     );
 
@@ -134,7 +134,7 @@ async fn entries_written_by_php_are_listed_read_edited_and_purged() {
     .expect("ttl");
     let read = php_in(dir, "echo get($d, 'user:1');");
     let (expiry, json) = read.split_once('|').expect("entry");
-    let now = cache_console::ttl::now_unix_ms() / 1000;
+    let now = cache_console::core::ttl::now_unix_ms() / 1000;
     let expiry: u64 = expiry.parse().expect("10 digits");
     assert!((now + 7_190..=now + 7_200).contains(&expiry), "{expiry}");
     assert_eq!(json, r#"{"name":"Ada","roles":["admin"]}"#);
@@ -227,9 +227,9 @@ fn the_cli_reads_a_file_cache() {
 #[test]
 fn the_cli_reads_an_sqlite_cache_table() {
     let dirs = tempfile::tempdir().expect("dirs");
-    let mut store = cache_console::profiles::ProfileStore::empty_in(&dirs.path().join("config"));
-    cache_console::demo::ensure_first_run(&mut store, dirs.path()).expect("seed");
-    let db = cache_console::demo::demo_path(dirs.path());
+    let mut store = cache_console::config::profiles::ProfileStore::empty_in(&dirs.path().join("config"));
+    cache_console::config::demo::ensure_first_run(&mut store, dirs.path()).expect("seed");
+    let db = cache_console::config::demo::demo_path(dirs.path());
     let url = format!("sqlite://{}?table=cache", db.display());
     let run = |args: &[&str]| common::cli(dirs.path()).args(args).output().expect("run");
     let out = run(&["keys", &url, "product:*", "--count"]);

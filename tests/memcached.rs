@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cache_console::backend::BackendError;
-use cache_console::model::{
+use cache_console::core::model::{
     KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
 };
 use common::{MemcachedServer, b, list_keys as list, open_url as open};
@@ -136,7 +136,7 @@ async fn a_concurrent_change_is_a_cas_conflict() {
     // Create refuses an existing key; undo restores value, flags and TTL.
     let create = WriteOp::Create {
         key: b("k"),
-        value: cache_console::model::NewValue::String(b("x")),
+        value: cache_console::core::model::NewValue::String(b("x")),
         ttl: TtlChange::Persist,
     };
     assert_eq!(
@@ -378,10 +378,10 @@ async fn be_details(server: &MemcachedServer, key: &str) -> (serde_json::Value, 
     let ValueItems::String { bytes, .. } = page.items else {
         panic!("string")
     };
-    let d = cache_console::decode::detect(&bytes, details.flags)
+    let d = cache_console::core::decode::detect(&bytes, details.flags)
         .expect("flags")
         .expect("decoded");
-    (cache_console::decode::to_json(&d.node), d.steps)
+    (cache_console::core::decode::to_json(&d.node), d.steps)
 }
 
 #[tokio::test]
@@ -403,7 +403,7 @@ async fn values_written_by_php_memcached_are_decoded_by_their_flags() {
     assert_eq!(details.0, serde_json::json!({"big": "y".repeat(5000)}));
     assert!(details.1.contains(&"zlib"), "{:?}", details.1);
     let be = open(&format!("memcached://{}", server.addr())).await;
-    let decode = |bytes: &[u8], flags| cache_console::decode::detect(bytes, flags);
+    let decode = |bytes: &[u8], flags| cache_console::core::decode::detect(bytes, flags);
     for (key, expected, compressed) in [
         (
             "arr",
@@ -423,7 +423,7 @@ async fn values_written_by_php_memcached_are_decoded_by_their_flags() {
         let d = decode(&bytes, details.flags)
             .expect("flags recognised")
             .expect("decoded");
-        assert_eq!(cache_console::decode::to_json(&d.node), expected, "{key}");
+        assert_eq!(cache_console::core::decode::to_json(&d.node), expected, "{key}");
         assert_eq!(
             d.steps.contains(&"FastLZ"),
             compressed,
@@ -461,14 +461,14 @@ async fn a_memory_analysis_of_a_pool_sums_item_sizes_by_namespace() {
         put(format!("sess:{i}"), 50).await;
     }
     put("big:1".to_owned(), 5000).await;
-    let request = cache_console::analysis::AnalysisRequest {
+    let request = cache_console::backend::analysis::AnalysisRequest {
         pattern: b"*".to_vec(),
         sample: None,
         delimiter: ":".into(),
         depth: 1,
         top: 5,
     };
-    let report = cache_console::analysis::analyze(
+    let report = cache_console::backend::analysis::analyze(
         be.as_ref(),
         &request,
         &AtomicBool::new(false),

@@ -6,14 +6,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use cache_console::backend::{CacheBackend, ConnectOptions};
-use cache_console::connection::parse_url;
-use cache_console::metrics::{Derived, Metric, Sample, derive};
+use cache_console::config::connection::parse_url;
+use cache_console::core::metrics::{Derived, Metric, Sample, derive};
 use cache_console::service::{CommandKind, EventKind, ServiceHandle};
 use common::{MemcachedServer, RedisServer, cli, hits_and_misses, open_url as open};
 
 async fn sample(be: &dyn CacheBackend) -> Sample {
     Sample {
-        at_ms: cache_console::ttl::now_unix_ms(),
+        at_ms: cache_console::core::ttl::now_unix_ms(),
         servers: be.stats().await.expect("stats"),
     }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use cache_console::decode::{self, Format, php};
+use cache_console::core::decode::{self, Format, php};
 use common::{RedisServer, php};
 
 const VALUES: &[&str] = &[

@@ -44,7 +44,7 @@ fn the_glob_matcher_agrees_with_redis() {
                 .query(c)
                 .expect("scan");
             prop_assert_eq!(
-                cache_console::glob::matches(&pattern, &key),
+                cache_console::core::glob::matches(&pattern, &key),
                 !found.is_empty(),
                 "pattern {:?} key {:?}",
                 String::from_utf8_lossy(&pattern),
@@ -74,7 +74,7 @@ fn patterns_built_to_blow_up_answer_at_once_and_like_redis() {
             .query(&mut c)
             .expect("scan");
         assert_eq!(
-            cache_console::glob::matches(pattern.as_bytes(), key.as_bytes()),
+            cache_console::core::glob::matches(pattern.as_bytes(), key.as_bytes()),
             !found.is_empty()
         );
     }

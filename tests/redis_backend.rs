@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cache_console::backend::{self, BackendError, CacheBackend, ConnectOptions};
-use cache_console::connection::{Secret, parse_url};
-use cache_console::escape::{escape_bytes, pattern_to_glob};
-use cache_console::model::{KeyType, PageCursor, ScanRequest, Ttl, ValueItems};
+use cache_console::config::connection::{Secret, parse_url};
+use cache_console::core::escape::{escape_bytes, pattern_to_glob};
+use cache_console::core::model::{KeyType, PageCursor, ScanRequest, Ttl, ValueItems};
 use cache_console::service::{CommandKind, EventKind, ScanState, ServiceHandle};
 use common::{RedisServer, fill};
 
@@ -20,7 +20,7 @@ fn connected(server: &RedisServer) -> ServiceHandle {
 }
 
 /// A service with connection 1 open with `spec`.
-fn connected_with(spec: cache_console::connection::ConnectionSpec) -> ServiceHandle {
+fn connected_with(spec: cache_console::config::connection::ConnectionSpec) -> ServiceHandle {
     let mut service = ServiceHandle::start(None).expect("service");
     service
         .send(
@@ -135,7 +135,7 @@ async fn binary_keys_round_trip_exactly() {
     assert_eq!(found, vec![key.to_vec()]);
     let shown = escape_bytes(key);
     assert_eq!(shown, "bin:\\xff\\x00\\x80:end");
-    let typed = cache_console::escape::unescape(&shown).expect("unescape");
+    let typed = cache_console::core::escape::unescape(&shown).expect("unescape");
     let meta = b
         .key_meta(&[Bytes::from(typed.clone())])
         .await
@@ -426,7 +426,7 @@ fn a_server_dying_mid_listing_ends_the_listing_with_an_error() {
     let mut c = server.conn();
     fill(&mut c, "d:", 50_000);
     let (mut spec, _) = parse_url(&server.url()).expect("url");
-    let cache_console::connection::ConnectionSpec::Redis(r) = &mut spec else {
+    let cache_console::config::connection::ConnectionSpec::Redis(r) = &mut spec else {
         panic!("a redis spec");
     };
     r.command_timeout_ms = 2_000;
@@ -676,7 +676,7 @@ async fn databases_and_unix_sockets() {
 async fn a_slow_server_times_out_with_a_clear_error() {
     let server = RedisServer::start();
     let (mut spec, _) = parse_url(&server.url()).expect("url");
-    let cache_console::connection::ConnectionSpec::Redis(r) = &mut spec else {
+    let cache_console::config::connection::ConnectionSpec::Redis(r) = &mut spec else {
         panic!("a redis spec");
     };
     r.command_timeout_ms = 300;
@@ -787,7 +787,7 @@ async fn the_client_side_glob_agrees_with_redis_itself() {
         }
         let ours: std::collections::BTreeSet<Vec<u8>> = keys
             .iter()
-            .filter(|k| !k.is_empty() && cache_console::glob::matches(pattern, k))
+            .filter(|k| !k.is_empty() && cache_console::core::glob::matches(pattern, k))
             .map(|k| k.to_vec())
             .collect();
         assert_eq!(ours, from_redis, "pattern {}", escape_bytes(pattern));
@@ -848,9 +848,9 @@ fn every_event_wakes_the_ui_and_shutdown_takes_at_most_a_second() {
 fn analysis(
     service: &mut ServiceHandle,
     req: u64,
-    request: cache_console::analysis::AnalysisRequest,
+    request: cache_console::backend::analysis::AnalysisRequest,
     cancel: bool,
-) -> cache_console::analysis::MemoryReport {
+) -> cache_console::backend::analysis::MemoryReport {
     service
         .send(1, req, CommandKind::AnalyzeMemory { request })
         .expect("send");
@@ -873,8 +873,8 @@ fn analysis(
     }
 }
 
-fn analysis_request(sample: Option<u64>) -> cache_console::analysis::AnalysisRequest {
-    cache_console::analysis::AnalysisRequest {
+fn analysis_request(sample: Option<u64>) -> cache_console::backend::analysis::AnalysisRequest {
+    cache_console::backend::analysis::AnalysisRequest {
         pattern: b"*".to_vec(),
         sample,
         delimiter: ":".into(),
@@ -885,7 +885,7 @@ fn analysis_request(sample: Option<u64>) -> cache_console::analysis::AnalysisReq
 
 #[test]
 fn memory_analysis_finds_the_biggest_keys_and_namespace_totals() {
-    use cache_console::analysis::NO_NAMESPACE;
+    use cache_console::backend::analysis::NO_NAMESPACE;
     let server = RedisServer::start();
     let mut c = server.conn();
     redis::cmd("SET")

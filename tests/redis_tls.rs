@@ -3,7 +3,7 @@
 mod common;
 
 use cache_console::backend::{self, BackendError, ConnectOptions};
-use cache_console::connection::parse_url;
+use cache_console::config::connection::parse_url;
 use common::{RedisServer, fill};
 
 struct Pki {

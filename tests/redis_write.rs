@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cache_console::audit::AuditLog;
+use cache_console::config::audit::AuditLog;
 use cache_console::backend::{self, BackendError, CacheBackend, ConnectOptions};
-use cache_console::connection::parse_url;
-use cache_console::model::{NewValue, ScanRequest, TtlChange, WriteOp, WriteOutcome};
+use cache_console::config::connection::parse_url;
+use cache_console::core::model::{NewValue, ScanRequest, TtlChange, WriteOp, WriteOutcome};
 use common::{RedisServer, b, fill};
 use redis::Commands as _;
 
@@ -371,7 +371,7 @@ async fn ttl_changes_and_bad_targets() {
     .expect("ttl");
     let ms = pttl(&mut c, b"k");
     assert!(ms > 89_000 && ms <= 90_000, "{ms}");
-    let at = cache_console::ttl::now_unix_ms() + 3_600_000;
+    let at = cache_console::core::ttl::now_unix_ms() + 3_600_000;
     be.write(&WriteOp::SetTtl {
         key: b("k"),
         ttl: TtlChange::AtUnixMs(at),

@@ -4,8 +4,8 @@
 mod common;
 
 use cache_console::backend::{self, CacheBackend, ConnectOptions};
-use cache_console::connection::parse_url;
-use cache_console::model::{Ttl, TtlChange, WriteOp, WriteOutcome};
+use cache_console::config::connection::parse_url;
+use cache_console::core::model::{Ttl, TtlChange, WriteOp, WriteOutcome};
 use common::b;
 use sqlx::Row as _;
 
@@ -41,7 +41,7 @@ async fn list(be: &dyn CacheBackend, pattern: &str) -> Vec<String> {
 /// flush leaving other tables alone.
 async fn suite(pool: &sqlx::AnyPool, url: &str, quote: char) {
     let id = |n: &str| format!("{quote}{n}{quote}");
-    let now = i64::try_from(cache_console::ttl::now_unix_ms() / 1000).expect("now");
+    let now = i64::try_from(cache_console::core::ttl::now_unix_ms() / 1000).expect("now");
     let value = String::from_utf8(common::php("echo serialize(['name' => 'Ada']);")).expect("utf8");
     let rows: Vec<(&str, String, i64)> = vec![
         ("user:1", value.clone(), now + 600),

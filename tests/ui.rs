@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use cache_console::profiles::ProfileStore;
+use cache_console::config::profiles::ProfileStore;
 use cache_console::state::{AppState, ScanPhase, SessionStatus, ViewerState};
 use common::RedisServer;
 use common::ui::{
@@ -278,10 +278,10 @@ fn password_prompt_and_profile_edit_clone_delete() {
     common::fill(&mut server.conn(), "secure:", 12);
     let cfg = tempfile::tempdir().expect("config dir");
     let mut store = ProfileStore::empty_in(cfg.path());
-    let (mut spec, _) = cache_console::connection::parse_url(&server.url()).expect("url");
-    spec.set_password_source(cache_console::connection::PasswordSource::Prompt);
+    let (mut spec, _) = cache_console::config::connection::parse_url(&server.url()).expect("url");
+    spec.set_password_source(cache_console::config::connection::PasswordSource::Prompt);
     store
-        .add(cache_console::profiles::Profile::new("secured", spec))
+        .add(cache_console::config::profiles::Profile::new("secured", spec))
         .expect("add profile");
     let mut h = harness(AppState::new(store, None));
     h.run_steps(1);
@@ -386,7 +386,7 @@ fn a_key_can_be_opened_by_name_without_listing_it() {
     let value = common::ui::viewer_items(&h);
     assert_eq!(
         value,
-        Some(cache_console::model::ValueItems::String {
+        Some(cache_console::core::model::ValueItems::String {
             bytes: bytes::Bytes::from_static(b"found me"),
             total_len: 8
         })
@@ -410,7 +410,7 @@ fn a_key_can_be_opened_by_name_without_listing_it() {
 fn the_first_run_demo_works_without_any_server() {
     let dirs = tempfile::tempdir().expect("dirs");
     let mut store = ProfileStore::empty_in(&dirs.path().join("config"));
-    assert!(cache_console::demo::ensure_first_run(&mut store, dirs.path()).expect("seed"));
+    assert!(cache_console::config::demo::ensure_first_run(&mut store, dirs.path()).expect("seed"));
     let mut h = common::ui::harness(AppState::new(store, None));
     h.run_steps(2);
     assert!(h.query_by_label("Local demo").is_some());
@@ -489,11 +489,11 @@ fn the_dashboard_charts_live_figures_and_compares_two_connections() {
     let mc = common::MemcachedServer::start();
     mc.raw("set a 0 0 1\r\nx\r\n", "STORED");
     let (spec, _) =
-        cache_console::connection::parse_url(&format!("memcached://{}", mc.addr())).expect("url");
+        cache_console::config::connection::parse_url(&format!("memcached://{}", mc.addr())).expect("url");
     h.state_mut()
         .state
         .profiles
-        .add(cache_console::profiles::Profile::new("mc-live", spec))
+        .add(cache_console::config::profiles::Profile::new("mc-live", spec))
         .expect("profile");
     h.state_mut().state.connect_profile("mc-live");
     run_until(&mut h, "the memcached connection", |app| {
@@ -515,7 +515,7 @@ fn the_dashboard_charts_live_figures_and_compares_two_connections() {
         .dashboard
         .history
         .latest()
-        .and_then(|p| p.value(cache_console::metrics::Metric::Keys));
+        .and_then(|p| p.value(cache_console::core::metrics::Metric::Keys));
     assert_eq!(mc_keys, Some(1.0));
 
     // Both on one chart.
@@ -716,7 +716,7 @@ fn a_binary_row_in_an_sqlite_cache_opens_like_any_other() {
     let value = common::ui::viewer_items(&h);
     assert_eq!(
         value,
-        Some(cache_console::model::ValueItems::String {
+        Some(cache_console::core::model::ValueItems::String {
             total_len: gz.len() as u64,
             bytes: bytes::Bytes::from(gz),
         }),
@@ -752,7 +752,7 @@ fn reload_reaches_a_key_the_listing_no_longer_holds() {
     let value = common::ui::viewer_items(&h);
     assert_eq!(
         value,
-        Some(cache_console::model::ValueItems::String {
+        Some(cache_console::core::model::ValueItems::String {
             bytes: bytes::Bytes::from_static(b"here now"),
             total_len: 8
         })

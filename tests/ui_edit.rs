@@ -151,7 +151,7 @@ fn hash_fields_are_added_edited_and_removed_and_the_ttl_stays() {
 
     // Edit field `a` (row order follows HSCAN; find its row by its value).
     let row = row_of(&h, |items| match items {
-        cache_console::model::ValueItems::Hash(pairs) => {
+        cache_console::core::model::ValueItems::Hash(pairs) => {
             pairs.iter().position(|(f, _)| f.as_ref() == b"a")
         }
         _ => None,
@@ -165,7 +165,7 @@ fn hash_fields_are_added_edited_and_removed_and_the_ttl_stays() {
     assert_eq!(v.as_deref(), Some("100"));
 
     let row = row_of(&h, |items| match items {
-        cache_console::model::ValueItems::Hash(pairs) => {
+        cache_console::core::model::ValueItems::Hash(pairs) => {
             pairs.iter().position(|(f, _)| f.as_ref() == b"b")
         }
         _ => None,
@@ -384,7 +384,7 @@ fn read_only_profiles_show_no_write_controls_and_production_asks_first() {
 }
 
 /// The row index of the element of the open collection for which `pick` holds.
-fn row_of(h: &H, pick: impl Fn(&cache_console::model::ValueItems) -> Option<usize>) -> usize {
+fn row_of(h: &H, pick: impl Fn(&cache_console::core::model::ValueItems) -> Option<usize>) -> usize {
     h.state()
         .state
         .active_session()
@@ -396,7 +396,7 @@ fn row_of(h: &H, pick: impl Fn(&cache_console::model::ValueItems) -> Option<usiz
 
 #[test]
 fn lists_sets_sorted_sets_and_streams_are_edited_in_place() {
-    use cache_console::model::ValueItems;
+    use cache_console::core::model::ValueItems;
     let server = RedisServer::start();
     let mut c = server.conn();
     let _: () = c.rpush("q", &["a", "b", "c"]).expect("rpush");
@@ -821,7 +821,7 @@ fn a_database_cache_is_flushed_from_the_app_after_its_name_is_typed() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(cache_console::demo::seed(&path))
+    rt.block_on(cache_console::config::demo::seed(&path))
         .expect("seed the demo table");
     let seeded = sqlite_rows(&rt, &path);
     assert!(seeded > 100);

@@ -14,12 +14,12 @@ use super::{
     BackendError, BackendResult, CacheBackend, Capabilities, clamped_range, key_not_found,
     whole_string_page,
 };
-use crate::connection::FileSpec;
-use crate::model::{
+use crate::config::connection::FileSpec;
+use crate::core::model::{
     DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
     Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
-use crate::safefs::{EntryKind, SafeDir};
+use crate::core::safefs::{EntryKind, SafeDir};
 
 /// The expiry Laravel writes for entries that never expire.
 const FOREVER: u64 = 9_999_999_999;
@@ -54,7 +54,7 @@ fn entry_hash(key: &[u8]) -> BackendResult<&str> {
             "`{}` is not a file cache entry: entries are named by the sha1 of their key \
              (Open key hashes a name; on the command line give the name, or --hashed with a \
              listed hash)",
-            crate::escape::escape_bytes(key)
+            crate::core::escape::escape_bytes(key)
         ))),
     }
 }
@@ -307,13 +307,13 @@ impl FileBackend {
 }
 
 fn now_secs() -> u64 {
-    crate::ttl::now_unix_ms() / 1000
+    crate::core::ttl::now_unix_ms() / 1000
 }
 
 fn preview(value: &[u8]) -> String {
-    let text = match crate::decode::detect(value, None) {
-        Some(Ok(d)) => crate::decode::to_json(&d.node).to_string(),
-        _ => crate::escape::escape_bytes(&value[..value.len().min(200)]),
+    let text = match crate::core::decode::detect(value, None) {
+        Some(Ok(d)) => crate::core::decode::to_json(&d.node).to_string(),
+        _ => crate::core::escape::escape_bytes(&value[..value.len().min(200)]),
     };
     text.chars().take(60).collect()
 }
@@ -341,7 +341,7 @@ impl CacheBackend for FileBackend {
         .await
     }
 
-    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>> {
         let label = self.dir.display().to_string();
         let stats = self
             .blocking(|root| {
@@ -359,11 +359,11 @@ impl CacheBackend for FileBackend {
                         expired += 1;
                     }
                 })?;
-                Ok(crate::metrics::RawStats {
+                Ok(crate::core::metrics::RawStats {
                     keys: Some(entries),
                     expired_entries: Some(expired),
                     total_size: Some(size),
-                    ..crate::metrics::RawStats::default()
+                    ..crate::core::metrics::RawStats::default()
                 })
             })
             .await?;
@@ -381,7 +381,7 @@ impl CacheBackend for FileBackend {
             .blocking(move |root| {
                 let mut names = Vec::new();
                 walk(root, |_, name| {
-                    if wanted && crate::glob::matches(&pattern, name.as_bytes()) {
+                    if wanted && crate::core::glob::matches(&pattern, name.as_bytes()) {
                         names.push(name.to_owned());
                     }
                 })?;
@@ -546,7 +546,7 @@ impl CacheBackend for FileBackend {
                     if self.read_entry(&k.key).await?.is_some() {
                         return Err(BackendError::File(format!(
                             "`{}` exists again; it was not replaced",
-                            crate::escape::escape_bytes(&k.key)
+                            crate::core::escape::escape_bytes(&k.key)
                         )));
                     }
                     let expiry = k.expire_at_unix_ms.map_or(FOREVER, |at| at / 1000);

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::{BackendError, BackendResult, BulkResult, CacheBackend, Capabilities, ConnectOptions};
-use crate::audit::{AuditEntry, AuditLog, KEYS_PER_ENTRY, now_rfc3339};
-use crate::escape::escape_bytes;
-use crate::model::{
+use crate::config::audit::{AuditEntry, AuditLog, KEYS_PER_ENTRY, now_rfc3339};
+use crate::core::escape::escape_bytes;
+use crate::core::model::{
     BulkProgress, ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor,
     ScanPage, ScanRequest, SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
 };
@@ -67,7 +67,7 @@ impl Guarded {
                 "the audit log {} cannot be written ({e}), and every change is recorded there: \
                  nothing was changed. Make it writable, or set {} to another directory",
                 log.path().display(),
-                crate::audit::DATA_DIR_ENV
+                crate::config::audit::DATA_DIR_ENV
             ))
         })
     }
@@ -194,7 +194,7 @@ impl CacheBackend for Guarded {
         self.inner.server_info().await
     }
 
-    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>> {
         self.inner.stats().await
     }
 

@@ -26,9 +26,9 @@ use super::{
     BackendError, BackendResult, CacheBackend, Capabilities, clamped_range, key_not_found,
     whole_string_page,
 };
-use crate::connection::{MemcachedAddress, MemcachedSpec};
-use crate::escape::escape_bytes;
-use crate::model::{
+use crate::config::connection::{MemcachedAddress, MemcachedSpec};
+use crate::core::escape::escape_bytes;
+use crate::core::model::{
     DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
     Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
@@ -191,7 +191,7 @@ enum MetaStatus {
 fn exptime_from_ms(ms: u64) -> u32 {
     let secs = ms.div_ceil(1000);
     if secs > RELATIVE_EXPIRY_LIMIT_SECS {
-        u32::try_from(crate::ttl::now_unix_ms() / 1000 + secs).unwrap_or(u32::MAX)
+        u32::try_from(crate::core::ttl::now_unix_ms() / 1000 + secs).unwrap_or(u32::MAX)
     } else {
         u32::try_from(secs).unwrap_or(u32::MAX)
     }
@@ -702,7 +702,7 @@ impl MemcachedBackend {
                     };
                     seen += 1;
                     if wanted_type {
-                        page.push_if(encoded, |key| crate::glob::matches(&request.pattern, key));
+                        page.push_if(encoded, |key| crate::core::glob::matches(&request.pattern, key));
                     }
                     if page.len() >= page_size {
                         #[allow(clippy::cast_precision_loss)]
@@ -792,15 +792,15 @@ impl MemcachedBackend {
 
 /// The figures of one server's `stats` reply the live metrics need.
 #[must_use]
-pub fn raw_stats(stats: &[(String, String)]) -> crate::metrics::RawStats {
+pub fn raw_stats(stats: &[(String, String)]) -> crate::core::metrics::RawStats {
     let n = |k: &str| {
         stats
             .iter()
             .find(|(name, _)| name == k)
             .and_then(|(_, v)| v.trim().parse::<u64>().ok())
     };
-    let total = |names: &[&str]| crate::metrics::sum_present(names.iter().map(|k| n(k)));
-    crate::metrics::RawStats {
+    let total = |names: &[&str]| crate::core::metrics::sum_present(names.iter().map(|k| n(k)));
+    crate::core::metrics::RawStats {
         instance: stats
             .iter()
             .find(|(name, _)| name == "pid")
@@ -864,15 +864,15 @@ impl CacheBackend for MemcachedBackend {
         &self,
         request: &ScanRequest,
         cancel: &std::sync::atomic::AtomicBool,
-        progress: &(dyn Fn(crate::model::BulkProgress) + Send + Sync),
+        progress: &(dyn Fn(crate::core::model::BulkProgress) + Send + Sync),
     ) -> BackendResult<super::BulkResult> {
         // A listing may say "a crawl can miss items"; a delete must not leave one behind, so
         // it crawls again until a crawl finds nothing left to delete.
         let mut deleted = 0;
         for _ in 0..MAX_DELETE_PASSES {
             let before = deleted;
-            let report = |p: crate::model::BulkProgress| {
-                progress(crate::model::BulkProgress {
+            let report = |p: crate::core::model::BulkProgress| {
+                progress(crate::core::model::BulkProgress {
                     deleted: before + p.deleted,
                     progress: p.progress,
                 });
@@ -911,7 +911,7 @@ impl CacheBackend for MemcachedBackend {
         Ok(out)
     }
 
-    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>> {
         // A pool stays charted while one of its servers is down: that server reports its
         // error, the others their figures. Only a pool with no server answering fails.
         let mut out = Vec::with_capacity(self.labels.len());
@@ -920,9 +920,9 @@ impl CacheBackend for MemcachedBackend {
             let stats = match self.stats_of(i, "").await {
                 Ok(stats) => raw_stats(&stats),
                 Err(e) => {
-                    let stats = crate::metrics::RawStats {
+                    let stats = crate::core::metrics::RawStats {
                         error: Some(e.to_string()),
-                        ..crate::metrics::RawStats::default()
+                        ..crate::core::metrics::RawStats::default()
                     };
                     last_error = Some(e);
                     stats
@@ -1185,7 +1185,7 @@ impl CacheBackend for MemcachedBackend {
     }
 
     async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {
-        let now = crate::ttl::now_unix_ms();
+        let now = crate::core::ttl::now_unix_ms();
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             let item = self.meta_one(key, "v f t").await?;
@@ -1242,7 +1242,7 @@ mod tests {
         assert_eq!(exptime(TtlChange::Keep, 50), 50);
         assert_eq!(exptime(TtlChange::Keep, -1), 0);
         let far = exptime(TtlChange::InMs(40 * 86_400_000), -1);
-        assert!(u64::from(far) > crate::ttl::now_unix_ms() / 1000);
+        assert!(u64::from(far) > crate::core::ttl::now_unix_ms() / 1000);
         assert_eq!(
             exptime(TtlChange::AtUnixMs(1_900_000_000_000), -1),
             1_900_000_000

@@ -4,6 +4,7 @@
 //! backend supports instead of matching on its kind, so a new backend is one new file here plus
 //! one arm in [`connect`].
 
+pub mod analysis;
 pub mod file;
 pub mod guard;
 pub mod memcached;
@@ -16,10 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::audit::AuditLog;
-use crate::connection::{ConnectionSpec, Secret};
-use crate::escape::escape_bytes;
-use crate::model::{
+use crate::config::audit::AuditLog;
+use crate::config::connection::{ConnectionSpec, Secret};
+use crate::core::escape::escape_bytes;
+use crate::core::model::{
     BulkProgress, ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor,
     ScanPage, ScanRequest, SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
 };
@@ -192,7 +193,7 @@ pub fn unsupported(capabilities: &Capabilities, what: &str) -> BackendError {
 pub fn whole_string_page(cursor: &PageCursor, bytes: Bytes) -> ValuePage {
     ValuePage {
         cursor: cursor.clone(),
-        items: crate::model::ValueItems::String {
+        items: crate::core::model::ValueItems::String {
             total_len: bytes.len() as u64,
             bytes,
         },
@@ -251,7 +252,7 @@ pub trait CacheBackend: Send + Sync {
     }
 
     /// The figures the live metrics are computed from, per server. Never changes anything.
-    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>>;
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>>;
 
     /// The slowest recent commands, newest first, at most `count`.
     async fn slow_log(&self, _count: u32) -> BackendResult<Vec<SlowLogEntry>> {

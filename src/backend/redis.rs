@@ -13,8 +13,8 @@ use redis::{RedisConnectionInfo, Value};
 
 use super::redis_link::{Address, Link, read_ca_file};
 use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
-use crate::connection::{RedisAddress, RedisSpec, Secret};
-use crate::model::{
+use crate::config::connection::{RedisAddress, RedisSpec, Secret};
+use crate::core::model::{
     ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage,
     ScanRequest, SlowLogEntry, StreamEntry, Ttl, TtlChange, ValueItems, ValuePage, WriteOp,
     WriteOutcome,
@@ -405,14 +405,14 @@ pub fn parse_info_sections(info: &str) -> Vec<(String, Vec<(String, String)>)> {
 
 /// The figures of an `INFO` reply the live metrics need.
 #[must_use]
-pub fn raw_stats(info: &str) -> crate::metrics::RawStats {
+pub fn raw_stats(info: &str) -> crate::core::metrics::RawStats {
     let fields: HashMap<&str, &str> = info
         .lines()
         .filter_map(|l| l.trim().split_once(':'))
         .collect();
     let n = |k: &str| fields.get(k).and_then(|v| v.trim().parse::<u64>().ok());
     let keyspace = parse_keyspace(info);
-    crate::metrics::RawStats {
+    crate::core::metrics::RawStats {
         instance: fields.get("run_id").map(|v| (*v).to_owned()),
         uptime_secs: n("uptime_in_seconds"),
         hits: n("keyspace_hits"),
@@ -644,7 +644,7 @@ impl CacheBackend for RedisBackend {
         }])
     }
 
-    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>> {
         // Plain INFO holds server, clients, memory, stats and keyspace: one round trip.
         let info: String = self.query(&redis::cmd("INFO"), "INFO").await?;
         Ok(vec![(self.target.clone(), raw_stats(&info))])
@@ -1110,7 +1110,7 @@ impl CacheBackend for RedisBackend {
             }
             WriteOp::ListRemoveAt { key, index, expect } => {
                 let index_arg = index.to_string();
-                let marker = format!("__cache_console_removed_{}__", crate::ttl::now_unix_ms());
+                let marker = format!("__cache_console_removed_{}__", crate::core::ttl::now_unix_ms());
                 let code = self
                     .script(
                         LIST_AT_SCRIPT,
@@ -1313,7 +1313,7 @@ impl CacheBackend for RedisBackend {
             .query_async(&mut conn)
             .await
             .map_err(|e| self.map(&e, "DUMP"))?;
-        let now = crate::ttl::now_unix_ms();
+        let now = crate::core::ttl::now_unix_ms();
         Ok(keys
             .iter()
             .zip(replies.chunks(2))
@@ -1340,7 +1340,7 @@ fn refs(items: &[Bytes]) -> Vec<&[u8]> {
 }
 
 fn escape_key(key: &[u8]) -> String {
-    crate::escape::escape_bytes(key)
+    crate::core::escape::escape_bytes(key)
 }
 
 fn flatten_pairs(values: Vec<Value>) -> Vec<(Value, Value)> {

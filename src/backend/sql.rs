@@ -20,8 +20,8 @@ use super::{
     BackendError, BackendResult, CacheBackend, Capabilities, clamped_range, key_not_found,
     whole_string_page,
 };
-use crate::connection::{Secret, SqlDialect, SqlSpec};
-use crate::model::{
+use crate::config::connection::{Secret, SqlDialect, SqlSpec};
+use crate::core::model::{
     DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
     Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
@@ -79,7 +79,7 @@ pub fn like_prefix(glob: &[u8]) -> Option<String> {
 }
 
 fn now_secs() -> i64 {
-    i64::try_from(crate::ttl::now_unix_ms() / 1000).unwrap_or(i64::MAX)
+    i64::try_from(crate::core::ttl::now_unix_ms() / 1000).unwrap_or(i64::MAX)
 }
 
 /// Laravel's "forever": ten years ahead, written as an expiration like any other.
@@ -106,7 +106,7 @@ fn text_key(key: &[u8]) -> BackendResult<&str> {
     std::str::from_utf8(key).map_err(|_| {
         BackendError::Config(format!(
             "`{}` cannot be a key of a cache table: keys are text",
-            crate::escape::escape_bytes(key)
+            crate::core::escape::escape_bytes(key)
         ))
     })
 }
@@ -357,7 +357,7 @@ impl SqlBackend {
                 command: "SELECT".to_owned(),
                 reason: format!(
                     "the row of `{}` cannot be read: {e}",
-                    crate::escape::escape_bytes(key)
+                    crate::core::escape::escape_bytes(key)
                 ),
             })?;
             // The exact check on what came back, whatever the query matched.
@@ -421,7 +421,7 @@ fn collation_clash(key: &[u8]) -> BackendError {
             "the table already holds a key its collation treats as equal to `{}` (differing \
              only in case, accents or trailing spaces); nothing was written, and that other \
              key was left as it is",
-            crate::escape::escape_bytes(key)
+            crate::core::escape::escape_bytes(key)
         ),
     }
 }
@@ -512,7 +512,7 @@ impl CacheBackend for SqlBackend {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn stats(&self) -> BackendResult<Vec<(String, crate::metrics::RawStats)>> {
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>> {
         let text = match self.dialect {
             SqlDialect::Sqlite | SqlDialect::Postgres => "TEXT",
             SqlDialect::MySql => "CHAR",
@@ -535,11 +535,11 @@ impl CacheBackend for SqlBackend {
         let size: String = row.try_get(2).map_err(|e| self.err(&e))?;
         Ok(vec![(
             self.target.clone(),
-            crate::metrics::RawStats {
+            crate::core::metrics::RawStats {
                 keys: u64::try_from(total).ok(),
                 expired_entries: u64::try_from(expired).ok(),
                 total_size: size.trim().parse().ok(),
-                ..crate::metrics::RawStats::default()
+                ..crate::core::metrics::RawStats::default()
             },
         )])
     }
@@ -589,7 +589,7 @@ impl CacheBackend for SqlBackend {
             .is_none_or(|t| *t == KeyType::String);
         for r in &rows {
             let key = bytes_at(r, 0).map_err(|e| self.err(&e))?;
-            if wanted && crate::glob::matches(&request.pattern, &key) {
+            if wanted && crate::core::glob::matches(&request.pattern, &key) {
                 keys.push(Bytes::from(key.clone()));
             }
             last = Some(key);
@@ -779,7 +779,7 @@ impl CacheBackend for SqlBackend {
                             command: "INSERT".to_owned(),
                             reason: format!(
                                 "`{}` exists again; it was not replaced",
-                                crate::escape::escape_bytes(&d.key)
+                                crate::core::escape::escape_bytes(&d.key)
                             ),
                         });
                     }

@@ -2,8 +2,8 @@
 //! report.
 
 use super::AppState;
-use crate::analysis::{AnalysisRequest, MemoryReport, NO_NAMESPACE, OTHER_NAMESPACES};
-use crate::escape::pattern_to_glob;
+use crate::backend::analysis::{AnalysisRequest, MemoryReport, NO_NAMESPACE, OTHER_NAMESPACES};
+use crate::core::escape::pattern_to_glob;
 use crate::service::{CommandKind, EventKind, ReqId};
 
 /// Biggest keys kept by an analysis.
@@ -199,8 +199,8 @@ pub fn namespace_pattern(label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::namespace_pattern;
-    use crate::escape::pattern_to_glob;
-    use crate::glob::matches;
+    use crate::core::escape::pattern_to_glob;
+    use crate::core::glob::matches;
 
     #[test]
     fn a_namespace_pattern_matches_exactly_that_namespace() {

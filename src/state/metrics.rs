@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::{AppState, SessionStatus};
-use crate::metrics::{History, Metric, Point, Sample, Window, visible};
+use crate::core::metrics::{History, Metric, Point, Sample, Window, visible};
 use crate::service::{CommandKind, EventKind, ReqId};
 
 /// Default time between samples.

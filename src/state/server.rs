@@ -2,7 +2,7 @@
 //! the two administration steps (reset the slow log, kill a client) behind a confirmation.
 
 use super::{AppState, Confirm};
-use crate::model::{ClientInfo, SlowLogEntry, WriteOp};
+use crate::core::model::{ClientInfo, SlowLogEntry, WriteOp};
 use crate::service::{CommandKind, EventKind, ReqId};
 
 /// Slow log entries read at a time.

@@ -7,11 +7,11 @@ use super::{
     AppState, BulkDelete, BulkPhase, Confirm, CreateForm, Level, SCAN_COUNT, Session, UndoEntry,
     key_label,
 };
-use crate::edit::{EditMode, ValueEditor};
-use crate::escape::{pattern_to_glob, unescape};
-use crate::model::{KeyType, NewValue, ScanRequest, TtlChange, ValueItems, WriteOp, WriteOutcome};
+use crate::core::edit::{EditMode, ValueEditor};
+use crate::core::escape::{pattern_to_glob, unescape};
+use crate::core::model::{KeyType, NewValue, ScanRequest, TtlChange, ValueItems, WriteOp, WriteOutcome};
 use crate::service::{CommandKind, ConnId, EventKind, ReqId};
-use crate::ttl::{TtlInputError, now_unix_ms, parse_ttl};
+use crate::core::ttl::{TtlInputError, now_unix_ms, parse_ttl};
 
 /// Deletes of at most this many keys are saved first so they can be undone.
 pub const UNDO_LIMIT: usize = 100;
@@ -211,8 +211,8 @@ impl AppState {
         }
         let flags = v.details.as_ref().and_then(|d| d.flags);
         let decoded = match v.mode {
-            super::ValueMode::Decoded(Some(format)) => crate::decode::decode_as(bytes, format),
-            _ => crate::decode::detect(bytes, flags)
+            super::ValueMode::Decoded(Some(format)) => crate::core::decode::decode_as(bytes, format),
+            _ => crate::core::decode::detect(bytes, flags)
                 .unwrap_or_else(|| Err("no known format was recognised".to_owned())),
         };
         let decoded = match decoded {
@@ -222,11 +222,11 @@ impl AppState {
                 return;
             }
         };
-        if let Err(e) = crate::decode::reencode(&decoded.steps, &decoded.node) {
+        if let Err(e) = crate::core::decode::reencode(&decoded.steps, &decoded.node) {
             v.inputs.error = Some(e);
             return;
         }
-        let leaves = crate::decode::scalars(&decoded.node);
+        let leaves = crate::core::decode::scalars(&decoded.node);
         v.decoded_editor = Some(super::DecodedEditor {
             steps: decoded.steps,
             node: decoded.node,
@@ -247,8 +247,8 @@ impl AppState {
         let Some(ed) = &mut v.decoded_editor else {
             return;
         };
-        let encoded = crate::decode::with_scalars(&ed.node, &ed.texts)
-            .and_then(|node| crate::decode::reencode(&ed.steps, &node));
+        let encoded = crate::core::decode::with_scalars(&ed.node, &ed.texts)
+            .and_then(|node| crate::core::decode::reencode(&ed.steps, &node));
         let value = match encoded {
             Ok(value) => value,
             Err(e) => {

@@ -5,10 +5,10 @@ use egui_extras::{Column, TableBuilder};
 use egui_plot::{Bar, BarChart, Plot};
 
 use super::theme;
-use crate::analysis::{MemoryReport, NO_NAMESPACE, OTHER_NAMESPACES, TTL_BUCKETS};
-use crate::escape::escape_bytes;
-use crate::metrics::bytes;
-use crate::model::Ttl;
+use crate::backend::analysis::{MemoryReport, NO_NAMESPACE, OTHER_NAMESPACES, TTL_BUCKETS};
+use crate::core::escape::escape_bytes;
+use crate::core::metrics::bytes;
+use crate::core::model::Ttl;
 use crate::state::{AnalysisView, AppState, Level, group_digits};
 
 /// Namespaces drawn in the chart (the table lists them all).

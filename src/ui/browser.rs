@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use egui_extras::{Column, TableBuilder};
 
 use super::{theme, viewer};
-use crate::escape::escape_bytes;
-use crate::keyindex::{KeyId, TreeRow};
-use crate::model::{KeyType, Ttl};
+use crate::core::escape::escape_bytes;
+use crate::core::keyindex::{KeyId, TreeRow};
+use crate::core::model::{KeyType, Ttl};
 use crate::state::{
     AppState, BrowserView, MetaSlot, ScanPhase, SessionStatus, group_digits, human_bytes, ttl_text,
 };
@@ -582,7 +582,7 @@ fn flat_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId
                 visible.push(id);
                 row.col(|ui| {
                     line.clear();
-                    crate::escape::escape_into(b.index.key(id), &mut line);
+                    crate::core::escape::escape_into(b.index.key(id), &mut line);
                     let selected = b.selected == Some(id) || b.marked.contains(&id);
                     if ui
                         .selectable_label(selected, egui::RichText::new(line.as_str()).monospace())
@@ -694,7 +694,7 @@ fn tree_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId
                                 ui.add_space(f32::from(depth) * theme::TREE_INDENT);
                                 let key = b.index.key(id);
                                 let parent = b.index.leaf_parent(id);
-                                let skip = if parent == crate::keyindex::ROOT {
+                                let skip = if parent == crate::core::keyindex::ROOT {
                                     0
                                 } else {
                                     b.index.node_path(parent).len() + delimiter_len

@@ -5,7 +5,7 @@
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, Plot, PlotPoints};
 
 use super::theme;
-use crate::metrics::{Metric, Point, Unit, Window, visible};
+use crate::core::metrics::{Metric, Point, Unit, Window, visible};
 use crate::state::{AppState, Dashboard, Level, Session};
 
 /// A chart: a title and the metrics drawn in it.
@@ -594,7 +594,7 @@ fn segments(points: &[&Point], metric: Metric) -> Vec<Vec<[f64; 2]>> {
 fn axis_value(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Percent => format!("{v:.0}%"),
-        Unit::Bytes | Unit::BytesPerSec => crate::metrics::bytes(v),
+        Unit::Bytes | Unit::BytesPerSec => crate::core::metrics::bytes(v),
         _ => Metric::Keys.format(v),
     }
 }

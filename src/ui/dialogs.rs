@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::theme;
-use crate::audit::AuditLog;
-use crate::model::KeyType;
+use crate::config::audit::AuditLog;
+use crate::core::model::KeyType;
 use crate::state::{AppState, BulkPhase, Confirm, Level, PREVIEW_SAMPLE, group_digits, key_label};
 
 /// The open question (production write, overwrite, typed flush confirmation, past TTL).

@@ -3,8 +3,8 @@
 //! connection may write.
 
 use super::theme;
-use crate::escape::escape_bytes;
-use crate::model::{KeyType, ValueItems};
+use crate::core::escape::escape_bytes;
+use crate::core::model::{KeyType, ValueItems};
 use crate::state::{AppState, ConflictChoice, EDIT_MODES, Level, Viewer};
 
 /// What the user asked for in this frame.

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::profiles::ProfileStore;
+use crate::config::profiles::ProfileStore;
 use crate::service::ServiceHandle;
 use crate::state::{AppState, Level, SessionStatus};
 
@@ -172,7 +172,7 @@ impl App {
                     .state
                     .sessions
                     .iter()
-                    .position(|s| s.profile.name == crate::demo::DEMO_PROFILE)
+                    .position(|s| s.profile.name == crate::config::demo::DEMO_PROFILE)
             {
                 let previous = self.state.active;
                 self.state.active = i;
@@ -184,7 +184,7 @@ impl App {
 
     /// Re-seeds the demo database.
     fn reset_demo(&mut self) {
-        let Some(dir) = crate::audit::data_dir() else {
+        let Some(dir) = crate::config::audit::data_dir() else {
             self.state.notify(
                 Level::Error,
                 "no data directory is known for the demo database",
@@ -196,14 +196,14 @@ impl App {
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())
-                .and_then(|rt| rt.block_on(crate::demo::seed(&crate::demo::demo_path(&dir))))
+                .and_then(|rt| rt.block_on(crate::config::demo::seed(&crate::config::demo::demo_path(&dir))))
                 .map(|()| Some("the demo data was reset".to_owned()))
                 .map_err(|e| format!("demo reset failed: {e}"))
         });
     }
 
     /// Asks where to save a dashboard's points as CSV, then writes them.
-    fn export_csv(&mut self, points: Vec<crate::metrics::Point>, name: String) {
+    fn export_csv(&mut self, points: Vec<crate::core::metrics::Point>, name: String) {
         self.spawn_job(JobKind::CsvExport, move || {
             let Some(path) = rfd::FileDialog::new()
                 .set_title("Export metrics as CSV")
@@ -213,7 +213,7 @@ impl App {
             else {
                 return Ok(None);
             };
-            let csv = crate::metrics::to_csv(&points);
+            let csv = crate::core::metrics::to_csv(&points);
             crate::state::write_csv(&path, &csv)
                 .map(|()| Some(format!("metrics saved to {}", path.display())))
         });
@@ -434,16 +434,16 @@ pub fn run_gui(launched_at: Instant) -> anyhow::Result<()> {
     // once so a newcomer sees keys, not an empty window.
     let mut first_run = false;
     if loaded.warning.is_none()
-        && let Some(dir) = crate::audit::data_dir()
+        && let Some(dir) = crate::config::audit::data_dir()
     {
-        match crate::demo::ensure_first_run(&mut loaded.store, &dir) {
+        match crate::config::demo::ensure_first_run(&mut loaded.store, &dir) {
             Ok(created) => first_run = created,
             Err(e) => loaded.warning = Some(format!("the demo profile could not be created: {e}")),
         }
     }
     let mut state = AppState::new(loaded.store, loaded.warning);
     if first_run {
-        state.connect_profile(crate::demo::DEMO_PROFILE);
+        state.connect_profile(crate::config::demo::DEMO_PROFILE);
     }
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -32,7 +32,7 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) -> PanelRequest {
         request = PanelRequest::ImportEnv;
     }
     ui.separator();
-    let names: Vec<(String, String, Option<crate::profiles::ColorTag>, bool)> = state
+    let names: Vec<(String, String, Option<crate::config::profiles::ColorTag>, bool)> = state
         .profiles
         .profiles()
         .iter()
@@ -94,7 +94,7 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) -> PanelRequest {
             if ui.button("Delete").clicked() {
                 state.confirm_delete = Some(name.clone());
             }
-            if name == crate::demo::DEMO_PROFILE && ui.button("Reset demo data").clicked() {
+            if name == crate::config::demo::DEMO_PROFILE && ui.button("Reset demo data").clicked() {
                 request = PanelRequest::ResetDemo;
             }
         });
@@ -153,7 +153,7 @@ fn safety_rows(ui: &mut egui::Ui, form: &mut crate::state::ProfileForm) {
         .selected_text(form.color.map_or("none", |c| c.name()))
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut form.color, None, "none");
-            for c in crate::profiles::ColorTag::ALL {
+            for c in crate::config::profiles::ColorTag::ALL {
                 ui.selectable_value(&mut form.color, Some(c), c.name());
             }
         })

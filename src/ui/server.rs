@@ -4,8 +4,8 @@
 use egui_extras::{Column, TableBuilder};
 
 use super::theme;
-use crate::escape::escape_bytes;
-use crate::model::{ClientInfo, SlowLogEntry};
+use crate::core::escape::escape_bytes;
+use crate::core::model::{ClientInfo, SlowLogEntry};
 use crate::state::{AppState, Level, Loadable, ServerInfoView, ServerTab};
 
 /// What the user asked for in the panel this frame.

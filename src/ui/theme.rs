@@ -2,7 +2,7 @@
 
 use egui::Color32;
 
-use crate::model::KeyType;
+use crate::core::model::KeyType;
 use crate::state::Level;
 
 /// Height of a key list row.
@@ -44,8 +44,8 @@ pub const OK: Color32 = Color32::from_rgb(0x3c, 0xb3, 0x71);
 
 /// The colour of a profile's tag.
 #[must_use]
-pub fn tag_color(tag: crate::profiles::ColorTag) -> Color32 {
-    use crate::profiles::ColorTag;
+pub fn tag_color(tag: crate::config::profiles::ColorTag) -> Color32 {
+    use crate::config::profiles::ColorTag;
     match tag {
         ColorTag::Red => Color32::from_rgb(0xc6, 0x28, 0x28),
         ColorTag::Orange => Color32::from_rgb(0xe0, 0x7b, 0x1a),

@@ -7,8 +7,8 @@ use egui_extras::{Column, TableBuilder};
 
 use super::edit::{self, EditActions};
 use super::{browser::type_badge, theme};
-use crate::escape::{escape_bytes, hex_dump};
-use crate::model::{Ttl, ValueItems};
+use crate::core::escape::{escape_bytes, hex_dump};
+use crate::core::model::{Ttl, ValueItems};
 use crate::state::{
     AppState, ValueMode, Viewer, ViewerState, group_digits, human_bytes, key_label, pretty_json,
     ttl_text,
@@ -105,7 +105,7 @@ fn facts_ui(ui: &mut egui::Ui, v: &Viewer) {
         }
         ui.separator();
         let length_label = match d.meta.key_type {
-            crate::model::KeyType::String => format!("Length: {}", human_bytes(d.length)),
+            crate::core::model::KeyType::String => format!("Length: {}", human_bytes(d.length)),
             _ => format!("Length: {}", group_digits(d.length)),
         };
         ui.label(length_label);
@@ -147,11 +147,11 @@ fn render(bytes: &[u8], mode: ValueMode, flags: Option<u32>) -> String {
     match mode {
         ValueMode::Decoded(choice) => {
             let decoded = match choice {
-                Some(format) => Some(crate::decode::decode_as(bytes, format)),
-                None => crate::decode::detect(bytes, flags),
+                Some(format) => Some(crate::core::decode::decode_as(bytes, format)),
+                None => crate::core::decode::detect(bytes, flags),
             };
             match decoded {
-                Some(Ok(d)) => crate::decode::render(&d),
+                Some(Ok(d)) => crate::core::decode::render(&d),
                 Some(Err(e)) => format!(
                     "(cannot decode: {e})\n\n{}",
                     render(bytes, ValueMode::Text, None)
@@ -214,10 +214,10 @@ fn mode_buttons(ui: &mut egui::Ui, mode: &mut ValueMode) {
         if let ValueMode::Decoded(choice) = mode {
             let l = ui.label("Format");
             egui::ComboBox::from_id_salt("decode_format")
-                .selected_text(choice.map_or("auto", crate::decode::Format::label))
+                .selected_text(choice.map_or("auto", crate::core::decode::Format::label))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(choice, None, "auto");
-                    for f in crate::decode::Format::ALL {
+                    for f in crate::core::decode::Format::ALL {
                         ui.selectable_value(choice, Some(f), f.label());
                     }
                 })

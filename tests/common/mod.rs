@@ -242,7 +242,7 @@ pub fn b(s: &str) -> bytes::Bytes {
 
 /// A backend connected to `url` with default options (writable, no audit log).
 pub async fn open_url(url: &str) -> Box<dyn cache_console::backend::CacheBackend> {
-    let (spec, _) = cache_console::connection::parse_url(url).expect("url");
+    let (spec, _) = cache_console::config::connection::parse_url(url).expect("url");
     cache_console::backend::connect(
         &spec,
         None,
@@ -265,7 +265,7 @@ pub async fn list_keys_result(
     be: &dyn cache_console::backend::CacheBackend,
     pattern: &str,
 ) -> Result<Vec<Vec<u8>>, cache_console::backend::BackendError> {
-    let request = cache_console::model::ScanRequest {
+    let request = cache_console::core::model::ScanRequest {
         pattern: pattern.as_bytes().to_vec(),
         type_filter: None,
         count: 1000,
@@ -289,8 +289,8 @@ pub async fn delete_saved(
     be: &dyn cache_console::backend::CacheBackend,
     keys: &[bytes::Bytes],
 ) -> (
-    Vec<cache_console::model::DumpedKey>,
-    cache_console::model::WriteOutcome,
+    Vec<cache_console::core::model::DumpedKey>,
+    cache_console::core::model::WriteOutcome,
 ) {
     let saved = be
         .dump(keys)
@@ -300,7 +300,7 @@ pub async fn delete_saved(
         .flatten()
         .collect();
     let outcome = be
-        .write(&cache_console::model::WriteOp::Delete {
+        .write(&cache_console::core::model::WriteOp::Delete {
             keys: keys.to_vec(),
         })
         .await

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use cache_console::profiles::{Profile, ProfileStore};
+use cache_console::config::profiles::{Profile, ProfileStore};
 use cache_console::state::{AppState, ScanPhase, ValueMode, ViewerState};
 use cache_console::ui::App;
 use egui_kittest::Harness;
@@ -12,7 +12,7 @@ use egui_kittest::kittest::Queryable;
 /// life of the test process) so tests never write to the user's data directory.
 pub fn harness(mut state: AppState) -> Harness<'static, App> {
     let audit_dir = tempfile::tempdir().expect("audit dir").keep();
-    state.audit = Some(cache_console::audit::AuditLog::in_dir(&audit_dir));
+    state.audit = Some(cache_console::config::audit::AuditLog::in_dir(&audit_dir));
     let app = App::new(state, None, Instant::now()).expect("app");
     Harness::builder()
         .with_size([1400.0, 900.0])
@@ -60,7 +60,7 @@ pub fn connect_with(
 ) -> (tempfile::TempDir, Harness<'static, App>) {
     let cfg = tempfile::tempdir().expect("config dir");
     let mut store = ProfileStore::empty_in(cfg.path());
-    let (spec, _) = cache_console::connection::parse_url(url).expect("url");
+    let (spec, _) = cache_console::config::connection::parse_url(url).expect("url");
     let mut profile = Profile::new(name, spec);
     adjust(&mut profile);
     store.add(profile).expect("add profile");
@@ -100,7 +100,7 @@ pub fn wait_value(h: &mut Harness<'static, App>) {
 }
 
 /// What the value viewer holds of the open key.
-pub fn viewer_items(h: &Harness<'static, App>) -> Option<cache_console::model::ValueItems> {
+pub fn viewer_items(h: &Harness<'static, App>) -> Option<cache_console::core::model::ValueItems> {
     h.state()
         .state
         .active_session()
@@ -123,7 +123,7 @@ pub fn viewer_mode(h: &Harness<'static, App>) -> Option<ValueMode> {
 pub fn timed_app_listing(url: &str, runs: usize) -> (Harness<'static, App>, Duration) {
     let cfg = tempfile::tempdir().expect("config dir").keep();
     let mut store = ProfileStore::empty_in(&cfg);
-    let (spec, _) = cache_console::connection::parse_url(url).expect("url");
+    let (spec, _) = cache_console::config::connection::parse_url(url).expect("url");
     store.add(Profile::new("bench", spec)).expect("profile");
     let mut state = AppState::new(store, None);
     state.batch_limit = u64::MAX;

@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::backend::{self, BackendError, BulkResult, CacheBackend, Capabilities, ConnectOptions};
-use crate::connection::{ConnectionSpec, Secret};
-use crate::model::{
+use crate::config::connection::{ConnectionSpec, Secret};
+use crate::core::model::{
     BulkProgress, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanRequest,
     ValuePage, WriteOp, WriteOutcome,
 };
@@ -151,7 +151,7 @@ pub enum CommandKind {
     /// Analyse where the memory goes, cancelling any analysis already running.
     AnalyzeMemory {
         /// Pattern, sample size, namespace delimiter and depth.
-        request: crate::analysis::AnalysisRequest,
+        request: crate::backend::analysis::AnalysisRequest,
     },
     /// Stop the running memory analysis after its current page (its report still comes).
     CancelAnalysis,
@@ -272,15 +272,15 @@ pub enum EventKind {
     /// Statistics of every server.
     ServerInfo(Vec<crate::backend::ServerInfo>),
     /// The slow log, newest first.
-    SlowLog(Vec<crate::model::SlowLogEntry>),
+    SlowLog(Vec<crate::core::model::SlowLogEntry>),
     /// The connected clients.
-    Clients(Vec<crate::model::ClientInfo>),
+    Clients(Vec<crate::core::model::ClientInfo>),
     /// A metrics sample and the figures derived from it and the one before.
     Metrics {
         /// What the servers reported.
-        sample: crate::metrics::Sample,
+        sample: crate::core::metrics::Sample,
         /// Rates and sums for the dashboard.
-        derived: crate::metrics::Derived,
+        derived: crate::core::metrics::Derived,
         /// How long the sample took.
         took: Duration,
         /// When the next sample starts, from this one's start (the interval, or longer when
@@ -297,7 +297,7 @@ pub enum EventKind {
         progress: f64,
     },
     /// A memory analysis ended (done, sampled or cancelled).
-    AnalysisDone(crate::analysis::MemoryReport),
+    AnalysisDone(crate::backend::analysis::MemoryReport),
     /// Progress of a delete by pattern.
     DeleteProgress(BulkProgress),
     /// A delete by pattern ended.
@@ -823,7 +823,7 @@ async fn preview(
     sample_size: usize,
 ) -> Result<(u64, Vec<Bytes>), BackendError> {
     // SCAN may repeat a key while the server rehashes: count each once.
-    let mut seen = crate::keyindex::KeyIndex::new("");
+    let mut seen = crate::core::keyindex::KeyIndex::new("");
     let mut sample = Vec::with_capacity(sample_size);
     let mut cursor = 0;
     loop {
@@ -891,14 +891,14 @@ async fn analysis_task(
     events: EventSender,
     conn: ConnId,
     req: ReqId,
-    request: crate::analysis::AnalysisRequest,
+    request: crate::backend::analysis::AnalysisRequest,
     cancel: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let (report, forward) = progress_forwarder(&events, conn, req, |(keys, progress)| {
         EventKind::AnalysisProgress { keys, progress }
     });
     let progress = move |keys: u64, progress: f64| report((keys, progress));
-    let result = crate::analysis::analyze(backend.as_ref(), &request, &cancel, &progress).await;
+    let result = crate::backend::analysis::analyze(backend.as_ref(), &request, &cancel, &progress).await;
     drop(progress);
     let _ = forward.await;
     let kind = match result {
@@ -917,19 +917,19 @@ async fn metrics_task(
     interval: Duration,
 ) {
     let interval = interval.max(MIN_METRICS_INTERVAL);
-    let mut prev: Option<crate::metrics::Sample> = None;
+    let mut prev: Option<crate::core::metrics::Sample> = None;
     loop {
         let started = Instant::now();
         let result = backend.stats().await;
         let took = started.elapsed();
-        let next_in = crate::metrics::sampling_wait(interval, took);
+        let next_in = crate::core::metrics::sampling_wait(interval, took);
         let kind = match result {
             Ok(servers) => {
-                let sample = crate::metrics::Sample {
-                    at_ms: crate::ttl::now_unix_ms(),
+                let sample = crate::core::metrics::Sample {
+                    at_ms: crate::core::ttl::now_unix_ms(),
                     servers,
                 };
-                let derived = crate::metrics::derive(prev.as_ref(), &sample);
+                let derived = crate::core::metrics::derive(prev.as_ref(), &sample);
                 prev = Some(sample.clone());
                 EventKind::Metrics {
                     sample,

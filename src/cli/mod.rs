@@ -9,12 +9,12 @@ use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
 
 use crate::backend::{self, BackendError, CacheBackend, ConnectOptions};
-use crate::connection::{ConnectionSpec, PasswordSource, Secret, parse_url};
-use crate::escape::{escape_bytes, pattern_to_glob, unescape};
-use crate::model::{
+use crate::config::connection::{ConnectionSpec, PasswordSource, Secret, parse_url};
+use crate::core::escape::{escape_bytes, pattern_to_glob, unescape};
+use crate::core::model::{
     KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
 };
-use crate::profiles::{ColorTag, Profile, ProfileStore};
+use crate::config::profiles::{ColorTag, Profile, ProfileStore};
 
 /// Environment variable the CLI reads for profiles that ask for a password.
 pub const PASSWORD_ENV: &str = "CACHE_CONSOLE_PASSWORD";
@@ -326,7 +326,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             let key = parse_key(&rest[0])?;
             let value = Bytes::from(rest[1].clone().into_bytes());
             let ttl = match &args.ttl {
-                Some(text) => crate::ttl::parse_ttl(text, crate::ttl::now_unix_ms())
+                Some(text) => crate::core::ttl::parse_ttl(text, crate::core::ttl::now_unix_ms())
                     .map_err(|e| Failure::usage(format!("--ttl: {e}")))?,
                 None => TtlChange::Keep,
             };
@@ -350,7 +350,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                     return Err(Failure::usage("give a duration or --persist, not both"));
                 }
                 (Some(text), false) => Some(
-                    crate::ttl::parse_ttl(text, crate::ttl::now_unix_ms())
+                    crate::core::ttl::parse_ttl(text, crate::core::ttl::now_unix_ms())
                         .map_err(|e| Failure::usage(format!("TTL: {e}")))?,
                 ),
                 (None, true) => Some(TtlChange::Persist),
@@ -478,7 +478,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             if args.sample == Some(0) {
                 return Err(Failure::usage("--sample must be at least 1 key"));
             }
-            let request = crate::analysis::AnalysisRequest {
+            let request = crate::backend::analysis::AnalysisRequest {
                 pattern: pattern_to_glob(rest.first().map_or("*", String::as_str)),
                 sample: args.sample,
                 delimiter: args.delimiter.clone(),
@@ -489,7 +489,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 let backend = open(&target).await?;
                 let cancel = std::sync::atomic::AtomicBool::new(false);
                 let report =
-                    crate::analysis::analyze(backend.as_ref(), &request, &cancel, &|_, _| {})
+                    crate::backend::analysis::analyze(backend.as_ref(), &request, &cancel, &|_, _| {})
                         .await?;
                 let text = if args.json {
                     analysis_json(&report).to_string()
@@ -591,7 +591,7 @@ fn written(outcome: WriteOutcome) -> Result<(), Failure> {
 }
 
 async fn count_matching(backend: &dyn CacheBackend, request: &ScanRequest) -> Result<u64, Failure> {
-    let mut seen = crate::keyindex::KeyIndex::new("");
+    let mut seen = crate::core::keyindex::KeyIndex::new("");
     let mut cursor = 0;
     loop {
         let page = backend.scan(request, cursor).await?;
@@ -619,7 +619,7 @@ fn split_target(
         let options = ConnectOptions {
             read_only: false,
             profile: String::new(),
-            audit: crate::audit::AuditLog::default_log(),
+            audit: crate::config::audit::AuditLog::default_log(),
         };
         (
             Target {
@@ -669,7 +669,7 @@ fn target_from_profile(name: &str) -> Result<Target, Failure> {
     Ok(Target {
         spec: profile.connection.clone(),
         password,
-        options: profile.connect_options(crate::audit::AuditLog::default_log()),
+        options: profile.connect_options(crate::config::audit::AuditLog::default_log()),
         production: profile.production,
     })
 }
@@ -697,11 +697,11 @@ async fn stats(
     reports: Option<u64>,
     json: bool,
 ) -> Result<(), Failure> {
-    use crate::metrics::{Sample, derive};
+    use crate::core::metrics::{Sample, derive};
     let sample = async || -> Result<Sample, Failure> {
         let servers = backend.stats().await?;
         Ok(Sample {
-            at_ms: crate::ttl::now_unix_ms(),
+            at_ms: crate::core::ttl::now_unix_ms(),
             servers,
         })
     };
@@ -727,17 +727,17 @@ async fn stats(
     Ok(())
 }
 
-fn ttl_json(ttl: crate::model::Ttl) -> serde_json::Value {
+fn ttl_json(ttl: crate::core::model::Ttl) -> serde_json::Value {
     match ttl {
         Ttl::Persistent => serde_json::Value::Null,
         Ttl::ExpiresInMs(ms) => ms.div_ceil(1000).into(),
     }
 }
 
-fn analysis_json(r: &crate::analysis::MemoryReport) -> serde_json::Value {
-    use crate::analysis::TTL_BUCKETS;
+fn analysis_json(r: &crate::backend::analysis::MemoryReport) -> serde_json::Value {
+    use crate::backend::analysis::TTL_BUCKETS;
     let totals =
-        |t: &crate::analysis::Totals| serde_json::json!({"keys": t.keys, "bytes": t.bytes});
+        |t: &crate::backend::analysis::Totals| serde_json::json!({"keys": t.keys, "bytes": t.bytes});
     serde_json::json!({
         "keys": r.keys,
         "bytes": r.bytes,
@@ -769,9 +769,9 @@ fn analysis_json(r: &crate::analysis::MemoryReport) -> serde_json::Value {
     })
 }
 
-fn analysis_text(r: &crate::analysis::MemoryReport) -> String {
+fn analysis_text(r: &crate::backend::analysis::MemoryReport) -> String {
     use std::fmt::Write as _;
-    let bytes = |n: u64| crate::metrics::bytes(n as f64);
+    let bytes = |n: u64| crate::core::metrics::bytes(n as f64);
     let mut out = format!(
         "{} keys, {}{}\n\nbiggest keys\n",
         r.keys,
@@ -802,14 +802,14 @@ fn analysis_text(r: &crate::analysis::MemoryReport) -> String {
         );
     }
     out.push_str("\nTTLs\n");
-    for (name, t) in crate::analysis::TTL_BUCKETS.iter().zip(&r.ttl) {
+    for (name, t) in crate::backend::analysis::TTL_BUCKETS.iter().zip(&r.ttl) {
         let _ = writeln!(out, "  {:>10}  {:>9} keys  {name}", bytes(t.bytes), t.keys);
     }
     out.trim_end().to_owned()
 }
 
-fn point_json(point: &crate::metrics::Point) -> serde_json::Value {
-    crate::metrics::Metric::ALL
+fn point_json(point: &crate::core::metrics::Point) -> serde_json::Value {
+    crate::core::metrics::Metric::ALL
         .iter()
         .map(|m| (m.name().to_owned(), point.value(*m).into()))
         .collect::<serde_json::Map<_, _>>()
@@ -817,14 +817,14 @@ fn point_json(point: &crate::metrics::Point) -> serde_json::Value {
 }
 
 fn stats_json(
-    sample: &crate::metrics::Sample,
-    derived: &crate::metrics::Derived,
+    sample: &crate::core::metrics::Sample,
+    derived: &crate::core::metrics::Derived,
 ) -> serde_json::Value {
     let mut total = point_json(&derived.total);
     if let Some(obj) = total.as_object_mut() {
         obj.insert(
             "time".into(),
-            crate::metrics::rfc3339(derived.total.t).into(),
+            crate::core::metrics::rfc3339(derived.total.t).into(),
         );
         let per_db: serde_json::Map<String, serde_json::Value> = sample
             .servers
@@ -856,14 +856,14 @@ fn stats_json(
     total
 }
 
-fn stats_text(sample: &crate::metrics::Sample, derived: &crate::metrics::Derived) -> String {
+fn stats_text(sample: &crate::core::metrics::Sample, derived: &crate::core::metrics::Derived) -> String {
     use std::fmt::Write as _;
-    let mut out = format!("{}\n", crate::metrics::rfc3339(derived.total.t));
-    let mut block = |name: &str, p: &crate::metrics::Point| {
+    let mut out = format!("{}\n", crate::core::metrics::rfc3339(derived.total.t));
+    let mut block = |name: &str, p: &crate::core::metrics::Point| {
         if !name.is_empty() {
             let _ = writeln!(out, "[{name}]");
         }
-        for m in crate::metrics::Metric::ALL {
+        for m in crate::core::metrics::Metric::ALL {
             if let Some(v) = p.value(m) {
                 let _ = writeln!(out, "{:<22}{}", m.label(), m.format(v));
             }
@@ -900,7 +900,7 @@ async fn keys(
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // SCAN may return a key twice while the server rehashes; print each once.
-    let mut seen = crate::keyindex::KeyIndex::new("");
+    let mut seen = crate::core::keyindex::KeyIndex::new("");
     let mut cursor = 0;
     let mut line = String::new();
     loop {
@@ -910,7 +910,7 @@ async fn keys(
             seen.insert(key).map_err(Failure::error)?;
             if seen.len() > before && !count_only {
                 line.clear();
-                crate::escape::escape_into(key, &mut line);
+                crate::core::escape::escape_into(key, &mut line);
                 line.push('\n');
                 if out.write_all(line.as_bytes()).is_err() {
                     return Ok(()); // the reader went away (`| head`): not an error
@@ -1080,14 +1080,14 @@ async fn get_decoded(backend: &dyn CacheBackend, key: &[u8]) -> Result<(), Failu
         offset += chunk.len() as u64;
         bytes.extend_from_slice(&chunk);
     }
-    let decoded = crate::decode::detect(&bytes, details.flags)
+    let decoded = crate::core::decode::detect(&bytes, details.flags)
         .ok_or_else(|| {
             Failure::error(
                 "no known encoding recognised (not PHP serialize, gzip, zlib or flagged)",
             )
         })?
         .map_err(Failure::error)?;
-    let text = serde_json::to_string_pretty(&crate::decode::to_json(&decoded.node))
+    let text = serde_json::to_string_pretty(&crate::core::decode::to_json(&decoded.node))
         .map_err(Failure::error)?;
     println!("{text}");
     Ok(())

@@ -10,17 +10,17 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::backend::{BackendError, Capabilities};
-use crate::connection::{
+use crate::config::connection::{
     ConnectionSpec, PasswordSource, RedisAddress, RedisSpec, Secret, TlsSpec, parse_url,
 };
-use crate::edit::ValueEditor;
-use crate::escape::{escape_bytes, pattern_to_glob};
-use crate::keyindex::{Filter, KeyId, KeyIndex, NodeId, TreeRow};
-use crate::model::{
+use crate::core::edit::ValueEditor;
+use crate::core::escape::{escape_bytes, pattern_to_glob};
+use crate::core::keyindex::{Filter, KeyId, KeyIndex, NodeId, TreeRow};
+use crate::core::model::{
     DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanRequest, Ttl, ValueItems,
     WriteOp,
 };
-use crate::profiles::{Profile, ProfileStore};
+use crate::config::profiles::{Profile, ProfileStore};
 use crate::service::{CommandKind, ConnId, Event, EventKind, ReqId, ScanState};
 
 mod analysis;
@@ -147,7 +147,7 @@ pub struct ProfileForm {
     /// Confirm every write.
     pub production: bool,
     /// Colour tag.
-    pub color: Option<crate::profiles::ColorTag>,
+    pub color: Option<crate::config::profiles::ColorTag>,
     /// Why the form cannot be saved.
     pub error: Option<String>,
     /// Connection test progress.
@@ -177,7 +177,7 @@ impl ProfileForm {
                 &default_redis,
                 m.servers
                     .iter()
-                    .map(crate::connection::MemcachedAddress::label)
+                    .map(crate::config::connection::MemcachedAddress::label)
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
@@ -672,7 +672,7 @@ impl Browser {
     /// Sets the filter text; an empty text removes the filter.
     pub fn set_filter(&mut self, text: &str) {
         text.clone_into(&mut self.filter_text);
-        let needle = crate::escape::unescape(text).unwrap_or_else(|_| text.as_bytes().to_vec());
+        let needle = crate::core::escape::unescape(text).unwrap_or_else(|_| text.as_bytes().to_vec());
         self.filter = if needle.is_empty() {
             None
         } else {
@@ -820,7 +820,7 @@ pub enum ValueMode {
     Hex,
     /// Decoded (PHP serialize, MessagePack, gzip, …): detected automatically (`None`) or as
     /// chosen.
-    Decoded(Option<crate::decode::Format>),
+    Decoded(Option<crate::core::decode::Format>),
 }
 
 /// The editor of a decoded value's scalars.
@@ -829,7 +829,7 @@ pub struct DecodedEditor {
     /// How the value was decoded (to wrap it the same way when saving).
     pub steps: Vec<&'static str>,
     /// The decoded tree.
-    pub node: crate::decode::Node,
+    pub node: crate::core::decode::Node,
     /// Paths of the editable scalars.
     pub paths: Vec<String>,
     /// Their values as edited.
@@ -1163,9 +1163,9 @@ pub struct AppState {
     /// A question waiting for the user's answer.
     pub confirm: Option<Confirm>,
     /// Where writes are recorded (the app's data directory unless a test says otherwise).
-    pub audit: Option<crate::audit::AuditLog>,
+    pub audit: Option<crate::config::audit::AuditLog>,
     /// The audit log window's entries (or why they could not be read), while it is open.
-    pub audit_view: Option<Result<Vec<crate::audit::AuditEntry>, String>>,
+    pub audit_view: Option<Result<Vec<crate::config::audit::AuditEntry>, String>>,
     /// The chart comparing connections, when open.
     pub compare: Option<Compare>,
     session_passwords: HashMap<String, Secret>,
@@ -1195,7 +1195,7 @@ impl AppState {
             confirm_delete: None,
             batch_limit: DEFAULT_BATCH_LIMIT,
             confirm: None,
-            audit: crate::audit::AuditLog::default_log(),
+            audit: crate::config::audit::AuditLog::default_log(),
             audit_view: None,
             compare: None,
             session_passwords: HashMap::new(),
@@ -1239,7 +1239,7 @@ impl AppState {
 
     /// Adds the profiles a `.env` file configures; passwords stay in memory for this session.
     pub fn import_env(&mut self, path: &std::path::Path) {
-        let imported = match crate::envimport::profiles_from_env(path) {
+        let imported = match crate::config::envimport::profiles_from_env(path) {
             Ok(imported) => imported,
             Err(e) => {
                 self.notify(Level::Error, format!("import: {e}"));
@@ -1660,7 +1660,7 @@ impl AppState {
     /// Opens a key typed by name (escaped form), whether or not a listing found it: the way to
     /// reach one key in a huge keyspace without scanning for it.
     pub fn open_key_by_name(&mut self, name: &str) {
-        let key = match crate::escape::unescape(name.trim()) {
+        let key = match crate::core::escape::unescape(name.trim()) {
             Ok(key) if !key.is_empty() => key,
             Ok(_) => return,
             Err(e) => {
@@ -1825,7 +1825,7 @@ impl AppState {
                         let flags = v.details.as_ref().and_then(|d| d.flags);
                         v.mode = match &page.items {
                             ValueItems::String { bytes, .. }
-                                if crate::decode::detect(bytes, flags)
+                                if crate::core::decode::detect(bytes, flags)
                                     .is_some_and(|r| r.is_ok()) =>
                             {
                                 ValueMode::Decoded(None)
@@ -1959,7 +1959,7 @@ pub fn key_label(key: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::parse_url;
+    use crate::config::connection::parse_url;
 
     fn state_with_session() -> (AppState, ConnId, ReqId) {
         let dir = tempfile::tempdir().expect("dir");
@@ -2080,7 +2080,7 @@ mod tests {
                     extra: Vec::new(),
                     flags: None,
                 },
-                page: crate::model::ValuePage {
+                page: crate::core::model::ValuePage {
                     cursor: PageCursor::Start,
                     items: ValueItems::Hash(vec![pair("a", "1"), pair("b", "2"), pair("a", "1")]),
                     next: Some(PageCursor::Scan(9)),
@@ -2098,7 +2098,7 @@ mod tests {
             req: more,
             kind: EventKind::Page {
                 key: Bytes::from_static(b"h"),
-                page: crate::model::ValuePage {
+                page: crate::core::model::ValuePage {
                     cursor: PageCursor::Scan(9),
                     items: ValueItems::Hash(vec![pair("b", "2"), pair("c", "3")]),
                     next: None,
@@ -2133,7 +2133,7 @@ mod tests {
     }
 
     fn metrics_event(conn: ConnId, req: ReqId, at_ms: u64) -> Event {
-        let sample = crate::metrics::Sample {
+        let sample = crate::core::metrics::Sample {
             at_ms,
             servers: Vec::new(),
         };
@@ -2141,7 +2141,7 @@ mod tests {
             conn,
             req,
             kind: EventKind::Metrics {
-                derived: crate::metrics::derive(None, &sample),
+                derived: crate::core::metrics::derive(None, &sample),
                 sample,
                 took: Duration::from_millis(3),
                 next_in: Duration::from_secs(1),

@@ -73,8 +73,8 @@ pub fn from_edit_text(text: &str, mode: EditMode) -> Result<Bytes, String> {
             digits
                 .chunks(2)
                 .map(|pair| {
-                    let hi = crate::escape::hex_digit(pair[0].1).ok_or(pair[0].0)?;
-                    let lo = crate::escape::hex_digit(pair[1].1).ok_or(pair[1].0)?;
+                    let hi = crate::core::escape::hex_digit(pair[0].1).ok_or(pair[0].0)?;
+                    let lo = crate::core::escape::hex_digit(pair[1].1).ok_or(pair[1].0)?;
                     Ok(hi << 4 | lo)
                 })
                 .collect::<Result<Vec<u8>, usize>>()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::connection::ConnectionSpec;
+use crate::config::connection::ConnectionSpec;
 
 /// Environment variable that overrides where profiles are kept.
 pub const CONFIG_DIR_ENV: &str = "CACHE_CONSOLE_CONFIG_DIR";
@@ -155,7 +155,7 @@ impl Profile {
     #[must_use]
     pub fn connect_options(
         &self,
-        audit: Option<crate::audit::AuditLog>,
+        audit: Option<crate::config::audit::AuditLog>,
     ) -> crate::backend::ConnectOptions {
         crate::backend::ConnectOptions {
             read_only: self.read_only,
@@ -211,7 +211,7 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// # Errors
 /// Empty, too long, or holding control (newline, tab, escape) or invisible characters.
 pub fn check_name(name: &str) -> Result<(), ProfileError> {
-    let shown = || crate::escape::escape_bytes(name.as_bytes());
+    let shown = || crate::core::escape::escape_bytes(name.as_bytes());
     if name.trim().is_empty() {
         return Err(ProfileError::EmptyName);
     }
@@ -223,7 +223,7 @@ pub fn check_name(name: &str) -> Result<(), ProfileError> {
     }
     if name
         .chars()
-        .any(|c| c.is_control() || crate::escape::is_invisible(c))
+        .any(|c| c.is_control() || crate::core::escape::is_invisible(c))
     {
         return Err(ProfileError::BadName(
             shown(),
@@ -473,7 +473,7 @@ impl ProfileStore {
             .unwrap_or(FILE_NAME);
         // An unguessable temp file made with O_EXCL|O_NOFOLLOW, then renamed: nothing planted
         // in the directory is ever written through. A new file is private (0600).
-        crate::safefs::SafeDir::open_or_create(dir)
+        crate::core::safefs::SafeDir::open_or_create(dir)
             .and_then(|d| d.write_atomic(name, text.as_bytes(), Some(0o600)))
             .map_err(save_err)
     }
@@ -513,7 +513,7 @@ fn backup_path(path: &Path, why: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::{PasswordSource, parse_url};
+    use crate::config::connection::{PasswordSource, parse_url};
 
     fn profile(name: &str, url: &str) -> Profile {
         let (spec, _) = parse_url(url).expect("valid url");

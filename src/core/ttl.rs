@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::model::TtlChange;
+use crate::core::model::TtlChange;
 
 /// Why a TTL was refused. Nothing is sent to the server for any of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

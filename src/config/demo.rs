@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::connection::{ConnectionSpec, SqlDialect, SqlSpec};
-use crate::decode::{Key, Node, php};
-use crate::profiles::{ColorTag, Profile, ProfileStore};
+use crate::config::connection::{ConnectionSpec, SqlDialect, SqlSpec};
+use crate::core::decode::{Key, Node, php};
+use crate::config::profiles::{ColorTag, Profile, ProfileStore};
 
 /// The demo profile's name.
 pub const DEMO_PROFILE: &str = "Local demo";
@@ -129,7 +129,7 @@ pub async fn seed(path: &Path) -> Result<(), String> {
         .execute(&pool)
         .await
         .map_err(|e| e.to_string())?;
-    let now = i64::try_from(crate::ttl::now_unix_ms() / 1000).unwrap_or(0);
+    let now = i64::try_from(crate::core::ttl::now_unix_ms() / 1000).unwrap_or(0);
     for (key, value, ttl) in rows() {
         let expiration = now + ttl.unwrap_or(315_360_000);
         run(
@@ -156,9 +156,9 @@ pub fn demo_profile(path: &Path) -> Profile {
             url: format!("sqlite://{}", path.display()),
             dialect: SqlDialect::Sqlite,
             table: "cache".to_owned(),
-            password: crate::connection::PasswordSource::None,
+            password: crate::config::connection::PasswordSource::None,
             connect_timeout_ms: 5_000,
-            command_timeout_ms: crate::connection::DEFAULT_SQL_COMMAND_TIMEOUT_MS,
+            command_timeout_ms: crate::config::connection::DEFAULT_SQL_COMMAND_TIMEOUT_MS,
         }),
     );
     profile.color = Some(ColorTag::Green);

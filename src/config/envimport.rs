@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::connection::{PasswordSource, Secret, parse_url};
-use crate::profiles::Profile;
+use crate::config::connection::{PasswordSource, Secret, parse_url};
+use crate::config::profiles::Profile;
 
 /// A profile made from the file, with the password it named (for this session only).
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use bytes::Bytes;
 
-use crate::model::{KeyMeta, KeyType, Ttl};
+use crate::core::model::{KeyMeta, KeyType, Ttl};
 
 /// What to analyse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +248,7 @@ impl Analyzer {
         let mut namespaces: Vec<(String, Totals)> = self
             .namespaces
             .iter()
-            .map(|(ns, t)| (crate::escape::escape_bytes(ns), *t))
+            .map(|(ns, t)| (crate::core::escape::escape_bytes(ns), *t))
             .collect();
         if self.other.keys > 0 {
             namespaces.push((OTHER_NAMESPACES.to_owned(), self.other));
@@ -293,7 +293,7 @@ pub async fn analyze(
     progress: &(dyn Fn(u64, f64) + Send + Sync),
 ) -> crate::backend::BackendResult<MemoryReport> {
     let started = std::time::Instant::now();
-    let scan = crate::model::ScanRequest {
+    let scan = crate::core::model::ScanRequest {
         pattern: request.pattern.clone(),
         type_filter: None,
         count: ANALYSIS_SCAN_COUNT,

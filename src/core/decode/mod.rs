@@ -9,7 +9,7 @@ use std::io::Read as _;
 
 use base64::Engine as _;
 
-use crate::escape::escape_bytes;
+use crate::core::escape::escape_bytes;
 
 /// Largest decompressed size accepted (a "zip bomb" must not exhaust memory).
 const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
@@ -551,7 +551,7 @@ pub fn with_scalars(node: &Node, texts: &[String]) -> Result<Node, String> {
         };
         Ok(match node {
             Node::Str(_) => {
-                Node::Str(crate::escape::unescape(&next()?).map_err(|e| format!("{shown}: {e}"))?)
+                Node::Str(crate::core::escape::unescape(&next()?).map_err(|e| format!("{shown}: {e}"))?)
             }
             Node::Int(_) => {
                 let t = next()?;

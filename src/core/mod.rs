@@ -1,0 +1,13 @@
+//! What every layer shares and nothing here imports from above: the data model, bytes and
+//! their escaped form, glob patterns, TTL input, the key index, value decoders, metric
+//! arithmetic, and the one way to touch files below a directory others can write to.
+
+pub mod decode;
+pub mod edit;
+pub mod escape;
+pub mod glob;
+pub mod keyindex;
+pub mod metrics;
+pub mod model;
+pub mod safefs;
+pub mod ttl;
