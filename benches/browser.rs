@@ -19,7 +19,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cache_console::state::BrowserView;
+use cache_console::state::{BrowserView, SessionAction};
 use cache_console::ui::App;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -296,7 +296,7 @@ fn main() {
         } else {
             h.get_by_label(&format!(
                 "+ string ({})",
-                cache_console::state::group_digits(u64::from(count))
+                cache_console::core::format::group_digits(u64::from(count))
             ))
             .click();
             expanded = true;
@@ -334,11 +334,8 @@ fn main() {
     );
     // 4. Memory analysis of every key, the UI drawing frames meanwhile.
     println!("\n4. memory analysis of {KEYS} keys through the app");
-    {
-        let state = &mut h.state_mut().state;
-        state.open_analysis();
-        state.start_analysis();
-    }
+    common::ui::act(&mut h, SessionAction::OpenAnalysis);
+    common::ui::act(&mut h, SessionAction::StartAnalysis);
     let start = Instant::now();
     let mut frames = Vec::new();
     let analysed = loop {
@@ -441,8 +438,7 @@ fn dashboard_frames(h: &mut Harness<'static, App>) -> Vec<Duration> {
         }
         s.dashboard.window = Window::OneHour;
     }
-    let active = h.state().state.active;
-    h.state_mut().state.open_dashboard(active);
+    common::ui::act(h, SessionAction::OpenDashboard);
     h.run_steps(3);
     timed_frames(h, 200, |h, i| {
         // Hovering over a chart, as someone reading values does.

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use cache_console::backend::{self, CacheBackend, ConnectOptions};
 use cache_console::config::connection::parse_url;
 use cache_console::core::model::{
-    KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
+    Expect, KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
 };
 use common::{b, php};
 
@@ -145,7 +145,7 @@ async fn entries_written_by_php_are_listed_read_edited_and_purged() {
         key: user.clone(),
         value: Bytes::from(new_value.clone()),
         ttl: TtlChange::Keep,
-        expect: Some(Some(bytes.clone())),
+        expect: Expect::Value(bytes.clone()),
     };
     assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Done(1));
     assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Conflict);
@@ -227,7 +227,8 @@ fn the_cli_reads_a_file_cache() {
 #[test]
 fn the_cli_reads_an_sqlite_cache_table() {
     let dirs = tempfile::tempdir().expect("dirs");
-    let mut store = cache_console::config::profiles::ProfileStore::empty_in(&dirs.path().join("config"));
+    let mut store =
+        cache_console::config::profiles::ProfileStore::empty_in(&dirs.path().join("config"));
     cache_console::config::demo::ensure_first_run(&mut store, dirs.path()).expect("seed");
     let db = cache_console::config::demo::demo_path(dirs.path());
     let url = format!("sqlite://{}?table=cache", db.display());

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cache_console::backend::BackendError;
 use cache_console::core::model::{
-    KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
+    Expect, KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
 };
 use common::{MemcachedServer, b, list_keys as list, open_url as open};
 
@@ -25,7 +25,7 @@ async fn values_are_binary_safe_and_ttls_are_read_and_touched() {
         key: b("bin"),
         value: value.clone(),
         ttl: TtlChange::InMs(120_000),
-        expect: None,
+        expect: Expect::Any,
     };
     assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Done(1));
     let page = be
@@ -67,7 +67,7 @@ async fn values_are_binary_safe_and_ttls_are_read_and_touched() {
         key: b("bin"),
         value: b("v2"),
         ttl: TtlChange::Keep,
-        expect: Some(Some(value)),
+        expect: Expect::Value(value),
     };
     assert_eq!(be.write(&op).await.expect("save"), WriteOutcome::Done(1));
     let details = be.key_details(b"bin").await.expect("details");
@@ -110,7 +110,7 @@ async fn a_concurrent_change_is_a_cas_conflict() {
         key: b("k"),
         value: b("loaded"),
         ttl: TtlChange::Persist,
-        expect: None,
+        expect: Expect::Any,
     })
     .await
     .expect("set");
@@ -121,7 +121,7 @@ async fn a_concurrent_change_is_a_cas_conflict() {
         key: b("k"),
         value: b("mine"),
         ttl: TtlChange::Keep,
-        expect: Some(Some(b("loaded"))),
+        expect: Expect::Value(b("loaded")),
     };
     assert_eq!(be.write(&op).await.expect("save"), WriteOutcome::Conflict);
     assert!(server.raw("get k\r\n", "END\r\n").contains("theirs"));
@@ -129,7 +129,7 @@ async fn a_concurrent_change_is_a_cas_conflict() {
         key: b("k"),
         value: b("mine"),
         ttl: TtlChange::Keep,
-        expect: Some(Some(b("theirs"))),
+        expect: Expect::Value(b("theirs")),
     };
     assert_eq!(be.write(&op).await.expect("save"), WriteOutcome::Done(1));
     assert!(server.raw("get k\r\n", "END\r\n").contains("mine"));
@@ -189,7 +189,7 @@ async fn a_pool_of_three_spreads_keys_and_lists_them_all() {
             key: b(&format!("p:{i}")),
             value: b("v"),
             ttl: TtlChange::Persist,
-            expect: None,
+            expect: Expect::Any,
         };
         be.write(&op).await.expect("set");
     }
@@ -353,7 +353,7 @@ async fn a_unix_socket_server_is_reached_and_last_access_is_shown() {
         key: b("sock:1"),
         value: b("v"),
         ttl: TtlChange::Persist,
-        expect: None,
+        expect: Expect::Any,
     };
     assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Done(1));
     assert_eq!(list(be.as_ref(), "sock:*").await, vec![b"sock:1".to_vec()]);
@@ -381,7 +381,7 @@ async fn be_details(server: &MemcachedServer, key: &str) -> (serde_json::Value, 
     let d = cache_console::core::decode::detect(&bytes, details.flags)
         .expect("flags")
         .expect("decoded");
-    (cache_console::core::decode::to_json(&d.node), d.steps)
+    (cache_console::core::decode::to_json(&d.node), d.labels())
 }
 
 #[tokio::test]
@@ -423,19 +423,23 @@ async fn values_written_by_php_memcached_are_decoded_by_their_flags() {
         let d = decode(&bytes, details.flags)
             .expect("flags recognised")
             .expect("decoded");
-        assert_eq!(cache_console::core::decode::to_json(&d.node), expected, "{key}");
         assert_eq!(
-            d.steps.contains(&"FastLZ"),
+            cache_console::core::decode::to_json(&d.node),
+            expected,
+            "{key}"
+        );
+        assert_eq!(
+            d.labels().contains(&"FastLZ"),
             compressed,
             "{key}: {:?}",
-            d.steps
+            d.labels()
         );
     }
     let details = be.key_details(b"int").await.expect("details");
     let d = decode(b"42", details.flags)
         .expect("flags")
         .expect("decoded");
-    assert_eq!(d.steps, ["PHP memcached flags", "PHP int"]);
+    assert_eq!(d.labels(), ["PHP memcached flags", "PHP int"]);
 }
 
 #[tokio::test]
@@ -449,7 +453,7 @@ async fn a_memory_analysis_of_a_pool_sums_item_sizes_by_namespace() {
             key: Bytes::from(key),
             value: Bytes::from(vec![b'v'; len]),
             ttl: TtlChange::Persist,
-            expect: None,
+            expect: Expect::Any,
         })
         .await
         .expect("set");

@@ -107,7 +107,7 @@ async fn evictions_and_expirations_are_counted_per_second() {
 }
 
 /// Metric events of connection 1 until `n` arrived (failures are collected too).
-fn collect(service: &mut ServiceHandle, n: usize) -> (Vec<Derived>, usize) {
+fn collect(service: &mut common::Service, n: usize) -> (Vec<Derived>, usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let (mut got, mut failed) = (Vec::new(), 0);
     while got.len() < n {
@@ -133,7 +133,7 @@ fn a_restart_mid_sampling_is_detected_and_never_drawn_as_a_negative_rate() {
     let mut server = RedisServer::start();
     hits_and_misses(&mut server.conn(), 500, 0);
     let (spec, _) = parse_url(&server.url()).expect("url");
-    let mut service = ServiceHandle::start(None).expect("service");
+    let mut service = common::Service(ServiceHandle::start(None).expect("service"));
     let connect = CommandKind::Connect {
         spec,
         password: None,

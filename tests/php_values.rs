@@ -72,19 +72,19 @@ fn base64_and_gzip_wrapped_values_are_recognised() {
     let d = decode::detect(&b64, None)
         .expect("detected")
         .expect("decoded");
-    assert_eq!(d.steps, ["base64", "PHP serialize"]);
+    assert_eq!(d.labels(), ["base64", "PHP serialize"]);
     assert_eq!(decode::to_json(&d.node), serde_json::json!({"k": "v"}));
     let gz = php("echo gzencode(serialize([1, 2, 3]));");
     let d = decode::detect(&gz, None)
         .expect("detected")
         .expect("decoded");
-    assert_eq!(d.steps, ["gzip", "PHP serialize"]);
+    assert_eq!(d.labels(), ["gzip", "PHP serialize"]);
     assert_eq!(decode::to_json(&d.node), serde_json::json!([1, 2, 3]));
     let z = php("echo gzcompress(serialize('inside'));");
     let d = decode::detect(&z, None)
         .expect("detected")
         .expect("decoded");
-    assert_eq!(d.steps, ["zlib", "PHP serialize"]);
+    assert_eq!(d.labels(), ["zlib", "PHP serialize"]);
     // Truncated PHP output is an error, never a crash; text stays readable.
     let whole = php("echo serialize(['a' => str_repeat('x', 100)]);");
     for cut in [1, 5, 20, whole.len() - 1] {

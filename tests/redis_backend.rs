@@ -11,17 +11,18 @@ use cache_console::config::connection::{Secret, parse_url};
 use cache_console::core::escape::{escape_bytes, pattern_to_glob};
 use cache_console::core::model::{KeyType, PageCursor, ScanRequest, Ttl, ValueItems};
 use cache_console::service::{CommandKind, EventKind, ScanState, ServiceHandle};
+use common::Service;
 use common::{RedisServer, fill};
 
 /// A service with connection 1 open on `server`.
-fn connected(server: &RedisServer) -> ServiceHandle {
+fn connected(server: &RedisServer) -> Service {
     let (spec, _) = parse_url(&server.url()).expect("url");
     connected_with(spec)
 }
 
 /// A service with connection 1 open with `spec`.
-fn connected_with(spec: cache_console::config::connection::ConnectionSpec) -> ServiceHandle {
-    let mut service = ServiceHandle::start(None).expect("service");
+fn connected_with(spec: cache_console::config::connection::ConnectionSpec) -> Service {
+    let mut service = Service(ServiceHandle::start(None).expect("service"));
     service
         .send(
             1,
@@ -44,7 +45,7 @@ fn connected_with(spec: cache_console::config::connection::ConnectionSpec) -> Se
 }
 
 /// Lists everything `request` matches on connection 1, as request `req`.
-fn start_scan(service: &ServiceHandle, req: u64, request: ScanRequest) {
+fn start_scan(service: &Service, req: u64, request: ScanRequest) {
     service
         .send(
             1,
@@ -805,7 +806,7 @@ fn every_event_wakes_the_ui_and_shutdown_takes_at_most_a_second() {
     ctx.set_request_repaint_callback(move |_| {
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
-    let mut service = ServiceHandle::start(Some(ctx.clone())).expect("service");
+    let mut service = Service(ServiceHandle::start(Some(ctx.clone())).expect("service"));
     let (spec, _) = parse_url(&server.url()).expect("url");
     service
         .send(
@@ -846,7 +847,7 @@ fn every_event_wakes_the_ui_and_shutdown_takes_at_most_a_second() {
 
 /// Runs a memory analysis on connection 1 as request `req` and waits for its report.
 fn analysis(
-    service: &mut ServiceHandle,
+    service: &mut Service,
     req: u64,
     request: cache_console::backend::analysis::AnalysisRequest,
     cancel: bool,

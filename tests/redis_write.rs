@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cache_console::config::audit::AuditLog;
 use cache_console::backend::{self, BackendError, CacheBackend, ConnectOptions};
+use cache_console::config::audit::AuditLog;
 use cache_console::config::connection::parse_url;
-use cache_console::core::model::{NewValue, ScanRequest, TtlChange, WriteOp, WriteOutcome};
+use cache_console::core::model::{Expect, NewValue, ScanRequest, TtlChange, WriteOp, WriteOutcome};
 use common::{RedisServer, b, fill};
 use redis::Commands as _;
 
@@ -44,7 +44,7 @@ async fn saving_a_string_keeps_its_ttl_unless_told_otherwise() {
         key: b("s"),
         value: b("new"),
         ttl: TtlChange::Keep,
-        expect: Some(Some(b("old"))),
+        expect: Expect::Value(b("old")),
     };
     assert_eq!(be.write(&op).await.expect("write"), WriteOutcome::Done(1));
     let v: String = c.get("s").expect("get");
@@ -55,7 +55,7 @@ async fn saving_a_string_keeps_its_ttl_unless_told_otherwise() {
         key: b("s"),
         value: b("v2"),
         ttl: TtlChange::InMs(5_000),
-        expect: None,
+        expect: Expect::Any,
     };
     be.write(&op).await.expect("write");
     let ms = pttl(&mut c, b"s");
@@ -64,7 +64,7 @@ async fn saving_a_string_keeps_its_ttl_unless_told_otherwise() {
         key: b("s"),
         value: b("v3"),
         ttl: TtlChange::Persist,
-        expect: None,
+        expect: Expect::Any,
     };
     be.write(&op).await.expect("write");
     assert_eq!(pttl(&mut c, b"s"), -1);
@@ -88,25 +88,25 @@ async fn a_value_changed_by_another_client_is_a_conflict_not_an_overwrite() {
             key: b("s"),
             value: b("mine"),
             ttl: TtlChange::Keep,
-            expect: Some(Some(b("loaded"))),
+            expect: Expect::Value(b("loaded")),
         },
         WriteOp::SetString {
             key: b("s"),
             value: b("mine"),
             ttl: TtlChange::Keep,
-            expect: Some(None),
+            expect: Expect::Absent,
         },
         WriteOp::HashSet {
             key: b("h"),
             field: b("f"),
             value: b("mine"),
-            expect: Some(Some(b("loaded"))),
+            expect: Expect::Value(b("loaded")),
         },
         WriteOp::HashSet {
             key: b("h"),
             field: b("f"),
             value: b("mine"),
-            expect: Some(None),
+            expect: Expect::Absent,
         },
         WriteOp::ListSet {
             key: b("l"),
@@ -137,7 +137,7 @@ async fn a_value_changed_by_another_client_is_a_conflict_not_an_overwrite() {
         key: b("h"),
         field: b("f"),
         value: b("mine"),
-        expect: Some(Some(b("theirs"))),
+        expect: Expect::Value(b("theirs")),
     };
     assert_eq!(be.write(&op).await.expect("write"), WriteOutcome::Done(1));
 }
@@ -160,13 +160,13 @@ async fn collection_edits_keep_the_ttl_and_do_exactly_what_was_asked() {
             key: b("h"),
             field: b("a"),
             value: b("10"),
-            expect: Some(Some(b("1"))),
+            expect: Expect::Value(b("1")),
         },
         WriteOp::HashSet {
             key: b("h"),
             field: b("c"),
             value: b("3"),
-            expect: Some(None),
+            expect: Expect::Absent,
         },
         WriteOp::HashDelete {
             key: b("h"),
@@ -267,7 +267,10 @@ async fn collection_edits_keep_the_ttl_and_do_exactly_what_was_asked() {
         member: b("m"),
         score: f64::NAN,
     };
-    assert!(matches!(be.write(&bad).await, Err(BackendError::Config(_))));
+    assert!(matches!(
+        be.write(&bad).await,
+        Err(BackendError::Invalid(_))
+    ));
 }
 
 #[tokio::test]
@@ -546,7 +549,7 @@ async fn a_read_only_profile_refuses_every_write() {
             key: b("ro:1"),
             value: b("x"),
             ttl: TtlChange::Keep,
-            expect: None,
+            expect: Expect::Any,
         },
         WriteOp::SetTtl {
             key: b("ro:1"),
@@ -561,7 +564,7 @@ async fn a_read_only_profile_refuses_every_write() {
             key: b("h"),
             field: b("f"),
             value: b("x"),
-            expect: None,
+            expect: Expect::Any,
         },
         WriteOp::HashDelete {
             key: b("h"),
@@ -668,7 +671,7 @@ async fn writes_are_audited_without_values() {
         key: b("a:1"),
         value: secret_value,
         ttl: TtlChange::Keep,
-        expect: None,
+        expect: Expect::Any,
     })
     .await
     .expect("set");
@@ -732,7 +735,7 @@ async fn binary_keys_and_values_are_edited_exactly() {
         key: key.clone(),
         value: Bytes::from_static(b"\xff\xfe\x00new"),
         ttl: TtlChange::Keep,
-        expect: Some(Some(Bytes::from_static(b"\x00old"))),
+        expect: Expect::Value(Bytes::from_static(b"\x00old")),
     };
     assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Done(1));
     let v: Vec<u8> = redis::cmd("GET")
@@ -744,7 +747,7 @@ async fn binary_keys_and_values_are_edited_exactly() {
         key: Bytes::from_static(b"h:\xfe"),
         field: field.clone(),
         value: Bytes::from_static(b"\x81\x00"),
-        expect: Some(Some(Bytes::from_static(b"\x80"))),
+        expect: Expect::Value(Bytes::from_static(b"\x80")),
     };
     assert_eq!(be.write(&op).await.expect("hset"), WriteOutcome::Done(1));
     let v: Vec<u8> = redis::cmd("HGET")

@@ -5,7 +5,7 @@ mod common;
 
 use cache_console::backend::{self, CacheBackend, ConnectOptions};
 use cache_console::config::connection::parse_url;
-use cache_console::core::model::{Ttl, TtlChange, WriteOp, WriteOutcome};
+use cache_console::core::model::{Expect, Ttl, TtlChange, WriteOp, WriteOutcome};
 use common::b;
 use sqlx::Row as _;
 
@@ -127,7 +127,7 @@ async fn suite(pool: &sqlx::AnyPool, url: &str, quote: char) {
         key: b("user:1"),
         value: b("new"),
         ttl: TtlChange::Keep,
-        expect: Some(Some(b(&value))),
+        expect: Expect::Value(b(&value)),
     };
     assert_eq!(be.write(&op).await.expect("set"), WriteOutcome::Done(1));
     assert_eq!(

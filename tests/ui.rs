@@ -5,7 +5,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use cache_console::config::profiles::ProfileStore;
-use cache_console::state::{AppState, ScanPhase, SessionStatus, ViewerState};
+use cache_console::state::{
+    AppState, Pending, ScanPhase, SessionAction, SessionStatus, ViewerState,
+};
 use common::RedisServer;
 use common::ui::{
     connect_to, filter_to, harness, replace_text, run_until, viewer_mode, wait_listed, wait_value,
@@ -73,8 +75,12 @@ fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
         h.state().state.form
     );
     h.get_by_label("Save").click();
-    h.run_steps(2);
-    let saved = std::fs::read_to_string(cfg.path().join("profiles.ron")).expect("saved profiles");
+    // The file is written by the service, off the UI thread.
+    let file = cfg.path().join("profiles.ron");
+    run_until(&mut h, "the profiles file", |_| {
+        std::fs::read_to_string(&file).is_ok_and(|t| t.contains("test server"))
+    });
+    let saved = std::fs::read_to_string(&file).expect("saved profiles");
     assert!(saved.contains("test server"), "{saved}");
     assert!(saved.contains(&server.port.to_string()), "{saved}");
 
@@ -151,12 +157,9 @@ fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
     // Page through: "Load more" (and scrolling to the end) fetch the next page.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let done = h
-            .state()
-            .state
-            .active_session()
-            .and_then(|s| s.viewer.as_ref())
-            .is_some_and(|v| v.next.is_none() && v.page_req.is_none());
+        let done = h.state().state.active_session().is_some_and(|s| {
+            s.viewer.as_ref().is_some_and(|v| v.next.is_none()) && !s.is_pending(Pending::Page)
+        });
         if done {
             break;
         }
@@ -281,8 +284,11 @@ fn password_prompt_and_profile_edit_clone_delete() {
     let (mut spec, _) = cache_console::config::connection::parse_url(&server.url()).expect("url");
     spec.set_password_source(cache_console::config::connection::PasswordSource::Prompt);
     store
-        .add(cache_console::config::profiles::Profile::new("secured", spec))
+        .add(cache_console::config::profiles::Profile::new(
+            "secured", spec,
+        ))
         .expect("add profile");
+    store.save().expect("save profiles");
     let mut h = harness(AppState::new(store, None));
     h.run_steps(1);
 
@@ -335,8 +341,11 @@ fn password_prompt_and_profile_edit_clone_delete() {
             .map(|p| p.delimiter.as_str()),
         Some("/")
     );
-    let file = std::fs::read_to_string(cfg.path().join("profiles.ron")).expect("profiles");
-    assert!(file.contains("delimiter: \"/\""), "{file}");
+    // The file is written by the service, off the UI thread.
+    let path = cfg.path().join("profiles.ron");
+    run_until(&mut h, "the saved delimiter", |_| {
+        std::fs::read_to_string(&path).is_ok_and(|f| f.contains("delimiter: \"/\""))
+    });
 
     // Clone, then delete the clone after confirming.
     h.get_by_label("Clone").click();
@@ -348,6 +357,9 @@ fn password_prompt_and_profile_edit_clone_delete() {
     h.get_by_label("Delete profile").click();
     h.run_steps(2);
     assert!(h.query_by_label("secured (copy)").is_none());
+    run_until(&mut h, "the profiles file written", |app| {
+        !app.state.saving_profiles()
+    });
     let names: Vec<String> = ProfileStore::load_from(cfg.path())
         .store
         .profiles()
@@ -374,7 +386,7 @@ fn a_key_can_be_opened_by_name_without_listing_it() {
     if let Some(s) = h.state_mut().state.active_session_mut() {
         s.browser.batch_limit = 100;
     }
-    h.state_mut().state.search();
+    common::ui::act(&mut h, SessionAction::Search);
     run_until(&mut h, "a paused listing", |app| {
         app.state
             .active_session()
@@ -489,11 +501,14 @@ fn the_dashboard_charts_live_figures_and_compares_two_connections() {
     let mc = common::MemcachedServer::start();
     mc.raw("set a 0 0 1\r\nx\r\n", "STORED");
     let (spec, _) =
-        cache_console::config::connection::parse_url(&format!("memcached://{}", mc.addr())).expect("url");
+        cache_console::config::connection::parse_url(&format!("memcached://{}", mc.addr()))
+            .expect("url");
     h.state_mut()
         .state
         .profiles
-        .add(cache_console::config::profiles::Profile::new("mc-live", spec))
+        .add(cache_console::config::profiles::Profile::new(
+            "mc-live", spec,
+        ))
         .expect("profile");
     h.state_mut().state.connect_profile("mc-live");
     run_until(&mut h, "the memcached connection", |app| {
@@ -739,7 +754,7 @@ fn reload_reaches_a_key_the_listing_no_longer_holds() {
             .is_some_and(|v| matches!(v.state, ViewerState::Failed(_)))
     });
     // A new search that does not list the key, then the key appears on the server.
-    h.state_mut().state.search();
+    common::ui::act(&mut h, SessionAction::Search);
     wait_listed(&mut h);
     let mut c = server.conn();
     redis::cmd("SET")

@@ -3,7 +3,7 @@
 
 mod common;
 
-use cache_console::state::{ScanPhase, ViewerState};
+use cache_console::state::{Pending, ScanPhase, ViewerState};
 use cache_console::ui::App;
 use common::RedisServer;
 use common::ui::{
@@ -539,11 +539,19 @@ fn marked_keys_including_binary_ones_are_deleted_exactly_and_undone() {
 
     // Everything done is in the audit log, which the app shows.
     h.get_by_label("Audit log").click();
-    h.run_steps(3);
+    run_until(&mut h, "the audit log read", |app| {
+        app.state
+            .audit_view
+            .as_ref()
+            .is_some_and(|v| v.result.is_some())
+    });
     assert!(h.query_by_label("restore").is_some());
     assert!(h.query_by_label("delete").is_some());
     let logged = h.state().state.audit_view.clone();
-    let entries = logged.expect("the window read the log").expect("readable");
+    let entries = logged
+        .and_then(|v| v.result)
+        .expect("the window read the log")
+        .expect("readable");
     assert!(
         entries
             .iter()
@@ -623,10 +631,9 @@ fn editing_a_big_hash_keeps_the_loaded_pages() {
     open(&mut h, "big");
     h.get_by_label("Load more").click();
     run_until(&mut h, "a second page", |app| {
-        app.state
-            .active_session()
-            .and_then(|s| s.viewer.as_ref())
-            .is_some_and(|v| v.pages >= 2 && v.page_req.is_none())
+        app.state.active_session().is_some_and(|s| {
+            s.viewer.as_ref().is_some_and(|v| v.pages >= 2) && !s.is_pending(Pending::Page)
+        })
     });
     let loaded = |h: &H| {
         h.state()

@@ -50,7 +50,7 @@ const PREVIEW_BYTES: usize = 64 << 10;
 fn entry_hash(key: &[u8]) -> BackendResult<&str> {
     match std::str::from_utf8(key) {
         Ok(k) if is_hex(k, 40) => Ok(k),
-        _ => Err(BackendError::Config(format!(
+        _ => Err(BackendError::Invalid(format!(
             "`{}` is not a file cache entry: entries are named by the sha1 of their key \
              (Open key hashes a name; on the command line give the name, or --hashed with a \
              listed hash)",
@@ -489,14 +489,8 @@ impl CacheBackend for FileBackend {
                 expect,
             } => {
                 let current = self.current_entry(key).await?;
-                match (expect, &current) {
-                    (Some(Some(_)), None) | (Some(None), Some(_)) => {
-                        return Ok(WriteOutcome::Conflict);
-                    }
-                    (Some(Some(old)), Some(entry)) if entry.value != old.as_ref() => {
-                        return Ok(WriteOutcome::Conflict);
-                    }
-                    _ => {}
+                if !expect.holds(current.as_ref().map(|e| e.value.as_ref())) {
+                    return Ok(WriteOutcome::Conflict);
                 }
                 let expiry = expiry_for(*ttl, current.map(|e| e.expiry), now);
                 self.write_at(key, expiry, value).await?;
@@ -513,7 +507,7 @@ impl CacheBackend for FileBackend {
             }
             WriteOp::Create { key, value, ttl } => {
                 let NewValue::String(value) = value else {
-                    return Err(BackendError::Config(
+                    return Err(BackendError::Unsupported(
                         "a file cache holds plain values only".to_owned(),
                     ));
                 };
@@ -569,7 +563,7 @@ impl CacheBackend for FileBackend {
                     .await?;
                 Ok(WriteOutcome::Done(n))
             }
-            _ => Err(BackendError::Config(
+            _ => Err(BackendError::Unsupported(
                 "a file cache holds plain values: this edit is not possible here".to_owned(),
             )),
         }

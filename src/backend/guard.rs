@@ -58,11 +58,19 @@ impl Guarded {
 
     /// Every change is recorded, so a change that could not be is not made: when the audit
     /// log cannot be opened for writing, the write is refused before anything is sent.
-    fn refuse_if_unauditable(&self) -> BackendResult<()> {
-        let Some(log) = &self.audit else {
+    async fn refuse_if_unauditable(&self) -> BackendResult<()> {
+        let Some(log) = self.audit.clone() else {
             return Ok(());
         };
-        log.check_writable().map_err(|e| {
+        // File work goes to the blocking pool, never onto a runtime worker.
+        let checked = tokio::task::spawn_blocking(move || {
+            let result = log.check_writable();
+            (log, result)
+        })
+        .await
+        .map_err(|e| BackendError::Internal(format!("the audit check stopped: {e}")))?;
+        let (log, result) = checked;
+        result.map_err(|e| {
             BackendError::File(format!(
                 "the audit log {} cannot be written ({e}), and every change is recorded there: \
                  nothing was changed. Make it writable, or set {} to another directory",
@@ -72,7 +80,7 @@ impl Guarded {
         })
     }
 
-    fn record(
+    async fn record(
         &self,
         action: &str,
         keys: &[&Bytes],
@@ -98,11 +106,21 @@ impl Guarded {
             detail,
             outcome,
         };
-        if let Err(e) = log.append(&entry) {
-            tracing::warn!(
-                "could not write the audit log {}: {e}",
-                log.path().display()
-            );
+        let log = log.clone();
+        let appended = tokio::task::spawn_blocking(move || {
+            let result = log.append(&entry);
+            (log, result)
+        })
+        .await;
+        match appended {
+            Ok((_, Ok(()))) => {}
+            Ok((log, Err(e))) => {
+                tracing::warn!(
+                    "could not write the audit log {}: {e}",
+                    log.path().display()
+                );
+            }
+            Err(e) => tracing::warn!("the audit write stopped: {e}"),
         }
     }
 }
@@ -164,7 +182,7 @@ impl CacheBackend for Guarded {
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
         self.refuse_if_read_only()?;
-        self.refuse_if_unauditable()?;
+        self.refuse_if_unauditable().await?;
         let result = self.inner.write(op).await;
         let affected = match &result {
             Ok(WriteOutcome::Done(n)) => Some(*n),
@@ -182,7 +200,8 @@ impl CacheBackend for Guarded {
             affected,
             outcome,
             op.detail(),
-        );
+        )
+        .await;
         result
     }
 
@@ -213,7 +232,7 @@ impl CacheBackend for Guarded {
         progress: &(dyn Fn(BulkProgress) + Send + Sync),
     ) -> BackendResult<BulkResult> {
         self.refuse_if_read_only()?;
-        self.refuse_if_unauditable()?;
+        self.refuse_if_unauditable().await?;
         // The batches go to the inner backend: one audit entry for the whole action.
         let result = self.inner.delete_matching(request, cancel, progress).await;
         let affected = result.as_ref().ok().map(|r| r.deleted);
@@ -231,7 +250,8 @@ impl CacheBackend for Guarded {
             affected,
             outcome,
             None,
-        );
+        )
+        .await;
         result
     }
 }

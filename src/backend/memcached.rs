@@ -29,8 +29,8 @@ use super::{
 use crate::config::connection::{MemcachedAddress, MemcachedSpec};
 use crate::core::escape::escape_bytes;
 use crate::core::model::{
-    DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
-    Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
+    DbInfo, DumpedKey, Expect, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage,
+    ScanRequest, Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// memcached reads an expiry above 30 days as a Unix time, below it as seconds from now.
@@ -106,7 +106,7 @@ impl WireKey {
 
 fn wire_key(key: &[u8]) -> BackendResult<WireKey> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {
-        return Err(BackendError::Config(format!(
+        return Err(BackendError::Invalid(format!(
             "`{}` cannot be a memcached key: keys are 1 to {MAX_KEY_BYTES} bytes",
             escape_bytes(key)
         )));
@@ -736,7 +736,7 @@ impl MemcachedBackend {
         // memcached reads a delay over 30 days as an absolute Unix time, and one in the past
         // flushes at once: refuse what it would misread rather than flush now.
         if u64::from(delay_secs) > RELATIVE_EXPIRY_LIMIT_SECS {
-            return Err(BackendError::Config(format!(
+            return Err(BackendError::Invalid(format!(
                 "a flush delay of {delay_secs} s is more than 30 days ({RELATIVE_EXPIRY_LIMIT_SECS} s): \
                  memcached would read it as a date and might flush at once; nothing was flushed"
             )));
@@ -769,7 +769,7 @@ impl MemcachedBackend {
             flushed += 1;
         }
         if flushed == 0 {
-            return Err(BackendError::Config(format!(
+            return Err(BackendError::Invalid(format!(
                 "no server named `{}` in this pool",
                 server.unwrap_or_default()
             )));
@@ -784,7 +784,7 @@ impl MemcachedBackend {
     }
 
     fn unsupported(what: &str) -> BackendError {
-        BackendError::Config(format!(
+        BackendError::Unsupported(format!(
             "Memcached holds plain values only: {what} is not possible here"
         ))
     }
@@ -877,7 +877,7 @@ impl CacheBackend for MemcachedBackend {
                     progress: p.progress,
                 });
             };
-            let pass = super::delete_matching_with(self, request, cancel, &report).await?;
+            let pass = super::ops::delete_matching_with(self, request, cancel, &report).await?;
             deleted += pass.deleted;
             if pass.cancelled {
                 return Ok(super::BulkResult {
@@ -966,9 +966,7 @@ impl CacheBackend for MemcachedBackend {
             ));
             (self.next_crawl.fetch_add(1, Ordering::Relaxed), rx)
         } else {
-            let rx = crawls.remove(&cursor).ok_or_else(|| {
-                BackendError::Config("this Memcached listing was stopped; search again".to_owned())
-            })?;
+            let rx = crawls.remove(&cursor).ok_or(BackendError::ListingStopped)?;
             (cursor, rx)
         };
         drop(crawls);
@@ -1083,22 +1081,23 @@ impl CacheBackend for MemcachedBackend {
                 expect,
             } => {
                 let current = self.meta_one(key, "t f c v").await?;
-                let changed = match (expect, &current) {
-                    (Some(Some(old)), Some(item)) => item.value.as_ref() != Some(old),
-                    (Some(Some(_)), None) | (Some(None), Some(_)) => true,
-                    _ => false,
+                let holds = match current.as_ref().map(|c| c.value.as_deref()) {
+                    None => expect.holds(None),
+                    Some(Some(v)) => expect.holds(Some(v)),
+                    // There, but its value was not read: only a write expecting nothing goes on.
+                    Some(None) => *expect == Expect::Any,
                 };
-                if changed {
+                if !holds {
                     return Ok(WriteOutcome::Conflict);
                 }
                 let flags = current.as_ref().map_or(0, |c| c.flags);
                 let exp = exptime(*ttl, current.as_ref().map_or(-1, |c| c.ttl_secs));
                 // CAS: refused when anyone wrote the key since we read it.
                 let cas = match (expect, &current) {
-                    (Some(Some(_)), Some(item)) => Some(item.cas),
+                    (Expect::Value(_), Some(item)) => Some(item.cas),
                     _ => None,
                 };
-                let add = matches!(expect, Some(None));
+                let add = *expect == Expect::Absent;
                 Ok(if self.store(key, value, flags, exp, cas, add).await? {
                     WriteOutcome::Done(1)
                 } else {

@@ -8,11 +8,12 @@ pub mod analysis;
 pub mod file;
 pub mod guard;
 pub mod memcached;
+pub mod ops;
 pub mod redis;
 pub mod redis_link;
 pub mod sql;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -171,6 +172,28 @@ pub enum BackendError {
     /// A write through a read-only profile.
     #[error("profile `{0}` is read-only: writes are refused (edit the profile to allow them)")]
     ReadOnly(String),
+    /// This kind of cache cannot do that (a flush delay on Redis, a hash in memcached).
+    #[error("{0}")]
+    Unsupported(String),
+    /// The request cannot be carried out as given: a key the backend cannot hold, a score that
+    /// is not a number, a server the pool does not have. Nothing was sent.
+    #[error("{0}")]
+    Invalid(String),
+    /// The key exists already, and the command would not replace it (Redis `BUSYKEY`).
+    #[error("the key exists already; `{command}` did not replace it")]
+    KeyExists {
+        /// The command that refused.
+        command: String,
+    },
+    /// The listing a page was asked of was stopped or replaced by a newer one.
+    #[error("this listing was stopped; search again")]
+    ListingStopped,
+    /// No connection is open under the id a request named.
+    #[error("not connected: connect first")]
+    NotConnected,
+    /// A fault of this program, not of the server, the network or the input.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Result type of backend operations.
@@ -185,7 +208,7 @@ pub fn key_not_found(key: &[u8]) -> BackendError {
 /// The error for something a backend kind does not have.
 #[must_use]
 pub fn unsupported(capabilities: &Capabilities, what: &str) -> BackendError {
-    BackendError::Config(format!("{} has no {what}", capabilities.kind_label))
+    BackendError::Unsupported(format!("{} has no {what}", capabilities.kind_label))
 }
 
 /// A value read whole (Memcached, SQL and file caches have no partial reads), as one page.
@@ -279,7 +302,7 @@ pub trait CacheBackend: Send + Sync {
         cancel: &AtomicBool,
         progress: &(dyn Fn(BulkProgress) + Send + Sync),
     ) -> BackendResult<BulkResult> {
-        delete_matching_with(self, request, cancel, progress).await
+        ops::delete_matching_with(self, request, cancel, progress).await
     }
 }
 
@@ -301,47 +324,6 @@ pub struct BulkResult {
     pub cancelled: bool,
 }
 
-/// The delete-by-pattern loop: one SCAN page, then UNLINK of what it found, so the server is
-/// never busy for long. Shared by every backend that can scan and delete.
-///
-/// # Errors
-/// A scan or delete failed; the keys deleted before that stay deleted.
-pub async fn delete_matching_with<B: CacheBackend + ?Sized>(
-    backend: &B,
-    request: &ScanRequest,
-    cancel: &AtomicBool,
-    progress: &(dyn Fn(BulkProgress) + Send + Sync),
-) -> BackendResult<BulkResult> {
-    let mut cursor = 0;
-    let mut deleted = 0;
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Ok(BulkResult {
-                deleted,
-                cancelled: true,
-            });
-        }
-        let page = backend.scan(request, cursor).await?;
-        if !page.keys.is_empty()
-            && let WriteOutcome::Done(n) =
-                backend.write(&WriteOp::Delete { keys: page.keys }).await?
-        {
-            deleted += n;
-        }
-        cursor = page.next_cursor;
-        progress(BulkProgress {
-            deleted,
-            progress: page.progress,
-        });
-        if cursor == 0 {
-            return Ok(BulkResult {
-                deleted,
-                cancelled: false,
-            });
-        }
-    }
-}
-
 /// How a connection is opened besides where to.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -351,6 +333,22 @@ pub struct ConnectOptions {
     pub profile: String,
     /// Where writes are recorded; `None` records nothing.
     pub audit: Option<AuditLog>,
+}
+
+impl ConnectOptions {
+    /// How connections of `profile` are opened: read-only or not, audited under its name in
+    /// `audit`.
+    #[must_use]
+    pub fn for_profile(
+        profile: &crate::config::profiles::Profile,
+        audit: Option<AuditLog>,
+    ) -> Self {
+        Self {
+            read_only: profile.read_only,
+            profile: profile.name.clone(),
+            audit,
+        }
+    }
 }
 
 /// Opens a backend for a spec, with the password resolved by the caller. The backend comes

@@ -15,9 +15,9 @@ use super::redis_link::{Address, Link, read_ca_file};
 use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
 use crate::config::connection::{RedisAddress, RedisSpec, Secret};
 use crate::core::model::{
-    ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage,
-    ScanRequest, SlowLogEntry, StreamEntry, Ttl, TtlChange, ValueItems, ValuePage, WriteOp,
-    WriteOutcome,
+    ClientInfo, DbInfo, DumpedKey, Expect, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor,
+    ScanPage, ScanRequest, SlowLogEntry, StreamEntry, Ttl, TtlChange, ValueItems, ValuePage,
+    WriteOp, WriteOutcome,
 };
 
 /// Strings longer than this are shown as a preview of this many bytes.
@@ -96,11 +96,12 @@ fn ttl_args(ttl: TtlChange) -> (&'static str, u64) {
     }
 }
 
-fn expect_args(expect: Option<&Option<Bytes>>) -> (&'static str, &[u8]) {
+/// The scripts' ARGV for an [`Expect`]: a mode word the Lua code branches on, and the value.
+fn expect_args(expect: &Expect) -> (&'static str, &[u8]) {
     match expect {
-        None => ("any", b""),
-        Some(None) => ("absent", b""),
-        Some(Some(v)) => ("value", v.as_ref()),
+        Expect::Any => ("any", b""),
+        Expect::Absent => ("absent", b""),
+        Expect::Value(v) => ("value", v.as_ref()),
     }
 }
 
@@ -345,7 +346,7 @@ fn classify(e: &redis::RedisError, target: &str, command: &str) -> BackendError 
             reason: e.detail().unwrap_or(e.category()).to_owned(),
         };
     }
-    if code == "NOPERM" {
+    if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm) {
         // Name what is missing: a checked edit runs a script (EVALSHA), which an ACL user
         // allowed `+set` alone may not.
         return BackendError::Server {
@@ -355,6 +356,12 @@ fn classify(e: &redis::RedisError, target: &str, command: &str) -> BackendError 
                  scripts: they need +@scripting, or +evalsha and +eval)",
                 e.detail().unwrap_or(e.category())
             ),
+        };
+    }
+    // BUSYKEY has no kind of its own in the client: its code is how the server names it.
+    if code == "BUSYKEY" {
+        return BackendError::KeyExists {
+            command: command.to_owned(),
         };
     }
     if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
@@ -962,7 +969,7 @@ impl CacheBackend for RedisBackend {
                 ttl,
                 expect,
             } => {
-                if expect.is_none() {
+                if *expect == Expect::Any {
                     // Nothing to compare: one plain SET does it atomically and needs only the
                     // `set` permission (an ACL user without scripting can still set).
                     let mut cmd = redis::cmd("SET");
@@ -976,7 +983,7 @@ impl CacheBackend for RedisBackend {
                     let _: Value = self.query(&cmd, "SET").await?;
                     return Ok(WriteOutcome::Done(1));
                 }
-                let (expect_mode, expected) = expect_args(expect.as_ref());
+                let (expect_mode, expected) = expect_args(expect);
                 let (ttl_mode, ttl_arg) = ttl_args(*ttl);
                 let ttl_arg = ttl_arg.to_string();
                 let code = self
@@ -1054,7 +1061,7 @@ impl CacheBackend for RedisBackend {
                 value,
                 expect,
             } => {
-                let (mode, expected) = expect_args(expect.as_ref());
+                let (mode, expected) = expect_args(expect);
                 let code = self
                     .script(
                         HSET_SCRIPT,
@@ -1110,7 +1117,10 @@ impl CacheBackend for RedisBackend {
             }
             WriteOp::ListRemoveAt { key, index, expect } => {
                 let index_arg = index.to_string();
-                let marker = format!("__cache_console_removed_{}__", crate::core::ttl::now_unix_ms());
+                let marker = format!(
+                    "__cache_console_removed_{}__",
+                    crate::core::ttl::now_unix_ms()
+                );
                 let code = self
                     .script(
                         LIST_AT_SCRIPT,
@@ -1137,7 +1147,7 @@ impl CacheBackend for RedisBackend {
             }
             WriteOp::ZSetAdd { key, member, score } => {
                 if !score.is_finite() {
-                    return Err(BackendError::Config(format!(
+                    return Err(BackendError::Invalid(format!(
                         "`{score}` is not a usable score: give a finite number"
                     )));
                 }
@@ -1161,7 +1171,7 @@ impl CacheBackend for RedisBackend {
             }
             WriteOp::StreamAdd { key, fields } => {
                 if fields.is_empty() {
-                    return Err(BackendError::Config(
+                    return Err(BackendError::Invalid(
                         "a stream entry needs at least one field".to_owned(),
                     ));
                 }
@@ -1244,7 +1254,7 @@ impl CacheBackend for RedisBackend {
                     };
                     match self.query::<Value>(&cmd, "RESTORE").await {
                         Ok(_) => restored += 1,
-                        Err(BackendError::Server { reason, .. }) if reason.contains("BUSYKEY") => {
+                        Err(BackendError::KeyExists { .. }) => {
                             return Err(BackendError::Server {
                                 command: "RESTORE".to_owned(),
                                 reason: format!(
@@ -1264,10 +1274,10 @@ impl CacheBackend for RedisBackend {
                     .await?;
                 Ok(WriteOutcome::Done(1))
             }
-            WriteOp::Flush { .. } => Err(BackendError::Config(
+            WriteOp::Flush { .. } => Err(BackendError::Unsupported(
                 "Redis flushes a database or all of them, at once".to_owned(),
             )),
-            WriteOp::PurgeExpired => Err(BackendError::Config(
+            WriteOp::PurgeExpired => Err(BackendError::Unsupported(
                 "Redis removes expired keys itself".to_owned(),
             )),
             WriteOp::FlushAll => {
@@ -1290,7 +1300,7 @@ impl CacheBackend for RedisBackend {
                     )
                     .await?;
                 if killed == 0 {
-                    return Err(BackendError::Config(format!(
+                    return Err(BackendError::Invalid(format!(
                         "client {id} is no longer connected"
                     )));
                 }

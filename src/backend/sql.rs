@@ -22,8 +22,8 @@ use super::{
 };
 use crate::config::connection::{Secret, SqlDialect, SqlSpec};
 use crate::core::model::{
-    DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage, ScanRequest,
-    Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
+    DbInfo, DumpedKey, Expect, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage,
+    ScanRequest, Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// Rows read per listing round trip.
@@ -104,7 +104,7 @@ fn expiration_for(ttl: TtlChange, current: Option<i64>, now: i64) -> i64 {
 
 fn text_key(key: &[u8]) -> BackendResult<&str> {
     std::str::from_utf8(key).map_err(|_| {
-        BackendError::Config(format!(
+        BackendError::Invalid(format!(
             "`{}` cannot be a key of a cache table: keys are text",
             crate::core::escape::escape_bytes(key)
         ))
@@ -374,7 +374,7 @@ impl SqlBackend {
         match std::str::from_utf8(value) {
             Ok(text) => Ok(Arg::Text(text.to_owned())),
             Err(_) if self.dialect == SqlDialect::Sqlite => Ok(Arg::Bytes(value.to_vec())),
-            Err(_) => Err(BackendError::Config(format!(
+            Err(_) => Err(BackendError::Invalid(format!(
                 "this value is not UTF-8, and a {} cache table holds text",
                 self.dialect.label()
             ))),
@@ -548,9 +548,13 @@ impl CacheBackend for SqlBackend {
         let after = if cursor == 0 {
             None
         } else {
-            Some(self.cursors.lock().await.remove(&cursor).ok_or_else(|| {
-                BackendError::Config("this listing was stopped; search again".to_owned())
-            })?)
+            Some(
+                self.cursors
+                    .lock()
+                    .await
+                    .remove(&cursor)
+                    .ok_or(BackendError::ListingStopped)?,
+            )
         };
         let k = self.col("key");
         let kb = self.bytes_of("key");
@@ -679,11 +683,13 @@ impl CacheBackend for SqlBackend {
             } => {
                 text_key(key)?;
                 let current = self.row(key).await?;
-                match (expect, &current) {
-                    (Some(Some(_)), None) | (Some(None), Some(_)) => {
-                        return Ok(WriteOutcome::Conflict);
-                    }
-                    _ => {}
+                // Whether a row is there decides here; its value is compared in the UPDATE
+                // itself, so nobody can change it in between.
+                if matches!(
+                    (expect, &current),
+                    (Expect::Value(_), None) | (Expect::Absent, Some(_))
+                ) {
+                    return Ok(WriteOutcome::Conflict);
                 }
                 let exp = expiration_for(*ttl, current.as_ref().map(|c| c.expiration), now);
                 if current.is_none() {
@@ -697,7 +703,7 @@ impl CacheBackend for SqlBackend {
                 let mut q = self.stmt();
                 let (a1, a2) = (q.bind(self.value_arg(value)?), q.bind(Arg::Int(exp)));
                 let mut cond = self.key_eq(&mut q, key);
-                if let Some(Some(old)) = expect {
+                if let Expect::Value(old) = expect {
                     // The comparison happens in the UPDATE itself: atomic.
                     let a = q.bind(Arg::Bytes(old.to_vec()));
                     cond = format!("{cond} AND {} = {a}", self.bytes_of("value"));
@@ -721,7 +727,7 @@ impl CacheBackend for SqlBackend {
             }
             WriteOp::Create { key, value, ttl } => {
                 let NewValue::String(value) = value else {
-                    return Err(BackendError::Config(
+                    return Err(BackendError::Unsupported(
                         "a cache table holds plain values only".to_owned(),
                     ));
                 };
@@ -798,7 +804,7 @@ impl CacheBackend for SqlBackend {
                 q.sql = format!("DELETE FROM {t} WHERE {} <= {a}", self.expiration_int());
                 Ok(WriteOutcome::Done(self.execute(&q).await?))
             }
-            _ => Err(BackendError::Config(
+            _ => Err(BackendError::Unsupported(
                 "a cache table holds plain values: this edit is not possible here".to_owned(),
             )),
         }

@@ -10,11 +10,11 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::backend::{self, BackendError, CacheBackend, ConnectOptions};
 use crate::config::connection::{ConnectionSpec, PasswordSource, Secret, parse_url};
+use crate::config::profiles::{ColorTag, Profile, ProfileStore};
 use crate::core::escape::{escape_bytes, pattern_to_glob, unescape};
 use crate::core::model::{
-    KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
+    Expect, KeyType, PageCursor, ScanRequest, Ttl, TtlChange, ValueItems, WriteOp, WriteOutcome,
 };
-use crate::config::profiles::{ColorTag, Profile, ProfileStore};
 
 /// Environment variable the CLI reads for profiles that ask for a password.
 pub const PASSWORD_ENV: &str = "CACHE_CONSOLE_PASSWORD";
@@ -337,7 +337,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                     key,
                     value,
                     ttl,
-                    expect: None,
+                    expect: Expect::Any,
                 };
                 written(backend.write(&op).await?)
             })
@@ -488,9 +488,13 @@ fn execute(command: Command) -> Result<(), Failure> {
             block_on(async move {
                 let backend = open(&target).await?;
                 let cancel = std::sync::atomic::AtomicBool::new(false);
-                let report =
-                    crate::backend::analysis::analyze(backend.as_ref(), &request, &cancel, &|_, _| {})
-                        .await?;
+                let report = crate::backend::analysis::analyze(
+                    backend.as_ref(),
+                    &request,
+                    &cancel,
+                    &|_, _| {},
+                )
+                .await?;
                 let text = if args.json {
                     analysis_json(&report).to_string()
                 } else {
@@ -669,7 +673,10 @@ fn target_from_profile(name: &str) -> Result<Target, Failure> {
     Ok(Target {
         spec: profile.connection.clone(),
         password,
-        options: profile.connect_options(crate::config::audit::AuditLog::default_log()),
+        options: crate::backend::ConnectOptions::for_profile(
+            profile,
+            crate::config::audit::AuditLog::default_log(),
+        ),
         production: profile.production,
     })
 }
@@ -736,8 +743,7 @@ fn ttl_json(ttl: crate::core::model::Ttl) -> serde_json::Value {
 
 fn analysis_json(r: &crate::backend::analysis::MemoryReport) -> serde_json::Value {
     use crate::backend::analysis::TTL_BUCKETS;
-    let totals =
-        |t: &crate::backend::analysis::Totals| serde_json::json!({"keys": t.keys, "bytes": t.bytes});
+    let totals = |t: &crate::backend::analysis::Totals| serde_json::json!({"keys": t.keys, "bytes": t.bytes});
     serde_json::json!({
         "keys": r.keys,
         "bytes": r.bytes,
@@ -856,7 +862,10 @@ fn stats_json(
     total
 }
 
-fn stats_text(sample: &crate::core::metrics::Sample, derived: &crate::core::metrics::Derived) -> String {
+fn stats_text(
+    sample: &crate::core::metrics::Sample,
+    derived: &crate::core::metrics::Derived,
+) -> String {
     use std::fmt::Write as _;
     let mut out = format!("{}\n", crate::core::metrics::rfc3339(derived.total.t));
     let mut block = |name: &str, p: &crate::core::metrics::Point| {
@@ -1142,8 +1151,12 @@ fn profiles(action: ProfilesCommand) -> Result<(), Failure> {
             profile.read_only = read_only;
             profile.color = color;
             profile.production = production;
-            store.add(profile).map_err(Failure::error)
+            store.add(profile).map_err(Failure::error)?;
+            store.save().map_err(Failure::error)
         }
-        ProfilesCommand::Remove { name } => store.remove(&name).map_err(Failure::error),
+        ProfilesCommand::Remove { name } => {
+            store.remove(&name).map_err(Failure::error)?;
+            store.save().map_err(Failure::error)
+        }
     }
 }

@@ -341,6 +341,25 @@ impl ConnectionSpec {
         }
     }
 
+    /// The numbered database it opens (0 where there are no numbered databases).
+    #[must_use]
+    pub fn db(&self) -> u32 {
+        match self {
+            Self::Redis(spec) => spec.db,
+            Self::Memcached(_) | Self::File(_) | Self::Sql(_) => 0,
+        }
+    }
+
+    /// The same target on database `db` (unchanged where there are no numbered databases).
+    #[must_use]
+    pub fn with_db(&self, db: u32) -> Self {
+        let mut spec = self.clone();
+        if let Self::Redis(redis) = &mut spec {
+            redis.db = db;
+        }
+        spec
+    }
+
     /// Where the password comes from (memcached's text protocol has none).
     #[must_use]
     pub fn password_source(&self) -> &PasswordSource {

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::connection::{ConnectionSpec, SqlDialect, SqlSpec};
-use crate::core::decode::{Key, Node, php};
 use crate::config::profiles::{ColorTag, Profile, ProfileStore};
+use crate::core::decode::{Key, Node, php};
 
 /// The demo profile's name.
 pub const DEMO_PROFILE: &str = "Local demo";
@@ -117,9 +117,11 @@ fn rows() -> Vec<(String, String, Option<i64>)> {
 pub async fn seed(path: &Path) -> Result<(), String> {
     sqlx::any::install_default_drivers();
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    let _ = std::fs::remove_file(path);
+    let _ = tokio::fs::remove_file(path).await;
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let pool = sqlx::AnyPool::connect(&url)
         .await
@@ -181,6 +183,7 @@ pub fn ensure_first_run(store: &mut ProfileStore, data_dir: &Path) -> Result<boo
         .map_err(|e| e.to_string())?;
     runtime.block_on(seed(&path))?;
     store.add(demo_profile(&path)).map_err(|e| e.to_string())?;
+    store.save().map_err(|e| e.to_string())?;
     Ok(true)
 }
 

@@ -149,20 +149,6 @@ impl Profile {
             production: false,
         }
     }
-
-    /// How connections of this profile are opened: read-only or not, audited under its name
-    /// in `audit`.
-    #[must_use]
-    pub fn connect_options(
-        &self,
-        audit: Option<crate::config::audit::AuditLog>,
-    ) -> crate::backend::ConnectOptions {
-        crate::backend::ConnectOptions {
-            read_only: self.read_only,
-            profile: self.name.clone(),
-            audit,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -248,6 +234,8 @@ pub struct ProfileStore {
     /// The file as loaded held settings this version does not know (a newer version's, or
     /// hand edits): it is copied aside before the first save drops them.
     keep_before_save: bool,
+    /// Saves prepared so far.
+    saves: u64,
 }
 
 /// What loading found besides the profiles: a message for the user, if any.
@@ -280,6 +268,7 @@ impl ProfileStore {
             path: dir.join(FILE_NAME),
             profiles: Vec::new(),
             keep_before_save: false,
+            saves: 0,
         }
     }
 
@@ -291,6 +280,7 @@ impl ProfileStore {
             path: path.clone(),
             profiles: Vec::new(),
             keep_before_save: false,
+            saves: 0,
         };
         let text = match read_bounded(&path) {
             Ok(bytes) => bytes,
@@ -381,23 +371,23 @@ impl ProfileStore {
         self.profiles.iter().find(|p| p.name == name)
     }
 
-    /// Adds a new profile (the name must be unused) and saves.
+    /// Adds a new profile (the name must be unused). [`Self::save`] writes the file.
     ///
     /// # Errors
-    /// Empty or duplicate name, or the save failed.
+    /// Empty, unsafe or duplicate name.
     pub fn add(&mut self, profile: Profile) -> Result<(), ProfileError> {
         check_name(&profile.name)?;
         if self.get(&profile.name).is_some() {
             return Err(ProfileError::Duplicate(profile.name));
         }
         self.profiles.push(profile);
-        self.save()
+        Ok(())
     }
 
-    /// Replaces the profile named `old_name` (it may be renamed) and saves.
+    /// Replaces the profile named `old_name` (it may be renamed).
     ///
     /// # Errors
-    /// Unknown old name, empty or clashing new name, or the save failed.
+    /// Unknown old name, or an empty, unsafe or clashing new name.
     pub fn update(&mut self, old_name: &str, profile: Profile) -> Result<(), ProfileError> {
         check_name(&profile.name)?;
         if profile.name != old_name && self.get(&profile.name).is_some() {
@@ -409,13 +399,13 @@ impl ProfileStore {
             .find(|p| p.name == old_name)
             .ok_or_else(|| ProfileError::NotFound(old_name.to_owned()))?;
         *slot = profile;
-        self.save()
+        Ok(())
     }
 
-    /// Adds a copy of `name` under a fresh name ("name (copy)", "name (copy 2)", …) and saves.
+    /// Adds a copy of `name` under a fresh name ("name (copy)", "name (copy 2)", …).
     ///
     /// # Errors
-    /// Unknown name, or the save failed.
+    /// Unknown name.
     pub fn duplicate(&mut self, name: &str) -> Result<String, ProfileError> {
         let mut copy = self
             .get(name)
@@ -429,41 +419,81 @@ impl ProfileStore {
         }
         copy.name.clone_from(&candidate);
         self.profiles.push(copy);
-        self.save()?;
         Ok(candidate)
     }
 
-    /// Removes a profile and saves.
+    /// Removes a profile.
     ///
     /// # Errors
-    /// Unknown name, or the save failed.
+    /// Unknown name.
     pub fn remove(&mut self, name: &str) -> Result<(), ProfileError> {
         let before = self.profiles.len();
         self.profiles.retain(|p| p.name != name);
         if self.profiles.len() == before {
             return Err(ProfileError::NotFound(name.to_owned()));
         }
-        self.save()
+        Ok(())
     }
 
-    /// Writes the file atomically: temp file in the same directory, fsync, rename.
+    /// The profiles as they are now, ready to be written by [`SaveJob::run`] wherever
+    /// blocking is allowed (the app hands it to its service; the command line runs it).
     ///
     /// # Errors
-    /// The directory or file cannot be written.
-    pub fn save(&mut self) -> Result<(), ProfileError> {
+    /// The profiles cannot be encoded.
+    pub fn save_job(&mut self) -> Result<SaveJob, ProfileError> {
         let file = ProfilesFile {
             version: 1,
             profiles: self.profiles.clone(),
         };
         let text = ron::ser::to_string_pretty(&file, ron::ser::PrettyConfig::default())
             .map_err(|e| ProfileError::Encode(e.to_string()))?;
+        self.saves += 1;
+        Ok(SaveJob {
+            path: self.path.clone(),
+            text,
+            copy_aside_first: std::mem::take(&mut self.keep_before_save),
+            generation: self.saves,
+        })
+    }
+
+    /// Writes the file now (for the command line and setup before the window opens).
+    ///
+    /// # Errors
+    /// The directory or file cannot be written.
+    pub fn save(&mut self) -> Result<(), ProfileError> {
+        self.save_job()?.run()
+    }
+}
+
+/// One write of the profiles file, prepared by [`ProfileStore::save_job`].
+#[derive(Debug, Clone)]
+pub struct SaveJob {
+    path: PathBuf,
+    text: String,
+    /// The file held settings this version does not know: copy it aside before replacing it.
+    copy_aside_first: bool,
+    generation: u64,
+}
+
+impl SaveJob {
+    /// Counts the saves of one store: a higher one holds newer profiles.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Writes the file atomically: an unguessable temp file in the same directory, fsync,
+    /// rename.
+    ///
+    /// # Errors
+    /// The directory or file cannot be written.
+    pub fn run(&self) -> Result<(), ProfileError> {
         let save_err = |source| ProfileError::Save {
             path: self.path.clone(),
             source,
         };
-        if self.keep_before_save {
+        if self.copy_aside_first {
             std::fs::copy(&self.path, backup_path(&self.path, "before-save")).map_err(save_err)?;
-            self.keep_before_save = false;
         }
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
         let name = self
@@ -474,7 +504,7 @@ impl ProfileStore {
         // An unguessable temp file made with O_EXCL|O_NOFOLLOW, then renamed: nothing planted
         // in the directory is ever written through. A new file is private (0600).
         crate::core::safefs::SafeDir::open_or_create(dir)
-            .and_then(|d| d.write_atomic(name, text.as_bytes(), Some(0o600)))
+            .and_then(|d| d.write_atomic(name, self.text.as_bytes(), Some(0o600)))
             .map_err(save_err)
     }
 }
@@ -533,6 +563,7 @@ mod tests {
         let name = store.duplicate("local").expect("clone");
         assert_eq!(name, "local (copy)");
         store.remove("prod").expect("remove");
+        store.save().expect("save");
         let loaded = ProfileStore::load_from(dir.path());
         assert!(loaded.warning.is_none());
         let names: Vec<_> = loaded
@@ -592,6 +623,7 @@ mod tests {
         let mut tagged = profile("b", "redis://h2");
         tagged.color = Some(ColorTag::Blue);
         store.add(tagged).expect("add");
+        store.save().expect("save");
         let text = std::fs::read_to_string(store.path()).expect("read");
         std::fs::write(store.path(), text.replace("Blue", "Teal")).expect("write");
         let loaded = ProfileStore::load_from(dir.path());
@@ -605,6 +637,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = ProfileStore::empty_in(dir.path());
         store.add(profile("a", "redis://h")).expect("add");
+        store.save().expect("save");
         let text = std::fs::read_to_string(store.path()).expect("read");
         let newer = text.replacen("name: \"a\",", "name: \"a\", ssh_tunnel: \"bastion\",", 1);
         assert_ne!(newer, text);
@@ -613,7 +646,8 @@ mod tests {
         let warning = loaded.warning.expect("a warning");
         assert!(warning.contains("ssh_tunnel"), "{warning}");
         assert_eq!(loaded.store.profiles().len(), 1);
-        loaded.store.add(profile("b", "redis://h2")).expect("save");
+        loaded.store.add(profile("b", "redis://h2")).expect("add");
+        loaded.store.save().expect("save");
         let kept = std::fs::read_dir(dir.path())
             .expect("dir")
             .filter_map(Result::ok)
@@ -647,6 +681,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = ProfileStore::empty_in(dir.path());
         store.add(profile("a", "redis://h")).expect("add");
+        store.save().expect("save");
         let mode = std::fs::metadata(store.path())
             .expect("meta")
             .permissions()
@@ -686,6 +721,7 @@ mod tests {
         assert!(pw.is_some());
         spec.set_password_source(PasswordSource::Prompt);
         store.add(Profile::new("p", spec)).expect("add");
+        store.save().expect("save");
         let text = std::fs::read_to_string(store.path()).expect("read");
         assert!(!text.contains("hunter2"));
         assert!(text.contains("Prompt"));

@@ -96,7 +96,7 @@ fn json_reason(e: &serde_json::Error) -> String {
 /// The best mode to start editing `bytes` in: JSON when it parses, text when UTF-8, else hex.
 #[must_use]
 pub fn suggested_mode(bytes: &[u8]) -> EditMode {
-    if crate::state::pretty_json(bytes).is_some() {
+    if crate::core::format::pretty_json(bytes).is_some() {
         EditMode::Json
     } else if std::str::from_utf8(bytes).is_ok() {
         EditMode::Text

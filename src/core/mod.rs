@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod edit;
 pub mod escape;
+pub mod format;
 pub mod glob;
 pub mod keyindex;
 pub mod metrics;

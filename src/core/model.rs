@@ -195,6 +195,23 @@ pub struct ScanRequest {
     pub server: Option<String>,
 }
 
+/// Keys examined per SCAN round trip unless a caller has a reason to ask for another number.
+pub const SCAN_COUNT: u32 = 1000;
+
+impl ScanRequest {
+    /// Every key `pattern` (a glob, as bytes) matches, of any type, on every server, in
+    /// [`SCAN_COUNT`]-sized round trips.
+    #[must_use]
+    pub fn matching(pattern: Vec<u8>) -> Self {
+        Self {
+            pattern,
+            type_filter: None,
+            count: SCAN_COUNT,
+            server: None,
+        }
+    }
+}
+
 /// One page of a key listing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanPage {
@@ -219,6 +236,30 @@ pub enum TtlChange {
     AtUnixMs(u64),
 }
 
+/// What a checked write expects to find before it changes anything: a save is refused as a
+/// conflict when another client changed the value since the user loaded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing: write over whatever is there.
+    Any,
+    /// The key (or field) must not exist yet.
+    Absent,
+    /// It must still hold exactly this: the value the user loaded.
+    Value(Bytes),
+}
+
+impl Expect {
+    /// Whether `current` (`None`: nothing there) is what was expected.
+    #[must_use]
+    pub fn holds(&self, current: Option<&[u8]>) -> bool {
+        match (self, current) {
+            (Self::Any, _) | (Self::Absent, None) => true,
+            (Self::Value(v), Some(c)) => v.as_ref() == c,
+            (Self::Absent, Some(_)) | (Self::Value(_), None) => false,
+        }
+    }
+}
+
 /// A value to create a new key with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NewValue {
@@ -240,8 +281,7 @@ pub enum NewValue {
 /// connection can refuse them all in one place and the audit log can name each.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {
-    /// Replace a string value. With `expect`, refuse (conflict) unless the key still holds
-    /// exactly that (`Some(None)`: unless the key still does not exist).
+    /// Replace a string value, unless the key no longer holds what `expect` says (conflict).
     SetString {
         /// The key.
         key: Bytes,
@@ -249,8 +289,8 @@ pub enum WriteOp {
         value: Bytes,
         /// What happens to the TTL.
         ttl: TtlChange,
-        /// The value the user loaded, for conflict detection.
-        expect: Option<Option<Bytes>>,
+        /// What the key must hold for the write to go ahead.
+        expect: Expect,
     },
     /// Change a key's TTL.
     SetTtl {
@@ -268,7 +308,7 @@ pub enum WriteOp {
         /// Its TTL.
         ttl: TtlChange,
     },
-    /// Set a hash field; with `expect`, only if the field still holds that value.
+    /// Set a hash field, unless it no longer holds what `expect` says (conflict).
     HashSet {
         /// The key.
         key: Bytes,
@@ -276,8 +316,8 @@ pub enum WriteOp {
         field: Bytes,
         /// The new value.
         value: Bytes,
-        /// The value the user loaded (`Some(None)`: the field must not exist).
-        expect: Option<Option<Bytes>>,
+        /// What the field must hold for the write to go ahead.
+        expect: Expect,
     },
     /// Remove hash fields.
     HashDelete {
@@ -490,6 +530,17 @@ pub enum WriteOutcome {
     Conflict,
     /// Not done: the target key exists (rename/copy/create without overwrite).
     TargetExists,
+}
+
+impl WriteOutcome {
+    /// How many keys, fields or members it changed (none when it was not done).
+    #[must_use]
+    pub fn changed(&self) -> u64 {
+        match self {
+            Self::Done(n) => *n,
+            Self::Conflict | Self::TargetExists => 0,
+        }
+    }
 }
 
 /// A key saved with DUMP so a delete can be undone.

@@ -1,10 +1,10 @@
 //! The memory analysis window of a connection: the form, the running job's progress, and the
 //! report.
 
-use super::AppState;
+use super::{Pending, Session};
 use crate::backend::analysis::{AnalysisRequest, MemoryReport, NO_NAMESPACE, OTHER_NAMESPACES};
 use crate::core::escape::pattern_to_glob;
-use crate::service::{CommandKind, EventKind, ReqId};
+use crate::service::{CommandKind, EventKind};
 
 /// Biggest keys kept by an analysis.
 pub const TOP_KEYS: usize = 50;
@@ -14,8 +14,6 @@ pub const DEFAULT_SAMPLE: u64 = 100_000;
 /// The memory analysis of a connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisView {
-    /// The running (or last) analysis.
-    req: ReqId,
     /// An analysis is running.
     pub running: bool,
     /// Keys to analyse (glob, `\xNN` escapes).
@@ -34,20 +32,16 @@ pub struct AnalysisView {
     pub report: Option<MemoryReport>,
 }
 
-impl AppState {
-    /// Opens the memory analysis window of the active connection.
-    pub fn open_analysis(&mut self) {
-        let Some(s) = self.sessions.get_mut(self.active) else {
-            return;
-        };
-        if s.analysis.is_none() {
-            let pattern = if s.browser.pattern.is_empty() {
+impl Session {
+    /// Opens the memory analysis window.
+    pub(super) fn open_analysis(&mut self) {
+        if self.analysis.is_none() {
+            let pattern = if self.browser.pattern.is_empty() {
                 "*".to_owned()
             } else {
-                s.browser.pattern.clone()
+                self.browser.pattern.clone()
             };
-            s.analysis = Some(AnalysisView {
-                req: 0,
+            self.analysis = Some(AnalysisView {
                 running: false,
                 pattern,
                 whole: true,
@@ -61,13 +55,9 @@ impl AppState {
     }
 
     /// Starts an analysis with the form's settings (cancelling one that runs).
-    pub fn start_analysis(&mut self) {
-        let req = self.next();
-        let Some(s) = self.sessions.get_mut(self.active) else {
-            return;
-        };
-        let delimiter = s.profile.delimiter.clone();
-        let Some(view) = s.analysis.as_mut() else {
+    pub(super) fn start_analysis(&mut self) {
+        let delimiter = self.profile.delimiter.clone();
+        let Some(view) = self.analysis.as_mut() else {
             return;
         };
         let sample = if view.whole {
@@ -101,83 +91,53 @@ impl AppState {
             depth: view.depth.clamp(1, 3),
             top: TOP_KEYS,
         };
-        view.req = req;
         view.running = true;
         view.error = None;
         view.progress = Some((0, 0.0));
-        let conn = s.conn;
-        self.send(conn, req, CommandKind::AnalyzeMemory { request });
+        self.request(Pending::Analysis, CommandKind::AnalyzeMemory { request });
     }
 
     /// Stops the running analysis; what it found so far is reported.
-    pub fn cancel_analysis(&mut self) {
-        let Some(s) = self.sessions.get(self.active) else {
-            return;
-        };
-        if s.analysis.as_ref().is_some_and(|v| v.running) {
-            let conn = s.conn;
-            self.send(conn, 0, CommandKind::CancelAnalysis);
+    pub(super) fn cancel_analysis(&mut self) {
+        if self.analysis.as_ref().is_some_and(|v| v.running) {
+            self.interrupt(Pending::Analysis, CommandKind::CancelAnalysis);
         }
     }
 
     /// Lists the keys of an analysed namespace in the browser (its label as the report shows
     /// it, e.g. `user:`); the special rows have no keys to list.
-    pub fn browse_namespace(&mut self, label: &str) {
+    pub(super) fn browse_namespace(&mut self, label: &str) {
         if label == NO_NAMESPACE || label == OTHER_NAMESPACES {
             return;
         }
-        let Some(s) = self.sessions.get_mut(self.active) else {
-            return;
-        };
-        s.browser.pattern = namespace_pattern(label);
+        self.browser.pattern = namespace_pattern(label);
         self.search();
     }
 
-    /// Closes the window (stopping a running analysis).
-    pub fn close_analysis(&mut self) {
-        self.cancel_analysis();
-        if let Some(s) = self.sessions.get_mut(self.active) {
-            s.analysis = None;
-        }
-    }
-
-    /// Folds an analysis event in; gives the event back when it is not one.
-    pub(super) fn apply_analysis_event(
-        &mut self,
-        index: usize,
-        req: ReqId,
-        kind: EventKind,
-    ) -> Option<EventKind> {
-        let Some(view) = self
-            .sessions
-            .get_mut(index)
-            .and_then(|s| s.analysis.as_mut())
-            .filter(|v| v.req == req && v.running)
-        else {
-            return match kind {
-                // Late news of an analysis whose window was closed.
-                EventKind::AnalysisProgress { .. } | EventKind::AnalysisDone(_) => None,
-                other => Some(other),
-            };
+    /// News of the running analysis.
+    pub(super) fn analysis_event(&mut self, kind: EventKind) {
+        let Some(view) = self.analysis.as_mut().filter(|v| v.running) else {
+            return;
         };
         match kind {
             EventKind::AnalysisProgress { keys, progress } => {
                 view.progress = Some((keys, progress));
-                None
             }
             EventKind::AnalysisDone(report) => {
                 view.running = false;
                 view.progress = None;
                 view.report = Some(report);
-                None
             }
-            EventKind::Failed(e) => {
-                view.running = false;
-                view.progress = None;
-                view.error = Some(e.to_string());
-                None
-            }
-            other => Some(other),
+            _ => {}
+        }
+    }
+
+    /// The running analysis failed.
+    pub(super) fn analysis_failed(&mut self, text: String) {
+        if let Some(view) = self.analysis.as_mut() {
+            view.running = false;
+            view.progress = None;
+            view.error = Some(text);
         }
     }
 }

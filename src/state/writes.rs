@@ -1,22 +1,22 @@
-//! Everything the UI can change on the server: edits, TTLs, renames, deletes with undo, delete
-//! by pattern and flush, with the confirmations production profiles and flushes need.
+//! Everything a connection can change on the server: edits, TTLs, renames, deletes with undo,
+//! element edits of collections, and how each answer is folded back into the browser and the
+//! viewer. Every change goes through [`Session::submit`], where a read-only profile refuses it
+//! and a production profile asks first.
 
 use bytes::Bytes;
 
-use super::{
-    AppState, BulkDelete, BulkPhase, Confirm, CreateForm, Level, SCAN_COUNT, Session, UndoEntry,
-    key_label,
-};
+use super::{BulkPhase, Confirm, Effects, Level, Pending, Session, Viewer};
 use crate::core::edit::{EditMode, ValueEditor};
-use crate::core::escape::{pattern_to_glob, unescape};
-use crate::core::model::{KeyType, NewValue, ScanRequest, TtlChange, ValueItems, WriteOp, WriteOutcome};
-use crate::service::{CommandKind, ConnId, EventKind, ReqId};
+use crate::core::escape::unescape;
+use crate::core::format::{group_digits, key_label};
+use crate::core::model::{
+    DumpedKey, Expect, KeyType, TtlChange, ValueItems, WriteOp, WriteOutcome,
+};
 use crate::core::ttl::{TtlInputError, now_unix_ms, parse_ttl};
+use crate::service::{CommandKind, EventKind};
 
 /// Deletes of at most this many keys are saved first so they can be undone.
 pub const UNDO_LIMIT: usize = 100;
-/// Keys shown in a delete-by-pattern preview.
-pub const PREVIEW_SAMPLE: usize = 20;
 
 /// How the user answers a save conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +29,17 @@ pub enum ConflictChoice {
     Cancel,
 }
 
-fn parse_fields(text: &str) -> Result<Vec<(Bytes, Bytes)>, String> {
+/// A key deleted this session that can be put back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoEntry {
+    /// What was saved before the delete.
+    pub saved: Vec<DumpedKey>,
+    /// "user:42:profile" or "3 keys", for the undo bar.
+    pub label: String,
+}
+
+/// `field=value` lines (escaped form) of a stream entry.
+pub(super) fn parse_fields(text: &str) -> Result<Vec<(Bytes, Bytes)>, String> {
     let mut fields = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let (f, v) = line
@@ -45,7 +55,8 @@ fn parse_fields(text: &str) -> Result<Vec<(Bytes, Bytes)>, String> {
     Ok(fields)
 }
 
-fn parse_score(text: &str) -> Result<f64, String> {
+/// A sorted-set score as typed.
+pub(super) fn parse_score(text: &str) -> Result<f64, String> {
     text.trim()
         .parse::<f64>()
         .ok()
@@ -53,118 +64,77 @@ fn parse_score(text: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("score `{}` is not a number", text.trim()))
 }
 
-fn bytes_of(text: &str) -> Result<Bytes, String> {
+/// Bytes from their escaped form.
+pub(super) fn bytes_of(text: &str) -> Result<Bytes, String> {
     unescape(text).map(Bytes::from).map_err(|e| e.to_string())
 }
 
-impl AppState {
-    fn active_writable(&mut self) -> Option<&mut Session> {
-        let s = self.sessions.get_mut(self.active)?;
-        if s.capabilities.as_ref().is_some_and(|c| c.write) {
-            Some(s)
-        } else {
-            None
-        }
+/// "user:42:profile" or "3 keys".
+fn label_of(keys: &[Bytes]) -> String {
+    match keys {
+        [one] => key_label(one),
+        many => format!("{} keys", many.len()),
     }
+}
 
-    /// Sends a change for the active session; a production profile asks first.
-    pub fn submit(&mut self, description: String, kind: CommandKind) {
-        let Some(s) = self.sessions.get(self.active) else {
-            return;
-        };
-        if !s.capabilities.as_ref().is_some_and(|c| c.write) {
-            let name = s.profile.name.clone();
-            self.notify(
+impl Session {
+    /// Sends a change; a read-only profile refuses it and a production profile asks first.
+    pub(super) fn submit(&mut self, description: String, kind: CommandKind, fx: &mut Effects) {
+        if !self.writable() {
+            fx.notify(
                 Level::Error,
-                format!("profile `{name}` is read-only: writes are refused"),
+                format!(
+                    "profile `{}` is read-only: writes are refused",
+                    self.profile.name
+                ),
             );
             return;
         }
-        let conn = s.conn;
-        if s.profile.production {
-            self.confirm = Some(Confirm::Production {
-                conn,
+        if self.profile.production {
+            fx.ask(Confirm::Production {
+                conn: self.conn,
                 description,
                 kind,
             });
             return;
         }
-        self.send_write(conn, kind);
+        self.send_write(kind);
     }
 
-    fn send_write(&mut self, conn: ConnId, kind: CommandKind) -> ReqId {
-        let req = self.next();
-        if let Some(s) = self.sessions.iter_mut().find(|s| s.conn == conn) {
-            s.write_reqs.insert(req);
-        }
-        self.send(conn, req, kind);
-        req
+    /// Sends a change without asking (asked already, or no need).
+    pub(super) fn send_write(&mut self, kind: CommandKind) {
+        let pending = match kind {
+            CommandKind::DeleteMatching { .. } => Pending::BulkDelete,
+            _ => Pending::Write,
+        };
+        self.request(pending, kind);
     }
 
-    fn write(&mut self, op: WriteOp) {
+    /// Sends one change, described in words for a production profile's question.
+    pub(super) fn write(&mut self, op: WriteOp, fx: &mut Effects) {
         let keys: Vec<String> = op.keys().iter().map(|k| key_label(k)).collect();
         let description = if keys.is_empty() {
             op.action().to_owned()
         } else {
             format!("{} {}", op.action(), keys.join(", "))
         };
-        self.submit(description, CommandKind::Write { op });
+        self.submit(description, CommandKind::Write { op }, fx);
     }
 
-    /// The user said yes to the open question.
-    pub fn confirm_yes(&mut self) {
-        let Some(confirm) = self.confirm.take() else {
-            return;
-        };
-        match confirm {
-            Confirm::Production { conn, kind, .. } => {
-                self.send_write(conn, kind);
-            }
-            Confirm::Overwrite { op } => self.write(op),
-            Confirm::Flush(flush) => {
-                if flush.typed.trim() != flush.expected {
-                    self.confirm = Some(Confirm::Flush(flush));
-                    return;
-                }
-                let op = match &flush.servers {
-                    Some(_) => match flush.delay.trim().parse::<u32>() {
-                        Ok(delay_secs) => WriteOp::Flush {
-                            server: flush.server.clone(),
-                            delay_secs,
-                        },
-                        Err(_) if flush.delay.trim().is_empty() => WriteOp::Flush {
-                            server: flush.server.clone(),
-                            delay_secs: 0,
-                        },
-                        Err(_) => {
-                            let mut flush = flush;
-                            flush.error = Some(format!(
-                                "the delay must be whole seconds, not `{}`",
-                                flush.delay.trim()
-                            ));
-                            self.confirm = Some(Confirm::Flush(flush));
-                            return;
-                        }
-                    },
-                    None if flush.all => WriteOp::FlushAll,
-                    None => WriteOp::FlushDb,
-                };
-                self.write(op);
-            }
-            Confirm::PastTtl { key } => self.delete_keys(vec![key]),
-            // Asked already: a production profile is not asked twice.
-            Confirm::Admin { conn, op, .. } => {
-                self.send_write(conn, CommandKind::Write { op });
-            }
+    /// The viewer, when the connection may write.
+    fn writable_viewer(&mut self) -> Option<&mut Viewer> {
+        if self.writable() {
+            self.viewer.as_mut()
+        } else {
+            None
         }
     }
 
     /// Opens the string editor on the loaded value.
-    pub fn open_editor(&mut self) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn open_editor(&mut self) {
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &mut s.viewer else { return };
         if let Some(ValueItems::String { bytes, total_len }) = &v.items
             && bytes.len() as u64 == *total_len
         {
@@ -174,11 +144,10 @@ impl AppState {
     }
 
     /// Saves the string editor, keeping the TTL and refusing to overwrite another writer.
-    pub fn save_editor(&mut self) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn save_editor(&mut self, fx: &mut Effects) {
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &mut s.viewer else { return };
         let Some(editor) = &mut v.editor else { return };
         let value = match editor.value() {
             Ok(value) => value,
@@ -192,17 +161,16 @@ impl AppState {
             key: v.key.clone(),
             value,
             ttl: TtlChange::Keep,
-            expect: Some(Some(editor.original.clone())),
+            expect: Expect::Value(editor.original.clone()),
         };
-        self.write(op);
+        self.write(op, fx);
     }
 
     /// Opens the editor of a decoded value's scalars (PHP `serialize()` data, plain or base64).
-    pub fn open_decoded_editor(&mut self) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn open_decoded_editor(&mut self) {
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &mut s.viewer else { return };
         let Some(ValueItems::String { bytes, total_len }) = &v.items else {
             return;
         };
@@ -211,7 +179,9 @@ impl AppState {
         }
         let flags = v.details.as_ref().and_then(|d| d.flags);
         let decoded = match v.mode {
-            super::ValueMode::Decoded(Some(format)) => crate::core::decode::decode_as(bytes, format),
+            super::ValueMode::Decoded(Some(format)) => {
+                crate::core::decode::decode_as(bytes, format)
+            }
             _ => crate::core::decode::detect(bytes, flags)
                 .unwrap_or_else(|| Err("no known format was recognised".to_owned())),
         };
@@ -239,11 +209,10 @@ impl AppState {
 
     /// Saves the edited scalars, re-serialized and wrapped as before, keeping the TTL and
     /// refusing to overwrite a concurrent change.
-    pub fn save_decoded_editor(&mut self) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn save_decoded_editor(&mut self, fx: &mut Effects) {
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &mut s.viewer else { return };
         let Some(ed) = &mut v.decoded_editor else {
             return;
         };
@@ -261,25 +230,19 @@ impl AppState {
             key: v.key.clone(),
             value: Bytes::from(value),
             ttl: TtlChange::Keep,
-            expect: Some(Some(ed.original.clone())),
+            expect: Expect::Value(ed.original.clone()),
         };
-        self.write(op);
+        self.write(op, fx);
     }
 
     /// Answers a save conflict.
-    pub fn resolve_conflict(&mut self, choice: ConflictChoice) {
-        let Some(s) = self.sessions.get_mut(self.active) else {
-            return;
-        };
-        let Some(v) = &mut s.viewer else { return };
+    pub(super) fn resolve_conflict(&mut self, choice: ConflictChoice, fx: &mut Effects) {
+        let Some(v) = &mut self.viewer else { return };
         let Some(op) = v.conflict.take() else { return };
+        let key = v.key.clone();
         match choice {
             ConflictChoice::Cancel => {}
-            ConflictChoice::Reload => {
-                if let Some(id) = s.browser.index.find(&v.key) {
-                    self.open_key(id);
-                }
-            }
+            ConflictChoice::Reload => self.reopen(&key),
             ConflictChoice::Overwrite => {
                 let op = match op {
                     WriteOp::SetString {
@@ -288,7 +251,7 @@ impl AppState {
                         key,
                         value,
                         ttl,
-                        expect: None,
+                        expect: Expect::Any,
                     },
                     WriteOp::HashSet {
                         key, field, value, ..
@@ -296,7 +259,7 @@ impl AppState {
                         key,
                         field,
                         value,
-                        expect: None,
+                        expect: Expect::Any,
                     },
                     WriteOp::ListSet {
                         key, index, value, ..
@@ -308,52 +271,53 @@ impl AppState {
                     },
                     other => other,
                 };
-                self.write(op);
+                self.write(op, fx);
             }
         }
     }
 
     /// Applies the TTL typed in the viewer; refused inline with a reason, nothing sent.
-    pub fn apply_ttl(&mut self) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn apply_ttl(&mut self, fx: &mut Effects) {
+        let conn = self.conn;
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &mut s.viewer else { return };
         let key = v.key.clone();
         match parse_ttl(&v.inputs.ttl, now_unix_ms()) {
             Ok(ttl) => {
                 v.inputs.ttl_error = None;
-                self.write(WriteOp::SetTtl { key, ttl });
+                self.write(WriteOp::SetTtl { key, ttl }, fx);
             }
             Err(TtlInputError::InPast(when)) => {
                 v.inputs.ttl_error = Some(format!(
                     "{when} is in the past: confirm to delete the key now"
                 ));
-                self.confirm = Some(Confirm::PastTtl { key });
+                fx.ask(Confirm::PastTtl { conn, key });
             }
             Err(e) => v.inputs.ttl_error = Some(e.to_string()),
         }
     }
 
     /// Removes the open key's TTL.
-    pub fn persist(&mut self) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn persist(&mut self, fx: &mut Effects) {
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &s.viewer else { return };
         let key = v.key.clone();
-        self.write(WriteOp::SetTtl {
-            key,
-            ttl: TtlChange::Persist,
-        });
+        self.write(
+            WriteOp::SetTtl {
+                key,
+                ttl: TtlChange::Persist,
+            },
+            fx,
+        );
     }
 
     /// Renames (or copies) the open key to the name typed; an existing target is asked about.
-    pub fn rename_open_key(&mut self, copy: bool) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn rename_open_key(&mut self, copy: bool, fx: &mut Effects) {
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &mut s.viewer else { return };
         let to = match bytes_of(v.inputs.new_name.trim()) {
             Ok(to) if !to.is_empty() => to,
             Ok(_) => {
@@ -367,7 +331,7 @@ impl AppState {
         };
         v.inputs.error = None;
         let from = v.key.clone();
-        self.write(if copy {
+        let op = if copy {
             WriteOp::Copy {
                 from,
                 to,
@@ -379,38 +343,32 @@ impl AppState {
                 to,
                 overwrite: false,
             }
-        });
+        };
+        self.write(op, fx);
     }
 
     /// Deletes the open key (saved first, so it can be undone).
-    pub fn delete_open_key(&mut self) {
-        let Some(key) = self
-            .active_session()
-            .and_then(|s| s.viewer.as_ref())
-            .map(|v| v.key.clone())
-        else {
-            return;
-        };
-        self.delete_keys(vec![key]);
-    }
-
-    /// Deletes the keys marked in the list.
-    pub fn delete_marked(&mut self) {
-        let Some(s) = self.active_session() else {
-            return;
-        };
-        let keys: Vec<Bytes> = s
-            .browser
-            .marked
-            .iter()
-            .map(|&id| Bytes::copy_from_slice(s.browser.index.key(id)))
-            .collect();
-        if !keys.is_empty() {
-            self.delete_keys(keys);
+    pub(super) fn delete_open_key(&mut self, fx: &mut Effects) {
+        if let Some(key) = self.viewer.as_ref().map(|v| v.key.clone()) {
+            self.delete_keys(vec![key], fx);
         }
     }
 
-    fn delete_keys(&mut self, keys: Vec<Bytes>) {
+    /// Deletes the keys marked in the list.
+    pub(super) fn delete_marked(&mut self, fx: &mut Effects) {
+        let b = &self.browser;
+        let keys: Vec<Bytes> = b
+            .marked
+            .iter()
+            .map(|&id| Bytes::copy_from_slice(b.index.key(id)))
+            .collect();
+        if !keys.is_empty() {
+            self.delete_keys(keys, fx);
+        }
+    }
+
+    /// Deletes keys, saving them first (so they can be undone) when there are few enough.
+    pub(super) fn delete_keys(&mut self, keys: Vec<Bytes>, fx: &mut Effects) {
         let description = match keys.as_slice() {
             [one] => format!("delete {}", key_label(one)),
             many => format!("delete {} keys", many.len()),
@@ -422,24 +380,25 @@ impl AppState {
                 op: WriteOp::Delete { keys },
             }
         };
-        self.submit(description, kind);
+        self.submit(description, kind, fx);
     }
 
     /// Puts back what the last delete removed, with its TTLs.
-    pub fn undo_delete(&mut self) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn undo_delete(&mut self, fx: &mut Effects) {
+        if !self.writable() {
+            return;
+        }
+        let Some(entry) = self.undo.take() else {
             return;
         };
-        let Some(entry) = s.undo.take() else { return };
-        self.write(WriteOp::Restore { keys: entry.saved });
+        self.write(WriteOp::Restore { keys: entry.saved }, fx);
     }
 
     /// Saves the edited value of the selected element (hash field, list element, zset score).
-    pub fn save_element(&mut self) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn save_element(&mut self, fx: &mut Effects) {
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &mut s.viewer else { return };
         let (Some(i), Some(items)) = (v.selected_item, &v.items) else {
             return;
         };
@@ -456,7 +415,7 @@ impl AppState {
                 key,
                 field: f.clone(),
                 value,
-                expect: Some(Some(old.clone())),
+                expect: Expect::Value(old.clone()),
             }),
             ValueItems::List(elems) => elems.get(i).map(|old| WriteOp::ListSet {
                 key,
@@ -479,16 +438,15 @@ impl AppState {
         };
         v.inputs.error = None;
         if let Some(op) = op {
-            self.write(op);
+            self.write(op, fx);
         }
     }
 
     /// Removes the selected element.
-    pub fn remove_element(&mut self) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn remove_element(&mut self, fx: &mut Effects) {
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &s.viewer else { return };
         let (Some(i), Some(items)) = (v.selected_item, &v.items) else {
             return;
         };
@@ -518,17 +476,16 @@ impl AppState {
             _ => None,
         };
         if let Some(op) = op {
-            self.write(op);
+            self.write(op, fx);
         }
     }
 
     /// Adds an element from the viewer's inputs: a hash field, a list element (head or tail),
     /// a set member, a scored member or a stream entry.
-    pub fn add_element(&mut self, head: bool) {
-        let Some(s) = self.active_writable() else {
+    pub(super) fn add_element(&mut self, head: bool, fx: &mut Effects) {
+        let Some(v) = self.writable_viewer() else {
             return;
         };
-        let Some(v) = &mut s.viewer else { return };
         let Some(details) = &v.details else { return };
         let key = v.key.clone();
         let inputs = &v.inputs;
@@ -541,7 +498,7 @@ impl AppState {
                     key,
                     field,
                     value: bytes_of(&inputs.value)?,
-                    expect: Some(None),
+                    expect: Expect::Absent,
                 })
             }),
             KeyType::List => {
@@ -566,279 +523,106 @@ impl AppState {
         match op {
             Ok(op) => {
                 v.inputs.error = None;
-                self.write(op);
+                self.write(op, fx);
             }
             Err(e) => v.inputs.error = Some(e),
         }
     }
 
-    /// Opens the "new key" dialog.
-    pub fn open_create(&mut self) {
-        if let Some(s) = self.active_writable() {
-            s.create = Some(CreateForm {
-                key: String::new(),
-                key_type: KeyType::String,
-                field: String::new(),
-                value: String::new(),
-                score: "0".to_owned(),
-                ttl: String::new(),
-                error: None,
-            });
-        }
-    }
-
-    /// Creates the key described by the dialog.
-    pub fn create_key(&mut self) {
-        let Some(s) = self.active_writable() else {
-            return;
-        };
-        let Some(form) = &mut s.create else { return };
-        let built = (|| -> Result<WriteOp, String> {
-            let key = bytes_of(form.key.trim())?;
-            if key.is_empty() {
-                return Err("type the key name".to_owned());
-            }
-            let key = match &s.capabilities {
-                Some(caps) => caps.key_for_name(&key),
-                None => key,
-            };
-            let value = match form.key_type {
-                KeyType::String => NewValue::String(bytes_of(&form.value)?),
-                KeyType::Hash => NewValue::Hash(bytes_of(&form.field)?, bytes_of(&form.value)?),
-                KeyType::List => NewValue::List(bytes_of(&form.value)?),
-                KeyType::Set => NewValue::Set(bytes_of(&form.value)?),
-                KeyType::ZSet => NewValue::ZSet(bytes_of(&form.value)?, parse_score(&form.score)?),
-                KeyType::Stream => NewValue::Stream(parse_fields(&form.field)?),
-                _ => return Err("choose a type".to_owned()),
-            };
-            let ttl = if form.ttl.trim().is_empty() {
-                TtlChange::Persist
-            } else {
-                parse_ttl(&form.ttl, now_unix_ms()).map_err(|e| e.to_string())?
-            };
-            Ok(WriteOp::Create { key, value, ttl })
-        })();
-        match built {
-            Ok(op) => {
-                form.error = None;
-                self.write(op);
-            }
-            Err(e) => form.error = Some(e),
-        }
-    }
-
-    /// Opens the delete-by-pattern dialog with the current search pattern.
-    pub fn open_bulk_delete(&mut self) {
-        if let Some(s) = self.active_writable() {
-            s.bulk = Some(BulkDelete {
-                pattern: s.browser.pattern.clone(),
-                phase: BulkPhase::Editing,
-                req: 0,
-            });
-        }
-    }
-
-    fn bulk_request(s: &Session) -> Option<ScanRequest> {
-        let b = s.bulk.as_ref()?;
-        Some(ScanRequest {
-            pattern: pattern_to_glob(&b.pattern),
-            type_filter: None,
-            count: SCAN_COUNT,
-            server: None,
-        })
-    }
-
-    /// Counts what the pattern matches and shows a sample (reads only).
-    pub fn preview_bulk_delete(&mut self) {
-        let req = self.next();
-        let Some(s) = self.active_writable() else {
-            return;
-        };
-        let Some(request) = Self::bulk_request(s) else {
-            return;
-        };
-        if let Some(b) = &mut s.bulk {
-            b.phase = BulkPhase::Previewing;
-            b.req = req;
-        }
-        let conn = s.conn;
-        self.send(
-            conn,
-            req,
-            CommandKind::Preview {
-                request,
-                sample: PREVIEW_SAMPLE,
-            },
-        );
-    }
-
-    /// Deletes every key the previewed pattern matches, in batches.
-    pub fn run_bulk_delete(&mut self) {
-        let Some(s) = self.active_writable() else {
-            return;
-        };
-        let Some(request) = Self::bulk_request(s) else {
-            return;
-        };
-        let Some(b) = &s.bulk else { return };
-        if !matches!(b.phase, BulkPhase::Previewed { .. }) {
-            return;
-        }
-        let description = format!("delete every key matching `{}`", b.pattern);
-        self.submit(description, CommandKind::DeleteMatching { request });
-    }
-
-    /// Stops a running delete by pattern after its current batch.
-    pub fn cancel_bulk_delete(&mut self) {
-        let Some(s) = self.sessions.get(self.active) else {
-            return;
-        };
-        let conn = s.conn;
-        self.send(conn, 0, CommandKind::CancelDelete);
-    }
-
-    /// Deletes the entries whose TTL has run out (SQL and file caches).
-    pub fn purge_expired(&mut self) {
-        self.write(WriteOp::PurgeExpired);
-    }
-
-    /// Asks for a typed confirmation before flushing this database (or all of them).
-    pub fn ask_flush(&mut self, all: bool) {
-        let Some(s) = self.active_writable() else {
-            return;
-        };
-        let delayable = s.capabilities.as_ref().is_some_and(|c| c.flush_delay);
-        let databases = s.capabilities.as_ref().is_some_and(|c| c.databases);
-        let expected = if all || delayable || !databases {
-            s.profile.name.clone()
-        } else {
-            format!("db{}", s.db)
-        };
-        let servers = delayable.then(|| {
-            s.capabilities
-                .as_ref()
-                .map(|c| c.servers.clone())
-                .unwrap_or_default()
-        });
-        self.confirm = Some(Confirm::Flush(super::FlushConfirm {
-            all,
-            expected,
-            typed: String::new(),
-            servers,
-            server: None,
-            delay: String::new(),
-            error: None,
-        }));
-    }
-
-    /// Folds the answer to a write into the state. Returns false when the event was not one.
-    pub(super) fn apply_write_event(&mut self, index: usize, req: ReqId, kind: &EventKind) -> bool {
-        let Some(s) = self.sessions.get_mut(index) else {
-            return false;
-        };
-        // A delete by pattern reports under the request that started it.
-        let bulk_req = s.bulk.as_ref().map(|b| b.req);
+    /// The answer to a change, a preview or a pattern delete.
+    pub(super) fn write_event(&mut self, kind: EventKind, fx: &mut Effects) {
         match kind {
-            EventKind::Previewed { matched, sample } if bulk_req == Some(req) => {
-                if let Some(b) = &mut s.bulk {
-                    b.phase = BulkPhase::Previewed {
-                        matched: *matched,
-                        sample: sample.clone(),
-                    };
+            EventKind::Previewed { matched, sample } => {
+                if let Some(b) = &mut self.bulk {
+                    b.phase = BulkPhase::Previewed { matched, sample };
                 }
-                return true;
             }
-            EventKind::DeleteProgress(p) if s.write_reqs.contains(&req) => {
-                if let Some(b) = &mut s.bulk {
-                    b.req = req;
+            EventKind::DeleteProgress(p) => {
+                if let Some(b) = &mut self.bulk {
                     b.phase = BulkPhase::Deleting {
                         deleted: p.deleted,
                         progress: p.progress,
                     };
                 }
-                return true;
             }
-            EventKind::DeleteDone(result) if s.write_reqs.remove(&req) => {
-                if let Some(b) = &mut s.bulk {
+            EventKind::DeleteDone(result) => {
+                if let Some(b) = &mut self.bulk {
                     b.phase = BulkPhase::Done {
                         deleted: result.deleted,
                         cancelled: result.cancelled,
                     };
                 }
-                let text = format!(
-                    "deleted {} keys{}",
-                    super::group_digits(result.deleted),
-                    if result.cancelled { " (stopped)" } else { "" }
+                fx.notify(
+                    Level::Info,
+                    format!(
+                        "deleted {} keys{}",
+                        group_digits(result.deleted),
+                        if result.cancelled { " (stopped)" } else { "" }
+                    ),
                 );
-                self.notify(Level::Info, text);
-                self.refresh_after_bulk(index);
-                return true;
+                self.refresh_listing();
             }
-            EventKind::Deleted { saved, deleted } if s.write_reqs.remove(&req) => {
-                let keys: Vec<Bytes> = saved.iter().map(|k| k.key.clone()).collect();
-                s.browser.mark_gone(&keys);
-                if s.viewer.as_ref().is_some_and(|v| keys.contains(&v.key)) {
-                    s.viewer = None;
-                }
-                let label = match keys.as_slice() {
-                    [one] => key_label(one),
-                    many => format!("{} keys", many.len()),
-                };
-                s.undo = (!saved.is_empty()).then(|| UndoEntry {
-                    saved: saved.clone(),
-                    label,
-                });
-                if *deleted == 0 {
-                    self.notify(
-                        Level::Info,
-                        "nothing was deleted: the keys were gone already",
-                    );
-                }
-                return true;
-            }
-            EventKind::Written { op, outcome } if s.write_reqs.remove(&req) => {
-                let op = op.clone();
-                let outcome = outcome.clone();
-                self.written(index, op, &outcome);
-                return true;
-            }
+            EventKind::Deleted { saved, deleted } => self.deleted(saved, deleted, fx),
+            EventKind::Written { op, outcome } => self.written(op, &outcome, fx),
             _ => {}
         }
-        false
     }
 
-    fn refresh_after_bulk(&mut self, index: usize) {
-        let previous = self.active;
-        self.active = index;
+    /// A change, preview or pattern delete failed.
+    pub(super) fn write_failed(&mut self, pending: Pending, text: String, fx: &mut Effects) {
+        let bulk_open = self.bulk.as_ref().is_some_and(|b| {
+            matches!(
+                b.phase,
+                BulkPhase::Previewed { .. } | BulkPhase::Deleting { .. }
+            )
+        });
+        match (pending, &mut self.bulk) {
+            (Pending::Preview | Pending::BulkDelete, Some(b)) => b.phase = BulkPhase::Failed(text),
+            (Pending::Write, Some(b)) if bulk_open => b.phase = BulkPhase::Failed(text),
+            _ => fx.notify(Level::Error, text),
+        }
+    }
+
+    fn deleted(&mut self, saved: Vec<DumpedKey>, deleted: u64, fx: &mut Effects) {
+        let keys: Vec<Bytes> = saved.iter().map(|k| k.key.clone()).collect();
+        self.browser.mark_gone(&keys);
+        if self.viewer.as_ref().is_some_and(|v| keys.contains(&v.key)) {
+            self.viewer = None;
+        }
+        self.undo = (!saved.is_empty()).then(|| UndoEntry {
+            label: label_of(&keys),
+            saved,
+        });
+        if deleted == 0 {
+            fx.notify(
+                Level::Info,
+                "nothing was deleted: the keys were gone already",
+            );
+        }
+    }
+
+    /// After a flush or a pattern delete: the counts and the listing are read again.
+    fn refresh_listing(&mut self) {
         self.refresh_databases();
         self.search();
-        self.active = previous;
     }
 
-    fn reopen(&mut self, index: usize, key: &Bytes) {
-        let previous = self.active;
-        self.active = index;
-        if let Some(id) = self
-            .sessions
-            .get_mut(index)
-            .and_then(|s| s.browser.index.insert(key).ok())
-        {
+    /// Opens a key again (it may be new to the listing).
+    fn reopen(&mut self, key: &Bytes) {
+        if let Ok(id) = self.browser.index.insert(key) {
+            self.browser.tree_dirty = true;
             self.open_key(id);
         }
-        self.active = previous;
     }
 
-    fn written(&mut self, index: usize, op: WriteOp, outcome: &WriteOutcome) {
-        let Some(s) = self.sessions.get_mut(index) else {
-            return;
-        };
+    fn written(&mut self, op: WriteOp, outcome: &WriteOutcome, fx: &mut Effects) {
         match outcome {
             WriteOutcome::Conflict => {
-                match &mut s.viewer {
+                match &mut self.viewer {
                     Some(v) if op.keys().first().is_some_and(|k| **k == v.key) => {
                         v.conflict = Some(op);
                     }
-                    _ => self.notify(
+                    _ => fx.notify(
                         Level::Warning,
                         "the value changed on the server meanwhile; nothing was written",
                     ),
@@ -846,27 +630,26 @@ impl AppState {
                 return;
             }
             WriteOutcome::TargetExists => {
+                let conn = self.conn;
                 match op {
-                    WriteOp::Rename { from, to, .. } => {
-                        self.confirm = Some(Confirm::Overwrite {
-                            op: WriteOp::Rename {
-                                from,
-                                to,
-                                overwrite: true,
-                            },
-                        });
-                    }
-                    WriteOp::Copy { from, to, .. } => {
-                        self.confirm = Some(Confirm::Overwrite {
-                            op: WriteOp::Copy {
-                                from,
-                                to,
-                                overwrite: true,
-                            },
-                        });
-                    }
+                    WriteOp::Rename { from, to, .. } => fx.ask(Confirm::Overwrite {
+                        conn,
+                        op: WriteOp::Rename {
+                            from,
+                            to,
+                            overwrite: true,
+                        },
+                    }),
+                    WriteOp::Copy { from, to, .. } => fx.ask(Confirm::Overwrite {
+                        conn,
+                        op: WriteOp::Copy {
+                            from,
+                            to,
+                            overwrite: true,
+                        },
+                    }),
                     _ => {
-                        if let Some(form) = &mut s.create {
+                        if let Some(form) = &mut self.create {
                             form.error = Some("a key with this name exists already".to_owned());
                         }
                     }
@@ -875,101 +658,74 @@ impl AppState {
             }
             WriteOutcome::Done(_) => {}
         }
+        let b = &mut self.browser;
         match op {
             WriteOp::Rename { from, to, .. } => {
-                s.browser.mark_gone(std::slice::from_ref(&from));
-                s.browser.mark_present(std::slice::from_ref(&to));
-                self.reopen(index, &to);
+                b.mark_gone(std::slice::from_ref(&from));
+                b.mark_present(std::slice::from_ref(&to));
+                self.reopen(&to);
             }
             WriteOp::Copy { to, .. } => {
-                s.browser.mark_present(std::slice::from_ref(&to));
-                self.reopen(index, &to);
+                b.mark_present(std::slice::from_ref(&to));
+                self.reopen(&to);
             }
             WriteOp::Create { key, .. } => {
-                s.create = None;
-                s.browser.mark_present(std::slice::from_ref(&key));
-                self.reopen(index, &key);
+                self.create = None;
+                b.mark_present(std::slice::from_ref(&key));
+                self.reopen(&key);
             }
             WriteOp::Delete { keys } => {
-                s.browser.mark_gone(&keys);
-                if s.viewer.as_ref().is_some_and(|v| keys.contains(&v.key)) {
-                    s.viewer = None;
+                b.mark_gone(&keys);
+                if self.viewer.as_ref().is_some_and(|v| keys.contains(&v.key)) {
+                    self.viewer = None;
                 }
             }
             WriteOp::Restore { keys } => {
                 let names: Vec<Bytes> = keys.iter().map(|k| k.key.clone()).collect();
-                s.browser.mark_present(&names);
-                let text = format!("restored {}", key_label_list(&names));
-                self.notify(Level::Info, text);
+                b.mark_present(&names);
+                fx.notify(Level::Info, format!("restored {}", label_of(&names)));
             }
             WriteOp::FlushDb
             | WriteOp::FlushAll
             | WriteOp::Flush { .. }
             | WriteOp::PurgeExpired => {
-                s.viewer = None;
-                s.undo = None;
-                self.refresh_after_bulk(index);
+                self.viewer = None;
+                self.undo = None;
+                self.refresh_listing();
             }
             WriteOp::ResetSlowLog => {
-                self.notify(Level::Info, "the slow log was reset");
-                self.load_slow_log(index);
+                fx.notify(Level::Info, "the slow log was reset");
+                self.load_slow_log();
             }
             WriteOp::KillClient { id } => {
-                self.notify(Level::Info, format!("client {id} was disconnected"));
-                self.load_clients(index);
+                fx.notify(Level::Info, format!("client {id} was disconnected"));
+                self.load_clients();
             }
-            other => {
-                // A value or TTL edit. An element edit is applied to the loaded pages in place,
-                // so the user keeps their place in a big collection; anything else reloads.
-                if let Some(key) = other.keys().first().map(|k| (*k).clone()) {
-                    if let Some(id) = s.browser.index.find(&key) {
-                        s.browser.meta.remove(&id);
-                    }
-                    let changed = match outcome {
-                        WriteOutcome::Done(n) => *n,
-                        _ => 0,
-                    };
-                    if let Some(v) = s.viewer.as_mut().filter(|v| v.key == key)
-                        && !patch_loaded(v, &other, changed)
-                    {
-                        self.reopen(index, &key);
-                    }
-                }
-            }
+            other => self.value_written(&other, outcome.changed()),
         }
     }
 
-    /// Routes a failed write: `None` when `req` was not a write, else the notice text to show
-    /// (if any).
-    #[allow(clippy::option_option)] // "not a write" differs from "a write, nothing to say"
-    pub(super) fn write_failed(s: &mut Session, req: ReqId, text: &str) -> Option<Option<String>> {
-        if s.bulk.as_ref().is_some_and(|b| b.req == req) {
-            if let Some(b) = &mut s.bulk {
-                b.phase = BulkPhase::Failed(text.to_owned());
-            }
-            s.write_reqs.remove(&req);
-            return Some(None);
+    /// A value or TTL edit. An element edit is applied to the loaded pages in place, so the
+    /// user keeps their place in a big collection; anything else reloads.
+    fn value_written(&mut self, op: &WriteOp, changed: u64) {
+        let Some(key) = op.keys().first().map(|k| (*k).clone()) else {
+            return;
+        };
+        if let Some(id) = self.browser.index.find(&key) {
+            self.browser.meta.remove(&id);
         }
-        if !s.write_reqs.remove(&req) {
-            return None;
-        }
-        if let Some(b) = &mut s.bulk
-            && matches!(
-                b.phase,
-                BulkPhase::Previewed { .. } | BulkPhase::Deleting { .. }
-            )
+        if let Some(v) = self.viewer.as_mut().filter(|v| v.key == key)
+            && !patch_loaded(v, op, changed)
         {
-            b.phase = BulkPhase::Failed(text.to_owned());
-            return Some(None);
+            self.reopen(&key);
         }
-        Some(Some(text.to_owned()))
     }
 }
 
 /// Applies an element edit that succeeded to the pages already loaded. Returns false when the
 /// edit cannot be mirrored locally (the key must be reloaded then). `changed` is how many
 /// fields or members the server reported changed.
-fn patch_loaded(v: &mut super::Viewer, op: &WriteOp, changed: u64) -> bool {
+fn patch_loaded(v: &mut Viewer, op: &WriteOp, changed: u64) -> bool {
     let (Some(items), Some(details)) = (v.items.as_mut(), v.details.as_mut()) else {
         return false;
     };
@@ -1072,13 +828,6 @@ fn retain_indexed<T>(items: &mut Vec<T>, keep: impl Fn(&T) -> bool, removed: &mu
         i += 1;
         kept
     });
-}
-
-fn key_label_list(keys: &[Bytes]) -> String {
-    match keys {
-        [one] => key_label(one),
-        many => format!("{} keys", many.len()),
-    }
 }
 
 /// The edit mode buttons offer these.

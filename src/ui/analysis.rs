@@ -4,12 +4,13 @@
 use egui_extras::{Column, TableBuilder};
 use egui_plot::{Bar, BarChart, Plot};
 
-use super::theme;
+use super::{Actions, theme};
 use crate::backend::analysis::{MemoryReport, NO_NAMESPACE, OTHER_NAMESPACES, TTL_BUCKETS};
 use crate::core::escape::escape_bytes;
+use crate::core::format::group_digits;
 use crate::core::metrics::bytes;
 use crate::core::model::Ttl;
-use crate::state::{AnalysisView, AppState, Level, group_digits};
+use crate::state::{AnalysisView, Level, Session, SessionAction};
 
 /// Namespaces drawn in the chart (the table lists them all).
 const CHART_NAMESPACES: usize = 12;
@@ -23,11 +24,9 @@ struct Request {
     browse: Option<String>,
 }
 
-/// The memory analysis window of the active connection, when open.
-pub fn analysis_ui(ctx: &egui::Context, state: &mut AppState) {
-    let Some(s) = state.active_session_mut() else {
-        return;
-    };
+/// The memory analysis window of the shown connection, when open.
+pub fn analysis_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) {
+    let mut acts = actions.of(s.conn);
     let title = format!("Memory analysis · {}", s.profile.name);
     let Some(view) = s.analysis.as_mut() else {
         return;
@@ -63,20 +62,20 @@ pub fn analysis_ui(ctx: &egui::Context, state: &mut AppState) {
             }
         });
     if !open {
-        state.close_analysis();
+        acts.ask(SessionAction::CloseAnalysis);
         return;
     }
     if request.start {
-        state.start_analysis();
+        acts.ask(SessionAction::StartAnalysis);
     }
     if request.cancel {
-        state.cancel_analysis();
+        acts.ask(SessionAction::CancelAnalysis);
     }
     if let Some(key) = request.open_key {
-        state.open_key_by_name(&key);
+        acts.ask(SessionAction::OpenKeyByName(key));
     }
     if let Some(namespace) = request.browse {
-        state.browse_namespace(&namespace);
+        acts.ask(SessionAction::BrowseNamespace(namespace));
     }
 }
 

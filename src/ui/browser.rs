@@ -4,70 +4,57 @@ use std::time::{Duration, Instant};
 
 use egui_extras::{Column, TableBuilder};
 
-use super::{theme, viewer};
+use super::{Actions, theme, viewer};
 use crate::core::escape::escape_bytes;
+use crate::core::format::{group_digits, human_bytes, ttl_text};
 use crate::core::keyindex::{KeyId, TreeRow};
-use crate::core::model::{KeyType, Ttl};
+use crate::core::model::Ttl;
 use crate::state::{
-    AppState, BrowserView, MetaSlot, ScanPhase, SessionStatus, group_digits, human_bytes, ttl_text,
+    Action, AppState, BrowserView, MetaSlot, ScanPhase, Session, SessionAction, SessionStatus,
 };
 
 /// Most keys whose facts are fetched per frame.
 const META_PER_FRAME: usize = 200;
 
-/// Draws the active session. Returns a suggested file name when "Save to file…" was pressed.
-pub fn session_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
-    header_ui(ui, state);
-    let status = state.active_session().map(|s| s.status.clone());
-    match status {
-        Some(SessionStatus::Connecting) => {
+/// Draws the shown session.
+pub fn session_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
+    let Some(s) = state.active_session_mut() else {
+        return;
+    };
+    header_ui(ui, s, actions);
+    match s.status.clone() {
+        SessionStatus::Connecting => {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("Connecting…");
             });
-            None
         }
-        Some(SessionStatus::Failed(reason)) => {
+        SessionStatus::Failed(reason) => {
             ui.colored_label(
                 theme::level_color(crate::state::Level::Error),
                 format!("Could not connect: {reason}"),
             );
             if ui.button("Retry").clicked() {
-                state.reconnect();
+                actions.push(Action::Reconnect(s.conn));
             }
-            None
         }
-        Some(SessionStatus::Connected) => {
-            search_bar_ui(ui, state);
-            actions_bar_ui(ui, state);
+        SessionStatus::Connected => {
+            search_bar_ui(ui, s, actions);
+            actions_bar_ui(ui, s, actions);
             ui.separator();
-            let mut save_request = None;
             egui::Panel::right("value_viewer")
                 .resizable(true)
                 .default_size(480.0)
                 .min_size(260.0)
-                .show(ui, |ui| {
-                    save_request = viewer::viewer_ui(ui, state);
-                });
-            egui::CentralPanel::default().show(ui, |ui| {
-                keys_ui(ui, state);
-            });
-            save_request
+                .show(ui, |ui| viewer::viewer_ui(ui, s, actions));
+            egui::CentralPanel::default().show(ui, |ui| keys_ui(ui, s, actions));
         }
-        None => None,
     }
 }
 
-fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
-    let Some(s) = state.active_session() else {
-        return;
-    };
+fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     let databases_capable = s.capabilities.as_ref().is_some_and(|c| c.databases);
-    let mut pick_db = None;
-    let mut refresh = false;
-    let mut server_info = false;
-    let mut metrics = false;
-    let mut analysis = false;
+    let mut ask = |a| actions.session(s.conn, a);
     if let Some(tag) = s.profile.color {
         // The profile's colour as a band across the top of the connection.
         let (rect, _) =
@@ -92,16 +79,23 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
         }
         ui.label(egui::RichText::new(&s.description).color(theme::MUTED));
         if s.status == SessionStatus::Connected {
-            server_info = ui.small_button("Server info").clicked();
-            metrics = ui
+            if ui.small_button("Server info").clicked() {
+                ask(SessionAction::OpenServerInfo);
+            }
+            if ui
                 .small_button("Metrics")
                 .on_hover_text("Live hit rate, memory, ops and clients, charted")
-                .clicked();
-            if s.capabilities.as_ref().is_some_and(|c| c.list_keys) {
-                analysis = ui
+                .clicked()
+            {
+                ask(SessionAction::OpenDashboard);
+            }
+            if s.capabilities.as_ref().is_some_and(|c| c.list_keys)
+                && ui
                     .small_button("Memory analysis")
                     .on_hover_text("Biggest keys, bytes by namespace and type, TTL distribution")
-                    .clicked();
+                    .clicked()
+            {
+                ask(SessionAction::OpenAnalysis);
             }
         }
         if databases_capable && s.status == SessionStatus::Connected {
@@ -117,40 +111,25 @@ fn header_ui(ui: &mut egui::Ui, state: &mut AppState) {
                     for d in &s.databases {
                         let text = format!("db{} ({} keys)", d.index, group_digits(d.keys));
                         if ui.selectable_label(d.index == s.db, text).clicked() {
-                            pick_db = Some(d.index);
+                            ask(SessionAction::SelectDb(d.index));
                         }
                     }
                 })
                 .response
                 .labelled_by(l.id);
-            refresh = ui
+            if ui
                 .small_button("Refresh")
                 .on_hover_text("Refresh key counts")
-                .clicked();
+                .clicked()
+            {
+                ask(SessionAction::RefreshDatabases);
+            }
         }
     });
-    if server_info {
-        state.open_server_info();
-    }
-    if metrics {
-        state.open_dashboard(state.active);
-    }
-    if analysis {
-        state.open_analysis();
-    }
-    if let Some(db) = pick_db {
-        state.select_db(db);
-    }
-    if refresh {
-        state.refresh_databases();
-    }
 }
 
 /// Write actions of the connection (hidden on read-only profiles) and the undo bar.
-fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
-    let Some(s) = state.active_session() else {
-        return;
-    };
+fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     if !s.capabilities.as_ref().is_some_and(|c| c.write) {
         return;
     }
@@ -159,70 +138,59 @@ fn actions_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
     let pooled_flush = s.capabilities.as_ref().is_some_and(|c| c.flush_delay);
     let databases = s.capabilities.as_ref().is_some_and(|c| c.databases);
     let purge = s.capabilities.as_ref().is_some_and(|c| c.purge_expired);
-    let mut purge_clicked = false;
-    let mut new_key = false;
-    let mut bulk = false;
-    let mut flush = None;
-    let mut delete_marked = false;
-    let mut undo = false;
-    let mut unmark = false;
+    let mut ask = |a| actions.session(s.conn, a);
     ui.horizontal_wrapped(|ui| {
-        new_key = ui.button("+ New key").clicked();
-        bulk = ui.button("Delete by pattern...").clicked();
-        if purge {
-            purge_clicked = ui
+        if ui.button("+ New key").clicked() {
+            ask(SessionAction::OpenCreate);
+        }
+        if ui.button("Delete by pattern...").clicked() {
+            ask(SessionAction::OpenBulkDelete);
+        }
+        if purge
+            && ui
                 .button("Purge expired")
                 .on_hover_text("Delete every entry whose TTL has run out")
-                .clicked();
+                .clicked()
+        {
+            ask(SessionAction::PurgeExpired);
         }
         if pooled_flush || !databases {
             // One store (a pool, a table, a directory): one flush, whose dialog names it.
             if ui.button("Flush...").clicked() {
-                flush = Some(pooled_flush);
+                ask(SessionAction::AskFlush(pooled_flush));
             }
         } else {
             if ui.button("Flush database...").clicked() {
-                flush = Some(false);
+                ask(SessionAction::AskFlush(false));
             }
             if ui.button("Flush all databases...").clicked() {
-                flush = Some(true);
+                ask(SessionAction::AskFlush(true));
             }
         }
         if marked > 0 {
             ui.separator();
-            delete_marked = ui.button(format!("Delete {marked} marked")).clicked();
-            unmark = ui.button("Unmark").clicked();
+            if ui.button(format!("Delete {marked} marked")).clicked() {
+                ask(SessionAction::DeleteMarked);
+            }
+            if ui.button("Unmark").clicked() {
+                ask(SessionAction::Unmark);
+            }
         } else {
             ui.label(egui::RichText::new("Ctrl+click keys to mark several").color(theme::MUTED));
         }
         if let Some(label) = &undo_label {
             ui.separator();
             ui.label(format!("Deleted {label}."));
-            undo = ui.button("Undo").clicked();
+            if ui.button("Undo").clicked() {
+                ask(SessionAction::Undo);
+            }
         }
     });
-    if purge_clicked {
-        state.purge_expired();
-    } else if new_key {
-        state.open_create();
-    } else if bulk {
-        state.open_bulk_delete();
-    } else if let Some(all) = flush {
-        state.ask_flush(all);
-    } else if delete_marked {
-        state.delete_marked();
-    } else if undo {
-        state.undo_delete();
-    } else if unmark && let Some(s) = state.active_session_mut() {
-        s.browser.marked.clear();
-    }
 }
 
-fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
-    let Some(s) = state.active_session_mut() else {
-        return;
-    };
+fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     let caps = s.capabilities.clone();
+    let conn = s.conn;
     let b = &mut s.browser;
     let mut search = false;
     let mut stop = false;
@@ -378,14 +346,14 @@ fn search_bar_ui(ui: &mut egui::Ui, state: &mut AppState) {
         }
     });
     if let Some(name) = open_name {
-        state.open_key_by_name(&name);
+        actions.session(conn, SessionAction::OpenKeyByName(name));
     }
     if search {
-        state.search();
+        actions.session(conn, SessionAction::Search);
     } else if stop {
-        state.stop_scan();
+        actions.session(conn, SessionAction::StopScan);
     } else if let Some(all) = cont {
-        state.continue_scan(all);
+        actions.session(conn, SessionAction::ContinueScan(all));
     }
 }
 
@@ -400,44 +368,32 @@ fn filter_id() -> egui::Id {
     egui::Id::unique("filter_loaded")
 }
 
-fn keys_ui(ui: &mut egui::Ui, state: &mut AppState) {
-    let view = state.active_session().map(|s| s.browser.view);
-    let (visible, open) = match view {
-        Some(BrowserView::Flat) => flat_ui(ui, state),
-        Some(BrowserView::Tree) => tree_ui(ui, state),
-        None => return,
+fn keys_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
+    let (visible, open) = match s.browser.view {
+        BrowserView::Flat => flat_ui(ui, s),
+        BrowserView::Tree => tree_ui(ui, s),
     };
+    let mut ask = |a| actions.session(s.conn, a);
     if let Some(id) = open {
-        let writable = state
-            .active_session()
-            .and_then(|s| s.capabilities.as_ref())
-            .is_some_and(|c| c.write);
         // Ctrl+click (Cmd+click) marks keys for a multi-key delete instead of opening them.
-        if writable && ui.input(|i| i.modifiers.command) {
-            if let Some(s) = state.active_session_mut()
-                && !s.browser.marked.remove(&id)
-            {
-                s.browser.marked.insert(id);
-            }
+        if s.writable() && ui.input(|i| i.modifiers.command) {
+            ask(SessionAction::ToggleMark(id));
         } else {
-            state.open_key(id);
+            ask(SessionAction::OpenKey(id));
         }
     }
     // The Delete key deletes the marked keys, or else the open one (undoable; production asks).
     if list_has_keyboard(ui) && ui.input(|i| i.key_pressed(egui::Key::Delete)) {
-        let marked = state
-            .active_session()
-            .is_some_and(|s| !s.browser.marked.is_empty());
-        if marked {
-            state.delete_marked();
+        if s.browser.marked.is_empty() {
+            ask(SessionAction::DeleteOpenKey);
         } else {
-            state.delete_open_key();
+            ask(SessionAction::DeleteMarked);
         }
     }
     if !visible.is_empty() {
         let mut wanted = visible;
         wanted.truncate(META_PER_FRAME);
-        state.request_meta(&wanted);
+        ask(SessionAction::RequestMeta(wanted));
     }
 }
 
@@ -474,7 +430,7 @@ fn meta_cells(
     let mut ticking = false;
     match slot {
         Some(MetaSlot::Ready(meta, at)) => {
-            row.col(|ui| type_badge(ui, &meta.key_type));
+            row.col(|ui| theme::type_badge(ui, &meta.key_type));
             row.col(|ui| {
                 ticking = matches!(meta.ttl, Ttl::ExpiresInMs(_));
                 ui.label(ttl_text(meta.ttl, *at, now));
@@ -521,15 +477,6 @@ fn meta_cells(
     ticking
 }
 
-/// A coloured type label.
-pub fn type_badge(ui: &mut egui::Ui, t: &KeyType) {
-    ui.label(
-        egui::RichText::new(t.label())
-            .color(theme::type_color(t))
-            .monospace(),
-    );
-}
-
 fn table(ui: &mut egui::Ui, scroll_to: Option<usize>) -> TableBuilder<'_> {
     let mut t = TableBuilder::new(ui)
         .striped(true)
@@ -553,10 +500,7 @@ fn key_table_header(mut header: egui_extras::TableRow<'_, '_>) {
     }
 }
 
-fn flat_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId>) {
-    let Some(s) = state.active_session() else {
-        return (Vec::new(), None);
-    };
+fn flat_ui(ui: &mut egui::Ui, s: &Session) -> (Vec<KeyId>, Option<KeyId>) {
     let b = &s.browser;
     let rows = b.flat_len();
     let current = b.selected.and_then(|id| b.flat_row_of(id));
@@ -608,10 +552,7 @@ fn flat_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId
     (visible, open)
 }
 
-fn tree_ui(ui: &mut egui::Ui, state: &mut AppState) -> (Vec<KeyId>, Option<KeyId>) {
-    let Some(s) = state.active_session_mut() else {
-        return (Vec::new(), None);
-    };
+fn tree_ui(ui: &mut egui::Ui, s: &mut Session) -> (Vec<KeyId>, Option<KeyId>) {
     s.browser.refresh_tree();
     let b = &s.browser;
     let rows = b.tree_rows();

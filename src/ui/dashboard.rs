@@ -4,9 +4,9 @@
 
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, Plot, PlotPoints};
 
-use super::theme;
+use super::{Actions, DialogPurpose, theme};
 use crate::core::metrics::{Metric, Point, Unit, Window, visible};
-use crate::state::{AppState, Dashboard, Level, Session};
+use crate::state::{AppState, Dashboard, Level, Session, SessionAction};
 
 /// A chart: a title and the metrics drawn in it.
 struct Chart {
@@ -71,18 +71,8 @@ const READOUTS: [Metric; 11] = [
 
 const CHART_HEIGHT: f32 = 150.0;
 
-/// What the user asked of the dashboards this frame.
-#[derive(Debug, Default)]
-pub struct DashboardRequest {
-    /// A dashboard's visible points (to write as CSV) and a file name to suggest.
-    pub export: Option<(Vec<Point>, String)>,
-}
-
 /// Draws every open dashboard.
-pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState) -> DashboardRequest {
-    let mut request = DashboardRequest::default();
-    let mut close = Vec::new();
-    let mut apply_interval = Vec::new();
+pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actions) {
     let mut compare = false;
     for (i, s) in state.sessions.iter_mut().enumerate() {
         if !s.dashboard.open {
@@ -101,31 +91,25 @@ pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState) -> DashboardRequ
             .show(ctx, |ui| {
                 let action = dashboard_ui(ui, s);
                 if action.apply_interval {
-                    apply_interval.push(i);
+                    actions.session(s.conn, SessionAction::ApplyMetricsInterval);
                 }
                 compare |= action.compare;
                 if action.export {
                     let name = format!("{}-metrics.csv", file_safe(&s.profile.name));
-                    request.export = Some((s.dashboard.visible_points(), name));
+                    actions.pick_file(DialogPurpose::CsvExport { conn: s.conn, name });
                 }
             });
         // A window collapsed to its title shows nothing: its sampler pauses (next sync).
         s.dashboard.collapsed = shown.is_some_and(|r| r.inner.is_none());
         if !open {
-            close.push(i);
+            actions.session(s.conn, SessionAction::CloseDashboard);
         }
     }
-    for i in apply_interval {
-        state.apply_metrics_interval(i);
-    }
-    for i in close {
-        state.close_dashboard(i);
-    }
+    // The comparison window belongs to this panel: it opens and closes it itself.
     if compare && state.compare.is_none() {
         state.compare = Some(crate::state::Compare::default());
     }
     compare_ui(ctx, state);
-    request
 }
 
 /// One figure of every open dashboard on one chart, a line per connection.
@@ -431,7 +415,7 @@ fn readouts_ui(ui: &mut egui::Ui, d: &Dashboard) {
     }
 }
 
-fn charts_ui(ui: &mut egui::Ui, d: &Dashboard, conn: u64) {
+fn charts_ui(ui: &mut egui::Ui, d: &Dashboard, conn: crate::service::ConnId) {
     let Some(series) = d.series() else { return };
     let present = d.present();
     let has = |m: &Metric| present[m.index()];
@@ -478,7 +462,7 @@ fn chart_ui(
     chart: &Chart,
     points: &[&Point],
     (from, to): (f64, f64),
-    conn: u64,
+    conn: crate::service::ConnId,
     present: &[bool; Metric::COUNT],
 ) {
     let unit = chart.series[0].unit();

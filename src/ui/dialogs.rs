@@ -2,13 +2,22 @@
 
 use std::fmt::Write as _;
 
-use super::theme;
-use crate::config::audit::AuditLog;
+use super::{Actions, theme};
+use crate::core::format::{group_digits, key_label};
 use crate::core::model::KeyType;
-use crate::state::{AppState, BulkPhase, Confirm, Level, PREVIEW_SAMPLE, group_digits, key_label};
+use crate::state::{
+    Action, AppState, BulkPhase, Confirm, Level, PREVIEW_SAMPLE, Session, SessionAction,
+};
 
 /// The open question (production write, overwrite, typed flush confirmation, past TTL).
-pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState) {
+pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actions) {
+    // The question names the connection it acts on, whichever tab is shown.
+    let name = state
+        .confirm
+        .as_ref()
+        .and_then(|c| state.session(c.conn()))
+        .map(|s| s.profile.name.clone())
+        .unwrap_or_default();
     let Some(confirm) = &mut state.confirm else {
         return;
     };
@@ -20,18 +29,18 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState) {
             Confirm::Production { description, .. } => {
                 ui.heading("Write to production?");
                 ui.label(format!(
-                    "This profile is marked production. About to: {description}."
+                    "{name} is marked production. About to: {description}."
                 ));
                 ui.horizontal(|ui| {
                     yes = ui.button("Yes, do it").clicked();
                     no = ui.button("Cancel").clicked();
                 });
             }
-            Confirm::Overwrite { op } => {
+            Confirm::Overwrite { op, .. } => {
                 let target = op.keys().get(1).map(|k| key_label(k)).unwrap_or_default();
                 ui.heading("Replace the existing key?");
                 ui.label(format!(
-                    "`{target}` exists already. Its value will be replaced."
+                    "`{target}` exists already in {name}. Its value will be replaced."
                 ));
                 ui.horizontal(|ui| {
                     yes = ui.button("Replace it").clicked();
@@ -43,6 +52,10 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState) {
                     (Some(_), _) => "Flush the cache?",
                     (None, true) => "Flush every database?",
                     (None, false) => "Flush this database?",
+                });
+                ui.label(match (&flush.servers, flush.all) {
+                    (None, false) => format!("Connection: {name}, database db{}", flush.db),
+                    _ => format!("Connection: {name}"),
                 });
                 if let Some(servers) = &flush.servers {
                     if !servers.is_empty() {
@@ -92,10 +105,10 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState) {
                     no = ui.button("Cancel").clicked();
                 });
             }
-            Confirm::PastTtl { key } => {
+            Confirm::PastTtl { key, .. } => {
                 ui.heading("Delete the key?");
                 ui.label(format!(
-                    "That date-time has passed: setting it deletes `{}` now.",
+                    "That date-time has passed: setting it deletes `{}` from {name} now.",
                     key_label(key)
                 ));
                 ui.horizontal(|ui| {
@@ -106,15 +119,16 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState) {
         }
     });
     if yes {
-        state.confirm_yes();
+        actions.push(Action::ConfirmYes);
     } else if no {
-        state.confirm = None;
+        actions.push(Action::ConfirmNo);
     }
 }
 
-/// The "new key" dialog.
-pub fn create_ui(ctx: &egui::Context, state: &mut AppState) {
-    let Some(form) = state.active_session_mut().and_then(|s| s.create.as_mut()) else {
+/// The "new key" dialog of the shown connection.
+pub fn create_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) {
+    let conn = s.conn;
+    let Some(form) = s.create.as_mut() else {
         return;
     };
     let mut create = false;
@@ -184,15 +198,17 @@ pub fn create_ui(ctx: &egui::Context, state: &mut AppState) {
         });
     });
     if create {
-        state.create_key();
-    } else if cancel && let Some(s) = state.active_session_mut() {
-        s.create = None;
+        actions.session(conn, SessionAction::CreateKey);
+    } else if cancel {
+        actions.session(conn, SessionAction::CloseCreate);
     }
 }
 
-/// The delete-by-pattern dialog: pattern, preview, progress with cancel, result.
-pub fn bulk_delete_ui(ctx: &egui::Context, state: &mut AppState) {
-    let Some(bulk) = state.active_session_mut().and_then(|s| s.bulk.as_mut()) else {
+/// The delete-by-pattern dialog of the shown connection: pattern, preview, progress with
+/// cancel, result.
+pub fn bulk_delete_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) {
+    let conn = s.conn;
+    let Some(bulk) = s.bulk.as_mut() else {
         return;
     };
     let mut preview = false;
@@ -281,23 +297,28 @@ pub fn bulk_delete_ui(ctx: &egui::Context, state: &mut AppState) {
             close = ui.button("Close").clicked();
         }
     });
-    if preview {
-        state.preview_bulk_delete();
+    let action = if preview {
+        Some(SessionAction::PreviewBulkDelete)
     } else if run {
-        state.run_bulk_delete();
+        Some(SessionAction::RunBulkDelete)
     } else if cancel {
-        state.cancel_bulk_delete();
-    } else if close && let Some(s) = state.active_session_mut() {
-        s.bulk = None;
+        Some(SessionAction::CancelBulkDelete)
+    } else if close {
+        Some(SessionAction::CloseBulkDelete)
+    } else {
+        None
+    };
+    if let Some(action) = action {
+        actions.session(conn, action);
     }
 }
 
 /// The audit log window: the newest entries, newest first (read when the window opens).
-pub fn audit_ui(ctx: &egui::Context, state: &mut AppState) {
+pub fn audit_ui(ctx: &egui::Context, state: &AppState, actions: &mut Actions) {
     let Some(view) = &state.audit_view else {
         return;
     };
-    let state_audit: Option<AuditLog> = state.audit.clone();
+    let state_audit = state.audit.as_ref();
     let mut open = true;
     let mut refresh = false;
     egui::Window::new("Audit log")
@@ -305,18 +326,21 @@ pub fn audit_ui(ctx: &egui::Context, state: &mut AppState) {
         .default_size([720.0, 420.0])
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
-                if let Some(log) = &state_audit {
+                if let Some(log) = state_audit {
                     ui.label(
                         egui::RichText::new(log.path().display().to_string()).color(theme::MUTED),
                     );
                 }
                 refresh = ui.button("Refresh").clicked();
             });
-            match view {
-                Ok(entries) if entries.is_empty() => {
+            match &view.result {
+                None => {
+                    ui.spinner();
+                }
+                Some(Ok(entries)) if entries.is_empty() => {
                     ui.label("Nothing was written yet.");
                 }
-                Ok(entries) => {
+                Some(Ok(entries)) => {
                     egui::ScrollArea::vertical().show(ui, |ui| {
                         egui::Grid::new("audit_grid").striped(true).show(ui, |ui| {
                             for h in [
@@ -356,14 +380,14 @@ pub fn audit_ui(ctx: &egui::Context, state: &mut AppState) {
                         });
                     });
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     ui.colored_label(theme::level_color(Level::Error), e);
                 }
             }
         });
     if !open {
-        state.audit_view = None;
+        actions.push(Action::CloseAudit);
     } else if refresh {
-        state.open_audit();
+        actions.push(Action::OpenAudit);
     }
 }

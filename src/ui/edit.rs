@@ -2,85 +2,9 @@
 //! element edits of collections, and the conflict bar. Shown only when the backend says the
 //! connection may write.
 
-use super::theme;
-use crate::core::escape::escape_bytes;
+use super::{ConnActions, theme};
 use crate::core::model::{KeyType, ValueItems};
-use crate::state::{AppState, ConflictChoice, EDIT_MODES, Level, Viewer};
-
-/// What the user asked for in this frame.
-#[derive(Debug, Default)]
-pub struct EditActions {
-    ttl: bool,
-    persist: bool,
-    rename: bool,
-    copy: bool,
-    delete: bool,
-    open_editor: bool,
-    save_editor: bool,
-    close_editor: bool,
-    conflict: Option<ConflictChoice>,
-    save_element: bool,
-    remove_element: bool,
-    add_element: Option<bool>,
-    open_decoded: bool,
-    save_decoded: bool,
-    close_decoded: bool,
-}
-
-impl EditActions {
-    /// Carries the actions out on the state.
-    pub fn apply(self, state: &mut AppState) {
-        if self.ttl {
-            state.apply_ttl();
-        }
-        if self.persist {
-            state.persist();
-        }
-        if self.rename {
-            state.rename_open_key(false);
-        }
-        if self.copy {
-            state.rename_open_key(true);
-        }
-        if self.delete {
-            state.delete_open_key();
-        }
-        if self.open_editor {
-            state.open_editor();
-        }
-        if self.save_editor {
-            state.save_editor();
-        }
-        if self.close_editor
-            && let Some(v) = state.active_session_mut().and_then(|s| s.viewer.as_mut())
-        {
-            v.editor = None;
-        }
-        if let Some(choice) = self.conflict {
-            state.resolve_conflict(choice);
-        }
-        if self.save_element {
-            state.save_element();
-        }
-        if self.remove_element {
-            state.remove_element();
-        }
-        if let Some(head) = self.add_element {
-            state.add_element(head);
-        }
-        if self.open_decoded {
-            state.open_decoded_editor();
-        }
-        if self.save_decoded {
-            state.save_decoded_editor();
-        }
-        if self.close_decoded
-            && let Some(v) = state.active_session_mut().and_then(|s| s.viewer.as_mut())
-        {
-            v.decoded_editor = None;
-        }
-    }
-}
+use crate::state::{ConflictChoice, EDIT_MODES, Level, SessionAction, Viewer};
 
 fn error_line(ui: &mut egui::Ui, error: Option<&String>) {
     if let Some(e) = error {
@@ -95,31 +19,42 @@ fn input(ui: &mut egui::Ui, label: &str, text: &mut String, width: f32) -> egui:
 }
 
 /// TTL, rename/copy and delete of the open key.
-pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, rename: bool, actions: &mut EditActions) {
+pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, rename: bool, acts: &mut ConnActions<'_>) {
     ui.horizontal_wrapped(|ui| {
         let r = input(ui, "New TTL", &mut v.inputs.ttl, 90.0)
             .on_hover_text("seconds (90), a duration (90s, 15m, 2h, 1d) or a date-time (UTC)");
-        actions.ttl |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        actions.ttl |= ui.button("Set TTL").clicked();
-        actions.persist |= ui
+        let entered = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("Set TTL").clicked() || entered {
+            acts.ask(SessionAction::ApplyTtl);
+        }
+        if ui
             .button("Persist")
             .on_hover_text("Remove the TTL")
-            .clicked();
+            .clicked()
+        {
+            acts.ask(SessionAction::Persist);
+        }
     });
     ui.horizontal_wrapped(|ui| {
         if rename {
             input(ui, "New name", &mut v.inputs.new_name, 160.0);
-            actions.rename |= ui.button("Rename").clicked();
-            actions.copy |= ui.button("Copy").clicked();
+            if ui.button("Rename").clicked() {
+                acts.ask(SessionAction::Rename);
+            }
+            if ui.button("Copy").clicked() {
+                acts.ask(SessionAction::Copy);
+            }
         }
         ui.separator();
-        actions.delete |= ui.button("Delete key").clicked();
+        if ui.button("Delete key").clicked() {
+            acts.ask(SessionAction::DeleteOpenKey);
+        }
     });
     error_line(ui, v.inputs.ttl_error.as_ref());
 }
 
 /// The conflict bar, when a save was refused because the key changed meanwhile.
-pub fn conflict_ui(ui: &mut egui::Ui, v: &Viewer, actions: &mut EditActions) {
+pub fn conflict_ui(ui: &mut egui::Ui, v: &Viewer, acts: &mut ConnActions<'_>) {
     if v.conflict.is_none() {
         return;
     }
@@ -128,25 +63,27 @@ pub fn conflict_ui(ui: &mut egui::Ui, v: &Viewer, actions: &mut EditActions) {
             theme::level_color(Level::Warning),
             "The value changed on the server since you loaded it. Nothing was saved.",
         );
-        if ui.button("Reload").clicked() {
-            actions.conflict = Some(ConflictChoice::Reload);
-        }
-        if ui.button("Overwrite").clicked() {
-            actions.conflict = Some(ConflictChoice::Overwrite);
-        }
-        if ui.button("Keep editing").clicked() {
-            actions.conflict = Some(ConflictChoice::Cancel);
+        for (label, choice) in [
+            ("Reload", ConflictChoice::Reload),
+            ("Overwrite", ConflictChoice::Overwrite),
+            ("Keep editing", ConflictChoice::Cancel),
+        ] {
+            if ui.button(label).clicked() {
+                acts.ask(SessionAction::ResolveConflict(choice));
+            }
         }
     });
 }
 
 /// The string editor, or its "Edit" button. Returns true when the editor is open.
-pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditActions) -> bool {
+pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActions<'_>) -> bool {
     let Some(editor) = &mut v.editor else {
         let complete = matches!(&v.items, Some(ValueItems::String { bytes, total_len })
             if bytes.len() as u64 == *total_len);
         if complete {
-            actions.open_editor |= ui.button("Edit").clicked();
+            if ui.button("Edit").clicked() {
+                acts.ask(SessionAction::OpenEditor);
+            }
         } else {
             ui.label(
                 egui::RichText::new("Values over 1 MiB are edited by saving to a file")
@@ -162,8 +99,12 @@ pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditAct
                 editor.switch(mode);
             }
         }
-        actions.save_editor |= ui.button("Save").clicked();
-        actions.close_editor |= ui.button("Cancel").clicked();
+        if ui.button("Save").clicked() {
+            acts.ask(SessionAction::SaveEditor);
+        }
+        if ui.button("Cancel").clicked() {
+            acts.ask(SessionAction::CloseEditor);
+        }
     });
     error_line(ui, editor.error.as_ref());
     egui::ScrollArea::both()
@@ -182,13 +123,16 @@ pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditAct
 }
 
 /// The editor of a decoded value's scalars, or its button. Returns true when it is open.
-pub fn decoded_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditActions) -> bool {
+pub fn decoded_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActions<'_>) -> bool {
     let Some(ed) = &mut v.decoded_editor else {
         if matches!(v.mode, crate::state::ValueMode::Decoded(_)) {
-            actions.open_decoded |= ui
+            if ui
                 .button("Edit values")
                 .on_hover_text("Edit the decoded scalars; the value is re-serialized exactly")
-                .clicked();
+                .clicked()
+            {
+                acts.ask(SessionAction::OpenDecodedEditor);
+            }
             error_line(ui, v.inputs.error.as_ref());
         }
         return false;
@@ -197,10 +141,14 @@ pub fn decoded_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditAc
         ui.label(format!(
             "Editing {} values ({})",
             ed.texts.len(),
-            ed.steps.join(" → ")
+            crate::core::decode::steps_text(&ed.steps)
         ));
-        actions.save_decoded |= ui.button("Save values").clicked();
-        actions.close_decoded |= ui.button("Cancel").clicked();
+        if ui.button("Save values").clicked() {
+            acts.ask(SessionAction::SaveDecodedEditor);
+        }
+        if ui.button("Cancel").clicked() {
+            acts.ask(SessionAction::CloseDecodedEditor);
+        }
     });
     error_line(ui, ed.error.as_ref());
     egui::ScrollArea::vertical()
@@ -222,32 +170,8 @@ pub fn decoded_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditAc
     true
 }
 
-/// Fills the element inputs from a newly selected element.
-pub fn prefill_element(v: &mut Viewer, index: usize) {
-    let Some(items) = &v.items else { return };
-    match items {
-        ValueItems::Hash(pairs) => {
-            if let Some((_, value)) = pairs.get(index) {
-                v.inputs.value = escape_bytes(value);
-            }
-        }
-        ValueItems::List(elems) => {
-            if let Some(e) = elems.get(index) {
-                v.inputs.value = escape_bytes(e);
-            }
-        }
-        ValueItems::ZSet(members) => {
-            if let Some((_, score)) = members.get(index) {
-                v.inputs.score = score.to_string();
-            }
-        }
-        _ => {}
-    }
-    v.inputs.error = None;
-}
-
 /// Edits of the selected element and additions, by collection type.
-pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditActions) {
+pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActions<'_>) {
     let Some(key_type) = v.details.as_ref().map(|d| d.meta.key_type.clone()) else {
         return;
     };
@@ -257,15 +181,21 @@ pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditA
             match key_type {
                 KeyType::Hash | KeyType::List => {
                     input(ui, "Element value", &mut v.inputs.value, 220.0);
-                    actions.save_element |= ui.button("Save element").clicked();
+                    if ui.button("Save element").clicked() {
+                        acts.ask(SessionAction::SaveElement);
+                    }
                 }
                 KeyType::ZSet => {
                     input(ui, "Element score", &mut v.inputs.score, 80.0);
-                    actions.save_element |= ui.button("Save score").clicked();
+                    if ui.button("Save score").clicked() {
+                        acts.ask(SessionAction::SaveElement);
+                    }
                 }
                 _ => {}
             }
-            actions.remove_element |= ui.button("Remove element").clicked();
+            if ui.button("Remove element").clicked() {
+                acts.ask(SessionAction::RemoveElement);
+            }
         });
     }
     ui.horizontal_wrapped(|ui| match key_type {
@@ -273,29 +203,29 @@ pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditA
             input(ui, "New field", &mut v.inputs.field, 120.0);
             input(ui, "New value", &mut v.inputs.value, 160.0);
             if ui.button("Add field").clicked() {
-                actions.add_element = Some(false);
+                acts.ask(SessionAction::AddElement(false));
             }
         }
         KeyType::List => {
             input(ui, "New element", &mut v.inputs.value, 180.0);
             if ui.button("Push head").clicked() {
-                actions.add_element = Some(true);
+                acts.ask(SessionAction::AddElement(true));
             }
             if ui.button("Push tail").clicked() {
-                actions.add_element = Some(false);
+                acts.ask(SessionAction::AddElement(false));
             }
         }
         KeyType::Set => {
             input(ui, "New member", &mut v.inputs.value, 180.0);
             if ui.button("Add member").clicked() {
-                actions.add_element = Some(false);
+                acts.ask(SessionAction::AddElement(false));
             }
         }
         KeyType::ZSet => {
             input(ui, "New member", &mut v.inputs.value, 140.0);
             input(ui, "New score", &mut v.inputs.score, 80.0);
             if ui.button("Add member").clicked() {
-                actions.add_element = Some(false);
+                acts.ask(SessionAction::AddElement(false));
             }
         }
         KeyType::Stream => {
@@ -307,7 +237,7 @@ pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, actions: &mut EditA
             )
             .labelled_by(l.id);
             if ui.button("Add entry").clicked() {
-                actions.add_element = Some(false);
+                acts.ask(SessionAction::AddElement(false));
             }
         }
         _ => {}

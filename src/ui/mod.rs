@@ -1,6 +1,10 @@
-//! The desktop UI: draws [`AppState`] and turns clicks into state changes.
+//! The desktop UI: draws [`AppState`] and turns clicks into [`Action`]s.
 //!
-//! Functions named `*_ui` only draw and call state methods; all I/O goes through the service.
+//! Functions named `*_ui` only draw: they edit the plain fields they show in place and push
+//! everything else to one [`Actions`] queue, which the app carries out after the frame. No
+//! panel calls another, and nothing here touches a file or the network.
+
+#![warn(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod analysis;
 mod browser;
@@ -17,20 +21,101 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::config::profiles::ProfileStore;
-use crate::service::ServiceHandle;
-use crate::state::{AppState, Level, SessionStatus};
+use crate::service::{Command, ConnId, ServiceHandle};
+use crate::state::{Action, AppState, Level, SessionAction, SessionStatus};
 
 /// How long one frame may spend applying service events.
 const EVENT_BUDGET: Duration = Duration::from_millis(8);
 /// How long one frame may spend on the filter-as-you-type job.
 const FILTER_BUDGET: Duration = Duration::from_millis(3);
 
-/// What a file dialog was opened for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a file dialog is opened for.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum DialogPurpose {
-    SaveValue,
+    /// Where to save a connection's open value.
+    SaveValue { conn: ConnId, name: String },
+    /// A CA file for the profile form.
     CaFile,
+    /// A `.env` file to import.
     EnvFile,
+    /// Where to export a connection's dashboard as CSV.
+    CsvExport { conn: ConnId, name: String },
+}
+
+impl DialogPurpose {
+    /// What the picked path means.
+    fn action(self, path: PathBuf) -> Action {
+        match self {
+            Self::SaveValue { conn, .. } => Action::Session(conn, SessionAction::SaveValue(path)),
+            Self::CaFile => Action::SetCaFile(path),
+            Self::EnvFile => Action::ImportEnv(path),
+            Self::CsvExport { conn, .. } => Action::ExportCsv { conn, path },
+        }
+    }
+}
+
+/// What the panels ask for in one frame, in the order they asked.
+#[derive(Debug, Default)]
+pub struct Actions {
+    queue: Vec<Queued>,
+}
+
+#[derive(Debug)]
+enum Queued {
+    State(Action),
+    PickFile(DialogPurpose),
+}
+
+impl Actions {
+    /// Asks the app for something.
+    pub fn push(&mut self, action: Action) {
+        self.queue.push(Queued::State(action));
+    }
+
+    /// Asks something of connection `conn`.
+    pub fn session(&mut self, conn: ConnId, action: SessionAction) {
+        self.push(Action::Session(conn, action));
+    }
+
+    fn pick_file(&mut self, purpose: DialogPurpose) {
+        self.queue.push(Queued::PickFile(purpose));
+    }
+
+    /// The queue, for panels that act on one connection.
+    pub fn of(&mut self, conn: ConnId) -> ConnActions<'_> {
+        ConnActions {
+            conn,
+            actions: self,
+        }
+    }
+}
+
+/// The action queue, aimed at one connection.
+pub struct ConnActions<'a> {
+    conn: ConnId,
+    actions: &'a mut Actions,
+}
+
+impl ConnActions<'_> {
+    /// Asks something of the connection.
+    pub fn ask(&mut self, action: SessionAction) {
+        self.actions.session(self.conn, action);
+    }
+
+    /// Asks the app for something.
+    pub fn push(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+
+    /// The connection acted on.
+    #[must_use]
+    pub fn conn(&self) -> ConnId {
+        self.conn
+    }
+
+    fn pick_file(&mut self, purpose: DialogPurpose) {
+        self.actions.pick_file(purpose);
+    }
 }
 
 /// A native file dialog running on its own thread (it blocks until the user answers, and the
@@ -47,26 +132,12 @@ fn local_time(unix_ms: i64, format: &str) -> String {
         .unwrap_or_default()
 }
 
-/// What a background job (file work kept off the UI thread) was started for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum JobKind {
-    DemoReset,
-    CsvExport,
-}
-
-/// A job on a thread of its own; it answers once with a message for the user.
-struct Job {
-    kind: JobKind,
-    result: mpsc::Receiver<Result<Option<String>, String>>,
-}
-
-/// The application: state, the I/O service, and open dialogs.
+/// The application: state, the I/O service, and an open file dialog.
 pub struct App {
     /// Everything shown.
     pub state: AppState,
     service: ServiceHandle,
     dialog: Option<PendingDialog>,
-    jobs: Vec<Job>,
     launched_at: Instant,
     first_frame_logged: bool,
 }
@@ -85,13 +156,12 @@ impl App {
             state,
             service: ServiceHandle::start(repaint)?,
             dialog: None,
-            jobs: Vec::new(),
             launched_at,
             first_frame_logged: false,
         })
     }
 
-    /// Applies waiting events (time-boxed), advances background UI jobs, then draws.
+    /// Applies waiting events (time-boxed), draws, then carries out what the user asked for.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let state = &mut self.state;
         self.service.drain(EVENT_BUDGET, |event| state.apply(event));
@@ -101,9 +171,15 @@ impl App {
                 ui.ctx().request_repaint();
             }
         }
-        self.poll_dialog();
-        self.poll_jobs();
-        self.draw(ui);
+        let mut actions = Actions::default();
+        self.poll_dialog(&mut actions);
+        // Panels first; what they ask is carried out before the floating windows are drawn,
+        // so a dialog a click opens appears in the same frame.
+        self.panels_ui(ui, &mut actions);
+        self.carry_out(actions);
+        let mut actions = Actions::default();
+        self.windows_ui(ui.ctx(), &mut actions);
+        self.carry_out(actions);
         // Samplers run exactly while a dashboard shows their figures.
         self.state.sync_samplers();
         self.flush();
@@ -118,105 +194,19 @@ impl App {
 
     /// Hands queued commands to the service; a full or closed queue becomes a notice.
     fn flush(&mut self) {
-        for (conn, req, kind) in self.state.take_outbox() {
-            if let Err(e) = self.service.send(conn, req, kind) {
+        for command in self.state.take_outbox() {
+            if let Err(e) = self.service.queue(command) {
                 self.state.notify(Level::Error, e.to_string());
             }
         }
     }
 
-    /// Runs `work` on a thread of its own (file I/O and native dialogs stay off the UI
-    /// thread); its message, or error, becomes a notice when it ends.
-    fn spawn_job(
-        &mut self,
-        kind: JobKind,
-        work: impl FnOnce() -> Result<Option<String>, String> + Send + 'static,
-    ) {
-        let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name(format!("{kind:?}"))
-            .spawn(move || {
-                let _ = tx.send(work());
-            });
-        match spawned {
-            Ok(_) => self.jobs.push(Job { kind, result: rx }),
-            Err(e) => self
-                .state
-                .notify(Level::Error, format!("cannot start a background job: {e}")),
-        }
-    }
-
-    fn poll_jobs(&mut self) {
-        let mut finished = Vec::new();
-        self.jobs.retain(|job| match job.result.try_recv() {
-            Ok(result) => {
-                finished.push((job.kind, result));
-                false
-            }
-            Err(mpsc::TryRecvError::Empty) => true,
-            Err(mpsc::TryRecvError::Disconnected) => {
-                finished.push((job.kind, Err("the job stopped unexpectedly".to_owned())));
-                false
-            }
-        });
-        for (kind, result) in finished {
-            let ok = result.is_ok();
-            match result {
-                Ok(Some(message)) => self.state.notify(Level::Info, message),
-                Ok(None) => {}
-                Err(e) => self.state.notify(Level::Error, e),
-            }
-            if kind == JobKind::DemoReset
-                && ok
-                && let Some(i) = self
-                    .state
-                    .sessions
-                    .iter()
-                    .position(|s| s.profile.name == crate::config::demo::DEMO_PROFILE)
-            {
-                let previous = self.state.active;
-                self.state.active = i;
-                self.state.search();
-                self.state.active = previous;
-            }
-        }
-    }
-
-    /// Re-seeds the demo database.
-    fn reset_demo(&mut self) {
-        let Some(dir) = crate::config::audit::data_dir() else {
-            self.state.notify(
-                Level::Error,
-                "no data directory is known for the demo database",
-            );
-            return;
-        };
-        self.spawn_job(JobKind::DemoReset, move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-                .and_then(|rt| rt.block_on(crate::config::demo::seed(&crate::config::demo::demo_path(&dir))))
-                .map(|()| Some("the demo data was reset".to_owned()))
-                .map_err(|e| format!("demo reset failed: {e}"))
-        });
-    }
-
-    /// Asks where to save a dashboard's points as CSV, then writes them.
-    fn export_csv(&mut self, points: Vec<crate::core::metrics::Point>, name: String) {
-        self.spawn_job(JobKind::CsvExport, move || {
-            let Some(path) = rfd::FileDialog::new()
-                .set_title("Export metrics as CSV")
-                .set_file_name(name)
-                .add_filter("CSV", &["csv"])
-                .save_file()
-            else {
-                return Ok(None);
-            };
-            let csv = crate::core::metrics::to_csv(&points);
-            crate::state::write_csv(&path, &csv)
-                .map(|()| Some(format!("metrics saved to {}", path.display())))
-        });
+    /// Hands one command to the service (tests drive the service directly with it).
+    ///
+    /// # Errors
+    /// The queue is full or the service stopped.
+    pub fn send(&self, command: Command) -> Result<(), crate::service::SendError> {
+        self.service.queue(command)
     }
 
     /// Stops the service, waiting at most a second.
@@ -224,23 +214,27 @@ impl App {
         self.service.shutdown();
     }
 
-    fn open_dialog(&mut self, purpose: DialogPurpose, suggested_name: Option<String>) {
+    fn open_dialog(&mut self, purpose: DialogPurpose) {
         if self.dialog.is_some() {
             return;
         }
         let (tx, rx) = mpsc::channel();
+        let asked = purpose.clone();
         let spawned = std::thread::Builder::new()
             .name("file-dialog".to_owned())
             .spawn(move || {
                 let dialog = rfd::FileDialog::new();
-                let path = match purpose {
-                    DialogPurpose::SaveValue => dialog
-                        .set_file_name(suggested_name.unwrap_or_else(|| "value.bin".to_owned()))
-                        .save_file(),
+                let path = match asked {
+                    DialogPurpose::SaveValue { name, .. } => dialog.set_file_name(name).save_file(),
                     DialogPurpose::CaFile => dialog
                         .add_filter("PEM certificates", &["pem", "crt", "cer"])
                         .pick_file(),
                     DialogPurpose::EnvFile => dialog.set_title("Import a .env file").pick_file(),
+                    DialogPurpose::CsvExport { name, .. } => dialog
+                        .set_title("Export metrics as CSV")
+                        .set_file_name(name)
+                        .add_filter("CSV", &["csv"])
+                        .save_file(),
                 };
                 let _ = tx.send(path);
             });
@@ -257,7 +251,7 @@ impl App {
         }
     }
 
-    fn poll_dialog(&mut self) {
+    fn poll_dialog(&mut self, actions: &mut Actions) {
         let Some(dialog) = &self.dialog else { return };
         let answer = match dialog.result.try_recv() {
             Ok(answer) => answer,
@@ -270,126 +264,101 @@ impl App {
                 None
             }
         };
-        let purpose = dialog.purpose;
-        self.dialog = None;
-        let Some(path) = answer else { return };
-        match purpose {
-            DialogPurpose::SaveValue => self.state.save_value(path),
-            DialogPurpose::CaFile => {
-                if let Some(form) = &mut self.state.form {
-                    form.ca_file = path.display().to_string();
-                }
-            }
-            DialogPurpose::EnvFile => self.state.import_env(&path),
+        let Some(dialog) = self.dialog.take() else {
+            return;
+        };
+        if let Some(path) = answer {
+            actions.push(dialog.purpose.action(path));
         }
     }
 
-    fn draw(&mut self, ui: &mut egui::Ui) {
-        egui::Panel::top("top_bar").show(ui, |ui| {
-            self.top_bar_ui(ui);
-        });
-        let mut dialog_request = None;
-        let mut reset_demo = false;
+    fn carry_out(&mut self, actions: Actions) {
+        for queued in actions.queue {
+            match queued {
+                Queued::State(action) => self.state.handle(action),
+                Queued::PickFile(purpose) => self.open_dialog(purpose),
+            }
+        }
+    }
+
+    fn panels_ui(&mut self, ui: &mut egui::Ui, actions: &mut Actions) {
+        let state = &mut self.state;
+        egui::Panel::top("top_bar").show(ui, |ui| top_bar_ui(ui, state, actions));
         egui::Panel::left("profiles")
             .resizable(true)
             .default_size(theme::PROFILES_WIDTH)
-            .show(ui, |ui| match profiles::profiles_ui(ui, &mut self.state) {
-                profiles::PanelRequest::ImportEnv => {
-                    dialog_request = Some((DialogPurpose::EnvFile, None));
-                }
-                profiles::PanelRequest::ResetDemo => reset_demo = true,
-                profiles::PanelRequest::None => {}
-            });
-        if reset_demo {
-            self.reset_demo();
-        }
+            .show(ui, |ui| profiles::profiles_ui(ui, state, actions));
         egui::CentralPanel::default().show(ui, |ui| {
-            if self.state.form.is_some() {
-                if profiles::form_ui(ui, &mut self.state) {
-                    dialog_request = Some((DialogPurpose::CaFile, None));
-                }
-            } else if self.state.active_session().is_some() {
-                if let Some(name) = browser::session_ui(ui, &mut self.state) {
-                    dialog_request = Some((DialogPurpose::SaveValue, Some(name)));
-                }
+            if state.form.is_some() {
+                profiles::form_ui(ui, state, actions);
+            } else if state.active_session().is_some() {
+                browser::session_ui(ui, state, actions);
             } else {
-                welcome_ui(ui, &self.state);
+                welcome_ui(ui, state);
             }
         });
-        profiles::password_prompt_ui(ui.ctx(), &mut self.state);
-        profiles::confirm_delete_ui(ui.ctx(), &mut self.state);
-        dialogs::confirm_ui(ui.ctx(), &mut self.state);
-        dialogs::create_ui(ui.ctx(), &mut self.state);
-        dialogs::bulk_delete_ui(ui.ctx(), &mut self.state);
-        dialogs::audit_ui(ui.ctx(), &mut self.state);
-        server::server_info_ui(ui.ctx(), &mut self.state);
-        analysis::analysis_ui(ui.ctx(), &mut self.state);
-        let dashboards = dashboard::dashboards_ui(ui.ctx(), &mut self.state);
-        if let Some((points, name)) = dashboards.export {
-            self.export_csv(points, name);
-        }
-        if let Some((purpose, name)) = dialog_request {
-            self.open_dialog(purpose, name);
-        }
     }
 
-    fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal_wrapped(|ui| {
-            ui.heading("Cache Console");
-            if ui.button("Audit log").clicked() {
-                self.state.open_audit();
+    fn windows_ui(&mut self, ctx: &egui::Context, actions: &mut Actions) {
+        let state = &mut self.state;
+        profiles::password_prompt_ui(ctx, state, actions);
+        profiles::confirm_delete_ui(ctx, state, actions);
+        dialogs::confirm_ui(ctx, state, actions);
+        dialogs::audit_ui(ctx, state, actions);
+        if let Some(s) = state.active_session_mut() {
+            dialogs::create_ui(ctx, s, actions);
+            dialogs::bulk_delete_ui(ctx, s, actions);
+            server::server_info_ui(ctx, s, actions);
+            analysis::analysis_ui(ctx, s, actions);
+        }
+        dashboard::dashboards_ui(ctx, state, actions);
+    }
+}
+
+fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
+    ui.horizontal_wrapped(|ui| {
+        ui.heading("Cache Console");
+        if ui.button("Audit log").clicked() {
+            actions.push(Action::OpenAudit);
+        }
+        ui.separator();
+        for (i, s) in state.sessions.iter().enumerate() {
+            let marker = match s.status {
+                SessionStatus::Connecting => "… ",
+                SessionStatus::Connected => "",
+                SessionStatus::Failed(_) => "(failed) ",
+            };
+            let has_dbs = s.capabilities.as_ref().is_none_or(|c| c.databases);
+            let text = if has_dbs {
+                format!("{marker}{} · db{}", s.profile.name, s.db)
+            } else {
+                format!("{marker}{}", s.profile.name)
+            };
+            if ui.selectable_label(i == state.active, text).clicked() {
+                actions.push(Action::Activate(s.conn));
             }
-            ui.separator();
-            let mut close = None;
-            let mut activate = None;
-            for (i, s) in self.state.sessions.iter().enumerate() {
-                let marker = match s.status {
-                    SessionStatus::Connecting => "… ",
-                    SessionStatus::Connected => "",
-                    SessionStatus::Failed(_) => "(failed) ",
-                };
-                let has_dbs = s.capabilities.as_ref().is_none_or(|c| c.databases);
-                let text = if has_dbs {
-                    format!("{marker}{} · db{}", s.profile.name, s.db)
-                } else {
-                    format!("{marker}{}", s.profile.name)
-                };
-                if ui.selectable_label(i == self.state.active, text).clicked() {
-                    activate = Some(i);
-                }
-                if ui
-                    .small_button("x")
-                    .on_hover_text("Close this connection")
-                    .clicked()
-                {
-                    close = Some(i);
-                }
+            if ui
+                .small_button("x")
+                .on_hover_text("Close this connection")
+                .clicked()
+            {
+                actions.push(Action::Close(s.conn));
             }
-            if let Some(i) = activate {
-                self.state.active = i;
-            }
-            if let Some(i) = close {
-                self.state.close_session(i);
+        }
+    });
+    for (i, notice) in state.notices.iter().enumerate() {
+        ui.horizontal(|ui| {
+            let tag = match notice.level {
+                Level::Info => "Note:",
+                Level::Warning => "Warning:",
+                Level::Error => "Error:",
+            };
+            ui.colored_label(theme::level_color(notice.level), tag);
+            ui.label(&notice.text);
+            if ui.small_button("Dismiss").clicked() {
+                actions.push(Action::DismissNotice(i));
             }
         });
-        let mut dismiss = None;
-        for (i, notice) in self.state.notices.iter().enumerate() {
-            ui.horizontal(|ui| {
-                let tag = match notice.level {
-                    Level::Info => "Note:",
-                    Level::Warning => "Warning:",
-                    Level::Error => "Error:",
-                };
-                ui.colored_label(theme::level_color(notice.level), tag);
-                ui.label(&notice.text);
-                if ui.small_button("Dismiss").clicked() {
-                    dismiss = Some(i);
-                }
-            });
-        }
-        if let Some(i) = dismiss {
-            self.state.notices.remove(i);
-        }
     }
 }
 
@@ -429,6 +398,8 @@ impl eframe::App for App {
 /// # Errors
 /// The window or the service could not be created.
 pub fn run_gui(launched_at: Instant) -> anyhow::Result<()> {
+    // The profiles and the first-run demo are read and written here, before the window
+    // opens: no frame waits for them.
     let mut loaded = ProfileStore::load_default()?;
     // First run: a ready "Local demo" on an SQLite cache in the data directory, opened at
     // once so a newcomer sees keys, not an empty window.

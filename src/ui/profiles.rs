@@ -1,27 +1,15 @@
 //! The profiles panel, the profile form and the profile dialogs.
 
-use super::theme;
-use crate::state::{AppState, FormKind, PasswordMode, TestStatus};
-
-/// What the profiles panel asks the app to do (things that need a thread or a dialog).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PanelRequest {
-    /// Nothing.
-    None,
-    /// Pick a `.env` file to import.
-    ImportEnv,
-    /// Re-seed the demo database.
-    ResetDemo,
-}
+use super::{Actions, DialogPurpose, theme};
+use crate::state::{Action, AppState, FormKind, PasswordMode, TestStatus};
 
 /// The list of saved profiles with its actions.
-pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) -> PanelRequest {
-    let mut request = PanelRequest::None;
+pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.strong("Profiles");
         if ui.button("+ New profile").clicked() {
-            state.new_profile();
+            actions.push(Action::NewProfile);
         }
     });
     if ui
@@ -29,10 +17,15 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) -> PanelRequest {
         .on_hover_text("Create profiles from a Laravel/DreamFactory .env file")
         .clicked()
     {
-        request = PanelRequest::ImportEnv;
+        actions.pick_file(DialogPurpose::EnvFile);
     }
     ui.separator();
-    let names: Vec<(String, String, Option<crate::config::profiles::ColorTag>, bool)> = state
+    let names: Vec<(
+        String,
+        String,
+        Option<crate::config::profiles::ColorTag>,
+        bool,
+    )> = state
         .profiles
         .profiles()
         .iter()
@@ -69,6 +62,7 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) -> PanelRequest {
                         r
                     })
                     .inner;
+                // The highlight is this list's own state: it moves at once.
                 if response.clicked() {
                     state.selected_profile = Some(name.clone());
                 }
@@ -86,24 +80,22 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState) -> PanelRequest {
                 connect = Some(name.clone());
             }
             if ui.button("Edit").clicked() {
-                state.edit_profile(&name);
+                actions.push(Action::EditProfile(name.clone()));
             }
             if ui.button("Clone").clicked() {
-                state.duplicate_profile(&name);
+                actions.push(Action::DuplicateProfile(name.clone()));
             }
             if ui.button("Delete").clicked() {
-                state.confirm_delete = Some(name.clone());
+                actions.push(Action::AskDeleteProfile(name.clone()));
             }
             if name == crate::config::demo::DEMO_PROFILE && ui.button("Reset demo data").clicked() {
-                request = PanelRequest::ResetDemo;
+                actions.push(Action::ResetDemo);
             }
         });
     }
     if let Some(name) = connect {
-        state.form = None;
-        state.connect_profile(&name);
+        actions.push(Action::Connect(name));
     }
-    request
 }
 
 fn labelled_text(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str) -> egui::Response {
@@ -162,14 +154,14 @@ fn safety_rows(ui: &mut egui::Ui, form: &mut crate::state::ProfileForm) {
     ui.end_row();
 }
 
-/// The add/edit form. Returns true when the user asked to browse for a CA file.
-pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState) -> bool {
+/// The add/edit form.
+pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
     let mut browse = false;
     let mut save = false;
     let mut test = false;
     let mut cancel = false;
     let Some(form) = &mut state.form else {
-        return false;
+        return;
     };
     ui.heading(if form.original_name.is_some() {
         "Edit profile"
@@ -329,18 +321,20 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState) -> bool {
             cancel = ui.button("Cancel").clicked();
         });
     });
-    if save {
-        state.save_form();
-    } else if test {
-        state.test_form();
-    } else if cancel {
-        state.form = None;
+    if browse {
+        actions.pick_file(DialogPurpose::CaFile);
     }
-    browse
+    if save {
+        actions.push(Action::SaveForm);
+    } else if test {
+        actions.push(Action::TestForm);
+    } else if cancel {
+        actions.push(Action::CloseForm);
+    }
 }
 
 /// The password dialog for profiles that ask when connecting.
-pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState) {
+pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actions) {
     let Some(prompt) = &mut state.password_prompt else {
         return;
     };
@@ -366,14 +360,14 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState) {
         });
     });
     if submit {
-        state.submit_password();
+        actions.push(Action::SubmitPassword);
     } else if cancel {
-        state.password_prompt = None;
+        actions.push(Action::CancelPassword);
     }
 }
 
 /// Confirmation before a profile is deleted.
-pub fn confirm_delete_ui(ctx: &egui::Context, state: &mut AppState) {
+pub fn confirm_delete_ui(ctx: &egui::Context, state: &AppState, actions: &mut Actions) {
     let Some(name) = state.confirm_delete.clone() else {
         return;
     };
@@ -390,8 +384,8 @@ pub fn confirm_delete_ui(ctx: &egui::Context, state: &mut AppState) {
         });
     });
     if delete {
-        state.delete_profile(&name);
+        actions.push(Action::DeleteProfile(name));
     } else if cancel {
-        state.confirm_delete = None;
+        actions.push(Action::KeepProfile);
     }
 }

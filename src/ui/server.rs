@@ -3,10 +3,10 @@
 
 use egui_extras::{Column, TableBuilder};
 
-use super::theme;
+use super::{Actions, theme};
 use crate::core::escape::escape_bytes;
 use crate::core::model::{ClientInfo, SlowLogEntry};
-use crate::state::{AppState, Level, Loadable, ServerInfoView, ServerTab};
+use crate::state::{Level, Loadable, ServerInfoView, ServerTab, Session, SessionAction};
 
 /// What the user asked for in the panel this frame.
 #[derive(Default)]
@@ -17,11 +17,9 @@ struct Request {
     kill: Option<ClientInfo>,
 }
 
-/// The server panel of the active connection, when open.
-pub fn server_info_ui(ctx: &egui::Context, state: &mut AppState) {
-    let Some(s) = state.active_session_mut() else {
-        return;
-    };
+/// The server panel of the shown connection, when open.
+pub fn server_info_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) {
+    let mut acts = actions.of(s.conn);
     let (slow_log, clients, write) = s
         .capabilities
         .as_ref()
@@ -58,20 +56,20 @@ pub fn server_info_ui(ctx: &egui::Context, state: &mut AppState) {
             }
         });
     if !open {
-        s.server_info = None;
+        acts.ask(SessionAction::CloseServerInfo);
         return;
     }
     if let Some(tab) = request.tab {
-        state.server_tab(tab);
+        acts.ask(SessionAction::ServerTab(tab));
     }
     if request.refresh {
-        state.open_server_info();
+        acts.ask(SessionAction::RefreshServerInfo);
     }
     if request.reset_slow_log {
-        state.ask_reset_slow_log();
+        acts.ask(SessionAction::AskResetSlowLog);
     }
     if let Some(client) = request.kill {
-        state.ask_kill_client(&client);
+        acts.ask(SessionAction::AskKillClient(client));
     }
 }
 

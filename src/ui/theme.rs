@@ -69,3 +69,12 @@ pub fn series_color(n: usize) -> Color32 {
     ];
     SERIES[n % SERIES.len()]
 }
+
+/// A key type as a coloured label.
+pub fn type_badge(ui: &mut egui::Ui, t: &crate::core::model::KeyType) {
+    ui.label(
+        egui::RichText::new(t.label())
+            .color(type_color(t))
+            .monospace(),
+    );
+}

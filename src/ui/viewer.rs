@@ -5,14 +5,11 @@ use std::time::{Duration, Instant};
 
 use egui_extras::{Column, TableBuilder};
 
-use super::edit::{self, EditActions};
-use super::{browser::type_badge, theme};
+use super::{Actions, ConnActions, DialogPurpose, edit, theme};
 use crate::core::escape::{escape_bytes, hex_dump};
+use crate::core::format::{group_digits, human_bytes, key_label, pretty_json, ttl_text};
 use crate::core::model::{Ttl, ValueItems};
-use crate::state::{
-    AppState, ValueMode, Viewer, ViewerState, group_digits, human_bytes, key_label, pretty_json,
-    ttl_text,
-};
+use crate::state::{Pending, Session, SessionAction, ValueMode, Viewer, ViewerState};
 
 /// Most bytes rendered as text (the rest can be saved to a file).
 const TEXT_VIEW_BYTES: usize = 256 * 1024;
@@ -21,23 +18,21 @@ const HEX_VIEW_BYTES: usize = 64 * 1024;
 /// Characters of a collection element shown in a table cell.
 const CELL_CHARS: usize = 160;
 
-/// Draws the viewer. Returns a suggested file name when "Save to file…" was pressed.
-pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
+/// Draws the viewer of a connection.
+pub fn viewer_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     // Keep the panel at the width the user gave it, whatever the content's width.
     ui.set_min_width(ui.available_width());
-    let mut save = None;
-    let mut load_more = false;
-    let mut reload = None;
-    let mut actions = EditActions::default();
+    let conn = s.conn;
+    let writable = s.writable();
+    let rename = s.capabilities.as_ref().is_some_and(|c| c.rename);
+    let page_loading = s.is_pending(Pending::Page);
+    let Some(v) = &mut s.viewer else {
+        ui.add_space(20.0);
+        ui.label(egui::RichText::new("Select a key to see its value.").color(theme::MUTED));
+        return;
+    };
+    let mut acts = actions.of(conn);
     {
-        let s = state.active_session_mut()?;
-        let writable = s.capabilities.as_ref().is_some_and(|c| c.write);
-        let rename = s.capabilities.as_ref().is_some_and(|c| c.rename);
-        let Some(v) = &mut s.viewer else {
-            ui.add_space(20.0);
-            ui.label(egui::RichText::new("Select a key to see its value.").color(theme::MUTED));
-            return None;
-        };
         ui.add(
             egui::Label::new(egui::RichText::new(key_label(&v.key)).monospace().strong())
                 .selectable(true),
@@ -52,40 +47,36 @@ pub fn viewer_ui(ui: &mut egui::Ui, state: &mut AppState) -> Option<String> {
             ViewerState::Failed(reason) => {
                 ui.colored_label(theme::level_color(crate::state::Level::Error), reason);
                 if ui.button("Reload").clicked() {
-                    reload = Some(v.key.clone());
+                    acts.ask(SessionAction::OpenKeyBytes(v.key.clone()));
                 }
             }
             ViewerState::Loaded => {
                 facts_ui(ui, v);
                 if writable {
-                    edit::key_actions_ui(ui, v, rename, &mut actions);
-                    edit::conflict_ui(ui, v, &mut actions);
+                    edit::key_actions_ui(ui, v, rename, &mut acts);
+                    edit::conflict_ui(ui, v, &mut acts);
                 }
                 ui.separator();
                 let is_string = matches!(v.items, Some(ValueItems::String { .. }));
                 let editing = writable
                     && is_string
-                    && (edit::decoded_editor_ui(ui, v, &mut actions)
-                        || edit::string_editor_ui(ui, v, &mut actions));
+                    && (edit::decoded_editor_ui(ui, v, &mut acts)
+                        || edit::string_editor_ui(ui, v, &mut acts));
                 if writable && !is_string {
-                    edit::element_actions_ui(ui, v, &mut actions);
+                    edit::element_actions_ui(ui, v, &mut acts);
                 }
                 if !editing {
-                    let (s_req, more) = value_ui(ui, v);
-                    save = s_req;
-                    load_more = more;
+                    let (save, more) = value_ui(ui, v, page_loading, &mut acts);
+                    if more {
+                        acts.ask(SessionAction::LoadMore);
+                    }
+                    if let Some(name) = save {
+                        acts.pick_file(DialogPurpose::SaveValue { conn, name });
+                    }
                 }
             }
         }
     }
-    actions.apply(state);
-    if let Some(key) = reload {
-        state.open_key_bytes(&key);
-    }
-    if load_more {
-        state.load_more();
-    }
-    save
 }
 
 fn facts_ui(ui: &mut egui::Ui, v: &Viewer) {
@@ -94,7 +85,7 @@ fn facts_ui(ui: &mut egui::Ui, v: &Viewer) {
         if ui.small_button("Copy key").clicked() {
             ui.ctx().copy_text(escape_bytes(&v.key));
         }
-        type_badge(ui, &d.meta.key_type);
+        theme::type_badge(ui, &d.meta.key_type);
         ui.separator();
         ui.label(format!(
             "TTL: {}",
@@ -271,7 +262,12 @@ fn cell(bytes: &[u8]) -> String {
 }
 
 /// Draws the value; returns (save requested with a file name, load more requested).
-fn value_ui(ui: &mut egui::Ui, v: &mut Viewer) -> (Option<String>, bool) {
+fn value_ui(
+    ui: &mut egui::Ui,
+    v: &mut Viewer,
+    page_loading: bool,
+    acts: &mut ConnActions<'_>,
+) -> (Option<String>, bool) {
     let mut save = None;
     let mut load_more = false;
     let Some(items) = &v.items else {
@@ -326,7 +322,7 @@ fn value_ui(ui: &mut egui::Ui, v: &mut Viewer) -> (Option<String>, bool) {
                     group_digits(total)
                 ));
                 if v.next.is_some() {
-                    if v.page_req.is_some() {
+                    if page_loading {
                         ui.spinner();
                     } else if ui.button("Load more").clicked() {
                         load_more = true;
@@ -341,10 +337,11 @@ fn value_ui(ui: &mut egui::Ui, v: &mut Viewer) -> (Option<String>, bool) {
             let (last_visible, clicked) =
                 collection_table(ui, items, v.selected_item, detail_height);
             if let Some(i) = clicked {
+                // The selection shows at once; the action fills the edit inputs from it.
                 v.selected_item = Some(i);
-                edit::prefill_element(v, i);
+                acts.ask(SessionAction::SelectElement(i));
             }
-            if last_visible && v.next.is_some() && v.page_req.is_none() {
+            if last_visible && v.next.is_some() && !page_loading {
                 load_more = true;
             }
             if let Some(i) = v.selected_item {

@@ -9,6 +9,43 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cache_console::service::{
+    CommandKind, ConnId, Event, EventKind, ReqId, SendError, ServiceHandle,
+};
+
+/// The service as these tests drive it: connections and requests by number, and the news of
+/// connections (the tests ask nothing of the app as a whole).
+pub struct Service(pub ServiceHandle);
+
+/// News of one connection.
+#[derive(Debug)]
+pub struct ConnEvent {
+    pub conn: u64,
+    pub req: u64,
+    pub kind: EventKind,
+}
+
+impl Service {
+    pub fn send(&self, conn: u64, req: u64, kind: CommandKind) -> Result<(), SendError> {
+        self.0.send(ConnId(conn), ReqId(req), kind)
+    }
+
+    pub fn blocking_recv(&mut self, timeout: Duration) -> Option<ConnEvent> {
+        match self.0.blocking_recv(timeout)? {
+            Event::Conn { conn, req, kind } => Some(ConnEvent {
+                conn: conn.0,
+                req: req.0,
+                kind,
+            }),
+            Event::App { .. } => None,
+        }
+    }
+
+    pub fn shutdown(&mut self) {
+        self.0.shutdown();
+    }
+}
+
 /// A redis-server owned by one test.
 pub struct RedisServer {
     child: Child,

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use cache_console::config::profiles::{Profile, ProfileStore};
-use cache_console::state::{AppState, ScanPhase, ValueMode, ViewerState};
+use cache_console::state::{Action, AppState, ScanPhase, SessionAction, ValueMode, ViewerState};
 use cache_console::ui::App;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -17,6 +17,13 @@ pub fn harness(mut state: AppState) -> Harness<'static, App> {
     Harness::builder()
         .with_size([1400.0, 900.0])
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+/// Does what a click would ask of the shown connection.
+pub fn act(h: &mut Harness<'static, App>, action: SessionAction) {
+    let state = &mut h.state_mut().state;
+    let conn = state.active_conn().expect("a connection");
+    state.handle(Action::Session(conn, action));
 }
 
 /// Steps frames until `done` holds; the service answers on its own thread meanwhile.
@@ -155,7 +162,7 @@ pub fn timed_app_listing(url: &str, runs: usize) -> (Harness<'static, App>, Dura
     let mut best = Duration::MAX;
     for _ in 0..runs {
         let start = Instant::now();
-        h.state_mut().state.search();
+        act(&mut h, SessionAction::Search);
         wait_done(&mut h);
         best = best.min(start.elapsed());
     }

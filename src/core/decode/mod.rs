@@ -100,13 +100,81 @@ impl Format {
     }
 }
 
-/// A decoded value and the steps that got there ("zlib", "PHP serialize").
+/// One step of decoding a stored value, outermost first in [`Decoded::steps`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// PHP `serialize()` output.
+    PhpSerialize,
+    /// base64 text.
+    Base64,
+    /// MessagePack.
+    MessagePack,
+    /// gzip compression.
+    Gzip,
+    /// zlib compression.
+    Zlib,
+    /// FastLZ compression (PHP's memcached extension).
+    FastLz,
+    /// The flags PHP's memcached extension stores beside a value.
+    PhpMemcachedFlags,
+    /// A PHP integer stored as text.
+    PhpInt,
+    /// A PHP float stored as text.
+    PhpFloat,
+    /// A PHP boolean stored as text.
+    PhpBool,
+    /// JSON text.
+    Json,
+    /// A plain string.
+    PlainString,
+}
+
+impl Step {
+    /// How the step is named to people.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::PhpSerialize => "PHP serialize",
+            Self::Base64 => "base64",
+            Self::MessagePack => "MessagePack",
+            Self::Gzip => "gzip",
+            Self::Zlib => "zlib",
+            Self::FastLz => "FastLZ",
+            Self::PhpMemcachedFlags => "PHP memcached flags",
+            Self::PhpInt => "PHP int",
+            Self::PhpFloat => "PHP float",
+            Self::PhpBool => "PHP bool",
+            Self::Json => "JSON",
+            Self::PlainString => "string",
+        }
+    }
+}
+
+/// A decoded value and the steps that got there (zlib, then PHP serialize).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
     /// The steps, outermost first.
-    pub steps: Vec<&'static str>,
+    pub steps: Vec<Step>,
     /// The value.
     pub node: Node,
+}
+
+impl Decoded {
+    /// The steps as people read them, outermost first.
+    #[must_use]
+    pub fn labels(&self) -> Vec<&'static str> {
+        self.steps.iter().map(|s| s.label()).collect()
+    }
+}
+
+/// The steps joined for display: "zlib → PHP serialize".
+#[must_use]
+pub fn steps_text(steps: &[Step]) -> String {
+    steps
+        .iter()
+        .map(|s| s.label())
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 fn inflate(reader: impl std::io::Read) -> Result<Vec<u8>, String> {
@@ -180,7 +248,7 @@ pub fn decode_as(bytes: &[u8], format: Format) -> Result<Decoded, String> {
     match format {
         Format::Php => php::unserialize(bytes)
             .map(|node| Decoded {
-                steps: vec!["PHP serialize"],
+                steps: vec![Step::PhpSerialize],
                 node,
             })
             .map_err(|e| e.to_string()),
@@ -189,11 +257,11 @@ pub fn decode_as(bytes: &[u8], format: Format) -> Result<Decoded, String> {
                 .decode(bytes.trim_ascii())
                 .map_err(|e| format!("not base64: {e}"))?;
             let mut inner = decode_as(&raw, Format::Php)?;
-            inner.steps.insert(0, "base64");
+            inner.steps.insert(0, Step::Base64);
             Ok(inner)
         }
         Format::MessagePack => msgpack(bytes).map(|node| Decoded {
-            steps: vec!["MessagePack"],
+            steps: vec![Step::MessagePack],
             node,
         }),
         Format::Gzip | Format::Zlib => {
@@ -209,7 +277,14 @@ pub fn decode_as(bytes: &[u8], format: Format) -> Result<Decoded, String> {
                     node: Node::Str(inflated),
                 },
             };
-            inner.steps.insert(0, format.label());
+            inner.steps.insert(
+                0,
+                if format == Format::Gzip {
+                    Step::Gzip
+                } else {
+                    Step::Zlib
+                },
+            );
             Ok(inner)
         }
     }
@@ -327,25 +402,25 @@ fn by_php_memcached_flags(bytes: &[u8], flags: u32) -> Option<Result<Decoded, St
         5 => Err("igbinary values cannot be read yet".to_owned()),
         1..=3 | 6 | 0 => Ok(Decoded {
             steps: vec![match kind {
-                1 => "PHP int",
-                2 => "PHP float",
-                3 => "PHP bool",
-                6 => "JSON",
-                _ => "string",
+                1 => Step::PhpInt,
+                2 => Step::PhpFloat,
+                3 => Step::PhpBool,
+                6 => Step::Json,
+                _ => Step::PlainString,
             }],
             node: Node::Str(payload),
         }),
         _ => return None,
     };
     if let Ok(d) = &mut decoded {
-        d.steps.insert(0, "PHP memcached flags");
+        d.steps.insert(0, Step::PhpMemcachedFlags);
         if compressed {
             d.steps.insert(
                 1,
                 if flags & FASTLZ != 0 {
-                    "FastLZ"
+                    Step::FastLz
                 } else {
-                    "zlib"
+                    Step::Zlib
                 },
             );
         }
@@ -467,7 +542,7 @@ pub fn to_json(node: &Node) -> serde_json::Value {
 #[must_use]
 pub fn render(decoded: &Decoded) -> String {
     let body = serde_json::to_string_pretty(&to_json(&decoded.node)).unwrap_or_default();
-    format!("// {}\n{body}", decoded.steps.join(" → "))
+    format!("// {}\n{body}", steps_text(&decoded.steps))
 }
 
 /// The kind of an editable scalar.
@@ -550,9 +625,9 @@ pub fn with_scalars(node: &Node, texts: &[String]) -> Result<Node, String> {
                 .ok_or_else(|| "internal: fewer values than scalars".to_owned())
         };
         Ok(match node {
-            Node::Str(_) => {
-                Node::Str(crate::core::escape::unescape(&next()?).map_err(|e| format!("{shown}: {e}"))?)
-            }
+            Node::Str(_) => Node::Str(
+                crate::core::escape::unescape(&next()?).map_err(|e| format!("{shown}: {e}"))?,
+            ),
             Node::Int(_) => {
                 let t = next()?;
                 Node::Int(
@@ -597,15 +672,15 @@ pub fn with_scalars(node: &Node, texts: &[String]) -> Result<Node, String> {
 ///
 /// # Errors
 /// The original was compressed or not PHP: such values are edited as text or hex.
-pub fn reencode(steps: &[&str], node: &Node) -> Result<Vec<u8>, String> {
+pub fn reencode(steps: &[Step], node: &Node) -> Result<Vec<u8>, String> {
     match steps {
-        ["PHP serialize"] => Ok(php::serialize(node)),
-        ["base64", "PHP serialize"] => Ok(base64::engine::general_purpose::STANDARD
+        [Step::PhpSerialize] => Ok(php::serialize(node)),
+        [Step::Base64, Step::PhpSerialize] => Ok(base64::engine::general_purpose::STANDARD
             .encode(php::serialize(node))
             .into_bytes()),
         _ => Err(format!(
             "values read as {} cannot be saved from here: edit them as text or hex",
-            steps.join(" → ")
+            steps_text(steps)
         )),
     }
 }
@@ -661,19 +736,19 @@ mod tests {
         let same: Vec<String> = leaves.iter().map(|l| l.text.clone()).collect();
         let unchanged = with_scalars(&node, &same).expect("same");
         assert_eq!(
-            reencode(&["PHP serialize"], &unchanged).expect("encode"),
+            reencode(&[Step::PhpSerialize], &unchanged).expect("encode"),
             original
         );
         let edited =
             with_scalars(&node, &["Ada L.".into(), "4".into(), "10.25".into()]).expect("edit");
         assert_eq!(
-            reencode(&["PHP serialize"], &edited).expect("encode"),
+            reencode(&[Step::PhpSerialize], &edited).expect("encode"),
             b"a:3:{s:4:\"name\";s:6:\"Ada L.\";s:3:\"qty\";i:4;s:5:\"price\";d:10.25;}"
         );
         let bad =
             with_scalars(&node, &["x".into(), "four".into(), "1".into()]).expect_err("bad int");
         assert!(bad.contains("[qty]"), "{bad}");
-        assert!(reencode(&["gzip", "PHP serialize"], &node).is_err());
+        assert!(reencode(&[Step::Gzip, Step::PhpSerialize], &node).is_err());
     }
 
     #[test]
@@ -683,13 +758,13 @@ mod tests {
         gz.write_all(php).expect("gzip");
         let gz = gz.finish().expect("gzip");
         let d = detect(&gz, None).expect("detected").expect("decoded");
-        assert_eq!(d.steps, ["gzip", "PHP serialize"]);
+        assert_eq!(d.labels(), ["gzip", "PHP serialize"]);
         assert_eq!(to_json(&d.node), serde_json::json!({"qty": 3}));
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(b"plain text inside").expect("zlib");
         let z = z.finish().expect("zlib");
         let d = detect(&z, None).expect("detected").expect("decoded");
-        assert_eq!(d.steps, ["zlib"]);
+        assert_eq!(d.labels(), ["zlib"]);
         assert_eq!(d.node, Node::Str(b"plain text inside".to_vec()));
     }
 
@@ -716,7 +791,7 @@ mod tests {
     fn php_memcached_flags_are_honoured() {
         let php = b"a:1:{i:0;s:2:\"ok\";}";
         let d = detect(php, Some(4)).expect("flags").expect("decoded");
-        assert_eq!(d.steps, ["PHP memcached flags", "PHP serialize"]);
+        assert_eq!(d.labels(), ["PHP memcached flags", "PHP serialize"]);
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(php).expect("zlib");
         let mut payload = u32::try_from(php.len())
@@ -727,7 +802,7 @@ mod tests {
         let d = detect(&payload, Some(4 | 16 | 32))
             .expect("flags")
             .expect("decoded");
-        assert_eq!(d.steps, ["PHP memcached flags", "zlib", "PHP serialize"]);
+        assert_eq!(d.labels(), ["PHP memcached flags", "zlib", "PHP serialize"]);
         assert_eq!(to_json(&d.node), serde_json::json!(["ok"]));
         assert!(
             detect(b"\0\0\0\0\xff", Some(4 | 16 | 64)).is_some_and(|r| r.is_err()),
@@ -744,7 +819,7 @@ mod tests {
         let d = detect(wrapped.as_bytes(), None)
             .expect("detected")
             .expect("decoded");
-        assert_eq!(d.steps, ["base64", "PHP serialize"]);
+        assert_eq!(d.labels(), ["base64", "PHP serialize"]);
         assert!(detect(b"a:1:{i:0;", None).is_some_and(|r| r.is_err()));
         assert!(detect(b"just text", None).is_none());
         assert!(decode_as(b"not gzip", Format::Gzip).is_err());

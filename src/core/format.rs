@@ -1,0 +1,112 @@
+//! How numbers, sizes, TTLs, keys and JSON are shown to people: one place, so the browser, the
+//! viewer, the dialogs and the command line say the same thing the same way.
+
+use std::time::Instant;
+
+use crate::core::escape::escape_bytes;
+use crate::core::model::Ttl;
+
+/// `1234567` → `1,234,567`.
+#[must_use]
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes as a short human size (`512 B`, `1.5 KiB`).
+#[must_use]
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A TTL as text, counting down from when it was read.
+#[must_use]
+pub fn ttl_text(ttl: Ttl, read_at: Instant, now: Instant) -> String {
+    match ttl {
+        Ttl::Persistent => "no TTL".to_owned(),
+        Ttl::ExpiresInMs(ms) => {
+            let elapsed = u64::try_from(now.saturating_duration_since(read_at).as_millis())
+                .unwrap_or(u64::MAX);
+            let left = ms.saturating_sub(elapsed);
+            if left == 0 {
+                return "expired".to_owned();
+            }
+            let secs = left.div_ceil(1000);
+            match secs {
+                0..=59 => format!("{secs}s"),
+                60..=3599 => format!("{}m {}s", secs / 60, secs % 60),
+                3600..=86_399 => format!("{}h {}m", secs / 3600, (secs % 3600) / 60),
+                _ => format!("{}d {}h", secs / 86_400, (secs % 86_400) / 3600),
+            }
+        }
+    }
+}
+
+/// Pretty JSON for bytes that hold a JSON object or array.
+#[must_use]
+pub fn pretty_json(bytes: &[u8]) -> Option<String> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if !matches!(first, b'{' | b'[') {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    serde_json::to_string_pretty(&value).ok()
+}
+
+/// Short display of a key for headers and notices.
+#[must_use]
+pub fn key_label(key: &[u8]) -> String {
+    let text = escape_bytes(key);
+    if text.chars().count() > 120 {
+        let cut: String = text.chars().take(117).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn ttl_text_counts_down() {
+        let t0 = Instant::now();
+        let ttl = Ttl::ExpiresInMs(90_500);
+        assert_eq!(ttl_text(ttl, t0, t0), "1m 31s");
+        assert_eq!(ttl_text(ttl, t0, t0 + Duration::from_mins(1)), "31s");
+        assert_eq!(ttl_text(ttl, t0, t0 + Duration::from_secs(91)), "expired");
+        assert_eq!(ttl_text(Ttl::Persistent, t0, t0), "no TTL");
+        assert_eq!(ttl_text(Ttl::ExpiresInMs(90_000_000), t0, t0), "1d 1h");
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1000), "1,000");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(12), "12 B");
+    }
+}

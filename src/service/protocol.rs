@@ -1,0 +1,387 @@
+//! What crosses the service's two channels: [`Command`]s in, [`Event`]s out, and the ids that
+//! tie each answer to its question.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::backend::{BackendError, BulkResult, Capabilities, ConnectOptions, ServerInfo};
+use crate::config::audit::{AuditEntry, AuditLog};
+use crate::config::connection::{ConnectionSpec, Secret};
+use crate::config::envimport::Imported;
+use crate::config::profiles::SaveJob;
+use crate::core::model::{
+    BulkProgress, ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor,
+    ScanRequest, SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
+};
+
+/// Identifies one open connection (a tab in the UI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Identifies one request; every event it causes carries the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReqId(pub u64);
+
+/// Hands out connection and request ids, never the same one twice.
+#[derive(Debug, Default)]
+pub struct Ids {
+    last: u64,
+}
+
+impl Ids {
+    /// A new connection id.
+    pub fn conn(&mut self) -> ConnId {
+        self.last += 1;
+        ConnId(self.last)
+    }
+
+    /// A new request id.
+    pub fn req(&mut self) -> ReqId {
+        self.last += 1;
+        ReqId(self.last)
+    }
+}
+
+/// A request to the service.
+#[derive(Debug)]
+pub enum Command {
+    /// Work on one connection.
+    Conn {
+        /// The connection it concerns.
+        conn: ConnId,
+        /// The request id its events will carry.
+        req: ReqId,
+        /// What to do.
+        kind: CommandKind,
+    },
+    /// Work for the app as a whole: testing a connection, the files it keeps.
+    App {
+        /// The request id its event will carry.
+        req: ReqId,
+        /// What to do.
+        kind: AppCommand,
+    },
+    /// Stop the service (sent by [`super::ServiceHandle::shutdown`]).
+    Shutdown,
+}
+
+/// What a [`Command::Conn`] asks of its connection. A command that stops work (`StopScan`,
+/// `CancelDelete`, …) carries the id of the request it stops.
+#[derive(Debug, Clone)]
+pub enum CommandKind {
+    /// Open the connection (replacing any connection with that id).
+    Connect {
+        /// Where to connect.
+        spec: ConnectionSpec,
+        /// The resolved password, if any.
+        password: Option<Secret>,
+        /// Read-only, profile name and audit log.
+        options: ConnectOptions,
+    },
+    /// Close the connection and cancel all its work.
+    Disconnect,
+    /// Reconnect to another database index of the same server.
+    SelectDb {
+        /// The database index.
+        db: u32,
+    },
+    /// Read the databases and their key counts.
+    ListDatabases,
+    /// List keys, cancelling any listing already running on this connection.
+    Scan {
+        /// Pattern, type filter and batch size.
+        request: ScanRequest,
+        /// Cursor to start from (0 for a new listing, or where a paused one stopped).
+        from_cursor: u64,
+        /// Pause after this many matching keys; `None` lists everything.
+        limit: Option<u64>,
+    },
+    /// Stop the running listing.
+    StopScan,
+    /// Read type, TTL and size of these keys (pipelined).
+    FetchMeta {
+        /// The keys, usually the rows on screen.
+        keys: Vec<Bytes>,
+    },
+    /// Read a key's details and the first page of its value.
+    OpenKey {
+        /// The key.
+        key: Bytes,
+        /// Items per page.
+        page_size: u32,
+    },
+    /// Read another page of a value.
+    ReadPage {
+        /// The key.
+        key: Bytes,
+        /// Its type.
+        key_type: KeyType,
+        /// Where the page starts.
+        cursor: PageCursor,
+        /// Items per page.
+        page_size: u32,
+    },
+    /// Write a string value, in full, to a local file.
+    SaveValue {
+        /// The key.
+        key: Bytes,
+        /// The file to create or replace.
+        path: PathBuf,
+    },
+    /// Make one change.
+    Write {
+        /// The change.
+        op: WriteOp,
+    },
+    /// Save keys (for undo), then delete them.
+    DeleteWithUndo {
+        /// The keys.
+        keys: Vec<Bytes>,
+    },
+    /// Count the keys a pattern matches and return a sample of them (before a bulk delete).
+    Preview {
+        /// Pattern and type filter.
+        request: ScanRequest,
+        /// How many matching keys to return.
+        sample: usize,
+    },
+    /// Delete every key a pattern matches, in batches, until done or cancelled.
+    DeleteMatching {
+        /// Pattern and type filter.
+        request: ScanRequest,
+    },
+    /// Stop the running delete by pattern after its current batch.
+    CancelDelete,
+    /// Read every server's statistics.
+    ServerInfo,
+    /// Read the newest slow log entries.
+    SlowLog {
+        /// At most this many.
+        count: u32,
+    },
+    /// List the server's clients.
+    Clients,
+    /// Analyse where the memory goes, cancelling any analysis already running.
+    AnalyzeMemory {
+        /// Pattern, sample size, namespace delimiter and depth.
+        request: crate::backend::analysis::AnalysisRequest,
+    },
+    /// Stop the running memory analysis after its current page (its report still comes).
+    CancelAnalysis,
+    /// Start (or retune) this connection's metrics sampler; its samples carry this request id.
+    StartMetrics {
+        /// Time between samples.
+        interval: Duration,
+    },
+    /// Stop the metrics sampler (nothing shows its figures).
+    StopMetrics,
+}
+
+/// What a [`Command::App`] asks for. Each is file or network work the UI thread must not wait
+/// on; each is answered by one [`AppEvent`].
+#[derive(Debug)]
+pub enum AppCommand {
+    /// Connect, describe the server, and disconnect again ("Test connection").
+    Test {
+        /// Where to connect.
+        spec: ConnectionSpec,
+        /// The resolved password, if any.
+        password: Option<Secret>,
+    },
+    /// Write the profiles file (a newer save always wins over an older one).
+    SaveProfiles(SaveJob),
+    /// Read a `.env` file and make profiles of the cache stores it configures.
+    ReadEnv {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Read the newest entries of the audit log.
+    ReadAudit {
+        /// The log.
+        log: AuditLog,
+        /// At most this many, newest first.
+        limit: usize,
+    },
+    /// Seed the demo database again.
+    ResetDemo {
+        /// The SQLite file.
+        path: PathBuf,
+    },
+    /// Write chart points to a CSV file, whole or not at all.
+    WriteCsv {
+        /// The file.
+        path: PathBuf,
+        /// The points.
+        points: Vec<crate::core::metrics::Point>,
+    },
+}
+
+/// A message from the service to the UI.
+#[derive(Debug)]
+// Connection news is nearly every event and the big variant: boxing it would allocate once per
+// event and save nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Event {
+    /// News of one connection.
+    Conn {
+        /// The connection it concerns.
+        conn: ConnId,
+        /// The request it answers.
+        req: ReqId,
+        /// What happened.
+        kind: EventKind,
+    },
+    /// The answer to an [`AppCommand`].
+    App {
+        /// The request it answers.
+        req: ReqId,
+        /// What happened.
+        kind: AppEvent,
+    },
+}
+
+/// State of a key listing after a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanState {
+    /// More batches follow.
+    Running,
+    /// The limit was reached; continue from the batch's cursor.
+    Paused,
+    /// The whole keyspace was visited.
+    Done,
+}
+
+/// What an [`Event::Conn`] reports.
+#[derive(Debug)]
+pub enum EventKind {
+    /// The connection is open.
+    Connected {
+        /// What it is connected to.
+        description: String,
+        /// What it can do.
+        capabilities: Capabilities,
+    },
+    /// The databases and their key counts.
+    Databases(Vec<DbInfo>),
+    /// A listing started; `total_keys` is the size of the database (DBSIZE).
+    ScanStarted {
+        /// Keys in the database.
+        total_keys: u64,
+    },
+    /// A batch of matching keys.
+    ScanBatch {
+        /// The keys found.
+        keys: Vec<Bytes>,
+        /// Cursor to continue from (0 when done).
+        cursor: u64,
+        /// Share of the keyspace visited, 0.0‥=1.0.
+        progress: f64,
+        /// Whether more will follow.
+        state: ScanState,
+    },
+    /// Type, TTL and size for keys asked for with `FetchMeta`.
+    Meta {
+        /// The keys, in request order.
+        keys: Vec<Bytes>,
+        /// Their facts; `None` for keys that no longer exist.
+        meta: Vec<Option<KeyMeta>>,
+    },
+    /// A key was opened.
+    KeyOpened {
+        /// The key.
+        key: Bytes,
+        /// Its details.
+        details: KeyDetails,
+        /// The first page of its value.
+        page: ValuePage,
+    },
+    /// Another page of a value.
+    Page {
+        /// The key.
+        key: Bytes,
+        /// The page.
+        page: ValuePage,
+    },
+    /// A value was saved to a file.
+    Saved {
+        /// The file written.
+        path: PathBuf,
+        /// Bytes written.
+        bytes: u64,
+    },
+    /// A write finished.
+    Written {
+        /// The write.
+        op: WriteOp,
+        /// What it did.
+        outcome: WriteOutcome,
+    },
+    /// Keys were saved and deleted; `saved` puts them back with `WriteOp::Restore`.
+    Deleted {
+        /// What was saved.
+        saved: Vec<DumpedKey>,
+        /// How many keys were deleted.
+        deleted: u64,
+    },
+    /// How many keys a pattern matches, and some of them.
+    Previewed {
+        /// Matching keys.
+        matched: u64,
+        /// The first matching keys found.
+        sample: Vec<Bytes>,
+    },
+    /// Statistics of every server.
+    ServerInfo(Vec<ServerInfo>),
+    /// The slow log, newest first.
+    SlowLog(Vec<SlowLogEntry>),
+    /// The connected clients.
+    Clients(Vec<ClientInfo>),
+    /// A metrics sample and the figures derived from it and the one before.
+    Metrics {
+        /// What the servers reported.
+        sample: crate::core::metrics::Sample,
+        /// Rates and sums for the dashboard.
+        derived: crate::core::metrics::Derived,
+        /// How long the sample took.
+        took: Duration,
+        /// When the next sample starts, from this one's start (the interval, or longer when
+        /// samples are slow).
+        next_in: Duration,
+    },
+    /// A metrics sample failed; the sampler goes on.
+    MetricsFailed(BackendError),
+    /// Progress of a memory analysis.
+    AnalysisProgress {
+        /// Keys seen so far.
+        keys: u64,
+        /// Share of the keyspace visited, 0.0‥=1.0.
+        progress: f64,
+    },
+    /// A memory analysis ended (done, sampled or cancelled).
+    AnalysisDone(crate::backend::analysis::MemoryReport),
+    /// Progress of a delete by pattern.
+    DeleteProgress(BulkProgress),
+    /// A delete by pattern ended.
+    DeleteDone(BulkResult),
+    /// The request failed.
+    Failed(BackendError),
+}
+
+/// What an [`Event::App`] reports.
+#[derive(Debug)]
+pub enum AppEvent {
+    /// A connection test: a description of the server, or the error.
+    Tested(Result<String, BackendError>),
+    /// The profiles file was written, or why not.
+    ProfilesSaved(Result<(), String>),
+    /// The profiles a `.env` file configures, or why it could not be read.
+    EnvRead(Result<Vec<Imported>, String>),
+    /// The newest audit entries, newest first, or why they could not be read.
+    Audit(Result<Vec<AuditEntry>, String>),
+    /// The demo database was seeded again, or why not.
+    DemoReset(Result<(), String>),
+    /// The CSV file written, or why it could not be.
+    CsvWritten(Result<PathBuf, String>),
+}

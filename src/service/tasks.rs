@@ -1,0 +1,275 @@
+//! The work a connection does for one request: a listing streamed in batches, a pattern
+//! delete or a memory analysis with progress, a metrics sampler, and one-answer requests.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt as _;
+use tokio::sync::mpsc;
+
+use super::{CommandKind, ConnId, EventKind, EventSender, MIN_METRICS_INTERVAL, ReqId, ScanState};
+use crate::backend::ops::{Pages, preview};
+use crate::backend::{BackendError, CacheBackend};
+use crate::core::model::{DumpedKey, KeyType, PageCursor, ScanRequest, WriteOp};
+
+/// Chunk size used when streaming a large string to a file.
+const SAVE_CHUNK_BYTES: u64 = 1024 * 1024;
+
+/// One request's work: the backend it runs on and where its events go.
+pub(super) struct Job {
+    pub backend: Arc<dyn CacheBackend>,
+    pub events: EventSender,
+    pub conn: ConnId,
+    pub req: ReqId,
+}
+
+impl Job {
+    async fn send(&self, kind: EventKind) -> bool {
+        self.events.conn(self.conn, self.req, kind).await
+    }
+
+    /// Sends the one answer of a request that has one.
+    pub async fn answer(self, work: CommandKind) {
+        let kind = match answer(self.backend.as_ref(), work).await {
+            Ok(kind) => kind,
+            Err(e) => EventKind::Failed(e),
+        };
+        self.send(kind).await;
+    }
+
+    /// Streams a listing in batches until it is done, reaches `limit` matches, or the UI is
+    /// gone.
+    pub async fn scan(self, request: ScanRequest, from_cursor: u64, limit: Option<u64>) {
+        match self.backend.key_count().await {
+            Ok(total_keys) => {
+                if !self.send(EventKind::ScanStarted { total_keys }).await {
+                    return;
+                }
+            }
+            Err(e) => {
+                self.send(EventKind::Failed(e)).await;
+                return;
+            }
+        }
+        let mut matched: u64 = 0;
+        let mut pages = Pages::new(self.backend.as_ref(), &request, from_cursor);
+        loop {
+            let page = match pages.next().await {
+                Ok(Some(page)) => page,
+                // A listing always ends with the page whose cursor is 0; nothing follows it.
+                Ok(None) => return,
+                Err(e) => {
+                    self.send(EventKind::Failed(e)).await;
+                    return;
+                }
+            };
+            matched += page.keys.len() as u64;
+            let state = if page.next_cursor == 0 {
+                ScanState::Done
+            } else if limit.is_some_and(|l| matched >= l) {
+                ScanState::Paused
+            } else {
+                ScanState::Running
+            };
+            let kind = EventKind::ScanBatch {
+                keys: page.keys,
+                cursor: page.next_cursor,
+                progress: page.progress,
+                state,
+            };
+            if !self.send(kind).await || state != ScanState::Running {
+                return;
+            }
+        }
+    }
+
+    /// Deletes what `request` matches, reporting progress, until done or `cancel` is set.
+    pub async fn delete_matching(self, request: ScanRequest, cancel: Arc<AtomicBool>) {
+        let (report, forward) = self.progress(EventKind::DeleteProgress);
+        let result = self
+            .backend
+            .delete_matching(&request, &cancel, &report)
+            .await;
+        drop(report);
+        let _ = forward.await;
+        self.send(match result {
+            Ok(done) => EventKind::DeleteDone(done),
+            Err(e) => EventKind::Failed(e),
+        })
+        .await;
+    }
+
+    /// Runs a memory analysis, reporting progress; its report comes even when cancelled.
+    pub async fn analyze(
+        self,
+        request: crate::backend::analysis::AnalysisRequest,
+        cancel: Arc<AtomicBool>,
+    ) {
+        let (report, forward) =
+            self.progress(|(keys, progress)| EventKind::AnalysisProgress { keys, progress });
+        let progress = move |keys: u64, progress: f64| report((keys, progress));
+        let result =
+            crate::backend::analysis::analyze(self.backend.as_ref(), &request, &cancel, &progress)
+                .await;
+        drop(progress);
+        let _ = forward.await;
+        self.send(match result {
+            Ok(report) => EventKind::AnalysisDone(report),
+            Err(e) => EventKind::Failed(e),
+        })
+        .await;
+    }
+
+    /// Samples the backend's figures every `interval` until aborted or the UI is gone.
+    pub async fn sample(self, interval: Duration) {
+        let interval = interval.max(MIN_METRICS_INTERVAL);
+        let mut prev: Option<crate::core::metrics::Sample> = None;
+        loop {
+            let started = Instant::now();
+            let result = self.backend.stats().await;
+            let took = started.elapsed();
+            let next_in = crate::core::metrics::sampling_wait(interval, took);
+            let kind = match result {
+                Ok(servers) => {
+                    let sample = crate::core::metrics::Sample {
+                        at_ms: crate::core::ttl::now_unix_ms(),
+                        servers,
+                    };
+                    let derived = crate::core::metrics::derive(prev.as_ref(), &sample);
+                    prev = Some(sample.clone());
+                    EventKind::Metrics {
+                        sample,
+                        derived,
+                        took,
+                        next_in,
+                    }
+                }
+                Err(e) => EventKind::MetricsFailed(e),
+            };
+            if !self.send(kind).await {
+                return;
+            }
+            tokio::time::sleep(next_in.saturating_sub(started.elapsed())).await;
+        }
+    }
+
+    /// Progress reports of a long job go to the UI through a small channel, so the job never
+    /// waits on the UI; a report dropped because the UI is behind is followed by a newer one.
+    fn progress<P: Send + 'static>(
+        &self,
+        to_event: fn(P) -> EventKind,
+    ) -> (
+        impl Fn(P) + Send + Sync + use<P>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (tx, mut rx) = mpsc::channel::<P>(4);
+        let (events, conn, req) = (self.events.clone(), self.conn, self.req);
+        let forward = tokio::spawn(async move {
+            while let Some(p) = rx.recv().await {
+                events.conn(conn, req, to_event(p)).await;
+            }
+        });
+        let report = move |p: P| {
+            let _ = tx.try_send(p);
+        };
+        (report, forward)
+    }
+}
+
+/// The one answer to a request that has one.
+async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKind, BackendError> {
+    Ok(match work {
+        CommandKind::ListDatabases => EventKind::Databases(backend.databases().await?),
+        CommandKind::FetchMeta { keys } => {
+            let meta = backend.key_meta(&keys).await?;
+            EventKind::Meta { keys, meta }
+        }
+        CommandKind::OpenKey { key, page_size } => {
+            let details = backend.key_details(&key).await?;
+            let page = backend
+                .read_page(&key, &details.meta.key_type, &PageCursor::Start, page_size)
+                .await?;
+            EventKind::KeyOpened { key, details, page }
+        }
+        CommandKind::ReadPage {
+            key,
+            key_type,
+            cursor,
+            page_size,
+        } => {
+            let page = backend
+                .read_page(&key, &key_type, &cursor, page_size)
+                .await?;
+            EventKind::Page { key, page }
+        }
+        CommandKind::SaveValue { key, path } => {
+            let bytes = save_value(backend, &key, &path).await?;
+            EventKind::Saved { path, bytes }
+        }
+        CommandKind::Write { op } => {
+            let outcome = backend.write(&op).await?;
+            EventKind::Written { op, outcome }
+        }
+        CommandKind::DeleteWithUndo { keys } => {
+            let saved: Vec<DumpedKey> = backend.dump(&keys).await?.into_iter().flatten().collect();
+            let deleted = backend.write(&WriteOp::Delete { keys }).await?.changed();
+            EventKind::Deleted { saved, deleted }
+        }
+        CommandKind::ServerInfo => EventKind::ServerInfo(backend.server_info().await?),
+        CommandKind::SlowLog { count } => EventKind::SlowLog(backend.slow_log(count).await?),
+        CommandKind::Clients => EventKind::Clients(backend.clients().await?),
+        CommandKind::Preview { request, sample } => {
+            let (matched, sample) = preview(backend, &request, sample).await?;
+            EventKind::Previewed { matched, sample }
+        }
+        other => {
+            return Err(BackendError::Internal(format!(
+                "{other:?} has no single answer"
+            )));
+        }
+    })
+}
+
+/// Streams a string value to `path` in chunks, whole or not at all.
+async fn save_value(
+    backend: &dyn CacheBackend,
+    key: &[u8],
+    path: &Path,
+) -> Result<u64, BackendError> {
+    let details = backend.key_details(key).await?;
+    if details.meta.key_type != KeyType::String {
+        return Err(BackendError::Unsupported(
+            "only string values can be saved to a file".to_owned(),
+        ));
+    }
+    let file_err = |e: std::io::Error| BackendError::File(format!("{}: {e}", path.display()));
+    // Write next to the target and rename, so a failure never leaves half a file behind.
+    let tmp = path.with_extension("cache-console-partial");
+    let mut file = tokio::fs::File::create(&tmp).await.map_err(file_err)?;
+    let total = details.length;
+    let mut offset = 0;
+    let result: Result<(), BackendError> = async {
+        while offset < total {
+            let chunk = backend
+                .read_string_range(key, offset, SAVE_CHUNK_BYTES.min(total - offset))
+                .await?;
+            if chunk.is_empty() {
+                break;
+            }
+            file.write_all(&chunk).await.map_err(file_err)?;
+            offset += chunk.len() as u64;
+        }
+        file.flush().await.map_err(file_err)?;
+        file.sync_all().await.map_err(file_err)?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
+    tokio::fs::rename(&tmp, path).await.map_err(file_err)?;
+    Ok(offset)
+}

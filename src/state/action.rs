@@ -1,0 +1,189 @@
+//! The one way the UI asks for anything: every panel pushes [`Action`]s, and
+//! [`super::AppState::handle`] carries them out after the frame is drawn. A panel edits the
+//! plain fields it shows (a text input, a toggle) in place; whatever sends a command, asks a
+//! question or touches another panel's state is an action. Everything about one connection
+//! names it, so an action can never land on whichever tab happens to be shown.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+
+use super::{ConflictChoice, ServerTab};
+use crate::core::keyindex::KeyId;
+use crate::core::model::ClientInfo;
+use crate::service::ConnId;
+
+/// Something the UI asks of the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Something about one connection.
+    Session(ConnId, SessionAction),
+    /// Open the form for a new profile.
+    NewProfile,
+    /// Open the form on a saved profile.
+    EditProfile(String),
+    /// Save the form (add or update); it closes when that worked.
+    SaveForm,
+    /// Test the form's settings.
+    TestForm,
+    /// Close the form without saving.
+    CloseForm,
+    /// The CA file picked for the form.
+    SetCaFile(PathBuf),
+    /// Copy a profile under a new name.
+    DuplicateProfile(String),
+    /// Ask before deleting a profile.
+    AskDeleteProfile(String),
+    /// Delete a profile (asked already).
+    DeleteProfile(String),
+    /// Keep the profile after all.
+    KeepProfile,
+    /// Connect a saved profile (asking for its password first when it needs one).
+    Connect(String),
+    /// Connect with the password typed in the dialog.
+    SubmitPassword,
+    /// Close the password dialog.
+    CancelPassword,
+    /// Show a connection's tab.
+    Activate(ConnId),
+    /// Close a connection.
+    Close(ConnId),
+    /// Close a connection and open its profile again.
+    Reconnect(ConnId),
+    /// Yes to the open question.
+    ConfirmYes,
+    /// No to the open question.
+    ConfirmNo,
+    /// Remove a notice.
+    DismissNotice(usize),
+    /// Open the audit log window.
+    OpenAudit,
+    /// Close it.
+    CloseAudit,
+    /// Make profiles from this `.env` file.
+    ImportEnv(PathBuf),
+    /// Seed the demo database again.
+    ResetDemo,
+    /// Write the points a connection's dashboard shows to a CSV file.
+    ExportCsv {
+        /// The connection.
+        conn: ConnId,
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Something the UI asks of one connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionAction {
+    /// List keys with the browser's pattern (a new listing replaces the running one).
+    Search,
+    /// Continue a paused or stopped listing; `true` lists the rest without pausing.
+    ContinueScan(bool),
+    /// Stop the listing; what was found stays.
+    StopScan,
+    /// Switch to another database.
+    SelectDb(u32),
+    /// Read the databases' key counts again.
+    RefreshDatabases,
+    /// Fetch type, TTL and size of these rows on screen (those not known yet).
+    RequestMeta(Vec<KeyId>),
+    /// Open a listed key in the viewer.
+    OpenKey(KeyId),
+    /// Open a key by the name typed (escaped form; hashed where entries are stored by hash).
+    OpenKeyByName(String),
+    /// Open exactly this backend key, listed or not (the viewer's Reload).
+    OpenKeyBytes(Bytes),
+    /// Mark or unmark a key for a multi-key delete.
+    ToggleMark(KeyId),
+    /// Unmark every key.
+    Unmark,
+    /// Load the next page of the open value.
+    LoadMore,
+    /// Write the open string value to this file.
+    SaveValue(PathBuf),
+    /// Select an element of the open collection (its value fills the edit inputs).
+    SelectElement(usize),
+    /// Apply the TTL typed in the viewer.
+    ApplyTtl,
+    /// Remove the open key's TTL.
+    Persist,
+    /// Rename the open key to the name typed.
+    Rename,
+    /// Copy the open key to the name typed.
+    Copy,
+    /// Delete the open key (undoable).
+    DeleteOpenKey,
+    /// Delete the marked keys (undoable).
+    DeleteMarked,
+    /// Put back what the last delete removed.
+    Undo,
+    /// Open the string editor.
+    OpenEditor,
+    /// Save the string editor.
+    SaveEditor,
+    /// Close the string editor.
+    CloseEditor,
+    /// Open the editor of a decoded value's scalars.
+    OpenDecodedEditor,
+    /// Save it.
+    SaveDecodedEditor,
+    /// Close it.
+    CloseDecodedEditor,
+    /// Answer a save conflict.
+    ResolveConflict(ConflictChoice),
+    /// Save the edited value of the selected element.
+    SaveElement,
+    /// Remove the selected element.
+    RemoveElement,
+    /// Add an element from the inputs; `true` pushes a list element at the head.
+    AddElement(bool),
+    /// Open the "new key" dialog.
+    OpenCreate,
+    /// Create the key it describes.
+    CreateKey,
+    /// Close it.
+    CloseCreate,
+    /// Open the delete-by-pattern dialog.
+    OpenBulkDelete,
+    /// Count what its pattern matches.
+    PreviewBulkDelete,
+    /// Delete what it matches.
+    RunBulkDelete,
+    /// Stop the running delete after its batch.
+    CancelBulkDelete,
+    /// Close the dialog.
+    CloseBulkDelete,
+    /// Delete the entries whose TTL ran out (SQL and file caches).
+    PurgeExpired,
+    /// Ask before flushing (`true`: every database).
+    AskFlush(bool),
+    /// Open the server panel.
+    OpenServerInfo,
+    /// Show one of its tabs.
+    ServerTab(ServerTab),
+    /// Load the shown tab again.
+    RefreshServerInfo,
+    /// Close the server panel.
+    CloseServerInfo,
+    /// Ask before emptying the slow log.
+    AskResetSlowLog,
+    /// Ask before disconnecting a client.
+    AskKillClient(ClientInfo),
+    /// Open the metrics dashboard.
+    OpenDashboard,
+    /// Close it (its history stays).
+    CloseDashboard,
+    /// Apply the sample interval typed.
+    ApplyMetricsInterval,
+    /// Open the memory analysis window.
+    OpenAnalysis,
+    /// Start an analysis with its settings.
+    StartAnalysis,
+    /// Stop the running analysis.
+    CancelAnalysis,
+    /// Close the window (stopping a running analysis).
+    CloseAnalysis,
+    /// List the keys of an analysed namespace in the browser.
+    BrowseNamespace(String),
+}

@@ -1,0 +1,167 @@
+//! Questions asked before something is done: a write through a production profile, replacing
+//! a key, a typed flush confirmation, a TTL in the past, a server administration step. Each
+//! names the connection it acts on (and a flush the database), so an answer given after
+//! switching tabs still acts on the connection that asked.
+
+use bytes::Bytes;
+
+use super::{AppState, Level, Session};
+use crate::core::model::WriteOp;
+use crate::service::{CommandKind, ConnId};
+
+/// A question the user must answer before something is done.
+#[derive(Debug, Clone)]
+pub enum Confirm {
+    /// A write through a production profile.
+    Production {
+        /// The connection.
+        conn: ConnId,
+        /// What will be done, in words.
+        description: String,
+        /// The command to send on "yes".
+        kind: CommandKind,
+    },
+    /// Rename or copy onto a key that exists: replace it?
+    Overwrite {
+        /// The connection.
+        conn: ConnId,
+        /// The write, with `overwrite` set.
+        op: WriteOp,
+    },
+    /// Flush: the user types `expected` to confirm.
+    Flush(FlushConfirm),
+    /// A TTL date-time in the past deletes the key.
+    PastTtl {
+        /// The connection.
+        conn: ConnId,
+        /// The key.
+        key: Bytes,
+    },
+    /// A server administration step (reset the slow log, kill a client).
+    Admin {
+        /// The connection.
+        conn: ConnId,
+        /// The question's title.
+        title: String,
+        /// What will happen, in words.
+        description: String,
+        /// The step.
+        op: WriteOp,
+    },
+}
+
+impl Confirm {
+    /// The connection the question is about.
+    #[must_use]
+    pub fn conn(&self) -> ConnId {
+        match self {
+            Self::Production { conn, .. }
+            | Self::Overwrite { conn, .. }
+            | Self::PastTtl { conn, .. }
+            | Self::Admin { conn, .. } => *conn,
+            Self::Flush(flush) => flush.conn,
+        }
+    }
+}
+
+/// The flush question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlushConfirm {
+    /// The connection to flush.
+    pub conn: ConnId,
+    /// Its database when the question was asked: a flush of "this database" empties that
+    /// one, and is refused if the connection has moved to another meanwhile.
+    pub db: u32,
+    /// Every database, not just the current one (Redis).
+    pub all: bool,
+    /// What must be typed.
+    pub expected: String,
+    /// What was typed.
+    pub typed: String,
+    /// The pool's servers when the backend flushes per server with a delay (memcached);
+    /// empty for a single server. `None` for Redis.
+    pub servers: Option<Vec<String>>,
+    /// The one server to flush; `None` for all of them.
+    pub server: Option<String>,
+    /// Delay in seconds, as typed (empty: now).
+    pub delay: String,
+    /// Why the answer was refused.
+    pub error: Option<String>,
+}
+
+impl FlushConfirm {
+    /// The flush the answer asks for, or why the answer cannot be taken.
+    fn op(&self) -> Result<WriteOp, String> {
+        if self.servers.is_some() {
+            let delay = self.delay.trim();
+            let delay_secs = if delay.is_empty() {
+                0
+            } else {
+                delay
+                    .parse::<u32>()
+                    .map_err(|_| format!("the delay must be whole seconds, not `{delay}`"))?
+            };
+            return Ok(WriteOp::Flush {
+                server: self.server.clone(),
+                delay_secs,
+            });
+        }
+        Ok(if self.all {
+            WriteOp::FlushAll
+        } else {
+            WriteOp::FlushDb
+        })
+    }
+}
+
+impl AppState {
+    /// The user said yes to the open question: it acts on the connection that asked, or on
+    /// nothing when that connection was closed meanwhile.
+    pub(super) fn confirm_yes(&mut self) {
+        let Some(confirm) = self.confirm.take() else {
+            return;
+        };
+        if let Confirm::Flush(flush) = &confirm
+            && flush.typed.trim() != flush.expected
+        {
+            self.confirm = Some(confirm);
+            return;
+        }
+        let conn = confirm.conn();
+        let done = self.with_session(conn, |s, fx| match confirm {
+            // Asked already: a production profile is not asked twice.
+            Confirm::Production { kind, .. } => s.send_write(kind),
+            Confirm::Overwrite { op, .. } => s.write(op, fx),
+            Confirm::PastTtl { key, .. } => s.delete_keys(vec![key], fx),
+            Confirm::Admin { op, .. } => s.send_write(CommandKind::Write { op }),
+            Confirm::Flush(mut flush) => flush_answered(s, &mut flush, fx),
+        });
+        if done.is_none() {
+            self.notify(
+                Level::Warning,
+                "that connection was closed meanwhile: nothing was done",
+            );
+        }
+    }
+}
+
+/// The typed flush confirmation was answered: flush what it named, or say why not.
+fn flush_answered(s: &mut Session, flush: &mut FlushConfirm, fx: &mut super::Effects) {
+    if !flush.all && flush.servers.is_none() && s.db != flush.db {
+        fx.notify(
+            Level::Warning,
+            format!(
+                "the connection moved from db{} to db{} since you were asked: nothing was flushed",
+                flush.db, s.db
+            ),
+        );
+        return;
+    }
+    match flush.op() {
+        Ok(op) => s.write(op, fx),
+        Err(e) => {
+            flush.error = Some(e);
+            fx.ask(Confirm::Flush(flush.clone()));
+        }
+    }
+}
