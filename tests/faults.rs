@@ -100,28 +100,8 @@ async fn memcached_stalled_or_cut_mid_crawl() {
 
 /// The same stall on a database connection: the statement gives up at its timeout.
 async fn sql_stall(admin_env: &str, admin_default: &str, scheme_opts: &str) {
-    sqlx::any::install_default_drivers();
+    let db = common::OwnDatabase::create(admin_env, admin_default).await;
     let admin_url = std::env::var(admin_env).unwrap_or_else(|_| admin_default.to_owned());
-    let admin = sqlx::AnyPool::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("a server is needed at {admin_url} (set {admin_env}): {e}"));
-    let db = format!(
-        "cc_fault_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos())
-    );
-    let run = |sql: String| {
-        let admin = admin.clone();
-        async move {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .execute(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        }
-    };
-    run(format!("CREATE DATABASE {db}")).await;
     let (scheme, rest) = admin_url.split_once("://").expect("scheme");
     let (user, host_db) = rest.split_once('@').expect("user");
     let (host_port, _) = host_db.split_once('/').expect("host");
@@ -159,7 +139,6 @@ async fn sql_stall(admin_env: &str, admin_default: &str, scheme_opts: &str) {
         .expect_err("cut");
     assert!(!err.to_string().is_empty());
     drop(be);
-    run(format!("DROP DATABASE {db}")).await;
 }
 
 #[tokio::test]

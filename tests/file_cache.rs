@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use cache_console::backend::{self, CacheBackend, ConnectOptions};
 use cache_console::config::connection::parse_url;
@@ -172,7 +170,6 @@ async fn entries_written_by_php_are_listed_read_edited_and_purged() {
     );
     assert_eq!(be.key_count().await.expect("count"), 0);
     assert!(dir.join(".gitignore").exists() && dir.join("notes.txt").exists());
-    tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
 #[tokio::test]

@@ -59,6 +59,18 @@ fn start_scan(service: &Service, req: u64, request: ScanRequest) {
         .expect("send");
 }
 
+/// Waits until listing `req` has sent its first batch: it is running.
+fn wait_first_batch(service: &mut Service, req: u64) {
+    loop {
+        let e = service
+            .blocking_recv(Duration::from_secs(30))
+            .expect("a batch");
+        if e.req == req && matches!(e.kind, EventKind::ScanBatch { .. }) {
+            return;
+        }
+    }
+}
+
 async fn open(server: &RedisServer) -> Box<dyn CacheBackend> {
     common::open_url(&server.url()).await
 }
@@ -323,7 +335,7 @@ fn a_new_search_cancels_the_old_one() {
         server: None,
     };
     start_scan(&service, 2, slow);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_first_batch(&mut service, 2);
     let fast = ScanRequest {
         pattern: b"c:1*".to_vec(),
         type_filter: None,
@@ -835,7 +847,7 @@ fn every_event_wakes_the_ui_and_shutdown_takes_at_most_a_second() {
         server: None,
     };
     start_scan(&service, 2, slow);
-    std::thread::sleep(Duration::from_millis(100));
+    wait_first_batch(&mut service, 2);
     let started = Instant::now();
     service.shutdown();
     assert!(

@@ -20,13 +20,6 @@ async fn exec(pool: &sqlx::AnyPool, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
-
 async fn list(be: &dyn CacheBackend, pattern: &str) -> Vec<String> {
     let mut keys: Vec<String> = common::list_keys(be, pattern)
         .await
@@ -209,7 +202,8 @@ async fn sqlite_cache_tables() {
 /// Runs the suite in a database of its own on a server the test command started, then
 /// drops that database: nothing this test did not create is touched.
 async fn server_suite(env_var: &str, default_url: &str, quote: char, value_type: &str) {
-    let (pool, base, db) = own_database(env_var, default_url).await;
+    let db = common::OwnDatabase::create(env_var, default_url).await;
+    let (pool, base) = (db.pool().await, db.base.clone());
     let q = |name: &str| format!("{quote}{name}{quote}");
     exec(
         &pool,
@@ -228,7 +222,7 @@ async fn server_suite(env_var: &str, default_url: &str, quote: char, value_type:
     )
     .await;
     suite(&pool, &format!("{base}/{db}?table=cache"), quote).await;
-    drop_database(env_var, default_url, pool, &db).await;
+    pool.close().await;
 }
 
 #[tokio::test]
@@ -253,38 +247,6 @@ async fn mariadb_cache_tables() {
     .await;
 }
 
-/// A database of its own on the local server, dropped when the test is done with it.
-async fn own_database(env_var: &str, default_url: &str) -> (sqlx::AnyPool, String, String) {
-    sqlx::any::install_default_drivers();
-    let admin_url = std::env::var(env_var).unwrap_or_else(|_| default_url.to_owned());
-    let admin = sqlx::AnyPool::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("a server is needed at {admin_url} (set {env_var}, or run scripts/test.sh): {e}")
-        });
-    let db = unique("cc_test");
-    exec(&admin, &format!("CREATE DATABASE {db}")).await;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .expect("url");
-    admin.close().await;
-    (
-        sqlx::AnyPool::connect(&format!("{base}/{db}"))
-            .await
-            .expect("test db"),
-        base,
-        db,
-    )
-}
-
-async fn drop_database(env_var: &str, default_url: &str, pool: sqlx::AnyPool, db: &str) {
-    pool.close().await;
-    let admin_url = std::env::var(env_var).unwrap_or_else(|_| default_url.to_owned());
-    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("admin");
-    exec(&admin, &format!("DROP DATABASE {db}")).await;
-}
-
 const MYSQL: (&str, &str) = ("CC_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql");
 const PG: (&str, &str) = (
     "CC_TEST_PG_URL",
@@ -293,7 +255,8 @@ const PG: (&str, &str) = (
 
 #[tokio::test]
 async fn keys_compare_byte_exactly_under_a_case_and_accent_insensitive_collation() {
-    let (pool, base, db) = own_database(MYSQL.0, MYSQL.1).await;
+    let db = common::OwnDatabase::create(MYSQL.0, MYSQL.1).await;
+    let (pool, base) = (db.pool().await, db.base.clone());
     exec(
         &pool,
         "CREATE TABLE `cache` (`key` varchar(255) NOT NULL PRIMARY KEY, `value` mediumtext NOT NULL, \
@@ -358,12 +321,13 @@ async fn keys_compare_byte_exactly_under_a_case_and_accent_insensitive_collation
     assert_eq!(listed, ["CaseKey", "café"]);
     let out = run(&["del", &url, "CaseKey"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
-    drop_database(MYSQL.0, MYSQL.1, pool, &db).await;
+    pool.close().await;
 }
 
 #[tokio::test]
 async fn postgres_connections_use_tls_when_the_server_offers_it() {
-    let (pool, base, db) = own_database(PG.0, PG.1).await;
+    let db = common::OwnDatabase::create(PG.0, PG.1).await;
+    let (pool, base) = (db.pool().await, db.base.clone());
     let ssl: String = q("SHOW ssl".into())
         .fetch_one(&pool)
         .await
@@ -403,13 +367,14 @@ async fn postgres_connections_use_tls_when_the_server_offers_it() {
         );
         drop(be);
     }
-    drop_database(PG.0, PG.1, pool, &db).await;
+    pool.close().await;
 }
 
 #[tokio::test]
 async fn a_server_that_stops_answering_mid_query_times_out() {
     use common::fault::{Fault, FaultProxy};
-    let (pool, base, db) = own_database(PG.0, PG.1).await;
+    let db = common::OwnDatabase::create(PG.0, PG.1).await;
+    let (pool, base) = (db.pool().await, db.base.clone());
     exec(
         &pool,
         "CREATE TABLE cache (key varchar(255) PRIMARY KEY, value text NOT NULL, expiration integer NOT NULL)",
@@ -446,7 +411,7 @@ async fn a_server_that_stops_answering_mid_query_times_out() {
     );
     proxy.set(Fault::Cut);
     drop(be);
-    drop_database(PG.0, PG.1, pool, &db).await;
+    pool.close().await;
 }
 
 #[tokio::test]

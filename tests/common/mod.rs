@@ -46,6 +46,106 @@ impl Service {
     }
 }
 
+/// A name no other test (or run) uses: `prefix_<pid>_<nanos>`.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+/// A database of the test's own on a local PostgreSQL or MariaDB, dropped when the guard goes
+/// out of scope — also when the test fails — so no test leaves one behind, and none touches
+/// data it did not create.
+pub struct OwnDatabase {
+    admin_url: String,
+    /// The server's URL without a database (`postgres://postgres@127.0.0.1:5432`).
+    pub base: String,
+    /// The database's name.
+    pub name: String,
+}
+
+impl OwnDatabase {
+    /// Creates one on the server `env_var` names (or `default_url`); fails loudly when there
+    /// is no server.
+    pub async fn create(env_var: &str, default_url: &str) -> Self {
+        sqlx::any::install_default_drivers();
+        let admin_url = std::env::var(env_var).unwrap_or_else(|_| default_url.to_owned());
+        let admin = sqlx::AnyPool::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "a server is needed at {admin_url} (set {env_var}, or run scripts/test.sh): {e}"
+                )
+            });
+        let name = unique("cc_test");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        admin.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .expect("a URL ending in /database");
+        Self {
+            admin_url,
+            base,
+            name,
+        }
+    }
+
+    /// A pool on the database.
+    pub async fn pool(&self) -> sqlx::AnyPool {
+        sqlx::AnyPool::connect(&format!("{}/{}", self.base, self.name))
+            .await
+            .expect("the test database")
+    }
+}
+
+impl std::fmt::Display for OwnDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl Drop for OwnDatabase {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime (or while it unwinds): the DROP runs on a
+        // thread of its own with its own runtime, and reports rather than panics.
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        let sql = if url.starts_with("postgres") {
+            // Connections the test left open (it may have failed) must not keep it alive.
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        } else {
+            format!("DROP DATABASE IF EXISTS {name}")
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let admin = sqlx::AnyPool::connect(&url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&admin)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                admin.close().await;
+                Ok::<(), String>(())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop the test database {}: {e}", self.name),
+            Err(_) => eprintln!("dropping the test database {} panicked", self.name),
+        }
+    }
+}
+
 /// A redis-server owned by one test.
 pub struct RedisServer {
     child: Child,
