@@ -10,7 +10,6 @@ pub mod guard;
 pub mod memcached;
 pub mod ops;
 pub mod redis;
-pub mod redis_link;
 pub mod sql;
 
 use std::sync::atomic::AtomicBool;

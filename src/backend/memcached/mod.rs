@@ -10,68 +10,39 @@
 //! A pool routes a key the way the `memcache` crate did (its default hash, modulo the number
 //! of servers), so keys written by earlier versions are still found where they are.
 
+mod crawl;
+mod wire;
+mod write;
+
 use std::collections::HashMap;
-use std::hash::{Hash as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::io::{
-    AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, BufReader,
-};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::sync::{Mutex, mpsc};
+
+use crawl::CrawlMsg;
+pub use crawl::{dump_line_key, parse_dump_line};
+use wire::{
+    MAX_REPLY_BYTES, MAX_VALUE_BYTES, MetaItem, MetaStatus, Wire, WireKey, read_line, route, shown,
+    ttl_of, wire_key,
+};
 
 use super::{
     BackendError, BackendResult, CacheBackend, Capabilities, clamped_range, key_not_found,
     whole_string_page,
 };
 use crate::config::connection::{MemcachedAddress, MemcachedSpec};
-use crate::core::escape::escape_bytes;
 use crate::core::model::{
-    DbInfo, DumpedKey, Expect, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage,
-    ScanRequest, Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
+    DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage, ScanRequest, ValuePage,
+    WriteOp, WriteOutcome,
 };
 
-/// memcached reads an expiry above 30 days as a Unix time, below it as seconds from now.
-const RELATIVE_EXPIRY_LIMIT_SECS: u64 = 60 * 60 * 24 * 30;
-/// How long the crawl may wait for a reader before it gives the server's crawler back.
-const CRAWL_READER_PATIENCE: Duration = Duration::from_secs(20);
-/// The longest reply line read (a metadump line is under 1 KiB, a meta header far less): a
-/// server sending an endless line is cut off here, not read into memory.
-const MAX_LINE_BYTES: usize = 64 << 10;
-/// The longest whole text reply (`stats items` of a big server is a few hundred KiB).
-const MAX_REPLY_BYTES: usize = 16 << 20;
-/// The largest value read (memcached's own item limit tops out at 1 GiB with `-I`; the
-/// default is 1 MiB).
-const MAX_VALUE_BYTES: usize = 256 << 20;
-/// memcached's key length limit.
-const MAX_KEY_BYTES: usize = 250;
 /// Crawls a delete by pattern makes at most: a crawl can miss an item memcached's LRU
 /// maintainer moves while the crawler walks past, so it crawls again until one finds nothing.
 const MAX_DELETE_PASSES: usize = 4;
-
-/// A stream to one server.
-trait Wire: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Wire for T {}
-
-/// What `mg` told about one key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct MetaItem {
-    ttl_secs: i64,
-    idle_secs: Option<u64>,
-    size: u64,
-    flags: u32,
-    cas: u64,
-    value: Option<Bytes>,
-}
-
-/// One message of a running crawl.
-enum CrawlMsg {
-    Page(Vec<Bytes>, f64),
-    Done,
-    Failed(BackendError),
-}
 
 /// A connected memcached server or pool.
 pub struct MemcachedBackend {
@@ -83,203 +54,6 @@ pub struct MemcachedBackend {
     capabilities: Capabilities,
     crawls: Mutex<HashMap<u64, mpsc::Receiver<CrawlMsg>>>,
     next_crawl: AtomicU64,
-}
-
-/// A key as written on the wire: as it is when the text protocol can carry it, else base64
-/// with the meta protocol's `b` flag (keys with spaces, control or non-ASCII bytes, as binary
-/// protocol clients write them).
-struct WireKey {
-    text: String,
-    base64: bool,
-}
-
-impl WireKey {
-    /// `mg`/`ms`/`md` arguments for this key: the key and, when needed, the `b` flag.
-    fn args(&self) -> String {
-        if self.base64 {
-            format!("{} b", self.text)
-        } else {
-            self.text.clone()
-        }
-    }
-}
-
-fn wire_key(key: &[u8]) -> BackendResult<WireKey> {
-    if key.is_empty() || key.len() > MAX_KEY_BYTES {
-        return Err(BackendError::Invalid(format!(
-            "`{}` cannot be a memcached key: keys are 1 to {MAX_KEY_BYTES} bytes",
-            escape_bytes(key)
-        )));
-    }
-    Ok(match std::str::from_utf8(key) {
-        Ok(text) if key.iter().all(u8::is_ascii_graphic) => WireKey {
-            text: text.to_owned(),
-            base64: false,
-        },
-        _ => {
-            use base64::Engine as _;
-            WireKey {
-                text: base64::engine::general_purpose::STANDARD.encode(key),
-                base64: true,
-            }
-        }
-    })
-}
-
-/// Which server of `n` holds `key`: the `memcache` crate's default routing (std's
-/// `DefaultHasher` over the key as a `str`, modulo the pool size). For a key that is not
-/// UTF-8 the same bytes are fed the way `str::hash` feeds them.
-fn route(key: &[u8], n: usize) -> usize {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    if let Ok(text) = std::str::from_utf8(key) {
-        text.hash(&mut hasher);
-    } else {
-        hasher.write(key);
-        hasher.write_u8(0xff);
-    }
-    usize::try_from(hasher.finish() % (n.max(1) as u64)).unwrap_or(0)
-}
-
-/// Reads one line (through `\\n`) of at most [`MAX_LINE_BYTES`]; 0 at the end of the stream.
-async fn read_line(
-    conn: &mut BufReader<Box<dyn Wire>>,
-    out: &mut Vec<u8>,
-) -> std::io::Result<usize> {
-    let start = out.len();
-    let limit = MAX_LINE_BYTES as u64;
-    let n = (&mut *conn).take(limit).read_until(b'\n', out).await?;
-    if n > 0 && out.last() != Some(&b'\n') && (out.len() - start) as u64 >= limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!(
-                "the server sent a line longer than {} KiB: not a memcached reply",
-                limit >> 10
-            ),
-        ));
-    }
-    Ok(n)
-}
-
-/// A reply line for messages: escaped and cut short.
-fn shown(line: &[u8]) -> String {
-    let text = escape_bytes(line.trim_ascii_end());
-    if text.chars().count() > 120 {
-        format!("{}…", text.chars().take(120).collect::<String>())
-    } else {
-        text
-    }
-}
-
-/// What a meta command (`mg`, `ms`, `md`) answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MetaStatus {
-    /// `VA`: a value follows.
-    Value,
-    /// `HD`: done / found, no value.
-    Done,
-    /// `EN`: no such key (`mg`).
-    Miss,
-    /// `NS`: not stored (`ms` with mode add on an existing key).
-    NotStored,
-    /// `EX`: the CAS did not match.
-    Exists,
-    /// `NF`: not found (`md`, `ms` with a CAS).
-    NotFound,
-}
-
-/// An expiry for memcached from a TTL in milliseconds (0: never).
-fn exptime_from_ms(ms: u64) -> u32 {
-    let secs = ms.div_ceil(1000);
-    if secs > RELATIVE_EXPIRY_LIMIT_SECS {
-        u32::try_from(crate::core::ttl::now_unix_ms() / 1000 + secs).unwrap_or(u32::MAX)
-    } else {
-        u32::try_from(secs).unwrap_or(u32::MAX)
-    }
-}
-
-fn exptime(ttl: TtlChange, current_ttl_secs: i64) -> u32 {
-    match ttl {
-        TtlChange::Keep if current_ttl_secs > 0 => {
-            exptime_from_ms(u64::try_from(current_ttl_secs).unwrap_or(0) * 1000)
-        }
-        TtlChange::Keep | TtlChange::Persist => 0,
-        TtlChange::InMs(ms) => exptime_from_ms(ms.max(1)),
-        TtlChange::AtUnixMs(at) => u32::try_from(at / 1000).unwrap_or(u32::MAX),
-    }
-}
-
-fn ttl_of(item: &MetaItem) -> Ttl {
-    if item.ttl_secs < 0 {
-        Ttl::Persistent
-    } else {
-        Ttl::ExpiresInMs(u64::try_from(item.ttl_secs).unwrap_or(0) * 1000)
-    }
-}
-
-/// The key field of one `lru_crawler metadump` line (`key=<url-encoded> exp=… la=…`), still
-/// percent-encoded; `None` for any other line (`END`, `BUSY`, an error).
-#[must_use]
-pub fn dump_line_key(line: &[u8]) -> Option<&[u8]> {
-    let rest = line.strip_prefix(b"key=")?;
-    let end = memchr::memchr2(b' ', b'\r', rest).unwrap_or(rest.len());
-    Some(rest[..end].strip_suffix(b"\n").unwrap_or(&rest[..end]))
-}
-
-/// The key of one metadump line as bytes (percent-decoded), as listings show it.
-#[must_use]
-pub fn parse_dump_line(line: &[u8]) -> Option<Vec<u8>> {
-    dump_line_key(line).map(|k| percent_encoding::percent_decode(k).collect())
-}
-
-/// Collects a page of keys into one buffer.
-struct PageBuilder {
-    buf: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl PageBuilder {
-    fn with_capacity(keys: usize) -> Self {
-        Self {
-            buf: Vec::with_capacity(keys * 32),
-            ends: Vec::with_capacity(keys),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Decodes a dumped (percent-encoded) key and keeps it if `keep` says so.
-    fn push_if(&mut self, encoded: &[u8], keep: impl Fn(&[u8]) -> bool) {
-        let start = self.buf.len();
-        if memchr::memchr(b'%', encoded).is_some() {
-            self.buf.extend(percent_encoding::percent_decode(encoded));
-        } else {
-            self.buf.extend_from_slice(encoded);
-        }
-        if keep(&self.buf[start..]) {
-            self.ends.push(self.buf.len());
-        } else {
-            self.buf.truncate(start);
-        }
-    }
-
-    /// The keys so far, as slices of one shared buffer; starts a new page.
-    fn take(&mut self, next_capacity: usize) -> Vec<Bytes> {
-        let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(next_capacity));
-        let buf = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(next_capacity * 32),
-        ));
-        let mut start = 0;
-        ends.into_iter()
-            .map(|end| {
-                let key = buf.slice(start..end);
-                start = end;
-                key
-            })
-            .collect()
-    }
 }
 
 impl MemcachedBackend {
@@ -612,177 +386,6 @@ impl MemcachedBackend {
             })
     }
 
-    /// `ms`: stores a value with its flags and expiry. `cas` makes it conditional on the item
-    /// being unchanged; `add` on the key being absent. True when stored.
-    async fn store(
-        &self,
-        key: &[u8],
-        value: &[u8],
-        flags: u32,
-        exp: u32,
-        cas: Option<u64>,
-        add: bool,
-    ) -> BackendResult<bool> {
-        let wire = wire_key(key)?;
-        let cas = cas.map(|c| format!(" C{c}")).unwrap_or_default();
-        let mode = if add { " ME" } else { "" };
-        let command = format!(
-            "ms {} {} T{exp} F{flags}{cas}{mode}\r\n",
-            wire.args(),
-            value.len()
-        );
-        let mut command = command.into_bytes();
-        command.extend_from_slice(value);
-        command.extend_from_slice(b"\r\n");
-        Ok(self.meta_for(key, command).await? == MetaStatus::Done)
-    }
-
-    /// Crawls every server's    /// Crawls every server's `lru_crawler metadump all`, one line at a time, sending pages of
-    /// matching keys. Never holds the whole dump; a reader that stops taking pages for too long
-    /// makes it hang up so the server's crawler is free again.
-    #[allow(clippy::too_many_arguments)]
-    async fn crawl(
-        servers: Vec<MemcachedAddress>,
-        labels: Vec<String>,
-        connect_timeout: Duration,
-        request: ScanRequest,
-        total: u64,
-        tx: mpsc::Sender<CrawlMsg>,
-    ) {
-        let wanted_type = request
-            .type_filter
-            .as_ref()
-            .is_none_or(|t| *t == KeyType::String);
-        let page_size = usize::try_from(request.count.max(100)).unwrap_or(1000);
-        let mut seen: u64 = 0;
-        // A page's keys live in one buffer and are handed out as slices of it: one allocation
-        // per page instead of one per key, on this thread and when the UI drops them.
-        let mut page = PageBuilder::with_capacity(page_size);
-        for (addr, label) in servers.iter().zip(&labels) {
-            if request
-                .server
-                .as_ref()
-                .is_some_and(|wanted| wanted != label)
-            {
-                continue;
-            }
-            let result: BackendResult<bool> = async {
-                let mut conn = Self::open(addr, label, connect_timeout).await?;
-                let io_err = |e: std::io::Error| BackendError::Connect {
-                    target: label.clone(),
-                    reason: e.to_string(),
-                };
-                conn.get_mut().write_all(b"lru_crawler metadump all\r\n").await.map_err(io_err)?;
-                let mut line = Vec::with_capacity(512);
-                loop {
-                    line.clear();
-                    if read_line(&mut conn, &mut line).await.map_err(io_err)? == 0 {
-                        return Err(BackendError::Connect {
-                            target: label.clone(),
-                            reason: "the server closed the connection in the middle of the key listing".to_owned(),
-                        });
-                    }
-                    if line.starts_with(b"END") {
-                        return Ok(true);
-                    }
-                    let Some(encoded) = dump_line_key(&line) else {
-                        let text = String::from_utf8_lossy(&line).trim().to_owned();
-                        let reason = if text.starts_with("BUSY") {
-                            format!("{label} is already dumping keys for another client; try again in a moment")
-                        } else {
-                            format!(
-                                "{label} refuses to list its keys ({text}): it may run with -X or be too old. \
-                                 You can still open keys by their exact name"
-                            )
-                        };
-                        return Err(BackendError::Server {
-                            command: "lru_crawler metadump".to_owned(),
-                            reason,
-                        });
-                    };
-                    seen += 1;
-                    if wanted_type {
-                        page.push_if(encoded, |key| crate::core::glob::matches(&request.pattern, key));
-                    }
-                    if page.len() >= page_size {
-                        #[allow(clippy::cast_precision_loss)]
-                        let progress = (seen as f64 / total.max(seen).max(1) as f64).min(0.999);
-                        let msg = CrawlMsg::Page(page.take(page_size), progress);
-                        match tokio::time::timeout(CRAWL_READER_PATIENCE, tx.send(msg)).await {
-                            Ok(Ok(())) => {}
-                            // Nobody reads any more: hang up, the crawler is released.
-                            _ => return Ok(false),
-                        }
-                    }
-                }
-            }
-            .await;
-            match result {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(e) => {
-                    let _ = tx.send(CrawlMsg::Failed(e)).await;
-                    return;
-                }
-            }
-        }
-        if page.len() > 0 {
-            let _ = tx.send(CrawlMsg::Page(page.take(0), 1.0)).await;
-        }
-        let _ = tx.send(CrawlMsg::Done).await;
-    }
-
-    async fn flush_servers(&self, server: Option<&str>, delay_secs: u32) -> BackendResult<u64> {
-        // memcached reads a delay over 30 days as an absolute Unix time, and one in the past
-        // flushes at once: refuse what it would misread rather than flush now.
-        if u64::from(delay_secs) > RELATIVE_EXPIRY_LIMIT_SECS {
-            return Err(BackendError::Invalid(format!(
-                "a flush delay of {delay_secs} s is more than 30 days ({RELATIVE_EXPIRY_LIMIT_SECS} s): \
-                 memcached would read it as a date and might flush at once; nothing was flushed"
-            )));
-        }
-        let mut flushed = 0;
-        for (i, label) in self.labels.iter().enumerate() {
-            if server.is_some_and(|s| s != label) {
-                continue;
-            }
-            let command = if delay_secs > 0 {
-                format!("flush_all {delay_secs}\r\n")
-            } else {
-                "flush_all\r\n".to_owned()
-            };
-            let reply = Self::request_on(
-                &self.servers[i],
-                label,
-                self.connect_timeout,
-                self.command_timeout,
-                command.as_bytes(),
-                b"\r\n",
-            )
-            .await?;
-            if !reply.starts_with(b"OK") {
-                return Err(BackendError::Server {
-                    command: "flush_all".to_owned(),
-                    reason: String::from_utf8_lossy(&reply).trim().to_owned(),
-                });
-            }
-            flushed += 1;
-        }
-        if flushed == 0 {
-            return Err(BackendError::Invalid(format!(
-                "no server named `{}` in this pool",
-                server.unwrap_or_default()
-            )));
-        }
-        if delay_secs == 0 {
-            // memcached's clock has whole seconds, and its key dump still shows items stored in
-            // the same second as an immediate flush (reads already miss them). Returning after
-            // the next tick makes every listing that follows a flush agree with the server.
-            tokio::time::sleep(Duration::from_millis(1_100)).await;
-        }
-        Ok(flushed)
-    }
-
     fn unsupported(what: &str) -> BackendError {
         BackendError::Unsupported(format!(
             "Memcached holds plain values only: {what} is not possible here"
@@ -1073,114 +676,7 @@ impl CacheBackend for MemcachedBackend {
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
-        match op {
-            WriteOp::SetString {
-                key,
-                value,
-                ttl,
-                expect,
-            } => {
-                let current = self.meta_one(key, "t f c v").await?;
-                let holds = match current.as_ref().map(|c| c.value.as_deref()) {
-                    None => expect.holds(None),
-                    Some(Some(v)) => expect.holds(Some(v)),
-                    // There, but its value was not read: only a write expecting nothing goes on.
-                    Some(None) => *expect == Expect::Any,
-                };
-                if !holds {
-                    return Ok(WriteOutcome::Conflict);
-                }
-                let flags = current.as_ref().map_or(0, |c| c.flags);
-                let exp = exptime(*ttl, current.as_ref().map_or(-1, |c| c.ttl_secs));
-                // CAS: refused when anyone wrote the key since we read it.
-                let cas = match (expect, &current) {
-                    (Expect::Value(_), Some(item)) => Some(item.cas),
-                    _ => None,
-                };
-                let add = *expect == Expect::Absent;
-                Ok(if self.store(key, value, flags, exp, cas, add).await? {
-                    WriteOutcome::Done(1)
-                } else {
-                    WriteOutcome::Conflict
-                })
-            }
-            WriteOp::SetTtl { key, ttl } => {
-                if *ttl == TtlChange::Keep {
-                    return Ok(WriteOutcome::Done(0));
-                }
-                let wire = wire_key(key)?;
-                let exp = exptime(*ttl, -1);
-                // `mg … T` is touch: it sets the expiry of an item that is there.
-                let command = format!("mg {} T{exp}\r\n", wire.args()).into_bytes();
-                match self.meta_for(key, command).await? {
-                    MetaStatus::Done | MetaStatus::Value => Ok(WriteOutcome::Done(1)),
-                    _ => Err(key_not_found(key)),
-                }
-            }
-            WriteOp::Create { key, value, ttl } => {
-                let NewValue::String(value) = value else {
-                    return Err(Self::unsupported("a collection"));
-                };
-                let exp = exptime(*ttl, -1);
-                Ok(if self.store(key, value, 0, exp, None, true).await? {
-                    WriteOutcome::Done(1)
-                } else {
-                    WriteOutcome::TargetExists
-                })
-            }
-            WriteOp::Delete { keys } => {
-                // One pipelined round trip per server; a key memcached cannot hold at all is
-                // refused before anything is sent.
-                let mut by_server: HashMap<usize, Vec<Vec<u8>>> = HashMap::new();
-                for key in keys {
-                    let wire = wire_key(key)?;
-                    by_server
-                        .entry(self.server_index(key))
-                        .or_default()
-                        .push(format!("md {}\r\n", wire.args()).into_bytes());
-                }
-                let mut deleted = 0;
-                for (server, commands) in by_server {
-                    for (status, _) in self.meta(server, &commands).await? {
-                        if status == MetaStatus::Done {
-                            deleted += 1;
-                        }
-                    }
-                }
-                Ok(WriteOutcome::Done(deleted))
-            }
-            WriteOp::Restore { keys } => {
-                let mut restored = 0;
-                for k in keys {
-                    let (flag_bytes, value) = k.payload.split_at(k.payload.len().min(4));
-                    let flags = u32::from_be_bytes(flag_bytes.try_into().unwrap_or([0; 4]));
-                    let exp = k
-                        .expire_at_unix_ms
-                        .map_or(0, |at| u32::try_from(at / 1000).unwrap_or(u32::MAX));
-                    if !self.store(&k.key, value, flags, exp, None, true).await? {
-                        return Err(BackendError::Server {
-                            command: "add".to_owned(),
-                            reason: format!(
-                                "`{}` exists again; it was not replaced",
-                                escape_bytes(&k.key)
-                            ),
-                        });
-                    }
-                    restored += 1;
-                }
-                Ok(WriteOutcome::Done(restored))
-            }
-            WriteOp::FlushDb | WriteOp::FlushAll => {
-                Ok(WriteOutcome::Done(self.flush_servers(None, 0).await?))
-            }
-            WriteOp::Flush { server, delay_secs } => Ok(WriteOutcome::Done(
-                self.flush_servers(server.as_deref(), *delay_secs).await?,
-            )),
-            WriteOp::Rename { .. } | WriteOp::Copy { .. } => {
-                Err(Self::unsupported("renaming or copying a key"))
-            }
-            _ => Err(Self::unsupported("this edit")),
-        }
+        self.apply(op).await
     }
 
     async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {
@@ -1205,7 +701,12 @@ impl CacheBackend for MemcachedBackend {
 
 #[cfg(test)]
 mod tests {
+    use super::crawl::PageBuilder;
+    use super::wire::exptime;
+    use std::hash::Hasher as _;
+
     use super::*;
+    use crate::core::model::TtlChange;
 
     #[test]
     fn keys_go_as_text_or_base64() {

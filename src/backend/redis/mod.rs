@@ -1,0 +1,562 @@
+//! The Redis backend: one standalone server over TCP, TLS or a unix socket.
+//!
+//! All commands go through one multiplexed connection ([`Link`]) that a key listing and the
+//! value viewer share concurrently; it checks every reply as it arrives and is replaced when
+//! it breaks.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use redis::{RedisConnectionInfo, Value};
+
+mod link;
+mod read;
+mod reply;
+mod write;
+
+use link::{Address, Link, read_ca_file};
+use reply::{
+    array, info_field, parse_client_list, parse_info_sections, parse_keyspace, raw_stats,
+    scan_progress, scan_reply, slow_log_entry, to_bytes, to_u64, ttl_from_pttl,
+};
+
+use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
+use crate::config::connection::{RedisAddress, RedisSpec, Secret};
+use crate::core::model::{
+    ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage, ScanRequest,
+    SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
+};
+
+/// Strings longer than this are shown as a preview of this many bytes.
+pub const STRING_PREVIEW_BYTES: u64 = 1024 * 1024;
+
+/// A connected Redis server.
+pub struct RedisBackend {
+    link: Link,
+    target: String,
+    version: String,
+    db: u32,
+    command_timeout_ms: u64,
+    connect_timeout_ms: u64,
+    tls: bool,
+    capabilities: Capabilities,
+}
+
+impl RedisBackend {
+    /// Connects, authenticates and selects the database of `spec`.
+    ///
+    /// # Errors
+    /// The server is unreachable, refuses the credentials, or the TLS CA file cannot be read.
+    pub async fn connect(spec: &RedisSpec, password: Option<&Secret>) -> BackendResult<Self> {
+        install_crypto_provider();
+        let target = match &spec.address {
+            RedisAddress::Tcp { host, port } => format!("{host}:{port}"),
+            RedisAddress::Unix { path } => path.display().to_string(),
+        };
+        let address = match (&spec.address, &spec.tls) {
+            (RedisAddress::Tcp { host, port }, None) => Address::Tcp {
+                host: host.clone(),
+                port: *port,
+            },
+            (RedisAddress::Tcp { host, port }, Some(tls)) => Address::Tls {
+                host: host.clone(),
+                port: *port,
+                ca_pem: match &tls.ca_file {
+                    Some(ca_file) => Some(read_ca_file(ca_file).await.map_err(|e| {
+                        BackendError::Config(format!(
+                            "cannot read TLS CA file {}: {e}",
+                            ca_file.display()
+                        ))
+                    })?),
+                    None => None,
+                },
+            },
+            (RedisAddress::Unix { path }, _) => Address::Unix(path.clone()),
+        };
+        let mut settings = RedisConnectionInfo::default().set_db(i64::from(spec.db));
+        if let Some(user) = &spec.username {
+            settings = settings.set_username(user);
+        }
+        if let Some(password) = password {
+            settings = settings.set_password(password.expose());
+        }
+        let link = Link::new(
+            address,
+            settings,
+            Duration::from_millis(spec.connect_timeout_ms),
+            Duration::from_millis(spec.command_timeout_ms),
+        )
+        .map_err(BackendError::Config)?;
+        // The first connection proves the address, TLS and credentials, within the connect
+        // timeout the user chose (and the message names that very limit).
+        if let Err(e) = link.connection().await {
+            return Err(connect_error(
+                &e,
+                &target,
+                spec.connect_timeout_ms,
+                spec.tls.is_some(),
+            ));
+        }
+        let mut backend = Self {
+            link,
+            target,
+            version: String::new(),
+            db: spec.db,
+            command_timeout_ms: spec.command_timeout_ms,
+            connect_timeout_ms: spec.connect_timeout_ms,
+            tls: spec.tls.is_some(),
+            capabilities: Capabilities {
+                kind_label: "Redis",
+                value_types: vec![
+                    KeyType::String,
+                    KeyType::Hash,
+                    KeyType::List,
+                    KeyType::Set,
+                    KeyType::ZSet,
+                    KeyType::Stream,
+                    KeyType::Json,
+                ],
+                list_keys: true,
+                server_side_pattern: true,
+                type_filter: true,
+                ttl: true,
+                databases: true,
+                memory_usage: true,
+                flush: true,
+                write: true,
+                undo_delete: true,
+                scan_pause: true,
+                rename: true,
+                servers: Vec::new(),
+                listing_note: None,
+                flush_delay: false,
+                purge_expired: false,
+                slow_log: true,
+                clients: true,
+                hashed_names: false,
+            },
+        };
+        // A PING proves the handshake (AUTH, SELECT) worked; INFO gives the version.
+        let _: Value = backend.query(&redis::cmd("PING"), "PING").await?;
+        let info: String = backend
+            .query(redis::cmd("INFO").arg("server"), "INFO server")
+            .await
+            .unwrap_or_default();
+        info_field(&info, "redis_version")
+            .unwrap_or("?")
+            .clone_into(&mut backend.version);
+        Ok(backend)
+    }
+
+    async fn query<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+        name: &str,
+    ) -> BackendResult<T> {
+        let mut conn = self.conn().await?;
+        cmd.query_async(&mut conn)
+            .await
+            .map_err(|e| self.map(&e, name))
+    }
+
+    /// The connection, opened again if the last one broke.
+    async fn conn(&self) -> BackendResult<redis::aio::MultiplexedConnection> {
+        self.link
+            .connection()
+            .await
+            .map_err(|e| connect_error(&e, &self.target, self.connect_timeout_ms, self.tls))
+    }
+
+    fn map(&self, e: &redis::RedisError, command: &str) -> BackendError {
+        self.link.after_error(e);
+        if e.is_timeout() {
+            return BackendError::Timeout {
+                target: self.target.clone(),
+                timeout_ms: self.command_timeout_ms,
+            };
+        }
+        classify(e, &self.target, command)
+    }
+
+    async fn script(
+        &self,
+        source: &str,
+        key: &[u8],
+        args: &[&[u8]],
+        name: &str,
+    ) -> BackendResult<i64> {
+        let script = redis::Script::new(source);
+        let mut invocation = script.key(key);
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        let mut conn = self.conn().await?;
+        invocation
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.map(&e, name))
+    }
+
+    async fn count(&self, cmd: &redis::Cmd, name: &str) -> BackendResult<WriteOutcome> {
+        let n: u64 = self.query(cmd, name).await?;
+        Ok(WriteOutcome::Done(n))
+    }
+
+    async fn exists(&self, key: &[u8]) -> BackendResult<bool> {
+        let n: u64 = self.query(redis::cmd("EXISTS").arg(key), "EXISTS").await?;
+        Ok(n > 0)
+    }
+
+    async fn length(&self, key: &[u8], key_type: &KeyType) -> BackendResult<u64> {
+        let command = match key_type {
+            KeyType::String => "STRLEN",
+            KeyType::Hash => "HLEN",
+            KeyType::List => "LLEN",
+            KeyType::Set => "SCARD",
+            KeyType::ZSet => "ZCARD",
+            KeyType::Stream => "XLEN",
+            KeyType::Json => "JSON.STRLEN",
+            KeyType::Other(_) => return Ok(0),
+        };
+        if *key_type == KeyType::Json {
+            // JSON.STRLEN fails on non-string roots; the document length is not essential.
+            return Ok(self
+                .query::<Option<u64>>(redis::cmd("JSON.OBJLEN").arg(key), "JSON.OBJLEN")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0));
+        }
+        self.query(redis::cmd(command).arg(key), command).await
+    }
+}
+
+/// A connect (the first one or a reconnect) that failed. One that did not finish in time names
+/// the limit it kept; over TLS the usual cause is a server that does not speak TLS at all (a
+/// plain Redis never answers a TLS hello), so the message says so.
+fn connect_error(e: &redis::RedisError, target: &str, timeout_ms: u64, tls: bool) -> BackendError {
+    match (e.is_timeout(), tls) {
+        (true, true) => BackendError::Connect {
+            target: target.to_owned(),
+            reason: format!(
+                "no TLS handshake within {timeout_ms} ms: check that this server speaks TLS (a \
+                 plain Redis needs redis://, not rediss://)"
+            ),
+        },
+        (true, false) => BackendError::Timeout {
+            target: target.to_owned(),
+            timeout_ms,
+        },
+        (false, _) => classify(e, target, "connect"),
+    }
+}
+
+fn classify(e: &redis::RedisError, target: &str, command: &str) -> BackendError {
+    let code = e.code().unwrap_or_default();
+    let auth_codes = ["WRONGPASS", "NOAUTH", "NOPERM"];
+    if e.kind() == redis::ErrorKind::AuthenticationFailed
+        || (auth_codes.contains(&code) && command == "connect")
+        || (auth_codes.contains(&code) && command == "PING")
+    {
+        return BackendError::Auth {
+            target: target.to_owned(),
+            reason: e.detail().unwrap_or(e.category()).to_owned(),
+        };
+    }
+    if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoPerm) {
+        // Name what is missing: a checked edit runs a script (EVALSHA), which an ACL user
+        // allowed `+set` alone may not.
+        return BackendError::Server {
+            command: command.to_owned(),
+            reason: format!(
+                "{} — this ACL user lacks that permission (checked edits and creates run Lua \
+                 scripts: they need +@scripting, or +evalsha and +eval)",
+                e.detail().unwrap_or(e.category())
+            ),
+        };
+    }
+    // BUSYKEY has no kind of its own in the client: its code is how the server names it.
+    if code == "BUSYKEY" {
+        return BackendError::KeyExists {
+            command: command.to_owned(),
+        };
+    }
+    if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
+        return BackendError::Connect {
+            target: target.to_owned(),
+            reason: e.to_string(),
+        };
+    }
+    BackendError::Server {
+        command: command.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+/// rustls needs exactly one process-wide crypto provider; we ship `ring`.
+fn install_crypto_provider() {
+    // Fails only when a provider is installed already, which is what we want anyway.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[async_trait]
+impl CacheBackend for RedisBackend {
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn describe(&self) -> String {
+        format!("Redis {} at {}, db {}", self.version, self.target, self.db)
+    }
+
+    async fn databases(&self) -> BackendResult<Vec<DbInfo>> {
+        // CONFIG may be forbidden (managed services, ACLs); 16 is Redis' default.
+        let count = self
+            .query::<Vec<String>>(
+                redis::cmd("CONFIG").arg("GET").arg("databases"),
+                "CONFIG GET",
+            )
+            .await
+            .ok()
+            .and_then(|v| v.get(1).and_then(|n| n.parse::<u32>().ok()))
+            .unwrap_or(16);
+        let info: String = self
+            .query(redis::cmd("INFO").arg("keyspace"), "INFO keyspace")
+            .await?;
+        let known = parse_keyspace(&info);
+        Ok((0..count.max(self.db + 1))
+            .map(|index| {
+                known
+                    .iter()
+                    .find(|d| d.index == index)
+                    .cloned()
+                    .unwrap_or(DbInfo {
+                        index,
+                        keys: 0,
+                        expires: 0,
+                    })
+            })
+            .collect())
+    }
+
+    async fn key_count(&self) -> BackendResult<u64> {
+        self.query(&redis::cmd("DBSIZE"), "DBSIZE").await
+    }
+
+    async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {
+        let info: String = self.query(redis::cmd("INFO").arg("all"), "INFO").await?;
+        Ok(vec![super::ServerInfo {
+            server: self.target.clone(),
+            sections: parse_info_sections(&info),
+        }])
+    }
+
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>> {
+        // Plain INFO holds server, clients, memory, stats and keyspace: one round trip.
+        let info: String = self.query(&redis::cmd("INFO"), "INFO").await?;
+        Ok(vec![(self.target.clone(), raw_stats(&info))])
+    }
+
+    async fn slow_log(&self, count: u32) -> BackendResult<Vec<SlowLogEntry>> {
+        let reply: Value = self
+            .query(redis::cmd("SLOWLOG").arg("GET").arg(count), "SLOWLOG GET")
+            .await?;
+        Ok(array(reply)
+            .into_iter()
+            .filter_map(slow_log_entry)
+            .collect())
+    }
+
+    async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
+        // One pipeline, so CLIENT ID names the connection that also ran CLIENT LIST.
+        let mut conn = self.conn().await?;
+        let (own, list): (u64, String) = redis::pipe()
+            .cmd("CLIENT")
+            .arg("ID")
+            .cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.map(&e, "CLIENT LIST"))?;
+        Ok(parse_client_list(&list, own))
+    }
+
+    async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(cursor)
+            .arg("MATCH")
+            .arg(&request.pattern)
+            .arg("COUNT")
+            .arg(request.count);
+        if let Some(t) = &request.type_filter {
+            cmd.arg("TYPE").arg(t.redis_name());
+        }
+        let reply: Value = self.query(&cmd, "SCAN").await?;
+        let (next_cursor, items) = scan_reply(reply);
+        Ok(ScanPage {
+            keys: items.into_iter().map(to_bytes).collect(),
+            next_cursor,
+            progress: scan_progress(next_cursor),
+        })
+    }
+
+    async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("TYPE").arg(key.as_ref());
+            pipe.cmd("PTTL").arg(key.as_ref());
+            pipe.cmd("MEMORY").arg("USAGE").arg(key.as_ref());
+        }
+        pipe.ignore_errors();
+        let mut conn = self.conn().await?;
+        let replies: Vec<redis::RedisResult<Value>> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.map(&e, "TYPE/PTTL/MEMORY USAGE"))?;
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in replies.chunks(3) {
+            let key_type = match chunk.first() {
+                Some(Ok(Value::SimpleString(s))) => KeyType::from_redis(s),
+                Some(Ok(Value::BulkString(b))) => KeyType::from_redis(&String::from_utf8_lossy(b)),
+                _ => None,
+            };
+            let pttl = match chunk.get(1) {
+                Some(Ok(Value::Int(ms))) => *ms,
+                _ => -2,
+            };
+            let size_bytes = match chunk.get(2) {
+                Some(Ok(v)) => to_u64(v),
+                _ => None,
+            };
+            out.push(match (key_type, ttl_from_pttl(pttl)) {
+                (Some(key_type), Some(ttl)) => Some(KeyMeta {
+                    key_type,
+                    ttl,
+                    size_bytes,
+                    server: None,
+                    idle_secs: None,
+                    preview: None,
+                }),
+                _ => None,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn key_details(&self, key: &[u8]) -> BackendResult<KeyDetails> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("TYPE").arg(key);
+        pipe.cmd("PTTL").arg(key);
+        pipe.cmd("OBJECT").arg("ENCODING").arg(key);
+        pipe.cmd("MEMORY").arg("USAGE").arg(key);
+        pipe.ignore_errors();
+        let mut conn = self.conn().await?;
+        let replies: Vec<redis::RedisResult<Value>> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.map(&e, "TYPE/PTTL/OBJECT ENCODING"))?;
+        let key_type = match replies.first() {
+            Some(Ok(Value::SimpleString(s))) => KeyType::from_redis(s),
+            Some(Ok(Value::BulkString(b))) => KeyType::from_redis(&String::from_utf8_lossy(b)),
+            Some(Err(e)) => return Err(self.map(e, "TYPE")),
+            _ => None,
+        }
+        .ok_or_else(|| key_not_found(key))?;
+        let ttl = match replies.get(1) {
+            Some(Ok(Value::Int(ms))) => ttl_from_pttl(*ms),
+            _ => None,
+        }
+        .ok_or_else(|| key_not_found(key))?;
+        let encoding = match replies.get(2) {
+            Some(Ok(v)) => Some(String::from_utf8_lossy(&to_bytes(v.clone())).into_owned()),
+            _ => None,
+        };
+        let size_bytes = match replies.get(3) {
+            Some(Ok(v)) => to_u64(v),
+            _ => None,
+        };
+        let length = self.length(key, &key_type).await?;
+        Ok(KeyDetails {
+            meta: KeyMeta {
+                key_type,
+                ttl,
+                size_bytes,
+                server: None,
+                idle_secs: None,
+                preview: None,
+            },
+            encoding,
+            length,
+            extra: Vec::new(),
+            flags: None,
+        })
+    }
+
+    async fn read_page(
+        &self,
+        key: &[u8],
+        key_type: &KeyType,
+        cursor: &PageCursor,
+        page_size: u32,
+    ) -> BackendResult<ValuePage> {
+        self.page(key, key_type, cursor, page_size).await
+    }
+
+    async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        let value: Vec<u8> = self
+            .query(
+                redis::cmd("GETRANGE")
+                    .arg(key)
+                    .arg(offset)
+                    .arg(offset + len - 1),
+                "GETRANGE",
+            )
+            .await?;
+        Ok(Bytes::from(value))
+    }
+    async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
+        self.apply(op).await
+    }
+
+    async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("DUMP").arg(key.as_ref());
+            pipe.cmd("PTTL").arg(key.as_ref());
+        }
+        let mut conn = self.conn().await?;
+        let replies: Vec<Value> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.map(&e, "DUMP"))?;
+        let now = crate::core::ttl::now_unix_ms();
+        Ok(keys
+            .iter()
+            .zip(replies.chunks(2))
+            .map(|(key, pair)| {
+                let Some(Value::BulkString(payload)) = pair.first() else {
+                    return None;
+                };
+                let expire_at_unix_ms = match pair.get(1) {
+                    Some(Value::Int(ms)) if *ms > 0 => Some(now + u64::try_from(*ms).unwrap_or(0)),
+                    _ => None,
+                };
+                Some(DumpedKey {
+                    key: key.clone(),
+                    payload: Bytes::from(payload.clone()),
+                    expire_at_unix_ms,
+                })
+            })
+            .collect())
+    }
+}
