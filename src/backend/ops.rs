@@ -112,3 +112,53 @@ pub async fn delete_matching_with<B: CacheBackend + ?Sized>(
         });
     }
 }
+
+/// Bytes a string value is read in: no caller holds more than this of a big value at once.
+pub const CHUNK_BYTES: u64 = 1 << 20;
+
+/// A string value of `total` bytes, read from its start a [`CHUNK_BYTES`] chunk at a time.
+pub struct Chunks<'a, B: ?Sized> {
+    backend: &'a B,
+    key: &'a [u8],
+    offset: u64,
+    total: u64,
+}
+
+impl<'a, B: CacheBackend + ?Sized> Chunks<'a, B> {
+    /// The chunks of `key`, whose length is `total`.
+    pub fn new(backend: &'a B, key: &'a [u8], total: u64) -> Self {
+        Self {
+            backend,
+            key,
+            offset: 0,
+            total,
+        }
+    }
+
+    /// The next chunk, or `None` at the end (or when the value shrank meanwhile).
+    ///
+    /// # Errors
+    /// The read failed.
+    pub async fn next(&mut self) -> BackendResult<Option<Bytes>> {
+        if self.offset >= self.total {
+            return Ok(None);
+        }
+        let len = CHUNK_BYTES.min(self.total - self.offset);
+        let chunk = self
+            .backend
+            .read_string_range(self.key, self.offset, len)
+            .await?;
+        if chunk.is_empty() {
+            self.offset = self.total;
+            return Ok(None);
+        }
+        self.offset += chunk.len() as u64;
+        Ok(Some(chunk))
+    }
+
+    /// Bytes read so far.
+    #[must_use]
+    pub fn read(&self) -> u64 {
+        self.offset
+    }
+}

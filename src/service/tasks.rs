@@ -10,12 +10,9 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::sync::mpsc;
 
 use super::{CommandKind, ConnId, EventKind, EventSender, MIN_METRICS_INTERVAL, ReqId, ScanState};
-use crate::backend::ops::{Pages, preview};
+use crate::backend::ops::{Chunks, Pages, preview};
 use crate::backend::{BackendError, CacheBackend};
 use crate::core::model::{DumpedKey, KeyType, PageCursor, ScanRequest, WriteOp};
-
-/// Chunk size used when streaming a large string to a file.
-const SAVE_CHUNK_BYTES: u64 = 1024 * 1024;
 
 /// One request's work: the backend it runs on and where its events go.
 pub(super) struct Job {
@@ -248,18 +245,10 @@ async fn save_value(
     // Write next to the target and rename, so a failure never leaves half a file behind.
     let tmp = path.with_extension("cache-console-partial");
     let mut file = tokio::fs::File::create(&tmp).await.map_err(file_err)?;
-    let total = details.length;
-    let mut offset = 0;
+    let mut chunks = Chunks::new(backend, key, details.length);
     let result: Result<(), BackendError> = async {
-        while offset < total {
-            let chunk = backend
-                .read_string_range(key, offset, SAVE_CHUNK_BYTES.min(total - offset))
-                .await?;
-            if chunk.is_empty() {
-                break;
-            }
+        while let Some(chunk) = chunks.next().await? {
             file.write_all(&chunk).await.map_err(file_err)?;
-            offset += chunk.len() as u64;
         }
         file.flush().await.map_err(file_err)?;
         file.sync_all().await.map_err(file_err)?;
@@ -271,5 +260,5 @@ async fn save_value(
         return Err(e);
     }
     tokio::fs::rename(&tmp, path).await.map_err(file_err)?;
-    Ok(offset)
+    Ok(chunks.read())
 }
