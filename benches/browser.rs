@@ -11,6 +11,10 @@
 //!    MEMORY USAGE), with the frame times of the UI while it runs;
 //! 5. launch to first drawn frame of the release binary (under Xvfb when no display is set);
 //! 6. frame time of a metrics dashboard holding an hour of samples, drawn with the 1 h window.
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test (and the bench run) reads as one story, start to end"
+)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

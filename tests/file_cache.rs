@@ -1,5 +1,9 @@
 //! The file cache backend on directories written the way Laravel's file store writes them —
 //! by PHP itself.
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test reads as one user story, start to end"
+)]
 
 mod common;
 

@@ -1,4 +1,8 @@
 //! Writes through the guarded Redis backend, against real redis-server processes.
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test reads as one user story, start to end"
+)]
 
 mod common;
 

@@ -1,5 +1,9 @@
 //! Database caches: a Laravel-style `cache` table in SQLite (temp file), PostgreSQL and
 //! MariaDB (each test creates its own database on the local server and drops it).
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test reads as one user story, start to end"
+)]
 
 mod common;
 

@@ -1,4 +1,8 @@
 //! The desktop UI driven as a user would (`egui_kittest`), against a real redis-server.
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test reads as one user story, start to end"
+)]
 
 mod common;
 

@@ -22,14 +22,10 @@ fn get<'a>(env: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
     env.get(key).map(String::as_str).filter(|v| !v.is_empty())
 }
 
-/// Reads the `.env` at `path` and makes a profile for each store it configures: the
-/// `CACHE_DRIVER`/`CACHE_STORE` one, and any other whose settings are present.
-///
-/// # Errors
-/// The file cannot be read or parsed, or configures no cache store.
-pub fn profiles_from_env(path: &Path) -> Result<Vec<Imported>, String> {
+/// The variables of the `.env` at `path` (bounded: a `.env` is a few KiB).
+fn read_env(path: &Path) -> Result<HashMap<String, String>, String> {
     use std::io::Read as _;
-    // A `.env` is a few KiB; anything past 1 MiB is not one, and is not read into memory.
+    // Anything past 1 MiB is not a `.env`, and is not read into memory.
     const MAX_ENV_BYTES: u64 = 1 << 20;
     let mut text = Vec::new();
     std::fs::File::open(path)
@@ -41,12 +37,57 @@ pub fn profiles_from_env(path: &Path) -> Result<Vec<Imported>, String> {
             path.display()
         ));
     }
-    let iter = dotenvy::from_read_iter(std::io::Cursor::new(text));
     let mut env = HashMap::new();
-    for item in iter {
+    for item in dotenvy::from_read_iter(std::io::Cursor::new(text)) {
         let (k, v) = item.map_err(|e| format!("{}: {e}", path.display()))?;
         env.insert(k, v);
     }
+    Ok(env)
+}
+
+/// The URL of the cache table the database store of a `.env` at `path` uses.
+fn database_url(env: &HashMap<String, String>, path: &Path) -> String {
+    let table = get(env, "CACHE_TABLE").unwrap_or("cache");
+    let connection = get(env, "DB_CONNECTION").unwrap_or("mysql");
+    match connection {
+        "sqlite" => {
+            let db = get(env, "DB_DATABASE").unwrap_or("database/database.sqlite");
+            let file = if Path::new(db).is_absolute() {
+                db.to_owned()
+            } else {
+                path.parent()
+                    .unwrap_or(Path::new("."))
+                    .join(db)
+                    .display()
+                    .to_string()
+            };
+            format!("sqlite://{file}?table={table}")
+        }
+        other => {
+            let scheme = if other == "pgsql" {
+                "postgres"
+            } else {
+                "mysql"
+            };
+            let default_port = if scheme == "postgres" { "5432" } else { "3306" };
+            format!(
+                "{scheme}://{}@{}:{}/{}?table={table}",
+                get(env, "DB_USERNAME").unwrap_or("root"),
+                get(env, "DB_HOST").unwrap_or("127.0.0.1"),
+                get(env, "DB_PORT").unwrap_or(default_port),
+                get(env, "DB_DATABASE").unwrap_or("app"),
+            )
+        }
+    }
+}
+
+/// Reads the `.env` at `path` and makes a profile for each store it configures: the
+/// `CACHE_DRIVER`/`CACHE_STORE` one, and any other whose settings are present.
+///
+/// # Errors
+/// The file cannot be read or parsed, or configures no cache store.
+pub fn profiles_from_env(path: &Path) -> Result<Vec<Imported>, String> {
+    let env = read_env(path)?;
     let app = get(&env, "APP_NAME").map_or_else(
         || {
             path.parent()
@@ -93,38 +134,7 @@ pub fn profiles_from_env(path: &Path) -> Result<Vec<Imported>, String> {
         add("memcached", format!("memcached://{host}:{port}"), None)?;
     }
     if driver == "database" {
-        let table = get(&env, "CACHE_TABLE").unwrap_or("cache");
-        let connection = get(&env, "DB_CONNECTION").unwrap_or("mysql");
-        let url = match connection {
-            "sqlite" => {
-                let db = get(&env, "DB_DATABASE").unwrap_or("database/database.sqlite");
-                let file = if Path::new(db).is_absolute() {
-                    db.to_owned()
-                } else {
-                    path.parent()
-                        .unwrap_or(Path::new("."))
-                        .join(db)
-                        .display()
-                        .to_string()
-                };
-                format!("sqlite://{file}?table={table}")
-            }
-            other => {
-                let scheme = if other == "pgsql" {
-                    "postgres"
-                } else {
-                    "mysql"
-                };
-                let default_port = if scheme == "postgres" { "5432" } else { "3306" };
-                format!(
-                    "{scheme}://{}@{}:{}/{}?table={table}",
-                    get(&env, "DB_USERNAME").unwrap_or("root"),
-                    get(&env, "DB_HOST").unwrap_or("127.0.0.1"),
-                    get(&env, "DB_PORT").unwrap_or(default_port),
-                    get(&env, "DB_DATABASE").unwrap_or("app"),
-                )
-            }
-        };
+        let url = database_url(&env, path);
         add("database", url, get(&env, "DB_PASSWORD"))?;
     }
     if driver == "file" || get(&env, "CACHE_PATH").is_some() {

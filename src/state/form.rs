@@ -135,12 +135,7 @@ impl ProfileForm {
                 profile.connection.display_url(),
             ),
         };
-        let (connect_timeout_ms, command_timeout_ms) = match &profile.connection {
-            ConnectionSpec::Redis(r) => (r.connect_timeout_ms, r.command_timeout_ms),
-            ConnectionSpec::Memcached(m) => (m.connect_timeout_ms, m.command_timeout_ms),
-            ConnectionSpec::File(_) => (5_000, 10_000),
-            ConnectionSpec::Sql(q) => (q.connect_timeout_ms, q.command_timeout_ms),
-        };
+        let (connect_timeout_ms, command_timeout_ms) = profile.connection.timeouts_ms();
         let (use_unix, host, port, unix_path) = match &spec.address {
             RedisAddress::Tcp { host, port } => {
                 (false, host.clone(), port.to_string(), String::new())

@@ -188,6 +188,10 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     });
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "an egui layout reads top to bottom as the screen does"
+)]
 fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     let caps = s.capabilities.clone();
     let conn = s.conn;
@@ -552,6 +556,10 @@ fn flat_ui(ui: &mut egui::Ui, s: &Session) -> (Vec<KeyId>, Option<KeyId>) {
     (visible, open)
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "an egui layout reads top to bottom as the screen does"
+)]
 fn tree_ui(ui: &mut egui::Ui, s: &mut Session) -> (Vec<KeyId>, Option<KeyId>) {
     s.browser.refresh_tree();
     let b = &s.browser;

@@ -113,6 +113,10 @@ pub fn dashboards_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Ac
 }
 
 /// One figure of every open dashboard on one chart, a line per connection.
+#[expect(
+    clippy::too_many_lines,
+    reason = "an egui layout reads top to bottom as the screen does"
+)]
 fn compare_ui(ctx: &egui::Context, state: &mut AppState) {
     let Some(mut compare) = state.compare else {
         return;

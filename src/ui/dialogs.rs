@@ -10,6 +10,10 @@ use crate::state::{
 };
 
 /// The open question (production write, overwrite, typed flush confirmation, past TTL).
+#[expect(
+    clippy::too_many_lines,
+    reason = "an egui layout reads top to bottom as the screen does"
+)]
 pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actions) {
     // The question names the connection it acts on, whichever tab is shown.
     let name = state
@@ -206,6 +210,10 @@ pub fn create_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) {
 
 /// The delete-by-pattern dialog of the shown connection: pattern, preview, progress with
 /// cancel, result.
+#[expect(
+    clippy::too_many_lines,
+    reason = "an egui layout reads top to bottom as the screen does"
+)]
 pub fn bulk_delete_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) {
     let conn = s.conn;
     let Some(bulk) = s.bulk.as_mut() else {

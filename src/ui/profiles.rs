@@ -155,6 +155,10 @@ fn safety_rows(ui: &mut egui::Ui, form: &mut crate::state::ProfileForm) {
 }
 
 /// The add/edit form.
+#[expect(
+    clippy::too_many_lines,
+    reason = "an egui layout reads top to bottom as the screen does"
+)]
 pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
     let mut browse = false;
     let mut save = false;

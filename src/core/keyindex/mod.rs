@@ -7,11 +7,17 @@
 //! time-boxed job so typing never stalls a frame. No crate offers this combination (a
 //! byte-keyed, append-only index with a lazily sorted namespace tree), hence this module.
 
+mod filter;
+mod order;
+
 use std::hash::BuildHasher;
-use std::time::{Duration, Instant};
 
 use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
+
+pub use filter::Filter;
+pub use order::natural_cmp;
+use order::{key_slice, merge_sorted, sort_naturally};
 
 /// Id of a key in the index (its arrival order).
 pub type KeyId = u32;
@@ -510,272 +516,12 @@ impl KeyIndex {
     }
 }
 
-/// Orders names the way people count: `user:2` before `user:10`. Runs of ASCII digits compare
-/// by value (then by length, so `007` and `7` keep a stable order); everything else by byte.
-#[must_use]
-pub fn natural_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
-            let si = i;
-            let sj = j;
-            while i < a.len() && a[i].is_ascii_digit() {
-                i += 1;
-            }
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
-            }
-            let da = trim_zeros(&a[si..i]);
-            let db = trim_zeros(&b[sj..j]);
-            let ord = da
-                .len()
-                .cmp(&db.len())
-                .then_with(|| da.cmp(db))
-                .then_with(|| (i - si).cmp(&(j - sj)));
-            if ord != Ordering::Equal {
-                return ord;
-            }
-        } else {
-            match a[i].cmp(&b[j]) {
-                Ordering::Equal => {
-                    i += 1;
-                    j += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-    (a.len() - i).cmp(&(b.len() - j))
-}
-
-/// A `u64` whose order agrees with [`natural_cmp`] wherever the two differ (equal prefixes
-/// fall back to the full comparison). Sorting by it first keeps a big sort in cache: comparing
-/// the names themselves means two random memory reads per comparison.
-fn sort_prefix(name: &[u8]) -> u64 {
-    let mut out = [0u8; 8];
-    if name.first().is_some_and(u8::is_ascii_digit) {
-        // A leading number sorts by value: '0' as a marker, then the value in 56 bits.
-        let digits = name.iter().take_while(|b| b.is_ascii_digit()).count();
-        let value = name[..digits].iter().try_fold(0u64, |v, d| {
-            v.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        });
-        let value = value.unwrap_or(u64::MAX).min((1 << 56) - 1);
-        return (u64::from(b'0') << 56) | value;
-    }
-    for (slot, &b) in out.iter_mut().zip(name) {
-        if b.is_ascii_digit() {
-            // Digits compare as numbers from here on: keep only that a digit comes next.
-            *slot = b'0';
-            break;
-        }
-        *slot = b;
-    }
-    u64::from_be_bytes(out)
-}
-
-/// Sorts ids by the natural order of their names.
-fn sort_naturally<'a>(ids: &mut [u32], name: impl Fn(u32) -> &'a [u8]) {
-    let mut keyed: Vec<(u64, u32)> = ids.iter().map(|&id| (sort_prefix(name(id)), id)).collect();
-    keyed.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| natural_cmp(name(a.1), name(b.1)))
-    });
-    for (slot, (_, id)) in ids.iter_mut().zip(keyed) {
-        *slot = id;
-    }
-}
-
-fn trim_zeros(digits: &[u8]) -> &[u8] {
-    let first = digits
-        .iter()
-        .position(|&d| d != b'0')
-        .unwrap_or(digits.len());
-    &digits[first..]
-}
-
-fn key_slice<'a>(arena: &'a [u8], ends: &[u32], id: KeyId) -> &'a [u8] {
-    let i = id as usize;
-    let end = ends[i] as usize;
-    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-    &arena[start..end]
-}
-
-fn merge_sorted(old: &[u32], fresh: &[u32], le: impl Fn(&u32, &u32) -> bool) -> Vec<u32> {
-    if old.is_empty() {
-        return fresh.to_vec();
-    }
-    let mut out = Vec::with_capacity(old.len() + fresh.len());
-    let (mut i, mut j) = (0, 0);
-    while i < old.len() && j < fresh.len() {
-        if le(&old[i], &fresh[j]) {
-            out.push(old[i]);
-            i += 1;
-        } else {
-            out.push(fresh[j]);
-            j += 1;
-        }
-    }
-    out.extend_from_slice(&old[i..]);
-    out.extend_from_slice(&fresh[j..]);
-    out
-}
-
-/// A substring filter over the loaded keys, computed a slice of time at a time.
-#[derive(Debug, Clone)]
-pub struct Filter {
-    needle: Vec<u8>,
-    folded: bool,
-    /// Candidates to test first (the matches of a shorter filter this one extends).
-    candidates: Option<(Vec<KeyId>, usize)>,
-    /// First key id not yet tested beyond the candidates.
-    next: KeyId,
-    matches: Vec<KeyId>,
-    bits: Vec<u64>,
-    node_counts: Vec<u32>,
-}
-
-impl Filter {
-    /// A filter for `text` (case-insensitive for ASCII letters), refining `previous` when the
-    /// new text extends it so that typing one more letter only re-tests earlier matches.
-    #[must_use]
-    pub fn new(text: &[u8], previous: Option<Filter>) -> Self {
-        let needle = text.to_ascii_lowercase();
-        let folded = needle.iter().any(u8::is_ascii_alphabetic);
-        let (candidates, next) = match previous {
-            Some(prev)
-                if prev.is_complete_candidates()
-                    && memchr::memmem::find(&needle, &prev.needle).is_some() =>
-            {
-                (Some((prev.matches, 0)), prev.next)
-            }
-            _ => (None, 0),
-        };
-        Self {
-            needle,
-            folded,
-            candidates,
-            next,
-            matches: Vec::new(),
-            bits: Vec::new(),
-            node_counts: Vec::new(),
-        }
-    }
-
-    fn is_complete_candidates(&self) -> bool {
-        self.candidates
-            .as_ref()
-            .is_none_or(|(c, pos)| *pos >= c.len())
-    }
-
-    /// The lowercased text being searched for.
-    #[must_use]
-    pub fn needle(&self) -> &[u8] {
-        &self.needle
-    }
-
-    /// Matching key ids found so far, in test order.
-    #[must_use]
-    pub fn matches(&self) -> &[KeyId] {
-        &self.matches
-    }
-
-    /// Whether key `id` matched (false if not tested yet).
-    #[must_use]
-    pub fn is_match(&self, id: KeyId) -> bool {
-        self.bits
-            .get(id as usize / 64)
-            .is_some_and(|w| w & (1 << (id % 64)) != 0)
-    }
-
-    /// Matching keys below a node.
-    #[must_use]
-    pub fn node_matches(&self, id: NodeId) -> u32 {
-        self.node_counts.get(id as usize).copied().unwrap_or(0)
-    }
-
-    /// True when every key in `index` has been tested.
-    #[must_use]
-    pub fn is_done(&self, index: &KeyIndex) -> bool {
-        self.is_complete_candidates() && self.next as usize >= index.len()
-    }
-
-    fn test(&self, key: &[u8], scratch: &mut Vec<u8>) -> bool {
-        if self.needle.is_empty() {
-            return true;
-        }
-        if self.folded {
-            scratch.clear();
-            scratch.extend(key.iter().map(u8::to_ascii_lowercase));
-            memchr::memmem::find(scratch, &self.needle).is_some()
-        } else {
-            memchr::memmem::find(key, &self.needle).is_some()
-        }
-    }
-
-    fn test_and_record(&mut self, index: &KeyIndex, id: KeyId, scratch: &mut Vec<u8>) {
-        if self.test(index.key(id), scratch) {
-            self.record(index, id);
-        }
-    }
-
-    fn record(&mut self, index: &KeyIndex, id: KeyId) {
-        self.matches.push(id);
-        let word = id as usize / 64;
-        if self.bits.len() <= word {
-            self.bits.resize(word + 1, 0);
-        }
-        self.bits[word] |= 1 << (id % 64);
-        if self.node_counts.len() < index.node_total() {
-            self.node_counts.resize(index.node_total(), 0);
-        }
-        let mut node = index.leaf_parent(id);
-        loop {
-            self.node_counts[node as usize] += 1;
-            match index.node_parent(node) {
-                Some(p) => node = p,
-                None => break,
-            }
-        }
-    }
-
-    /// Tests keys until done or `budget` is spent. Returns true when it changed anything.
-    pub fn step(&mut self, index: &KeyIndex, budget: Duration) -> bool {
-        let start = Instant::now();
-        let mut scratch = Vec::new();
-        let mut changed = false;
-        let mut tested = 0u32;
-        if let Some((cands, mut pos)) = self.candidates.take() {
-            while pos < cands.len() {
-                self.test_and_record(index, cands[pos], &mut scratch);
-                pos += 1;
-                changed = true;
-                tested += 1;
-                if tested.is_multiple_of(1024) && start.elapsed() >= budget {
-                    break;
-                }
-            }
-            self.candidates = Some((cands, pos));
-            if !self.is_complete_candidates() {
-                return changed;
-            }
-        }
-        while (self.next as usize) < index.len() {
-            self.test_and_record(index, self.next, &mut scratch);
-            self.next += 1;
-            changed = true;
-            tested += 1;
-            if tested.is_multiple_of(1024) && start.elapsed() >= budget {
-                break;
-            }
-        }
-        changed
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    use super::order::sort_prefix;
 
     fn index(keys: &[&str]) -> KeyIndex {
         let mut idx = KeyIndex::new(":");

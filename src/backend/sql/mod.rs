@@ -16,14 +16,16 @@ use bytes::Bytes;
 use sqlx::Row as _;
 use tokio::sync::Mutex;
 
+mod write;
+
 use super::{
     BackendError, BackendResult, CacheBackend, Capabilities, clamped_range, key_not_found,
     whole_string_page,
 };
 use crate::config::connection::{Secret, SqlDialect, SqlSpec};
 use crate::core::model::{
-    DbInfo, DumpedKey, Expect, KeyDetails, KeyMeta, KeyType, NewValue, PageCursor, ScanPage,
-    ScanRequest, Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
+    DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage, ScanRequest, Ttl,
+    TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// Rows read per listing round trip.
@@ -671,143 +673,7 @@ impl CacheBackend for SqlBackend {
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
-        let now = now_secs();
-        let t = self.col(&self.table);
-        let (v, e) = (self.col("value"), self.col("expiration"));
-        match op {
-            WriteOp::SetString {
-                key,
-                value,
-                ttl,
-                expect,
-            } => {
-                text_key(key)?;
-                let current = self.row(key).await?;
-                // Whether a row is there decides here; its value is compared in the UPDATE
-                // itself, so nobody can change it in between.
-                if matches!(
-                    (expect, &current),
-                    (Expect::Value(_), None) | (Expect::Absent, Some(_))
-                ) {
-                    return Ok(WriteOutcome::Conflict);
-                }
-                let exp = expiration_for(*ttl, current.as_ref().map(|c| c.expiration), now);
-                if current.is_none() {
-                    if self.insert(key, value, exp).await? {
-                        return Ok(WriteOutcome::Done(1));
-                    }
-                    // No row has exactly this key, yet the table refused it: one its collation
-                    // calls equal is there. That row is never written instead.
-                    return Err(collation_clash(key));
-                }
-                let mut q = self.stmt();
-                let (a1, a2) = (q.bind(self.value_arg(value)?), q.bind(Arg::Int(exp)));
-                let mut cond = self.key_eq(&mut q, key);
-                if let Expect::Value(old) = expect {
-                    // The comparison happens in the UPDATE itself: atomic.
-                    let a = q.bind(Arg::Bytes(old.to_vec()));
-                    cond = format!("{cond} AND {} = {a}", self.bytes_of("value"));
-                }
-                q.sql = format!("UPDATE {t} SET {v} = {a1}, {e} = {a2} WHERE {cond}");
-                let n = self.execute(&q).await?;
-                Ok(if n == 0 {
-                    WriteOutcome::Conflict
-                } else {
-                    WriteOutcome::Done(n)
-                })
-            }
-            WriteOp::SetTtl { key, ttl } => {
-                let current = self.row(key).await?.ok_or_else(|| key_not_found(key))?;
-                let exp = expiration_for(*ttl, Some(current.expiration), now);
-                let mut q = self.stmt();
-                let a = q.bind(Arg::Int(exp));
-                let cond = self.key_eq(&mut q, key);
-                q.sql = format!("UPDATE {t} SET {e} = {a} WHERE {cond}");
-                Ok(WriteOutcome::Done(self.execute(&q).await?))
-            }
-            WriteOp::Create { key, value, ttl } => {
-                let NewValue::String(value) = value else {
-                    return Err(BackendError::Unsupported(
-                        "a cache table holds plain values only".to_owned(),
-                    ));
-                };
-                if self.row(key).await?.is_some() {
-                    return Ok(WriteOutcome::TargetExists);
-                }
-                let exp = expiration_for(*ttl, None, now);
-                if self.insert(key, value, exp).await? {
-                    Ok(WriteOutcome::Done(1))
-                } else {
-                    Err(collation_clash(key))
-                }
-            }
-            WriteOp::Delete { keys } => {
-                let mut n = 0;
-                for key in keys {
-                    n += self.delete_key(key).await?;
-                }
-                Ok(WriteOutcome::Done(n))
-            }
-            WriteOp::Rename {
-                from,
-                to,
-                overwrite,
-            }
-            | WriteOp::Copy {
-                from,
-                to,
-                overwrite,
-            } => {
-                text_key(to)?;
-                let row = self.row(from).await?.ok_or_else(|| key_not_found(from))?;
-                if self.row(to).await?.is_some() {
-                    if !overwrite {
-                        return Ok(WriteOutcome::TargetExists);
-                    }
-                    self.delete_key(to).await?;
-                }
-                if !self.insert(to, &row.value, row.expiration).await? {
-                    return Ok(WriteOutcome::TargetExists);
-                }
-                if matches!(op, WriteOp::Rename { .. }) {
-                    self.delete_key(from).await?;
-                }
-                Ok(WriteOutcome::Done(1))
-            }
-            WriteOp::Restore { keys } => {
-                let mut n = 0;
-                for d in keys {
-                    let exp = d.expire_at_unix_ms.map_or(now + FOREVER_SECS, |at| {
-                        i64::try_from(at / 1000).unwrap_or(i64::MAX)
-                    });
-                    if !self.insert(&d.key, &d.payload, exp).await? {
-                        return Err(BackendError::Server {
-                            command: "INSERT".to_owned(),
-                            reason: format!(
-                                "`{}` exists again; it was not replaced",
-                                crate::core::escape::escape_bytes(&d.key)
-                            ),
-                        });
-                    }
-                    n += 1;
-                }
-                Ok(WriteOutcome::Done(n))
-            }
-            WriteOp::FlushDb | WriteOp::FlushAll | WriteOp::Flush { .. } => {
-                let mut q = self.stmt();
-                q.sql = format!("DELETE FROM {t}");
-                Ok(WriteOutcome::Done(self.execute(&q).await?))
-            }
-            WriteOp::PurgeExpired => {
-                let mut q = self.stmt();
-                let a = q.bind(Arg::Int(now));
-                q.sql = format!("DELETE FROM {t} WHERE {} <= {a}", self.expiration_int());
-                Ok(WriteOutcome::Done(self.execute(&q).await?))
-            }
-            _ => Err(BackendError::Unsupported(
-                "a cache table holds plain values: this edit is not possible here".to_owned(),
-            )),
-        }
+        self.apply(op).await
     }
 
     async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {

@@ -1,0 +1,334 @@
+//! Where and how to connect: connection specs, URLs, and password sources.
+//!
+//! A spec is what a profile stores. It never holds a password: a password is either asked for
+//! when connecting, read from an environment variable named in the spec, or (when a URL with an
+//! inline password is pasted) kept in memory for this session only.
+
+mod urls;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use urls::{UrlError, parse_url};
+
+/// A password or other secret. Its `Debug` output is redacted so it never reaches a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is handed to a client library.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where a connection's password comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PasswordSource {
+    /// No password.
+    #[default]
+    None,
+    /// Ask the user when connecting (kept in memory for the session).
+    Prompt,
+    /// Read this environment variable when connecting (`${REDIS_PASSWORD}` in a URL).
+    Env(String),
+}
+
+/// Network address of a Redis server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RedisAddress {
+    /// TCP host and port.
+    Tcp {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A unix domain socket.
+    Unix {
+        /// Path of the socket file.
+        path: PathBuf,
+    },
+}
+
+/// TLS settings of a Redis connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsSpec {
+    /// PEM file with the CA certificates to trust; the system roots when `None`.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Everything needed to reach one Redis server, minus the password itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RedisSpec {
+    /// Where the server listens.
+    pub address: RedisAddress,
+    /// TLS, when the server speaks it (`rediss://`).
+    pub tls: Option<TlsSpec>,
+    /// ACL user name; the default user when `None`.
+    pub username: Option<String>,
+    /// Where the password comes from.
+    pub password: PasswordSource,
+    /// Database index selected after connecting.
+    pub db: u32,
+    /// How long to wait for the connection to open.
+    pub connect_timeout_ms: u64,
+    /// How long to wait for any one command's reply.
+    pub command_timeout_ms: u64,
+}
+
+impl Default for RedisSpec {
+    fn default() -> Self {
+        Self {
+            address: RedisAddress::Tcp {
+                host: "127.0.0.1".to_owned(),
+                port: 6379,
+            },
+            tls: None,
+            username: None,
+            password: PasswordSource::None,
+            db: 0,
+            connect_timeout_ms: 5_000,
+            command_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// One memcached server of a pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemcachedAddress {
+    /// TCP host and port.
+    Tcp {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A unix domain socket.
+    Unix {
+        /// Path of the socket file.
+        path: PathBuf,
+    },
+}
+
+impl MemcachedAddress {
+    /// `host:port` or the socket path: how the UI names this server.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Self::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+            Self::Tcp { host, port } => format!("{host}:{port}"),
+            Self::Unix { path } => path.display().to_string(),
+        }
+    }
+}
+
+/// One memcached server or a pool of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemcachedSpec {
+    /// The servers; keys are spread over them by the client's hashing.
+    pub servers: Vec<MemcachedAddress>,
+    /// How long to wait for a connection to open.
+    pub connect_timeout_ms: u64,
+    /// How long to wait for any one reply.
+    pub command_timeout_ms: u64,
+}
+
+impl Default for MemcachedSpec {
+    fn default() -> Self {
+        Self {
+            servers: vec![MemcachedAddress::Tcp {
+                host: "127.0.0.1".to_owned(),
+                port: 11211,
+            }],
+            connect_timeout_ms: 5_000,
+            command_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// A connection target of any backend kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectionSpec {
+    /// A Redis server (standalone).
+    Redis(RedisSpec),
+    /// A memcached server or pool.
+    Memcached(MemcachedSpec),
+    /// A Laravel-style file cache directory.
+    File(FileSpec),
+    /// A Laravel-style cache table in SQLite, PostgreSQL or MySQL/MariaDB.
+    Sql(SqlSpec),
+}
+
+/// The SQL database kind of a cache table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SqlDialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    MySql,
+}
+
+impl SqlDialect {
+    /// A display name.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+            Self::MySql => "MySQL",
+        }
+    }
+}
+
+/// A cache table: where the database is, which table, and where the password comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqlSpec {
+    /// The database URL without password or cache options (`postgres://app@db:5432/app`).
+    pub url: String,
+    /// The database kind.
+    pub dialect: SqlDialect,
+    /// The cache table (Laravel's default: `cache`).
+    pub table: String,
+    /// Where the password comes from.
+    #[serde(default)]
+    pub password: PasswordSource,
+    /// How long to wait for a connection.
+    #[serde(default = "default_sql_timeout")]
+    pub connect_timeout_ms: u64,
+    /// How long one statement may take before it is abandoned (a server that stops
+    /// answering mid-query must not hold a listing or the UI forever).
+    #[serde(default = "default_sql_command_timeout")]
+    pub command_timeout_ms: u64,
+}
+
+pub(super) fn default_sql_timeout() -> u64 {
+    5_000
+}
+
+/// The command timeout of a cache table when the profile names none.
+pub const DEFAULT_SQL_COMMAND_TIMEOUT_MS: u64 = 10_000;
+
+pub(super) fn default_sql_command_timeout() -> u64 {
+    DEFAULT_SQL_COMMAND_TIMEOUT_MS
+}
+
+impl SqlSpec {
+    /// `host:port/db` or the SQLite file, for messages.
+    #[must_use]
+    pub fn display_target(&self) -> String {
+        url::Url::parse(&self.url).map_or_else(
+            |_| self.url.clone(),
+            |u| match self.dialect {
+                SqlDialect::Sqlite => u.path().to_owned(),
+                _ => format!(
+                    "{}:{}{}",
+                    u.host_str().unwrap_or("localhost"),
+                    u.port().unwrap_or(if self.dialect == SqlDialect::Postgres {
+                        5432
+                    } else {
+                        3306
+                    }),
+                    u.path()
+                ),
+            },
+        )
+    }
+}
+
+/// A Laravel-style file cache directory (`storage/framework/cache/data`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSpec {
+    /// The cache directory.
+    pub dir: PathBuf,
+}
+
+impl ConnectionSpec {
+    /// The connect and command timeouts, in milliseconds (a file cache has no network: the
+    /// defaults stand in for it).
+    #[must_use]
+    pub fn timeouts_ms(&self) -> (u64, u64) {
+        match self {
+            Self::Redis(r) => (r.connect_timeout_ms, r.command_timeout_ms),
+            Self::Memcached(m) => (m.connect_timeout_ms, m.command_timeout_ms),
+            Self::File(_) => (5_000, 10_000),
+            Self::Sql(q) => (q.connect_timeout_ms, q.command_timeout_ms),
+        }
+    }
+
+    /// The numbered database it opens (0 where there are no numbered databases).
+    #[must_use]
+    pub fn db(&self) -> u32 {
+        match self {
+            Self::Redis(spec) => spec.db,
+            Self::Memcached(_) | Self::File(_) | Self::Sql(_) => 0,
+        }
+    }
+
+    /// The same target on database `db` (unchanged where there are no numbered databases).
+    #[must_use]
+    pub fn with_db(&self, db: u32) -> Self {
+        let mut spec = self.clone();
+        if let Self::Redis(redis) = &mut spec {
+            redis.db = db;
+        }
+        spec
+    }
+
+    /// Where the password comes from (memcached's text protocol has none).
+    #[must_use]
+    pub fn password_source(&self) -> &PasswordSource {
+        match self {
+            Self::Redis(spec) => &spec.password,
+            Self::Sql(spec) => &spec.password,
+            Self::Memcached(_) | Self::File(_) => &PasswordSource::None,
+        }
+    }
+
+    /// Sets where the password comes from (ignored for memcached).
+    pub fn set_password_source(&mut self, source: PasswordSource) {
+        match self {
+            Self::Redis(spec) => spec.password = source,
+            Self::Sql(spec) => spec.password = source,
+            Self::Memcached(_) | Self::File(_) => {}
+        }
+    }
+
+    /// Resolves the password for a connection attempt.
+    ///
+    /// `entered` is what the user typed (or a pasted URL carried) this session.
+    ///
+    /// # Errors
+    /// The spec asks for a prompt and nothing was entered, or names an unset variable.
+    pub fn resolve_password(&self, entered: Option<&Secret>) -> Result<Option<Secret>, UrlError> {
+        if let Some(secret) = entered {
+            return Ok(Some(secret.clone()));
+        }
+        match self.password_source() {
+            PasswordSource::None => Ok(None),
+            PasswordSource::Prompt => Err(UrlError::PasswordNeeded),
+            PasswordSource::Env(name) => std::env::var(name)
+                .map(|v| Some(Secret::new(v)))
+                .map_err(|_| UrlError::EnvUnset(name.clone())),
+        }
+    }
+}

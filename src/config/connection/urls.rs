@@ -1,0 +1,632 @@
+//! Connection URLs, both ways: `parse_url` reads every scheme the console speaks (passwords
+//! taken out, secrets refused, errors that never quote a secret), and `display_url` prints a
+//! spec back as a URL that parses to the same spec and never holds a password.
+
+use std::path::{Path, PathBuf};
+
+use super::{
+    ConnectionSpec, FileSpec, MemcachedAddress, MemcachedSpec, PasswordSource, RedisAddress,
+    RedisSpec, Secret, SqlDialect, SqlSpec, TlsSpec, default_sql_command_timeout,
+    default_sql_timeout,
+};
+
+/// URL query parameters that carry a secret. They are taken out of the URL like the
+/// user-info password, so they never reach a profile, a listing or the audit log.
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase().replace(['-', '_'], "");
+    [
+        "password",
+        "pass",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "passphrase",
+        "apikey",
+        "auth",
+    ]
+    .iter()
+    .any(|s| name == *s)
+        || name.ends_with("password")
+        || name.ends_with("secret")
+        || name.ends_with("token")
+        || name.ends_with("passphrase")
+}
+
+impl MemcachedSpec {
+    /// `memcached://a:1,b:2` or `memcached+unix:///path`.
+    #[must_use]
+    pub fn display_url(&self) -> String {
+        match self.servers.as_slice() {
+            [MemcachedAddress::Unix { path }] => {
+                format!("memcached+unix://{}", path_for_url(path))
+            }
+            servers => format!(
+                "memcached://{}",
+                servers
+                    .iter()
+                    .map(MemcachedAddress::label)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+}
+
+impl ConnectionSpec {
+    /// A URL for display and for `profiles list`; it never contains a password.
+    #[must_use]
+    pub fn display_url(&self) -> String {
+        match self {
+            Self::Redis(spec) => spec.display_url(),
+            Self::Memcached(spec) => spec.display_url(),
+            Self::File(spec) => format!("file://{}", path_for_url(&spec.dir)),
+            Self::Sql(spec) => {
+                // Only what differs from the defaults, as parameters `parse_url` reads back.
+                let mut url = url::Url::parse(&spec.url).map_or_else(
+                    |_| spec.url.clone(),
+                    |mut u| {
+                        {
+                            let mut q = u.query_pairs_mut();
+                            q.append_pair("table", &spec.table);
+                            if spec.connect_timeout_ms != default_sql_timeout() {
+                                q.append_pair(
+                                    "connect_timeout_ms",
+                                    &spec.connect_timeout_ms.to_string(),
+                                );
+                            }
+                            if spec.command_timeout_ms != default_sql_command_timeout() {
+                                q.append_pair(
+                                    "command_timeout_ms",
+                                    &spec.command_timeout_ms.to_string(),
+                                );
+                            }
+                        }
+                        u.to_string()
+                    },
+                );
+                if let PasswordSource::Env(var) = &spec.password {
+                    url = with_env_password(&url, var);
+                }
+                url
+            }
+        }
+    }
+}
+
+/// Why a URL could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Not a URL at all.
+    #[error("not a valid URL: {0}")]
+    Invalid(String),
+    /// A scheme this console does not speak.
+    #[error(
+        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, memcached://, memcached+unix:// or file://"
+    )]
+    Scheme(String),
+    /// A memcached server list entry that is not `host:port`.
+    #[error("`{0}` is not a server: write host:port, several separated by commas")]
+    Server(String),
+    /// The database part of the URL is not a number.
+    #[error("database index `{0}` is not a number from 0 to 65535")]
+    Db(String),
+    /// The password is to be asked for and nobody gave it.
+    #[error("this connection needs a password: enter it when connecting")]
+    PasswordNeeded,
+    /// The environment variable that holds the password is not set.
+    #[error("environment variable `{0}` (the password reference) is not set")]
+    EnvUnset(String),
+}
+
+impl UrlError {
+    /// The same error with every one of `secrets` masked wherever it quotes them.
+    fn redacted(self, secrets: &[String]) -> Self {
+        let mask = |text: String| {
+            secrets
+                .iter()
+                .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
+        };
+        match self {
+            Self::Invalid(t) => Self::Invalid(mask(t)),
+            Self::Scheme(t) => Self::Scheme(mask(t)),
+            Self::Server(t) => Self::Server(mask(t)),
+            Self::Db(t) => Self::Db(mask(t)),
+            Self::EnvUnset(t) => Self::EnvUnset(mask(t)),
+            Self::PasswordNeeded => Self::PasswordNeeded,
+        }
+    }
+}
+
+impl RedisSpec {
+    /// The URL form without any password (a `${VAR}` reference is kept, it is not secret).
+    #[must_use]
+    pub fn display_url(&self) -> String {
+        let enc = |t: &str| {
+            percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let mut options = Vec::new();
+        let base = match &self.address {
+            RedisAddress::Tcp { host, port } => {
+                let userinfo = match (&self.username, &self.password) {
+                    (Some(user), PasswordSource::Env(var)) => format!("{}:${{{var}}}@", enc(user)),
+                    (None, PasswordSource::Env(var)) => format!(":${{{var}}}@"),
+                    (Some(user), _) => format!("{}@", enc(user)),
+                    (None, _) => String::new(),
+                };
+                let scheme = if self.tls.is_some() {
+                    "rediss"
+                } else {
+                    "redis"
+                };
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host.clone()
+                };
+                format!("{scheme}://{userinfo}{host}:{port}/{}", self.db)
+            }
+            RedisAddress::Unix { path } => {
+                // A socket URL has no host to hang a user name on: options carry them.
+                options.push(format!("db={}", self.db));
+                if let Some(user) = &self.username {
+                    options.push(format!("user={}", enc(user)));
+                }
+                if let PasswordSource::Env(var) = &self.password {
+                    options.push(format!("password=${{{var}}}"));
+                }
+                format!("redis+unix://{}", path_for_url(path))
+            }
+        };
+        if let Some(ca) = self.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
+            options.push(format!("ca_file={}", path_for_url(ca)));
+        }
+        let defaults = Self::default();
+        if self.connect_timeout_ms != defaults.connect_timeout_ms {
+            options.push(format!("connect_timeout_ms={}", self.connect_timeout_ms));
+        }
+        if self.command_timeout_ms != defaults.command_timeout_ms {
+            options.push(format!("timeout_ms={}", self.command_timeout_ms));
+        }
+        if options.is_empty() {
+            base
+        } else {
+            format!("{base}?{}", options.join("&"))
+        }
+    }
+}
+
+/// Parses a connection URL into a spec plus the inline password, if the URL carried one.
+///
+/// `${NAME}` as the password becomes a reference to environment variable `NAME` and is kept
+/// in the spec; any other inline password is returned apart so that it is never saved.
+///
+/// # Errors
+/// A malformed URL, an unknown scheme, or a database index that is not a number.
+pub fn parse_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
+    // An error may quote the URL; it never quotes a password or a secret parameter in it.
+    parse_url_unredacted(text).map_err(|e| e.redacted(&secrets_in(text)))
+}
+
+/// The passwords and secret parameter values written in a URL, as written and decoded.
+fn secrets_in(text: &str) -> Vec<String> {
+    let mut secrets = Vec::new();
+    let mut add = |raw: &str| {
+        if !raw.is_empty() && env_name(raw).is_none() {
+            secrets.push(raw.to_owned());
+            let decoded = percent_decode(raw);
+            if decoded != raw {
+                secrets.push(decoded);
+            }
+        }
+    };
+    if let Some((start, end)) = authority_span(text)
+        && let Some(at) = text[start..end].rfind('@')
+        && let Some((_, password)) = text[start..start + at].split_once(':')
+    {
+        add(password);
+    }
+    if let Some((_, query)) = text.split_once('?') {
+        let query = query.split('#').next().unwrap_or_default();
+        for pair in query.split('&') {
+            if let Some((name, value)) = pair.split_once('=')
+                && is_secret_param(&percent_decode(name))
+            {
+                add(value);
+            }
+        }
+    }
+    // Longest first, so a secret that contains another is masked whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
+}
+
+fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
+    let text = text.trim();
+    if let Some(spec) = parse_memcached_url(text)? {
+        return Ok((ConnectionSpec::Memcached(spec), None));
+    }
+    if let Some(sql) = parse_sql_url(text)? {
+        return Ok(sql);
+    }
+    if let Some(path) = text.strip_prefix("file://") {
+        if path.contains(['?', '#']) {
+            return Err(UrlError::Invalid(
+                "a file:// URL takes no parameters: write a `?` or `#` that is part of the \
+                 directory's name as %3F or %23"
+                    .to_owned(),
+            ));
+        }
+        let dir = absolute_path(
+            path,
+            text,
+            "file:///srv/app/storage/framework/cache/data (a file cache URL)",
+        )?;
+        return Ok((ConnectionSpec::File(FileSpec { dir }), None));
+    }
+    // `url` would percent-encode `${…}` in the password; swap it for a marker first.
+    let (text_for_parse, env_ref) = extract_env_ref(text);
+    let url = url::Url::parse(&text_for_parse).map_err(|e| UrlError::Invalid(e.to_string()))?;
+    let mut spec = RedisSpec::default();
+    let scheme = url.scheme().to_owned();
+    match scheme.as_str() {
+        "redis" | "rediss" => {
+            let host = url
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .unwrap_or("127.0.0.1")
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
+            spec.address = RedisAddress::Tcp {
+                host,
+                port: url.port().unwrap_or(6379),
+            };
+            if scheme == "rediss" {
+                spec.tls = Some(TlsSpec::default());
+            }
+            let path = url.path().trim_matches('/');
+            if !path.is_empty() {
+                spec.db = path.parse().map_err(|_| UrlError::Db(path.to_owned()))?;
+            }
+        }
+        "redis+unix" | "unix" => {
+            spec.address = RedisAddress::Unix {
+                path: absolute_path(url.path(), text, "redis+unix:///run/redis/redis.sock")?,
+            };
+        }
+        other => return Err(UrlError::Scheme(other.to_owned())),
+    }
+    let mut inline_password = None;
+    let mut env_ref = env_ref;
+    let millis = |what: &str, value: &str| {
+        value
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .ok_or_else(|| {
+                UrlError::Invalid(format!(
+                    "{what} must be a number of milliseconds, not `{value}`"
+                ))
+            })
+    };
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "db" => spec.db = value.parse().map_err(|_| UrlError::Db(value.to_string()))?,
+            "user" | "username" => spec.username = Some(value.to_string()),
+            "pass" | "password" => match env_name(&value) {
+                Some(var) => env_ref = Some(var.to_owned()),
+                None => inline_password = Some(Secret::new(value.to_string())),
+            },
+            "ca" | "ca_file" => {
+                spec.tls = Some(TlsSpec {
+                    ca_file: Some(path_from_url(&value)),
+                });
+            }
+            "connect_timeout_ms" => spec.connect_timeout_ms = millis("connect_timeout_ms", &value)?,
+            "timeout_ms" | "command_timeout_ms" => {
+                spec.command_timeout_ms = millis("timeout_ms", &value)?;
+            }
+            _ => {}
+        }
+    }
+    if !url.username().is_empty() {
+        spec.username = Some(percent_decode(url.username()));
+    }
+    if let Some(var) = env_ref {
+        spec.password = PasswordSource::Env(var);
+    } else if let Some(password) = url.password() {
+        inline_password = Some(Secret::new(percent_decode(password)));
+    }
+    Ok((ConnectionSpec::Redis(spec), inline_password))
+}
+
+/// Parses `sqlite:///abs/path.db?table=cache`, `postgres://user@host:port/db?table=cache` and
+/// `mysql://…`; `None` for other schemes. The password is returned apart (or kept as `${VAR}`).
+fn parse_sql_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>, UrlError> {
+    let lower = text.to_ascii_lowercase();
+    let dialect = if lower.starts_with("sqlite:") {
+        SqlDialect::Sqlite
+    } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        SqlDialect::Postgres
+    } else if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
+        SqlDialect::MySql
+    } else {
+        return Ok(None);
+    };
+    let (text_for_parse, env_ref) = extract_env_ref(text);
+    // `mariadb://` is the scheme sqlx calls `mysql://`; only the scheme is renamed.
+    let text_for_parse = match text_for_parse.get(..10) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mariadb://") => {
+            format!("mysql://{}", &text_for_parse[10..])
+        }
+        _ => text_for_parse,
+    };
+    let mut url = url::Url::parse(&text_for_parse).map_err(|e| UrlError::Invalid(e.to_string()))?;
+    // A fragment means nothing to a database driver; it would only trail the options.
+    url.set_fragment(None);
+    let mut table = "cache".to_owned();
+    let mut timeout = default_sql_timeout();
+    let mut command_timeout = default_sql_command_timeout();
+    let mut query_password = None;
+    let mut kept: Vec<(String, String)> = Vec::new();
+    for (k, v) in url.query_pairs() {
+        let number = |what: &str| {
+            v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                UrlError::Invalid(format!(
+                    "{what} must be a number of milliseconds, not `{v}`"
+                ))
+            })
+        };
+        match k.as_ref() {
+            "table" => table = v.into_owned(),
+            "connect_timeout_ms" => timeout = number("connect_timeout_ms")?,
+            "command_timeout_ms" | "timeout_ms" => command_timeout = number("command_timeout_ms")?,
+            "password" | "pass" => query_password = Some(Secret::new(v.into_owned())),
+            name if is_secret_param(name) => {
+                return Err(UrlError::Invalid(format!(
+                    "the `{name}` parameter holds a secret, and a profile never stores one: \
+                     leave it out of the URL"
+                )));
+            }
+            _ => kept.push((k.into_owned(), v.into_owned())),
+        }
+    }
+    url.set_query(None);
+    if !kept.is_empty() {
+        url.query_pairs_mut().extend_pairs(kept);
+    }
+    let password = url
+        .password()
+        .map(|p| Secret::new(percent_decode(p)))
+        .or(query_password);
+    let _ = url.set_password(None);
+    if dialect == SqlDialect::Sqlite && url.path().len() <= 1 {
+        return Err(UrlError::Invalid(format!(
+            "`{text}`: give the SQLite file, like sqlite:///srv/app/database.sqlite"
+        )));
+    }
+    // With a `${VAR}` reference the URL's password is only a placeholder.
+    let (source, password) = match env_ref {
+        Some(var) => (PasswordSource::Env(var), None),
+        None => (PasswordSource::None, password),
+    };
+    let spec = SqlSpec {
+        url: url.to_string(),
+        dialect,
+        table,
+        password: source,
+        connect_timeout_ms: timeout,
+        command_timeout_ms: command_timeout,
+    };
+    Ok(Some((ConnectionSpec::Sql(spec), password)))
+}
+
+/// Parses `memcached://host:port[,host:port…][?timeout_ms=…]` and `memcached+unix:///path`;
+/// `None` for any other scheme. Written by hand because a server list is not a URL host.
+fn parse_memcached_url(text: &str) -> Result<Option<MemcachedSpec>, UrlError> {
+    let lower = text.to_ascii_lowercase();
+    let mut spec = MemcachedSpec::default();
+    let (rest, unix) = if let Some(i) = ["memcached+unix://", "memcache+unix://"]
+        .iter()
+        .find_map(|p| lower.starts_with(p).then_some(p.len()))
+    {
+        (&text[i..], true)
+    } else if let Some(i) = ["memcached://", "memcache://"]
+        .iter()
+        .find_map(|p| lower.starts_with(p).then_some(p.len()))
+    {
+        (&text[i..], false)
+    } else {
+        return Ok(None);
+    };
+    let (servers, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if !unix && servers.contains('@') {
+        return Err(UrlError::Invalid(
+            "a memcached:// URL names servers only: memcached has no user name or password to \
+             log in with here, so leave `user:password@` out"
+                .to_owned(),
+        ));
+    }
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let ms = value.parse().ok();
+        match (name.as_ref(), ms) {
+            ("connect_timeout_ms", Some(ms)) => spec.connect_timeout_ms = ms,
+            ("timeout_ms" | "command_timeout_ms", Some(ms)) => spec.command_timeout_ms = ms,
+            _ => {}
+        }
+    }
+    if unix {
+        if servers.is_empty() {
+            return Err(UrlError::Server(String::new()));
+        }
+        spec.servers = vec![MemcachedAddress::Unix {
+            path: absolute_path(servers, text, "memcached+unix:///run/memcached.sock")?,
+        }];
+        return Ok(Some(spec));
+    }
+    let mut list = Vec::new();
+    for part in servers.trim_end_matches('/').split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let (host, port) = server_address(part).ok_or_else(|| UrlError::Server(part.to_owned()))?;
+        list.push(MemcachedAddress::Tcp {
+            host: host.to_owned(),
+            port,
+        });
+    }
+    if !list.is_empty() {
+        spec.servers = list;
+    } else if !servers.trim_end_matches('/').trim().is_empty() {
+        // `memcached://,,,` names no server: an error, not a silent 127.0.0.1.
+        return Err(UrlError::Server(servers.to_owned()));
+    }
+    Ok(Some(spec))
+}
+
+/// One `host[:port]` of a memcached server list: a host name or IPv4 address, or an IPv6
+/// address in brackets (bare when no port follows). Anything else — control characters, an
+/// unbalanced bracket, a bad port — is refused rather than guessed at.
+fn server_address(part: &str) -> Option<(&str, u16)> {
+    const DEFAULT_PORT: u16 = 11211;
+    if let Some(rest) = part.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        host.parse::<std::net::Ipv6Addr>().ok()?;
+        let port = match after {
+            "" => DEFAULT_PORT,
+            _ => after.strip_prefix(':')?.parse().ok()?,
+        };
+        return Some((host, port));
+    }
+    if part.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Some((part, DEFAULT_PORT));
+    }
+    let (host, port) = match part.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().ok()?),
+        None => (part, DEFAULT_PORT),
+    };
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    valid.then_some((host, port))
+}
+
+const ENV_MARKER: &str = "cc-env-password-ref";
+
+/// Finds a `:${NAME}@` password reference and replaces it with a marker `url` can parse.
+fn extract_env_ref(text: &str) -> (String, Option<String>) {
+    // Only in the user-info part: after `scheme://`, before the path, query or fragment.
+    let Some((authority_start, authority_end)) = authority_span(text) else {
+        return (text.to_owned(), None);
+    };
+    let Some(start) = text[authority_start..authority_end]
+        .find(":${")
+        .map(|i| authority_start + i)
+    else {
+        return (text.to_owned(), None);
+    };
+    let rest = &text[start + 3..];
+    let Some(end) = rest.find('}') else {
+        return (text.to_owned(), None);
+    };
+    let name = &rest[..end];
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid || !rest[end + 1..].starts_with('@') {
+        return (text.to_owned(), None);
+    }
+    let replaced = format!("{}:{ENV_MARKER}{}", &text[..start], &rest[end + 1..]);
+    (replaced, Some(name.to_owned()))
+}
+
+/// Where the authority (`user:pass@host:port`) of `scheme://authority/…` starts and ends;
+/// `None` when the text does not start with a scheme and `://`.
+fn authority_span(text: &str) -> Option<(usize, usize)> {
+    let (scheme, _) = text.split_once("://")?;
+    let is_scheme = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme {
+        return None;
+    }
+    let start = scheme.len() + 3;
+    let end = text[start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| start + i);
+    Some((start, end))
+}
+
+/// `url` with a `${VAR}` password reference in its user-info.
+fn with_env_password(url: &str, var: &str) -> String {
+    let Some((start, end)) = authority_span(url) else {
+        return url.to_owned();
+    };
+    let mut out = url.to_owned();
+    match url[start..end].rfind('@') {
+        Some(at) => out.insert_str(start + at, &format!(":${{{var}}}")),
+        None => out.insert_str(start, &format!(":${{{var}}}@")),
+    }
+    out
+}
+
+/// `NAME` of a `${NAME}` password reference.
+fn env_name(value: &str) -> Option<&str> {
+    let name = value.strip_prefix("${")?.strip_suffix('}')?;
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then_some(name)
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The bytes of a socket or directory path written in a URL (`%XX` escapes decoded).
+fn path_from_url(text: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt as _;
+    PathBuf::from(std::ffi::OsString::from_vec(
+        percent_encoding::percent_decode_str(text).collect(),
+    ))
+}
+
+/// What a path must escape in a URL to read back as the same bytes.
+const PATH_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'?')
+    .add(b'&')
+    .add(b'=')
+    .add(b'+')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// A path as written in a URL: [`path_from_url`] reads it back byte for byte.
+fn path_for_url(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    percent_encoding::percent_encode(path.as_os_str().as_bytes(), PATH_ESCAPES).to_string()
+}
+
+/// A socket or directory path from a URL, which must be absolute.
+fn absolute_path(text: &str, url: &str, example: &str) -> Result<PathBuf, UrlError> {
+    let path = path_from_url(text);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(UrlError::Invalid(format!(
+            "`{url}`: give an absolute path, like {example}"
+        )))
+    }
+}
+
+#[cfg(test)]
+#[path = "urls_tests.rs"]
+mod tests;
