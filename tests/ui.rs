@@ -778,3 +778,39 @@ fn reload_reaches_a_key_the_listing_no_longer_holds() {
     );
     h.state_mut().shutdown();
 }
+
+#[test]
+fn a_dot_env_is_imported_through_the_service_and_connects() {
+    let server = RedisServer::start();
+    common::fill(&mut server.conn(), "env:", 7);
+    let cfg = tempfile::tempdir().expect("config dir");
+    let env = cfg.path().join(".env");
+    std::fs::write(
+        &env,
+        format!(
+            "APP_NAME=shop\nCACHE_DRIVER=redis\nREDIS_HOST=127.0.0.1\nREDIS_PORT={}\n\
+             REDIS_PASSWORD=\nCACHE_PREFIX=env:\n",
+            server.port
+        ),
+    )
+    .expect("write .env");
+    let mut h = harness(AppState::new(ProfileStore::empty_in(cfg.path()), None));
+    h.run_steps(1);
+    // What the file dialog hands over once a file is picked.
+    h.state_mut()
+        .state
+        .handle(cache_console::state::Action::ImportEnv(env));
+    run_until(&mut h, "the imported profile", |app| {
+        app.state.profiles.get("shop (redis)").is_some() && !app.state.saving_profiles()
+    });
+    assert!(h.query_by_label_contains("imported shop (redis)").is_some());
+    let saved = std::fs::read_to_string(cfg.path().join("profiles.ron")).expect("saved");
+    assert!(saved.contains("shop (redis)"), "{saved}");
+    h.get_by_label("Connect").click();
+    wait_listed(&mut h);
+    assert!(
+        h.query_by_label("scanned 7 of 7 keys, 7 matched").is_some(),
+        "the prefix became the default pattern"
+    );
+    h.state_mut().shutdown();
+}

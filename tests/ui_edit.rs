@@ -538,13 +538,7 @@ fn marked_keys_including_binary_ones_are_deleted_exactly_and_undone() {
     assert!(ms > 290_000 && ms <= 300_000, "{ms}");
 
     // Everything done is in the audit log, which the app shows.
-    h.get_by_label("Audit log").click();
-    run_until(&mut h, "the audit log read", |app| {
-        app.state
-            .audit_view
-            .as_ref()
-            .is_some_and(|v| v.result.is_some())
-    });
+    common::ui::open_audit_log(&mut h);
     assert!(h.query_by_label("restore").is_some());
     assert!(h.query_by_label("delete").is_some());
     let logged = h.state().state.audit_view.clone();
@@ -955,8 +949,7 @@ fn the_server_panel_resets_the_slow_log_and_kills_a_client_after_asking() {
         "the victim's connection was closed"
     );
     // Both steps are in the audit log, the kill with the client it was aimed at.
-    h.get_by_label("Audit log").click();
-    h.run_steps(3);
+    common::ui::open_audit_log(&mut h);
     assert!(h.query_by_label("slowlog-reset").is_some());
     assert!(h.query_by_label("client-kill").is_some());
     assert!(h.query_by_label_contains("client id ").is_some());

@@ -404,8 +404,12 @@ impl Service {
 impl Conn {
     /// Starts (or stops) the work `kind` asks of this open connection.
     fn command(&mut self, events: &EventSender, conn: ConnId, req: ReqId, kind: CommandKind) {
-        let backend = self.backend.clone();
-        let ev = events.clone();
+        let job = tasks::Job {
+            backend: self.backend.clone(),
+            events: events.clone(),
+            conn,
+            req,
+        };
         match kind {
             CommandKind::Scan {
                 request,
@@ -413,24 +417,12 @@ impl Conn {
                 limit,
             } => {
                 self.stop_scan();
-                let job = tasks::Job {
-                    backend,
-                    events: ev,
-                    conn,
-                    req,
-                };
                 let handle = tokio::spawn(job.scan(request, from_cursor, limit));
                 self.scan = Some(handle.abort_handle());
             }
             CommandKind::StopScan => self.stop_scan(),
             CommandKind::StartMetrics { interval } => {
                 self.stop_metrics();
-                let job = tasks::Job {
-                    backend,
-                    events: ev,
-                    conn,
-                    req,
-                };
                 self.metrics = Some(tokio::spawn(job.sample(interval)).abort_handle());
             }
             CommandKind::StopMetrics => self.stop_metrics(),
@@ -441,33 +433,15 @@ impl Conn {
                 self.cancel_analysis.store(true, Ordering::Relaxed);
                 let cancel = Arc::new(AtomicBool::new(false));
                 self.cancel_analysis = cancel.clone();
-                let job = tasks::Job {
-                    backend,
-                    events: ev,
-                    conn,
-                    req,
-                };
                 self.spawn(job.analyze(request, cancel));
             }
             CommandKind::DeleteMatching { request } => {
                 // A fresh flag per run; cancelling sets it, the loop checks it per batch.
                 let cancel = Arc::new(AtomicBool::new(false));
                 self.cancel_delete = cancel.clone();
-                let job = tasks::Job {
-                    backend,
-                    events: ev,
-                    conn,
-                    req,
-                };
                 self.spawn(job.delete_matching(request, cancel));
             }
             work => {
-                let job = tasks::Job {
-                    backend,
-                    events: ev,
-                    conn,
-                    req,
-                };
                 self.spawn(job.answer(work));
             }
         }

@@ -10,10 +10,6 @@ use crate::state::{
 };
 
 /// The open question (production write, overwrite, typed flush confirmation, past TTL).
-#[expect(
-    clippy::too_many_lines,
-    reason = "an egui layout reads top to bottom as the screen does"
-)]
 pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actions) {
     // The question names the connection it acts on, whichever tab is shown.
     let name = state
@@ -35,10 +31,7 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
                 ui.label(format!(
                     "{name} is marked production. About to: {description}."
                 ));
-                ui.horizontal(|ui| {
-                    yes = ui.button("Yes, do it").clicked();
-                    no = ui.button("Cancel").clicked();
-                });
+                (yes, no) = answer_ui(ui, "Yes, do it");
             }
             Confirm::Overwrite { op, .. } => {
                 let target = op.keys().get(1).map(|k| key_label(k)).unwrap_or_default();
@@ -46,10 +39,7 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
                 ui.label(format!(
                     "`{target}` exists already in {name}. Its value will be replaced."
                 ));
-                ui.horizontal(|ui| {
-                    yes = ui.button("Replace it").clicked();
-                    no = ui.button("Cancel").clicked();
-                });
+                (yes, no) = answer_ui(ui, "Replace it");
             }
             Confirm::Flush(flush) => {
                 ui.heading(match (&flush.servers, flush.all) {
@@ -104,10 +94,7 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
             } => {
                 ui.heading(title.as_str());
                 ui.label(description.as_str());
-                ui.horizontal(|ui| {
-                    yes = ui.button("Yes, do it").clicked();
-                    no = ui.button("Cancel").clicked();
-                });
+                (yes, no) = answer_ui(ui, "Yes, do it");
             }
             Confirm::PastTtl { key, .. } => {
                 ui.heading("Delete the key?");
@@ -115,10 +102,7 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
                     "That date-time has passed: setting it deletes `{}` from {name} now.",
                     key_label(key)
                 ));
-                ui.horizontal(|ui| {
-                    yes = ui.button("Delete it").clicked();
-                    no = ui.button("Cancel").clicked();
-                });
+                (yes, no) = answer_ui(ui, "Delete it");
             }
         }
     });
@@ -127,6 +111,12 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
     } else if no {
         actions.push(Action::ConfirmNo);
     }
+}
+
+/// A question's two buttons: the answer that does it, and Cancel. Which was clicked.
+fn answer_ui(ui: &mut egui::Ui, yes: &str) -> (bool, bool) {
+    ui.horizontal(|ui| (ui.button(yes).clicked(), ui.button("Cancel").clicked()))
+        .inner
 }
 
 /// The "new key" dialog of the shown connection.

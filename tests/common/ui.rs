@@ -26,6 +26,17 @@ pub fn act(h: &mut Harness<'static, App>, action: SessionAction) {
     state.handle(Action::Session(conn, action));
 }
 
+/// Opens the audit log window and waits until the service has read it.
+pub fn open_audit_log(h: &mut Harness<'static, App>) {
+    h.get_by_label("Audit log").click();
+    run_until(h, "the audit log read", |app| {
+        app.state
+            .audit_view
+            .as_ref()
+            .is_some_and(|v| v.result.is_some())
+    });
+}
+
 /// Steps frames until `done` holds; the service answers on its own thread meanwhile.
 pub fn run_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
