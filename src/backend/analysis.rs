@@ -293,46 +293,38 @@ pub async fn analyze(
     progress: &(dyn Fn(u64, f64) + Send + Sync),
 ) -> crate::backend::BackendResult<MemoryReport> {
     let started = std::time::Instant::now();
-    let scan = crate::core::model::ScanRequest {
-        pattern: request.pattern.clone(),
-        type_filter: None,
-        count: ANALYSIS_SCAN_COUNT,
-        server: None,
-    };
+    let mut scan = crate::core::model::ScanRequest::matching(request.pattern.clone());
+    scan.count = ANALYSIS_SCAN_COUNT;
     let mut analyzer = Analyzer::new(request);
-    let mut page = backend.scan(&scan, 0).await?;
+    let mut pages = crate::backend::ops::Pages::new(backend, &scan, 0);
+    let mut page = pages.next().await?;
     let (mut sampled, mut cancelled) = (false, false);
-    loop {
+    while let Some(mut current) = page {
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
             cancelled = true;
             break;
         }
-        let mut keys = std::mem::take(&mut page.keys);
+        let mut keys = std::mem::take(&mut current.keys);
         if let Some(limit) = request.sample {
             let room = usize::try_from(limit.saturating_sub(analyzer.seen())).unwrap_or(usize::MAX);
             if keys.len() >= room {
-                sampled = keys.len() > room || page.next_cursor != 0;
+                sampled = keys.len() > room || current.next_cursor != 0;
                 keys.truncate(room);
             }
         }
-        let more = page.next_cursor != 0 && !sampled;
+        let more = current.next_cursor != 0 && !sampled;
+        // The next page is scanned while this one's facts are read.
         let (meta, next) = if more {
-            let (meta, next) = tokio::join!(
-                backend.key_meta(&keys),
-                backend.scan(&scan, page.next_cursor)
-            );
-            (meta?, Some(next?))
+            let (meta, next) = tokio::join!(backend.key_meta(&keys), pages.next());
+            (meta?, next?)
         } else {
             (backend.key_meta(&keys).await?, None)
         };
         for (key, meta) in keys.iter().zip(&meta) {
             analyzer.add(key, meta.as_ref());
         }
-        progress(analyzer.seen(), if more { page.progress } else { 1.0 });
-        match next {
-            Some(next) => page = next,
-            None => break,
-        }
+        progress(analyzer.seen(), if more { current.progress } else { 1.0 });
+        page = next;
     }
     let mut report = analyzer.report();
     report.sampled = sampled;
