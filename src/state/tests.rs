@@ -5,7 +5,7 @@ use bytes::Bytes;
 use super::*;
 use crate::backend::{BackendError, Capabilities};
 use crate::config::connection::parse_url;
-use crate::core::model::{KeyDetails, KeyMeta, KeyType, PageCursor, Ttl, ValueItems};
+use crate::core::model::{KeyDetails, KeyMeta, KeyType, PageCursor, Ttl, ValueItems, WriteOp};
 use crate::service::{CommandKind, EventKind, ScanState};
 
 /// The connection commands queued since the last call, as (connection, request, command).
@@ -388,4 +388,103 @@ fn the_form_refuses_bad_fields_with_a_reason() {
     assert_eq!(profile.connection.display_url(), "redis://u@h:1/3");
     form.url = "ftp://nope".into();
     assert!(form.apply_url().is_err());
+}
+
+/// Connects one more session to `state` under profile `name` (already in the store).
+fn connect_another(state: &mut AppState, name: &str) -> ConnId {
+    state.connect_profile(name);
+    let (conn, req, _) = out(state).pop().expect("connect command");
+    state.apply(Event::Conn {
+        conn,
+        req,
+        kind: EventKind::Connected {
+            description: "test".into(),
+            capabilities: Capabilities {
+                databases: true,
+                rename: true,
+                ..Capabilities::string_store("Redis")
+            },
+        },
+    });
+    out(state);
+    conn
+}
+
+#[test]
+fn an_overwrite_question_answered_on_another_tab_writes_to_the_connection_that_asked() {
+    let (mut state, a, _) = state_with_session();
+    let (spec, _) = parse_url("redis://127.0.0.1:2/0").expect("url");
+    state.profiles.add(Profile::new("q", spec)).expect("add");
+    let b = connect_another(&mut state, "q");
+    // A rename on `a` comes back "target exists": the question names `a`.
+    let rename = WriteOp::Rename {
+        from: Bytes::from_static(b"x"),
+        to: Bytes::from_static(b"y"),
+        overwrite: false,
+    };
+    state.handle(Action::Activate(a));
+    act(&mut state, SessionAction::Search);
+    out(&mut state);
+    let req = state
+        .with_session(a, |s, _| {
+            s.request(Pending::Write, CommandKind::Write { op: rename.clone() })
+        })
+        .expect("session a");
+    out(&mut state);
+    state.apply(Event::Conn {
+        conn: a,
+        req,
+        kind: EventKind::Written {
+            op: rename,
+            outcome: crate::core::model::WriteOutcome::TargetExists,
+        },
+    });
+    assert_eq!(state.confirm.as_ref().map(Confirm::conn), Some(a));
+    // The user looks at `b`, then says yes.
+    state.handle(Action::Activate(b));
+    state.handle(Action::ConfirmYes);
+    let sent = out(&mut state);
+    assert!(
+        sent.iter().any(|(conn, _, kind)| *conn == a
+            && matches!(
+                kind,
+                CommandKind::Write {
+                    op: WriteOp::Rename {
+                        overwrite: true,
+                        ..
+                    }
+                }
+            )),
+        "{sent:?}"
+    );
+    assert!(sent.iter().all(|(conn, _, _)| *conn != b), "{sent:?}");
+}
+
+#[test]
+fn a_flush_question_refuses_when_its_connection_moved_to_another_database() {
+    let (mut state, a, _) = state_with_session();
+    act(&mut state, SessionAction::AskFlush(false));
+    let Some(Confirm::Flush(flush)) = &mut state.confirm else {
+        panic!("a flush question");
+    };
+    assert_eq!((flush.conn, flush.db), (a, 0));
+    flush.typed = "db0".into();
+    act(&mut state, SessionAction::SelectDb(3));
+    out(&mut state);
+    state.handle(Action::ConfirmYes);
+    let sent = out(&mut state);
+    assert!(
+        !sent
+            .iter()
+            .any(|(_, _, kind)| matches!(kind, CommandKind::Write { .. })),
+        "nothing flushed: {sent:?}"
+    );
+    assert!(
+        state
+            .notices
+            .iter()
+            .any(|n| n.text.contains("moved from db0 to db3")),
+        "{:?}",
+        state.notices
+    );
 }
