@@ -835,6 +835,11 @@ fn a_database_cache_is_flushed_from_the_app_after_its_name_is_typed() {
     assert!(h.query_by_label("Flush all databases...").is_none());
     h.get_by_label("Flush...").click();
     h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("Flushes table (SQLite table `cache`")
+            .is_some(),
+        "the dialog names the table, not a database number"
+    );
     replace_text(&mut h, "Confirmation", "not-it");
     h.get_by_label("Flush").click();
     h.run_steps(3);

@@ -1,7 +1,7 @@
 //! Format detection and every decoder behind it (gzip, zlib, FastLZ, MessagePack, base64,
 //! PHP memcached flags): never panics, never allocates without bound.
 #![no_main]
-use cache_console::decode::{Format, decode_as, detect};
+use cache_console::core::decode::{Format, decode_as, detect};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -10,8 +10,8 @@ fuzz_target!(|data: &[u8]| {
         None => (None, data),
     };
     if let Some(Ok(decoded)) = detect(value, flags) {
-        let _ = cache_console::decode::to_json(&decoded.node);
-        let _ = cache_console::decode::render(&decoded);
+        let _ = cache_console::core::decode::to_json(&decoded.node);
+        let _ = cache_console::core::decode::render(&decoded);
     }
     for format in [
         Format::Php,
@@ -22,5 +22,5 @@ fuzz_target!(|data: &[u8]| {
     ] {
         let _ = decode_as(value, format);
     }
-    let _ = cache_console::decode::fastlz_decompress(value, 1 << 20);
+    let _ = cache_console::core::decode::fastlz_decompress(value, 1 << 20);
 });

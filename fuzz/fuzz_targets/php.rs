@@ -4,10 +4,10 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(node) = cache_console::decode::php::unserialize(data) {
-        let again = cache_console::decode::php::serialize(&node);
+    if let Ok(node) = cache_console::core::decode::php::unserialize(data) {
+        let again = cache_console::core::decode::php::serialize(&node);
         let back =
-            cache_console::decode::php::unserialize(&again).expect("re-serialized data reads");
-        assert_eq!(cache_console::decode::php::serialize(&back), again);
+            cache_console::core::decode::php::unserialize(&again).expect("re-serialized data reads");
+        assert_eq!(cache_console::core::decode::php::serialize(&back), again);
     }
 });

@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    let loaded = cache_console::profiles::ProfileStore::load_from(dir.path());
+    let loaded = cache_console::config::profiles::ProfileStore::load_from(dir.path());
     if loaded.warning.is_some() && !path.exists() {
         let kept = std::fs::read_dir(dir.path())
             .into_iter()

@@ -7,7 +7,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok((spec, password)) = cache_console::connection::parse_url(text) else {
+    let Ok((spec, password)) = cache_console::config::connection::parse_url(text) else {
         return;
     };
     let printed = spec.display_url();
@@ -19,6 +19,6 @@ fuzz_target!(|data: &[u8]| {
     }
     // The printed form can be pasted back, and means the same.
     let (again, _) =
-        cache_console::connection::parse_url(&printed).expect("the printed URL parses");
+        cache_console::config::connection::parse_url(&printed).expect("the printed URL parses");
     assert_eq!(again.display_url(), printed);
 });

@@ -199,9 +199,16 @@ impl Session {
                 .map(|c| c.servers.clone())
                 .unwrap_or_default()
         });
+        let name = &self.profile.name;
+        let what = match (all, databases && !delayable) {
+            (true, _) => format!("every database of {name}"),
+            (false, true) => format!("database db{} of {name}", self.db),
+            (false, false) => format!("{name} ({})", self.description),
+        };
         fx.ask(Confirm::Flush(FlushConfirm {
             conn: self.conn,
             db: self.db,
+            what,
             all,
             expected,
             typed: String::new(),

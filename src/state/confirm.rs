@@ -72,6 +72,8 @@ pub struct FlushConfirm {
     /// Its database when the question was asked: a flush of "this database" empties that
     /// one, and is refused if the connection has moved to another meanwhile.
     pub db: u32,
+    /// What will be emptied, in words ("database db3 of prod", "shop (SQLite table …)").
+    pub what: String,
     /// Every database, not just the current one (Redis).
     pub all: bool,
     /// What must be typed.

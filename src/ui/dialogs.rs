@@ -47,10 +47,7 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
                     (None, true) => "Flush every database?",
                     (None, false) => "Flush this database?",
                 });
-                ui.label(match (&flush.servers, flush.all) {
-                    (None, false) => format!("Connection: {name}, database db{}", flush.db),
-                    _ => format!("Connection: {name}"),
-                });
+                ui.label(format!("Flushes {}", flush.what));
                 if let Some(servers) = &flush.servers {
                     if !servers.is_empty() {
                         ui.horizontal_wrapped(|ui| {
