@@ -765,3 +765,24 @@ fn a_big_hash_streams_out_as_one_valid_json_object() {
         .query::<()>(&mut c)
         .expect("del");
 }
+
+#[test]
+fn without_a_display_the_app_says_so_in_one_line_and_points_to_the_command_line() {
+    let cfg = tempfile::tempdir().expect("dir");
+    let out = Command::new(binary())
+        .env("CACHE_CONSOLE_CONFIG_DIR", cfg.path())
+        .env("CACHE_CONSOLE_DATA_DIR", cfg.path())
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("there is no display"), "{err}");
+    assert!(err.contains("cache-console --help"), "{err}");
+    assert!(
+        !err.contains("winit"),
+        "winit's own text is not shown: {err}"
+    );
+}

@@ -432,5 +432,74 @@ pub fn run_gui(launched_at: Instant) -> anyhow::Result<()> {
             Ok(Box::new(app))
         }),
     )
-    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+    .map_err(|e| anyhow::anyhow!(window_error(&e.to_string())))
+}
+
+/// The libraries a window needs on a minimal Debian or Ubuntu (winit loads them at run time).
+const WINDOW_LIBRARIES: &str =
+    "libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 libgl1 libegl1";
+
+/// What to tell a person whose window could not open, in place of winit's text: which
+/// libraries to install, or that there is no display (and that the command line needs none).
+#[must_use]
+pub fn window_error(reason: &str) -> String {
+    let cli = "the command line works without a window: `cache-console --help`";
+    if reason.contains("WAYLAND_DISPLAY") && reason.contains("DISPLAY is set") {
+        return format!(
+            "the window could not be opened: there is no display (neither DISPLAY nor \
+             WAYLAND_DISPLAY is set). Run it inside a desktop session, or over `ssh -X`; {cli}"
+        );
+    }
+    let missing = [
+        "shared librar",
+        "libX11",
+        "libxkbcommon",
+        "libGL",
+        "libEGL",
+        "dlopen",
+    ]
+    .iter()
+    .any(|marker| reason.contains(marker));
+    if missing {
+        return format!(
+            "the window could not be opened: the libraries it needs are not installed. On \
+             Debian or Ubuntu: `sudo apt-get install {WINDOW_LIBRARIES}` (on Wayland also \
+             libwayland-client0 libxkbcommon0); {cli}. ({reason})"
+        );
+    }
+    if reason.contains("X server") {
+        return format!(
+            "the window could not be opened: no X server answers on DISPLAY={}. Check that the \
+             display is running and reachable; {cli}",
+            std::env::var("DISPLAY").unwrap_or_default()
+        );
+    }
+    format!("the window could not be opened: {reason}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window_error;
+
+    #[test]
+    fn a_window_that_cannot_open_says_what_to_install_or_do() {
+        let missing = window_error(
+            "winit EventLoopError: os error at …/linux/mod.rs:788: Failed to load one of \
+             xlib's shared libraries -> libX11.so.6: cannot open shared object file",
+        );
+        assert!(missing.contains("apt-get install libx11-6"), "{missing}");
+        assert!(missing.contains("libegl1"), "{missing}");
+        assert!(missing.contains("Wayland"), "{missing}");
+        let no_display = window_error(
+            "winit EventLoopError: os error at …: neither WAYLAND_DISPLAY nor WAYLAND_SOCKET \
+             nor DISPLAY is set.",
+        );
+        assert!(no_display.contains("there is no display"), "{no_display}");
+        assert!(no_display.contains("--help"), "{no_display}");
+        assert!(window_error("Failed to open connection to X server").contains("no X server"));
+        assert_eq!(
+            window_error("something else"),
+            "the window could not be opened: something else"
+        );
+    }
 }
