@@ -786,3 +786,79 @@ fn without_a_display_the_app_says_so_in_one_line_and_points_to_the_command_line(
         "winit's own text is not shown: {err}"
     );
 }
+
+/// The audit entries in `cfg`'s log, oldest first.
+fn audit_entries(cfg: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(cfg.join("audit.jsonl"))
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn the_audit_log_records_ttls_before_and_after_real_flush_counts_and_refusals() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    fill(&mut c, "a:", 5);
+    let cfg = config_dir();
+    let url = server.url();
+    assert!(
+        run(cfg.path(), &["ttl", &url, "a:1", "90"])
+            .status
+            .success()
+    );
+    assert!(
+        run(cfg.path(), &["ttl", &url, "a:1", "--persist"])
+            .status
+            .success()
+    );
+    assert!(run(cfg.path(), &["flush", &url, "--yes"]).status.success());
+    let out = run(cfg.path(), &["profiles", "add", "ro", &url, "--read-only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cfg.path(), &["set", "--profile", "ro", "a:9", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(
+        cfg.path(),
+        &["del", "--profile", "ro", "--pattern", "a:*", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+
+    let entries = audit_entries(cfg.path());
+    let ttl: Vec<(&str, &str)> = entries
+        .iter()
+        .filter(|e| e["action"] == "ttl")
+        .map(|e| {
+            (
+                e["ttl_before"].as_str().unwrap_or("?"),
+                e["ttl_after"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ttl,
+        [
+            ("none", "1 minute 30 seconds"),
+            ("1 minute 30 seconds", "none")
+        ]
+    );
+    let flush = entries
+        .iter()
+        .find(|e| e["action"] == "flushdb")
+        .expect("the flush");
+    assert_eq!(flush["affected"], 5, "the keys it removed, not 1: {flush}");
+    assert_eq!(flush["db"], 0);
+    let refused: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|e| {
+            e["outcome"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("refused"))
+        })
+        .collect();
+    assert_eq!(refused.len(), 2, "{entries:?}");
+    assert_eq!(refused[0]["action"], "set");
+    assert_eq!(refused[0]["profile"], "ro");
+    assert_eq!(refused[1]["action"], "delete-pattern");
+    assert_eq!(refused[1]["pattern"], "a:*");
+}

@@ -12,8 +12,9 @@ use crate::config::audit::{AuditEntry, AuditLog, KEYS_PER_ENTRY, now_rfc3339};
 use crate::core::escape::escape_bytes;
 use crate::core::model::{
     BulkProgress, ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor,
-    ScanPage, ScanRequest, SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
+    ScanPage, ScanRequest, SlowLogEntry, Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
 };
+use crate::core::ttl::duration_words;
 
 /// A backend behind the read-only check and the audit log.
 pub struct Guarded {
@@ -22,13 +23,21 @@ pub struct Guarded {
     profile: String,
     target: String,
     audit: Option<AuditLog>,
+    /// The database it is on, where there are numbered databases.
+    db: Option<u32>,
     capabilities: Capabilities,
 }
 
 impl Guarded {
-    /// Wraps `inner`; `target` is the URL (without password) the audit log names.
+    /// Wraps `inner`; `target` is the URL (without password) the audit log names, `db` the
+    /// database it is on (where there are numbered ones).
     #[must_use]
-    pub fn new(inner: Box<dyn CacheBackend>, options: &ConnectOptions, target: String) -> Self {
+    pub fn new(
+        inner: Box<dyn CacheBackend>,
+        options: &ConnectOptions,
+        target: String,
+        db: Option<u32>,
+    ) -> Self {
         let mut capabilities = inner.capabilities().clone();
         if options.read_only {
             capabilities.write = false;
@@ -45,6 +54,7 @@ impl Guarded {
             },
             target,
             audit: options.audit.clone(),
+            db,
             capabilities,
         }
     }
@@ -80,17 +90,9 @@ impl Guarded {
         })
     }
 
-    async fn record(
-        &self,
-        action: &str,
-        keys: &[&Bytes],
-        pattern: Option<&[u8]>,
-        affected: Option<u64>,
-        outcome: String,
-        detail: Option<String>,
-    ) {
-        let Some(log) = &self.audit else { return };
-        let entry = AuditEntry {
+    /// An entry for `action` on `keys`, by this connection, now.
+    fn entry(&self, action: &str, keys: &[&Bytes]) -> AuditEntry {
+        AuditEntry {
             time: now_rfc3339(),
             profile: self.profile.clone(),
             target: self.target.clone(),
@@ -101,12 +103,62 @@ impl Guarded {
                 .map(|k| escape_bytes(k))
                 .collect(),
             key_count: keys.len() as u64,
-            pattern: pattern.map(escape_bytes),
-            affected,
-            detail,
-            outcome,
+            db: self.db,
+            ..AuditEntry::default()
+        }
+    }
+
+    /// The entry a write makes: what it is aimed at besides keys, and a TTL change's before
+    /// and after (the TTL before is read first, so the log shows what was changed).
+    async fn write_entry(&self, op: &WriteOp) -> AuditEntry {
+        let mut entry = self.entry(op.action(), &op.keys());
+        entry.detail = op.detail();
+        match op {
+            WriteOp::Flush { server, .. } => entry.server.clone_from(server),
+            WriteOp::SetTtl { key, ttl } => {
+                let before = self
+                    .inner
+                    .key_meta(std::slice::from_ref(key))
+                    .await
+                    .ok()
+                    .and_then(|m| m.into_iter().next().flatten());
+                entry.ttl_before = Some(before.map_or_else(
+                    || "unknown".to_owned(),
+                    |m| match m.ttl {
+                        Ttl::Persistent => "none".to_owned(),
+                        Ttl::ExpiresInMs(ms) => duration_words(ms),
+                    },
+                ));
+                entry.ttl_after = Some(match ttl {
+                    TtlChange::Keep => "unchanged".to_owned(),
+                    TtlChange::Persist => "none".to_owned(),
+                    TtlChange::InMs(ms) => duration_words(*ms),
+                    TtlChange::AtUnixMs(at) => {
+                        chrono::DateTime::from_timestamp_millis(i64::try_from(*at).unwrap_or(0))
+                            .map_or_else(|| at.to_string(), |d| d.to_rfc3339())
+                    }
+                });
+            }
+            _ => {}
+        }
+        entry
+    }
+
+    /// A write through a read-only profile is refused, and the attempt is recorded.
+    async fn refuse_if_read_only_recorded(&self, entry: AuditEntry) -> BackendResult<()> {
+        if let Err(e) = self.refuse_if_read_only() {
+            let mut entry = entry;
+            "refused: the profile is read-only".clone_into(&mut entry.outcome);
+            self.append(entry).await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn append(&self, entry: AuditEntry) {
+        let Some(log) = self.audit.clone() else {
+            return;
         };
-        let log = log.clone();
         let appended = tokio::task::spawn_blocking(move || {
             let result = log.append(&entry);
             (log, result)
@@ -181,27 +233,21 @@ impl CacheBackend for Guarded {
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
-        self.refuse_if_read_only()?;
+        self.refuse_if_read_only_recorded(self.entry(op.action(), &op.keys()))
+            .await?;
         self.refuse_if_unauditable().await?;
+        let mut entry = self.write_entry(op).await;
         let result = self.inner.write(op).await;
-        let affected = match &result {
+        entry.affected = match &result {
             Ok(WriteOutcome::Done(n)) => Some(*n),
             _ => None,
         };
-        let outcome = outcome_text(&result, |o| match o {
+        entry.outcome = outcome_text(&result, |o| match o {
             WriteOutcome::Done(_) => "ok".to_owned(),
             WriteOutcome::Conflict => "conflict".to_owned(),
             WriteOutcome::TargetExists => "target exists".to_owned(),
         });
-        self.record(
-            op.action(),
-            &op.keys(),
-            None,
-            affected,
-            outcome,
-            op.detail(),
-        )
-        .await;
+        self.append(entry).await;
         result
     }
 
@@ -231,27 +277,21 @@ impl CacheBackend for Guarded {
         cancel: &AtomicBool,
         progress: &(dyn Fn(BulkProgress) + Send + Sync),
     ) -> BackendResult<BulkResult> {
-        self.refuse_if_read_only()?;
+        let mut entry = self.entry("delete-pattern", &[]);
+        entry.pattern = Some(escape_bytes(&request.pattern));
+        self.refuse_if_read_only_recorded(entry.clone()).await?;
         self.refuse_if_unauditable().await?;
         // The batches go to the inner backend: one audit entry for the whole action.
         let result = self.inner.delete_matching(request, cancel, progress).await;
-        let affected = result.as_ref().ok().map(|r| r.deleted);
-        let outcome = outcome_text(&result, |r| {
+        entry.affected = result.as_ref().ok().map(|r| r.deleted);
+        entry.outcome = outcome_text(&result, |r| {
             if r.cancelled {
                 "cancelled".to_owned()
             } else {
                 "ok".to_owned()
             }
         });
-        self.record(
-            "delete-pattern",
-            &[],
-            Some(&request.pattern),
-            affected,
-            outcome,
-            None,
-        )
-        .await;
+        self.append(entry).await;
         result
     }
 }

@@ -372,10 +372,12 @@ pub async fn connect(
             Box::new(sql::SqlBackend::connect(sql_spec, password).await?)
         }
     };
+    let db = inner.capabilities().databases.then(|| spec.db());
     Ok(Box::new(guard::Guarded::new(
         inner,
         options,
         spec.display_url(),
+        db,
     )))
 }
 

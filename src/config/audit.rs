@@ -17,7 +17,7 @@ const MAX_LINE_BYTES: u64 = 64 << 10;
 pub const KEYS_PER_ENTRY: usize = 20;
 
 /// One audited action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// When, as RFC 3339 UTC.
     pub time: String,
@@ -40,6 +40,18 @@ pub struct AuditEntry {
     /// What else the action was aimed at (the client a kill was for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The database it acted on (Redis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db: Option<u32>,
+    /// The one server of a pool it acted on (a memcached flush aimed at one server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// A TTL change: the TTL before (`none`, `15 minutes`; `unknown` when it could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_before: Option<String>,
+    /// A TTL change: the TTL asked for (`none`, `15 minutes`, or a UTC date-time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_after: Option<String>,
     /// `ok`, `conflict`, `target exists`, `cancelled` or `error: …`.
     pub outcome: String,
 }
@@ -167,16 +179,15 @@ mod tests {
 
     fn entry(action: &str) -> AuditEntry {
         AuditEntry {
-            detail: None,
             time: now_rfc3339(),
             profile: "p".into(),
             target: "redis://h:1/0".into(),
             action: action.into(),
             keys: vec!["k".into()],
             key_count: 1,
-            pattern: None,
             affected: Some(1),
             outcome: "ok".into(),
+            ..AuditEntry::default()
         }
     }
 

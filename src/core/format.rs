@@ -72,6 +72,29 @@ pub fn pretty_json(bytes: &[u8]) -> Option<String> {
     serde_json::to_string_pretty(&value).ok()
 }
 
+/// What a TTL typed in a field will do, read out before it is applied: `= 15 minutes ·
+/// expires 14:32:10` (local time; the date too when it is not today), or `= never expires`.
+#[must_use]
+pub fn ttl_readout(change: crate::core::model::TtlChange, now_unix_ms: u64) -> String {
+    use crate::core::ttl::{duration_words, expires_in_ms};
+    let Some(ms) = expires_in_ms(change, now_unix_ms) else {
+        return "= never expires".to_owned();
+    };
+    let at = i64::try_from(now_unix_ms.saturating_add(ms)).unwrap_or(i64::MAX);
+    let local = |unix_ms: i64, format: &str| {
+        chrono::DateTime::from_timestamp_millis(unix_ms)
+            .map(|d| d.with_timezone(&chrono::Local).format(format).to_string())
+            .unwrap_or_default()
+    };
+    let now = i64::try_from(now_unix_ms).unwrap_or(i64::MAX);
+    let when = if local(at, "%Y-%m-%d") == local(now, "%Y-%m-%d") {
+        local(at, "%H:%M:%S")
+    } else {
+        local(at, "%Y-%m-%d %H:%M:%S")
+    };
+    format!("= {} · expires {when}", duration_words(ms))
+}
+
 /// Short display of a key for headers and notices.
 #[must_use]
 pub fn key_label(key: &[u8]) -> String {
@@ -99,6 +122,19 @@ mod tests {
         assert_eq!(ttl_text(ttl, t0, t0 + Duration::from_secs(91)), "expired");
         assert_eq!(ttl_text(Ttl::Persistent, t0, t0), "no TTL");
         assert_eq!(ttl_text(Ttl::ExpiresInMs(90_000_000), t0, t0), "1d 1h");
+    }
+
+    #[test]
+    fn a_typed_ttl_reads_out_its_length_and_expiry() {
+        use crate::core::model::TtlChange;
+        let now = 1_790_000_000_000;
+        let out = ttl_readout(TtlChange::InMs(900_000), now);
+        assert!(out.starts_with("= 15 minutes · expires "), "{out}");
+        assert_eq!(out.matches(':').count(), 2, "a time of day: {out}");
+        let far = ttl_readout(TtlChange::InMs(3 * 86_400_000), now);
+        assert!(far.contains("3 days"), "{far}");
+        assert!(far.contains('-'), "another day shows its date: {far}");
+        assert_eq!(ttl_readout(TtlChange::Persist, now), "= never expires");
     }
 
     #[test]

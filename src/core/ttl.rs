@@ -93,6 +93,42 @@ fn bounded(text: &str, ms: u64) -> Result<u64, TtlInputError> {
     }
 }
 
+/// How long from `now_ms` until a TTL change makes the key expire; `None` when it never will
+/// (persist) or the change leaves the TTL as it is.
+#[must_use]
+pub fn expires_in_ms(change: TtlChange, now_ms: u64) -> Option<u64> {
+    match change {
+        TtlChange::Keep | TtlChange::Persist => None,
+        TtlChange::InMs(ms) => Some(ms),
+        TtlChange::AtUnixMs(at) => Some(at.saturating_sub(now_ms)),
+    }
+}
+
+/// A duration in words, its two largest units: `15 minutes`, `2 hours 5 minutes`, `1 day`.
+#[must_use]
+pub fn duration_words(ms: u64) -> String {
+    let secs = ms.div_ceil(1000);
+    let units = [
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
+    let mut parts = Vec::new();
+    let mut rest = secs;
+    for (size, name) in units {
+        let n = rest / size;
+        if n > 0 || (size == 1 && parts.is_empty()) {
+            parts.push(format!("{n} {name}{}", if n == 1 { "" } else { "s" }));
+            rest %= size;
+        }
+        if parts.len() == 2 || (!parts.is_empty() && rest == 0) {
+            break;
+        }
+    }
+    parts.join(" ")
+}
+
 /// A duration as the short form `parse_ttl` reads (`1h 30m`).
 #[must_use]
 pub fn format_duration_ms(ms: u64) -> String {
@@ -102,6 +138,19 @@ pub fn format_duration_ms(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_words_and_changes_as_time_from_now() {
+        assert_eq!(duration_words(900_000), "15 minutes");
+        assert_eq!(duration_words(1_000), "1 second");
+        assert_eq!(duration_words(0), "0 seconds");
+        assert_eq!(duration_words(7_500_000), "2 hours 5 minutes");
+        assert_eq!(duration_words(86_400_000), "1 day");
+        assert_eq!(duration_words(90_061_000), "1 day 1 hour");
+        assert_eq!(expires_in_ms(TtlChange::InMs(5), 100), Some(5));
+        assert_eq!(expires_in_ms(TtlChange::AtUnixMs(150), 100), Some(50));
+        assert_eq!(expires_in_ms(TtlChange::Persist, 100), None);
+    }
 
     const NOW: u64 = 1_790_000_000_000;
 

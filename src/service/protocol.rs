@@ -135,6 +135,19 @@ pub enum CommandKind {
         /// The change.
         op: WriteOp,
     },
+    /// Save a key (for undo), then change its TTL.
+    ChangeTtl {
+        /// The key.
+        key: Bytes,
+        /// The new TTL.
+        ttl: crate::core::model::TtlChange,
+    },
+    /// Undo a TTL change: the key gets back the TTL it had, or, if the change made it expire,
+    /// comes back whole.
+    UndoTtl {
+        /// What was saved before the change.
+        saved: DumpedKey,
+    },
     /// Save keys (for undo), then delete them.
     DeleteWithUndo {
         /// The keys.
@@ -317,6 +330,15 @@ pub enum EventKind {
         op: WriteOp,
         /// What it did.
         outcome: WriteOutcome,
+    },
+    /// A key was saved, then its TTL changed; `saved` undoes it.
+    TtlChanged {
+        /// The change (a `WriteOp::SetTtl`).
+        op: WriteOp,
+        /// What it did.
+        outcome: WriteOutcome,
+        /// The key as it was before (`None` when it did not exist).
+        saved: Option<DumpedKey>,
     },
     /// Keys were saved and deleted; `saved` puts them back with `WriteOp::Restore`.
     Deleted {

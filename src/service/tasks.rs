@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::{CommandKind, ConnId, EventKind, EventSender, MIN_METRICS_INTERVAL, ReqId, ScanState};
 use crate::backend::ops::{Chunks, Pages, preview};
 use crate::backend::{BackendError, CacheBackend};
-use crate::core::model::{DumpedKey, KeyType, PageCursor, ScanRequest, WriteOp};
+use crate::core::model::{DumpedKey, KeyType, PageCursor, ScanRequest, TtlChange, WriteOp};
 
 /// One request's work: the backend it runs on and where its events go.
 pub(super) struct Job {
@@ -208,6 +208,36 @@ async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKi
         CommandKind::Write { op } => {
             let outcome = backend.write(&op).await?;
             EventKind::Written { op, outcome }
+        }
+        CommandKind::ChangeTtl { key, ttl } => {
+            let saved = backend
+                .dump(std::slice::from_ref(&key))
+                .await?
+                .into_iter()
+                .flatten()
+                .next();
+            let op = WriteOp::SetTtl { key, ttl };
+            let outcome = backend.write(&op).await?;
+            EventKind::TtlChanged { op, outcome, saved }
+        }
+        CommandKind::UndoTtl { saved } => {
+            let ttl = saved
+                .expire_at_unix_ms
+                .map_or(TtlChange::Persist, TtlChange::AtUnixMs);
+            let op = WriteOp::SetTtl {
+                key: saved.key.clone(),
+                ttl,
+            };
+            match backend.write(&op).await {
+                Ok(outcome) => EventKind::Written { op, outcome },
+                // The change made it expire: it comes back whole, with its old TTL.
+                Err(BackendError::KeyNotFound(_)) => {
+                    let op = WriteOp::Restore { keys: vec![saved] };
+                    let outcome = backend.write(&op).await?;
+                    EventKind::Written { op, outcome }
+                }
+                Err(e) => return Err(e),
+            }
         }
         CommandKind::DeleteWithUndo { keys } => {
             let saved: Vec<DumpedKey> = backend.dump(&keys).await?.into_iter().flatten().collect();

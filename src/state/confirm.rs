@@ -30,6 +30,17 @@ pub enum Confirm {
     },
     /// Flush: the user types `expected` to confirm.
     Flush(FlushConfirm),
+    /// A TTL much shorter than the key had (or a short one on a key that had none).
+    ShortTtl {
+        /// The connection.
+        conn: ConnId,
+        /// The key.
+        key: Bytes,
+        /// The TTL asked for.
+        ttl: crate::core::model::TtlChange,
+        /// Why it asks, in words.
+        reason: String,
+    },
     /// A TTL date-time in the past deletes the key.
     PastTtl {
         /// The connection.
@@ -58,6 +69,7 @@ impl Confirm {
             Self::Production { conn, .. }
             | Self::Overwrite { conn, .. }
             | Self::PastTtl { conn, .. }
+            | Self::ShortTtl { conn, .. }
             | Self::Admin { conn, .. } => *conn,
             Self::Flush(flush) => flush.conn,
         }
@@ -135,6 +147,7 @@ impl AppState {
             Confirm::Production { kind, .. } => s.send_write(kind),
             Confirm::Overwrite { op, .. } => s.write(op, fx),
             Confirm::PastTtl { key, .. } => s.delete_keys(vec![key], fx),
+            Confirm::ShortTtl { key, ttl, .. } => s.change_ttl(key, ttl, fx),
             Confirm::Admin { op, .. } => s.send_write(CommandKind::Write { op }),
             Confirm::Flush(mut flush) => flush_answered(s, &mut flush, fx),
         });

@@ -38,7 +38,7 @@ pub use session::{Pending, Session, SessionStatus};
 pub use viewer::{
     DecodedEditor, EditInputs, RenderKey, VALUE_PAGE_SIZE, ValueMode, Viewer, ViewerState,
 };
-pub use writes::{ConflictChoice, EDIT_MODES, UNDO_LIMIT, UndoEntry};
+pub use writes::{ConflictChoice, EDIT_MODES, UNDO_LIMIT, UndoEntry, UndoKind};
 
 use crate::config::audit::{AuditEntry, AuditLog};
 use crate::config::connection::{PasswordSource, Secret};

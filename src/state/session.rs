@@ -254,7 +254,7 @@ impl Session {
             A::Copy => self.rename_open_key(true, fx),
             A::DeleteOpenKey => self.delete_open_key(fx),
             A::DeleteMarked => self.delete_marked(fx),
-            A::Undo => self.undo_delete(fx),
+            A::Undo => self.undo(fx),
             A::OpenEditor => self.open_editor(),
             A::SaveEditor => self.save_editor(fx),
             A::CloseEditor => {

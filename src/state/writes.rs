@@ -29,14 +29,28 @@ pub enum ConflictChoice {
     Cancel,
 }
 
-/// A key deleted this session that can be put back.
+/// The last change of this session that can be taken back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UndoEntry {
-    /// What was saved before the delete.
+    /// What was saved before the change.
     pub saved: Vec<DumpedKey>,
     /// "user:42:profile" or "3 keys", for the undo bar.
     pub label: String,
+    /// What the change was.
+    pub kind: UndoKind,
 }
+
+/// What an undo takes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UndoKind {
+    /// A delete: the keys come back, with their TTLs.
+    Delete,
+    /// A TTL change: the key gets its old TTL back (and its value, if the change expired it).
+    Ttl,
+}
+
+/// A TTL under this long on a key that had none asks first.
+const SHORT_TTL_MS: u64 = 60_000;
 
 /// `field=value` lines (escaped form) of a stream entry.
 pub(super) fn parse_fields(text: &str) -> Result<Vec<(Bytes, Bytes)>, String> {
@@ -276,17 +290,27 @@ impl Session {
         }
     }
 
-    /// Applies the TTL typed in the viewer; refused inline with a reason, nothing sent.
+    /// Applies the TTL typed in the viewer; refused inline with a reason, nothing sent. A TTL
+    /// that would end the key much sooner than it would have ended asks first.
     pub(super) fn apply_ttl(&mut self, fx: &mut Effects) {
         let conn = self.conn;
         let Some(v) = self.writable_viewer() else {
             return;
         };
         let key = v.key.clone();
-        match parse_ttl(&v.inputs.ttl, now_unix_ms()) {
+        let now = now_unix_ms();
+        match parse_ttl(&v.inputs.ttl, now) {
             Ok(ttl) => {
                 v.inputs.ttl_error = None;
-                self.write(WriteOp::SetTtl { key, ttl }, fx);
+                match short_ttl_reason(v, ttl, now) {
+                    Some(reason) => fx.ask(Confirm::ShortTtl {
+                        conn,
+                        key,
+                        ttl,
+                        reason,
+                    }),
+                    None => self.change_ttl(key, ttl, fx),
+                }
             }
             Err(TtlInputError::InPast(when)) => {
                 v.inputs.ttl_error = Some(format!(
@@ -304,13 +328,17 @@ impl Session {
             return;
         };
         let key = v.key.clone();
-        self.write(
-            WriteOp::SetTtl {
-                key,
-                ttl: TtlChange::Persist,
-            },
-            fx,
+        self.change_ttl(key, TtlChange::Persist, fx);
+    }
+
+    /// Changes a key's TTL, saving the key first so the change can be undone.
+    pub(super) fn change_ttl(&mut self, key: Bytes, ttl: TtlChange, fx: &mut Effects) {
+        let description = format!(
+            "set the TTL of {} {}",
+            key_label(&key),
+            crate::core::format::ttl_readout(ttl, now_unix_ms())
         );
+        self.submit(description, CommandKind::ChangeTtl { key, ttl }, fx);
     }
 
     /// Renames (or copies) the open key to the name typed; an existing target is asked about.
@@ -383,15 +411,24 @@ impl Session {
         self.submit(description, kind, fx);
     }
 
-    /// Puts back what the last delete removed, with its TTLs.
-    pub(super) fn undo_delete(&mut self, fx: &mut Effects) {
+    /// Takes back the last delete (the keys come back with their TTLs) or TTL change (the
+    /// old TTL comes back, and the value too if the change expired the key).
+    pub(super) fn undo(&mut self, fx: &mut Effects) {
         if !self.writable() {
             return;
         }
         let Some(entry) = self.undo.take() else {
             return;
         };
-        self.write(WriteOp::Restore { keys: entry.saved }, fx);
+        match entry.kind {
+            UndoKind::Delete => self.write(WriteOp::Restore { keys: entry.saved }, fx),
+            UndoKind::Ttl => {
+                for saved in entry.saved {
+                    let description = format!("put back the TTL of {}", key_label(&saved.key));
+                    self.submit(description, CommandKind::UndoTtl { saved }, fx);
+                }
+            }
+        }
     }
 
     /// Saves the edited value of the selected element (hash field, list element, zset score).
@@ -563,6 +600,16 @@ impl Session {
                 self.refresh_listing();
             }
             EventKind::Deleted { saved, deleted } => self.deleted(saved, deleted, fx),
+            EventKind::TtlChanged { op, outcome, saved } => {
+                if outcome != WriteOutcome::Conflict {
+                    self.undo = saved.map(|saved| UndoEntry {
+                        label: format!("the TTL of {}", key_label(&saved.key)),
+                        saved: vec![saved],
+                        kind: UndoKind::Ttl,
+                    });
+                }
+                self.written(op, &outcome, fx);
+            }
             EventKind::Written { op, outcome } => self.written(op, &outcome, fx),
             _ => {}
         }
@@ -592,6 +639,7 @@ impl Session {
         self.undo = (!saved.is_empty()).then(|| UndoEntry {
             label: label_of(&keys),
             saved,
+            kind: UndoKind::Delete,
         });
         if deleted == 0 {
             fx.notify(
@@ -836,3 +884,31 @@ pub const EDIT_MODES: [(EditMode, &str); 3] = [
     (EditMode::Json, "JSON"),
     (EditMode::Hex, "Hex"),
 ];
+
+/// Why a TTL asks first, if it does: under a minute on a key that had none, or under a tenth of
+/// what the key had left.
+fn short_ttl_reason(v: &Viewer, ttl: TtlChange, now_ms: u64) -> Option<String> {
+    use crate::core::model::Ttl;
+    use crate::core::ttl::duration_words as words;
+    let new_ms = crate::core::ttl::expires_in_ms(ttl, now_ms)?;
+    let key = key_label(&v.key);
+    match v.details.as_ref()?.meta.ttl {
+        Ttl::Persistent => (new_ms < SHORT_TTL_MS).then(|| {
+            format!(
+                "`{key}` has no TTL now: with this one it is deleted in {}.",
+                words(new_ms)
+            )
+        }),
+        Ttl::ExpiresInMs(ms) => {
+            let elapsed = u64::try_from(v.read_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let left = ms.saturating_sub(elapsed);
+            (new_ms < left / 10).then(|| {
+                format!(
+                    "`{key}` has {} left: with this TTL it is deleted in {}.",
+                    words(left),
+                    words(new_ms)
+                )
+            })
+        }
+    }
+}

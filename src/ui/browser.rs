@@ -134,7 +134,10 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
         return;
     }
     let marked = s.browser.marked.len();
-    let undo_label = s.undo.as_ref().map(|u| u.label.clone());
+    let undo_text = s.undo.as_ref().map(|u| match u.kind {
+        crate::state::UndoKind::Delete => format!("Deleted {}.", u.label),
+        crate::state::UndoKind::Ttl => format!("Changed {}.", u.label),
+    });
     let pooled_flush = s.capabilities.as_ref().is_some_and(|c| c.flush_delay);
     let databases = s.capabilities.as_ref().is_some_and(|c| c.databases);
     let purge = s.capabilities.as_ref().is_some_and(|c| c.purge_expired);
@@ -178,9 +181,9 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
         } else {
             ui.label(egui::RichText::new("Ctrl+click keys to mark several").color(theme::MUTED));
         }
-        if let Some(label) = &undo_label {
+        if let Some(text) = &undo_text {
             ui.separator();
-            ui.label(format!("Deleted {label}."));
+            ui.label(text);
             if ui.button("Undo").clicked() {
                 ask(SessionAction::Undo);
             }

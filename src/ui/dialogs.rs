@@ -41,57 +41,20 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
                 ));
                 (yes, no) = answer_ui(ui, "Replace it");
             }
-            Confirm::Flush(flush) => {
-                ui.heading(match (&flush.servers, flush.all) {
-                    (Some(_), _) => "Flush the cache?",
-                    (None, true) => "Flush every database?",
-                    (None, false) => "Flush this database?",
-                });
-                ui.label(format!("Flushes {}", flush.what));
-                if let Some(servers) = &flush.servers {
-                    if !servers.is_empty() {
-                        ui.horizontal_wrapped(|ui| {
-                            ui.label("Servers");
-                            ui.selectable_value(&mut flush.server, None, "all of them");
-                            for s in servers {
-                                ui.selectable_value(&mut flush.server, Some(s.clone()), s);
-                            }
-                        });
-                    }
-                    ui.horizontal(|ui| {
-                        let l = ui.label("Delay (seconds)");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut flush.delay)
-                                .hint_text("now")
-                                .desired_width(60.0),
-                        )
-                        .labelled_by(l.id);
-                    });
-                }
-                ui.label(format!(
-                    "Every key will be deleted. This cannot be undone. Type `{}` to confirm.",
-                    flush.expected
-                ));
-                let l = ui.label("Confirmation");
-                ui.add(egui::TextEdit::singleline(&mut flush.typed).desired_width(200.0))
-                    .labelled_by(l.id);
-                if let Some(e) = &flush.error {
-                    ui.colored_label(theme::level_color(Level::Error), e);
-                }
-                let matches = flush.typed.trim() == flush.expected.as_str();
-                ui.horizontal(|ui| {
-                    yes = ui
-                        .add_enabled(matches, egui::Button::new("Flush"))
-                        .clicked();
-                    no = ui.button("Cancel").clicked();
-                });
-            }
+            Confirm::Flush(flush) => (yes, no) = flush_question_ui(ui, flush),
             Confirm::Admin {
                 title, description, ..
             } => {
                 ui.heading(title.as_str());
                 ui.label(description.as_str());
                 (yes, no) = answer_ui(ui, "Yes, do it");
+            }
+            Confirm::ShortTtl { reason, .. } => {
+                ui.heading("Such a short TTL?");
+                ui.label(format!(
+                    "{reason} Undo puts the old TTL (and the value) back."
+                ));
+                (yes, no) = answer_ui(ui, "Set this TTL");
             }
             Confirm::PastTtl { key, .. } => {
                 ui.heading("Delete the key?");
@@ -108,6 +71,56 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
     } else if no {
         actions.push(Action::ConfirmNo);
     }
+}
+
+/// The typed flush confirmation: what it empties, the pool's server and delay, the name to
+/// type. Which button was clicked.
+fn flush_question_ui(ui: &mut egui::Ui, flush: &mut crate::state::FlushConfirm) -> (bool, bool) {
+    ui.heading(match (&flush.servers, flush.all) {
+        (Some(_), _) => "Flush the cache?",
+        (None, true) => "Flush every database?",
+        (None, false) => "Flush this database?",
+    });
+    ui.label(format!("Flushes {}", flush.what));
+    if let Some(servers) = &flush.servers {
+        if !servers.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Servers");
+                ui.selectable_value(&mut flush.server, None, "all of them");
+                for s in servers {
+                    ui.selectable_value(&mut flush.server, Some(s.clone()), s);
+                }
+            });
+        }
+        ui.horizontal(|ui| {
+            let l = ui.label("Delay (seconds)");
+            ui.add(
+                egui::TextEdit::singleline(&mut flush.delay)
+                    .hint_text("now")
+                    .desired_width(60.0),
+            )
+            .labelled_by(l.id);
+        });
+    }
+    ui.label(format!(
+        "Every key will be deleted. This cannot be undone. Type `{}` to confirm.",
+        flush.expected
+    ));
+    let l = ui.label("Confirmation");
+    ui.add(egui::TextEdit::singleline(&mut flush.typed).desired_width(200.0))
+        .labelled_by(l.id);
+    if let Some(e) = &flush.error {
+        ui.colored_label(theme::level_color(Level::Error), e);
+    }
+    let matches = flush.typed.trim() == flush.expected.as_str();
+    ui.horizontal(|ui| {
+        (
+            ui.add_enabled(matches, egui::Button::new("Flush"))
+                .clicked(),
+            ui.button("Cancel").clicked(),
+        )
+    })
+    .inner
 }
 
 /// A question's two buttons: the answer that does it, and Cancel. Which was clicked.
@@ -341,8 +354,10 @@ pub fn audit_ui(ctx: &egui::Context, state: &AppState, actions: &mut Actions) {
                             for h in [
                                 "Time",
                                 "Profile",
+                                "Where",
                                 "Action",
                                 "Keys / pattern",
+                                "Change",
                                 "Count",
                                 "Outcome",
                             ] {
@@ -352,6 +367,11 @@ pub fn audit_ui(ctx: &egui::Context, state: &AppState, actions: &mut Actions) {
                             for e in entries {
                                 ui.label(&e.time);
                                 ui.label(&e.profile);
+                                ui.label(match (e.db, &e.server) {
+                                    (_, Some(server)) => server.clone(),
+                                    (Some(db), None) => format!("db{db}"),
+                                    (None, None) => String::new(),
+                                });
                                 ui.label(&e.action);
                                 let what = e.pattern.clone().unwrap_or_else(|| {
                                     let mut keys = e.keys.join(", ");
@@ -368,6 +388,12 @@ pub fn audit_ui(ctx: &egui::Context, state: &AppState, actions: &mut Actions) {
                                     keys
                                 });
                                 ui.monospace(what);
+                                ui.label(match (&e.ttl_before, &e.ttl_after) {
+                                    (Some(before), Some(after)) => {
+                                        format!("TTL from {before} to {after}")
+                                    }
+                                    _ => String::new(),
+                                });
                                 ui.label(e.affected.map_or_else(String::new, |n| n.to_string()));
                                 ui.label(&e.outcome);
                                 ui.end_row();

@@ -23,6 +23,10 @@ pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, rename: bool, acts: &mu
     ui.horizontal_wrapped(|ui| {
         let r = input(ui, "New TTL", &mut v.inputs.ttl, 90.0)
             .on_hover_text("seconds (90), a duration (90s, 15m, 2h, 1d) or a date-time (UTC)");
+        if r.changed() {
+            // An old refusal goes as soon as the text changes; the read-out takes its place.
+            v.inputs.ttl_error = None;
+        }
         let entered = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Set TTL").clicked() || entered {
             acts.ask(SessionAction::ApplyTtl);
@@ -35,6 +39,7 @@ pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, rename: bool, acts: &mu
             acts.ask(SessionAction::Persist);
         }
     });
+    ttl_readout_ui(ui, v);
     ui.horizontal_wrapped(|ui| {
         if rename {
             input(ui, "New name", &mut v.inputs.new_name, 160.0);
@@ -50,7 +55,27 @@ pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, rename: bool, acts: &mu
             acts.ask(SessionAction::DeleteOpenKey);
         }
     });
-    error_line(ui, v.inputs.ttl_error.as_ref());
+}
+
+/// One line under the TTL field, always there so nothing below it moves: why the last TTL was
+/// refused, else what the typed one will do (`= 15 minutes · expires 14:32:10`), else how to
+/// write one.
+fn ttl_readout_ui(ui: &mut egui::Ui, v: &Viewer) {
+    let now = crate::core::ttl::now_unix_ms();
+    let (text, color) = if let Some(e) = &v.inputs.ttl_error {
+        (e.clone(), theme::level_color(Level::Error))
+    } else if v.inputs.ttl.trim().is_empty() {
+        (
+            "seconds (90), a duration (90s, 15m, 2h, 1d) or a date-time (UTC)".to_owned(),
+            theme::MUTED,
+        )
+    } else {
+        match crate::core::ttl::parse_ttl(&v.inputs.ttl, now) {
+            Ok(ttl) => (crate::core::format::ttl_readout(ttl, now), theme::OK),
+            Err(e) => (e.to_string(), theme::level_color(Level::Warning)),
+        }
+    };
+    ui.add(egui::Label::new(egui::RichText::new(text).color(color).small()).truncate());
 }
 
 /// The conflict bar, when a save was refused because the key changed meanwhile.
@@ -138,11 +163,15 @@ pub fn decoded_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActio
         return false;
     };
     ui.horizontal(|ui| {
-        ui.label(format!(
-            "Editing {} values ({})",
-            ed.texts.len(),
-            crate::core::decode::steps_text(&ed.steps)
-        ));
+        // Monospace: the steps' arrows are in the code font, not the text font.
+        ui.label(
+            egui::RichText::new(format!(
+                "Editing {} values ({})",
+                ed.texts.len(),
+                crate::core::decode::steps_text(&ed.steps)
+            ))
+            .monospace(),
+        );
         if ui.button("Save values").clicked() {
             acts.ask(SessionAction::SaveDecodedEditor);
         }

@@ -11,6 +11,7 @@ mod browser;
 mod dashboard;
 mod dialogs;
 mod edit;
+mod input;
 mod profiles;
 mod server;
 pub mod theme;
@@ -138,6 +139,7 @@ pub struct App {
     pub state: AppState,
     service: ServiceHandle,
     dialog: Option<PendingDialog>,
+    pacer: input::InputPacer,
     launched_at: Instant,
     first_frame_logged: bool,
 }
@@ -156,6 +158,7 @@ impl App {
             state,
             service: ServiceHandle::start(repaint)?,
             dialog: None,
+            pacer: input::InputPacer::default(),
             launched_at,
             first_frame_logged: false,
         })
@@ -207,6 +210,12 @@ impl App {
     /// The queue is full or the service stopped.
     pub fn send(&self, command: Command) -> Result<(), crate::service::SendError> {
         self.service.queue(command)
+    }
+
+    /// Splits a frame's input where a click follows typing (see [`input`]): call with the
+    /// frame's events before it runs. True when events wait for the next frame.
+    pub fn pace_input(&mut self, events: &mut Vec<egui::Event>) -> bool {
+        self.pacer.pace(events)
     }
 
     /// Stops the service, waiting at most a second.
@@ -386,6 +395,12 @@ fn welcome_ui(ui: &mut egui::Ui, state: &AppState) {
 impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         App::ui(self, ui);
+    }
+
+    fn raw_input_hook(&mut self, ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        if self.pace_input(&mut raw_input.events) {
+            ctx.request_repaint();
+        }
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {

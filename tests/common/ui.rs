@@ -26,6 +26,37 @@ pub fn act(h: &mut Harness<'static, App>, action: SessionAction) {
     state.handle(Action::Session(conn, action));
 }
 
+/// Runs frames as the real window does: the app paces each frame's input first (a click that
+/// comes in the same frame as typing waits for the next one), until nothing waits.
+pub fn step_paced(h: &mut Harness<'static, App>) {
+    loop {
+        let mut events = std::mem::take(&mut h.input_mut().events);
+        let held = h.state_mut().pace_input(&mut events);
+        h.input_mut().events = events;
+        h.step();
+        if !held {
+            return;
+        }
+    }
+}
+
+/// Types `text` into the focused field and clicks `button` in the same frame, as a fast user
+/// does (kittest's own clicks and typing each take a frame of their own).
+pub fn type_and_click_at_once(h: &mut Harness<'static, App>, text: &str, button: &str) {
+    let pos = h.get_by_label(button).rect().center();
+    let events = &mut h.input_mut().events;
+    events.push(egui::Event::Text(text.to_owned()));
+    for pressed in [true, false] {
+        events.push(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::default(),
+        });
+    }
+    step_paced(h);
+}
+
 /// Opens the audit log window and waits until the service has read it.
 pub fn open_audit_log(h: &mut Harness<'static, App>) {
     h.get_by_label("Audit log").click();

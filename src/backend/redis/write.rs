@@ -171,13 +171,25 @@ impl RedisBackend {
                     .await
             }
             WriteOp::Restore { keys } => self.restore(keys).await,
+            // The count reported (and audited) is what the flush removed: the keys there just
+            // before it.
             WriteOp::FlushDb => {
+                let keys: u64 = self.query(&redis::cmd("DBSIZE"), "DBSIZE").await?;
                 self.done(redis::cmd("FLUSHDB").arg("ASYNC"), "FLUSHDB")
-                    .await
+                    .await?;
+                Ok(WriteOutcome::Done(keys))
             }
             WriteOp::FlushAll => {
+                let info: String = self
+                    .query(redis::cmd("INFO").arg("keyspace"), "INFO keyspace")
+                    .await?;
+                let keys = super::reply::parse_keyspace(&info)
+                    .iter()
+                    .map(|d| d.keys)
+                    .sum();
                 self.done(redis::cmd("FLUSHALL").arg("ASYNC"), "FLUSHALL")
-                    .await
+                    .await?;
+                Ok(WriteOutcome::Done(keys))
             }
             WriteOp::Flush { .. } => Err(BackendError::Unsupported(
                 "Redis flushes a database or all of them, at once".to_owned(),
