@@ -232,7 +232,11 @@ fn ttl_rename_delete_and_undo() {
     // Delete, then undo: value and TTL come back.
     h.get_by_label("Delete key").click();
     run_until(&mut h, "the delete", |app| {
-        app.state.active_session().is_some_and(|s| s.undo.is_some())
+        app.state.active_session().is_some_and(|s| {
+            s.undo
+                .as_ref()
+                .is_some_and(|u| u.kind == cache_console::state::UndoKind::Delete)
+        })
     });
     let exists: bool = c.exists("k:2").expect("exists");
     assert!(!exists);

@@ -56,14 +56,20 @@ pub enum Level {
     Error,
 }
 
-/// A message shown in the notice bar until dismissed.
+/// A message shown as a toast: information goes by itself after [`INFO_NOTICE_SECS`], a
+/// warning or an error stays until dismissed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
     /// Severity.
     pub level: Level,
     /// What to say.
     pub text: String,
+    /// When it was shown.
+    pub shown_at: std::time::Instant,
 }
+
+/// How long an information notice stays.
+pub const INFO_NOTICE_SECS: u64 = 10;
 
 /// The password dialog shown when a profile asks for its password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +205,7 @@ impl AppState {
             .map(|text| Notice {
                 level: Level::Warning,
                 text,
+                shown_at: std::time::Instant::now(),
             })
             .into_iter()
             .collect();
@@ -244,7 +251,11 @@ impl AppState {
     pub fn notify(&mut self, level: Level, text: impl Into<String>) {
         let text = text.into();
         if !self.notices.iter().any(|n| n.text == text) {
-            self.notices.push(Notice { level, text });
+            self.notices.push(Notice {
+                level,
+                text,
+                shown_at: std::time::Instant::now(),
+            });
         }
     }
 
@@ -427,6 +438,13 @@ impl AppState {
             },
             _ => {}
         }
+    }
+
+    /// Lets information notices older than [`INFO_NOTICE_SECS`] go (call once a frame).
+    pub fn expire_notices(&mut self) {
+        let limit = std::time::Duration::from_secs(INFO_NOTICE_SECS);
+        self.notices
+            .retain(|n| n.level != Level::Info || n.shown_at.elapsed() < limit);
     }
 
     /// Whether a write of the profiles file is still under way.

@@ -248,47 +248,35 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
                 .labelled_by(l.id);
         }
         search |= ui.button("Search").clicked();
-        match b.scan.phase {
-            ScanPhase::Running => {
-                stop = ui.button("Stop").clicked();
-                ui.spinner();
-            }
-            ScanPhase::Paused | ScanPhase::Stopped if b.scan.cursor != 0 => {
-                if ui.button("Continue").clicked() {
-                    cont = Some(false);
-                }
-                if ui.button("Load all").clicked() {
-                    cont = Some(true);
-                }
-            }
-            _ => {}
-        }
-        let summary = b.scan.summary(b.index.len());
-        let text = match &b.scan.phase {
-            ScanPhase::Idle => String::new(),
-            ScanPhase::Running => summary,
-            ScanPhase::Paused => format!(
-                "{summary} · paused after {} keys",
-                group_digits(b.batch_limit)
-            ),
-            ScanPhase::Done => {
-                if b.index.is_empty() {
-                    format!("{summary} · no key matches this pattern")
-                } else {
-                    summary
-                }
-            }
-            ScanPhase::Stopped => format!("{summary} · stopped"),
-            ScanPhase::Failed(e) => format!("{summary} · failed: {e}"),
-        };
-
-        let color = if matches!(b.scan.phase, ScanPhase::Failed(_)) {
-            theme::level_color(crate::state::Level::Error)
-        } else {
-            theme::MUTED
-        };
-        ui.label(egui::RichText::new(text).color(color));
     });
+    // The listing's status has a line of its own, one line high whatever it says, so a pause
+    // or a long message never moves the rows below it (or the buttons in them).
+    let line = egui::vec2(ui.available_width(), theme::ROW_HEIGHT + 4.0);
+    ui.allocate_ui_with_layout(
+        line,
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_size(line);
+            match b.scan.phase {
+                ScanPhase::Running => {
+                    stop = ui.button("Stop").clicked();
+                    ui.spinner();
+                }
+                ScanPhase::Paused | ScanPhase::Stopped if b.scan.cursor != 0 => {
+                    if ui.button("Continue").clicked() {
+                        cont = Some(false);
+                    }
+                    if ui.button("Load all").clicked() {
+                        cont = Some(true);
+                    }
+                }
+                _ => {}
+            }
+            let (text, color) = scan_status_text(b);
+            ui.add(egui::Label::new(egui::RichText::new(&text).color(color)).truncate())
+                .on_hover_text(text);
+        },
+    );
     if let Some(note) = caps.as_ref().and_then(|c| c.listing_note.as_ref()) {
         ui.label(egui::RichText::new(format!("Note: {note}.")).color(theme::MUTED));
     }
@@ -296,15 +284,17 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
         ui.label("View");
         ui.selectable_value(&mut b.view, BrowserView::Flat, "List");
         ui.selectable_value(&mut b.view, BrowserView::Tree, "Tree");
-        if b.view == BrowserView::Tree {
-            let l = ui.label("Delimiter");
-            let mut delimiter = b.delimiter.clone();
-            let r = ui
-                .add(egui::TextEdit::singleline(&mut delimiter).desired_width(30.0))
-                .labelled_by(l.id);
-            if r.changed() {
-                b.set_delimiter(&delimiter);
-            }
+        // Always there (used by the tree), so switching views moves nothing in this row.
+        let l = ui.label("Delimiter");
+        let mut delimiter = b.delimiter.clone();
+        let r = ui
+            .add_enabled(
+                b.view == BrowserView::Tree,
+                egui::TextEdit::singleline(&mut delimiter).desired_width(30.0),
+            )
+            .labelled_by(l.id);
+        if r.changed() {
+            b.set_delimiter(&delimiter);
         }
         ui.separator();
         let l = ui.label("Open key");
@@ -362,6 +352,34 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     } else if let Some(all) = cont {
         actions.session(conn, SessionAction::ContinueScan(all));
     }
+}
+
+/// The listing's status in words, and its colour.
+fn scan_status_text(b: &crate::state::Browser) -> (String, egui::Color32) {
+    let summary = b.scan.summary(b.index.len());
+    let text = match &b.scan.phase {
+        ScanPhase::Idle => String::new(),
+        ScanPhase::Running => summary,
+        ScanPhase::Paused => format!(
+            "{summary} · paused after {} keys",
+            group_digits(b.batch_limit)
+        ),
+        ScanPhase::Done => {
+            if b.index.is_empty() {
+                format!("{summary} · no key matches this pattern")
+            } else {
+                summary
+            }
+        }
+        ScanPhase::Stopped => format!("{summary} · stopped"),
+        ScanPhase::Failed(e) => format!("{summary} · failed: {e}"),
+    };
+    let color = if matches!(b.scan.phase, ScanPhase::Failed(_)) {
+        theme::level_color(crate::state::Level::Error)
+    } else {
+        theme::MUTED
+    };
+    (text, color)
 }
 
 /// Is keyboard input for the list? Not while the user types in a field other than the filter.

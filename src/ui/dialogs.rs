@@ -24,7 +24,8 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
     let mut yes = false;
     let mut no = false;
     egui::Modal::new(egui::Id::unique("confirm")).show(ctx, |ui| {
-        ui.set_max_width(460.0);
+        // A fixed width: the question keeps its place as it is answered.
+        ui.set_width(460.0);
         match confirm {
             Confirm::Production { description, .. } => {
                 ui.heading("Write to production?");
@@ -109,9 +110,11 @@ fn flush_question_ui(ui: &mut egui::Ui, flush: &mut crate::state::FlushConfirm) 
     let l = ui.label("Confirmation");
     ui.add(egui::TextEdit::singleline(&mut flush.typed).desired_width(200.0))
         .labelled_by(l.id);
-    if let Some(e) = &flush.error {
-        ui.colored_label(theme::level_color(Level::Error), e);
-    }
+    // The line is there even when empty, so a refused answer moves no button.
+    ui.colored_label(
+        theme::level_color(Level::Error),
+        flush.error.as_deref().unwrap_or(" "),
+    );
     let matches = flush.typed.trim() == flush.expected.as_str();
     ui.horizontal(|ui| {
         (
@@ -128,6 +131,9 @@ fn answer_ui(ui: &mut egui::Ui, yes: &str) -> (bool, bool) {
     ui.horizontal(|ui| (ui.button(yes).clicked(), ui.button("Cancel").clicked()))
         .inner
 }
+
+/// The delete-by-pattern dialog's body height, enough for its tallest phase (the preview).
+const BULK_BODY_HEIGHT: f32 = 250.0;
 
 /// The "new key" dialog of the shown connection.
 pub fn create_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) {
@@ -224,7 +230,9 @@ pub fn bulk_delete_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Action
     let mut cancel = false;
     let mut close = false;
     egui::Modal::new(egui::Id::unique("bulk_delete")).show(ctx, |ui| {
-        ui.set_max_width(520.0);
+        // One width for every phase (editing, preview, progress, result): the dialog keeps
+        // its place as it goes.
+        ui.set_width(520.0);
         ui.heading("Delete keys by pattern");
         let editable = matches!(
             bulk.phase,
@@ -247,63 +255,68 @@ pub fn bulk_delete_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Action
                 .add_enabled(editable, egui::Button::new("Preview"))
                 .clicked();
         });
-        match &bulk.phase {
-            BulkPhase::Editing => {
-                ui.label("Preview first: it counts the matching keys and shows some of them.");
-            }
-            BulkPhase::Previewing => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Counting matching keys…");
-                });
-            }
-            BulkPhase::Previewed { matched, sample } => {
-                ui.label(format!(
-                    "{} keys match. The first {}:",
-                    group_digits(*matched),
-                    sample.len().min(PREVIEW_SAMPLE)
-                ));
-                egui::ScrollArea::vertical()
-                    .max_height(160.0)
-                    .show(ui, |ui| {
-                        for key in sample {
-                            ui.monospace(key_label(key));
-                        }
+        // Every phase draws in a body of one height, so the buttons below keep their place.
+        let body = egui::vec2(ui.available_width(), BULK_BODY_HEIGHT);
+        ui.allocate_ui_with_layout(body, egui::Layout::top_down(egui::Align::Min), |ui| {
+            ui.set_min_size(body);
+            match &bulk.phase {
+                BulkPhase::Editing => {
+                    ui.label("Preview first: it counts the matching keys and shows some of them.");
+                }
+                BulkPhase::Previewing => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Counting matching keys…");
                     });
-                if *matched > 0 {
-                    run = ui
-                        .button(format!("Delete {} keys", group_digits(*matched)))
-                        .clicked();
+                }
+                BulkPhase::Previewed { matched, sample } => {
+                    ui.label(format!(
+                        "{} keys match. The first {}:",
+                        group_digits(*matched),
+                        sample.len().min(PREVIEW_SAMPLE)
+                    ));
+                    egui::ScrollArea::vertical()
+                        .max_height(160.0)
+                        .min_scrolled_height(160.0)
+                        .show(ui, |ui| {
+                            for key in sample {
+                                ui.monospace(key_label(key));
+                            }
+                        });
+                    if *matched > 0 {
+                        run = ui
+                            .button(format!("Delete {} keys", group_digits(*matched)))
+                            .clicked();
+                    }
+                }
+                BulkPhase::Deleting { deleted, progress } => {
+                    #[allow(clippy::cast_possible_truncation)]
+                    ui.add(egui::ProgressBar::new(*progress as f32).show_percentage());
+                    ui.label(format!("deleted {} keys so far", group_digits(*deleted)));
+                    cancel = ui.button("Stop").clicked();
+                }
+                BulkPhase::Done { deleted, cancelled } => {
+                    ui.colored_label(
+                        theme::OK,
+                        format!(
+                            "Deleted {} keys{}.",
+                            group_digits(*deleted),
+                            if *cancelled {
+                                " before you stopped it"
+                            } else {
+                                ""
+                            }
+                        ),
+                    );
+                }
+                BulkPhase::Failed(e) => {
+                    ui.colored_label(theme::level_color(Level::Error), e);
                 }
             }
-            BulkPhase::Deleting { deleted, progress } => {
-                #[allow(clippy::cast_possible_truncation)]
-                ui.add(egui::ProgressBar::new(*progress as f32).show_percentage());
-                ui.label(format!("deleted {} keys so far", group_digits(*deleted)));
-                cancel = ui.button("Stop").clicked();
-            }
-            BulkPhase::Done { deleted, cancelled } => {
-                ui.colored_label(
-                    theme::OK,
-                    format!(
-                        "Deleted {} keys{}.",
-                        group_digits(*deleted),
-                        if *cancelled {
-                            " before you stopped it"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-            }
-            BulkPhase::Failed(e) => {
-                ui.colored_label(theme::level_color(Level::Error), e);
-            }
-        }
+        });
         let busy = matches!(bulk.phase, BulkPhase::Deleting { .. });
-        if !busy {
-            close = ui.button("Close").clicked();
-        }
+        // Always there; while deleting it waits (Stop ends the run).
+        close = ui.add_enabled(!busy, egui::Button::new("Close")).clicked();
     });
     let action = if preview {
         Some(SessionAction::PreviewBulkDelete)

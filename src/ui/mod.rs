@@ -185,6 +185,7 @@ impl App {
         self.carry_out(actions);
         // Samplers run exactly while a dashboard shows their figures.
         self.state.sync_samplers();
+        self.state.expire_notices();
         self.flush();
         if !self.first_frame_logged {
             self.first_frame_logged = true;
@@ -321,6 +322,7 @@ impl App {
             analysis::analysis_ui(ctx, s, actions);
         }
         dashboard::dashboards_ui(ctx, state, actions);
+        toasts_ui(ctx, state, actions);
     }
 }
 
@@ -355,19 +357,38 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
             }
         }
     });
-    for (i, notice) in state.notices.iter().enumerate() {
-        ui.horizontal(|ui| {
-            let tag = match notice.level {
-                Level::Info => "Note:",
-                Level::Warning => "Warning:",
-                Level::Error => "Error:",
-            };
-            ui.colored_label(theme::level_color(notice.level), tag);
-            ui.label(&notice.text);
-            if ui.small_button("Dismiss").clicked() {
-                actions.push(Action::DismissNotice(i));
+}
+
+/// Notices as toasts in the bottom-right corner, over the content: they never push anything
+/// down, so nothing moves under the pointer when one appears or goes.
+fn toasts_ui(ctx: &egui::Context, state: &AppState, actions: &mut Actions) {
+    if state.notices.is_empty() {
+        return;
+    }
+    egui::Area::new(egui::Id::unique("toasts"))
+        .order(egui::Order::Foreground)
+        .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -12.0))
+        .show(ctx, |ui| {
+            ui.set_max_width(460.0);
+            for (i, notice) in state.notices.iter().enumerate() {
+                egui::Frame::popup(ui.style()).show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        let tag = match notice.level {
+                            Level::Info => "Note:",
+                            Level::Warning => "Warning:",
+                            Level::Error => "Error:",
+                        };
+                        ui.colored_label(theme::level_color(notice.level), tag);
+                        ui.add(egui::Label::new(&notice.text).wrap());
+                        if ui.small_button("Dismiss").clicked() {
+                            actions.push(Action::DismissNotice(i));
+                        }
+                    });
+                });
             }
         });
+    if state.notices.iter().any(|n| n.level == Level::Info) {
+        ctx.request_repaint_after(Duration::from_secs(1));
     }
 }
 
