@@ -1000,3 +1000,97 @@ fn memory_analysis_finds_the_biggest_keys_and_namespace_totals() {
     assert!(r.cancelled);
     assert!(r.keys < 200_903, "{}", r.keys);
 }
+
+/// Every match of `pattern` in `key`, page by page; also the most elements one page looked at.
+async fn find_all(
+    b: &dyn CacheBackend,
+    key: &[u8],
+    t: &KeyType,
+    pattern: &[u8],
+) -> (Vec<Bytes>, Vec<u64>, u64) {
+    let mut cursor = PageCursor::Start;
+    let mut found = Vec::new();
+    let mut positions = Vec::new();
+    let mut most = 0;
+    for _ in 0..1_000 {
+        let page = b
+            .find_in_value(key, t, pattern, &cursor, 200)
+            .await
+            .expect("find");
+        most = most.max(page.examined);
+        positions.extend(page.positions);
+        match page.items {
+            ValueItems::Hash(pairs) => found.extend(pairs.into_iter().map(|(f, _)| f)),
+            ValueItems::List(v) | ValueItems::Set(v) => found.extend(v),
+            ValueItems::ZSet(v) => found.extend(v.into_iter().map(|(m, _)| m)),
+            other => panic!("unexpected items {other:?}"),
+        }
+        match page.next {
+            Some(next) => cursor = next,
+            None => return (found, positions, most),
+        }
+    }
+    panic!("the search never ended");
+}
+
+#[tokio::test]
+async fn find_inside_collections_pages_through_the_whole_value_with_bounded_steps() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let mut pipe = redis::pipe();
+    for i in 0..60_000 {
+        pipe.cmd("HSET")
+            .arg("h")
+            .arg(format!("f{i}"))
+            .arg(i)
+            .ignore();
+        pipe.cmd("RPUSH").arg("l").arg(format!("e{i}")).ignore();
+        pipe.cmd("SADD").arg("s").arg(format!("m{i}")).ignore();
+    }
+    // Binary and glob-special names match only literally.
+    pipe.cmd("HSET").arg("h").arg(b"bin\xff*").arg(1).ignore();
+    pipe.cmd("RPUSH").arg("l").arg(b"x[1]\x00").ignore();
+    pipe.query::<()>(&mut c).expect("fill");
+    let b = open(&server).await;
+    let (fields, _, most) = find_all(b.as_ref(), b"h", &KeyType::Hash, b"f4242*").await;
+    let mut fields: Vec<_> = fields.into_iter().map(|f| escape_bytes(&f)).collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "f4242", "f42420", "f42421", "f42422", "f42423", "f42424", "f42425", "f42426",
+            "f42427", "f42428", "f42429"
+        ]
+    );
+    assert!(most <= 20_000, "one page looks at a bounded part: {most}");
+    let (odd, _, _) = find_all(
+        b.as_ref(),
+        b"h",
+        &KeyType::Hash,
+        &pattern_to_glob("bin\\xff\\x2a"),
+    )
+    .await;
+    assert_eq!(odd, [Bytes::from_static(b"bin\xff*")]);
+    let (elements, positions, most) = find_all(b.as_ref(), b"l", &KeyType::List, b"e5999?").await;
+    assert_eq!(elements.len(), 10);
+    assert_eq!(positions, (59_990..60_000).collect::<Vec<u64>>());
+    assert!(most <= 20_000, "list pages are bounded: {most}");
+    let (special, positions, _) = find_all(
+        b.as_ref(),
+        b"l",
+        &KeyType::List,
+        &pattern_to_glob("x\\x5b1\\x5d\\x00"),
+    )
+    .await;
+    assert_eq!(
+        (special, positions),
+        (vec![Bytes::from_static(b"x[1]\x00")], vec![60_000])
+    );
+    let (members, _, _) = find_all(b.as_ref(), b"s", &KeyType::Set, b"m1234").await;
+    assert_eq!(members, [Bytes::from_static(b"m1234")]);
+    let err = b
+        .find_in_value(b"h", &KeyType::String, b"*", &PageCursor::Start, 10)
+        .await
+        .expect_err("strings are not searched inside");
+    assert!(matches!(err, BackendError::Unsupported(_)), "{err}");
+}

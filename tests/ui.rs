@@ -195,7 +195,10 @@ fn filter_and_keyboard_navigation() {
     let (_cfg, mut h) = connect_to(&server.url(), "kb");
     wait_listed(&mut h);
     filter_to(&mut h, "ORDER:");
-    assert!(h.query_by_label("10 of 51 shown").is_some());
+    assert!(
+        h.query_by_label_contains("filter: 10 of 51 loaded")
+            .is_some()
+    );
     assert!(h.query_by_label_contains("user:").is_none());
     // Arrow down from the filter field selects and opens the first row.
     h.key_press(egui::Key::ArrowDown);

@@ -142,6 +142,7 @@ fn hash_fields_are_added_edited_and_removed_and_the_ttl_stays() {
     wait_listed(&mut h);
     open(&mut h, "session:9");
 
+    common::ui::open_add_form(&mut h);
     replace_text(&mut h, "New field", "c");
     replace_text(&mut h, "New value", "3");
     h.get_by_label("Add field").click();
@@ -158,7 +159,7 @@ fn hash_fields_are_added_edited_and_removed_and_the_ttl_stays() {
     });
     h.get_by_label(&row.to_string()).click();
     h.run_steps(2);
-    replace_text(&mut h, "Element value", "100");
+    replace_text(&mut h, "Edit value", "100");
     h.get_by_label("Save element").click();
     wait_reloaded(&mut h, "the edit");
     let v: Option<String> = c.hget("session:9", "a").expect("hget");
@@ -418,15 +419,17 @@ fn lists_sets_sorted_sets_and_streams_are_edited_in_place() {
 
     // List: push at both ends, edit an element, remove one by index.
     open(&mut h, "q");
+    common::ui::open_add_form(&mut h);
     replace_text(&mut h, "New element", "head");
     h.get_by_label("Push head").click();
     wait_reloaded(&mut h, "push head");
+    common::ui::open_add_form(&mut h);
     replace_text(&mut h, "New element", "tail");
     h.get_by_label("Push tail").click();
     wait_reloaded(&mut h, "push tail");
     h.get_by_label("2").click();
     h.run_steps(2);
-    replace_text(&mut h, "Element value", "B");
+    replace_text(&mut h, "Edit value", "B");
     h.get_by_label("Save element").click();
     wait_reloaded(&mut h, "the element edit");
     h.get_by_label("1").click();
@@ -438,6 +441,7 @@ fn lists_sets_sorted_sets_and_streams_are_edited_in_place() {
 
     // Set: add and remove members.
     open(&mut h, "tags");
+    common::ui::open_add_form(&mut h);
     replace_text(&mut h, "New member", "green");
     h.get_by_label("Add member").click();
     wait_reloaded(&mut h, "sadd");
@@ -455,6 +459,7 @@ fn lists_sets_sorted_sets_and_streams_are_edited_in_place() {
 
     // Sorted set: add a member, change a score.
     open(&mut h, "board");
+    common::ui::open_add_form(&mut h);
     replace_text(&mut h, "New member", "bob");
     replace_text(&mut h, "New score", "5");
     h.get_by_label("Add member").click();
@@ -465,7 +470,7 @@ fn lists_sets_sorted_sets_and_streams_are_edited_in_place() {
     });
     h.get_by_label(&ann.to_string()).click();
     h.run_steps(2);
-    replace_text(&mut h, "Element score", "99.5");
+    replace_text(&mut h, "Edit score", "99.5");
     h.get_by_label("Save score").click();
     wait_reloaded(&mut h, "the score");
     let board: Vec<(String, f64)> = c.zrange_withscores("board", 0, -1).expect("zrange");
@@ -473,6 +478,7 @@ fn lists_sets_sorted_sets_and_streams_are_edited_in_place() {
 
     // Stream: add an entry, delete the first one.
     open(&mut h, "log");
+    common::ui::open_add_form(&mut h);
     replace_text(&mut h, "New entry (field=value per line)", "e=2\nuser=42");
     h.get_by_label("Add entry").click();
     wait_reloaded(&mut h, "xadd");
@@ -642,6 +648,7 @@ fn editing_a_big_hash_keeps_the_loaded_pages() {
             .unwrap_or_default()
     };
     let before = loaded(&h);
+    common::ui::open_add_form(&mut h);
     replace_text(&mut h, "New field", "added");
     replace_text(&mut h, "New value", "x");
     h.get_by_label("Add field").click();

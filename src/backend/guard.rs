@@ -11,8 +11,9 @@ use super::{BackendError, BackendResult, BulkResult, CacheBackend, Capabilities,
 use crate::config::audit::{AuditEntry, AuditLog, KEYS_PER_ENTRY, now_rfc3339};
 use crate::core::escape::escape_bytes;
 use crate::core::model::{
-    BulkProgress, ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor,
-    ScanPage, ScanRequest, SlowLogEntry, Ttl, TtlChange, ValuePage, WriteOp, WriteOutcome,
+    BulkProgress, ClientInfo, DbInfo, DumpedKey, FoundPage, KeyDetails, KeyMeta, KeyType,
+    PageCursor, ScanPage, ScanRequest, SlowLogEntry, Ttl, TtlChange, ValuePage, WriteOp,
+    WriteOutcome,
 };
 use crate::core::ttl::duration_words;
 
@@ -226,6 +227,19 @@ impl CacheBackend for Guarded {
         page_size: u32,
     ) -> BackendResult<ValuePage> {
         self.inner.read_page(key, key_type, cursor, page_size).await
+    }
+
+    async fn find_in_value(
+        &self,
+        key: &[u8],
+        key_type: &KeyType,
+        pattern: &[u8],
+        cursor: &PageCursor,
+        page_size: u32,
+    ) -> BackendResult<FoundPage> {
+        self.inner
+            .find_in_value(key, key_type, pattern, cursor, page_size)
+            .await
     }
 
     async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {

@@ -21,8 +21,8 @@ use crate::config::audit::AuditLog;
 use crate::config::connection::{ConnectionSpec, Secret};
 use crate::core::escape::escape_bytes;
 use crate::core::model::{
-    BulkProgress, ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor,
-    ScanPage, ScanRequest, SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
+    BulkProgress, ClientInfo, DbInfo, DumpedKey, FoundPage, KeyDetails, KeyMeta, KeyType,
+    PageCursor, ScanPage, ScanRequest, SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// What a backend supports. The UI shows or hides controls from this alone.
@@ -71,6 +71,9 @@ pub struct Capabilities {
     /// Keeping the two apart is what stops a key named like another key's hash from reaching
     /// that other entry.
     pub hashed_names: bool,
+    /// Hashes, sets, sorted sets and lists can be searched inside
+    /// ([`CacheBackend::find_in_value`]).
+    pub find_in_values: bool,
 }
 
 impl Capabilities {
@@ -116,6 +119,7 @@ impl Capabilities {
             slow_log: false,
             clients: false,
             hashed_names: false,
+            find_in_values: false,
         }
     }
 }
@@ -263,6 +267,23 @@ pub trait CacheBackend: Send + Sync {
         cursor: &PageCursor,
         page_size: u32,
     ) -> BackendResult<ValuePage>;
+
+    /// One page of the elements of a collection whose field, member or element matches the
+    /// Redis glob `pattern`, from `cursor` on. A page holds about `page_size` matches, or
+    /// fewer when a bounded amount of the value was looked at without finding more.
+    async fn find_in_value(
+        &self,
+        _key: &[u8],
+        key_type: &KeyType,
+        _pattern: &[u8],
+        _cursor: &PageCursor,
+        _page_size: u32,
+    ) -> BackendResult<FoundPage> {
+        Err(BackendError::Unsupported(format!(
+            "this cache cannot search inside {} values",
+            key_type.label()
+        )))
+    }
 
     /// `len` bytes of a string value starting at `offset` (for saving large values in chunks).
     async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes>;

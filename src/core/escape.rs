@@ -170,6 +170,31 @@ pub fn pattern_to_glob(text: &str) -> Vec<u8> {
     out
 }
 
+/// Makes escaped text (as [`escape_bytes`] prints it) a pattern that matches it literally: the
+/// glob specials become `\xNN` bytes, which [`pattern_to_glob`] turns into escaped literals.
+/// Escaped text never uses these characters in its own escapes (`\xNN`, `\\`).
+#[must_use]
+pub fn glob_literal(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len());
+    for c in escaped.chars() {
+        match c {
+            '*' => out.push_str("\\x2a"),
+            '?' => out.push_str("\\x3f"),
+            '[' => out.push_str("\\x5b"),
+            ']' => out.push_str("\\x5d"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The pattern of every key that contains `needle` somewhere (case-sensitive, as Redis
+/// patterns are): what the filter over loaded keys looks for, asked of the server instead.
+#[must_use]
+pub fn contains_pattern(needle: &[u8]) -> String {
+    format!("*{}*", glob_literal(&escape_bytes(needle)))
+}
+
 fn hex_pair(bytes: &[u8], at: usize) -> Option<u8> {
     let hi = hex_digit(*bytes.get(at)?)?;
     let lo = hex_digit(*bytes.get(at + 1)?)?;
@@ -307,6 +332,27 @@ mod tests {
         assert_eq!(pattern_to_glob("bin\\xff*"), b"bin\xff*");
         assert_eq!(pattern_to_glob("\\x2a"), b"\\*");
         assert_eq!(pattern_to_glob("[a-c]?"), b"[a-c]?");
+    }
+
+    #[test]
+    fn a_contains_pattern_matches_the_needle_literally_anywhere() {
+        use crate::core::glob::matches;
+        let p = pattern_to_glob(&contains_pattern(b"a*[b]?"));
+        assert!(matches(&p, b"xx a*[b]? yy"));
+        assert!(!matches(&p, b"xx aZZb]Q yy"));
+        let p = pattern_to_glob(&contains_pattern(b"back\\slash \xff"));
+        assert!(matches(&p, b"1 back\\slash \xff 2"));
+        assert!(!matches(&p, b"backslash"));
+        let p = pattern_to_glob(&contains_pattern("ü".as_bytes()));
+        assert!(matches(&p, "grüße".as_bytes()));
+        // Case matters, as in every Redis pattern.
+        let p = pattern_to_glob(&contains_pattern(b"session"));
+        assert!(matches(&p, b"x:session:1"));
+        assert!(!matches(&p, b"x:SESSION:1"));
+        // A raw byte in the needle stays that byte.
+        let p = pattern_to_glob(&contains_pattern(b"\xab"));
+        assert!(matches(&p, b"1\xab2"));
+        assert!(!matches(&p, b"1\\xab2"));
     }
 
     #[test]

@@ -107,8 +107,41 @@ pub fn key_label(key: &[u8]) -> String {
     }
 }
 
+/// Shortens `text` to at most `max` characters by cutting out its middle, keeping the start
+/// and more of the end: `laravel_session:0000…a81f` rows stay told apart by their tails.
+#[must_use]
+pub fn middle_ellipsis(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let len = text.chars().count();
+    if len <= max || max < 5 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let keep = max - 1;
+    let head = keep * 2 / 5;
+    let tail = keep - head;
+    let mut out = String::with_capacity(max * 4);
+    out.extend(text.chars().take(head));
+    out.push('…');
+    out.extend(text.chars().skip(len - tail));
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_name_keeps_its_start_and_its_distinctive_end() {
+        let name = "laravel_session:00000000000000000000a81f";
+        let short = super::middle_ellipsis(name, 20);
+        assert_eq!(short.chars().count(), 20);
+        assert!(short.starts_with("laravel"));
+        assert!(short.ends_with("a81f"));
+        assert!(short.contains('…'));
+        assert_eq!(super::middle_ellipsis("short", 20), "short");
+        assert_eq!(
+            super::middle_ellipsis("ünïcödé-ünïcödé", 9).chars().count(),
+            9
+        );
+    }
+
     use std::time::Duration;
 
     use super::*;

@@ -171,6 +171,20 @@ pub struct ValuePage {
     pub next: Option<PageCursor>,
 }
 
+/// One page of the elements of a collection that match a pattern, and where the search goes
+/// on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundPage {
+    /// The matches (fields and values, members, elements).
+    pub items: ValueItems,
+    /// For a list, the index of each match (elements have no other name).
+    pub positions: Vec<u64>,
+    /// Elements looked at for this page (matching or not).
+    pub examined: u64,
+    /// Where to go on, or `None` when the whole value was searched.
+    pub next: Option<PageCursor>,
+}
+
 /// Facts about one logical database (a Redis db index).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbInfo {

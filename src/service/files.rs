@@ -54,6 +54,7 @@ async fn run(kind: AppCommand, written: Arc<Mutex<u64>>) -> AppEvent {
                 .await
                 .map_err(|e| format!("demo reset failed: {e}")),
         ),
+        AppCommand::SaveUi(job) => AppEvent::UiSaved(blocking(move || job.run()).await),
         AppCommand::WriteCsv { path, points } => AppEvent::CsvWritten(
             blocking(move || {
                 let csv = crate::core::metrics::to_csv(&points);

@@ -426,6 +426,7 @@ impl Conn {
                 self.metrics = Some(tokio::spawn(job.sample(interval)).abort_handle());
             }
             CommandKind::StopMetrics => self.stop_metrics(),
+            CommandKind::SortKeys(sort) => self.spawn(job.sort(sort)),
             CommandKind::CancelDelete => self.cancel_delete.store(true, Ordering::Relaxed),
             CommandKind::CancelAnalysis => self.cancel_analysis.store(true, Ordering::Relaxed),
             CommandKind::AnalyzeMemory { request } => {

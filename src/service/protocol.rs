@@ -71,6 +71,9 @@ pub enum Command {
 /// `CancelDelete`, …) carries the id of the request it stops.
 #[derive(Debug, Clone)]
 pub enum CommandKind {
+    /// Put loaded keys in order (no server involved; off the UI thread because a big sort
+    /// takes longer than a frame).
+    SortKeys(crate::core::keyindex::SortJob),
     /// Open the connection (replacing any connection with that id).
     Connect {
         /// Where to connect.
@@ -121,6 +124,20 @@ pub enum CommandKind {
         /// Where the page starts.
         cursor: PageCursor,
         /// Items per page.
+        page_size: u32,
+    },
+    /// Search inside a collection: its elements whose field, member or element matches
+    /// `pattern` (a Redis glob), from `cursor` on.
+    FindInValue {
+        /// The key.
+        key: Bytes,
+        /// Its type.
+        key_type: KeyType,
+        /// The glob.
+        pattern: Bytes,
+        /// Where the search goes on.
+        cursor: PageCursor,
+        /// Matches wanted per page.
         page_size: u32,
     },
     /// Write a string value, in full, to a local file.
@@ -222,6 +239,8 @@ pub enum AppCommand {
         /// The SQLite file.
         path: PathBuf,
     },
+    /// Write the window settings (pane shares, theme, open tabs).
+    SaveUi(crate::config::uistate::UiSaveJob),
     /// Write chart points to a CSV file, whole or not at all.
     WriteCsv {
         /// The file.
@@ -294,6 +313,8 @@ pub enum EventKind {
         /// Whether more will follow.
         state: ScanState,
     },
+    /// The keys of a [`CommandKind::SortKeys`], in order.
+    KeysSorted(crate::core::keyindex::Sorted),
     /// Type, TTL and size for keys asked for with `FetchMeta`.
     Meta {
         /// The keys, in request order.
@@ -316,6 +337,15 @@ pub enum EventKind {
         key: Bytes,
         /// The page.
         page: ValuePage,
+    },
+    /// Matches of a [`CommandKind::FindInValue`].
+    Found {
+        /// The key.
+        key: Bytes,
+        /// The glob searched for.
+        pattern: Bytes,
+        /// The matches and where the search goes on.
+        page: crate::core::model::FoundPage,
     },
     /// A value was saved to a file.
     Saved {
@@ -404,6 +434,8 @@ pub enum AppEvent {
     Audit(Result<Vec<AuditEntry>, String>),
     /// The demo database was seeded again, or why not.
     DemoReset(Result<(), String>),
+    /// The window settings were written, or why not.
+    UiSaved(Result<(), String>),
     /// The CSV file written, or why it could not be.
     CsvWritten(Result<PathBuf, String>),
 }

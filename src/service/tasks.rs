@@ -36,6 +36,15 @@ impl Job {
         self.send(kind).await;
     }
 
+    /// Sorts keys on the blocking pool and sends them in order.
+    pub async fn sort(self, sort: crate::core::keyindex::SortJob) {
+        let kind = match tokio::task::spawn_blocking(move || sort.run()).await {
+            Ok(sorted) => EventKind::KeysSorted(sorted),
+            Err(e) => EventKind::Failed(BackendError::Internal(format!("the sort stopped: {e}"))),
+        };
+        self.send(kind).await;
+    }
+
     /// Streams a listing in batches until it is done, reaches `limit` matches, or the UI is
     /// gone.
     pub async fn scan(self, request: ScanRequest, from_cursor: u64, limit: Option<u64>) {
@@ -200,6 +209,18 @@ async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKi
                 .read_page(&key, &key_type, &cursor, page_size)
                 .await?;
             EventKind::Page { key, page }
+        }
+        CommandKind::FindInValue {
+            key,
+            key_type,
+            pattern,
+            cursor,
+            page_size,
+        } => {
+            let page = backend
+                .find_in_value(&key, &key_type, &pattern, &cursor, page_size)
+                .await?;
+            EventKind::Found { key, pattern, page }
         }
         CommandKind::SaveValue { key, path } => {
             let bytes = save_value(backend, &key, &path).await?;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 
-use super::{ConflictChoice, ServerTab};
+use super::{ConflictChoice, ServerTab, SortKey};
 use crate::core::keyindex::KeyId;
 use crate::core::model::ClientInfo;
 use crate::service::ConnId;
@@ -186,4 +186,18 @@ pub enum SessionAction {
     CloseAnalysis,
     /// List the keys of an analysed namespace in the browser.
     BrowseNamespace(String),
+    /// List the server's keys that contain what the filter looks for.
+    SearchServerForFilter,
+    /// Sort the flat list by this (again: the other way; a third time: as listed).
+    SortBy(SortKey),
+    /// Search inside the open collection for what the find field holds.
+    FindInValue,
+    /// Leave the search inside the open collection.
+    ClearFind,
+    /// Edit this element of the open collection in its row.
+    EditInline(usize),
+    /// Save the element edited in its row.
+    SaveInline,
+    /// Stop editing it.
+    CancelInline,
 }

@@ -146,12 +146,7 @@ impl Session {
 /// specials in the name are written as `\xNN` so they match only themselves.
 #[must_use]
 pub fn namespace_pattern(label: &str) -> String {
-    // Escaped text never uses these characters in its own escapes (`\xNN`, `\\`).
-    let mut pattern = label
-        .replace('*', "\\x2a")
-        .replace('?', "\\x3f")
-        .replace('[', "\\x5b")
-        .replace(']', "\\x5d");
+    let mut pattern = crate::core::escape::glob_literal(label);
     pattern.push('*');
     pattern
 }

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::order::{Base, FlatOrder, MAX_FACT_SORT, Sort, SortKey};
 use super::{Effects, Level, Pending, Session, SessionStatus};
-use crate::core::escape::pattern_to_glob;
+use crate::core::escape::{contains_pattern, pattern_to_glob};
 use crate::core::format::group_digits;
 use crate::core::keyindex::{Filter, KeyId, KeyIndex, NodeId, TreeRow};
 use crate::core::model::{KeyMeta, KeyType, ScanRequest};
@@ -136,6 +137,15 @@ pub struct Browser {
     pub open_name: String,
     /// List only the keys of this server of a pool.
     pub server_filter: Option<String>,
+    /// The order of the flat list.
+    pub order: FlatOrder,
+    /// Changes whenever the shown keys change other than by growing (a new filter, a new
+    /// listing): sorted orders and fact reads of the old ones no longer apply.
+    generation: u64,
+    /// Changes whenever row facts arrive or go.
+    facts_version: u64,
+    /// The instant TTL deadlines are measured from.
+    epoch: Instant,
 }
 
 impl Browser {
@@ -166,7 +176,82 @@ impl Browser {
             marked: std::collections::BTreeSet::new(),
             open_name: String::new(),
             server_filter: None,
+            order: FlatOrder::default(),
+            generation: 0,
+            facts_version: 0,
+            epoch: Instant::now(),
         }
+    }
+
+    /// The keys the flat list shows, in listing order.
+    #[must_use]
+    pub fn base(&self) -> Base<'_> {
+        match &self.filter {
+            Some(f) => Base::Only(f.matches()),
+            None => Base::All(self.index.len()),
+        }
+    }
+
+    /// Whether the keys loaded are all the listing will find (it ran to its end).
+    #[must_use]
+    pub fn listing_complete(&self) -> bool {
+        matches!(self.scan.phase, ScanPhase::Done | ScanPhase::Idle)
+    }
+
+    /// About how many keys the server holds beyond those loaded, when that is known: the
+    /// listing is unfinished and lists every key (no pattern, type or server restriction).
+    #[must_use]
+    pub fn not_loaded(&self) -> Option<u64> {
+        let every_key = self.scan.request.as_ref().is_some_and(|r| {
+            r.pattern.as_slice() == b"*" && r.type_filter.is_none() && r.server.is_none()
+        });
+        (!self.listing_complete() && every_key)
+            .then(|| self.scan.total_keys.saturating_sub(self.index.len() as u64))
+    }
+
+    /// The server-side pattern for what the filter looks for, when there is a filter.
+    #[must_use]
+    pub fn filter_pattern(&self) -> Option<String> {
+        self.filter
+            .as_ref()
+            .map(|_| {
+                crate::core::escape::unescape(&self.filter_text)
+                    .unwrap_or_else(|_| self.filter_text.as_bytes().to_vec())
+            })
+            .filter(|needle| !needle.is_empty())
+            .map(|needle| contains_pattern(&needle))
+    }
+
+    /// Sorts the flat list by `key`: ascending, then descending, then back to listing order.
+    pub fn cycle_sort(&mut self, key: SortKey) {
+        let next = match self.order.sort() {
+            Some(Sort {
+                key: k,
+                descending: false,
+            }) if k == key => Some(Sort {
+                key,
+                descending: true,
+            }),
+            Some(Sort { key: k, .. }) if k == key => None,
+            _ => Some(Sort {
+                key,
+                descending: false,
+            }),
+        };
+        self.order.set(next);
+    }
+
+    /// The flat-list generation (see the field).
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// True while the sort in effect is older than the keys or facts it sorts.
+    #[must_use]
+    pub fn order_stale(&self) -> bool {
+        self.order
+            .stale(self.base(), self.generation, self.facts_version)
     }
 
     /// Marks deleted keys as gone (the list is append-only; a new search drops them).
@@ -177,6 +262,7 @@ impl Browser {
                 self.marked.remove(&id);
             }
         }
+        self.facts_version += 1;
     }
 
     /// Adds keys that now exist (created, copied, restored) and has their facts fetched anew.
@@ -186,6 +272,7 @@ impl Browser {
                 self.meta.remove(&id);
             }
         }
+        self.facts_version += 1;
         self.tree_dirty = true;
     }
 
@@ -199,26 +286,21 @@ impl Browser {
     /// Rows in the flat view.
     #[must_use]
     pub fn flat_len(&self) -> usize {
-        match &self.filter {
-            Some(f) => f.matches().len(),
-            None => self.index.len(),
-        }
+        self.base().len()
     }
 
     /// The key at a flat-view row.
     #[must_use]
     pub fn flat_key(&self, row: usize) -> Option<KeyId> {
-        match &self.filter {
-            Some(f) => f.matches().get(row).copied(),
-            None => KeyId::try_from(row)
-                .ok()
-                .filter(|&id| (id as usize) < self.index.len()),
-        }
+        self.order.row(self.base(), self.generation, row)
     }
 
     /// The row of a key in the flat view, if shown.
     #[must_use]
     pub fn flat_row_of(&self, id: KeyId) -> Option<usize> {
+        if self.order.sort().is_some() {
+            return (0..self.flat_len()).find(|&r| self.flat_key(r) == Some(id));
+        }
         match &self.filter {
             Some(f) => f.matches().iter().position(|&k| k == id),
             None => ((id as usize) < self.index.len()).then_some(id as usize),
@@ -235,6 +317,7 @@ impl Browser {
         } else {
             Some(Filter::new(&needle, self.filter.take()))
         };
+        self.generation += 1;
         self.tree_dirty = true;
     }
 
@@ -351,6 +434,8 @@ impl Browser {
         self.expanded.clear();
         self.selected = None;
         self.selected_node = None;
+        // The sort stays chosen; its order and fact reads start over.
+        self.order.set(self.order.sort());
         let text = self.filter_text.clone();
         self.filter = None;
         self.set_filter(&text);
@@ -451,10 +536,84 @@ impl Session {
             Pending::OpenKey,
             Pending::Page,
             Pending::Databases,
+            Pending::Sort,
+            Pending::SortMeta,
         ] {
             self.forget(pending);
         }
         self.request(Pending::Connect, CommandKind::SelectDb { db });
+    }
+
+    /// Lists the keys on the server that contain what the filter looks for (the filter
+    /// searches only the loaded keys), and clears the filter.
+    pub(super) fn search_server_for_filter(&mut self) {
+        let Some(pattern) = self.browser.filter_pattern() else {
+            return;
+        };
+        self.browser.pattern = pattern;
+        self.browser.set_filter("");
+        self.search();
+    }
+
+    /// Sorts the flat list by `key` (see [`Browser::cycle_sort`]).
+    pub(super) fn sort_by(&mut self, key: SortKey, fx: &mut Effects) {
+        let loaded = self.browser.flat_len();
+        if key.needs_facts() && loaded > MAX_FACT_SORT {
+            fx.notify(
+                Level::Warning,
+                format!(
+                    "Sorting by {} reads the facts of every shown key: at most {}, and {} are \
+                     shown. Narrow the pattern or the filter, or use Memory analysis.",
+                    key.word(),
+                    group_digits(MAX_FACT_SORT as u64),
+                    group_digits(loaded as u64)
+                ),
+            );
+            return;
+        }
+        self.forget(Pending::Sort);
+        self.forget(Pending::SortMeta);
+        self.browser.cycle_sort(key);
+        self.keep_order(Instant::now());
+    }
+
+    /// Keeps a sorted flat list sorted: reads the facts it needs, a chunk at a time, and
+    /// asks for a sort when the order is stale. Call once per frame.
+    pub fn keep_order(&mut self, now: Instant) {
+        if self.status != SessionStatus::Connected {
+            return;
+        }
+        let facts_busy = self.is_pending(Pending::SortMeta);
+        let b = &mut self.browser;
+        let base = match &b.filter {
+            Some(f) => Base::Only(f.matches()),
+            None => Base::All(b.index.len()),
+        };
+        let job = b.order.job_due(
+            &b.index,
+            base,
+            b.generation,
+            (&b.meta, b.facts_version, b.epoch),
+            now,
+        );
+        let wanted = if facts_busy {
+            Vec::new()
+        } else {
+            b.order.facts_wanted(base, b.generation, &b.meta)
+        };
+        if let Some(job) = job {
+            self.request(Pending::Sort, CommandKind::SortKeys(job));
+        }
+        let keys = self.browser.take_meta_requests(&wanted);
+        if !keys.is_empty() {
+            self.request(Pending::SortMeta, CommandKind::FetchMeta { keys });
+        }
+    }
+
+    /// A sort's answer.
+    pub(super) fn sorted(&mut self, sorted: crate::core::keyindex::Sorted) {
+        let generation = self.browser.generation;
+        self.browser.order.finished(generation, sorted);
     }
 
     /// Asks for the database list again (key counts change).
@@ -504,6 +663,7 @@ impl Session {
     /// Row facts arrived.
     pub(super) fn meta_arrived(&mut self, keys: &[Bytes], meta: Vec<Option<KeyMeta>>) {
         self.meta_error = None;
+        self.browser.facts_version += 1;
         let now = Instant::now();
         for (key, m) in keys.iter().zip(meta) {
             if let Some(id) = self.browser.index.find(key) {

@@ -16,9 +16,11 @@ mod bulk;
 mod confirm;
 mod dashboard;
 mod form;
+mod order;
 mod server;
 mod session;
 mod viewer;
+mod window;
 mod writes;
 
 use std::collections::HashMap;
@@ -33,10 +35,12 @@ pub use bulk::{BulkDelete, BulkPhase, CreateForm, PREVIEW_SAMPLE};
 pub use confirm::{Confirm, FlushConfirm};
 pub use dashboard::{Compare, DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE};
 pub use form::{FormKind, PasswordMode, ProfileForm, TestStatus};
+pub use order::{Base, FlatOrder, MAX_FACT_SORT, Sort, SortKey};
 pub use server::{SLOW_LOG_COUNT, ServerInfoView, ServerTab};
 pub use session::{Pending, Session, SessionStatus};
 pub use viewer::{
-    DecodedEditor, EditInputs, RenderKey, VALUE_PAGE_SIZE, ValueMode, Viewer, ViewerState,
+    DecodedEditor, EditInputs, Found, InlineEdit, RenderKey, VALUE_PAGE_SIZE, ValueMode, Viewer,
+    ViewerState,
 };
 pub use writes::{ConflictChoice, EDIT_MODES, UNDO_LIMIT, UndoEntry, UndoKind};
 
@@ -157,6 +161,7 @@ enum AppPending {
     ReadAudit,
     ResetDemo,
     WriteCsv,
+    SaveUi,
 }
 
 /// The whole application state.
@@ -189,6 +194,12 @@ pub struct AppState {
     /// The chart comparing connections, when open.
     pub compare: Option<Compare>,
     session_passwords: HashMap<String, Secret>,
+    /// Pane shares, theme and tabs as they stand (saved with [`Self::save_ui_if_changed`]).
+    pub ui: crate::config::uistate::UiState,
+    /// Whether window settings are saved (once they were restored from the file).
+    keep_ui: bool,
+    ui_saved: Option<crate::config::uistate::UiState>,
+    ui_saved_at: Option<std::time::Instant>,
     ids: Ids,
     outbox: Vec<Command>,
     pending: HashMap<ReqId, AppPending>,
@@ -224,6 +235,10 @@ impl AppState {
             audit_view: None,
             compare: None,
             session_passwords: HashMap::new(),
+            ui: crate::config::uistate::UiState::default(),
+            keep_ui: false,
+            ui_saved: None,
+            ui_saved_at: None,
             ids: Ids::default(),
             outbox: Vec::new(),
             pending: HashMap::new(),
@@ -430,6 +445,7 @@ impl AppState {
                 }
                 Err(e) => self.notify(Level::Error, e),
             },
+            (AppPending::SaveUi, AppEvent::UiSaved(Err(e))) => self.notify(Level::Warning, e),
             (AppPending::WriteCsv, AppEvent::CsvWritten(result)) => match result {
                 Ok(path) => {
                     self.notify(Level::Info, format!("metrics saved to {}", path.display()));

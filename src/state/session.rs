@@ -61,6 +61,10 @@ pub enum Pending {
     Analysis,
     /// The metrics sampler (samples until stopped).
     Metrics,
+    /// A sort of the flat list.
+    Sort,
+    /// Row facts a sort by facts needs.
+    SortMeta,
 }
 
 impl Pending {
@@ -302,6 +306,17 @@ impl Session {
                 self.analysis = None;
             }
             A::BrowseNamespace(label) => self.browse_namespace(&label),
+            A::SearchServerForFilter => self.search_server_for_filter(),
+            A::FindInValue => self.find_in_value(),
+            A::ClearFind => self.clear_find(),
+            A::EditInline(row) => self.edit_inline(row),
+            A::SaveInline => self.save_inline(fx),
+            A::CancelInline => {
+                if let Some(v) = &mut self.viewer {
+                    v.inline = None;
+                }
+            }
+            A::SortBy(key) => self.sort_by(key, fx),
         }
     }
 
@@ -335,7 +350,10 @@ impl Session {
             ) => self.connected(description, capabilities),
             (Pending::Databases, EventKind::Databases(dbs)) => self.databases = dbs,
             (Pending::Scan, kind) => self.scan_event(kind),
-            (Pending::Meta, EventKind::Meta { keys, meta }) => self.meta_arrived(&keys, meta),
+            (Pending::Meta | Pending::SortMeta, EventKind::Meta { keys, meta }) => {
+                self.meta_arrived(&keys, meta);
+            }
+            (Pending::Sort, EventKind::KeysSorted(sorted)) => self.sorted(sorted),
             (Pending::OpenKey | Pending::Page | Pending::SaveValue, kind) => {
                 self.viewer_event(kind);
             }
@@ -373,7 +391,8 @@ impl Session {
                 self.status = SessionStatus::Failed(text);
             }
             Pending::Scan => self.browser.scan.phase = super::ScanPhase::Failed(text),
-            Pending::Meta => self.meta_failed(text, fx),
+            Pending::Meta | Pending::SortMeta => self.meta_failed(text, fx),
+            Pending::Sort => self.browser.order.failed(),
             Pending::OpenKey | Pending::Page | Pending::SaveValue => {
                 self.viewer_failed(pending, text);
             }

@@ -98,9 +98,15 @@ pub struct Viewer {
     pub conflict: Option<WriteOp>,
     /// Inputs of the key and element actions.
     pub inputs: EditInputs,
+    /// A search inside the collection, when one is shown.
+    pub found: Option<Found>,
+    /// The element edited in its row.
+    pub inline: Option<InlineEdit>,
 }
 
-/// Text fields of the viewer's actions (TTL, rename, copy, element edits).
+/// Text fields of the viewer's actions (TTL, rename, copy, element edits, additions, find).
+/// The selected element's edit and the form that adds one have separate fields: typing a new
+/// element never changes the one being edited, and the other way round.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EditInputs {
     /// New TTL as typed.
@@ -109,14 +115,42 @@ pub struct EditInputs {
     pub ttl_error: Option<String>,
     /// New name for rename or copy.
     pub new_name: String,
-    /// Field, member or entry fields (`f=v` per line) of an element to add.
-    pub field: String,
-    /// Value of an element to add, or the edited value of the selected element.
+    /// The edited value of the selected element.
     pub value: String,
-    /// Score of a sorted-set member.
+    /// The edited score of the selected sorted-set member.
     pub score: String,
+    /// Field, member or entry fields (`f=v` per line) of an element to add.
+    pub add_field: String,
+    /// Value (or list element, or member) of an element to add.
+    pub add_value: String,
+    /// Score of a sorted-set member to add.
+    pub add_score: String,
+    /// What to look for inside the collection (a glob, or text to find anywhere).
+    pub find: String,
     /// Why an element edit was refused.
     pub error: Option<String>,
+}
+
+/// A search inside the open collection: the viewer shows its matches instead of the pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The glob searched for.
+    pub pattern: Bytes,
+    /// The list index of each match (lists only: their elements have no other name).
+    pub positions: Vec<u64>,
+    /// Elements looked at so far.
+    pub examined: u64,
+}
+
+/// An element being edited in its row (double-click).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineEdit {
+    /// The row.
+    pub row: usize,
+    /// The text as edited.
+    pub text: String,
+    /// Whether the field has taken the keyboard yet.
+    pub focused: bool,
 }
 
 impl Viewer {
@@ -173,7 +207,50 @@ impl Viewer {
             decoded_editor: None,
             conflict: None,
             inputs: EditInputs::default(),
+            found: None,
+            inline: None,
         }
+    }
+
+    /// The list index of a row: the row itself, or where a match was found.
+    #[must_use]
+    pub fn list_index(&self, row: usize) -> u64 {
+        match &self.found {
+            Some(found) => found.positions.get(row).copied().unwrap_or(u64::MAX),
+            None => row as u64,
+        }
+    }
+
+    /// What the row of element `i` is called: its field, member, index or entry id.
+    #[must_use]
+    pub fn element_name(&self, i: usize) -> Option<String> {
+        let name =
+            |b: &[u8]| crate::core::format::middle_ellipsis(&escape_bytes(b), 60).into_owned();
+        Some(match self.items.as_ref()? {
+            ValueItems::Hash(pairs) => format!("Field `{}`", name(&pairs.get(i)?.0)),
+            ValueItems::List(elems) => {
+                elems.get(i)?;
+                format!("Element at index {}", self.list_index(i))
+            }
+            ValueItems::Set(members) => format!("Member `{}`", name(members.get(i)?)),
+            ValueItems::ZSet(members) => {
+                let (m, score) = members.get(i)?;
+                format!("Member `{}` (score {score})", name(m))
+            }
+            ValueItems::Stream(entries) => format!("Entry {}", name(&entries.get(i)?.id)),
+            ValueItems::String { .. } | ValueItems::Json(_) => return None,
+        })
+    }
+
+    /// The text an element's inline edit starts from: a value, an element, a score.
+    #[must_use]
+    pub fn inline_text(&self, i: usize) -> Option<String> {
+        Some(match self.items.as_ref()? {
+            ValueItems::Hash(pairs) => escape_bytes(&pairs.get(i)?.1),
+            ValueItems::List(elems) => escape_bytes(elems.get(i)?),
+            ValueItems::ZSet(members) => members.get(i)?.1.to_string(),
+            _ => return None,
+        })
     }
 
     /// The first page arrived: the mode follows what the value looks like.
@@ -198,8 +275,11 @@ impl Viewer {
     }
 
     /// Fills the element inputs from a newly selected element.
-    fn select(&mut self, index: usize) {
+    pub(super) fn select(&mut self, index: usize) {
         self.selected_item = Some(index);
+        if self.inline.as_ref().is_some_and(|e| e.row != index) {
+            self.inline = None;
+        }
         let Some(items) = &self.items else { return };
         match items {
             ValueItems::Hash(pairs) => {
@@ -277,7 +357,68 @@ impl Session {
         }
     }
 
-    /// Loads the next page of the open value.
+    /// Searches inside the open collection for what the find field holds: a glob as typed,
+    /// or, without glob characters, text to find anywhere.
+    pub(super) fn find_in_value(&mut self) {
+        let Some(v) = &mut self.viewer else { return };
+        let text = v.inputs.find.trim().to_owned();
+        if text.is_empty() {
+            self.clear_find();
+            return;
+        }
+        let pattern = if text.contains(['*', '?', '[']) {
+            crate::core::escape::pattern_to_glob(&text)
+        } else {
+            let needle =
+                crate::core::escape::unescape(&text).unwrap_or_else(|_| text.as_bytes().to_vec());
+            crate::core::escape::pattern_to_glob(&crate::core::escape::contains_pattern(&needle))
+        };
+        self.start_find(Bytes::from(pattern));
+    }
+
+    /// Runs a search from the start (again, after an edit changed what matches).
+    pub(super) fn start_find(&mut self, pattern: Bytes) {
+        let Some(v) = &mut self.viewer else { return };
+        let Some(key_type) = v.details.as_ref().map(|d| d.meta.key_type.clone()) else {
+            return;
+        };
+        v.found = Some(Found {
+            pattern: pattern.clone(),
+            positions: Vec::new(),
+            examined: 0,
+        });
+        v.items = None;
+        v.seen.clear();
+        v.next = None;
+        v.selected_item = None;
+        v.inline = None;
+        v.render_cache = None;
+        let kind = CommandKind::FindInValue {
+            key: v.key.clone(),
+            key_type,
+            pattern,
+            cursor: PageCursor::Start,
+            page_size: VALUE_PAGE_SIZE,
+        };
+        self.request(Pending::Page, kind);
+    }
+
+    /// Leaves the search: the value's own pages are read again.
+    pub(super) fn clear_find(&mut self) {
+        let Some(v) = &mut self.viewer else { return };
+        v.inputs.find.clear();
+        if v.found.is_some() {
+            let key = v.key.clone();
+            let inputs = std::mem::take(&mut v.inputs);
+            let mut fx = Effects::default();
+            self.open_key_bytes(&key, &mut fx);
+            if let Some(v) = &mut self.viewer {
+                v.inputs = inputs;
+            }
+        }
+    }
+
+    /// Loads the next page of the open value (or of the search inside it).
     pub(super) fn load_more(&mut self) {
         if self.is_pending(Pending::Page) {
             return;
@@ -286,6 +427,17 @@ impl Session {
         let (Some(next), Some(details)) = (v.next.clone(), &v.details) else {
             return;
         };
+        if let Some(found) = &v.found {
+            let kind = CommandKind::FindInValue {
+                key: v.key.clone(),
+                key_type: details.meta.key_type.clone(),
+                pattern: found.pattern.clone(),
+                cursor: next,
+                page_size: VALUE_PAGE_SIZE,
+            };
+            self.request(Pending::Page, kind);
+            return;
+        }
         let kind = CommandKind::ReadPage {
             key: v.key.clone(),
             key_type: details.meta.key_type.clone(),
@@ -322,8 +474,19 @@ impl Session {
                 }
                 v.loaded(details, page);
             }
-            EventKind::Page { key, page } if v.key == key => {
+            EventKind::Page { key, page } if v.key == key && v.found.is_none() => {
                 v.next = page.next;
+                v.append(page.items);
+            }
+            EventKind::Found { key, pattern, page }
+                if v.key == key && v.found.as_ref().is_some_and(|f| f.pattern == pattern) =>
+            {
+                if let Some(found) = &mut v.found {
+                    found.positions.extend(page.positions);
+                    found.examined += page.examined;
+                }
+                v.next = page.next;
+                // An empty first page still shows as an empty table of the right kind.
                 v.append(page.items);
             }
             EventKind::Saved { path, bytes } => {

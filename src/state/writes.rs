@@ -456,7 +456,7 @@ impl Session {
             }),
             ValueItems::List(elems) => elems.get(i).map(|old| WriteOp::ListSet {
                 key,
-                index: i64::try_from(i).unwrap_or(i64::MAX),
+                index: i64::try_from(v.list_index(i)).unwrap_or(i64::MAX),
                 value,
                 expect: Some(old.clone()),
             }),
@@ -495,7 +495,7 @@ impl Session {
             }),
             ValueItems::List(elems) => elems.get(i).map(|old| WriteOp::ListRemoveAt {
                 key,
-                index: i64::try_from(i).unwrap_or(i64::MAX),
+                index: i64::try_from(v.list_index(i)).unwrap_or(i64::MAX),
                 expect: old.clone(),
             }),
             ValueItems::Set(members) => members.get(i).map(|m| WriteOp::SetRemove {
@@ -527,33 +527,33 @@ impl Session {
         let key = v.key.clone();
         let inputs = &v.inputs;
         let op: Result<WriteOp, String> = match details.meta.key_type {
-            KeyType::Hash => bytes_of(&inputs.field).and_then(|field| {
+            KeyType::Hash => bytes_of(&inputs.add_field).and_then(|field| {
                 if field.is_empty() {
                     return Err("type the field name".to_owned());
                 }
                 Ok(WriteOp::HashSet {
                     key,
                     field,
-                    value: bytes_of(&inputs.value)?,
+                    value: bytes_of(&inputs.add_value)?,
                     expect: Expect::Absent,
                 })
             }),
             KeyType::List => {
-                bytes_of(&inputs.value).map(|value| WriteOp::ListPush { key, head, value })
+                bytes_of(&inputs.add_value).map(|value| WriteOp::ListPush { key, head, value })
             }
-            KeyType::Set => bytes_of(&inputs.value).map(|m| WriteOp::SetAdd {
+            KeyType::Set => bytes_of(&inputs.add_value).map(|m| WriteOp::SetAdd {
                 key,
                 members: vec![m],
             }),
-            KeyType::ZSet => parse_score(&inputs.score).and_then(|score| {
+            KeyType::ZSet => parse_score(&inputs.add_score).and_then(|score| {
                 Ok(WriteOp::ZSetAdd {
                     key,
-                    member: bytes_of(&inputs.value)?,
+                    member: bytes_of(&inputs.add_value)?,
                     score,
                 })
             }),
             KeyType::Stream => {
-                parse_fields(&inputs.field).map(|fields| WriteOp::StreamAdd { key, fields })
+                parse_fields(&inputs.add_field).map(|fields| WriteOp::StreamAdd { key, fields })
             }
             _ => Err("this type has no elements to add".to_owned()),
         };
@@ -765,7 +765,42 @@ impl Session {
         if let Some(v) = self.viewer.as_mut().filter(|v| v.key == key)
             && !patch_loaded(v, op, changed)
         {
-            self.reopen(&key);
+            // What a search shows may have changed: search again rather than leave it.
+            match v.found.as_ref().map(|f| f.pattern.clone()) {
+                Some(pattern) => self.start_find(pattern),
+                None => self.reopen(&key),
+            }
+        }
+    }
+
+    /// Saves the element edited in its row (Enter there): it becomes the selected element's
+    /// edit, saved as the form below would save it.
+    pub(super) fn save_inline(&mut self, fx: &mut Effects) {
+        let Some(v) = self.writable_viewer() else {
+            return;
+        };
+        let Some(edit) = v.inline.take() else { return };
+        v.selected_item = Some(edit.row);
+        if matches!(v.items, Some(ValueItems::ZSet(_))) {
+            v.inputs.score = edit.text;
+        } else {
+            v.inputs.value = edit.text;
+        }
+        self.save_element(fx);
+    }
+
+    /// Starts editing element `row` in its row.
+    pub(super) fn edit_inline(&mut self, row: usize) {
+        let Some(v) = self.writable_viewer() else {
+            return;
+        };
+        if let Some(text) = v.inline_text(row) {
+            v.select(row);
+            v.inline = Some(super::viewer::InlineEdit {
+                row,
+                text,
+                focused: false,
+            });
         }
     }
 }
@@ -774,6 +809,11 @@ impl Session {
 /// edit cannot be mirrored locally (the key must be reloaded then). `changed` is how many
 /// fields or members the server reported changed.
 fn patch_loaded(v: &mut Viewer, op: &WriteOp, changed: u64) -> bool {
+    if v.found.is_some()
+        && let Some(done) = patch_found(v, op)
+    {
+        return done;
+    }
     let (Some(items), Some(details)) = (v.items.as_mut(), v.details.as_mut()) else {
         return false;
     };
@@ -863,6 +903,43 @@ fn patch_loaded(v: &mut Viewer, op: &WriteOp, changed: u64) -> bool {
     }
     v.render_cache = None;
     true
+}
+
+/// How an edit shows in the matches of a search: `Some(true)` when it was mirrored here (a
+/// list element edited at its index), `Some(false)` when the search must run again (an
+/// addition may match; a list removal or push moves indices), `None` when the general patch
+/// applies (an edit of a match in place, a removal).
+fn patch_found(v: &mut Viewer, op: &WriteOp) -> Option<bool> {
+    let positions = v
+        .found
+        .as_ref()
+        .map(|f| f.positions.clone())
+        .unwrap_or_default();
+    match (v.items.as_mut(), op) {
+        (Some(ValueItems::List(elems)), WriteOp::ListSet { index, value, .. }) => {
+            let row = positions
+                .iter()
+                .position(|&p| i64::try_from(p).ok() == Some(*index));
+            let slot = row.and_then(|r| elems.get_mut(r))?;
+            *slot = value.clone();
+            v.render_cache = None;
+            Some(true)
+        }
+        (_, WriteOp::ListRemoveAt { .. } | WriteOp::ListPush { .. } | WriteOp::SetAdd { .. }) => {
+            Some(false)
+        }
+        (Some(ValueItems::Hash(pairs)), WriteOp::HashSet { field, .. })
+            if !pairs.iter().any(|(f, _)| f == field) =>
+        {
+            Some(false)
+        }
+        (Some(ValueItems::ZSet(members)), WriteOp::ZSetAdd { member, .. })
+            if !members.iter().any(|(m, _)| m == member) =>
+        {
+            Some(false)
+        }
+        _ => None,
+    }
 }
 
 /// `Vec::retain` that also reports the indices it removed.

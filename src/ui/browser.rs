@@ -1,23 +1,34 @@
 //! The session view: connection header, search bar, and the flat and tree key lists.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use egui_extras::{Column, TableBuilder};
 
-use super::{Actions, theme, viewer};
+use super::{Actions, split, theme, viewer};
 use crate::core::escape::escape_bytes;
-use crate::core::format::{group_digits, human_bytes, ttl_text};
+use crate::core::format::{group_digits, human_bytes, middle_ellipsis, ttl_text};
 use crate::core::keyindex::{KeyId, TreeRow};
 use crate::core::model::Ttl;
 use crate::state::{
     Action, AppState, BrowserView, MetaSlot, ScanPhase, Session, SessionAction, SessionStatus,
+    Sort, SortKey,
 };
 
 /// Most keys whose facts are fetched per frame.
 const META_PER_FRAME: usize = 200;
+/// The narrowest the key list and the value viewer get.
+const MIN_LIST: f32 = 340.0;
+const MIN_VIEWER: f32 = 280.0;
+/// Fixed columns of the key table, and the least the key and size columns get.
+const TYPE_WIDTH: f32 = 58.0;
+const TTL_WIDTH: f32 = 74.0;
+const SIZE_MIN: f32 = 60.0;
+const KEY_MIN: f32 = 110.0;
 
 /// Draws the shown session.
 pub fn session_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
+    let mut layout = state.ui.layout;
     let Some(s) = state.active_session_mut() else {
         return;
     };
@@ -42,14 +53,25 @@ pub fn session_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions
             search_bar_ui(ui, s, actions);
             actions_bar_ui(ui, s, actions);
             ui.separator();
-            egui::Panel::right("value_viewer")
-                .resizable(true)
-                .default_size(480.0)
-                .min_size(260.0)
-                .show(ui, |ui| viewer::viewer_ui(ui, s, actions));
-            egui::CentralPanel::default().show(ui, |ui| keys_ui(ui, s, actions));
+            // Shares, not pixels: the split holds its proportions when the window is resized.
+            let (left, right, _) = split::columns(
+                ui,
+                egui::Id::unique("browser_split"),
+                &mut layout.list_share,
+                [MIN_LIST, MIN_VIEWER],
+            );
+            ui.scope_builder(egui::UiBuilder::new().max_rect(left), |ui| {
+                ui.set_clip_rect(left.intersect(ui.clip_rect()));
+                keys_ui(ui, s, actions, &mut layout.key_share);
+            });
+            let right = right.shrink2(egui::vec2(6.0, 0.0));
+            ui.scope_builder(egui::UiBuilder::new().max_rect(right), |ui| {
+                ui.set_clip_rect(right.intersect(ui.clip_rect()));
+                viewer::viewer_ui(ui, s, actions);
+            });
         }
     }
+    state.ui.layout = layout;
 }
 
 fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
@@ -203,6 +225,7 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     let mut stop = false;
     let mut cont = None;
     let mut open_name = None;
+    let mut search_server = false;
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Pattern");
         let r = ui
@@ -272,6 +295,16 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
                 }
                 _ => {}
             }
+            // The filter looks only at loaded keys: offer the server-side search when the
+            // server may hold keys it cannot see.
+            if b.filter_active() && may_hold_more(b) {
+                let r = ui.button("Search the server").on_hover_text(format!(
+                    "List the server's keys matching {} instead (case-sensitive, as Redis \
+                     patterns are)",
+                    b.filter_pattern().unwrap_or_default()
+                ));
+                search_server |= r.clicked();
+            }
             let (text, color) = scan_status_text(b);
             ui.add(egui::Label::new(egui::RichText::new(&text).color(color)).truncate())
                 .on_hover_text(text);
@@ -317,7 +350,7 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
         let r = ui
             .add(
                 egui::TextEdit::singleline(&mut text)
-                    .hint_text("filter loaded keys")
+                    .hint_text("filter the loaded keys")
                     .desired_width(200.0)
                     .id(filter_id()),
             )
@@ -325,28 +358,14 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
         if r.changed() {
             b.set_filter(&text);
         }
-        if b.filter_active() {
-            let shown = b.flat_len();
-            let suffix = if b.filter_running() {
-                " (filtering…)"
-            } else {
-                ""
-            };
-            ui.label(
-                egui::RichText::new(format!(
-                    "{} of {} shown{suffix}",
-                    group_digits(shown as u64),
-                    group_digits(b.index.len() as u64)
-                ))
-                .color(theme::MUTED),
-            );
-        }
     });
     if let Some(name) = open_name {
         actions.session(conn, SessionAction::OpenKeyByName(name));
     }
     if search {
         actions.session(conn, SessionAction::Search);
+    } else if search_server {
+        actions.session(conn, SessionAction::SearchServerForFilter);
     } else if stop {
         actions.session(conn, SessionAction::StopScan);
     } else if let Some(all) = cont {
@@ -354,10 +373,21 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     }
 }
 
-/// The listing's status in words, and its colour.
+/// Whether the server may hold keys the filter over loaded keys cannot see: the listing is
+/// unfinished, or its pattern lists only some keys.
+fn may_hold_more(b: &crate::state::Browser) -> bool {
+    let all_keys = b
+        .scan
+        .request
+        .as_ref()
+        .is_none_or(|r| r.pattern.as_slice() == b"*" && r.type_filter.is_none());
+    !b.listing_complete() || !all_keys
+}
+
+/// The listing's status in words (and the filter's and the sort's), and its colour.
 fn scan_status_text(b: &crate::state::Browser) -> (String, egui::Color32) {
     let summary = b.scan.summary(b.index.len());
-    let text = match &b.scan.phase {
+    let mut text = match &b.scan.phase {
         ScanPhase::Idle => String::new(),
         ScanPhase::Running => summary,
         ScanPhase::Paused => format!(
@@ -374,6 +404,45 @@ fn scan_status_text(b: &crate::state::Browser) -> (String, egui::Color32) {
         ScanPhase::Stopped => format!("{summary} · stopped"),
         ScanPhase::Failed(e) => format!("{summary} · failed: {e}"),
     };
+    if b.filter_active() {
+        let running = if b.filter_running() {
+            ", filtering…"
+        } else {
+            ""
+        };
+        let _ = write!(
+            text,
+            " · filter: {} of {} loaded{running}",
+            group_digits(b.flat_len() as u64),
+            group_digits(b.index.len() as u64)
+        );
+        if let Some(rest) = b.not_loaded().filter(|&n| n > 0) {
+            let _ = write!(text, ", about {} not loaded", group_digits(rest));
+        }
+    }
+    if let Some(sort) = b.order.sort()
+        && b.view == BrowserView::Flat
+    {
+        let shown = b.flat_len();
+        let read = b.order.facts_progress(b.generation()).min(shown);
+        if sort.key.needs_facts() && shown > crate::state::MAX_FACT_SORT {
+            let _ = write!(
+                text,
+                " · too many keys to sort by {}; narrow the pattern",
+                sort.key.word()
+            );
+        } else if sort.key.needs_facts() && read < shown {
+            let _ = write!(
+                text,
+                " · sorting by {}: read {} of {}",
+                sort.key.word(),
+                group_digits(read as u64),
+                group_digits(shown as u64)
+            );
+        } else if b.order_stale() {
+            let _ = write!(text, " · sorting by {}…", sort.key.word());
+        }
+    }
     let color = if matches!(b.scan.phase, ScanPhase::Failed(_)) {
         theme::level_color(crate::state::Level::Error)
     } else {
@@ -393,12 +462,20 @@ fn filter_id() -> egui::Id {
     egui::Id::unique("filter_loaded")
 }
 
-fn keys_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
+fn keys_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions, key_share: &mut f32) {
+    if let Some(message) = empty_list_ui(ui, s) {
+        actions.session(s.conn, message);
+        return;
+    }
+    let mut sort_by = None;
     let (visible, open) = match s.browser.view {
-        BrowserView::Flat => flat_ui(ui, s),
-        BrowserView::Tree => tree_ui(ui, s),
+        BrowserView::Flat => flat_ui(ui, s, key_share, &mut sort_by),
+        BrowserView::Tree => tree_ui(ui, s, key_share),
     };
     let mut ask = |a| actions.session(s.conn, a);
+    if let Some(key) = sort_by {
+        ask(SessionAction::SortBy(key));
+    }
     if let Some(id) = open {
         // Ctrl+click (Cmd+click) marks keys for a multi-key delete instead of opening them.
         if s.writable() && ui.input(|i| i.modifiers.command) {
@@ -420,6 +497,61 @@ fn keys_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
         wanted.truncate(META_PER_FRAME);
         ask(SessionAction::RequestMeta(wanted));
     }
+}
+
+/// When the list is empty for a reason the user may not see, says so where the rows would
+/// be, with the step that helps: a filter that finds nothing among the loaded keys while the
+/// server may hold more, or a pattern that matches nothing. Returns what a click asks.
+fn empty_list_ui(ui: &mut egui::Ui, s: &mut Session) -> Option<SessionAction> {
+    let b = &mut s.browser;
+    let filtered_out = b.filter_active() && !b.filter_running() && b.flat_len() == 0;
+    let nothing_listed = b.scan.phase == ScanPhase::Done && b.index.is_empty();
+    if !filtered_out && !nothing_listed {
+        return None;
+    }
+    let mut asked = None;
+    ui.add_space(24.0);
+    ui.vertical_centered(|ui| {
+        if filtered_out {
+            ui.label(format!("No loaded key contains `{}`.", b.filter_text));
+            if may_hold_more(b) {
+                let loaded = group_digits(b.index.len() as u64);
+                let detail = match b.not_loaded().filter(|&n| n > 0) {
+                    Some(rest) => format!(
+                        "The filter looks only at the {loaded} loaded keys; about {} more are \
+                         on the server.",
+                        group_digits(rest)
+                    ),
+                    None => format!(
+                        "The filter looks only at the {loaded} loaded keys; the server may \
+                         hold others."
+                    ),
+                };
+                ui.label(egui::RichText::new(detail).color(theme::MUTED));
+                ui.add_space(6.0);
+                let pattern = b.filter_pattern().unwrap_or_default();
+                if ui
+                    .button(format!("Search the server for {pattern}"))
+                    .on_hover_text("Case-sensitive, as Redis patterns are")
+                    .clicked()
+                {
+                    asked = Some(SessionAction::SearchServerForFilter);
+                }
+            }
+        } else {
+            let pattern = if b.pattern.is_empty() {
+                "*"
+            } else {
+                &b.pattern
+            };
+            ui.label(format!("No key matches `{pattern}`."));
+            if pattern != "*" && ui.button("List every key").clicked() {
+                "*".clone_into(&mut b.pattern);
+                asked = Some(SessionAction::Search);
+            }
+        }
+    });
+    asked
 }
 
 /// Moves a selection with the arrow keys; returns the new row and whether Enter was pressed.
@@ -502,30 +634,133 @@ fn meta_cells(
     ticking
 }
 
-fn table(ui: &mut egui::Ui, scroll_to: Option<usize>) -> TableBuilder<'_> {
+/// Widths of the key table's columns for a table `total` wide: the key column takes its share
+/// (dragged in its header, remembered), Type and TTL keep theirs, Size takes the rest. Nothing
+/// is pushed out of sight as the list narrows; the key column gives way first.
+fn column_widths(total: f32, spacing: f32, key_share: f32) -> [f32; 4] {
+    let fixed = TYPE_WIDTH + TTL_WIDTH + 3.0 * spacing;
+    let key_most = (total - fixed - SIZE_MIN).max(KEY_MIN);
+    let key = (total * key_share).clamp(KEY_MIN, key_most);
+    let size = (total - fixed - key).max(SIZE_MIN);
+    [key, TYPE_WIDTH, TTL_WIDTH, size]
+}
+
+fn table(ui: &mut egui::Ui, widths: [f32; 4], scroll_to: Option<usize>) -> TableBuilder<'_> {
     let mut t = TableBuilder::new(ui)
         .striped(true)
         .sense(egui::Sense::click())
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::remainder().at_least(160.0).clip(true))
-        .column(Column::exact(64.0))
-        .column(Column::exact(84.0))
-        .column(Column::exact(72.0));
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+    for w in widths {
+        t = t.column(Column::exact(w).clip(true));
+    }
     if let Some(row) = scroll_to {
         t = t.scroll_to_row(row, None);
     }
     t
 }
 
-fn key_table_header(mut header: egui_extras::TableRow<'_, '_>) {
-    for title in ["Key", "Type", "TTL", "Size"] {
+/// The table's width and its column widths, from what the list has.
+fn table_widths(ui: &egui::Ui, key_share: f32) -> (f32, [f32; 4]) {
+    let total = ui.available_width() - ui.spacing().scroll.bar_width - 4.0;
+    (
+        total,
+        column_widths(total, ui.spacing().item_spacing.x, key_share),
+    )
+}
+
+/// The header: titles that sort the list when clicked (in the flat view), and a grip on the
+/// key column's edge that resizes it.
+fn key_table_header(
+    mut header: egui_extras::TableRow<'_, '_>,
+    sort: Option<Sort>,
+    sortable: bool,
+    total: f32,
+    key_share: &mut f32,
+    clicked: &mut Option<SortKey>,
+) {
+    let titles = [
+        ("Key", SortKey::Name),
+        ("Type", SortKey::Type),
+        ("TTL", SortKey::Ttl),
+        ("Size", SortKey::Size),
+    ];
+    for (i, (title, key)) in titles.into_iter().enumerate() {
         header.col(|ui| {
-            ui.strong(title);
+            let cell = ui.max_rect();
+            let active = sort.filter(|s| s.key == key);
+            if sortable {
+                let hint = match active {
+                    Some(Sort {
+                        descending: false, ..
+                    }) => format!("Sorted by {}; click for the other way", key.word()),
+                    Some(_) => format!("Sorted by {}; click to show as listed", key.word()),
+                    None => format!("Sort by {}", key.word()),
+                };
+                let r = ui.selectable_label(active.is_some(), egui::RichText::new(title).strong());
+                if r.on_hover_text(hint).clicked() {
+                    *clicked = Some(key);
+                }
+                if let Some(active) = active {
+                    let arrow = if active.descending {
+                        theme::ICON_DOWN
+                    } else {
+                        theme::ICON_UP
+                    };
+                    ui.label(arrow.rich_text().color(theme::accent(ui)));
+                }
+            } else {
+                ui.strong(title)
+                    .on_hover_text("The tree is in name order; the list view sorts");
+            }
+            if i == 0 {
+                key_column_grip(ui, cell, total, key_share);
+            }
         });
     }
 }
 
-fn flat_ui(ui: &mut egui::Ui, s: &Session) -> (Vec<KeyId>, Option<KeyId>) {
+/// The grip on the key column's right edge: dragging it changes the column's share.
+fn key_column_grip(ui: &mut egui::Ui, cell: egui::Rect, total: f32, key_share: &mut f32) {
+    let grip = egui::Rect::from_x_y_ranges(cell.right() - 6.0..=cell.right(), cell.y_range());
+    let r = ui
+        .interact(
+            grip,
+            ui.scope_id().with("key_column_grip"),
+            egui::Sense::drag(),
+        )
+        .on_hover_text("Drag to resize the key column");
+    if r.hovered() || r.dragged() {
+        ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeColumn);
+        ui.painter().vline(
+            cell.right() - 1.0,
+            cell.y_range(),
+            ui.visuals().widgets.hovered.fg_stroke,
+        );
+    }
+    if r.dragged()
+        && let Some(p) = r.interact_pointer_pos()
+        && total > 0.0
+    {
+        *key_share = ((p.x - cell.left()) / total).clamp(0.15, 0.85);
+    }
+}
+
+/// How many monospace characters fit in `width`.
+fn chars_fitting(ui: &egui::Ui, width: f32) -> usize {
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let char_width = ui.ctx().fonts_mut(|f| f.glyph_width(&font, 'M')).max(1.0);
+    // A count of characters: rounding down is what is wanted.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = ((width - 12.0).max(0.0) / char_width) as usize;
+    n.max(8)
+}
+
+fn flat_ui(
+    ui: &mut egui::Ui,
+    s: &Session,
+    key_share: &mut f32,
+    sort_by: &mut Option<SortKey>,
+) -> (Vec<KeyId>, Option<KeyId>) {
     let b = &s.browser;
     let rows = b.flat_len();
     let current = b.selected.and_then(|id| b.flat_row_of(id));
@@ -541,8 +776,13 @@ fn flat_ui(ui: &mut egui::Ui, s: &Session) -> (Vec<KeyId>, Option<KeyId>) {
     let mut ticking = false;
     let now = Instant::now();
     let mut line = String::new();
-    table(ui, moved)
-        .header(20.0, key_table_header)
+    let (total, widths) = table_widths(ui, *key_share);
+    let fit = chars_fitting(ui, widths[0]);
+    let sort = b.order.sort();
+    table(ui, widths, moved)
+        .header(20.0, |h| {
+            key_table_header(h, sort, true, total, key_share, sort_by);
+        })
         .body(|body| {
             body.rows(theme::ROW_HEIGHT, rows, |mut row| {
                 let Some(id) = b.flat_key(row.index()) else {
@@ -552,16 +792,27 @@ fn flat_ui(ui: &mut egui::Ui, s: &Session) -> (Vec<KeyId>, Option<KeyId>) {
                 row.col(|ui| {
                     line.clear();
                     crate::core::escape::escape_into(b.index.key(id), &mut line);
+                    let preview = match b.meta(id) {
+                        Some(MetaSlot::Ready(meta, _)) => meta.preview.as_deref(),
+                        _ => None,
+                    };
+                    // A preview beside the name leaves the name about half the room.
+                    let room = if preview.is_some() { fit / 2 } else { fit };
+                    let shown = middle_ellipsis(&line, room);
                     let selected = b.selected == Some(id) || b.marked.contains(&id);
-                    if ui
-                        .selectable_label(selected, egui::RichText::new(line.as_str()).monospace())
-                        .clicked()
-                    {
+                    let r = ui.selectable_label(
+                        selected,
+                        egui::RichText::new(shown.as_ref()).monospace(),
+                    );
+                    let r = if shown.len() == line.len() {
+                        r
+                    } else {
+                        r.on_hover_text(line.as_str())
+                    };
+                    if r.clicked() {
                         open = Some(id);
                     }
-                    if let Some(MetaSlot::Ready(meta, _)) = b.meta(id)
-                        && let Some(preview) = &meta.preview
-                    {
+                    if let Some(preview) = preview {
                         ui.label(egui::RichText::new(preview).color(theme::MUTED));
                     }
                 });
@@ -571,7 +822,7 @@ fn flat_ui(ui: &mut egui::Ui, s: &Session) -> (Vec<KeyId>, Option<KeyId>) {
                 }
             });
         });
-    if ticking {
+    if ticking || b.order_stale() {
         ui.ctx().request_repaint_after(Duration::from_millis(500));
     }
     (visible, open)
@@ -581,7 +832,7 @@ fn flat_ui(ui: &mut egui::Ui, s: &Session) -> (Vec<KeyId>, Option<KeyId>) {
     clippy::too_many_lines,
     reason = "an egui layout reads top to bottom as the screen does"
 )]
-fn tree_ui(ui: &mut egui::Ui, s: &mut Session) -> (Vec<KeyId>, Option<KeyId>) {
+fn tree_ui(ui: &mut egui::Ui, s: &mut Session, key_share: &mut f32) -> (Vec<KeyId>, Option<KeyId>) {
     s.browser.refresh_tree();
     let b = &s.browser;
     let rows = b.tree_rows();
@@ -631,9 +882,16 @@ fn tree_ui(ui: &mut egui::Ui, s: &mut Session) -> (Vec<KeyId>, Option<KeyId>) {
     let mut ticking = false;
     let now = Instant::now();
     let delimiter_len = b.index.delimiter().len();
+    let (total, widths) = table_widths(ui, *key_share);
+    let fit = chars_fitting(ui, widths[0]);
+    // Counts are of the loaded keys: until the listing ends the server may hold more.
+    let partial = !b.listing_complete();
+    let mut no_sort = None;
     {
-        table(ui, moved)
-            .header(20.0, key_table_header)
+        table(ui, widths, moved)
+            .header(20.0, |h| {
+                key_table_header(h, None, false, total, key_share, &mut no_sort);
+            })
             .body(|body| {
                 body.rows(theme::ROW_HEIGHT, rows.len(), |mut row| {
                     match rows[row.index()] {
@@ -641,13 +899,23 @@ fn tree_ui(ui: &mut egui::Ui, s: &mut Session) -> (Vec<KeyId>, Option<KeyId>) {
                             row.col(|ui| {
                                 ui.add_space(f32::from(depth) * theme::TREE_INDENT);
                                 let open_mark = if b.expanded.contains(&id) { "-" } else { "+" };
+                                let count = group_digits(u64::from(b.node_count(id)));
+                                let plus = if partial { "+" } else { "" };
                                 let text = format!(
-                                    "{open_mark} {} ({})",
+                                    "{open_mark} {} ({count}{plus})",
                                     escape_bytes(b.index.node_name(id)),
-                                    group_digits(u64::from(b.node_count(id)))
                                 );
                                 let selected = b.selected_node == Some(id);
-                                if ui.selectable_label(selected, text).clicked() {
+                                let r = ui.selectable_label(selected, text);
+                                let r = if partial {
+                                    r.on_hover_text(format!(
+                                        "{count} among the loaded keys; the listing has not \
+                                         finished, so the server may hold more"
+                                    ))
+                                } else {
+                                    r
+                                };
+                                if r.clicked() {
                                     toggle = Some(id);
                                 }
                             });
@@ -670,13 +938,15 @@ fn tree_ui(ui: &mut egui::Ui, s: &mut Session) -> (Vec<KeyId>, Option<KeyId>) {
                                     b.index.node_path(parent).len() + delimiter_len
                                 };
                                 let name = escape_bytes(key.get(skip..).unwrap_or(key));
+                                let room = fit.saturating_sub(usize::from(depth) * 2).max(8);
                                 let selected = (b.selected == Some(id)
                                     && b.selected_node.is_none())
                                     || b.marked.contains(&id);
                                 if ui
                                     .selectable_label(
                                         selected,
-                                        egui::RichText::new(name).monospace(),
+                                        egui::RichText::new(middle_ellipsis(&name, room))
+                                            .monospace(),
                                     )
                                     .on_hover_text(escape_bytes(key))
                                     .clicked()
@@ -708,4 +978,29 @@ fn tree_ui(ui: &mut egui::Ui, s: &mut Session) -> (Vec<KeyId>, Option<KeyId>) {
         ui.ctx().request_repaint_after(Duration::from_millis(500));
     }
     (visible, open)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_widths;
+
+    #[test]
+    fn narrow_lists_keep_every_column_and_the_key_column_gives_way_first() {
+        for total in [300.0, 400.0, 700.0, 1400.0] {
+            let w = column_widths(total, 8.0, 0.6);
+            assert!(
+                w[0] >= super::KEY_MIN && w[3] >= super::SIZE_MIN,
+                "{total}: {w:?}"
+            );
+            if total >= 400.0 {
+                let used: f32 = w.iter().sum::<f32>() + 24.0;
+                assert!(used <= total + 0.5, "{total}: {w:?} fits");
+            }
+        }
+        let wide = column_widths(1400.0, 8.0, 0.6);
+        assert!(
+            (wide[0] - 840.0).abs() < 0.5,
+            "the key column has its share"
+        );
+    }
 }

@@ -199,23 +199,30 @@ pub fn decoded_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActio
     true
 }
 
-/// Edits of the selected element and additions, by collection type.
+/// The selected element's edit (named by its field, member or index) and, apart from it, the
+/// form that adds an element: each has its own fields.
 pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActions<'_>) {
     let Some(key_type) = v.details.as_ref().map(|d| d.meta.key_type.clone()) else {
         return;
     };
-    if let Some(i) = v.selected_item {
+    if let Some(i) = v.selected_item
+        && let Some(name) = v.element_name(i)
+    {
         ui.horizontal_wrapped(|ui| {
-            ui.label(format!("Element {i}:"));
+            ui.label(egui::RichText::new(format!("{name}:")).strong());
             match key_type {
                 KeyType::Hash | KeyType::List => {
-                    input(ui, "Element value", &mut v.inputs.value, 220.0);
-                    if ui.button("Save element").clicked() {
+                    input(ui, "Edit value", &mut v.inputs.value, 220.0);
+                    if ui
+                        .button("Save element")
+                        .on_hover_text("Or double-click the row and press Enter")
+                        .clicked()
+                    {
                         acts.ask(SessionAction::SaveElement);
                     }
                 }
                 KeyType::ZSet => {
-                    input(ui, "Element score", &mut v.inputs.score, 80.0);
+                    input(ui, "Edit score", &mut v.inputs.score, 80.0);
                     if ui.button("Save score").clicked() {
                         acts.ask(SessionAction::SaveElement);
                     }
@@ -227,16 +234,25 @@ pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActi
             }
         });
     }
+    egui::CollapsingHeader::new("Add an element")
+        .id_salt("add_element")
+        .default_open(false)
+        .show(ui, |ui| add_form_ui(ui, v, &key_type, acts));
+    error_line(ui, v.inputs.error.as_ref());
+}
+
+fn add_form_ui(ui: &mut egui::Ui, v: &mut Viewer, key_type: &KeyType, acts: &mut ConnActions<'_>) {
+    let inputs = &mut v.inputs;
     ui.horizontal_wrapped(|ui| match key_type {
         KeyType::Hash => {
-            input(ui, "New field", &mut v.inputs.field, 120.0);
-            input(ui, "New value", &mut v.inputs.value, 160.0);
+            input(ui, "New field", &mut inputs.add_field, 120.0);
+            input(ui, "New value", &mut inputs.add_value, 160.0);
             if ui.button("Add field").clicked() {
                 acts.ask(SessionAction::AddElement(false));
             }
         }
         KeyType::List => {
-            input(ui, "New element", &mut v.inputs.value, 180.0);
+            input(ui, "New element", &mut inputs.add_value, 180.0);
             if ui.button("Push head").clicked() {
                 acts.ask(SessionAction::AddElement(true));
             }
@@ -245,14 +261,14 @@ pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActi
             }
         }
         KeyType::Set => {
-            input(ui, "New member", &mut v.inputs.value, 180.0);
+            input(ui, "New member", &mut inputs.add_value, 180.0);
             if ui.button("Add member").clicked() {
                 acts.ask(SessionAction::AddElement(false));
             }
         }
         KeyType::ZSet => {
-            input(ui, "New member", &mut v.inputs.value, 140.0);
-            input(ui, "New score", &mut v.inputs.score, 80.0);
+            input(ui, "New member", &mut inputs.add_value, 140.0);
+            input(ui, "New score", &mut inputs.add_score, 80.0);
             if ui.button("Add member").clicked() {
                 acts.ask(SessionAction::AddElement(false));
             }
@@ -260,7 +276,7 @@ pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActi
         KeyType::Stream => {
             let l = ui.label("New entry (field=value per line)");
             ui.add(
-                egui::TextEdit::multiline(&mut v.inputs.field)
+                egui::TextEdit::multiline(&mut inputs.add_field)
                     .desired_rows(2)
                     .desired_width(220.0),
             )
@@ -271,5 +287,4 @@ pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActi
         }
         _ => {}
     });
-    error_line(ui, v.inputs.error.as_ref());
 }

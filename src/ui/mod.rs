@@ -14,6 +14,7 @@ mod edit;
 mod input;
 mod profiles;
 mod server;
+mod split;
 pub mod theme;
 mod viewer;
 
@@ -142,6 +143,7 @@ pub struct App {
     pacer: input::InputPacer,
     launched_at: Instant,
     first_frame_logged: bool,
+    fonts_installed: bool,
 }
 
 impl App {
@@ -161,6 +163,7 @@ impl App {
             pacer: input::InputPacer::default(),
             launched_at,
             first_frame_logged: false,
+            fonts_installed: false,
         })
     }
 
@@ -168,11 +171,18 @@ impl App {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let state = &mut self.state;
         self.service.drain(EVENT_BUDGET, |event| state.apply(event));
+        if !self.fonts_installed {
+            // The icon font takes effect from the next pass: run this one again at once.
+            self.fonts_installed = true;
+            theme::install_fonts(ui.ctx());
+            ui.ctx().request_discard("the icon font was added");
+        }
         if let Some(s) = self.state.active_session_mut() {
             s.browser.step_filter(FILTER_BUDGET);
             if s.browser.filter_running() {
                 ui.ctx().request_repaint();
             }
+            s.keep_order(Instant::now());
         }
         let mut actions = Actions::default();
         self.poll_dialog(&mut actions);
@@ -186,6 +196,7 @@ impl App {
         // Samplers run exactly while a dashboard shows their figures.
         self.state.sync_samplers();
         self.state.expire_notices();
+        self.state.save_ui_if_changed();
         self.flush();
         if !self.first_frame_logged {
             self.first_frame_logged = true;
@@ -297,6 +308,7 @@ impl App {
         egui::Panel::left("profiles")
             .resizable(true)
             .default_size(theme::PROFILES_WIDTH)
+            .size_range(150.0..=360.0)
             .show(ui, |ui| profiles::profiles_ui(ui, state, actions));
         egui::CentralPanel::default().show(ui, |ui| {
             if state.form.is_some() {
@@ -449,6 +461,14 @@ pub fn run_gui(launched_at: Instant) -> anyhow::Result<()> {
         }
     }
     let mut state = AppState::new(loaded.store, loaded.warning);
+    // The window as it was left: pane shares, theme, and the tabs that were open.
+    if let Some(dir) = state.profiles.path().parent() {
+        let (saved, warning) = crate::config::uistate::UiState::load_from(dir);
+        if let Some(warning) = warning {
+            state.notify(Level::Warning, warning);
+        }
+        state.restore_ui(&saved);
+    }
     if first_run {
         state.connect_profile(crate::config::demo::DEMO_PROFILE);
     }
@@ -456,7 +476,8 @@ pub fn run_gui(launched_at: Instant) -> anyhow::Result<()> {
         viewport: egui::ViewportBuilder::default()
             .with_title("Cache Console")
             .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([720.0, 420.0]),
+            // Below this the key list and the value viewer cannot both keep their minimums.
+            .with_min_inner_size([860.0, 560.0]),
         renderer: eframe::Renderer::Glow,
         ..Default::default()
     };

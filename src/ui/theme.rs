@@ -5,10 +5,26 @@ use egui::Color32;
 use crate::core::model::KeyType;
 use crate::state::Level;
 
+pub use egui_material_icons::MaterialIcon;
+pub use egui_material_icons::icons::{
+    ICON_ARROW_DOWNWARD as ICON_DOWN, ICON_ARROW_UPWARD as ICON_UP,
+};
+
+/// Adds the icon font (call once, before the first frame that shows an icon).
+pub fn install_fonts(ctx: &egui::Context) {
+    egui_material_icons::initialize(ctx);
+}
+
+/// The one accent colour: selection, the active sort, links to act on.
+#[must_use]
+pub fn accent(ui: &egui::Ui) -> Color32 {
+    ui.visuals().selection.stroke.color
+}
+
 /// Height of a key list row.
 pub const ROW_HEIGHT: f32 = 20.0;
 /// Width of the profiles panel.
-pub const PROFILES_WIDTH: f32 = 230.0;
+pub const PROFILES_WIDTH: f32 = 200.0;
 /// Indentation per tree level.
 pub const TREE_INDENT: f32 = 14.0;
 

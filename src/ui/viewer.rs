@@ -8,7 +8,7 @@ use egui_extras::{Column, TableBuilder};
 use super::{Actions, ConnActions, DialogPurpose, edit, theme};
 use crate::core::escape::{escape_bytes, hex_dump};
 use crate::core::format::{group_digits, human_bytes, key_label, pretty_json, ttl_text};
-use crate::core::model::{Ttl, ValueItems};
+use crate::core::model::{KeyType, Ttl, ValueItems};
 use crate::state::{Pending, Session, SessionAction, ValueMode, Viewer, ViewerState};
 
 /// Most bytes rendered as text (the rest can be saved to a file).
@@ -26,6 +26,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     let writable = s.writable();
     let rename = s.capabilities.as_ref().is_some_and(|c| c.rename);
     let page_loading = s.is_pending(Pending::Page);
+    let can_find = s.capabilities.as_ref().is_some_and(|c| c.find_in_values);
     let Some(v) = &mut s.viewer else {
         ui.add_space(20.0);
         ui.label(egui::RichText::new("Select a key to see its value.").color(theme::MUTED));
@@ -66,7 +67,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
                     edit::element_actions_ui(ui, v, &mut acts);
                 }
                 if !editing {
-                    let (save, more) = value_ui(ui, v, page_loading, &mut acts);
+                    let (save, more) = value_ui(ui, v, page_loading, can_find, &mut acts);
                     if more {
                         acts.ask(SessionAction::LoadMore);
                     }
@@ -266,6 +267,7 @@ fn value_ui(
     ui: &mut egui::Ui,
     v: &mut Viewer,
     page_loading: bool,
+    can_find: bool,
     acts: &mut ConnActions<'_>,
 ) -> (Option<String>, bool) {
     let mut save = None;
@@ -313,85 +315,229 @@ fn value_ui(
             }
         }
         _ => {
-            let total = v.details.as_ref().map_or(0, |d| d.length);
-            let loaded = v.loaded_len();
-            ui.horizontal(|ui| {
-                ui.label(format!(
-                    "Loaded {} of {}",
-                    group_digits(loaded as u64),
-                    group_digits(total)
-                ));
-                if v.next.is_some() {
-                    if page_loading {
-                        ui.spinner();
-                    } else if ui.button("Load more").clicked() {
-                        load_more = true;
-                    }
-                }
-            });
-            let detail_height = if v.selected_item.is_some() {
-                180.0
-            } else {
-                0.0
-            };
-            let (last_visible, clicked) =
-                collection_table(ui, items, v.selected_item, detail_height);
-            if let Some(i) = clicked {
-                // The selection shows at once; the action fills the edit inputs from it.
-                v.selected_item = Some(i);
-                acts.ask(SessionAction::SelectElement(i));
-            }
-            if last_visible && v.next.is_some() && !page_loading {
-                load_more = true;
-            }
-            if let Some(i) = v.selected_item {
-                ui.separator();
-                mode_buttons(ui, &mut v.mode);
-                let key = (v.mode, Some(i), loaded);
-                if v.render_cache.as_ref().is_none_or(|(k, _)| *k != key)
-                    && let Some(bytes) = v.items.as_ref().and_then(|it| element_bytes(it, i))
-                {
-                    v.render_cache = Some((key, render(&bytes, v.mode, None)));
-                }
-                if let Some((_, text)) = &v.render_cache {
-                    text_block(ui, text, "element_value");
-                }
-            }
+            load_more = collection_ui(ui, v, page_loading, can_find, acts);
         }
     }
     (save, load_more)
 }
 
-/// The table of a collection; returns whether its last row was drawn and which row was clicked.
-fn collection_table(
+/// A collection: the find bar, the table of elements (or of the matches of a find), and the
+/// selected element in full below. Returns whether the next page is wanted.
+fn collection_ui(
     ui: &mut egui::Ui,
-    items: &ValueItems,
-    selected: Option<usize>,
-    reserve_below: f32,
-) -> (bool, Option<usize>) {
-    let (headers, rows): (&[&str], usize) = match items {
-        ValueItems::Hash(v) => (&["#", "Field", "Value"], v.len()),
-        ValueItems::List(v) => (&["Index", "Element", ""], v.len()),
-        ValueItems::Set(v) => (&["#", "Member", ""], v.len()),
-        ValueItems::ZSet(v) => (&["Rank", "Member", "Score"], v.len()),
-        ValueItems::Stream(v) => (&["#", "Entry ID", "Fields"], v.len()),
-        ValueItems::String { .. } | ValueItems::Json(_) => return (false, None),
+    v: &mut Viewer,
+    page_loading: bool,
+    can_find: bool,
+    acts: &mut ConnActions<'_>,
+) -> bool {
+    let mut load_more = false;
+    find_bar_ui(ui, v, page_loading, can_find, &mut load_more, acts);
+    let detail_height = if v.selected_item.is_some() {
+        180.0
+    } else {
+        0.0
     };
-    let mut last_visible = false;
-    let mut clicked = None;
+    let loaded = v.loaded_len();
+    let out = collection_table(ui, v, detail_height);
+    if let Some(i) = out.clicked {
+        // The selection shows at once; the action fills the edit inputs from it.
+        v.selected_item = Some(i);
+        acts.ask(SessionAction::SelectElement(i));
+    }
+    if let Some(i) = out.edit {
+        acts.ask(SessionAction::EditInline(i));
+    }
+    if let Some(inline) = out.inline {
+        acts.ask(inline);
+    }
+    if out.last_visible && v.next.is_some() && !page_loading && v.found.is_none() {
+        load_more = true;
+    }
+    if let Some(i) = v.selected_item {
+        ui.separator();
+        mode_buttons(ui, &mut v.mode);
+        let key = (v.mode, Some(i), loaded);
+        if v.render_cache.as_ref().is_none_or(|(k, _)| *k != key)
+            && let Some(bytes) = v.items.as_ref().and_then(|it| element_bytes(it, i))
+        {
+            v.render_cache = Some((key, render(&bytes, v.mode, None)));
+        }
+        if let Some((_, text)) = &v.render_cache {
+            text_block(ui, text, "element_value");
+        }
+    }
+    load_more
+}
+
+/// "Find" over the collection (a glob, or text found anywhere) and how much is shown: the
+/// matches and how far the search got, or the pages loaded.
+fn find_bar_ui(
+    ui: &mut egui::Ui,
+    v: &mut Viewer,
+    page_loading: bool,
+    can_find: bool,
+    load_more: &mut bool,
+    acts: &mut ConnActions<'_>,
+) {
+    let key_type = v.details.as_ref().map(|d| d.meta.key_type.clone());
+    let searchable = matches!(
+        key_type,
+        Some(KeyType::Hash | KeyType::Set | KeyType::ZSet | KeyType::List)
+    ) && can_find;
+    let total = v.details.as_ref().map_or(0, |d| d.length);
+    let what = match key_type {
+        Some(KeyType::Hash) => "fields",
+        Some(KeyType::List) => "elements",
+        _ => "members",
+    };
+    ui.horizontal_wrapped(|ui| {
+        if searchable {
+            let l = ui.label("Find inside");
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut v.inputs.find)
+                        .hint_text(format!("{what}: text, or a glob like user*"))
+                        .desired_width(180.0),
+                )
+                .labelled_by(l.id)
+                .on_hover_text(format!(
+                    "Searches the server's copy of all {} {what}, not only the loaded ones",
+                    group_digits(total)
+                ));
+            let entered = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Find").clicked() || entered {
+                acts.ask(SessionAction::FindInValue);
+            }
+            if v.found.is_some() && ui.button("Clear").clicked() {
+                acts.ask(SessionAction::ClearFind);
+            }
+            ui.separator();
+        }
+        let loaded = v.loaded_len() as u64;
+        match &v.found {
+            Some(found) => {
+                let progress = if v.next.is_some() {
+                    format!(
+                        "searched about {} of {}",
+                        group_digits(found.examined.min(total)),
+                        group_digits(total)
+                    )
+                } else {
+                    format!("searched all {}", group_digits(total))
+                };
+                let noun = if loaded == 1 { "match" } else { "matches" };
+                ui.label(format!("{} {noun}, {progress}", group_digits(loaded)));
+            }
+            None => {
+                ui.label(format!(
+                    "Loaded {} of {}",
+                    group_digits(loaded),
+                    group_digits(total)
+                ));
+            }
+        }
+        if v.next.is_some() {
+            let text = if v.found.is_some() {
+                "Find more"
+            } else {
+                "Load more"
+            };
+            if page_loading {
+                ui.spinner();
+            } else if ui.button(text).clicked() {
+                *load_more = true;
+            }
+        } else if page_loading {
+            ui.spinner();
+        }
+    });
+}
+
+/// What a click in the collection table asked.
+#[derive(Default)]
+struct TableClicks {
+    last_visible: bool,
+    clicked: Option<usize>,
+    edit: Option<usize>,
+    inline: Option<SessionAction>,
+}
+
+/// The column titles of a collection's table.
+fn headers(items: &ValueItems, found: bool) -> [&'static str; 3] {
+    match items {
+        ValueItems::Hash(_) => ["#", "Field", "Value"],
+        ValueItems::List(_) => ["Index", "Element", ""],
+        ValueItems::Set(_) => ["#", "Member", ""],
+        ValueItems::ZSet(_) if found => ["#", "Member", "Score"],
+        ValueItems::ZSet(_) => ["Rank", "Member", "Score"],
+        ValueItems::Stream(_) => ["#", "Entry ID", "Fields"],
+        ValueItems::String { .. } | ValueItems::Json(_) => ["", "", ""],
+    }
+}
+
+/// The texts of row `i`: its name column and its value column.
+fn row_texts(items: &ValueItems, i: usize) -> (String, String) {
+    match items {
+        ValueItems::Hash(v) => (cell(&v[i].0), cell(&v[i].1)),
+        ValueItems::List(v) | ValueItems::Set(v) => (cell(&v[i]), String::new()),
+        ValueItems::ZSet(v) => (cell(&v[i].0), v[i].1.to_string()),
+        ValueItems::Stream(v) => (
+            escape_bytes(&v[i].id),
+            v[i].fields
+                .iter()
+                .map(|(f, x)| format!("{}={}", cell(f), cell(x)))
+                .collect::<Vec<_>>()
+                .join("  "),
+        ),
+        ValueItems::String { .. } | ValueItems::Json(_) => (String::new(), String::new()),
+    }
+}
+
+/// The table of a collection: a click anywhere on a row selects it, a double-click (or F2)
+/// edits its value in place (Enter saves, Escape cancels).
+fn collection_table(ui: &mut egui::Ui, v: &mut Viewer, reserve_below: f32) -> TableClicks {
+    let mut out = TableClicks::default();
+    let Some(items) = v.items.as_ref() else {
+        return out;
+    };
+    let rows = match items {
+        ValueItems::Hash(x) => x.len(),
+        ValueItems::List(x) | ValueItems::Set(x) => x.len(),
+        ValueItems::ZSet(x) => x.len(),
+        ValueItems::Stream(x) => x.len(),
+        ValueItems::String { .. } | ValueItems::Json(_) => return out,
+    };
+    let titles = headers(items, v.found.is_some());
+    // The column an inline edit replaces: the value, the element, the score.
+    let edit_col = match items {
+        ValueItems::Hash(_) | ValueItems::ZSet(_) => Some(2),
+        ValueItems::List(_) => Some(1),
+        _ => None,
+    };
+    let selected = v.selected_item;
+    let positions: Option<&[u64]> = v.found.as_ref().map(|f| f.positions.as_slice());
+    let inline = &mut v.inline;
+    if let (Some(i), None) = (selected, inline.as_ref())
+        && edit_col.is_some()
+        && ui.input(|inp| inp.key_pressed(egui::Key::F2))
+        && ui.memory(|m| m.focused().is_none())
+    {
+        out.edit = Some(i);
+    }
     let height = (ui.available_height() - reserve_below).max(120.0);
     TableBuilder::new(ui)
         .id_salt("collection")
         .striped(true)
+        .sense(egui::Sense::click())
         .max_scroll_height(height)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::exact(64.0))
         .column(Column::initial(200.0).resizable(true).clip(true))
         .column(Column::remainder().clip(true))
         .header(20.0, |mut h| {
-            for title in headers {
+            for title in titles {
                 h.col(|ui| {
-                    ui.strong(*title);
+                    ui.strong(title);
                 });
             }
         })
@@ -399,49 +545,61 @@ fn collection_table(
             body.rows(theme::ROW_HEIGHT, rows, |mut row| {
                 let i = row.index();
                 if i + 1 == rows {
-                    last_visible = true;
+                    out.last_visible = true;
                 }
-                let (first, second) = match items {
-                    ValueItems::Hash(v) => (cell(&v[i].0), cell(&v[i].1)),
-                    ValueItems::List(v) | ValueItems::Set(v) => (cell(&v[i]), String::new()),
-                    ValueItems::ZSet(v) => (cell(&v[i].0), v[i].1.to_string()),
-                    ValueItems::Stream(v) => (
-                        escape_bytes(&v[i].id),
-                        v[i].fields
-                            .iter()
-                            .map(|(f, x)| format!("{}={}", cell(f), cell(x)))
-                            .collect::<Vec<_>>()
-                            .join("  "),
-                    ),
-                    ValueItems::String { .. } | ValueItems::Json(_) => {
-                        (String::new(), String::new())
-                    }
+                row.set_selected(selected == Some(i));
+                let (first, second) = row_texts(items, i);
+                let number = match (items, positions) {
+                    (ValueItems::List(_), Some(p)) => p.get(i).map_or(i as u64, |&p| p),
+                    _ => i as u64,
                 };
-                row.col(|ui| {
-                    if ui
-                        .selectable_label(selected == Some(i), (i).to_string())
-                        .clicked()
-                    {
-                        clicked = Some(i);
-                    }
-                });
-                row.col(|ui| {
-                    if ui
-                        .add(
-                            egui::Label::new(egui::RichText::new(first).monospace())
-                                .sense(egui::Sense::click()),
-                        )
-                        .clicked()
-                    {
-                        clicked = Some(i);
-                    }
-                });
-                row.col(|ui| {
-                    ui.label(egui::RichText::new(second).monospace());
-                });
+                let cells = [number.to_string(), first, second];
+                for (c, text) in cells.into_iter().enumerate() {
+                    row.col(|ui| {
+                        if let Some(edit) = inline
+                            .as_mut()
+                            .filter(|e| e.row == i && Some(c) == edit_col)
+                        {
+                            if let Some(asked) = inline_cell(ui, edit) {
+                                out.inline = Some(asked);
+                            }
+                        } else {
+                            let text = egui::RichText::new(text);
+                            let text = if c == 0 { text } else { text.monospace() };
+                            ui.add(egui::Label::new(text).selectable(false));
+                        }
+                    });
+                }
+                let r = row.response();
+                if r.double_clicked() && edit_col.is_some() {
+                    out.edit = Some(i);
+                } else if r.clicked() {
+                    out.clicked = Some(i);
+                }
             });
         });
-    (last_visible, clicked)
+    out
+}
+
+/// The field of an element edited in its row; what Enter or Escape asks.
+fn inline_cell(ui: &mut egui::Ui, edit: &mut crate::state::InlineEdit) -> Option<SessionAction> {
+    let r = ui.add(
+        egui::TextEdit::singleline(&mut edit.text)
+            .id(egui::Id::unique("inline_edit"))
+            .desired_width(f32::INFINITY)
+            .font(egui::TextStyle::Monospace),
+    );
+    if !edit.focused {
+        r.request_focus();
+        edit.focused = true;
+    }
+    if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+        return Some(SessionAction::CancelInline);
+    }
+    if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+        return Some(SessionAction::SaveInline);
+    }
+    None
 }
 
 fn sanitize_file_name(name: &str) -> String {

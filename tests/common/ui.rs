@@ -96,6 +96,17 @@ pub fn replace_text(h: &mut Harness<'static, App>, label: &str, text: &str) {
     panic!("could not type `{text}` into `{label}`");
 }
 
+/// Opens the viewer's "Add an element" form when it is closed.
+pub fn open_add_form(h: &mut Harness<'static, App>) {
+    let open = ["Add field", "Push head", "Add member", "Add entry"]
+        .iter()
+        .any(|b| h.query_by_label(b).is_some());
+    if !open {
+        h.get_by_label("Add an element").click();
+        h.run_steps(2);
+    }
+}
+
 /// An app with one saved profile for `url`, connecting to it.
 pub fn connect_to(url: &str, name: &str) -> (tempfile::TempDir, Harness<'static, App>) {
     connect_with(url, name, |_| {})

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use redis::{RedisConnectionInfo, Value};
 
+mod find;
 mod link;
 mod read;
 mod reply;
@@ -24,8 +25,8 @@ use reply::{
 use super::{BackendError, BackendResult, CacheBackend, Capabilities, key_not_found};
 use crate::config::connection::{RedisAddress, RedisSpec, Secret};
 use crate::core::model::{
-    ClientInfo, DbInfo, DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage, ScanRequest,
-    SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
+    ClientInfo, DbInfo, DumpedKey, FoundPage, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage,
+    ScanRequest, SlowLogEntry, ValuePage, WriteOp, WriteOutcome,
 };
 
 /// Strings longer than this are shown as a preview of this many bytes.
@@ -135,6 +136,7 @@ impl RedisBackend {
                 slow_log: true,
                 clients: true,
                 hashed_names: false,
+                find_in_values: true,
             },
         };
         // A PING proves the handshake (AUTH, SELECT) worked; INFO gives the version.
@@ -504,6 +506,17 @@ impl CacheBackend for RedisBackend {
         page_size: u32,
     ) -> BackendResult<ValuePage> {
         self.page(key, key_type, cursor, page_size).await
+    }
+
+    async fn find_in_value(
+        &self,
+        key: &[u8],
+        key_type: &KeyType,
+        pattern: &[u8],
+        cursor: &PageCursor,
+        page_size: u32,
+    ) -> BackendResult<FoundPage> {
+        self.find(key, key_type, pattern, cursor, page_size).await
     }
 
     async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {

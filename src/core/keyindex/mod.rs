@@ -9,6 +9,7 @@
 
 mod filter;
 mod order;
+mod sort;
 
 use std::hash::BuildHasher;
 
@@ -18,6 +19,7 @@ use hashbrown::HashTable;
 pub use filter::Filter;
 pub use order::natural_cmp;
 use order::{key_slice, merge_sorted, sort_naturally};
+pub use sort::{KeyNames, SortJob, Sorted, UNRANKED};
 
 /// Id of a key in the index (its arrival order).
 pub type KeyId = u32;

@@ -1,0 +1,101 @@
+//! What the window keeps between runs (pane shares, theme, the open tabs) and its saving.
+
+use std::time::{Duration, Instant};
+
+use super::{AppPending, AppState, Level};
+use crate::config::connection::PasswordSource;
+use crate::config::uistate::{MAX_TABS, OpenTab, UiState};
+use crate::service::AppCommand;
+
+/// Window settings are written at most this often (a dragged divider changes every frame).
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+impl AppState {
+    /// The window settings as they stand, the open tabs included.
+    #[must_use]
+    pub fn ui_snapshot(&self) -> UiState {
+        let mut ui = self.ui.clone();
+        ui.tabs = self
+            .sessions
+            .iter()
+            .take(MAX_TABS)
+            .map(|s| OpenTab {
+                profile: s.profile.name.clone(),
+                db: s.db,
+            })
+            .collect();
+        ui.active_tab = self.active;
+        ui
+    }
+
+    /// Writes the window settings through the service when they changed since the last
+    /// write, one write at a time and at most once a second (call once a frame).
+    pub fn save_ui_if_changed(&mut self) {
+        if !self.keep_ui || self.pending.values().any(|p| *p == AppPending::SaveUi) {
+            return;
+        }
+        if self.ui_saved_at.is_some_and(|t| t.elapsed() < SAVE_EVERY) {
+            return;
+        }
+        let snapshot = self.ui_snapshot();
+        if self.ui_saved.as_ref() == Some(&snapshot) {
+            return;
+        }
+        let Some(dir) = self
+            .profiles
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+        else {
+            return;
+        };
+        match snapshot.save_job(&dir) {
+            Ok(job) => {
+                self.send_app(AppPending::SaveUi, AppCommand::SaveUi(job));
+                self.ui_saved = Some(snapshot);
+                self.ui_saved_at = Some(Instant::now());
+            }
+            Err(e) => self.notify(Level::Error, e),
+        }
+    }
+
+    /// Starts from saved window settings: their pane shares and theme, and their tabs
+    /// reopened (a tab whose profile is gone is skipped; one whose password is asked each
+    /// time waits for the user to connect it). From now on changes are saved.
+    pub fn restore_ui(&mut self, saved: &UiState) {
+        self.ui.layout = saved.layout.clamped();
+        self.ui.theme = saved.theme;
+        let mut skipped = Vec::new();
+        for tab in saved.tabs.iter().take(MAX_TABS) {
+            let Some(profile) = self.profiles.get(&tab.profile).cloned() else {
+                continue;
+            };
+            if profile.connection.password_source() == &PasswordSource::Prompt
+                && !self.session_passwords.contains_key(&tab.profile)
+            {
+                skipped.push(tab.profile.clone());
+                continue;
+            }
+            match profile.connection.resolve_password(None) {
+                Ok(password) => {
+                    let mut profile = profile;
+                    profile.connection = profile.connection.with_db(tab.db);
+                    self.open_session(profile, password);
+                }
+                Err(e) => skipped.push(format!("{} ({e})", tab.profile)),
+            }
+        }
+        if !skipped.is_empty() {
+            self.notify(
+                Level::Info,
+                format!(
+                    "not reopened, connect them from the list: {}",
+                    skipped.join(", ")
+                ),
+            );
+        }
+        self.active = saved.active_tab.min(self.sessions.len().saturating_sub(1));
+        self.keep_ui = true;
+        self.ui_saved = Some(self.ui_snapshot());
+    }
+}

@@ -1,0 +1,233 @@
+//! Finding keys as people do: a filter that finds nothing among loaded keys says so and offers
+//! the server-side search, tree counts say when they are partial, the list sorts by any column,
+//! long names keep their distinctive tail, and narrow windows keep every column in sight.
+
+mod common;
+
+use cache_console::state::{ScanPhase, SessionAction};
+use common::RedisServer;
+use common::ui::{act, connect_to, filter_to, run_until, wait_listed};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable};
+
+type H = Harness<'static, cache_console::ui::App>;
+
+/// Lists with a small batch limit and waits for the pause.
+fn pause_after(h: &mut H, limit: u64) {
+    if let Some(s) = h.state_mut().state.active_session_mut() {
+        s.browser.batch_limit = limit;
+    }
+    act(h, SessionAction::Search);
+    run_until(h, "the pause", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Paused)
+    });
+}
+
+/// The keys the flat list shows, top to bottom.
+fn rows(h: &H) -> Vec<String> {
+    let b = &h.state().state.active_session().expect("session").browser;
+    (0..b.flat_len())
+        .filter_map(|r| b.flat_key(r))
+        .map(|id| String::from_utf8_lossy(b.index.key(id)).into_owned())
+        .collect()
+}
+
+#[test]
+fn a_filter_that_finds_nothing_loaded_offers_the_server_search_which_finds_the_key() {
+    let server = RedisServer::start();
+    common::fill(&mut server.conn(), "session:", 3_000);
+    let (_cfg, mut h) = connect_to(&server.url(), "filter");
+    wait_listed(&mut h);
+    pause_after(&mut h, 500);
+    // A key the server holds that the paused listing has not loaded.
+    let missing = (0..3_000)
+        .map(|i| format!("session:{i}"))
+        .find(|k| {
+            h.state()
+                .state
+                .active_session()
+                .is_some_and(|s| s.browser.index.find(k.as_bytes()).is_none())
+        })
+        .expect("an unloaded key");
+    filter_to(&mut h, &missing);
+    assert!(
+        h.query_by_label_contains("No loaded key contains")
+            .is_some(),
+        "the empty list says why it is empty"
+    );
+    assert!(
+        h.query_by_label_contains("more are on the server")
+            .is_some(),
+        "and that the server holds more"
+    );
+    assert!(
+        h.query_by_label_contains("not loaded").is_some(),
+        "the status line counts what is not loaded"
+    );
+    h.get_by_label_contains("Search the server for").click();
+    wait_listed(&mut h);
+    let found = rows(&h);
+    assert!(found.contains(&missing), "{missing} found in {found:?}");
+    assert!(
+        found.iter().all(|k| k.contains(&missing)),
+        "only keys containing it"
+    );
+    let b = &h.state().state.active_session().expect("session").browser;
+    assert!(!b.filter_active(), "the filter was cleared");
+    assert!(
+        b.pattern.contains('*'),
+        "the pattern searched: {}",
+        b.pattern
+    );
+    h.state_mut().shutdown();
+}
+
+#[test]
+fn tree_counts_are_marked_partial_until_the_listing_ends() {
+    let server = RedisServer::start();
+    common::fill(&mut server.conn(), "ns:", 2_000);
+    let (_cfg, mut h) = connect_to(&server.url(), "tree");
+    wait_listed(&mut h);
+    pause_after(&mut h, 500);
+    h.get_by_label("Tree").click();
+    h.run_steps(3);
+    let partial = h
+        .query_by_label_contains("ns (")
+        .expect("the namespace row");
+    let text = partial.accesskit_node().label().unwrap_or_default();
+    assert!(text.ends_with("+)"), "partial count: {text}");
+    h.get_by_label("Load all").click();
+    wait_listed(&mut h);
+    h.run_steps(3);
+    assert!(h.query_by_label("+ ns (2,000)").is_some(), "the full count");
+    h.state_mut().shutdown();
+}
+
+#[test]
+fn clicking_a_column_title_sorts_by_it_and_again_the_other_way() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    for (key, len) in [("b:mid", 500), ("a:big", 5_000), ("c:small", 5)] {
+        redis::cmd("SET")
+            .arg(key)
+            .arg("x".repeat(len))
+            .query::<()>(&mut c)
+            .expect("set");
+    }
+    redis::cmd("EXPIRE")
+        .arg("c:small")
+        .arg(100)
+        .query::<()>(&mut c)
+        .expect("expire");
+    redis::cmd("EXPIRE")
+        .arg("a:big")
+        .arg(5_000)
+        .query::<()>(&mut c)
+        .expect("expire");
+    for i in [10, 2, 1] {
+        redis::cmd("SET")
+            .arg(format!("k:{i}"))
+            .arg(1)
+            .query::<()>(&mut c)
+            .expect("set");
+    }
+    let (_cfg, mut h) = connect_to(&server.url(), "sort");
+    wait_listed(&mut h);
+    let sorted_by = |h: &mut H, title: &str| {
+        let before = h
+            .state()
+            .state
+            .active_session()
+            .and_then(|s| s.browser.order.sort());
+        h.get_by_label(title).click();
+        run_until(h, "the sort", |app| {
+            app.state
+                .active_session()
+                .is_some_and(|s| s.browser.order.sort() != before && !s.browser.order_stale())
+        });
+    };
+    sorted_by(&mut h, "Key");
+    assert_eq!(
+        rows(&h),
+        ["a:big", "b:mid", "c:small", "k:1", "k:2", "k:10"],
+        "natural name order"
+    );
+    sorted_by(&mut h, "Size");
+    let by_size = rows(&h);
+    assert_eq!(by_size.last().map(String::as_str), Some("a:big"));
+    assert_eq!(
+        by_size.iter().position(|k| k == "b:mid"),
+        Some(by_size.len() - 2)
+    );
+    sorted_by(&mut h, "Size");
+    assert_eq!(
+        rows(&h).first().map(String::as_str),
+        Some("a:big"),
+        "descending"
+    );
+    // What the screen shows follows: the biggest key is drawn above the others.
+    let top = h.get_by_label("a:big").rect().top();
+    assert!(top < h.get_by_label("b:mid").rect().top());
+    sorted_by(&mut h, "TTL");
+    let by_ttl = rows(&h);
+    assert_eq!(
+        &by_ttl[..2],
+        ["c:small", "a:big"],
+        "soonest first, no TTL last"
+    );
+    h.state_mut().shutdown();
+}
+
+#[test]
+fn long_names_keep_their_tail_and_every_column_stays_in_sight_in_a_narrow_window() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    let long = |tail: &str| format!("laravel_session:{}{tail}", "0".repeat(60));
+    for tail in ["a81f", "b92e"] {
+        redis::cmd("SET")
+            .arg(long(tail))
+            .arg(1)
+            .query::<()>(&mut c)
+            .expect("set");
+    }
+    let (_cfg, mut h) = connect_to(&server.url(), "narrow");
+    h.set_size(egui::vec2(1024.0, 700.0));
+    wait_listed(&mut h);
+    h.run_steps(3);
+    // Open a key so the value viewer takes its share, as in the report.
+    act(&mut h, SessionAction::OpenKeyByName(long("a81f")));
+    common::ui::wait_value(&mut h);
+    for tail in ["a81f", "b92e"] {
+        let texts: Vec<String> = h
+            .query_all_by_label_contains(tail)
+            .filter_map(|n| n.accesskit_node().label())
+            .collect();
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("laravel_") && t.ends_with(tail) && t.contains('…')),
+            "a row shortened in the middle, ending in {tail}: {texts:?}"
+        );
+    }
+    let size = h.get_by_label("Size").rect();
+    let ttl = h.get_by_label("TTL").rect();
+    let viewer = h.get_by_label("Copy key").rect();
+    assert!(
+        size.right() < viewer.left() && ttl.right() < size.left(),
+        "every column is left of the viewer: size {size:?}, viewer {viewer:?}"
+    );
+    // The split keeps its share when the window grows again.
+    let share = |h: &H| h.state().state.ui.layout.list_share;
+    let before = share(&h);
+    h.set_size(egui::vec2(1600.0, 1000.0));
+    h.run_steps(3);
+    assert!((share(&h) - before).abs() < 1e-3);
+    let viewer_wide = h.get_by_label("Copy key").rect();
+    assert!(
+        viewer_wide.left() > viewer.left() + 200.0,
+        "the list grew with the window"
+    );
+    h.state_mut().shutdown();
+}
