@@ -788,12 +788,20 @@ fn without_a_display_the_app_says_so_in_one_line_and_points_to_the_command_line(
 }
 
 /// The audit entries in `cfg`'s log, oldest first.
-fn audit_entries(cfg: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(cfg.join("audit.jsonl"))
-        .expect("audit log")
+/// The audit entries `cache-console audit` prints as JSON lines with `filter` arguments.
+fn audit_cli(cfg: &std::path::Path, filter: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["audit", "--format", "json", "--limit", "1000"];
+    args.extend_from_slice(filter);
+    let out = run(cfg, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
+}
+
+fn audit_entries(cfg: &std::path::Path) -> Vec<serde_json::Value> {
+    audit_cli(cfg, &[])
 }
 
 #[test]
@@ -861,4 +869,33 @@ fn the_audit_log_records_ttls_before_and_after_real_flush_counts_and_refusals() 
     assert_eq!(refused[0]["profile"], "ro");
     assert_eq!(refused[1]["action"], "delete-pattern");
     assert_eq!(refused[1]["pattern"], "a:*");
+
+    // The same log, filtered, as the app's audit window filters it.
+    let flushes = audit_cli(cfg.path(), &["--action", "flushdb"]);
+    assert_eq!(flushes.len(), 1);
+    let ro = audit_cli(cfg.path(), &["--profile", "ro"]);
+    assert_eq!(ro.len(), 2);
+    let keyed = audit_cli(cfg.path(), &["--key", "a:*"]);
+    assert!(
+        keyed.iter().all(|e| e["action"] != "flushdb") && keyed.len() >= 3,
+        "TTL changes of a:1 and the pattern delete: {keyed:?}"
+    );
+    assert_eq!(
+        audit_cli(cfg.path(), &["--since", "1h"]).len(),
+        entries.len()
+    );
+    assert!(audit_cli(cfg.path(), &["--until", "1h"]).is_empty());
+    let csv = run(cfg.path(), &["audit", "--format", "csv", "--action", "ttl"]);
+    let text = stdout(&csv);
+    assert!(text.starts_with("time,profile,target,database"), "{text}");
+    assert_eq!(text.lines().count(), 3, "a header and two TTL rows: {text}");
+    let table = run(cfg.path(), &["audit", "--limit", "1"]);
+    assert!(stdout(&table).starts_with("TIME"));
+    assert!(
+        stderr(&table).contains("raise --limit"),
+        "{}",
+        stderr(&table)
+    );
+    let bad = run(cfg.path(), &["audit", "--since", "next tuesday"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
 }

@@ -551,11 +551,7 @@ fn marked_keys_including_binary_ones_are_deleted_exactly_and_undone() {
     common::ui::open_audit_log(&mut h);
     assert!(h.query_by_label("restore").is_some());
     assert!(h.query_by_label("delete").is_some());
-    let logged = h.state().state.audit_view.clone();
-    let entries = logged
-        .and_then(|v| v.result)
-        .expect("the window read the log")
-        .expect("readable");
+    let entries = common::ui::audit_entries(&h);
     assert!(
         entries
             .iter()

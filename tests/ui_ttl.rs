@@ -167,14 +167,7 @@ fn the_audit_log_records_the_ttl_before_and_after() {
     h.get_by_label("Persist").click();
     settled(&mut h);
     open_audit_log(&mut h);
-    let entries = h
-        .state()
-        .state
-        .audit_view
-        .clone()
-        .and_then(|v| v.result)
-        .expect("read")
-        .expect("readable");
+    let entries = common::ui::audit_entries(&h);
     let ttl: Vec<(Option<String>, Option<String>)> = entries
         .iter()
         .filter(|e| e.action == "ttl")

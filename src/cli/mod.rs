@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 success, 1 an error (one line on stderr), 2 a usage error.
 
+mod audit;
 mod profiles;
 mod read;
 mod report;
@@ -50,6 +51,9 @@ pub enum Command {
     /// Where the memory goes: the biggest keys, bytes by namespace and by type, and the TTL
     /// distribution of the keys a pattern matches (the whole keyspace or a sample).
     Analyze(AnalyzeArgs),
+    /// Show what was done: the audit log's entries, newest last, filtered by profile,
+    /// action, key and time; as a table, JSON lines or CSV.
+    Audit(AuditArgs),
     /// Manage saved connection profiles.
     Profiles {
         /// The profile action.
@@ -203,6 +207,43 @@ pub struct AnalyzeArgs {
     pub json: bool,
 }
 
+/// Arguments of `audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this profile's entries.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Only this action (`ttl`, `delete`, `delete-pattern`, `flushdb`, `set`, …).
+    #[arg(long, value_name = "ACTION")]
+    pub action: Option<String>,
+    /// Only entries about keys like this: a glob (`user:*`) or text found in a key name.
+    #[arg(long, value_name = "PATTERN")]
+    pub key: Option<String>,
+    /// Only entries since: a span back from now (`90m`, `24h`, `7d`) or a UTC date-time.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only entries before: a span back from now or a UTC date-time.
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// At most this many (the newest).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: usize,
+    /// How to print them.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+}
+
+/// How `audit` prints entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON object per line, as the log keeps them.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
 /// Arguments of `stats`.
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -302,6 +343,7 @@ pub fn run(command: Command) -> ExitCode {
 
 fn execute(command: Command) -> Result<(), Failure> {
     match command {
+        Command::Audit(args) => audit::run(&args),
         Command::Profiles { action } => profiles::run(action),
         Command::Keys(args) => read::keys(&args),
         Command::Get(args) => read::get(&args),

@@ -42,13 +42,16 @@ async fn run(kind: AppCommand, written: Arc<Mutex<u64>>) -> AppEvent {
         AppCommand::ReadEnv { path } => AppEvent::EnvRead(
             blocking(move || crate::config::envimport::profiles_from_env(&path)).await,
         ),
-        AppCommand::ReadAudit { log, limit } => AppEvent::Audit(
+        AppCommand::ReadAudit { log, filter, limit } => AppEvent::Audit(
             blocking(move || {
-                log.recent(limit)
+                log.read(&filter, limit)
                     .map_err(|e| format!("cannot read {}: {e}", log.path().display()))
             })
             .await,
         ),
+        AppCommand::ExportAudit { log, filter, path } => {
+            AppEvent::AuditExported(blocking(move || export_audit(&log, &filter, path)).await)
+        }
         AppCommand::ResetDemo { path } => AppEvent::DemoReset(
             crate::config::demo::seed(&path)
                 .await
@@ -92,13 +95,38 @@ fn save_profiles(job: &SaveJob, written: &Mutex<u64>) -> Result<(), String> {
 /// # Errors
 /// The file cannot be written; the message names it.
 pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let tmp: PathBuf = path.with_extension("partial");
     let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    std::fs::write(&tmp, bytes).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| format!("cannot write {}: it names no file", path.display()))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // An unguessable temp file beside it (never a symlink followed), then a rename: the file
+    // is whole or untouched, and a file that was there keeps its owner and mode.
+    crate::core::safefs::SafeDir::open(dir)
+        .and_then(|d| d.write_atomic(name, bytes, None))
+        .map_err(fail)
+}
+
+/// Writes the entries `filter` matches (the newest `EXPORT_MAX`) to `path`; returns
+/// the path, how many were written and how many matched.
+fn export_audit(
+    log: &crate::config::audit::AuditLog,
+    filter: &crate::config::audit::AuditFilter,
+    path: PathBuf,
+) -> Result<(PathBuf, u64, u64), String> {
+    use crate::config::audit::{EXPORT_MAX, ExportFormat, export};
+    let read = log
+        .read(filter, EXPORT_MAX)
+        .map_err(|e| format!("cannot read {}: {e}", log.path().display()))?;
+    // Oldest first, as the log itself runs.
+    let entries: Vec<_> = read.entries.into_iter().rev().collect();
+    let bytes = export(&entries, ExportFormat::for_path(&path))?;
+    write_whole(&path, &bytes)?;
+    Ok((path, entries.len() as u64, read.matching))
 }
 
 #[cfg(test)]
@@ -111,7 +139,11 @@ mod tests {
         let path = dir.path().join("m.csv");
         write_whole(&path, b"time\n").expect("write");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "time\n");
-        assert!(!dir.path().join("m.partial").exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("list").count(),
+            1,
+            "no temp file is left"
+        );
         let err = write_whole(&dir.path().join("no/such/dir/m.csv"), b"x").expect_err("bad");
         assert!(err.contains("no/such/dir/m.csv"), "{err}");
     }

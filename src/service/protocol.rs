@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::backend::{BackendError, BulkResult, Capabilities, ConnectOptions, ServerInfo};
-use crate::config::audit::{AuditEntry, AuditLog};
+use crate::config::audit::AuditLog;
 use crate::config::connection::{ConnectionSpec, Secret};
 use crate::config::envimport::Imported;
 use crate::config::profiles::SaveJob;
@@ -227,12 +227,23 @@ pub enum AppCommand {
         /// The file.
         path: PathBuf,
     },
-    /// Read the newest entries of the audit log.
+    /// Read the newest entries of the audit log that a filter matches.
     ReadAudit {
         /// The log.
         log: AuditLog,
+        /// Which entries.
+        filter: crate::config::audit::AuditFilter,
         /// At most this many, newest first.
         limit: usize,
+    },
+    /// Write the entries a filter matches to a file (CSV for `.csv`, else JSON lines).
+    ExportAudit {
+        /// The log.
+        log: AuditLog,
+        /// Which entries.
+        filter: crate::config::audit::AuditFilter,
+        /// The file.
+        path: PathBuf,
     },
     /// Seed the demo database again.
     ResetDemo {
@@ -431,7 +442,9 @@ pub enum AppEvent {
     /// The profiles a `.env` file configures, or why it could not be read.
     EnvRead(Result<Vec<Imported>, String>),
     /// The newest audit entries, newest first, or why they could not be read.
-    Audit(Result<Vec<AuditEntry>, String>),
+    Audit(Result<crate::config::audit::AuditRead, String>),
+    /// An export was written: the file, the entries written and how many matched.
+    AuditExported(Result<(PathBuf, u64, u64), String>),
     /// The demo database was seeded again, or why not.
     DemoReset(Result<(), String>),
     /// The window settings were written, or why not.

@@ -58,6 +58,10 @@ pub enum Action {
     DismissNotice(usize),
     /// Open the audit log window.
     OpenAudit,
+    /// Read it again with the filter its controls hold.
+    FilterAudit,
+    /// Write what the filter matches to this file (CSV for `.csv`, else JSON lines).
+    ExportAudit(PathBuf),
     /// Close it.
     CloseAudit,
     /// Make profiles from this `.env` file.

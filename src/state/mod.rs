@@ -11,6 +11,7 @@
 
 mod action;
 mod analysis;
+mod audit;
 mod browser;
 mod bulk;
 mod confirm;
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 
 pub use action::{Action, SessionAction};
 pub use analysis::{AnalysisView, DEFAULT_SAMPLE, TOP_KEYS, namespace_pattern};
+pub use audit::{AUDIT_SHOWN, AuditFilterInputs, AuditView};
 pub use browser::{
     Browser, BrowserView, DEFAULT_BATCH_LIMIT, META_RETRY, MetaSlot, ScanPhase, ScanStatus,
 };
@@ -44,7 +46,7 @@ pub use viewer::{
 };
 pub use writes::{ConflictChoice, EDIT_MODES, UNDO_LIMIT, UndoEntry, UndoKind};
 
-use crate::config::audit::{AuditEntry, AuditLog};
+use crate::config::audit::AuditLog;
 use crate::config::connection::{PasswordSource, Secret};
 use crate::config::profiles::{Profile, ProfileStore};
 use crate::service::{AppCommand, AppEvent, Command, ConnId, Event, Ids, ReqId};
@@ -159,6 +161,7 @@ enum AppPending {
     SaveProfiles,
     ReadEnv,
     ReadAudit,
+    ExportAudit,
     ResetDemo,
     WriteCsv,
     SaveUi,
@@ -190,7 +193,7 @@ pub struct AppState {
     /// Where writes are recorded (the app's data directory unless a test says otherwise).
     pub audit: Option<AuditLog>,
     /// The audit log window's newest entries, while it is open.
-    pub audit_view: Option<Loadable<Vec<AuditEntry>>>,
+    pub audit_view: Option<AuditView>,
     /// The chart comparing connections, when open.
     pub compare: Option<Compare>,
     session_passwords: HashMap<String, Secret>,
@@ -204,9 +207,6 @@ pub struct AppState {
     outbox: Vec<Command>,
     pending: HashMap<ReqId, AppPending>,
 }
-
-/// Audit entries the window shows at most.
-pub const AUDIT_SHOWN: usize = 500;
 
 impl AppState {
     /// A state over loaded profiles; `warning` (a damaged profiles file) becomes a notice.
@@ -374,8 +374,9 @@ impl AppState {
                     self.notices.remove(i);
                 }
             }
-            Action::OpenAudit => self.open_audit(),
+            Action::OpenAudit | Action::FilterAudit => self.read_audit(),
             Action::CloseAudit => self.audit_view = None,
+            Action::ExportAudit(path) => self.export_audit(path),
             Action::ImportEnv(path) => {
                 self.send_app(AppPending::ReadEnv, AppCommand::ReadEnv { path });
             }
@@ -426,11 +427,23 @@ impl AppState {
                 Ok(imported) => self.import_profiles(imported),
                 Err(e) => self.notify(Level::Error, format!("import: {e}")),
             },
-            (AppPending::ReadAudit, AppEvent::Audit(result)) => {
-                if let Some(view) = &mut self.audit_view {
-                    view.answer(result);
+            (AppPending::ReadAudit, AppEvent::Audit(result)) => self.audit_read(req, result),
+            (AppPending::ExportAudit, AppEvent::AuditExported(result)) => match result {
+                Ok((path, written, matching)) => {
+                    let text = if written < matching {
+                        format!(
+                            "exported the newest {written} of {matching} matching audit entries \
+                             to {}",
+                            path.display()
+                        )
+                    } else {
+                        let noun = if written == 1 { "entry" } else { "entries" };
+                        format!("exported {written} audit {noun} to {}", path.display())
+                    };
+                    self.notify(Level::Info, text);
                 }
-            }
+                Err(e) => self.notify(Level::Error, e),
+            },
             (AppPending::ResetDemo, AppEvent::DemoReset(result)) => match result {
                 Ok(()) => {
                     self.notify(Level::Info, "the demo data was reset");
@@ -486,27 +499,6 @@ impl AppState {
             }
             Err(e) => self.notify(Level::Error, e.to_string()),
         }
-    }
-
-    /// Opens the audit log window; its entries are read in the background.
-    fn open_audit(&mut self) {
-        let mut view = Loadable::default();
-        match self.audit.clone() {
-            Some(log) => {
-                view.start();
-                self.send_app(
-                    AppPending::ReadAudit,
-                    AppCommand::ReadAudit {
-                        log,
-                        limit: AUDIT_SHOWN,
-                    },
-                );
-            }
-            None => view.answer(Err(
-                "no data directory is known, so nothing is recorded".to_owned()
-            )),
-        }
-        self.audit_view = Some(view);
     }
 
     fn export_csv(&mut self, conn: ConnId, path: PathBuf) {

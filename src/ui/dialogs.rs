@@ -1,7 +1,5 @@
 //! Dialogs around writes: confirmations, "new key", delete by pattern, and the audit log.
 
-use std::fmt::Write as _;
-
 use super::{Actions, theme};
 use crate::core::format::{group_digits, key_label};
 use crate::core::model::KeyType;
@@ -331,97 +329,5 @@ pub fn bulk_delete_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Action
     };
     if let Some(action) = action {
         actions.session(conn, action);
-    }
-}
-
-/// The audit log window: the newest entries, newest first (read when the window opens).
-pub fn audit_ui(ctx: &egui::Context, state: &AppState, actions: &mut Actions) {
-    let Some(view) = &state.audit_view else {
-        return;
-    };
-    let state_audit = state.audit.as_ref();
-    let mut open = true;
-    let mut refresh = false;
-    egui::Window::new("Audit log")
-        .open(&mut open)
-        .default_size([720.0, 420.0])
-        .show(ctx, |ui| {
-            ui.horizontal(|ui| {
-                if let Some(log) = state_audit {
-                    ui.label(
-                        egui::RichText::new(log.path().display().to_string()).color(theme::MUTED),
-                    );
-                }
-                refresh = ui.button("Refresh").clicked();
-            });
-            match &view.result {
-                None => {
-                    ui.spinner();
-                }
-                Some(Ok(entries)) if entries.is_empty() => {
-                    ui.label("Nothing was written yet.");
-                }
-                Some(Ok(entries)) => {
-                    egui::ScrollArea::vertical().show(ui, |ui| {
-                        egui::Grid::new("audit_grid").striped(true).show(ui, |ui| {
-                            for h in [
-                                "Time",
-                                "Profile",
-                                "Where",
-                                "Action",
-                                "Keys / pattern",
-                                "Change",
-                                "Count",
-                                "Outcome",
-                            ] {
-                                ui.strong(h);
-                            }
-                            ui.end_row();
-                            for e in entries {
-                                ui.label(&e.time);
-                                ui.label(&e.profile);
-                                ui.label(match (e.db, &e.server) {
-                                    (_, Some(server)) => server.clone(),
-                                    (Some(db), None) => format!("db{db}"),
-                                    (None, None) => String::new(),
-                                });
-                                ui.label(&e.action);
-                                let what = e.pattern.clone().unwrap_or_else(|| {
-                                    let mut keys = e.keys.join(", ");
-                                    if e.key_count > e.keys.len() as u64 {
-                                        let _ = write!(keys, " … ({} in all)", e.key_count);
-                                    }
-                                    // What a keyless action was aimed at (a killed client).
-                                    if let Some(detail) = &e.detail {
-                                        if !keys.is_empty() {
-                                            keys.push_str(" · ");
-                                        }
-                                        keys.push_str(detail);
-                                    }
-                                    keys
-                                });
-                                ui.monospace(what);
-                                ui.label(match (&e.ttl_before, &e.ttl_after) {
-                                    (Some(before), Some(after)) => {
-                                        format!("TTL from {before} to {after}")
-                                    }
-                                    _ => String::new(),
-                                });
-                                ui.label(e.affected.map_or_else(String::new, |n| n.to_string()));
-                                ui.label(&e.outcome);
-                                ui.end_row();
-                            }
-                        });
-                    });
-                }
-                Some(Err(e)) => {
-                    ui.colored_label(theme::level_color(Level::Error), e);
-                }
-            }
-        });
-    if !open {
-        actions.push(Action::CloseAudit);
-    } else if refresh {
-        actions.push(Action::OpenAudit);
     }
 }

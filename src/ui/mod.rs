@@ -7,6 +7,7 @@
 #![warn(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod analysis;
+mod audit;
 mod browser;
 mod dashboard;
 mod dialogs;
@@ -42,6 +43,8 @@ enum DialogPurpose {
     EnvFile,
     /// Where to export a connection's dashboard as CSV.
     CsvExport { conn: ConnId, name: String },
+    /// Where to export the audit entries the filter matches.
+    AuditExport,
 }
 
 impl DialogPurpose {
@@ -52,6 +55,7 @@ impl DialogPurpose {
             Self::CaFile => Action::SetCaFile(path),
             Self::EnvFile => Action::ImportEnv(path),
             Self::CsvExport { conn, .. } => Action::ExportCsv { conn, path },
+            Self::AuditExport => Action::ExportAudit(path),
         }
     }
 }
@@ -251,6 +255,12 @@ impl App {
                         .add_filter("PEM certificates", &["pem", "crt", "cer"])
                         .pick_file(),
                     DialogPurpose::EnvFile => dialog.set_title("Import a .env file").pick_file(),
+                    DialogPurpose::AuditExport => dialog
+                        .set_title("Export the audit entries shown")
+                        .set_file_name("audit.csv")
+                        .add_filter("CSV", &["csv"])
+                        .add_filter("JSON lines", &["jsonl"])
+                        .save_file(),
                     DialogPurpose::CsvExport { name, .. } => dialog
                         .set_title("Export metrics as CSV")
                         .set_file_name(name)
@@ -326,7 +336,7 @@ impl App {
         profiles::password_prompt_ui(ctx, state, actions);
         profiles::confirm_delete_ui(ctx, state, actions);
         dialogs::confirm_ui(ctx, state, actions);
-        dialogs::audit_ui(ctx, state, actions);
+        audit::audit_ui(ctx, state, actions);
         if let Some(s) = state.active_session_mut() {
             dialogs::create_ui(ctx, s, actions);
             dialogs::bulk_delete_ui(ctx, s, actions);

@@ -64,8 +64,20 @@ pub fn open_audit_log(h: &mut Harness<'static, App>) {
         app.state
             .audit_view
             .as_ref()
-            .is_some_and(|v| v.result.is_some())
+            .is_some_and(|v| v.read.result.is_some())
     });
+}
+
+/// The entries the audit window read (newest first).
+pub fn audit_entries(h: &Harness<'static, App>) -> Vec<cache_console::config::audit::AuditEntry> {
+    h.state()
+        .state
+        .audit_view
+        .as_ref()
+        .and_then(|v| v.read.result.clone())
+        .expect("the window read the log")
+        .expect("readable")
+        .entries
 }
 
 /// Steps frames until `done` holds; the service answers on its own thread meanwhile.

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod query;
+
+pub use query::{AuditFilter, EXPORT_MAX, ExportFormat, Since, export, parse_when};
+
 /// Environment variable that overrides where the audit log (and other app data) is kept.
 pub const DATA_DIR_ENV: &str = "CACHE_CONSOLE_DATA_DIR";
 const FILE_NAME: &str = "audit.jsonl";
@@ -132,13 +136,23 @@ impl AuditLog {
     /// # Errors
     /// The file exists but cannot be read.
     pub fn recent(&self, limit: usize) -> std::io::Result<Vec<AuditEntry>> {
+        Ok(self.read(&AuditFilter::default(), limit)?.entries)
+    }
+
+    /// The newest `limit` entries `filter` matches, newest first, how many match in all,
+    /// and the profiles and actions the whole log names (for the filter's choices).
+    ///
+    /// # Errors
+    /// The file exists but cannot be read.
+    pub fn read(&self, filter: &AuditFilter, limit: usize) -> std::io::Result<AuditRead> {
+        let mut read = AuditRead::default();
         let file = match std::fs::File::open(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(read),
             Err(e) => return Err(e),
         };
         let mut entries: std::collections::VecDeque<AuditEntry> =
-            std::collections::VecDeque::with_capacity(limit);
+            std::collections::VecDeque::with_capacity(limit.min(4096));
         let mut reader = std::io::BufReader::new(file);
         let mut line = Vec::new();
         loop {
@@ -158,13 +172,45 @@ impl AuditLog {
             let Ok(entry) = serde_json::from_slice::<AuditEntry>(&line) else {
                 continue;
             };
+            for (names, name) in [
+                (&mut read.profiles, &entry.profile),
+                (&mut read.actions, &entry.action),
+            ] {
+                if names.len() < MAX_CHOICES && !names.contains(name) {
+                    names.insert(name.clone());
+                }
+            }
+            if !filter.matches(&entry) {
+                continue;
+            }
+            read.matching += 1;
+            if limit == 0 {
+                continue;
+            }
             if entries.len() == limit {
                 entries.pop_front();
             }
             entries.push_back(entry);
         }
-        Ok(entries.into_iter().rev().collect())
+        read.entries = entries.into_iter().rev().collect();
+        Ok(read)
     }
+}
+
+/// Distinct profiles or actions offered as filter choices at most.
+const MAX_CHOICES: usize = 200;
+
+/// What a read of the audit log found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditRead {
+    /// The newest matching entries, newest first.
+    pub entries: Vec<AuditEntry>,
+    /// How many entries match in all.
+    pub matching: u64,
+    /// The profiles the log names.
+    pub profiles: std::collections::BTreeSet<String>,
+    /// The actions the log names.
+    pub actions: std::collections::BTreeSet<String>,
 }
 
 /// The current time as RFC 3339 UTC, seconds precision.
