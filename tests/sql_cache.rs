@@ -112,6 +112,16 @@ async fn suite(pool: &sqlx::AnyPool, url: &str, quote: char) {
     assert_eq!(meta[1].as_ref().map(|m| m.ttl), Some(Ttl::Persistent));
     let details = be.key_details(b"user:1").await.expect("details");
     assert_eq!(details.length, value.len() as u64);
+    let expiration = details
+        .extra
+        .iter()
+        .find(|(name, _)| name == "Expiration")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    assert!(
+        expiration.contains(" UTC (in "),
+        "a date and how far off it is, not a raw epoch: {expiration}"
+    );
 
     // TTL edits rewrite the expiration; an edit keeps it; a concurrent change is a conflict.
     be.write(&WriteOp::SetTtl {

@@ -69,7 +69,7 @@ fn a_string_is_edited_as_json_keeping_its_ttl_and_conflicts_are_caught() {
     let (_cfg, mut h) = connect_to(&server.url(), "edit");
     wait_listed(&mut h);
     open(&mut h, "user:1:profile");
-    h.get_by_label("Edit").click();
+    h.get_by_label("Edit raw").click();
     h.run_steps(2);
     assert!(h.query_by_label("JSON").is_some());
 
@@ -96,7 +96,7 @@ fn a_string_is_edited_as_json_keeping_its_ttl_and_conflicts_are_caught() {
 
     // Another client changes the value while we edit: the save is refused, then overwritten
     // only when the user says so.
-    h.get_by_label("Edit").click();
+    h.get_by_label("Edit raw").click();
     h.run_steps(2);
     let _: () = c
         .set_options(
@@ -733,7 +733,7 @@ fn a_memcached_pool_is_browsed_edited_and_flushed_in_the_app() {
         h.query_by_label("Rename").is_none(),
         "memcached keys cannot be renamed"
     );
-    h.get_by_label("Edit").click();
+    h.get_by_label("Edit raw").click();
     h.run_steps(2);
     edit_text(&mut h, "edited in the app");
     h.get_by_label("Save").click();
@@ -788,8 +788,8 @@ fn a_php_serialized_value_is_shown_decoded_and_its_scalars_edited_exactly() {
         Some(cache_console::state::ValueMode::Decoded(None)),
         "the value opens decoded"
     );
-    assert!(h.query_by_label("Edit values").is_some());
-    h.get_by_label("Edit values").click();
+    assert!(h.query_by_label("Edit decoded").is_some());
+    h.get_by_label("Edit decoded").click();
     h.run_steps(2);
     replace_text(&mut h, "[qty]", "4");
     replace_text(&mut h, "[tags][0]", "y");

@@ -449,7 +449,10 @@ impl CacheBackend for FileBackend {
                     if entry.expiry >= FOREVER {
                         "never".to_owned()
                     } else {
-                        entry.expiry.to_string()
+                        crate::core::format::expiry_text(
+                            i64::try_from(entry.expiry).unwrap_or(i64::MAX),
+                            i64::try_from(now_secs()).unwrap_or(i64::MAX),
+                        )
                     },
                 ),
             ],

@@ -107,6 +107,23 @@ pub fn key_label(key: &[u8]) -> String {
     }
 }
 
+/// An expiry kept as Unix seconds, for people: `2026-12-01 14:32:10 UTC (in 5 minutes)`, with
+/// the raw number after it for whoever compares it with the table or file.
+#[must_use]
+pub fn expiry_text(unix_secs: i64, now_secs: i64) -> String {
+    let Some(at) = chrono::DateTime::from_timestamp(unix_secs, 0) else {
+        return format!("{unix_secs} (not a valid time)");
+    };
+    let when = at.format("%Y-%m-%d %H:%M:%S UTC");
+    let delta = unix_secs.saturating_sub(now_secs);
+    let words = crate::core::ttl::duration_words(delta.unsigned_abs().saturating_mul(1000));
+    if delta >= 0 {
+        format!("{when} (in {words}; {unix_secs})")
+    } else {
+        format!("{when} (expired {words} ago; {unix_secs})")
+    }
+}
+
 /// Shortens `text` to at most `max` characters by cutting out its middle, keeping the start
 /// and more of the end: `laravel_session:0000…a81f` rows stay told apart by their tails.
 #[must_use]
@@ -127,6 +144,19 @@ pub fn middle_ellipsis(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_expiry_reads_as_a_date_and_how_far_off_it_is() {
+        let t = super::expiry_text(1_764_599_530, 1_764_599_230);
+        assert!(
+            t.starts_with("2025-12-01 14:32:10 UTC (in 5 minutes"),
+            "{t}"
+        );
+        assert!(t.ends_with("; 1764599530)"), "{t}");
+        let past = super::expiry_text(1_764_599_230, 1_764_599_530);
+        assert!(past.contains("expired 5 minutes ago"), "{past}");
+        assert!(super::expiry_text(i64::MAX, 0).contains("not a valid time"));
+    }
+
     #[test]
     fn a_long_name_keeps_its_start_and_its_distinctive_end() {
         let name = "laravel_session:00000000000000000000a81f";

@@ -24,6 +24,8 @@ pub enum Action {
     EditProfile(String),
     /// Save the form (add or update); it closes when that worked.
     SaveForm,
+    /// Save the form, then connect the profile.
+    SaveFormAndConnect,
     /// Test the form's settings.
     TestForm,
     /// Close the form without saving.

@@ -527,6 +527,13 @@ impl Session {
         self.db = db;
         self.status = SessionStatus::Connecting;
         self.viewer = None;
+        // Another database starts with every key shown: a pattern or filter left from the
+        // old one would make the new one look empty.
+        self.browser
+            .pattern
+            .clone_from(&self.profile.default_pattern);
+        self.browser.type_filter = None;
+        self.browser.set_filter("");
         self.browser.reset_keys();
         self.browser.scan.phase = ScanPhase::Idle;
         // Nothing asked of the old database is wanted any more; changes still report back.
@@ -616,9 +623,13 @@ impl Session {
         self.browser.order.finished(generation, sorted);
     }
 
-    /// Asks for the database list again (key counts change).
+    /// Asks for the database list again (key counts change), where there is one.
     pub(super) fn refresh_databases(&mut self) {
-        self.request(Pending::Databases, CommandKind::ListDatabases);
+        if self.status == SessionStatus::Connected
+            && self.capabilities.as_ref().is_none_or(|c| c.databases)
+        {
+            self.request(Pending::Databases, CommandKind::ListDatabases);
+        }
     }
 
     /// Fetches row facts for keys on screen that are not known yet.
@@ -655,6 +666,10 @@ impl Session {
                     ScanState::Paused => ScanPhase::Paused,
                     ScanState::Done => ScanPhase::Done,
                 };
+                if state == ScanState::Done {
+                    // The database list's counts follow what the listing just saw.
+                    self.refresh_databases();
+                }
             }
             _ => {}
         }

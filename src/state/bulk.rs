@@ -200,11 +200,16 @@ impl Session {
                 .unwrap_or_default()
         });
         let name = &self.profile.name;
+        let server = &self.description;
         let what = match (all, databases && !delayable) {
-            (true, _) => format!("every database of {name}"),
-            (false, true) => format!("database db{} of {name}", self.db),
-            (false, false) => format!("{name} ({})", self.description),
+            (true, _) => format!("every database of {name} ({server})"),
+            (false, true) => format!("database db{} of {name} ({server})", self.db),
+            (false, false) => format!("{name} ({server})"),
         };
+        // The dialog shows how many keys go: read the counts afresh for it.
+        if databases {
+            self.refresh_databases();
+        }
         fx.ask(Confirm::Flush(FlushConfirm {
             conn: self.conn,
             db: self.db,
@@ -216,6 +221,7 @@ impl Session {
             server: None,
             delay: String::new(),
             error: None,
+            focused: false,
         }));
     }
 }

@@ -101,6 +101,9 @@ pub struct FlushConfirm {
     pub delay: String,
     /// Why the answer was refused.
     pub error: Option<String>,
+    /// Whether the typed confirmation has taken the keyboard yet (it does once, when the
+    /// question opens, so the name can be typed at once).
+    pub focused: bool,
 }
 
 impl FlushConfirm {

@@ -44,6 +44,61 @@ pub enum TestStatus {
     Failed(String),
 }
 
+/// A field of the form that can be wrong (its message is shown beside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The profile name.
+    Name,
+    /// The database URL, the directory, or the memcached servers.
+    Target,
+    /// The Redis host.
+    Host,
+    /// The Redis port.
+    Port,
+    /// The unix socket path.
+    Socket,
+    /// The password's environment variable.
+    EnvVar,
+    /// The database index.
+    Db,
+    /// The connect timeout.
+    ConnectTimeout,
+    /// The command timeout.
+    CommandTimeout,
+}
+
+/// What is wrong with the form's fields, field by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems(Vec<(Field, String)>);
+
+impl Problems {
+    /// The problem of one field.
+    #[must_use]
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.0
+            .iter()
+            .find_map(|(f, m)| (*f == field).then_some(m.as_str()))
+    }
+
+    /// True when every field is fine.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first problem, in the order of the form.
+    #[must_use]
+    pub fn first(&self) -> Option<&str> {
+        self.0.first().map(|(_, m)| m.as_str())
+    }
+
+    fn add(&mut self, field: Field, message: impl Into<String>) {
+        if self.get(field).is_none() {
+            self.0.push((field, message.into()));
+        }
+    }
+}
+
 /// The add/edit profile form, as text fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileForm {
@@ -93,10 +148,21 @@ pub struct ProfileForm {
     pub production: bool,
     /// Colour tag.
     pub color: Option<crate::config::profiles::ColorTag>,
-    /// Why the form cannot be saved.
+    /// Why the form could not be saved, for reasons no field shows (the file could not be
+    /// written).
     pub error: Option<String>,
     /// Connection test progress.
     pub test: TestStatus,
+    /// The profile the last test ran with: its result is shown only while the fields still
+    /// describe it.
+    pub tested: Option<Profile>,
+    /// Fields the user has changed: their problems show at once; the others only after a
+    /// save or a test was tried.
+    pub touched: std::collections::HashSet<Field>,
+    /// A save or a test was tried.
+    pub attempted: bool,
+    /// Why the pasted URL could not fill the form (shown beside it until it is edited).
+    pub url_error: Option<String>,
 }
 
 impl Default for ProfileForm {
@@ -183,6 +249,144 @@ impl ProfileForm {
             color: profile.color,
             error: None,
             test: TestStatus::Idle,
+            tested: None,
+            touched: std::collections::HashSet::new(),
+            attempted: false,
+            url_error: None,
+        }
+    }
+
+    /// Whether the problem of `field` is shown now.
+    #[must_use]
+    pub fn shows(&self, field: Field) -> bool {
+        self.attempted || self.touched.contains(&field)
+    }
+
+    /// The last test's result, while the fields still describe what was tested.
+    #[must_use]
+    pub fn test_result(&self) -> &TestStatus {
+        match (&self.test, &self.tested) {
+            (TestStatus::Running(_), _) => &self.test,
+            (_, Some(tested)) if self.to_profile().ok().as_ref() == Some(tested) => &self.test,
+            _ => &TestStatus::Idle,
+        }
+    }
+
+    /// What is wrong with the fields, each beside its field. `taken` says whether another
+    /// profile has a name already.
+    #[must_use]
+    pub fn problems(&self, taken: &dyn Fn(&str) -> bool) -> Problems {
+        let mut p = Problems::default();
+        match crate::config::profiles::check_name(&self.name) {
+            Err(e) => p.add(Field::Name, e.to_string()),
+            Ok(())
+                if self.original_name.as_deref() != Some(self.name.as_str())
+                    && taken(&self.name) =>
+            {
+                p.add(
+                    Field::Name,
+                    format!("a profile named `{}` exists already", self.name),
+                );
+            }
+            Ok(()) => {}
+        }
+        let whole = |text: &str| text.trim().parse::<u64>().ok();
+        match self.kind {
+            FormKind::Sql => match self.servers.trim() {
+                "" => p.add(
+                    Field::Target,
+                    "give a sqlite://, postgres:// or mysql:// URL",
+                ),
+                url => match parse_url(url) {
+                    Ok((ConnectionSpec::Sql(_), _)) => {}
+                    Ok(_) => p.add(
+                        Field::Target,
+                        "give a sqlite://, postgres:// or mysql:// URL",
+                    ),
+                    Err(e) => p.add(Field::Target, e.to_string()),
+                },
+            },
+            FormKind::File => {
+                let dir = self.servers.trim();
+                if dir.is_empty() {
+                    p.add(Field::Target, "give the cache directory");
+                } else if let Err(e) = parse_url(&format!("file://{dir}")) {
+                    p.add(Field::Target, e.to_string());
+                }
+            }
+            FormKind::Memcached => {
+                if let Some(problem) = memcached_servers_problem(&self.servers) {
+                    p.add(Field::Target, problem);
+                }
+            }
+            FormKind::Redis => self.redis_problems(&mut p),
+        }
+        for (field, text, what) in [
+            (
+                Field::ConnectTimeout,
+                &self.connect_timeout_ms,
+                "the connect timeout",
+            ),
+            (
+                Field::CommandTimeout,
+                &self.command_timeout_ms,
+                "the command timeout",
+            ),
+        ] {
+            if whole(text).is_none_or(|ms| ms == 0) {
+                p.add(
+                    field,
+                    format!("{what} is a whole number of milliseconds, 1 or more"),
+                );
+            }
+        }
+        p
+    }
+
+    fn redis_problems(&self, p: &mut Problems) {
+        if self.use_unix {
+            if self.unix_path.trim().is_empty() {
+                p.add(Field::Socket, "give the socket path");
+            }
+        } else {
+            if self.host.trim().is_empty() {
+                p.add(Field::Host, "give the host name or address");
+            }
+            match self.port.trim() {
+                "" => p.add(
+                    Field::Port,
+                    "give the port (Redis listens on 6379 by default)",
+                ),
+                port => {
+                    if port.parse::<u16>().ok().is_none_or(|n| n == 0) {
+                        p.add(
+                            Field::Port,
+                            format!("`{port}` is not a port: use 1 to 65535"),
+                        );
+                    }
+                }
+            }
+        }
+        if self.password_mode == PasswordMode::Env {
+            let var = self
+                .env_var
+                .trim()
+                .trim_start_matches("${")
+                .trim_end_matches('}');
+            if var.is_empty() {
+                p.add(Field::EnvVar, "name the variable that holds the password");
+            } else if !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                p.add(
+                    Field::EnvVar,
+                    "a variable name has only letters, digits and _",
+                );
+            }
+        }
+        if self.db.trim().parse::<u32>().is_err() {
+            p.add(
+                Field::Db,
+                format!("`{}` is not a database index: use 0, 1, 2…", self.db.trim()),
+            );
         }
     }
 
@@ -215,10 +419,10 @@ impl ProfileForm {
     /// # Errors
     /// A field is empty or not a number where one is needed.
     pub fn to_profile(&self) -> Result<Profile, String> {
-        let name = self.name.trim();
-        if name.is_empty() {
-            return Err("give the profile a name".to_owned());
+        if let Some(problem) = self.problems(&|_| false).first() {
+            return Err(problem.to_owned());
         }
+        let name = self.name.trim();
         let number = |text: &str, what: &str| -> Result<u64, String> {
             text.trim()
                 .parse::<u64>()
@@ -329,5 +533,99 @@ impl ProfileForm {
     pub fn typed_password(&self) -> Option<Secret> {
         (self.password_mode == PasswordMode::Ask && !self.password.is_empty())
             .then(|| Secret::new(self.password.clone()))
+    }
+}
+
+/// What is wrong with a memcached server list, if anything: each entry `host:port` (or one
+/// socket path), the port from 1 to 65535.
+fn memcached_servers_problem(list: &str) -> Option<String> {
+    let list = list.trim();
+    if list.is_empty() {
+        return Some("give at least one server (host:port)".to_owned());
+    }
+    if list.starts_with('/') {
+        return None;
+    }
+    for entry in list.split(',').map(str::trim) {
+        if entry.is_empty() {
+            return Some("an empty entry between commas: remove the extra comma".to_owned());
+        }
+        let Some((host, port)) = entry.rsplit_once(':') else {
+            return Some(format!("`{entry}` needs a port: {entry}:11211"));
+        };
+        if host.trim_matches(['[', ']']).is_empty() {
+            return Some(format!("`{entry}` needs a host before the port"));
+        }
+        if port.parse::<u16>().ok().is_none_or(|n| n == 0) {
+            return Some(format!("`{entry}`: `{port}` is not a port: use 1 to 65535"));
+        }
+    }
+    let url = format!("memcached://{}", list.replace(' ', ""));
+    parse_url(&url).err().map(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redis_form() -> ProfileForm {
+        ProfileForm {
+            name: "local".into(),
+            ..ProfileForm::default()
+        }
+    }
+
+    #[test]
+    fn each_field_says_what_is_wrong_with_it_and_only_it() {
+        let f = redis_form();
+        assert!(
+            f.problems(&|_| false).is_empty(),
+            "{:?}",
+            f.problems(&|_| false)
+        );
+        let mut bad = redis_form();
+        bad.host = " ".into();
+        bad.port = "99999".into();
+        bad.db = "x".into();
+        let p = bad.problems(&|_| false);
+        assert_eq!(p.get(Field::Host), Some("give the host name or address"));
+        assert!(p.get(Field::Port).is_some_and(|m| m.contains("1 to 65535")));
+        assert!(p.get(Field::Db).is_some());
+        assert!(p.get(Field::Name).is_none());
+        let mut edited = redis_form();
+        edited.original_name = Some("local".into());
+        let p = edited.problems(&|n| n == "local");
+        assert!(p.get(Field::Name).is_none(), "its own name is no clash");
+        assert!(
+            redis_form()
+                .problems(&|n| n == "local")
+                .get(Field::Name)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn memcached_servers_are_checked_entry_by_entry() {
+        assert_eq!(memcached_servers_problem("a:11211, b:11211"), None);
+        assert_eq!(memcached_servers_problem("/run/memcached.sock"), None);
+        let p = memcached_servers_problem("a:11211, b:99999").expect("a problem");
+        assert!(p.contains("b:99999") && p.contains("1 to 65535"), "{p}");
+        assert!(memcached_servers_problem("a").is_some_and(|p| p.contains("needs a port")));
+        assert!(memcached_servers_problem("a:1,,b:2").is_some_and(|p| p.contains("comma")));
+        assert!(memcached_servers_problem(":11211").is_some_and(|p| p.contains("host")));
+    }
+
+    #[test]
+    fn a_test_result_shows_only_while_the_fields_describe_what_was_tested() {
+        let mut f = redis_form();
+        f.tested = f.to_profile().ok();
+        f.test = TestStatus::Ok("Redis 7".into());
+        assert_eq!(f.test_result(), &TestStatus::Ok("Redis 7".into()));
+        f.port = "6380".into();
+        assert_eq!(
+            f.test_result(),
+            &TestStatus::Idle,
+            "a changed field hides it"
+        );
     }
 }

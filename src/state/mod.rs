@@ -36,7 +36,7 @@ pub use browser::{
 pub use bulk::{BulkDelete, BulkPhase, CreateForm, PREVIEW_SAMPLE};
 pub use confirm::{Confirm, FlushConfirm};
 pub use dashboard::{Compare, DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE};
-pub use form::{FormKind, PasswordMode, ProfileForm, TestStatus};
+pub use form::{Field, FormKind, PasswordMode, Problems, ProfileForm, TestStatus};
 pub use order::{Base, FlatOrder, MAX_FACT_SORT, Sort, SortKey};
 pub use server::{SLOW_LOG_COUNT, ServerInfoView, ServerTab};
 pub use session::{Pending, Session, SessionStatus};
@@ -336,7 +336,8 @@ impl AppState {
                     self.form = Some(ProfileForm::from_profile(p));
                 }
             }
-            Action::SaveForm => self.save_form(),
+            Action::SaveForm => self.save_form(false),
+            Action::SaveFormAndConnect => self.save_form(true),
             Action::TestForm => self.test_form(),
             Action::CloseForm => self.form = None,
             Action::SetCaFile(path) => {
@@ -537,8 +538,14 @@ impl AppState {
     }
 
     /// Saves the form (add or update). On success the form closes.
-    fn save_form(&mut self) {
+    fn save_form(&mut self, connect: bool) {
         let Some(form) = &mut self.form else { return };
+        form.attempted = true;
+        let profiles = &self.profiles;
+        if !form.problems(&|n| profiles.get(n).is_some()).is_empty() {
+            // Each problem shows beside its field; nothing is saved.
+            return;
+        }
         let profile = match form.to_profile() {
             Ok(p) => p,
             Err(e) => {
@@ -556,9 +563,12 @@ impl AppState {
                 if let Some(pw) = password {
                     self.session_passwords.insert(profile.name.clone(), pw);
                 }
-                self.selected_profile = Some(profile.name);
+                self.selected_profile = Some(profile.name.clone());
                 self.form = None;
                 self.save_profiles();
+                if connect {
+                    self.connect_profile(&profile.name);
+                }
             }
             Err(e) => {
                 if let Some(form) = &mut self.form {
@@ -571,12 +581,11 @@ impl AppState {
     /// Starts "Test connection" for the form's settings.
     fn test_form(&mut self) {
         let Some(form) = &mut self.form else { return };
-        let profile = match form.to_profile() {
-            Ok(p) => p,
-            Err(e) => {
-                form.test = TestStatus::Failed(e);
-                return;
-            }
+        form.attempted = true;
+        // An input mistake is shown beside its field: it is no failed connection.
+        let Ok(profile) = form.to_profile() else {
+            form.test = TestStatus::Idle;
+            return;
         };
         let password = match profile
             .connection
@@ -597,6 +606,7 @@ impl AppState {
         );
         if let Some(form) = &mut self.form {
             form.test = TestStatus::Running(req);
+            form.tested = form.to_profile().ok();
         }
     }
 

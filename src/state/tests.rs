@@ -360,20 +360,20 @@ fn the_form_refuses_bad_fields_with_a_reason() {
     let mut form = ProfileForm::default();
     assert_eq!(
         form.to_profile().err().as_deref(),
-        Some("give the profile a name")
+        Some("a profile needs a name")
     );
     form.name = "x".into();
     form.port = "70000".into();
     assert_eq!(
         form.to_profile().err().as_deref(),
-        Some("the port must be from 1 to 65535")
+        Some("`70000` is not a port: use 1 to 65535")
     );
     form.port = "6379".into();
     form.db = "two".into();
     assert!(
         form.to_profile()
             .err()
-            .is_some_and(|e| e.contains("whole number"))
+            .is_some_and(|e| e.contains("not a database index"))
     );
     form.db = "2".into();
     form.url = "redis://u:pw@h:1/3".into();

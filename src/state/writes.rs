@@ -631,6 +631,7 @@ impl Session {
     }
 
     fn deleted(&mut self, saved: Vec<DumpedKey>, deleted: u64, fx: &mut Effects) {
+        self.refresh_databases();
         let keys: Vec<Bytes> = saved.iter().map(|k| k.key.clone()).collect();
         self.browser.mark_gone(&keys);
         if self.viewer.as_ref().is_some_and(|v| keys.contains(&v.key)) {
@@ -706,6 +707,17 @@ impl Session {
             }
             WriteOutcome::Done(_) => {}
         }
+        if matches!(
+            op,
+            WriteOp::Create { .. }
+                | WriteOp::Delete { .. }
+                | WriteOp::Restore { .. }
+                | WriteOp::Copy { .. }
+                | WriteOp::Rename { .. }
+        ) {
+            // Key counts in the database list changed.
+            self.refresh_databases();
+        }
         let b = &mut self.browser;
         match op {
             WriteOp::Rename { from, to, .. } => {
@@ -737,6 +749,7 @@ impl Session {
             | WriteOp::FlushAll
             | WriteOp::Flush { .. }
             | WriteOp::PurgeExpired => {
+                fx.notify(Level::Info, self.flush_note(&op, outcome.changed()));
                 self.viewer = None;
                 self.undo = None;
                 self.refresh_listing();
@@ -750,6 +763,29 @@ impl Session {
                 self.load_clients();
             }
             other => self.value_written(&other, outcome.changed()),
+        }
+    }
+
+    /// What a flush (or a purge) did, in words, for the note after it.
+    fn flush_note(&self, op: &WriteOp, changed: u64) -> String {
+        let name = &self.profile.name;
+        let removed = group_digits(changed);
+        match op {
+            WriteOp::FlushDb => format!("flushed db{} of {name}: {removed} keys removed", self.db),
+            WriteOp::FlushAll => {
+                format!("flushed every database of {name}: {removed} keys removed")
+            }
+            WriteOp::Flush { server, delay_secs } => {
+                let what = server
+                    .as_ref()
+                    .map_or_else(|| name.clone(), |s| format!("{s} of {name}"));
+                if *delay_secs > 0 {
+                    format!("{what} will be flushed in {delay_secs} s")
+                } else {
+                    format!("flushed {what}: {removed} keys removed")
+                }
+            }
+            _ => format!("purged {removed} expired entries of {name}"),
         }
     }
 

@@ -127,7 +127,7 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
                 |d| format!("db{} ({} keys)", d.index, group_digits(d.keys)),
             );
             let l = ui.label("Database");
-            egui::ComboBox::from_id_salt("db_select")
+            let combo = egui::ComboBox::from_id_salt("db_select")
                 .selected_text(current)
                 .show_ui(ui, |ui| {
                     for d in &s.databases {
@@ -139,6 +139,10 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
                 })
                 .response
                 .labelled_by(l.id);
+            if combo.clicked() {
+                // The counts it lists are read afresh each time it opens.
+                ask(SessionAction::RefreshDatabases);
+            }
             if ui
                 .small_button("Refresh")
                 .on_hover_text("Refresh key counts")

@@ -16,12 +16,20 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
         .and_then(|c| state.session(c.conn()))
         .map(|s| s.profile.name.clone())
         .unwrap_or_default();
+    let keys = state
+        .confirm
+        .as_ref()
+        .and_then(|c| match c {
+            Confirm::Flush(f) => state.session(f.conn).map(|s| (s, f.all)),
+            _ => None,
+        })
+        .and_then(|(s, all)| keys_held(s, all));
     let Some(confirm) = &mut state.confirm else {
         return;
     };
     let mut yes = false;
     let mut no = false;
-    egui::Modal::new(egui::Id::unique("confirm")).show(ctx, |ui| {
+    let modal = egui::Modal::new(egui::Id::unique("confirm")).show(ctx, |ui| {
         // A fixed width: the question keeps its place as it is answered.
         ui.set_width(460.0);
         match confirm {
@@ -40,7 +48,7 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
                 ));
                 (yes, no) = answer_ui(ui, "Replace it");
             }
-            Confirm::Flush(flush) => (yes, no) = flush_question_ui(ui, flush),
+            Confirm::Flush(flush) => (yes, no) = flush_question_ui(ui, flush, keys),
             Confirm::Admin {
                 title, description, ..
             } => {
@@ -65,6 +73,8 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
             }
         }
     });
+    // Escape (or a click beside the question) is a No: the safe answer.
+    no |= modal.should_close();
     if yes {
         actions.push(Action::ConfirmYes);
     } else if no {
@@ -72,15 +82,38 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
     }
 }
 
-/// The typed flush confirmation: what it empties, the pool's server and delay, the name to
-/// type. Which button was clicked.
-fn flush_question_ui(ui: &mut egui::Ui, flush: &mut crate::state::FlushConfirm) -> (bool, bool) {
+/// How many keys a flush of `s` would remove, as far as the session knows: the database's
+/// count (or every database's), or what the listing counted.
+fn keys_held(s: &Session, all: bool) -> Option<u64> {
+    if s.capabilities.as_ref().is_some_and(|c| c.databases) {
+        if all {
+            return Some(s.databases.iter().map(|d| d.keys).sum());
+        }
+        return s.databases.iter().find(|d| d.index == s.db).map(|d| d.keys);
+    }
+    (s.browser.scan.phase != crate::state::ScanPhase::Idle).then_some(s.browser.scan.total_keys)
+}
+
+/// The typed flush confirmation: what it empties and on which server, how many keys it holds,
+/// the pool's server and delay, the name to type (focused at once; Enter flushes once it
+/// matches). Which button was clicked.
+fn flush_question_ui(
+    ui: &mut egui::Ui,
+    flush: &mut crate::state::FlushConfirm,
+    keys: Option<u64>,
+) -> (bool, bool) {
     ui.heading(match (&flush.servers, flush.all) {
         (Some(_), _) => "Flush the cache?",
         (None, true) => "Flush every database?",
         (None, false) => "Flush this database?",
     });
-    ui.label(format!("Flushes {}", flush.what));
+    ui.label(format!("Flushes {}.", flush.what));
+    // Always a line, whether the count is known yet or not: nothing below moves.
+    ui.strong(match keys {
+        Some(1) => "It holds 1 key.".to_owned(),
+        Some(n) => format!("It holds {} keys.", group_digits(n)),
+        None => " ".to_owned(),
+    });
     if let Some(servers) = &flush.servers {
         if !servers.is_empty() {
             ui.horizontal_wrapped(|ui| {
@@ -106,22 +139,31 @@ fn flush_question_ui(ui: &mut egui::Ui, flush: &mut crate::state::FlushConfirm) 
         flush.expected
     ));
     let l = ui.label("Confirmation");
-    ui.add(egui::TextEdit::singleline(&mut flush.typed).desired_width(200.0))
+    let r = ui
+        .add(egui::TextEdit::singleline(&mut flush.typed).desired_width(200.0))
         .labelled_by(l.id);
+    if !flush.focused {
+        r.request_focus();
+        flush.focused = true;
+    }
+    let entered = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
     // The line is there even when empty, so a refused answer moves no button.
     ui.colored_label(
         theme::level_color(Level::Error),
         flush.error.as_deref().unwrap_or(" "),
     );
     let matches = flush.typed.trim() == flush.expected.as_str();
-    ui.horizontal(|ui| {
-        (
-            ui.add_enabled(matches, egui::Button::new("Flush"))
-                .clicked(),
-            ui.button("Cancel").clicked(),
-        )
-    })
-    .inner
+    let (flush_clicked, cancel) = ui
+        .horizontal(|ui| {
+            (
+                ui.add_enabled(matches, egui::Button::new("Flush"))
+                    .on_hover_text("Or press Enter in the confirmation")
+                    .clicked(),
+                ui.button("Cancel").clicked(),
+            )
+        })
+        .inner;
+    (flush_clicked || (entered && matches), cancel)
 }
 
 /// A question's two buttons: the answer that does it, and Cancel. Which was clicked.

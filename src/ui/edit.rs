@@ -100,21 +100,45 @@ pub fn conflict_ui(ui: &mut egui::Ui, v: &Viewer, acts: &mut ConnActions<'_>) {
     });
 }
 
-/// The string editor, or its "Edit" button. Returns true when the editor is open.
+/// The two ways to edit a string, side by side and said apart: the stored value as text,
+/// JSON or hex; or, for a value the viewer decodes (PHP serialize, MessagePack, gzip…), just
+/// its decoded scalars, written back in the same encoding.
+pub fn edit_buttons_ui(ui: &mut egui::Ui, v: &Viewer, acts: &mut ConnActions<'_>) {
+    let complete = matches!(&v.items, Some(ValueItems::String { bytes, total_len })
+        if bytes.len() as u64 == *total_len);
+    if !complete {
+        ui.label(
+            egui::RichText::new("Values over 1 MiB are edited by saving to a file")
+                .color(theme::MUTED),
+        );
+        return;
+    }
+    ui.horizontal(|ui| {
+        if matches!(v.mode, crate::state::ValueMode::Decoded(_))
+            && ui
+                .button("Edit decoded")
+                .on_hover_text(
+                    "Change the decoded strings and numbers; the value is written back in the \
+                     encoding it was stored in, byte for byte elsewhere",
+                )
+                .clicked()
+        {
+            acts.ask(SessionAction::OpenDecodedEditor);
+        }
+        if ui
+            .button("Edit raw")
+            .on_hover_text("Change the stored value itself, as text, JSON or hex")
+            .clicked()
+        {
+            acts.ask(SessionAction::OpenEditor);
+        }
+    });
+    error_line(ui, v.inputs.error.as_ref());
+}
+
+/// The string editor, when open. Returns true when it is.
 pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActions<'_>) -> bool {
     let Some(editor) = &mut v.editor else {
-        let complete = matches!(&v.items, Some(ValueItems::String { bytes, total_len })
-            if bytes.len() as u64 == *total_len);
-        if complete {
-            if ui.button("Edit").clicked() {
-                acts.ask(SessionAction::OpenEditor);
-            }
-        } else {
-            ui.label(
-                egui::RichText::new("Values over 1 MiB are edited by saving to a file")
-                    .color(theme::MUTED),
-            );
-        }
         return false;
     };
     ui.horizontal(|ui| {
@@ -147,19 +171,9 @@ pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnAction
     true
 }
 
-/// The editor of a decoded value's scalars, or its button. Returns true when it is open.
+/// The editor of a decoded value's scalars, when open. Returns true when it is.
 pub fn decoded_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActions<'_>) -> bool {
     let Some(ed) = &mut v.decoded_editor else {
-        if matches!(v.mode, crate::state::ValueMode::Decoded(_)) {
-            if ui
-                .button("Edit values")
-                .on_hover_text("Edit the decoded scalars; the value is re-serialized exactly")
-                .clicked()
-            {
-                acts.ask(SessionAction::OpenDecodedEditor);
-            }
-            error_line(ui, v.inputs.error.as_ref());
-        }
         return false;
     };
     ui.horizontal(|ui| {

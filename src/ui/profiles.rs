@@ -1,7 +1,9 @@
 //! The profiles panel, the profile form and the profile dialogs.
 
 use super::{Actions, DialogPurpose, theme};
-use crate::state::{Action, AppState, FormKind, PasswordMode, TestStatus};
+use crate::state::{
+    Action, AppState, Field, FormKind, PasswordMode, Problems, ProfileForm, TestStatus,
+};
 
 /// The list of saved profiles with its actions.
 pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
@@ -98,35 +100,66 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Action
     }
 }
 
-fn labelled_text(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str) -> egui::Response {
+/// A labelled text row of the profile form. A field that can be wrong shows its problem beside
+/// it (in the same row, so nothing below moves), once it was edited or a save was tried; the
+/// message goes as soon as the field is right.
+fn field_row(
+    ui: &mut egui::Ui,
+    form: &mut ProfileForm,
+    problems: &Problems,
+    row: (&str, Option<Field>, &str),
+    text: impl FnOnce(&mut ProfileForm) -> &mut String,
+) {
+    let (label, field, hint) = row;
     let l = ui.label(label);
-    let r = ui
-        .add(
-            egui::TextEdit::singleline(text)
-                .hint_text(hint)
-                .desired_width(260.0),
-        )
-        .labelled_by(l.id);
+    ui.horizontal(|ui| {
+        let changed = ui
+            .add(
+                egui::TextEdit::singleline(text(form))
+                    .hint_text(egui::RichText::new(hint).italics())
+                    .desired_width(260.0),
+            )
+            .labelled_by(l.id)
+            .changed();
+        if let Some(field) = field {
+            if changed {
+                form.touched.insert(field);
+            }
+            if form.shows(field)
+                && let Some(problem) = problems.get(field)
+            {
+                ui.colored_label(
+                    theme::level_color(crate::state::Level::Error),
+                    egui::RichText::new(problem).small(),
+                );
+            }
+        }
+    });
     ui.end_row();
-    r
 }
 
 /// The rows every kind of profile has: timeouts, pattern, delimiter, safety.
-fn shared_rows(ui: &mut egui::Ui, form: &mut crate::state::ProfileForm) {
-    labelled_text(
+fn shared_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) {
+    field_row(
         ui,
-        "Connect timeout (ms)",
-        &mut form.connect_timeout_ms,
-        "5000",
+        form,
+        problems,
+        ("Connect timeout (ms)", Some(Field::ConnectTimeout), "5000"),
+        |f| &mut f.connect_timeout_ms,
     );
-    labelled_text(
+    field_row(
         ui,
-        "Command timeout (ms)",
-        &mut form.command_timeout_ms,
-        "10000",
+        form,
+        problems,
+        ("Command timeout (ms)", Some(Field::CommandTimeout), "10000"),
+        |f| &mut f.command_timeout_ms,
     );
-    labelled_text(ui, "Default pattern", &mut form.default_pattern, "*");
-    labelled_text(ui, "Tree delimiter", &mut form.delimiter, ":");
+    field_row(ui, form, problems, ("Default pattern", None, "*"), |f| {
+        &mut f.default_pattern
+    });
+    field_row(ui, form, problems, ("Tree delimiter", None, ":"), |f| {
+        &mut f.delimiter
+    });
     safety_rows(ui, form);
 }
 
@@ -154,41 +187,57 @@ fn safety_rows(ui: &mut egui::Ui, form: &mut crate::state::ProfileForm) {
     ui.end_row();
 }
 
-/// The add/edit form.
+/// The add/edit profile form. Each field says what is wrong with it beside it; "Test
+/// connection" runs only on fields that are right, and its result shows while they still
+/// describe what was tested; "Save and connect" saves and opens the profile.
 #[expect(
     clippy::too_many_lines,
     reason = "an egui layout reads top to bottom as the screen does"
 )]
 pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
     let mut browse = false;
-    let mut save = false;
-    let mut test = false;
-    let mut cancel = false;
+    let mut asked = None;
+    let profiles = &state.profiles;
     let Some(form) = &mut state.form else {
         return;
     };
-    ui.heading(if form.original_name.is_some() {
-        "Edit profile"
-    } else {
-        "New profile"
-    });
+    let problems = form.problems(&|n| profiles.get(n).is_some());
+    let new = form.original_name.is_none();
+    ui.heading(if new { "New profile" } else { "Edit profile" });
     ui.add_space(6.0);
     egui::ScrollArea::vertical().show(ui, |ui| {
         egui::Grid::new("profile_form")
             .num_columns(2)
             .spacing([12.0, 6.0])
             .show(ui, |ui| {
-                labelled_text(ui, "Name", &mut form.name, "e.g. local, staging, prod");
+                field_row(
+                    ui,
+                    form,
+                    &problems,
+                    ("Name", Some(Field::Name), "e.g. local, staging, prod"),
+                    |f| &mut f.name,
+                );
                 let l = ui.label("Paste URL");
                 ui.horizontal(|ui| {
-                    ui.add(
-                        egui::TextEdit::singleline(&mut form.url)
-                            .hint_text("redis://user:pass@host:6379/0")
-                            .desired_width(260.0),
-                    )
-                    .labelled_by(l.id);
+                    if ui
+                        .add(
+                            egui::TextEdit::singleline(&mut form.url)
+                                .hint_text("redis://user:pass@host:6379/0")
+                                .desired_width(260.0),
+                        )
+                        .labelled_by(l.id)
+                        .changed()
+                    {
+                        form.url_error = None;
+                    }
                     if ui.button("Fill from URL").clicked() {
-                        form.error = form.apply_url().err();
+                        form.url_error = form.apply_url().err();
+                    }
+                    if let Some(e) = &form.url_error {
+                        ui.colored_label(
+                            theme::level_color(crate::state::Level::Error),
+                            egui::RichText::new(e).small(),
+                        );
                     }
                 });
                 ui.end_row();
@@ -200,108 +249,42 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                     ui.radio_value(&mut form.kind, FormKind::Sql, "Database table");
                 });
                 ui.end_row();
-                if form.kind == FormKind::Sql {
-                    labelled_text(
-                        ui,
+                let target = match form.kind {
+                    FormKind::Sql => Some((
                         "Database URL",
-                        &mut form.servers,
                         "postgres://app:${DB_PASSWORD}@db:5432/app?table=cache",
+                    )),
+                    FormKind::File => Some(("Directory", "/srv/app/storage/framework/cache/data")),
+                    FormKind::Memcached => {
+                        Some(("Servers", "host:11211, host2:11211 or /path.sock"))
+                    }
+                    FormKind::Redis => None,
+                };
+                if let Some((label, hint)) = target {
+                    field_row(
+                        ui,
+                        form,
+                        &problems,
+                        (label, Some(Field::Target), hint),
+                        |f| &mut f.servers,
                     );
-                    shared_rows(ui, form);
+                    shared_rows(ui, form, &problems);
                     return;
                 }
-                if form.kind == FormKind::File {
-                    labelled_text(
-                        ui,
-                        "Directory",
-                        &mut form.servers,
-                        "/srv/app/storage/framework/cache/data",
-                    );
-                    shared_rows(ui, form);
-                    return;
-                }
-                if form.kind == FormKind::Memcached {
-                    labelled_text(
-                        ui,
-                        "Servers",
-                        &mut form.servers,
-                        "host:11211, host2:11211 or /path.sock",
-                    );
-                    shared_rows(ui, form);
-                    return;
-                }
-                ui.label("Address");
-                ui.horizontal(|ui| {
-                    ui.radio_value(&mut form.use_unix, false, "TCP");
-                    ui.radio_value(&mut form.use_unix, true, "Unix socket");
-                });
-                ui.end_row();
-                if form.use_unix {
-                    labelled_text(
-                        ui,
-                        "Socket path",
-                        &mut form.unix_path,
-                        "/run/redis/redis.sock",
-                    );
-                } else {
-                    labelled_text(ui, "Host", &mut form.host, "127.0.0.1");
-                    labelled_text(ui, "Port", &mut form.port, "6379");
-                    ui.label("TLS");
-                    ui.checkbox(&mut form.tls, "Use TLS (rediss://)");
-                    ui.end_row();
-                    if form.tls {
-                        let l = ui.label("CA file");
-                        ui.horizontal(|ui| {
-                            ui.add(
-                                egui::TextEdit::singleline(&mut form.ca_file)
-                                    .hint_text("system roots")
-                                    .desired_width(200.0),
-                            )
-                            .labelled_by(l.id);
-                            if ui.button("Browse…").clicked() {
-                                browse = true;
-                            }
-                        });
-                        ui.end_row();
-                    }
-                }
-                labelled_text(ui, "Username", &mut form.username, "default user");
-                ui.label("Password");
-                ui.horizontal(|ui| {
-                    ui.radio_value(&mut form.password_mode, PasswordMode::None, "None");
-                    ui.radio_value(
-                        &mut form.password_mode,
-                        PasswordMode::Ask,
-                        "Ask when connecting",
-                    );
-                    ui.radio_value(&mut form.password_mode, PasswordMode::Env, "From variable");
-                });
-                ui.end_row();
-                match form.password_mode {
-                    PasswordMode::None => {}
-                    PasswordMode::Ask => {
-                        let l = ui.label("Password (this session)");
-                        ui.add(
-                            egui::TextEdit::singleline(&mut form.password)
-                                .password(true)
-                                .hint_text("never saved to disk")
-                                .desired_width(260.0),
-                        )
-                        .labelled_by(l.id);
-                        ui.end_row();
-                    }
-                    PasswordMode::Env => {
-                        labelled_text(ui, "Variable", &mut form.env_var, "REDIS_PASSWORD");
-                    }
-                }
-                labelled_text(ui, "Database", &mut form.db, "0");
-                shared_rows(ui, form);
+                browse = redis_rows(ui, form, &problems);
+                shared_rows(ui, form, &problems);
             });
         ui.add_space(8.0);
         if let Some(error) = &form.error {
             ui.colored_label(theme::level_color(crate::state::Level::Error), error);
         }
-        match &form.test {
+        if form.attempted && !problems.is_empty() {
+            ui.colored_label(
+                theme::level_color(crate::state::Level::Warning),
+                "Fix the fields marked in red first.",
+            );
+        }
+        match form.test_result() {
             TestStatus::Idle => {}
             TestStatus::Running(_) => {
                 ui.horizontal(|ui| {
@@ -320,21 +303,132 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
             }
         }
         ui.horizontal(|ui| {
-            save = ui.button("Save").clicked();
-            test = ui.button("Test connection").clicked();
-            cancel = ui.button("Cancel").clicked();
+            if ui
+                .button("Save and connect")
+                .on_hover_text("Save the profile and open it")
+                .clicked()
+            {
+                asked = Some(Action::SaveFormAndConnect);
+            }
+            if ui.button("Save").clicked() {
+                asked = Some(Action::SaveForm);
+            }
+            if ui.button("Test connection").clicked() {
+                asked = Some(Action::TestForm);
+            }
+            if ui.button("Cancel").clicked() {
+                asked = Some(Action::CloseForm);
+            }
         });
     });
     if browse {
         actions.pick_file(DialogPurpose::CaFile);
     }
-    if save {
-        actions.push(Action::SaveForm);
-    } else if test {
-        actions.push(Action::TestForm);
-    } else if cancel {
-        actions.push(Action::CloseForm);
+    if let Some(action) = asked {
+        actions.push(action);
     }
+}
+
+/// The Redis rows: address, TLS, user, password, database. True when "Browse…" was clicked.
+fn redis_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) -> bool {
+    let mut browse = false;
+    ui.label("Address");
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut form.use_unix, false, "TCP");
+        ui.radio_value(&mut form.use_unix, true, "Unix socket");
+    });
+    ui.end_row();
+    if form.use_unix {
+        field_row(
+            ui,
+            form,
+            problems,
+            ("Socket path", Some(Field::Socket), "/run/redis/redis.sock"),
+            |f| &mut f.unix_path,
+        );
+    } else {
+        field_row(
+            ui,
+            form,
+            problems,
+            ("Host", Some(Field::Host), "required: a host name or IP"),
+            |f| &mut f.host,
+        );
+        field_row(
+            ui,
+            form,
+            problems,
+            ("Port", Some(Field::Port), "required: 6379 by default"),
+            |f| &mut f.port,
+        );
+        ui.label("TLS");
+        ui.checkbox(&mut form.tls, "Use TLS (rediss://)");
+        ui.end_row();
+        if form.tls {
+            let l = ui.label("CA file");
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut form.ca_file)
+                        .hint_text("system roots")
+                        .desired_width(200.0),
+                )
+                .labelled_by(l.id);
+                if ui.button("Browse…").clicked() {
+                    browse = true;
+                }
+            });
+            ui.end_row();
+        }
+    }
+    field_row(
+        ui,
+        form,
+        problems,
+        ("Username", None, "default user"),
+        |f| &mut f.username,
+    );
+    ui.label("Password");
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut form.password_mode, PasswordMode::None, "None");
+        ui.radio_value(
+            &mut form.password_mode,
+            PasswordMode::Ask,
+            "Ask when connecting",
+        );
+        ui.radio_value(&mut form.password_mode, PasswordMode::Env, "From variable");
+    });
+    ui.end_row();
+    match form.password_mode {
+        PasswordMode::None => {}
+        PasswordMode::Ask => {
+            let l = ui.label("Password (this session)");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.password)
+                    .password(true)
+                    .hint_text("never saved to disk")
+                    .desired_width(260.0),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
+        }
+        PasswordMode::Env => {
+            field_row(
+                ui,
+                form,
+                problems,
+                ("Variable", Some(Field::EnvVar), "REDIS_PASSWORD"),
+                |f| &mut f.env_var,
+            );
+        }
+    }
+    field_row(
+        ui,
+        form,
+        problems,
+        ("Database", Some(Field::Db), "0"),
+        |f| &mut f.db,
+    );
+    browse
 }
 
 /// The password dialog for profiles that ask when connecting.

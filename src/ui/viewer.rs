@@ -63,6 +63,9 @@ pub fn viewer_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
                     && is_string
                     && (edit::decoded_editor_ui(ui, v, &mut acts)
                         || edit::string_editor_ui(ui, v, &mut acts));
+                if writable && is_string && !editing {
+                    edit::edit_buttons_ui(ui, v, &mut acts);
+                }
                 if writable && !is_string {
                     edit::element_actions_ui(ui, v, &mut acts);
                 }

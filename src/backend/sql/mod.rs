@@ -651,7 +651,10 @@ impl CacheBackend for SqlBackend {
             },
             encoding: None,
             length: row.value.len() as u64,
-            extra: vec![("Expiration".to_owned(), row.expiration.to_string())],
+            extra: vec![(
+                "Expiration".to_owned(),
+                crate::core::format::expiry_text(row.expiration, now_secs()),
+            )],
             flags: None,
         })
     }
