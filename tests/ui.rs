@@ -57,7 +57,7 @@ fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
     h.run_steps(2);
 
     // Create a profile from a pasted URL.
-    h.get_by_label("+ New profile").click();
+    h.get_by_label("New profile").click();
     h.run_steps(2);
     replace_text(&mut h, "Name", "test server");
     replace_text(&mut h, "Paste URL", &server.url());
@@ -473,7 +473,13 @@ fn the_dashboard_charts_live_figures_and_compares_two_connections() {
     };
     run_until(&mut h, "three samples", |app| samples(app, 0) >= 3);
     assert!(h.query_by_label("Metrics · redis-live").is_some());
-    for title in ["Hit rate", "Memory", "Operations", "Clients", "Network"] {
+    for title in [
+        "Hit rate (%)",
+        "Memory (bytes)",
+        "Operations (per second)",
+        "Clients",
+        "Network (bytes per second)",
+    ] {
         // Chart titles (some also name a read-out).
         assert!(
             h.query_all_by_label(title).next().is_some(),
@@ -654,8 +660,14 @@ fn a_memory_analysis_runs_from_the_app_and_opens_the_biggest_key() {
     assert_eq!(report.top[0].bytes, usage);
     assert_eq!(report.ttl[1].keys, 50, "the users expire within a minute");
 
-    // A namespace lists its keys in the browser.
-    h.get_by_label("user:").click();
+    // Bars carry their names beside them, the whole name on hover.
+    assert!(
+        h.query_all_by_label("user:").count() >= 2,
+        "the namespace in the bars and in the table"
+    );
+    // A namespace lists its keys in the browser, and the window folds out of its way.
+    h.get_by_role_and_label(egui::accesskit::Role::Link, "user:")
+        .click();
     run_until(&mut h, "the namespace's keys", |app| {
         app.state.active_session().is_some_and(|s| {
             s.browser.pattern == "user:*"
@@ -663,6 +675,19 @@ fn a_memory_analysis_runs_from_the_app_and_opens_the_biggest_key() {
                 && s.browser.index.len() == 50
         })
     });
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("Biggest keys").is_none(),
+        "the analysis is folded to its title bar"
+    );
+    let title = h.get_by_label_contains("Memory analysis · analysis").rect();
+    assert!(
+        h.query_all_by_label_contains("user:")
+            .all(|row| !title.intersects(row.rect())),
+        "it covers none of the listed keys"
+    );
+    h.get_by_label("Show").click();
+    h.run_steps(3);
 
     h.get_by_label("big:1").click();
     run_until(&mut h, "the biggest key to open", |app| {

@@ -326,7 +326,7 @@ fn a_new_key_is_created_with_its_ttl() {
     let mut c = server.conn();
     let (_cfg, mut h) = connect_to(&server.url(), "create");
     wait_listed(&mut h);
-    h.get_by_label("+ New key").click();
+    h.get_by_label("New key").click();
     h.run_steps(2);
     replace_text(&mut h, "Key name", "cart:7");
     h.get_by_label("hash").click();
@@ -363,7 +363,7 @@ fn read_only_profiles_show_no_write_controls_and_production_asks_first() {
         "Edit",
         "Delete key",
         "Set TTL",
-        "+ New key",
+        "New key",
         "Delete by pattern...",
         "Flush database...",
     ] {

@@ -16,7 +16,7 @@ type H = Harness<'static, cache_console::ui::App>;
 fn new_profile_form(cfg: &std::path::Path) -> H {
     let mut h = harness(AppState::new(ProfileStore::empty_in(cfg), None));
     h.run_steps(2);
-    h.get_by_label("+ New profile").click();
+    h.get_by_label("New profile").click();
     h.run_steps(2);
     h
 }

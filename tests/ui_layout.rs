@@ -19,7 +19,7 @@ fn rects(h: &H, labels: &[&str]) -> Vec<egui::Rect> {
 const TOOLBAR: [&str; 6] = [
     "Search",
     "Tree",
-    "+ New key",
+    "New key",
     "Delete by pattern...",
     "Flush database...",
     "Open",

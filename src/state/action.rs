@@ -68,6 +68,8 @@ pub enum Action {
     CloseAudit,
     /// Make profiles from this `.env` file.
     ImportEnv(PathBuf),
+    /// Light, dark or the system's theme.
+    SetTheme(crate::config::uistate::ThemeChoice),
     /// Seed the demo database again.
     ResetDemo,
     /// Write the points a connection's dashboard shows to a CSV file.

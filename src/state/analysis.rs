@@ -30,6 +30,8 @@ pub struct AnalysisView {
     pub progress: Option<(u64, f64)>,
     /// The result of the last analysis.
     pub report: Option<MemoryReport>,
+    /// Fold the window out of the way (once): a namespace was just listed in the browser.
+    pub tuck_away: bool,
 }
 
 impl Session {
@@ -50,6 +52,7 @@ impl Session {
                 error: None,
                 progress: None,
                 report: None,
+                tuck_away: false,
             });
         }
     }
@@ -112,6 +115,9 @@ impl Session {
         }
         self.browser.pattern = namespace_pattern(label);
         self.search();
+        if let Some(view) = &mut self.analysis {
+            view.tuck_away = true;
+        }
     }
 
     /// News of the running analysis.

@@ -378,6 +378,7 @@ impl AppState {
             Action::OpenAudit | Action::FilterAudit => self.read_audit(),
             Action::CloseAudit => self.audit_view = None,
             Action::ExportAudit(path) => self.export_audit(path),
+            Action::SetTheme(choice) => self.ui.theme = choice,
             Action::ImportEnv(path) => {
                 self.send_app(AppPending::ReadEnv, AppCommand::ReadEnv { path });
             }

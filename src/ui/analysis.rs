@@ -2,19 +2,17 @@
 //! of where the bytes are.
 
 use egui_extras::{Column, TableBuilder};
-use egui_plot::{Bar, BarChart, Plot};
 
 use super::{Actions, theme};
 use crate::backend::analysis::{MemoryReport, NO_NAMESPACE, OTHER_NAMESPACES, TTL_BUCKETS};
 use crate::core::escape::escape_bytes;
-use crate::core::format::group_digits;
+use crate::core::format::{group_digits, middle_ellipsis};
 use crate::core::metrics::bytes;
 use crate::core::model::Ttl;
 use crate::state::{AnalysisView, Level, Session, SessionAction};
 
 /// Namespaces drawn in the chart (the table lists them all).
 const CHART_NAMESPACES: usize = 12;
-const CHART_HEIGHT: f32 = 190.0;
 
 #[derive(Default)]
 struct Request {
@@ -33,34 +31,48 @@ pub fn analysis_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) 
     };
     let mut open = true;
     let mut request = Request::default();
-    egui::Window::new(title)
-        .id(egui::Id::unique("memory_analysis"))
+    let id = egui::Id::unique("memory_analysis");
+    let mut window = egui::Window::new(title)
+        .id(id)
         .open(&mut open)
         .default_size([900.0, 680.0])
-        .default_pos([theme::PROFILES_WIDTH + 80.0, 130.0])
-        .show(ctx, |ui| {
-            form_ui(ui, view, &mut request);
-            if let Some(e) = &view.error {
-                ui.colored_label(theme::level_color(Level::Error), e);
-            }
-            if let Some((keys, progress)) = view.progress {
-                #[allow(clippy::cast_possible_truncation)]
-                let bar = egui::ProgressBar::new(progress as f32)
-                    .text(format!(
-                        "{} keys analysed · {:.0} % of the keyspace visited",
-                        group_digits(keys),
-                        progress * 100.0
-                    ))
-                    .animate(true);
-                ui.add(bar);
-            }
-            if let Some(report) = &view.report {
-                ui.separator();
-                egui::ScrollArea::vertical()
-                    .auto_shrink([false, false])
-                    .show(ui, |ui| report_ui(ui, report, &mut request));
-            }
-        });
+        .default_pos([theme::PROFILES_WIDTH + 80.0, 130.0]);
+    if std::mem::take(&mut view.tuck_away) {
+        // A namespace was just listed in the browser: the window folds to its title bar in
+        // the bottom-right corner, off the keys it filtered; its title bar unfolds it.
+        let mut folded = egui::collapsing_header::CollapsingState::load_with_default_open(
+            ctx,
+            id.with("collapsing"),
+            true,
+        );
+        folded.set_open(false);
+        folded.store(ctx);
+        let screen = ctx.content_rect();
+        window = window.current_pos([screen.right() - 380.0, screen.bottom() - 110.0]);
+    }
+    window.show(ctx, |ui| {
+        form_ui(ui, view, &mut request);
+        if let Some(e) = &view.error {
+            ui.colored_label(theme::level_color(Level::Error), e);
+        }
+        if let Some((keys, progress)) = view.progress {
+            #[allow(clippy::cast_possible_truncation)]
+            let bar = egui::ProgressBar::new(progress as f32)
+                .text(format!(
+                    "{} keys analysed · {:.0} % of the keyspace visited",
+                    group_digits(keys),
+                    progress * 100.0
+                ))
+                .animate(true);
+            ui.add(bar);
+        }
+        if let Some(report) = &view.report {
+            ui.separator();
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| report_ui(ui, report, &mut request));
+        }
+    });
     if !open {
         acts.ask(SessionAction::CloseAnalysis);
         return;
@@ -143,49 +155,45 @@ fn report_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
         );
     }
     ui.horizontal_top(|ui| {
-        let width = ((ui.available_width() - 24.0) / 3.0).max(200.0);
-        let names: Vec<String> = r
+        let width = ((ui.available_width() - 24.0) / 3.0).max(220.0);
+        let ns: Vec<BarRow> = r
             .namespaces
             .iter()
             .take(CHART_NAMESPACES)
-            .map(|(n, _)| n.clone())
-            .collect();
-        let ns_bars: Vec<Bar> = r
-            .namespaces
-            .iter()
-            .take(CHART_NAMESPACES)
-            .enumerate()
-            .map(|(i, (name, t))| Bar::new(i as f64, t.bytes as f64).name(name))
-            .collect();
-        bar_chart(ui, width, "Bytes by namespace", "ns", ns_bars, &names, true);
-        let type_names: Vec<String> = r.types.iter().map(|(t, _)| t.label().to_owned()).collect();
-        let type_bars: Vec<Bar> = r
-            .types
-            .iter()
-            .enumerate()
-            .map(|(i, (t, totals))| {
-                Bar::new(i as f64, totals.bytes as f64)
-                    .name(t.label())
-                    .fill(theme::type_color(t))
+            .map(|(name, t)| BarRow {
+                name: name.clone(),
+                value: t.bytes,
+                detail: format!("{} keys", group_digits(t.keys)),
+                color: theme::series_color(0),
+                browse: name != NO_NAMESPACE && name != OTHER_NAMESPACES,
             })
             .collect();
-        bar_chart(
-            ui,
-            width,
-            "Bytes by type",
-            "types",
-            type_bars,
-            &type_names,
-            true,
-        );
-        let ttl_bars: Vec<Bar> = r
+        bar_list(ui, width, "Bytes by namespace", &ns, true, request);
+        let types: Vec<BarRow> = r
+            .types
+            .iter()
+            .map(|(t, totals)| BarRow {
+                name: t.label().to_owned(),
+                value: totals.bytes,
+                detail: format!("{} keys", group_digits(totals.keys)),
+                color: theme::type_color(t),
+                browse: false,
+            })
+            .collect();
+        bar_list(ui, width, "Bytes by type", &types, true, request);
+        let ttls: Vec<BarRow> = r
             .ttl
             .iter()
             .enumerate()
-            .map(|(i, t)| Bar::new(i as f64, t.keys as f64).name(TTL_BUCKETS[i]))
+            .map(|(i, t)| BarRow {
+                name: TTL_BUCKETS[i].to_owned(),
+                value: t.keys,
+                detail: bytes(t.bytes as f64),
+                color: theme::series_color(2),
+                browse: false,
+            })
             .collect();
-        let ttl_names: Vec<String> = TTL_BUCKETS.iter().map(|s| (*s).to_owned()).collect();
-        bar_chart(ui, width, "Keys by TTL", "ttl", ttl_bars, &ttl_names, false);
+        bar_list(ui, width, "Keys by TTL", &ttls, false, request);
     });
     ui.add_space(8.0);
     ui.columns(2, |cols| {
@@ -214,69 +222,79 @@ fn report_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
         });
 }
 
-/// A bar chart with one named bar per category (hover shows name and value).
+/// One bar of a [`bar_list`].
+struct BarRow {
+    name: String,
+    value: u64,
+    detail: String,
+    color: egui::Color32,
+    /// A click lists the namespace's keys in the browser.
+    browse: bool,
+}
+
+/// Horizontal bars, one row per category: its name (shortened in the middle when long, whole
+/// on hover), a bar to scale and its value. Names never overlap however many there are or
+/// however narrow the window, as names under vertical bars do.
 #[allow(
+    clippy::cast_precision_loss,
     clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_precision_loss
+    clippy::cast_sign_loss
 )]
-fn bar_chart(
+fn bar_list(
     ui: &mut egui::Ui,
     width: f32,
     title: &str,
-    id: &str,
-    bars: Vec<Bar>,
-    names: &[String],
+    rows: &[BarRow],
     in_bytes: bool,
+    request: &mut Request,
 ) {
     ui.vertical(|ui| {
         ui.set_width(width);
         ui.strong(title);
-        // Names sit on top of their bars: axis labels would be thinned out at this width.
-        let tallest = bars.iter().map(|b| b.value).fold(0.0, f64::max);
-        let labels: Vec<(f64, f64, String)> = bars
-            .iter()
-            .zip(names)
-            .map(|(b, n)| (b.argument, b.value, n.chars().take(10).collect()))
-            .collect();
-        let chart = BarChart::new(title, bars)
-            .color(theme::series_color(0))
-            .element_formatter(Box::new(move |bar, _| {
-                let value = if in_bytes {
-                    bytes(bar.value)
-                } else {
-                    group_digits(bar.value as u64)
-                };
-                format!("{}\n{value}", bar.name)
-            }));
-        Plot::new(("analysis", id))
-            .height(CHART_HEIGHT)
-            .allow_drag(false)
-            .allow_zoom(false)
-            .allow_scroll(false)
-            .allow_boxed_zoom(false)
-            .include_y(0.0)
-            .include_y(tallest * 1.15)
-            .show_grid([false, true])
-            .show_axes([false, true])
-            .y_axis_formatter(move |mark, _| {
-                if in_bytes {
-                    bytes(mark.value)
-                } else {
-                    group_digits(mark.value.max(0.0) as u64)
+        let largest = rows.iter().map(|r| r.value).max().unwrap_or(0).max(1);
+        let name_width = (width * 0.38).clamp(80.0, 180.0);
+        let value_width = 72.0;
+        for row in rows {
+            let value = if in_bytes {
+                bytes(row.value as f64)
+            } else {
+                group_digits(row.value)
+            };
+            let hover = format!("{}\n{value} · {}", row.name, row.detail);
+            ui.horizontal(|ui| {
+                let chars = (name_width / 7.0) as usize;
+                let label = egui::Label::new(
+                    egui::RichText::new(middle_ellipsis(&row.name, chars)).monospace(),
+                )
+                .truncate();
+                let (rect, _) = ui.allocate_exact_size(
+                    egui::vec2(name_width, theme::ROW_HEIGHT),
+                    egui::Sense::hover(),
+                );
+                let name = ui
+                    .put(rect, label.sense(egui::Sense::click()))
+                    .on_hover_text(&hover);
+                if row.browse {
+                    let name = name.on_hover_cursor(egui::CursorIcon::PointingHand);
+                    if name.clicked() {
+                        request.browse = Some(row.name.clone());
+                    }
                 }
-            })
-            .show(ui, |plot_ui| {
-                plot_ui.bar_chart(chart);
-                for (x, y, name) in labels {
-                    let text = egui::RichText::new(name).small().color(theme::MUTED);
-                    plot_ui.text(
-                        egui_plot::Text::new("", egui_plot::PlotPoint::new(x, y), text)
-                            .anchor(egui::Align2::CENTER_BOTTOM)
-                            .allow_hover(false),
-                    );
-                }
+                let room = (ui.available_width() - value_width).max(20.0);
+                let share = row.value as f32 / largest as f32;
+                let (bar, response) = ui.allocate_exact_size(
+                    egui::vec2(room, theme::ROW_HEIGHT - 6.0),
+                    egui::Sense::hover(),
+                );
+                let filled = egui::Rect::from_min_size(
+                    bar.min,
+                    egui::vec2((bar.width() * share).max(2.0), bar.height()),
+                );
+                ui.painter().rect_filled(filled, 2.0, row.color);
+                response.on_hover_text(&hover);
+                ui.label(egui::RichText::new(value).monospace().small());
             });
+        }
     });
 }
 

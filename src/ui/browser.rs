@@ -50,6 +50,7 @@ pub fn session_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions
             }
         }
         SessionStatus::Connected => {
+            shortcuts(ui, s, actions);
             search_bar_ui(ui, s, actions);
             actions_bar_ui(ui, s, actions);
             ui.separator();
@@ -74,6 +75,33 @@ pub fn session_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions
     state.ui.layout = layout;
 }
 
+/// The browser's keyboard shortcuts (each named in its button's tooltip): F5 searches again,
+/// Ctrl+F goes to the filter, Ctrl+N makes a key, Ctrl+Z undoes the last delete or TTL
+/// change (unless a text field has the keyboard: there it undoes typing). None while a
+/// question is open.
+fn shortcuts(ui: &egui::Ui, s: &Session, actions: &mut Actions) {
+    use egui::{Key, KeyboardShortcut, Modifiers};
+    if ui.ctx().memory(|m| m.top_modal_layer().is_some()) {
+        return;
+    }
+    let typing = ui
+        .ctx()
+        .memory(|m| m.focused().is_some_and(|id| id != filter_id()));
+    let pressed = |m, k| ui.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(m, k)));
+    if pressed(Modifiers::NONE, Key::F5) {
+        actions.session(s.conn, SessionAction::Search);
+    }
+    if pressed(Modifiers::COMMAND, Key::F) {
+        ui.ctx().memory_mut(|m| m.request_focus(filter_id()));
+    }
+    if s.writable() && pressed(Modifiers::COMMAND, Key::N) {
+        actions.session(s.conn, SessionAction::OpenCreate);
+    }
+    if s.writable() && s.undo.is_some() && !typing && pressed(Modifiers::COMMAND, Key::Z) {
+        actions.session(s.conn, SessionAction::Undo);
+    }
+}
+
 fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     let databases_capable = s.capabilities.as_ref().is_some_and(|c| c.databases);
     let mut ask = |a| actions.session(s.conn, a);
@@ -83,7 +111,8 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
             ui.allocate_exact_size(egui::vec2(ui.available_width(), 4.0), egui::Sense::hover());
         ui.painter().rect_filled(rect, 1.0, theme::tag_color(tag));
     }
-    ui.horizontal(|ui| {
+    // Wraps on a narrow window rather than cutting its last buttons off.
+    ui.horizontal_wrapped(|ui| {
         ui.strong(&s.profile.name);
         if s.profile.read_only {
             ui.label(
@@ -101,19 +130,17 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
         }
         ui.label(egui::RichText::new(&s.description).color(theme::MUTED));
         if s.status == SessionStatus::Connected {
-            if ui.small_button("Server info").clicked() {
+            if theme::icon_button(ui, theme::ICON_DNS, "Server info", None).clicked() {
                 ask(SessionAction::OpenServerInfo);
             }
-            if ui
-                .small_button("Metrics")
+            if theme::icon_button(ui, theme::ICON_MONITORING, "Metrics", None)
                 .on_hover_text("Live hit rate, memory, ops and clients, charted")
                 .clicked()
             {
                 ask(SessionAction::OpenDashboard);
             }
             if s.capabilities.as_ref().is_some_and(|c| c.list_keys)
-                && ui
-                    .small_button("Memory analysis")
+                && theme::icon_button(ui, theme::ICON_ANALYTICS, "Memory analysis", None)
                     .on_hover_text("Biggest keys, bytes by namespace and type, TTL distribution")
                     .clicked()
             {
@@ -143,9 +170,8 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
                 // The counts it lists are read afresh each time it opens.
                 ask(SessionAction::RefreshDatabases);
             }
-            if ui
-                .small_button("Refresh")
-                .on_hover_text("Refresh key counts")
+            if theme::icon_button(ui, theme::ICON_REFRESH, "Refresh", None)
+                .on_hover_text("Read the key counts again")
                 .clicked()
             {
                 ask(SessionAction::RefreshDatabases);
@@ -169,15 +195,15 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     let purge = s.capabilities.as_ref().is_some_and(|c| c.purge_expired);
     let mut ask = |a| actions.session(s.conn, a);
     ui.horizontal_wrapped(|ui| {
-        if ui.button("+ New key").clicked() {
+        if theme::icon_button(ui, theme::ICON_ADD, "New key", Some("Ctrl+N")).clicked() {
             ask(SessionAction::OpenCreate);
         }
-        if ui.button("Delete by pattern...").clicked() {
+        if theme::icon_button(ui, theme::ICON_DELETE_SWEEP, "Delete by pattern...", None).clicked()
+        {
             ask(SessionAction::OpenBulkDelete);
         }
         if purge
-            && ui
-                .button("Purge expired")
+            && theme::icon_button(ui, theme::ICON_CLEANING_SERVICES, "Purge expired", None)
                 .on_hover_text("Delete every entry whose TTL has run out")
                 .clicked()
         {
@@ -185,14 +211,23 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
         }
         if pooled_flush || !databases {
             // One store (a pool, a table, a directory): one flush, whose dialog names it.
-            if ui.button("Flush...").clicked() {
+            if theme::icon_button(ui, theme::ICON_DELETE_FOREVER, "Flush...", None).clicked() {
                 ask(SessionAction::AskFlush(pooled_flush));
             }
         } else {
-            if ui.button("Flush database...").clicked() {
+            if theme::icon_button(ui, theme::ICON_DELETE_FOREVER, "Flush database...", None)
+                .clicked()
+            {
                 ask(SessionAction::AskFlush(false));
             }
-            if ui.button("Flush all databases...").clicked() {
+            if theme::icon_button(
+                ui,
+                theme::ICON_DELETE_FOREVER,
+                "Flush all databases...",
+                None,
+            )
+            .clicked()
+            {
                 ask(SessionAction::AskFlush(true));
             }
         }
@@ -210,7 +245,7 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
         if let Some(text) = &undo_text {
             ui.separator();
             ui.label(text);
-            if ui.button("Undo").clicked() {
+            if theme::icon_button(ui, theme::ICON_UNDO, "Undo", Some("Ctrl+Z")).clicked() {
                 ask(SessionAction::Undo);
             }
         }
@@ -274,7 +309,7 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
                 .response
                 .labelled_by(l.id);
         }
-        search |= ui.button("Search").clicked();
+        search |= theme::icon_button(ui, theme::ICON_SEARCH, "Search", Some("F5")).clicked();
     });
     // The listing's status has a line of its own, one line high whatever it says, so a pause
     // or a long message never moves the rows below it (or the buttons in them).
@@ -286,14 +321,15 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
             ui.set_min_size(line);
             match b.scan.phase {
                 ScanPhase::Running => {
-                    stop = ui.button("Stop").clicked();
+                    stop = theme::icon_button(ui, theme::ICON_STOP, "Stop", None).clicked();
                     ui.spinner();
                 }
                 ScanPhase::Paused | ScanPhase::Stopped if b.scan.cursor != 0 => {
-                    if ui.button("Continue").clicked() {
+                    if theme::icon_button(ui, theme::ICON_PLAY_ARROW, "Continue", None).clicked() {
                         cont = Some(false);
                     }
-                    if ui.button("Load all").clicked() {
+                    if theme::icon_button(ui, theme::ICON_FAST_FORWARD, "Load all", None).clicked()
+                    {
                         cont = Some(true);
                     }
                 }
@@ -344,7 +380,7 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
             )
             .labelled_by(l.id);
         if (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)))
-            || ui.button("Open").clicked()
+            || theme::icon_button(ui, theme::ICON_KEY, "Open", None).clicked()
         {
             open_name = Some(b.open_name.clone());
         }
@@ -354,7 +390,7 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
         let r = ui
             .add(
                 egui::TextEdit::singleline(&mut text)
-                    .hint_text("filter the loaded keys")
+                    .hint_text("filter the loaded keys (Ctrl+F)")
                     .desired_width(200.0)
                     .id(filter_id()),
             )

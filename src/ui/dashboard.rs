@@ -2,6 +2,8 @@
 //! connections can be compared side by side. Which charts show is decided by the figures the
 //! backend reports, never by its kind.
 
+use std::fmt::Write as _;
+
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, Plot, PlotPoints};
 
 use super::{Actions, DialogPurpose, theme};
@@ -16,15 +18,15 @@ struct Chart {
 
 const CHARTS: [Chart; 8] = [
     Chart {
-        title: "Hit rate",
+        title: "Hit rate (%)",
         series: &[Metric::HitRate, Metric::LifetimeHitRate],
     },
     Chart {
-        title: "Memory",
+        title: "Memory (bytes)",
         series: &[Metric::UsedMemory, Metric::RssMemory, Metric::MaxMemory],
     },
     Chart {
-        title: "Operations",
+        title: "Operations (per second)",
         series: &[
             Metric::OpsPerSec,
             Metric::GetsPerSec,
@@ -37,11 +39,11 @@ const CHARTS: [Chart; 8] = [
         series: &[Metric::Clients, Metric::BlockedClients],
     },
     Chart {
-        title: "Evictions and expirations",
+        title: "Evictions and expirations (per second)",
         series: &[Metric::EvictedPerSec, Metric::ExpiredPerSec],
     },
     Chart {
-        title: "Network",
+        title: "Network (bytes per second)",
         series: &[Metric::NetInPerSec, Metric::NetOutPerSec],
     },
     Chart {
@@ -49,7 +51,7 @@ const CHARTS: [Chart; 8] = [
         series: &[Metric::Keys, Metric::LiveEntries, Metric::ExpiredEntries],
     },
     Chart {
-        title: "Stored size",
+        title: "Stored size (bytes)",
         series: &[Metric::TotalSize],
     },
 ];
@@ -188,7 +190,7 @@ fn compare_ui(ctx: &egui::Context, state: &mut AppState) {
                 .include_y(0.0)
                 .x_grid_spacer(time_grid)
                 .x_axis_formatter(|mark, _| clock(mark.value))
-                .y_axis_formatter(move |mark, _| axis_value(unit, mark.value))
+                .y_axis_formatter(move |mark, _| axis_value(unit, mark.value, mark.step_size))
                 .y_axis_min_width(48.0)
                 .label_formatter(move |pos| match pos {
                     HoverPosition::NearDataPoint {
@@ -202,9 +204,7 @@ fn compare_ui(ctx: &egui::Context, state: &mut AppState) {
                     )),
                     HoverPosition::Elsewhere { .. } => None,
                 });
-            if unit == Unit::Percent {
-                plot = plot.include_y(100.0);
-            }
+            plot = plot.include_y(least_top(unit)).y_grid_spacer(value_grid);
             if newest.is_finite() {
                 plot = plot
                     .include_x(newest - compare.window.secs())
@@ -471,7 +471,13 @@ fn chart_ui(
 ) {
     let unit = chart.series[0].unit();
     let max_points = points_for(ui.available_width());
-    let mut plot = Plot::new(("chart", conn, chart.title))
+    let series: Vec<Metric> = chart
+        .series
+        .iter()
+        .copied()
+        .filter(|m| present[m.index()])
+        .collect();
+    let plot = Plot::new(("chart", conn, chart.title))
         .height(CHART_HEIGHT)
         .allow_drag(false)
         .allow_zoom(false)
@@ -482,28 +488,20 @@ fn chart_ui(
         .include_x(from)
         .include_x(to)
         .include_y(0.0)
+        .include_y(least_top(unit))
         .x_grid_spacer(time_grid)
+        .y_grid_spacer(value_grid)
         .x_axis_formatter(|mark, _| clock(mark.value))
-        .y_axis_formatter(move |mark, _| axis_value(unit, mark.value))
-        .y_axis_min_width(48.0)
-        .label_formatter(|pos| match pos {
-            HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => {
-                let metric = Metric::ALL.iter().find(|m| m.label() == *plot_name)?;
-                Some(format!(
-                    "{plot_name}\n{}  {}",
-                    clock(position.x),
-                    metric.format(position.y)
-                ))
-            }
-            HoverPosition::Elsewhere { .. } => None,
+        .y_axis_formatter(move |mark, _| axis_value(unit, mark.value, mark.step_size))
+        .y_axis_min_width(56.0)
+        // Anywhere over the chart: the time under the pointer and every figure then.
+        .label_formatter(|pos| {
+            let x = match pos {
+                HoverPosition::NearDataPoint { position, .. }
+                | HoverPosition::Elsewhere { position } => position.x,
+            };
+            readout_at(points, &series, x)
         });
-    if unit == Unit::Percent {
-        plot = plot.include_y(100.0);
-    }
     plot.show(ui, |plot_ui| {
         for (n, metric) in chart.series.iter().enumerate() {
             if !present[metric.index()] {
@@ -578,19 +576,93 @@ fn segments(points: &[&Point], metric: Metric) -> Vec<Vec<[f64; 2]>> {
     out
 }
 
-/// Axis labels: short numbers in the chart's unit.
-fn axis_value(unit: Unit, v: f64) -> String {
+/// Axis labels in the chart's unit, with as many decimals as the tick step needs (ticks 0.2
+/// apart read 0.2, 0.4, not 0, 0, 0).
+fn axis_value(unit: Unit, v: f64, step: f64) -> String {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let decimals = if step > 0.0 && step < 1.0 {
+        (-step.log10()).ceil().clamp(0.0, 3.0) as usize
+    } else {
+        0
+    };
+    let plain = |v: f64| {
+        if v.abs() >= 10_000.0 {
+            Metric::Keys.format(v)
+        } else {
+            format!("{v:.decimals$}")
+        }
+    };
     match unit {
-        Unit::Percent => format!("{v:.0}%"),
-        Unit::Bytes | Unit::BytesPerSec => crate::core::metrics::bytes(v),
-        _ => Metric::Keys.format(v),
+        Unit::Percent => format!("{v:.decimals$}%"),
+        Unit::Bytes => crate::core::metrics::bytes(v),
+        Unit::BytesPerSec => format!("{}/s", crate::core::metrics::bytes(v)),
+        Unit::PerSec => format!("{}/s", plain(v)),
+        Unit::Count | Unit::Ratio => plain(v),
     }
+}
+
+/// The least top of a chart's scale, so an idle chart still has a scale to read.
+fn least_top(unit: Unit) -> f64 {
+    match unit {
+        Unit::Percent => 100.0,
+        Unit::Bytes | Unit::BytesPerSec => 1024.0,
+        Unit::PerSec | Unit::Count | Unit::Ratio => 1.0,
+    }
+}
+
+/// The hover read-out at time `x`: the nearest sample's time and every figure of the chart.
+fn readout_at(points: &[&Point], series: &[Metric], x: f64) -> Option<String> {
+    let nearest = points
+        .iter()
+        .min_by(|a, b| (a.t - x).abs().total_cmp(&(b.t - x).abs()))?;
+    let mut text = clock(nearest.t);
+    for m in series {
+        let value = nearest
+            .value(*m)
+            .map_or_else(|| "–".to_owned(), |v| m.format(v));
+        let _ = write!(text, "\n{}: {value}", m.label());
+    }
+    Some(text)
 }
 
 /// Local wall-clock time of a Unix-seconds value.
 #[allow(clippy::cast_possible_truncation)]
 fn clock(t: f64) -> String {
     super::local_time((t * 1000.0).round() as i64, "%H:%M:%S")
+}
+
+/// About four labelled lines up the value axis, on round steps (1, 2 or 5 times a power of
+/// ten): `egui_plot`'s default labels only lines far enough apart, which on a short chart left
+/// just its top and bottom.
+#[allow(clippy::needless_pass_by_value)] // egui_plot's spacer signature
+fn value_grid(input: GridInput) -> Vec<GridMark> {
+    let (min, max) = input.bounds;
+    let span = max - min;
+    if !(span.is_finite() && span > 0.0) {
+        return Vec::new();
+    }
+    let raw = span / 4.0;
+    let power = 10f64.powf(raw.log10().floor());
+    // The round step giving closest to four intervals.
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .min_by(|a, b| {
+            ((span / a) - 4.0)
+                .abs()
+                .total_cmp(&((span / b) - 4.0).abs())
+        })
+        .unwrap_or(power);
+    let mut marks = Vec::new();
+    let mut v = (min / step).ceil() * step;
+    while v <= max && marks.len() < 50 {
+        marks.push(GridMark {
+            value: v,
+            step_size: step,
+        });
+        v += step;
+    }
+    marks
 }
 
 /// Grid lines on round clock times (every 1, 2, 5, 10, 15 or 30 seconds, minutes, hours),
@@ -657,6 +729,47 @@ mod tests {
         assert!(out.contains(&[1234.0, 99.0]) && out.contains(&[2000.0, -5.0]));
         assert!(out.windows(2).all(|w| w[0][0] < w[1][0]));
         assert_eq!(decimate(points[..10].to_vec(), 800).len(), 10);
+    }
+
+    #[test]
+    fn axis_labels_carry_the_unit_and_the_decimals_the_step_needs() {
+        assert_eq!(axis_value(Unit::PerSec, 0.4, 0.2), "0.4/s");
+        assert_eq!(axis_value(Unit::PerSec, 20.0, 10.0), "20/s");
+        assert_eq!(axis_value(Unit::Count, 0.05, 0.05), "0.05");
+        assert_eq!(axis_value(Unit::BytesPerSec, 2048.0, 1024.0), "2.0 KiB/s");
+        assert_eq!(axis_value(Unit::Percent, 50.0, 25.0), "50%");
+        let mut p = Point {
+            t: 10.0,
+            values: [f64::NAN; Metric::COUNT],
+        };
+        p.values[Metric::OpsPerSec.index()] = 12.0;
+        let text =
+            readout_at(&[&p], &[Metric::OpsPerSec, Metric::GetsPerSec], 11.0).expect("a read-out");
+        assert!(text.contains("Ops/sec: 12/s"), "{text}");
+        assert!(text.ends_with("–"), "an unknown figure says so: {text}");
+    }
+
+    #[test]
+    fn the_value_axis_has_a_few_round_steps() {
+        let marks = value_grid(GridInput {
+            bounds: (0.0, 9.5 * 1024.0 * 1024.0),
+            base_step_size: 1.0,
+        });
+        assert!((3..=6).contains(&marks.len()), "{marks:?}");
+        let marks = value_grid(GridInput {
+            bounds: (0.0, 1.0),
+            base_step_size: 0.01,
+        });
+        let values: Vec<f64> = marks.iter().map(|m| m.value).collect();
+        assert_eq!(values.len(), 6, "{values:?}");
+        assert!((values[1] - 0.2).abs() < 1e-9);
+        assert!(
+            value_grid(GridInput {
+                bounds: (1.0, 1.0),
+                base_step_size: 1.0
+            })
+            .is_empty()
+        );
     }
 
     #[test]

@@ -28,11 +28,11 @@ pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, rename: bool, acts: &mu
             v.inputs.ttl_error = None;
         }
         let entered = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui.button("Set TTL").clicked() || entered {
+        if theme::icon_button(ui, theme::ICON_TIMER, "Set TTL", Some("Enter")).clicked() || entered
+        {
             acts.ask(SessionAction::ApplyTtl);
         }
-        if ui
-            .button("Persist")
+        if theme::icon_button(ui, theme::ICON_TIMER_OFF, "Persist", None)
             .on_hover_text("Remove the TTL")
             .clicked()
         {
@@ -43,15 +43,17 @@ pub fn key_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, rename: bool, acts: &mu
     ui.horizontal_wrapped(|ui| {
         if rename {
             input(ui, "New name", &mut v.inputs.new_name, 160.0);
-            if ui.button("Rename").clicked() {
+            if theme::icon_button(ui, theme::ICON_DRIVE_FILE_RENAME_OUTLINE, "Rename", None)
+                .clicked()
+            {
                 acts.ask(SessionAction::Rename);
             }
-            if ui.button("Copy").clicked() {
+            if theme::icon_button(ui, theme::ICON_CONTENT_COPY, "Copy", None).clicked() {
                 acts.ask(SessionAction::Copy);
             }
         }
         ui.separator();
-        if ui.button("Delete key").clicked() {
+        if theme::icon_button(ui, theme::ICON_DELETE, "Delete key", Some("Delete")).clicked() {
             acts.ask(SessionAction::DeleteOpenKey);
         }
     });
@@ -115,8 +117,7 @@ pub fn edit_buttons_ui(ui: &mut egui::Ui, v: &Viewer, acts: &mut ConnActions<'_>
     }
     ui.horizontal(|ui| {
         if matches!(v.mode, crate::state::ValueMode::Decoded(_))
-            && ui
-                .button("Edit decoded")
+            && theme::icon_button(ui, theme::ICON_EDIT, "Edit decoded", None)
                 .on_hover_text(
                     "Change the decoded strings and numbers; the value is written back in the \
                      encoding it was stored in, byte for byte elsewhere",
@@ -125,8 +126,7 @@ pub fn edit_buttons_ui(ui: &mut egui::Ui, v: &Viewer, acts: &mut ConnActions<'_>
         {
             acts.ask(SessionAction::OpenDecodedEditor);
         }
-        if ui
-            .button("Edit raw")
+        if theme::icon_button(ui, theme::ICON_EDIT, "Edit raw", None)
             .on_hover_text("Change the stored value itself, as text, JSON or hex")
             .clicked()
         {
@@ -160,13 +160,17 @@ pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnAction
         .id_salt("string_editor")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            ui.add(
-                egui::TextEdit::multiline(&mut editor.text)
-                    .code_editor()
-                    .desired_width(f32::INFINITY)
-                    .desired_rows(12)
-                    .id_salt("value_editor"),
-            );
+            let json = editor.mode == crate::core::edit::EditMode::Json;
+            let mut layouter = super::viewer::json_layouter;
+            let mut field = egui::TextEdit::multiline(&mut editor.text)
+                .code_editor()
+                .desired_width(f32::INFINITY)
+                .desired_rows(12)
+                .id_salt("value_editor");
+            if json {
+                field = field.layouter(&mut layouter);
+            }
+            ui.add(field);
         });
     true
 }

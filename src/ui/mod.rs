@@ -24,6 +24,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::config::profiles::ProfileStore;
+use crate::config::uistate::ThemeChoice;
 use crate::service::{Command, ConnId, ServiceHandle};
 use crate::state::{Action, AppState, Level, SessionAction, SessionStatus};
 
@@ -148,6 +149,7 @@ pub struct App {
     launched_at: Instant,
     first_frame_logged: bool,
     fonts_installed: bool,
+    theme_applied: Option<crate::config::uistate::ThemeChoice>,
 }
 
 impl App {
@@ -168,6 +170,7 @@ impl App {
             launched_at,
             first_frame_logged: false,
             fonts_installed: false,
+            theme_applied: None,
         })
     }
 
@@ -180,6 +183,10 @@ impl App {
             self.fonts_installed = true;
             theme::install_fonts(ui.ctx());
             ui.ctx().request_discard("the icon font was added");
+        }
+        if self.theme_applied != Some(self.state.ui.theme) {
+            self.theme_applied = Some(self.state.ui.theme);
+            theme::apply(ui.ctx(), self.state.ui.theme);
         }
         if let Some(s) = self.state.active_session_mut() {
             s.browser.step_filter(FILTER_BUDGET);
@@ -351,9 +358,37 @@ impl App {
 fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
     ui.horizontal_wrapped(|ui| {
         ui.heading("Cache Console");
-        if ui.button("Audit log").clicked() {
+        if theme::icon_button(ui, theme::ICON_HISTORY, "Audit log", None).clicked() {
             actions.push(Action::OpenAudit);
         }
+        // The theme, at the far end of the bar.
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let mut choice = state.ui.theme;
+            egui::ComboBox::from_id_salt("theme")
+                .selected_text(match choice {
+                    ThemeChoice::System => "Theme: system",
+                    ThemeChoice::Dark => "Theme: dark",
+                    ThemeChoice::Light => "Theme: light",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut choice, ThemeChoice::System, "As the system is set");
+                    ui.selectable_value(&mut choice, ThemeChoice::Dark, "Dark");
+                    ui.selectable_value(&mut choice, ThemeChoice::Light, "Light");
+                })
+                .response
+                .on_hover_text("Light, dark, or as the system is set");
+            if choice != state.ui.theme {
+                actions.push(Action::SetTheme(choice));
+            }
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                tabs_ui(ui, state, actions);
+            });
+        });
+    });
+}
+
+fn tabs_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
+    ui.horizontal_wrapped(|ui| {
         ui.separator();
         for (i, s) in state.sessions.iter().enumerate() {
             let marker = match s.status {
@@ -370,11 +405,7 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
             if ui.selectable_label(i == state.active, text).clicked() {
                 actions.push(Action::Activate(s.conn));
             }
-            if ui
-                .small_button("x")
-                .on_hover_text("Close this connection")
-                .clicked()
-            {
+            if theme::icon_only(ui, theme::ICON_CLOSE, "Close this connection").clicked() {
                 actions.push(Action::Close(s.conn));
             }
         }

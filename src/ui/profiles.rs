@@ -10,12 +10,11 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Action
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.strong("Profiles");
-        if ui.button("+ New profile").clicked() {
+        if theme::icon_button(ui, theme::ICON_ADD, "New profile", None).clicked() {
             actions.push(Action::NewProfile);
         }
     });
-    if ui
-        .small_button("Import .env...")
+    if theme::icon_button(ui, theme::ICON_UPLOAD_FILE, "Import .env...", None)
         .on_hover_text("Create profiles from a Laravel/DreamFactory .env file")
         .clicked()
     {
@@ -78,7 +77,7 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Action
     {
         ui.separator();
         ui.horizontal_wrapped(|ui| {
-            if ui.button("Connect").clicked() {
+            if theme::icon_button(ui, theme::ICON_LOGIN, "Connect", None).clicked() {
                 connect = Some(name.clone());
             }
             if ui.button("Edit").clicked() {

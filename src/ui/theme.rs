@@ -7,18 +7,71 @@ use crate::state::Level;
 
 pub use egui_material_icons::MaterialIcon;
 pub use egui_material_icons::icons::{
-    ICON_ARROW_DOWNWARD as ICON_DOWN, ICON_ARROW_UPWARD as ICON_UP,
+    ICON_ACCOUNT_TREE as ICON_TREE, ICON_ADD, ICON_ANALYTICS, ICON_ARROW_DOWNWARD as ICON_DOWN,
+    ICON_ARROW_UPWARD as ICON_UP, ICON_CLEANING_SERVICES, ICON_CLOSE, ICON_CONTENT_COPY,
+    ICON_DELETE, ICON_DELETE_FOREVER, ICON_DELETE_SWEEP, ICON_DNS, ICON_DRIVE_FILE_RENAME_OUTLINE,
+    ICON_EDIT, ICON_FAST_FORWARD, ICON_HISTORY, ICON_KEY, ICON_LIST, ICON_LOGIN, ICON_MONITORING,
+    ICON_PLAY_ARROW, ICON_REFRESH, ICON_SAVE, ICON_SEARCH, ICON_STOP, ICON_TIMER, ICON_TIMER_OFF,
+    ICON_UNDO, ICON_UPLOAD_FILE,
 };
+
+use crate::config::uistate::ThemeChoice;
+
+/// The one accent colour: selection, the active sort, the focused field.
+pub const ACCENT: Color32 = Color32::from_rgb(0x2f, 0x81, 0xf7);
 
 /// Adds the icon font (call once, before the first frame that shows an icon).
 pub fn install_fonts(ctx: &egui::Context) {
     egui_material_icons::initialize(ctx);
 }
 
-/// The one accent colour: selection, the active sort, links to act on.
+/// The accent colour as the current theme draws it.
 #[must_use]
 pub fn accent(ui: &egui::Ui) -> Color32 {
     ui.visuals().selection.stroke.color
+}
+
+/// Light, dark or the system's; one accent colour and roomier spacing in both.
+pub fn apply(ctx: &egui::Context, choice: ThemeChoice) {
+    ctx.set_theme(match choice {
+        ThemeChoice::System => egui::ThemePreference::System,
+        ThemeChoice::Dark => egui::ThemePreference::Dark,
+        ThemeChoice::Light => egui::ThemePreference::Light,
+    });
+    for theme in [egui::Theme::Dark, egui::Theme::Light] {
+        ctx.style_mut_of(theme, |style| {
+            let dark = theme == egui::Theme::Dark;
+            let v = &mut style.visuals;
+            v.selection.bg_fill = if dark {
+                ACCENT.gamma_multiply(0.55)
+            } else {
+                ACCENT.gamma_multiply(0.35)
+            };
+            v.selection.stroke.color = if dark {
+                Color32::from_rgb(0x8a, 0xb8, 0xff)
+            } else {
+                Color32::from_rgb(0x0b, 0x4e, 0xa2)
+            };
+            v.hyperlink_color = v.selection.stroke.color;
+            v.widgets.hovered.bg_stroke.color = ACCENT;
+            v.text_edit_bg_color = Some(if dark {
+                Color32::from_gray(18)
+            } else {
+                Color32::from_gray(252)
+            });
+            style.spacing.item_spacing = egui::vec2(8.0, 6.0);
+            style.spacing.button_padding = egui::vec2(7.0, 3.0);
+        });
+    }
+}
+
+/// A small frameless button that is only an icon; `label` is its name for screen readers and
+/// its tooltip.
+pub fn icon_only(ui: &mut egui::Ui, icon: MaterialIcon, label: &str) -> egui::Response {
+    let r = ui.add(egui::Button::new(icon.rich_text()).frame(false));
+    let enabled = ui.is_enabled();
+    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, label));
+    r.on_hover_text(label)
 }
 
 /// Height of a key list row.
@@ -27,6 +80,24 @@ pub const ROW_HEIGHT: f32 = 20.0;
 pub const PROFILES_WIDTH: f32 = 200.0;
 /// Indentation per tree level.
 pub const TREE_INDENT: f32 = 14.0;
+
+/// A button with an icon before its words. Screen readers (and tests) know it by its words
+/// alone; `shortcut`, when there is one, is named in its tooltip.
+pub fn icon_button(
+    ui: &mut egui::Ui,
+    icon: MaterialIcon,
+    text: &str,
+    shortcut: Option<&str>,
+) -> egui::Response {
+    let r = ui.add(egui::Button::new((icon.rich_text(), text)));
+    let enabled = ui.is_enabled();
+    let label = text.to_owned();
+    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, enabled, &label));
+    match shortcut {
+        Some(keys) => r.on_hover_text(format!("{text} ({keys})")),
+        None => r,
+    }
+}
 
 /// Accent colour of a value type badge.
 #[must_use]

@@ -86,7 +86,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
 fn facts_ui(ui: &mut egui::Ui, v: &Viewer) {
     let Some(d) = &v.details else { return };
     ui.horizontal_wrapped(|ui| {
-        if ui.small_button("Copy key").clicked() {
+        if theme::icon_button(ui, theme::ICON_CONTENT_COPY, "Copy key", None).clicked() {
             ui.ctx().copy_text(escape_bytes(&v.key));
         }
         theme::type_badge(ui, &d.meta.key_type);
@@ -222,18 +222,41 @@ fn mode_buttons(ui: &mut egui::Ui, mode: &mut ValueMode) {
     });
 }
 
-fn text_block(ui: &mut egui::Ui, text: &str, id: &str) {
+/// A value's text, selectable, read-only; JSON in colour (keys, strings, numbers, literals).
+fn text_block(ui: &mut egui::Ui, text: &str, id: &str, json: bool) {
     egui::ScrollArea::both()
         .id_salt(id)
         .auto_shrink([false, false])
         .show(ui, |ui| {
             let mut view = text;
-            ui.add(
-                egui::TextEdit::multiline(&mut view)
-                    .code_editor()
-                    .desired_width(f32::INFINITY),
-            );
+            let mut layouter = json_layouter;
+            let mut edit = egui::TextEdit::multiline(&mut view)
+                .code_editor()
+                .desired_width(f32::INFINITY);
+            if json {
+                edit = edit.layouter(&mut layouter);
+            }
+            ui.add(edit);
         });
+}
+
+/// Lays JSON out in colour: `egui_extras`' highlighter, memoized per text, so a big value is
+/// coloured once, not every frame.
+pub fn json_layouter(
+    ui: &egui::Ui,
+    text: &dyn egui::TextBuffer,
+    wrap_width: f32,
+) -> std::sync::Arc<egui::Galley> {
+    let theme = egui_extras::syntax_highlighting::CodeTheme::from_style(ui.style());
+    let mut job = egui_extras::syntax_highlighting::highlight(
+        ui.ctx(),
+        ui.style(),
+        &theme,
+        text.as_str(),
+        "json",
+    );
+    job.wrap.max_width = wrap_width;
+    ui.fonts_mut(|f| f.layout_job(job))
 }
 
 /// Bytes of one element, for the detail view below a collection table.
@@ -282,7 +305,7 @@ fn value_ui(
         ValueItems::String { bytes, total_len } => {
             ui.horizontal(|ui| {
                 mode_buttons(ui, &mut v.mode);
-                if ui.button("Save to file…").clicked() {
+                if theme::icon_button(ui, theme::ICON_SAVE, "Save to file…", None).clicked() {
                     save = Some(format!("{}.bin", sanitize_file_name(&escape_bytes(&v.key))));
                 }
             });
@@ -305,7 +328,8 @@ fn value_ui(
                 v.render_cache = Some((key, render(bytes, v.mode, flags)));
             }
             if let Some((_, text)) = &v.render_cache {
-                text_block(ui, text, "string_value");
+                let json = matches!(v.mode, ValueMode::Json | ValueMode::Decoded(_));
+                text_block(ui, text, "string_value", json);
             }
         }
         ValueItems::Json(text) => {
@@ -314,7 +338,7 @@ fn value_ui(
                 v.render_cache = Some((key, render(text.as_bytes(), ValueMode::Json, None)));
             }
             if let Some((_, text)) = &v.render_cache {
-                text_block(ui, text, "json_value");
+                text_block(ui, text, "json_value", true);
             }
         }
         _ => {
@@ -366,7 +390,7 @@ fn collection_ui(
             v.render_cache = Some((key, render(&bytes, v.mode, None)));
         }
         if let Some((_, text)) = &v.render_cache {
-            text_block(ui, text, "element_value");
+            text_block(ui, text, "element_value", v.mode == ValueMode::Json);
         }
     }
     load_more
