@@ -6,7 +6,7 @@ mod common;
 
 use cache_console::state::{ScanPhase, SessionAction};
 use common::RedisServer;
-use common::ui::{act, connect_to, filter_to, run_until, wait_listed};
+use common::ui::{act, connect_to, filter_to, replace_text, run_until, wait_listed};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable};
 
@@ -41,15 +41,18 @@ fn a_filter_that_finds_nothing_loaded_offers_the_server_search_which_finds_the_k
     let (_cfg, mut h) = connect_to(&server.url(), "filter");
     wait_listed(&mut h);
     pause_after(&mut h, 500);
-    // A key the server holds that the paused listing has not loaded.
+    // A key the server holds that the paused listing has not loaded, and that no loaded key
+    // contains either (`session:12` is inside a loaded `session:123`, and then the filter
+    // rightly shows that one).
+    let loaded: Vec<String> = {
+        let b = &h.state().state.active_session().expect("session").browser;
+        (0..u32::try_from(b.index.len()).expect("a small index"))
+            .map(|id| String::from_utf8_lossy(b.index.key(id)).into_owned())
+            .collect()
+    };
     let missing = (0..3_000)
         .map(|i| format!("session:{i}"))
-        .find(|k| {
-            h.state()
-                .state
-                .active_session()
-                .is_some_and(|s| s.browser.index.find(k.as_bytes()).is_none())
-        })
+        .find(|k| !loaded.iter().any(|l| l.contains(k.as_str())))
         .expect("an unloaded key");
     filter_to(&mut h, &missing);
     assert!(
@@ -229,5 +232,36 @@ fn long_names_keep_their_tail_and_every_column_stays_in_sight_in_a_narrow_window
         viewer_wide.left() > viewer.left() + 200.0,
         "the list grew with the window"
     );
+    h.state_mut().shutdown();
+}
+
+#[test]
+fn enter_in_the_open_key_field_opens_that_key_and_leaves_the_tree_as_it_was() {
+    let server = RedisServer::start();
+    let mut c = server.conn();
+    common::fill(&mut c, "ns:", 5);
+    common::fill(&mut c, "other:", 1);
+    let (_cfg, mut h) = connect_to(&server.url(), "enter");
+    wait_listed(&mut h);
+    h.get_by_label("Tree").click();
+    h.run_steps(3);
+    h.get_by_label("+ ns (5)").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("- ns (5)").is_some(), "expanded");
+    replace_text(&mut h, "Open key", "other:0");
+    h.key_press(egui::Key::Enter);
+    common::ui::wait_value(&mut h);
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("- ns (5)").is_some(),
+        "the Enter that opened the key did not fold the namespace"
+    );
+    let open = h
+        .state()
+        .state
+        .active_session()
+        .and_then(|s| s.viewer.as_ref())
+        .map(|v| v.key.clone());
+    assert_eq!(open.as_deref(), Some(b"other:0".as_slice()));
     h.state_mut().shutdown();
 }

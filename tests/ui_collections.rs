@@ -78,9 +78,15 @@ fn a_click_on_a_value_selects_its_row_by_name_and_a_double_click_edits_it_in_pla
     let (_cfg, mut h) = connect_to(&server.url(), "inline");
     wait_listed(&mut h);
     open(&mut h, "h");
-    // The value cell, not the field or the row number.
+    // The value cell, not the field or the row number; the table stays where it was.
+    let before = h.get_by_label("red").rect();
     h.get_by_label("large").click();
     h.run_steps(2);
+    assert_eq!(
+        h.get_by_label("red").rect(),
+        before,
+        "selecting moved nothing"
+    );
     assert!(
         h.query_by_label("Field `size`:").is_some(),
         "the selected element is named by its field"

@@ -492,9 +492,13 @@ fn scan_status_text(b: &crate::state::Browser) -> (String, egui::Color32) {
 }
 
 /// Is keyboard input for the list? Not while the user types in a field other than the filter.
+///
+/// A field that had the keyboard when the frame began counts too: Enter in "Open key" ends
+/// that field's focus in the very frame the list would see the Enter, and must not also open
+/// or fold the list's selected row.
 fn list_has_keyboard(ui: &egui::Ui) -> bool {
-    ui.ctx()
-        .memory(|m| m.focused().is_none_or(|id| id == filter_id()))
+    let free = |focus: Option<egui::Id>| focus.is_none_or(|id| id == filter_id());
+    free(ui.ctx().memory(egui::Memory::focused)) && free(super::focus_at_frame_start(ui.ctx()))
 }
 
 /// The id of the filter field, whose focus still lets the arrow keys move in the list.

@@ -223,40 +223,57 @@ pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActi
     let Some(key_type) = v.details.as_ref().map(|d| d.meta.key_type.clone()) else {
         return;
     };
-    if let Some(i) = v.selected_item
-        && let Some(name) = v.element_name(i)
-    {
-        ui.horizontal_wrapped(|ui| {
-            ui.label(egui::RichText::new(format!("{name}:")).strong());
-            match key_type {
-                KeyType::Hash | KeyType::List => {
-                    input(ui, "Edit value", &mut v.inputs.value, 220.0);
-                    if ui
-                        .button("Save element")
-                        .on_hover_text("Or double-click the row and press Enter")
-                        .clicked()
-                    {
-                        acts.ask(SessionAction::SaveElement);
-                    }
-                }
-                KeyType::ZSet => {
-                    input(ui, "Edit score", &mut v.inputs.score, 80.0);
-                    if ui.button("Save score").clicked() {
-                        acts.ask(SessionAction::SaveElement);
-                    }
-                }
-                _ => {}
-            }
+    // Two lines whether a row is selected or not, so selecting one moves nothing under the
+    // pointer (the table below stays where it was).
+    let line = ui.spacing().interact_size.y + 2.0 * ui.spacing().button_padding.y + 2.0;
+    let height = 2.0 * line + ui.spacing().item_spacing.y;
+    let size = egui::vec2(ui.available_width(), height);
+    ui.allocate_ui_with_layout(size, egui::Layout::top_down(egui::Align::Min), |ui| {
+        ui.set_min_size(size);
+        let Some(name) = v.selected_item.and_then(|i| v.element_name(i)) else {
+            ui.label(
+                egui::RichText::new(
+                    "Click a row to select it; double-click (or F2) edits its value in place.",
+                )
+                .color(theme::MUTED),
+            );
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.add(egui::Label::new(egui::RichText::new(format!("{name}:")).strong()).truncate());
             if ui.button("Remove element").clicked() {
                 acts.ask(SessionAction::RemoveElement);
             }
         });
-    }
+        ui.horizontal(|ui| match key_type {
+            KeyType::Hash | KeyType::List => {
+                input(ui, "Edit value", &mut v.inputs.value, 220.0);
+                if ui
+                    .button("Save element")
+                    .on_hover_text("Or double-click the row and press Enter")
+                    .clicked()
+                {
+                    acts.ask(SessionAction::SaveElement);
+                }
+            }
+            KeyType::ZSet => {
+                input(ui, "Edit score", &mut v.inputs.score, 80.0);
+                if ui.button("Save score").clicked() {
+                    acts.ask(SessionAction::SaveElement);
+                }
+            }
+            _ => {}
+        });
+    });
     egui::CollapsingHeader::new("Add an element")
         .id_salt("add_element")
         .default_open(false)
         .show(ui, |ui| add_form_ui(ui, v, &key_type, acts));
-    error_line(ui, v.inputs.error.as_ref());
+    // Always a line, so an error appearing or going moves nothing below.
+    ui.colored_label(
+        theme::level_color(Level::Error),
+        v.inputs.error.as_deref().unwrap_or(" "),
+    );
 }
 
 fn add_form_ui(ui: &mut egui::Ui, v: &mut Viewer, key_type: &KeyType, acts: &mut ConnActions<'_>) {

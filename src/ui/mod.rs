@@ -132,6 +132,17 @@ struct PendingDialog {
     result: mpsc::Receiver<Option<PathBuf>>,
 }
 
+fn focus_at_start_id() -> egui::Id {
+    egui::Id::unique("focus_at_frame_start")
+}
+
+/// The widget that had the keyboard when this frame began (a field that gives it up on Enter
+/// has lost it by the time the widgets after it are drawn).
+fn focus_at_frame_start(ctx: &egui::Context) -> Option<egui::Id> {
+    ctx.data(|d| d.get_temp::<Option<egui::Id>>(focus_at_start_id()))
+        .flatten()
+}
+
 /// Local date and time of a Unix-milliseconds value in a `chrono` format ("" when out of range).
 fn local_time(unix_ms: i64, format: &str) -> String {
     chrono::DateTime::from_timestamp_millis(unix_ms)
@@ -176,6 +187,9 @@ impl App {
 
     /// Applies waiting events (time-boxed), draws, then carries out what the user asked for.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let focused = ui.ctx().memory(egui::Memory::focused);
+        ui.ctx()
+            .data_mut(|d| d.insert_temp(focus_at_start_id(), focused));
         let state = &mut self.state;
         self.service.drain(EVENT_BUDGET, |event| state.apply(event));
         if !self.fonts_installed {
