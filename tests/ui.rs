@@ -665,6 +665,17 @@ fn a_memory_analysis_runs_from_the_app_and_opens_the_biggest_key() {
         h.query_all_by_label("user:").count() >= 2,
         "the namespace in the bars and in the table"
     );
+    // The names beside the bars never overlap one another.
+    let names: Vec<egui::Rect> = h
+        .query_all_by_role(egui::accesskit::Role::Link)
+        .map(|n| n.rect())
+        .collect();
+    assert!(names.len() >= 2, "a bar per namespace: {names:?}");
+    for (i, a) in names.iter().enumerate() {
+        for b in &names[i + 1..] {
+            assert!(!a.intersects(*b), "bar names overlap: {a:?} and {b:?}");
+        }
+    }
     // A namespace lists its keys in the browser, and the window folds out of its way.
     h.get_by_role_and_label(egui::accesskit::Role::Link, "user:")
         .click();

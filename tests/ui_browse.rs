@@ -221,6 +221,39 @@ fn long_names_keep_their_tail_and_every_column_stays_in_sight_in_a_narrow_window
         size.right() < viewer.left() && ttl.right() < size.left(),
         "every column is left of the viewer: size {size:?}, viewer {viewer:?}"
     );
+    // Every button of the value viewer is inside the window (a row that does not fit wraps).
+    for button in [
+        "Copy key",
+        "Set TTL",
+        "Delete key",
+        "Save to file…",
+        "Decoded",
+    ] {
+        let r = h.get_by_label(button).rect();
+        assert!(
+            r.right() <= 1024.0,
+            "{button} is cut off at the right: {r:?}"
+        );
+    }
+    // A hash's element actions too, once a row is selected.
+    let mut c2 = server.conn();
+    redis::cmd("HSET")
+        .arg("h")
+        .arg("field")
+        .arg("value")
+        .query::<()>(&mut c2)
+        .expect("hset");
+    act(&mut h, SessionAction::OpenKeyByName("h".into()));
+    common::ui::wait_value(&mut h);
+    act(&mut h, SessionAction::SelectElement(0));
+    h.run_steps(3);
+    for button in ["Save element", "Remove element", "Find"] {
+        let r = h.get_by_label(button).rect();
+        assert!(
+            r.right() <= 1024.0,
+            "{button} is cut off at the right: {r:?}"
+        );
+    }
     // The split keeps its share when the window grows again.
     let share = |h: &H| h.state().state.ui.layout.list_share;
     let before = share(&h);

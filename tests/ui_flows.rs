@@ -54,9 +54,15 @@ fn the_profile_form_shows_each_problem_beside_its_field_and_saves_and_connects()
         h.query_by_label("`99999` is not a port: use 1 to 65535")
             .is_some()
     );
-    // A mistake in a field is not a failed connection.
+    // A mistake in a field is not a failed connection, and what the click says appears below
+    // the buttons: none of them moves under the pointer.
+    let buttons = |h: &H| {
+        ["Save and connect", "Save", "Test connection", "Cancel"].map(|b| h.get_by_label(b).rect())
+    };
+    let before = buttons(&h);
     h.get_by_label("Test connection").click();
     h.run_steps(2);
+    assert_eq!(buttons(&h), before, "the buttons stay where they were");
     assert!(h.query_by_label_contains("Connection failed").is_none());
     assert!(
         h.query_by_label("Fix the fields marked in red first.")
@@ -184,6 +190,26 @@ fn another_database_starts_with_every_key_and_fresh_counts() {
         "the old pattern does not hide db1's keys"
     );
     assert_eq!(s.browser.index.len(), 6);
+
+    // Refresh lists the keys again as well as the counts: keys deleted elsewhere go, new ones
+    // come, and the count beside the list agrees with it.
+    redis::cmd("DEL")
+        .arg("new:0")
+        .arg("new:1")
+        .query::<()>(&mut c)
+        .expect("del");
+    common::fill(&mut c, "later:", 5);
+    h.get_by_label("Refresh").click();
+    h.run_steps(2);
+    wait_listed(&mut h);
+    run_until(&mut h, "the count of db1", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.databases.iter().any(|d| d.index == 1 && d.keys == 9))
+    });
+    let b = &h.state().state.active_session().expect("session").browser;
+    assert_eq!(b.index.len(), 9, "b:0-3 and later:0-4");
+    assert!(b.index.find(b"new:0").is_none() && b.index.find(b"later:4").is_some());
     h.state_mut().shutdown();
 }
 

@@ -252,7 +252,7 @@ fn bar_list(
         ui.set_width(width);
         ui.strong(title);
         let largest = rows.iter().map(|r| r.value).max().unwrap_or(0).max(1);
-        let name_width = (width * 0.38).clamp(80.0, 180.0);
+        let name_width = (width * 0.45).clamp(100.0, 200.0);
         let value_width = 72.0;
         for row in rows {
             let value = if in_bytes {
@@ -262,7 +262,7 @@ fn bar_list(
             };
             let hover = format!("{}\n{value} · {}", row.name, row.detail);
             ui.horizontal(|ui| {
-                let chars = (name_width / 7.0) as usize;
+                let chars = theme::chars_fitting(ui, name_width);
                 let label = egui::Label::new(
                     egui::RichText::new(middle_ellipsis(&row.name, chars)).monospace(),
                 )
@@ -320,9 +320,11 @@ fn top_keys_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
                 let fact = &r.top[row.index()];
                 let name = escape_bytes(&fact.key);
                 row.col(|ui| {
+                    // The distinctive end of a long name stays in sight.
+                    let room = theme::chars_fitting(ui, ui.available_width());
                     if ui
-                        .link(egui::RichText::new(&name).monospace())
-                        .on_hover_text("Open this key")
+                        .link(egui::RichText::new(middle_ellipsis(&name, room)).monospace())
+                        .on_hover_text(format!("{name}\nOpen this key"))
                         .clicked()
                     {
                         request.open_key = Some(name.clone());

@@ -20,7 +20,11 @@ pub fn audit_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actions
     let mut refilter = false;
     egui::Window::new("Audit log")
         .open(&mut open)
-        .default_size([900.0, 460.0])
+        // Wide enough for every column, outcome included, where the screen allows.
+        .default_size([
+            (ctx.content_rect().width() - 40.0).clamp(600.0, 1280.0),
+            460.0,
+        ])
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
                 if let Some(path) = &path {
@@ -151,16 +155,20 @@ const TITLES: [&str; 8] = [
 ];
 
 fn entries_table(ui: &mut egui::Ui, entries: &[AuditEntry]) {
+    // The columns share what the window has, so the outcome stays in sight on a narrow screen.
+    const WIDTHS: [f32; 7] = [150.0, 90.0, 70.0, 100.0, 220.0, 210.0, 50.0];
+    let wanted: f32 = WIDTHS.iter().sum::<f32>() + 180.0 + 8.0 * 10.0;
+    let scale = (ui.available_width() / wanted).clamp(0.5, 1.0);
     let mut table = TableBuilder::new(ui)
         .id_salt("audit_table")
         .striped(true)
         .resizable(true)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
-    for width in [150.0, 90.0, 70.0, 90.0, 220.0, 150.0, 50.0] {
-        table = table.column(Column::initial(width).at_least(40.0).clip(true));
+    for width in WIDTHS {
+        table = table.column(Column::initial(width * scale).at_least(40.0).clip(true));
     }
     table
-        .column(Column::remainder().at_least(60.0).clip(true))
+        .column(Column::remainder().at_least(180.0 * scale).clip(true))
         .header(20.0, |mut h| {
             for t in TITLES {
                 h.col(|ui| {
@@ -186,7 +194,7 @@ fn entries_table(ui: &mut egui::Ui, entries: &[AuditEntry]) {
                         let rich = egui::RichText::new(&text);
                         let rich = if i == 4 { rich.monospace() } else { rich };
                         let r = ui.add(egui::Label::new(rich).truncate());
-                        if i == 4 || i == 7 {
+                        if matches!(i, 4 | 5 | 7) {
                             r.on_hover_text(text);
                         }
                     });

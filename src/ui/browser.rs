@@ -170,11 +170,14 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
                 // The counts it lists are read afresh each time it opens.
                 ask(SessionAction::RefreshDatabases);
             }
+            // What a user means by Refresh: the keys listed again and the counts read again
+            // (a count that moved beside a list that did not reads as a bug).
             if theme::icon_button(ui, theme::ICON_REFRESH, "Refresh", None)
-                .on_hover_text("Read the key counts again")
+                .on_hover_text("List the keys again and read the key counts (F5)")
                 .clicked()
             {
                 ask(SessionAction::RefreshDatabases);
+                ask(SessionAction::Search);
             }
         }
     });
@@ -789,16 +792,6 @@ fn key_column_grip(ui: &mut egui::Ui, cell: egui::Rect, total: f32, key_share: &
     }
 }
 
-/// How many monospace characters fit in `width`.
-fn chars_fitting(ui: &egui::Ui, width: f32) -> usize {
-    let font = egui::TextStyle::Monospace.resolve(ui.style());
-    let char_width = ui.ctx().fonts_mut(|f| f.glyph_width(&font, 'M')).max(1.0);
-    // A count of characters: rounding down is what is wanted.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let n = ((width - 12.0).max(0.0) / char_width) as usize;
-    n.max(8)
-}
-
 fn flat_ui(
     ui: &mut egui::Ui,
     s: &Session,
@@ -821,7 +814,7 @@ fn flat_ui(
     let now = Instant::now();
     let mut line = String::new();
     let (total, widths) = table_widths(ui, *key_share);
-    let fit = chars_fitting(ui, widths[0]);
+    let fit = theme::chars_fitting(ui, widths[0]);
     let sort = b.order.sort();
     table(ui, widths, moved)
         .header(20.0, |h| {
@@ -927,7 +920,7 @@ fn tree_ui(ui: &mut egui::Ui, s: &mut Session, key_share: &mut f32) -> (Vec<KeyI
     let now = Instant::now();
     let delimiter_len = b.index.delimiter().len();
     let (total, widths) = table_widths(ui, *key_share);
-    let fit = chars_fitting(ui, widths[0]);
+    let fit = theme::chars_fitting(ui, widths[0]);
     // Counts are of the loaded keys: until the listing ends the server may hold more.
     let partial = !b.listing_complete();
     let mut no_sort = None;

@@ -204,7 +204,9 @@ fn compare_ui(ctx: &egui::Context, state: &mut AppState) {
                     )),
                     HoverPosition::Elsewhere { .. } => None,
                 });
-            plot = plot.include_y(least_top(unit)).y_grid_spacer(value_grid);
+            plot = plot
+                .include_y(least_top(unit))
+                .y_grid_spacer(move |input| value_grid(input, unit));
             if newest.is_finite() {
                 plot = plot
                     .include_x(newest - compare.window.secs())
@@ -490,7 +492,7 @@ fn chart_ui(
         .include_y(0.0)
         .include_y(least_top(unit))
         .x_grid_spacer(time_grid)
-        .y_grid_spacer(value_grid)
+        .y_grid_spacer(move |input| value_grid(input, unit))
         .x_axis_formatter(|mark, _| clock(mark.value))
         .y_axis_formatter(move |mark, _| axis_value(unit, mark.value, mark.step_size))
         .y_axis_min_width(56.0)
@@ -579,6 +581,8 @@ fn segments(points: &[&Point], metric: Metric) -> Vec<Vec<[f64; 2]>> {
 /// Axis labels in the chart's unit, with as many decimals as the tick step needs (ticks 0.2
 /// apart read 0.2, 0.4, not 0, 0, 0).
 fn axis_value(unit: Unit, v: f64, step: f64) -> String {
+    // Never "-0": a tick a rounding error below zero reads 0.
+    let v = if v.abs() < step.abs() * 1e-9 { 0.0 } else { v };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let decimals = if step > 0.0 && step < 1.0 {
         (-step.log10()).ceil().clamp(0.0, 3.0) as usize
@@ -635,14 +639,20 @@ fn clock(t: f64) -> String {
 /// ten): `egui_plot`'s default labels only lines far enough apart, which on a short chart left
 /// just its top and bottom.
 #[allow(clippy::needless_pass_by_value)] // egui_plot's spacer signature
-fn value_grid(input: GridInput) -> Vec<GridMark> {
+fn value_grid(input: GridInput, unit: Unit) -> Vec<GridMark> {
     let (min, max) = input.bounds;
     let span = max - min;
     if !(span.is_finite() && span > 0.0) {
         return Vec::new();
     }
     let raw = span / 4.0;
-    let power = 10f64.powf(raw.log10().floor());
+    // Bytes step in whole KiB, MiB, … (2 MiB, not 1.9 MiB); other units in powers of ten.
+    let power = if matches!(unit, Unit::Bytes | Unit::BytesPerSec) && raw >= 1024.0 {
+        let scale = 1024f64.powf(raw.log(1024.0).floor());
+        scale * 10f64.powf((raw / scale).log10().floor())
+    } else {
+        10f64.powf(raw.log10().floor())
+    };
     // The round step giving closest to four intervals.
     let step = [1.0, 2.0, 5.0, 10.0]
         .iter()
@@ -653,16 +663,16 @@ fn value_grid(input: GridInput) -> Vec<GridMark> {
                 .total_cmp(&((span / b) - 4.0).abs())
         })
         .unwrap_or(power);
-    let mut marks = Vec::new();
-    let mut v = (min / step).ceil() * step;
-    while v <= max && marks.len() < 50 {
-        marks.push(GridMark {
-            value: v,
+    let first = (min / step).ceil();
+    (0..50)
+        .map(|i| (first + f64::from(i)) * step)
+        .take_while(|v| *v <= max)
+        // `+ 0.0` turns the -0 of a range starting just below zero into 0 (no "-0 B" label).
+        .map(|v| GridMark {
+            value: v + 0.0,
             step_size: step,
-        });
-        v += step;
-    }
-    marks
+        })
+        .collect()
 }
 
 /// Grid lines on round clock times (every 1, 2, 5, 10, 15 or 30 seconds, minutes, hours),
@@ -720,6 +730,36 @@ mod tests {
     }
 
     #[test]
+    fn the_read_out_names_every_series_at_the_nearest_sample() {
+        let mut a = Point {
+            t: 100.0,
+            values: [f64::NAN; Metric::COUNT],
+        };
+        a.values[Metric::OpsPerSec.index()] = 12.0;
+        let mut b = a;
+        b.t = 101.0;
+        b.values[Metric::OpsPerSec.index()] = 40.0;
+        let series = [Metric::OpsPerSec, Metric::Clients];
+        let text = readout_at(&[&a, &b], &series, 100.8).expect("a read-out");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], clock(101.0), "the time of the nearest sample");
+        assert_eq!(
+            lines[1],
+            format!(
+                "{}: {}",
+                Metric::OpsPerSec.label(),
+                Metric::OpsPerSec.format(40.0)
+            )
+        );
+        assert_eq!(
+            lines[2],
+            format!("{}: –", Metric::Clients.label()),
+            "unknown"
+        );
+        assert!(readout_at(&[], &series, 1.0).is_none());
+    }
+
+    #[test]
     fn decimation_keeps_spikes_and_time_order() {
         let mut points: Vec<[f64; 2]> = (0..3600).map(|i| [f64::from(i), 1.0]).collect();
         points[1234][1] = 99.0;
@@ -751,25 +791,36 @@ mod tests {
 
     #[test]
     fn the_value_axis_has_a_few_round_steps() {
-        let marks = value_grid(GridInput {
-            bounds: (0.0, 9.5 * 1024.0 * 1024.0),
-            base_step_size: 1.0,
-        });
+        const MIB: f64 = 1024.0 * 1024.0;
+        let grid = |min: f64, max: f64, unit: Unit| {
+            value_grid(
+                GridInput {
+                    bounds: (min, max),
+                    base_step_size: 1.0,
+                },
+                unit,
+            )
+        };
+        let marks = grid(0.0, 9.5 * MIB, Unit::Bytes);
         assert!((3..=6).contains(&marks.len()), "{marks:?}");
-        let marks = value_grid(GridInput {
-            bounds: (0.0, 1.0),
-            base_step_size: 0.01,
-        });
-        let values: Vec<f64> = marks.iter().map(|m| m.value).collect();
+        // Bytes step in whole MiB: 0, 2 MiB, 4 MiB, … (not 1.9 MiB, 3.8 MiB).
+        assert!((marks[0].step_size - 2.0 * MIB).abs() < 1.0, "{marks:?}");
+        assert_eq!(
+            axis_value(Unit::Bytes, marks[1].value, marks[1].step_size),
+            "2.0 MiB"
+        );
+        let values: Vec<f64> = grid(0.0, 1.0, Unit::Count)
+            .iter()
+            .map(|m| m.value)
+            .collect();
         assert_eq!(values.len(), 6, "{values:?}");
         assert!((values[1] - 0.2).abs() < 1e-9);
-        assert!(
-            value_grid(GridInput {
-                bounds: (1.0, 1.0),
-                base_step_size: 1.0
-            })
-            .is_empty()
-        );
+        assert!(grid(1.0, 1.0, Unit::Count).is_empty());
+        // A range starting a hair below zero labels its first line 0, never -0.
+        let marks = grid(-0.01, 3.0, Unit::PerSec);
+        assert!(marks[0].value.is_sign_positive(), "{marks:?}");
+        assert_eq!(axis_value(Unit::PerSec, -0.0, 1.0), "0/s");
+        assert_eq!(axis_value(Unit::Bytes, -1e-12, 1024.0), "0 B");
     }
 
     #[test]

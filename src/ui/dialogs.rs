@@ -239,13 +239,16 @@ pub fn create_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) {
                 ui.text_edit_singleline(&mut form.ttl).labelled_by(l.id);
                 ui.end_row();
             });
-        if let Some(e) = &form.error {
-            ui.colored_label(theme::level_color(Level::Error), e);
-        }
         ui.horizontal(|ui| {
             create = ui.button("Create").clicked();
             cancel = ui.button("Cancel").clicked();
         });
+        // A line kept for the error below the buttons: the dialog is centred, so a line that
+        // came and went would move the buttons under the pointer.
+        ui.colored_label(
+            theme::level_color(Level::Error),
+            form.error.as_deref().unwrap_or(" "),
+        );
     });
     if create {
         actions.session(conn, SessionAction::CreateKey);

@@ -141,7 +141,7 @@ pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnAction
     let Some(editor) = &mut v.editor else {
         return false;
     };
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label("Edit as");
         for (mode, name) in EDIT_MODES {
             if ui.selectable_label(editor.mode == mode, name).clicked() {
@@ -247,7 +247,10 @@ pub fn element_actions_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnActi
         });
         ui.horizontal(|ui| match key_type {
             KeyType::Hash | KeyType::List => {
-                input(ui, "Edit value", &mut v.inputs.value, 220.0);
+                // As wide as the row allows beside its label and button: a fixed width pushed
+                // "Save element" past the edge of a narrow viewer (and a wrap would move it).
+                let width = (ui.available_width() - 200.0).clamp(60.0, 320.0);
+                input(ui, "Edit value", &mut v.inputs.value, width);
                 if ui
                     .button("Save element")
                     .on_hover_text("Or double-click the row and press Enter")

@@ -274,6 +274,25 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                 shared_rows(ui, form, &problems);
             });
         ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if ui
+                .button("Save and connect")
+                .on_hover_text("Save the profile and open it")
+                .clicked()
+            {
+                asked = Some(Action::SaveFormAndConnect);
+            }
+            if ui.button("Save").clicked() {
+                asked = Some(Action::SaveForm);
+            }
+            if ui.button("Test connection").clicked() {
+                asked = Some(Action::TestForm);
+            }
+            if ui.button("Cancel").clicked() {
+                asked = Some(Action::CloseForm);
+            }
+        });
+        // What a click said goes below the buttons, so the buttons never move under the pointer.
         if let Some(error) = &form.error {
             ui.colored_label(theme::level_color(crate::state::Level::Error), error);
         }
@@ -301,24 +320,6 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                 );
             }
         }
-        ui.horizontal(|ui| {
-            if ui
-                .button("Save and connect")
-                .on_hover_text("Save the profile and open it")
-                .clicked()
-            {
-                asked = Some(Action::SaveFormAndConnect);
-            }
-            if ui.button("Save").clicked() {
-                asked = Some(Action::SaveForm);
-            }
-            if ui.button("Test connection").clicked() {
-                asked = Some(Action::TestForm);
-            }
-            if ui.button("Cancel").clicked() {
-                asked = Some(Action::CloseForm);
-            }
-        });
     });
     if browse {
         actions.pick_file(DialogPurpose::CaFile);

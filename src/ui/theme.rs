@@ -165,3 +165,14 @@ pub fn type_badge(ui: &mut egui::Ui, t: &crate::core::model::KeyType) {
             .monospace(),
     );
 }
+
+/// How many monospace characters fit in `width`.
+#[must_use]
+pub fn chars_fitting(ui: &egui::Ui, width: f32) -> usize {
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let char_width = ui.ctx().fonts_mut(|f| f.glyph_width(&font, 'M')).max(1.0);
+    // A count of characters: rounding down is what is wanted.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = ((width - 12.0).max(0.0) / char_width) as usize;
+    n.max(8)
+}

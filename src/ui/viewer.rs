@@ -194,7 +194,8 @@ fn render(bytes: &[u8], mode: ValueMode, flags: Option<u32>) -> String {
 }
 
 fn mode_buttons(ui: &mut egui::Ui, mode: &mut ValueMode) {
-    ui.horizontal(|ui| {
+    // Wrapped: in a narrow window the last buttons go to a second line instead of off the edge.
+    ui.horizontal_wrapped(|ui| {
         ui.label("View as");
         ui.selectable_value(mode, ValueMode::Text, "Text");
         ui.selectable_value(mode, ValueMode::Json, "JSON");
@@ -303,7 +304,7 @@ fn value_ui(
     };
     match items {
         ValueItems::String { bytes, total_len } => {
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 mode_buttons(ui, &mut v.mode);
                 if theme::icon_button(ui, theme::ICON_SAVE, "Save to file…", None).clicked() {
                     save = Some(format!("{}.bin", sanitize_file_name(&escape_bytes(&v.key))));
@@ -417,14 +418,16 @@ fn find_bar_ui(
         Some(KeyType::List) => "elements",
         _ => "members",
     };
-    ui.horizontal_wrapped(|ui| {
-        if searchable {
+    // Two steady lines: the find controls (Clear always there, enabled while a find is
+    // shown, so nothing appears or wraps after a click), then what is loaded or found.
+    if searchable {
+        ui.horizontal(|ui| {
             let l = ui.label("Find inside");
             let r = ui
                 .add(
                     egui::TextEdit::singleline(&mut v.inputs.find)
                         .hint_text(format!("{what}: text, or a glob like user*"))
-                        .desired_width(180.0),
+                        .desired_width((ui.available_width() - 170.0).clamp(100.0, 240.0)),
                 )
                 .labelled_by(l.id)
                 .on_hover_text(format!(
@@ -435,11 +438,15 @@ fn find_bar_ui(
             if ui.button("Find").clicked() || entered {
                 acts.ask(SessionAction::FindInValue);
             }
-            if v.found.is_some() && ui.button("Clear").clicked() {
+            if ui
+                .add_enabled(v.found.is_some(), egui::Button::new("Clear"))
+                .clicked()
+            {
                 acts.ask(SessionAction::ClearFind);
             }
-            ui.separator();
-        }
+        });
+    }
+    ui.horizontal_wrapped(|ui| {
         let loaded = v.loaded_len() as u64;
         match &v.found {
             Some(found) => {
@@ -552,14 +559,16 @@ fn collection_table(ui: &mut egui::Ui, v: &mut Viewer, reserve_below: f32) -> Ta
         out.edit = Some(i);
     }
     let height = (ui.available_height() - reserve_below).max(120.0);
+    // The name column takes a share of the width, so a narrow viewer still shows values.
+    let name_width = ((ui.available_width() - 56.0) * 0.4).clamp(90.0, 240.0);
     TableBuilder::new(ui)
         .id_salt("collection")
         .striped(true)
         .sense(egui::Sense::click())
         .max_scroll_height(height)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(64.0))
-        .column(Column::initial(200.0).resizable(true).clip(true))
+        .column(Column::exact(56.0))
+        .column(Column::initial(name_width).resizable(true).clip(true))
         .column(Column::remainder().clip(true))
         .header(20.0, |mut h| {
             for title in titles {
