@@ -34,6 +34,17 @@ fn rows(h: &H) -> Vec<String> {
         .collect()
 }
 
+/// Each labelled widget ends inside a 1024-pixel-wide window.
+fn inside_the_window(h: &H, labels: &[&str]) {
+    for label in labels {
+        let r = h.get_by_label(label).rect();
+        assert!(
+            r.right() <= 1024.0,
+            "{label} is cut off at the right: {r:?}"
+        );
+    }
+}
+
 #[test]
 fn a_filter_that_finds_nothing_loaded_offers_the_server_search_which_finds_the_key() {
     let server = RedisServer::start();
@@ -222,38 +233,28 @@ fn long_names_keep_their_tail_and_every_column_stays_in_sight_in_a_narrow_window
         "every column is left of the viewer: size {size:?}, viewer {viewer:?}"
     );
     // Every button of the value viewer is inside the window (a row that does not fit wraps).
-    for button in [
-        "Copy key",
-        "Set TTL",
-        "Delete key",
-        "Save to file…",
-        "Decoded",
-    ] {
-        let r = h.get_by_label(button).rect();
-        assert!(
-            r.right() <= 1024.0,
-            "{button} is cut off at the right: {r:?}"
-        );
-    }
+    inside_the_window(
+        &h,
+        &[
+            "Copy key",
+            "Set TTL",
+            "Delete key",
+            "Save to file…",
+            "Decoded",
+        ],
+    );
     // A hash's element actions too, once a row is selected.
-    let mut c2 = server.conn();
     redis::cmd("HSET")
         .arg("h")
         .arg("field")
         .arg("value")
-        .query::<()>(&mut c2)
+        .query::<()>(&mut c)
         .expect("hset");
     act(&mut h, SessionAction::OpenKeyByName("h".into()));
     common::ui::wait_value(&mut h);
     act(&mut h, SessionAction::SelectElement(0));
     h.run_steps(3);
-    for button in ["Save element", "Remove element", "Find"] {
-        let r = h.get_by_label(button).rect();
-        assert!(
-            r.right() <= 1024.0,
-            "{button} is cut off at the right: {r:?}"
-        );
-    }
+    inside_the_window(&h, &["Save element", "Remove element", "Find"]);
     // The split keeps its share when the window grows again.
     let share = |h: &H| h.state().state.ui.layout.list_share;
     let before = share(&h);
