@@ -13,6 +13,12 @@
 /// (a pattern like `*a*a*a…b` cannot blow up, as plain recursion does).
 #[must_use]
 pub fn matches(pattern: &[u8], key: &[u8]) -> bool {
+    if key.is_empty() {
+        // Redis' own rule for the empty key: its matcher never looks at a pattern against an
+        // empty string (only an empty pattern matches), and `*` alone lists every key without
+        // matching at all. So `*` and `` find it; `**` or `*?` do not.
+        return pattern.is_empty() || pattern == b"*";
+    }
     let tokens = tokenize(pattern);
     let (mut t, mut s) = (0, 0);
     // The last `*` seen and the key position it is currently taken to end at.
@@ -152,6 +158,15 @@ mod tests {
 
     fn m(p: &str, s: &str) -> bool {
         matches(p.as_bytes(), s.as_bytes())
+    }
+
+    #[test]
+    fn the_empty_key_matches_as_redis_matches_it() {
+        // Checked against redis-server 7.0 with SCAN MATCH on a key named "".
+        assert!(m("*", "") && m("", ""));
+        for p in ["**", "*?", "[a]*", "\\*", "a"] {
+            assert!(!m(p, ""), "{p}");
+        }
     }
 
     #[test]
