@@ -4,38 +4,8 @@ mod common;
 
 use cache_console::backend::{self, BackendError, ConnectOptions};
 use cache_console::config::connection::parse_url;
+use common::tls::Pki;
 use common::{RedisServer, fill};
-
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    /// A CA and a server certificate for 127.0.0.1 and localhost, signed by it.
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("dir");
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "Cache Console test CA");
-        let ca_key = rcgen::KeyPair::generate().expect("ca key");
-        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("ca cert");
-        let params =
-            rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-                .expect("server params");
-        let key = rcgen::KeyPair::generate().expect("server key");
-        let cert = params.signed_by(&key, &ca).expect("server cert");
-        std::fs::write(dir.path().join("ca.pem"), ca.pem()).expect("write ca");
-        std::fs::write(dir.path().join("server.pem"), cert.pem()).expect("write cert");
-        std::fs::write(dir.path().join("server.key"), key.serialize_pem()).expect("write key");
-        Self { dir }
-    }
-
-    fn path(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join(name)
-    }
-}
 
 #[tokio::test]
 async fn rediss_with_a_ca_file_connects_and_lists() {

@@ -880,6 +880,7 @@ fn panel_loaded(app: &App, tab: cache_console::state::ServerTab) -> bool {
                     ServerTab::Info => v.info.result.is_some(),
                     ServerTab::SlowLog => v.slow_log.result.is_some(),
                     ServerTab::Clients => v.clients.result.is_some(),
+                    ServerTab::Nodes => v.nodes.result.is_some(),
                 }
         })
 }

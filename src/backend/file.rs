@@ -389,11 +389,11 @@ impl CacheBackend for FileBackend {
                 Ok(names)
             })
             .await?;
-        Ok(ScanPage {
-            keys: keys.into_iter().map(Bytes::from).collect(),
-            next_cursor: 0,
-            progress: 1.0,
-        })
+        Ok(ScanPage::single(
+            keys.into_iter().map(Bytes::from).collect(),
+            0,
+            1.0,
+        ))
     }
 
     async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {

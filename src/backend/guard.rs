@@ -281,6 +281,10 @@ impl CacheBackend for Guarded {
         self.inner.slow_log(count).await
     }
 
+    async fn nodes(&self) -> BackendResult<Vec<crate::core::model::NodeRow>> {
+        self.inner.nodes().await
+    }
+
     async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
         self.inner.clients().await
     }

@@ -74,6 +74,8 @@ pub struct Capabilities {
     /// Hashes, sets, sorted sets and lists can be searched inside
     /// ([`CacheBackend::find_in_value`]).
     pub find_in_values: bool,
+    /// The backend is a cluster whose nodes can be listed ([`CacheBackend::nodes`]).
+    pub nodes: bool,
 }
 
 impl Capabilities {
@@ -120,6 +122,7 @@ impl Capabilities {
             clients: false,
             hashed_names: false,
             find_in_values: false,
+            nodes: false,
         }
     }
 }
@@ -305,6 +308,11 @@ pub trait CacheBackend: Send + Sync {
     /// The connected clients.
     async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
         Err(unsupported(self.capabilities(), "a client list"))
+    }
+
+    /// The nodes of a cluster: primaries and replicas, their slots, keys, memory and link.
+    async fn nodes(&self) -> BackendResult<Vec<crate::core::model::NodeRow>> {
+        Err(unsupported(self.capabilities(), "cluster nodes"))
     }
 
     /// Makes one change. Read-only connections refuse every call.

@@ -43,7 +43,8 @@ pub enum Command {
     Ttl(TtlArgs),
     /// Delete keys, or every key matching `--pattern`; prints how many were deleted.
     Del(DelArgs),
-    /// Empty the current database. Refuses without `--yes`.
+    /// Empty the current database (a cluster: every primary, or one with `--node`). Refuses
+    /// without `--yes`.
     Flush(FlushArgs),
     /// Print live figures: hit rate over the sampling interval, ops/sec, memory, clients,
     /// evictions and expirations (per server of a pool, and summed).
@@ -77,8 +78,9 @@ pub struct KeysArgs {
     /// Print only how many keys match.
     #[arg(long)]
     pub count: bool,
-    /// Memcached pools: only keys held by this server (`host:port`).
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Only the keys one server holds: a server of a memcached pool, a node of a Redis
+    /// Cluster (`host:port`, as the cluster announces it; a replica too).
+    #[arg(long, visible_alias = "node", value_name = "HOST:PORT")]
     pub server: Option<String>,
 }
 
@@ -176,8 +178,9 @@ pub struct FlushArgs {
     /// Memcached: flush after this many seconds.
     #[arg(long, value_name = "SECS")]
     pub delay: Option<u32>,
-    /// Memcached: flush only this server of the pool (`host:port`).
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Flush only this server of a memcached pool, or this primary of a Redis Cluster
+    /// (`host:port`); without it a cluster's every primary is flushed.
+    #[arg(long, visible_alias = "node", value_name = "HOST:PORT")]
     pub server: Option<String>,
 }
 

@@ -20,6 +20,37 @@ pub fn group_digits(n: u64) -> String {
     out
 }
 
+/// A count in three figures: `412k`, `1.0M`, `950` (progress lines, where the exact count
+/// would only flicker).
+#[must_use]
+pub fn short_count(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=999_499 => format!("{:.0}k", f / 1e3),
+        999_500..=9_949_999 => format!("{:.1}M", f / 1e6),
+        9_950_000..=999_499_999 => format!("{:.0}M", f / 1e6),
+        _ => format!("{:.1}G", f / 1e9),
+    }
+}
+
+/// One node of a listing over several: `node 2/3 10.0.0.2:7001: 412k of 1.0M` (`done` once
+/// it is listed to its end).
+#[must_use]
+pub fn scan_part_line(index: usize, count: usize, part: &crate::core::model::ScanPart) -> String {
+    let state = if part.done {
+        format!("done, {} keys", short_count(part.total))
+    } else {
+        format!(
+            "{} of {}",
+            short_count(part.visited.min(part.total)),
+            short_count(part.total)
+        )
+    };
+    format!("node {}/{count} {}: {state}", index + 1, part.name)
+}
+
 /// Bytes as a short human size (`512 B`, `1.5 KiB`).
 #[must_use]
 pub fn human_bytes(n: u64) -> String {
@@ -144,6 +175,41 @@ pub fn middle_ellipsis(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_shorten_to_three_figures_and_node_lines_read_as_progress() {
+        let cases = [
+            (0, "0"),
+            (9_999, "9999"),
+            (10_000, "10k"),
+            (412_345, "412k"),
+            (999_499, "999k"),
+            (999_500, "1.0M"),
+            (1_000_000, "1.0M"),
+            (9_949_999, "9.9M"),
+            (12_000_000, "12M"),
+            (3_000_000_000, "3.0G"),
+        ];
+        for (n, text) in cases {
+            assert_eq!(super::short_count(n), text, "{n}");
+        }
+        let mut part = crate::core::model::ScanPart {
+            name: "10.0.0.2:7001".into(),
+            visited: 412_000,
+            total: 1_000_000,
+            matched: 5,
+            done: false,
+        };
+        assert_eq!(
+            super::scan_part_line(1, 3, &part),
+            "node 2/3 10.0.0.2:7001: 412k of 1.0M"
+        );
+        part.done = true;
+        assert_eq!(
+            super::scan_part_line(1, 3, &part),
+            "node 2/3 10.0.0.2:7001: done, 1.0M keys"
+        );
+    }
+
     #[test]
     fn an_expiry_reads_as_a_date_and_how_far_off_it_is() {
         let t = super::expiry_text(1_764_599_530, 1_764_599_230);

@@ -235,6 +235,66 @@ pub struct ScanPage {
     pub next_cursor: u64,
     /// Share of the keyspace visited so far, 0.0‥=1.0.
     pub progress: f64,
+    /// How far each node is, where a listing reads several at once (a cluster's nodes).
+    pub parts: Vec<ScanPart>,
+    /// Something the user must know about this listing (a node listed again after a
+    /// failover).
+    pub note: Option<String>,
+}
+
+impl ScanPage {
+    /// A page of one server's listing.
+    #[must_use]
+    pub fn single(keys: Vec<Bytes>, next_cursor: u64, progress: f64) -> Self {
+        Self {
+            keys,
+            next_cursor,
+            progress,
+            parts: Vec::new(),
+            note: None,
+        }
+    }
+}
+
+/// One node of a cluster, as the node panel shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRow {
+    /// The address it announces (`host:port`).
+    pub address: String,
+    /// Where it is reached, when the address map sends it elsewhere.
+    pub reached_at: Option<String>,
+    /// The node id.
+    pub id: String,
+    /// A primary (else a replica).
+    pub primary: bool,
+    /// The primary a replica follows (its address).
+    pub replica_of: Option<String>,
+    /// Its slot ranges (a replica: its primary's), `0-5460,6000`.
+    pub slots: String,
+    /// How many slots that is.
+    pub slot_count: u32,
+    /// Keys it holds (`DBSIZE`), when it answered.
+    pub keys: Option<u64>,
+    /// Memory used in bytes (`used_memory`), when it answered.
+    pub memory: Option<u64>,
+    /// What the cluster says of it (`online`, `failed`, `loading`, `?`) and whether this app
+    /// reaches it (`unreachable: …`).
+    pub link: String,
+}
+
+/// How far a listing is on one node of several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanPart {
+    /// The node (`host:port`).
+    pub name: String,
+    /// Keys visited so far (estimated from the cursor).
+    pub visited: u64,
+    /// Keys the node holds.
+    pub total: u64,
+    /// Keys found matching so far.
+    pub matched: u64,
+    /// This node is listed to its end.
+    pub done: bool,
 }
 
 /// What a write does to a key's time to live.

@@ -193,6 +193,8 @@ pub enum CommandKind {
     },
     /// List the server's clients.
     Clients,
+    /// List a cluster's nodes.
+    Nodes,
     /// Analyse where the memory goes, cancelling any analysis already running.
     AnalyzeMemory {
         /// Pattern, sample size, namespace delimiter and depth.
@@ -321,6 +323,10 @@ pub enum EventKind {
         cursor: u64,
         /// Share of the keyspace visited, 0.0‥=1.0.
         progress: f64,
+        /// How far each node is (a cluster's), empty for one server.
+        parts: Vec<crate::core::model::ScanPart>,
+        /// Something the user must know about the listing (a node listed again).
+        note: Option<String>,
         /// Whether more will follow.
         state: ScanState,
     },
@@ -401,6 +407,8 @@ pub enum EventKind {
     SlowLog(Vec<SlowLogEntry>),
     /// The connected clients.
     Clients(Vec<ClientInfo>),
+    /// A cluster's nodes.
+    Nodes(Vec<crate::core::model::NodeRow>),
     /// A metrics sample and the figures derived from it and the one before.
     Metrics {
         /// What the servers reported.

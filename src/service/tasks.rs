@@ -83,6 +83,8 @@ impl Job {
                 keys: page.keys,
                 cursor: page.next_cursor,
                 progress: page.progress,
+                parts: page.parts,
+                note: page.note,
                 state,
             };
             if !self.send(kind).await || state != ScanState::Running {
@@ -267,6 +269,7 @@ async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKi
         }
         CommandKind::ServerInfo => EventKind::ServerInfo(backend.server_info().await?),
         CommandKind::SlowLog { count } => EventKind::SlowLog(backend.slow_log(count).await?),
+        CommandKind::Nodes => EventKind::Nodes(backend.nodes().await?),
         CommandKind::Clients => EventKind::Clients(backend.clients().await?),
         CommandKind::Preview { request, sample } => {
             let (matched, sample) = preview(backend, &request, sample).await?;

@@ -50,6 +50,10 @@ pub struct ScanStatus {
     pub cursor: u64,
     /// The request it was started with (to continue it).
     pub request: Option<ScanRequest>,
+    /// How far each node is, where several are listed at once (a cluster).
+    pub parts: Vec<crate::core::model::ScanPart>,
+    /// What the listing said the user must know (a node listed again after a failover).
+    pub note: Option<String>,
 }
 
 impl ScanStatus {
@@ -160,6 +164,8 @@ impl Browser {
                 progress: 0.0,
                 cursor: 0,
                 request: None,
+                parts: Vec::new(),
+                note: None,
             },
             view: BrowserView::Flat,
             filter_text: String::new(),
@@ -473,6 +479,8 @@ impl Session {
             progress: 0.0,
             cursor: 0,
             request: Some(request.clone()),
+            parts: Vec::new(),
+            note: None,
         };
         // A backend that cannot pause a listing (a memcached crawl) lists everything at once.
         let pausable = self.capabilities.as_ref().is_none_or(|c| c.scan_pause);
@@ -652,8 +660,14 @@ impl Session {
                 keys,
                 cursor,
                 progress,
+                parts,
+                note,
                 state,
             } => {
+                b.scan.parts = parts;
+                if note.is_some() {
+                    b.scan.note = note;
+                }
                 if let Err(e) = b.add_keys(&keys) {
                     b.scan.phase = ScanPhase::Failed(e);
                     self.forget(Pending::Scan);

@@ -193,12 +193,12 @@ impl Session {
         } else {
             format!("db{}", self.db)
         };
-        let servers = delayable.then(|| {
-            self.capabilities
-                .as_ref()
-                .map(|c| c.servers.clone())
-                .unwrap_or_default()
-        });
+        let listed = self
+            .capabilities
+            .as_ref()
+            .map(|c| c.servers.clone())
+            .unwrap_or_default();
+        let servers = (delayable || !listed.is_empty()).then_some(listed);
         let name = &self.profile.name;
         let server = &self.description;
         let what = match (all, databases && !delayable) {
@@ -220,6 +220,7 @@ impl Session {
             servers,
             server: None,
             delay: String::new(),
+            delayable,
             error: None,
             focused: false,
         }));

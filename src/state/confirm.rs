@@ -92,13 +92,15 @@ pub struct FlushConfirm {
     pub expected: String,
     /// What was typed.
     pub typed: String,
-    /// The pool's servers when the backend flushes per server with a delay (memcached);
-    /// empty for a single server. `None` for Redis.
+    /// The servers when the backend flushes per server (a memcached pool, a cluster's
+    /// primaries); empty for a single server. `None` for standalone Redis.
     pub servers: Option<Vec<String>>,
     /// The one server to flush; `None` for all of them.
     pub server: Option<String>,
     /// Delay in seconds, as typed (empty: now).
     pub delay: String,
+    /// The backend can delay a flush (memcached), so the dialog asks for a delay.
+    pub delayable: bool,
     /// Why the answer was refused.
     pub error: Option<String>,
     /// Whether the typed confirmation has taken the keyboard yet (it does once, when the

@@ -2,7 +2,8 @@
 //! the reason why not) when saved or tested.
 
 use crate::config::connection::{
-    ConnectionSpec, PasswordSource, RedisAddress, RedisSpec, Secret, TlsSpec, parse_url,
+    ConnectionSpec, NodeAddress, PasswordSource, RedisAddress, RedisSpec, Secret, TlsSpec,
+    parse_url,
 };
 use crate::config::profiles::Profile;
 use crate::service::ReqId;
@@ -23,6 +24,8 @@ pub enum PasswordMode {
 pub enum FormKind {
     /// A Redis server.
     Redis,
+    /// A Redis Cluster (its seed nodes go in `servers`).
+    RedisCluster,
     /// A memcached server or pool.
     Memcached,
     /// A file cache directory.
@@ -65,6 +68,8 @@ pub enum Field {
     ConnectTimeout,
     /// The command timeout.
     CommandTimeout,
+    /// A cluster's address map.
+    AddressMap,
 }
 
 /// What is wrong with the form's fields, field by field.
@@ -138,6 +143,11 @@ pub struct ProfileForm {
     pub connect_timeout_ms: String,
     /// Command timeout in ms.
     pub command_timeout_ms: String,
+    /// Cluster nodes that announce unreachable addresses and where to reach them instead, one
+    /// `announced=reachable` (`host:port=host:port`) per line or comma.
+    pub address_map: String,
+    /// List a cluster's keys from replicas.
+    pub scan_replicas: bool,
     /// Pattern the browser starts with.
     pub default_pattern: String,
     /// Tree delimiter.
@@ -182,7 +192,18 @@ impl ProfileForm {
     pub fn from_profile(profile: &Profile) -> Self {
         let default_redis = RedisSpec::default();
         let (kind, spec, servers) = match &profile.connection {
-            ConnectionSpec::Redis(spec) => (FormKind::Redis, spec, String::new()),
+            ConnectionSpec::Redis(spec) => match &spec.address {
+                RedisAddress::Cluster { seeds } => (
+                    FormKind::RedisCluster,
+                    spec,
+                    seeds
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                _ => (FormKind::Redis, spec, String::new()),
+            },
             ConnectionSpec::Memcached(m) => (
                 FormKind::Memcached,
                 &default_redis,
@@ -211,6 +232,12 @@ impl ProfileForm {
                 "127.0.0.1".to_owned(),
                 "6379".to_owned(),
                 path.display().to_string(),
+            ),
+            RedisAddress::Cluster { .. } => (
+                false,
+                "127.0.0.1".to_owned(),
+                "6379".to_owned(),
+                String::new(),
             ),
         };
         let (password_mode, env_var) = match &spec.password {
@@ -242,6 +269,14 @@ impl ProfileForm {
             db: spec.db.to_string(),
             connect_timeout_ms: connect_timeout_ms.to_string(),
             command_timeout_ms: command_timeout_ms.to_string(),
+            address_map: spec
+                .cluster
+                .address_map
+                .iter()
+                .map(|(from, to)| format!("{from}={to}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            scan_replicas: spec.cluster.scan_replicas,
             default_pattern: profile.default_pattern.clone(),
             delimiter: profile.delimiter.clone(),
             read_only: profile.read_only,
@@ -320,6 +355,15 @@ impl ProfileForm {
                 }
             }
             FormKind::Redis => self.redis_problems(&mut p),
+            FormKind::RedisCluster => {
+                if let Err(e) = cluster_seeds(&self.servers) {
+                    p.add(Field::Target, e);
+                }
+                if let Err(e) = address_map(&self.address_map) {
+                    p.add(Field::AddressMap, e);
+                }
+                self.redis_problems(&mut p);
+            }
         }
         for (field, text, what) in [
             (
@@ -344,7 +388,9 @@ impl ProfileForm {
     }
 
     fn redis_problems(&self, p: &mut Problems) {
-        if self.use_unix {
+        if self.kind == FormKind::RedisCluster {
+            // The seeds stand for host and port.
+        } else if self.use_unix {
             if self.unix_path.trim().is_empty() {
                 p.add(Field::Socket, "give the socket path");
             }
@@ -464,7 +510,11 @@ impl ProfileForm {
             }
             return Ok(self.finish_profile(name, spec));
         }
-        let address = if self.use_unix {
+        let address = if self.kind == FormKind::RedisCluster {
+            RedisAddress::Cluster {
+                seeds: cluster_seeds(&self.servers)?,
+            }
+        } else if self.use_unix {
             if self.unix_path.trim().is_empty() {
                 return Err("give the unix socket path".to_owned());
             }
@@ -484,7 +534,26 @@ impl ProfileForm {
                 port,
             }
         };
-        let password = match self.password_mode {
+        let password = self.password_source()?;
+        let db = u32::try_from(number(&self.db, "the database index")?)
+            .map_err(|_| "the database index is too large".to_owned())?;
+        let spec = RedisSpec {
+            address,
+            tls: self.tls.then(|| TlsSpec {
+                ca_file: (!self.ca_file.trim().is_empty()).then(|| self.ca_file.trim().into()),
+            }),
+            username: (!self.username.trim().is_empty()).then(|| self.username.trim().to_owned()),
+            password,
+            db,
+            connect_timeout_ms: number(&self.connect_timeout_ms, "the connect timeout")?.max(1),
+            command_timeout_ms: number(&self.command_timeout_ms, "the command timeout")?.max(1),
+            cluster: self.cluster_options()?,
+        };
+        Ok(self.finish_profile(name, ConnectionSpec::Redis(spec)))
+    }
+
+    fn password_source(&self) -> Result<PasswordSource, String> {
+        Ok(match self.password_mode {
             PasswordMode::None => PasswordSource::None,
             PasswordMode::Ask => PasswordSource::Prompt,
             PasswordMode::Env => {
@@ -498,21 +567,18 @@ impl ProfileForm {
                 }
                 PasswordSource::Env(var.to_owned())
             }
-        };
-        let db = u32::try_from(number(&self.db, "the database index")?)
-            .map_err(|_| "the database index is too large".to_owned())?;
-        let spec = RedisSpec {
-            address,
-            tls: self.tls.then(|| TlsSpec {
-                ca_file: (!self.ca_file.trim().is_empty()).then(|| self.ca_file.trim().into()),
-            }),
-            username: (!self.username.trim().is_empty()).then(|| self.username.trim().to_owned()),
-            password,
-            db,
-            connect_timeout_ms: number(&self.connect_timeout_ms, "the connect timeout")?.max(1),
-            command_timeout_ms: number(&self.command_timeout_ms, "the command timeout")?.max(1),
-        };
-        Ok(self.finish_profile(name, ConnectionSpec::Redis(spec)))
+        })
+    }
+
+    fn cluster_options(&self) -> Result<crate::config::connection::ClusterOptions, String> {
+        Ok(if self.kind == FormKind::RedisCluster {
+            crate::config::connection::ClusterOptions {
+                address_map: address_map(&self.address_map)?,
+                scan_replicas: self.scan_replicas,
+            }
+        } else {
+            crate::config::connection::ClusterOptions::default()
+        })
     }
 
     /// A profile for `spec` with the fields every kind shares (pattern, delimiter, safety).
@@ -534,6 +600,39 @@ impl ProfileForm {
         (self.password_mode == PasswordMode::Ask && !self.password.is_empty())
             .then(|| Secret::new(self.password.clone()))
     }
+}
+
+/// The seed nodes of a cluster, `host:port` separated by commas.
+fn cluster_seeds(list: &str) -> Result<Vec<NodeAddress>, String> {
+    let mut seeds = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        seeds.push(NodeAddress::parse(entry).ok_or_else(|| {
+            format!("`{entry}` is not a node: write host:port, several separated by commas")
+        })?);
+    }
+    if seeds.is_empty() {
+        return Err("give at least one node of the cluster (host:port)".to_owned());
+    }
+    Ok(seeds)
+}
+
+/// A cluster's address map: `announced=reachable` pairs, one per line or comma.
+fn address_map(text: &str) -> Result<Vec<(NodeAddress, NodeAddress)>, String> {
+    text.split(['\n', ','])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            entry
+                .split_once('=')
+                .and_then(|(from, to)| Some((NodeAddress::parse(from)?, NodeAddress::parse(to)?)))
+                .ok_or_else(|| {
+                    format!(
+                        "`{entry}`: write the address a node announces, `=`, and where to reach \
+                         it (10.0.0.5:6379=127.0.0.1:7001)"
+                    )
+                })
+        })
+        .collect()
 }
 
 /// What is wrong with a memcached server list, if anything: each entry `host:port` (or one
@@ -601,6 +700,45 @@ mod tests {
                 .problems(&|n| n == "local")
                 .get(Field::Name)
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn a_cluster_form_makes_a_cluster_profile_and_reads_back_the_same() {
+        let mut f = redis_form();
+        f.kind = FormKind::RedisCluster;
+        f.servers = "10.0.0.1:7000, node-b:7001".into();
+        f.address_map = "10.0.0.1:7000=127.0.0.1:17000\nnode-b:7001=127.0.0.1:17001".into();
+        f.scan_replicas = true;
+        let profile = f.to_profile().expect("a cluster profile");
+        let ConnectionSpec::Redis(spec) = &profile.connection else {
+            panic!("not redis");
+        };
+        assert_eq!(
+            spec.address,
+            RedisAddress::Cluster {
+                seeds: vec![
+                    NodeAddress::new("10.0.0.1", 7000),
+                    NodeAddress::new("node-b", 7001)
+                ]
+            }
+        );
+        assert_eq!(spec.cluster.address_map.len(), 2);
+        assert!(spec.cluster.scan_replicas);
+        let again = ProfileForm::from_profile(&profile);
+        assert_eq!(again.kind, FormKind::RedisCluster);
+        assert_eq!(again.to_profile().expect("again"), profile);
+
+        f.address_map = "10.0.0.1:7000 -> 127.0.0.1".into();
+        f.servers = "nohost".into();
+        let p = f.problems(&|_| false);
+        assert!(
+            p.get(Field::AddressMap)
+                .is_some_and(|m| m.contains("10.0.0.5:6379"))
+        );
+        assert!(
+            p.get(Field::Target)
+                .is_some_and(|m| m.contains("host:port"))
         );
     }
 

@@ -18,6 +18,8 @@ pub enum ServerTab {
     SlowLog,
     /// Connected clients.
     Clients,
+    /// A cluster's nodes.
+    Nodes,
 }
 
 /// The server panel of a connection.
@@ -35,14 +37,25 @@ pub struct ServerInfoView {
     pub clients: Loadable<Vec<ClientInfo>>,
     /// Filter over the clients' fields.
     pub client_filter: String,
+    /// A cluster's nodes.
+    pub nodes: Loadable<Vec<crate::core::model::NodeRow>>,
 }
 
 impl Session {
     /// Opens the server panel (or refreshes its shown tab).
     pub(super) fn open_server_info(&mut self) {
+        // A cluster opens on its nodes: which node is which is the first question there.
+        let first = if self.capabilities.as_ref().is_some_and(|c| c.nodes) {
+            ServerTab::Nodes
+        } else {
+            ServerTab::Info
+        };
         let tab = self
             .server_info
-            .get_or_insert_with(ServerInfoView::default)
+            .get_or_insert_with(|| ServerInfoView {
+                tab: first,
+                ..ServerInfoView::default()
+            })
             .tab;
         self.load_tab(tab);
     }
@@ -57,6 +70,7 @@ impl Session {
             ServerTab::Info => view.info.requested(),
             ServerTab::SlowLog => view.slow_log.requested(),
             ServerTab::Clients => view.clients.requested(),
+            ServerTab::Nodes => view.nodes.requested(),
         };
         if !loaded {
             self.load_tab(tab);
@@ -72,6 +86,11 @@ impl Session {
             }
             ServerTab::SlowLog => self.load_slow_log(),
             ServerTab::Clients => self.load_clients(),
+            ServerTab::Nodes => {
+                let view = self.server_info.get_or_insert_with(ServerInfoView::default);
+                view.nodes.start();
+                self.request(Pending::Nodes, CommandKind::Nodes);
+            }
         }
     }
 
@@ -143,6 +162,7 @@ impl Session {
             EventKind::ServerInfo(info) => view.info.answer(Ok(info)),
             EventKind::SlowLog(entries) => view.slow_log.answer(Ok(entries)),
             EventKind::Clients(clients) => view.clients.answer(Ok(clients)),
+            EventKind::Nodes(nodes) => view.nodes.answer(Ok(nodes)),
             _ => {}
         }
     }
@@ -155,6 +175,7 @@ impl Session {
         match pending {
             Pending::ServerInfo => view.info.answer(Err(text)),
             Pending::SlowLog => view.slow_log.answer(Err(text)),
+            Pending::Nodes => view.nodes.answer(Err(text)),
             _ => view.clients.answer(Err(text)),
         }
     }

@@ -55,6 +55,8 @@ pub enum Pending {
     ServerInfo,
     /// The server panel's slow log.
     SlowLog,
+    /// A cluster's nodes, for the server panel.
+    Nodes,
     /// The server panel's client list.
     Clients,
     /// A memory analysis (progress until its report).
@@ -360,7 +362,7 @@ impl Session {
             (Pending::Write | Pending::Preview | Pending::BulkDelete, kind) => {
                 self.write_event(kind, fx);
             }
-            (Pending::ServerInfo | Pending::SlowLog | Pending::Clients, kind) => {
+            (Pending::ServerInfo | Pending::SlowLog | Pending::Clients | Pending::Nodes, kind) => {
                 self.server_event(kind);
             }
             (Pending::Analysis, kind) => self.analysis_event(kind),
@@ -399,7 +401,7 @@ impl Session {
             Pending::Write | Pending::Preview | Pending::BulkDelete => {
                 self.write_failed(pending, text, fx);
             }
-            Pending::ServerInfo | Pending::SlowLog | Pending::Clients => {
+            Pending::ServerInfo | Pending::SlowLog | Pending::Clients | Pending::Nodes => {
                 self.server_failed(pending, text);
             }
             Pending::Analysis => self.analysis_failed(text),

@@ -274,6 +274,8 @@ fn batch(conn: ConnId, req: ReqId, keys: &[&str], state: ScanState) -> Event {
                 .collect(),
             cursor: if state == ScanState::Done { 0 } else { 7 },
             progress: 0.5,
+            parts: Vec::new(),
+            note: None,
             state,
         },
     }
@@ -348,6 +350,8 @@ fn progress_reads_scanned_of_total_and_matched() {
         progress: 0.25,
         cursor: 5,
         request: None,
+        parts: Vec::new(),
+        note: None,
     };
     assert_eq!(
         status.summary(1234),

@@ -356,6 +356,7 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     if let Some(note) = caps.as_ref().and_then(|c| c.listing_note.as_ref()) {
         ui.label(egui::RichText::new(format!("Note: {note}.")).color(theme::MUTED));
     }
+    scan_parts_ui(ui, &b.scan);
     ui.horizontal_wrapped(|ui| {
         ui.label("View");
         ui.selectable_value(&mut b.view, BrowserView::Flat, "List");
@@ -413,6 +414,39 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
         actions.session(conn, SessionAction::StopScan);
     } else if let Some(all) = cont {
         actions.session(conn, SessionAction::ContinueScan(all));
+    }
+}
+
+/// Where each node of a listing over several is (a cluster's primaries), one bar each, and
+/// what the listing said the user must know (a node listed again after a failover).
+fn scan_parts_ui(ui: &mut egui::Ui, scan: &crate::state::ScanStatus) {
+    if !scan.parts.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            let count = scan.parts.len();
+            for (i, part) in scan.parts.iter().enumerate() {
+                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+                let share = if part.done {
+                    1.0
+                } else if part.total == 0 {
+                    0.0
+                } else {
+                    (part.visited as f64 / part.total as f64).min(1.0) as f32
+                };
+                let line = crate::core::format::scan_part_line(i, count, part);
+                ui.add(
+                    egui::ProgressBar::new(share)
+                        .desired_width(230.0)
+                        .text(egui::RichText::new(&line).small()),
+                )
+                .on_hover_text(format!(
+                    "{line}; {} matching keys found there",
+                    group_digits(part.matched)
+                ));
+            }
+        });
+    }
+    if let Some(note) = &scan.note {
+        ui.colored_label(theme::level_color(crate::state::Level::Warning), note);
     }
 }
 

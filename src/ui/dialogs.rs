@@ -124,15 +124,17 @@ fn flush_question_ui(
                 }
             });
         }
-        ui.horizontal(|ui| {
-            let l = ui.label("Delay (seconds)");
-            ui.add(
-                egui::TextEdit::singleline(&mut flush.delay)
-                    .hint_text("now")
-                    .desired_width(60.0),
-            )
-            .labelled_by(l.id);
-        });
+        if flush.delayable {
+            ui.horizontal(|ui| {
+                let l = ui.label("Delay (seconds)");
+                ui.add(
+                    egui::TextEdit::singleline(&mut flush.delay)
+                        .hint_text("now")
+                        .desired_width(60.0),
+                )
+                .labelled_by(l.id);
+            });
+        }
     }
     ui.label(format!(
         "Every key will be deleted. This cannot be undone. Type `{}` to confirm.",

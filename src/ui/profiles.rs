@@ -243,6 +243,7 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                 ui.label("Kind");
                 ui.horizontal(|ui| {
                     ui.radio_value(&mut form.kind, FormKind::Redis, "Redis");
+                    ui.radio_value(&mut form.kind, FormKind::RedisCluster, "Redis Cluster");
                     ui.radio_value(&mut form.kind, FormKind::Memcached, "Memcached");
                     ui.radio_value(&mut form.kind, FormKind::File, "File cache");
                     ui.radio_value(&mut form.kind, FormKind::Sql, "Database table");
@@ -257,7 +258,7 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                     FormKind::Memcached => {
                         Some(("Servers", "host:11211, host2:11211 or /path.sock"))
                     }
-                    FormKind::Redis => None,
+                    FormKind::Redis | FormKind::RedisCluster => None,
                 };
                 if let Some((label, hint)) = target {
                     field_row(
@@ -329,16 +330,92 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
     }
 }
 
+/// A cluster's rows: its seed nodes, the address map, where listings read from.
+fn cluster_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) {
+    field_row(
+        ui,
+        form,
+        problems,
+        (
+            "Seed nodes",
+            Some(Field::Target),
+            "host:7000, host2:7001 (one is enough)",
+        ),
+        |f| &mut f.servers,
+    );
+    let l = ui.label("Address map");
+    ui.vertical(|ui| {
+        let changed = ui
+            .add(
+                egui::TextEdit::multiline(&mut form.address_map)
+                    .hint_text("announced=reachable, one per line: 10.0.0.5:6379=127.0.0.1:7001")
+                    .desired_rows(2)
+                    .desired_width(260.0),
+            )
+            .labelled_by(l.id)
+            .changed();
+        if changed {
+            form.touched.insert(Field::AddressMap);
+        }
+        if let Some(problem) = problems.get(Field::AddressMap)
+            && form.shows(Field::AddressMap)
+        {
+            ui.colored_label(
+                theme::level_color(crate::state::Level::Error),
+                egui::RichText::new(problem).small(),
+            );
+        }
+    });
+    ui.end_row();
+    ui.label("Listing");
+    ui.checkbox(
+        &mut form.scan_replicas,
+        "Scan replicas, sparing the primaries",
+    );
+    ui.end_row();
+}
+
+/// The TLS rows. True when "Browse…" was clicked.
+fn tls_rows(ui: &mut egui::Ui, form: &mut ProfileForm) -> bool {
+    let mut browse = false;
+    ui.label("TLS");
+    ui.checkbox(&mut form.tls, "Use TLS (rediss://)");
+    ui.end_row();
+    if form.tls {
+        let l = ui.label("CA file");
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut form.ca_file)
+                    .hint_text("system roots")
+                    .desired_width(200.0),
+            )
+            .labelled_by(l.id);
+            if ui.button("Browse…").clicked() {
+                browse = true;
+            }
+        });
+        ui.end_row();
+    }
+    browse
+}
+
 /// The Redis rows: address, TLS, user, password, database. True when "Browse…" was clicked.
 fn redis_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) -> bool {
     let mut browse = false;
-    ui.label("Address");
-    ui.horizontal(|ui| {
-        ui.radio_value(&mut form.use_unix, false, "TCP");
-        ui.radio_value(&mut form.use_unix, true, "Unix socket");
-    });
-    ui.end_row();
-    if form.use_unix {
+    let cluster = form.kind == FormKind::RedisCluster;
+    if cluster {
+        cluster_rows(ui, form, problems);
+    } else {
+        ui.label("Address");
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut form.use_unix, false, "TCP");
+            ui.radio_value(&mut form.use_unix, true, "Unix socket");
+        });
+        ui.end_row();
+    }
+    if cluster {
+        browse = tls_rows(ui, form);
+    } else if form.use_unix {
         field_row(
             ui,
             form,
@@ -361,24 +438,7 @@ fn redis_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) ->
             ("Port", Some(Field::Port), "required: 6379 by default"),
             |f| &mut f.port,
         );
-        ui.label("TLS");
-        ui.checkbox(&mut form.tls, "Use TLS (rediss://)");
-        ui.end_row();
-        if form.tls {
-            let l = ui.label("CA file");
-            ui.horizontal(|ui| {
-                ui.add(
-                    egui::TextEdit::singleline(&mut form.ca_file)
-                        .hint_text("system roots")
-                        .desired_width(200.0),
-                )
-                .labelled_by(l.id);
-                if ui.button("Browse…").clicked() {
-                    browse = true;
-                }
-            });
-            ui.end_row();
-        }
+        browse = tls_rows(ui, form);
     }
     field_row(
         ui,

@@ -20,10 +20,12 @@ struct Request {
 /// The server panel of the shown connection, when open.
 pub fn server_info_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Actions) {
     let mut acts = actions.of(s.conn);
-    let (slow_log, clients, write) = s
+    let (slow_log, clients, write, nodes) = s
         .capabilities
         .as_ref()
-        .map_or((false, false, false), |c| (c.slow_log, c.clients, c.write));
+        .map_or((false, false, false, false), |c| {
+            (c.slow_log, c.clients, c.write, c.nodes)
+        });
     let Some(view) = s.server_info.as_mut() else {
         return;
     };
@@ -37,6 +39,7 @@ pub fn server_info_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Action
         .show(ctx, |ui| {
             ui.horizontal(|ui| {
                 for (tab, label, shown) in [
+                    (ServerTab::Nodes, "Nodes", nodes),
                     (ServerTab::Info, "Statistics", true),
                     (ServerTab::SlowLog, "Slow log", slow_log),
                     (ServerTab::Clients, "Clients", clients),
@@ -53,6 +56,7 @@ pub fn server_info_ui(ctx: &egui::Context, s: &mut Session, actions: &mut Action
                 ServerTab::Info => info_ui(ui, view),
                 ServerTab::SlowLog => slow_log_ui(ui, view, write, &mut request),
                 ServerTab::Clients => clients_ui(ui, view, write, &mut request),
+                ServerTab::Nodes => nodes_ui(ui, view),
             }
         });
     if !open {
@@ -133,6 +137,94 @@ fn info_ui(ui: &mut egui::Ui, view: &mut ServerInfoView) {
     });
 }
 
+/// A cluster's nodes: each shard's primary, then its replicas.
+fn nodes_ui(ui: &mut egui::Ui, view: &ServerInfoView) {
+    let Some(nodes) = loaded(ui, &view.nodes) else {
+        return;
+    };
+    let primaries = nodes.iter().filter(|n| n.primary).count();
+    let keys: u64 = nodes
+        .iter()
+        .filter(|n| n.primary)
+        .filter_map(|n| n.keys)
+        .sum();
+    let memory: u64 = nodes.iter().filter_map(|n| n.memory).sum();
+    ui.label(
+        egui::RichText::new(format!(
+            "{primaries} primaries, {} replicas · {} keys · {} used on all nodes",
+            nodes.len() - primaries,
+            crate::core::format::group_digits(keys),
+            crate::core::format::human_bytes(memory)
+        ))
+        .color(theme::MUTED),
+    );
+    TableBuilder::new(ui)
+        .id_salt("cluster_nodes")
+        .striped(true)
+        .column(Column::auto().at_least(150.0))
+        .column(Column::auto().at_least(90.0))
+        .column(Column::auto().at_least(110.0))
+        .column(Column::auto().at_least(70.0))
+        .column(Column::auto().at_least(80.0))
+        .column(Column::remainder().at_least(90.0).clip(true))
+        .header(theme::ROW_HEIGHT, |mut h| {
+            for title in ["Node", "Role", "Slots", "Keys", "Memory", "Link"] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(theme::ROW_HEIGHT, nodes.len(), |mut row| {
+                let n = &nodes[row.index()];
+                row.col(|ui| {
+                    let r = ui.add(
+                        egui::Label::new(egui::RichText::new(&n.address).monospace()).extend(),
+                    );
+                    let hover = match &n.reached_at {
+                        Some(at) => format!("id {}\nreached at {at} (address map)", n.id),
+                        None => format!("id {}", n.id),
+                    };
+                    r.on_hover_text(hover);
+                });
+                row.col(|ui| {
+                    let role = match &n.replica_of {
+                        Some(primary) => format!("replica of {primary}"),
+                        None if n.primary => "primary".to_owned(),
+                        None => "replica".to_owned(),
+                    };
+                    cell(ui, &role);
+                });
+                row.col(|ui| {
+                    cell(ui, &n.slots).on_hover_text(format!("{} slots", n.slot_count));
+                });
+                row.col(|ui| {
+                    cell(
+                        ui,
+                        &n.keys
+                            .map_or_else(|| "?".to_owned(), crate::core::format::group_digits),
+                    );
+                });
+                row.col(|ui| {
+                    cell(
+                        ui,
+                        &n.memory
+                            .map_or_else(|| "?".to_owned(), crate::core::format::human_bytes),
+                    );
+                });
+                row.col(|ui| {
+                    let healthy = n.link == "online" || n.link == "?";
+                    let color = if healthy {
+                        theme::OK
+                    } else {
+                        theme::level_color(Level::Error)
+                    };
+                    ui.colored_label(color, &n.link);
+                });
+            });
+        });
+}
+
 fn slow_log_ui(ui: &mut egui::Ui, view: &ServerInfoView, write: bool, request: &mut Request) {
     ui.horizontal(|ui| {
         let reset = ui
@@ -168,9 +260,15 @@ fn slow_log_ui(ui: &mut egui::Ui, view: &ServerInfoView, write: bool, request: &
         .body(|body| {
             body.rows(theme::ROW_HEIGHT, entries.len(), |mut row| {
                 let e: &SlowLogEntry = &entries[row.index()];
-                row.col(|ui| cell(ui, &e.id.to_string()));
-                row.col(|ui| cell(ui, &wall_clock(e.at_unix)));
-                row.col(|ui| cell(ui, &duration(e.duration_us)));
+                row.col(|ui| {
+                    cell(ui, &e.id.to_string());
+                });
+                row.col(|ui| {
+                    cell(ui, &wall_clock(e.at_unix));
+                });
+                row.col(|ui| {
+                    cell(ui, &duration(e.duration_us));
+                });
                 row.col(|ui| {
                     let command: Vec<String> = e.args.iter().map(|a| escape_bytes(a)).collect();
                     ui.monospace(command.join(" "));
@@ -242,9 +340,13 @@ fn clients_ui(ui: &mut egui::Ui, view: &mut ServerInfoView, write: bool, request
             body.rows(theme::ROW_HEIGHT, shown.len(), |mut row| {
                 let c = shown[row.index()];
                 for (field, _) in COLUMNS {
-                    row.col(|ui| cell(ui, c.field(field)));
+                    row.col(|ui| {
+                        cell(ui, c.field(field));
+                    });
                 }
-                row.col(|ui| cell(ui, c.field("cmd")));
+                row.col(|ui| {
+                    cell(ui, c.field("cmd"));
+                });
                 row.col(|ui| {
                     if c.own {
                         ui.label(egui::RichText::new("this app").color(theme::MUTED));
@@ -263,8 +365,8 @@ fn clients_ui(ui: &mut egui::Ui, view: &mut ServerInfoView, write: bool, request
 }
 
 /// A table cell on one line: columns grow to fit rather than wrap an address in two.
-fn cell(ui: &mut egui::Ui, text: &str) {
-    ui.add(egui::Label::new(egui::RichText::new(text).monospace()).extend());
+fn cell(ui: &mut egui::Ui, text: &str) -> egui::Response {
+    ui.add(egui::Label::new(egui::RichText::new(text).monospace()).extend())
 }
 
 /// Local wall-clock date and time of a Unix-seconds value.

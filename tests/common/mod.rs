@@ -1,7 +1,9 @@
 //! Test harness: real `redis-server` processes on free loopback ports, stopped on drop.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod cluster;
 pub mod fault;
+pub mod tls;
 pub mod ui;
 
 use std::net::TcpListener;
@@ -158,7 +160,7 @@ pub struct RedisServer {
     args: Vec<std::ffi::OsString>,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     listener.local_addr().expect("local addr").port()
 }
@@ -215,6 +217,11 @@ impl RedisServer {
     /// Starts a server that also speaks TLS with this certificate, key and CA (PEM files).
     pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> Self {
         Self::start_custom(None, Some((cert, key, ca)), &[])
+    }
+
+    /// A TLS server (as [`RedisServer::start_tls`]) with extra command-line arguments.
+    pub fn start_tls_args(cert: &Path, key: &Path, ca: &Path, extra: &[&str]) -> Self {
+        Self::start_custom(None, Some((cert, key, ca)), extra)
     }
 
     fn start_custom(

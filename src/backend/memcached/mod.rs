@@ -576,17 +576,9 @@ impl CacheBackend for MemcachedBackend {
         match rx.recv().await {
             Some(CrawlMsg::Page(keys, progress)) => {
                 self.crawls.lock().await.insert(token, rx);
-                Ok(ScanPage {
-                    keys,
-                    next_cursor: token,
-                    progress,
-                })
+                Ok(ScanPage::single(keys, token, progress))
             }
-            Some(CrawlMsg::Done) | None => Ok(ScanPage {
-                keys: Vec::new(),
-                next_cursor: 0,
-                progress: 1.0,
-            }),
+            Some(CrawlMsg::Done) | None => Ok(ScanPage::single(Vec::new(), 0, 1.0)),
             Some(CrawlMsg::Failed(e)) => Err(e),
         }
     }

@@ -38,12 +38,15 @@ pub enum Address {
     },
     /// TLS over TCP, checked against the system roots or the given CA certificates (PEM).
     Tls {
-        /// Host name or address (also the name the certificate must carry).
+        /// Host name or address to connect to.
         host: String,
         /// Port.
         port: u16,
         /// The CA file's certificates; the system's roots when `None`.
         ca_pem: Option<Vec<u8>>,
+        /// The name the certificate must carry, when it is not `host` (a cluster node reached
+        /// through an address map keeps the name it announced).
+        name: Option<String>,
     },
     /// A unix socket.
     Unix(std::path::PathBuf),
@@ -98,7 +101,24 @@ impl Link {
             Address::Tls { ca_pem, .. } => Some(Arc::new(tls_config(ca_pem.as_deref())?)),
             _ => None,
         };
-        Ok(Self {
+        Ok(Self::with_tls(
+            address,
+            tls,
+            info,
+            connect_timeout,
+            response_timeout,
+        ))
+    }
+
+    /// A link with TLS settings made once for many links (the nodes of a cluster).
+    pub fn with_tls(
+        address: Address,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        info: RedisConnectionInfo,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+    ) -> Self {
+        Self {
             address,
             tls,
             info,
@@ -106,7 +126,7 @@ impl Link {
             response_timeout,
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
-        })
+        }
     }
 
     /// The open connection, or a new one (within the connect timeout).
@@ -154,15 +174,19 @@ impl Link {
                 tcp.set_nodelay(true)?;
                 Box::new(tcp)
             }
-            Address::Tls { host, port, .. } => {
+            Address::Tls {
+                host, port, name, ..
+            } => {
                 let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
                 tcp.set_nodelay(true)?;
                 let config = self
                     .tls
                     .clone()
                     .ok_or_else(|| RedisError::from(io::Error::other("TLS is not configured")))?;
-                let name = rustls::pki_types::ServerName::try_from(host.clone())
-                    .map_err(|e| RedisError::from(io::Error::other(e.to_string())))?;
+                let name = rustls::pki_types::ServerName::try_from(
+                    name.clone().unwrap_or_else(|| host.clone()),
+                )
+                .map_err(|e| RedisError::from(io::Error::other(e.to_string())))?;
                 Box::new(
                     tokio_rustls::TlsConnector::from(config)
                         .connect(name, tcp)
@@ -180,7 +204,11 @@ impl Link {
     }
 }
 
-fn tls_config(ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
+/// The TLS client settings: the CA file's certificates, or the system's roots.
+///
+/// # Errors
+/// The CA file holds no usable certificate.
+pub fn tls_config(ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     let mut roots = rustls::RootCertStore::empty();

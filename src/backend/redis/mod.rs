@@ -1,8 +1,11 @@
-//! The Redis backend: one standalone server over TCP, TLS or a unix socket.
+//! The Redis backend: one standalone server over TCP, TLS or a unix socket, or a Redis
+//! Cluster.
 //!
-//! All commands go through one multiplexed connection ([`Link`]) that a key listing and the
-//! value viewer share concurrently; it checks every reply as it arrives and is replaced when
-//! it breaks.
+//! All commands to a server go through one multiplexed connection ([`Link`]) that a key
+//! listing and the value viewer share concurrently; it checks every reply as it arrives and is
+//! replaced when it breaks. A cluster has a link per node, and every command with a key goes
+//! to the node serving the key's slot (`cluster.rs`); the few that concern servers rather
+//! than keys (INFO, DBSIZE, FLUSH…) are sent to each node in `nodes.rs`.
 
 use std::time::Duration;
 
@@ -10,8 +13,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use redis::{RedisConnectionInfo, Value};
 
+pub mod cluster;
+mod cluster_scan;
 mod find;
 mod link;
+mod nodes;
 mod read;
 mod reply;
 mod write;
@@ -32,9 +38,15 @@ use crate::core::model::{
 /// Strings longer than this are shown as a preview of this many bytes.
 pub const STRING_PREVIEW_BYTES: u64 = 1024 * 1024;
 
-/// A connected Redis server.
+/// Where commands go: one server, or the nodes of a cluster.
+enum Nodes {
+    Single(Link),
+    Cluster(cluster::Cluster),
+}
+
+/// A connected Redis server or cluster.
 pub struct RedisBackend {
-    link: Link,
+    nodes: Nodes,
     target: String,
     version: String,
     db: u32,
@@ -51,9 +63,13 @@ impl RedisBackend {
     /// The server is unreachable, refuses the credentials, or the TLS CA file cannot be read.
     pub async fn connect(spec: &RedisSpec, password: Option<&Secret>) -> BackendResult<Self> {
         install_crypto_provider();
+        if let RedisAddress::Cluster { seeds } = &spec.address {
+            return nodes::connect_cluster(spec, seeds, password).await;
+        }
         let target = match &spec.address {
             RedisAddress::Tcp { host, port } => format!("{host}:{port}"),
             RedisAddress::Unix { path } => path.display().to_string(),
+            RedisAddress::Cluster { .. } => String::new(),
         };
         let address = match (&spec.address, &spec.tls) {
             (RedisAddress::Tcp { host, port }, None) => Address::Tcp {
@@ -72,16 +88,16 @@ impl RedisBackend {
                     })?),
                     None => None,
                 },
+                name: None,
             },
             (RedisAddress::Unix { path }, _) => Address::Unix(path.clone()),
+            (RedisAddress::Cluster { .. }, _) => {
+                return Err(BackendError::Internal(
+                    "a cluster has no single address".into(),
+                ));
+            }
         };
-        let mut settings = RedisConnectionInfo::default().set_db(i64::from(spec.db));
-        if let Some(user) = &spec.username {
-            settings = settings.set_username(user);
-        }
-        if let Some(password) = password {
-            settings = settings.set_password(password.expose());
-        }
+        let settings = connection_info(spec, password);
         let link = Link::new(
             address,
             settings,
@@ -100,44 +116,14 @@ impl RedisBackend {
             ));
         }
         let mut backend = Self {
-            link,
+            nodes: Nodes::Single(link),
             target,
             version: String::new(),
             db: spec.db,
             command_timeout_ms: spec.command_timeout_ms,
             connect_timeout_ms: spec.connect_timeout_ms,
             tls: spec.tls.is_some(),
-            capabilities: Capabilities {
-                kind_label: "Redis",
-                value_types: vec![
-                    KeyType::String,
-                    KeyType::Hash,
-                    KeyType::List,
-                    KeyType::Set,
-                    KeyType::ZSet,
-                    KeyType::Stream,
-                    KeyType::Json,
-                ],
-                list_keys: true,
-                server_side_pattern: true,
-                type_filter: true,
-                ttl: true,
-                databases: true,
-                memory_usage: true,
-                flush: true,
-                write: true,
-                undo_delete: true,
-                scan_pause: true,
-                rename: true,
-                servers: Vec::new(),
-                listing_note: None,
-                flush_delay: false,
-                purge_expired: false,
-                slow_log: true,
-                clients: true,
-                hashed_names: false,
-                find_in_values: true,
-            },
+            capabilities: redis_capabilities(),
         };
         // A PING proves the handshake (AUTH, SELECT) worked; INFO gives the version.
         let _: Value = backend.query(&redis::cmd("PING"), "PING").await?;
@@ -156,22 +142,38 @@ impl RedisBackend {
         cmd: &redis::Cmd,
         name: &str,
     ) -> BackendResult<T> {
-        let mut conn = self.conn().await?;
-        cmd.query_async(&mut conn)
-            .await
-            .map_err(|e| self.map(&e, name))
+        let value = match &self.nodes {
+            Nodes::Single(_) => {
+                let mut conn = self.conn().await?;
+                cmd.query_async::<Value>(&mut conn)
+                    .await
+                    .map_err(|e| self.map(&e, name))?
+            }
+            Nodes::Cluster(cluster) => cluster.routed(cmd, name).await?,
+        };
+        redis::from_redis_value(value).map_err(|e| BackendError::Server {
+            command: name.to_owned(),
+            reason: format!("an answer of an unexpected kind: {e}"),
+        })
     }
 
-    /// The connection, opened again if the last one broke.
+    /// The connection to a standalone server, opened again if the last one broke.
     async fn conn(&self) -> BackendResult<redis::aio::MultiplexedConnection> {
-        self.link
-            .connection()
-            .await
-            .map_err(|e| connect_error(&e, &self.target, self.connect_timeout_ms, self.tls))
+        match &self.nodes {
+            Nodes::Single(link) => link
+                .connection()
+                .await
+                .map_err(|e| connect_error(&e, &self.target, self.connect_timeout_ms, self.tls)),
+            Nodes::Cluster(_) => Err(BackendError::Internal(
+                "a cluster has no one connection: commands go to the node of their key".into(),
+            )),
+        }
     }
 
     fn map(&self, e: &redis::RedisError, command: &str) -> BackendError {
-        self.link.after_error(e);
+        if let Nodes::Single(link) = &self.nodes {
+            link.after_error(e);
+        }
         if e.is_timeout() {
             return BackendError::Timeout {
                 target: self.target.clone(),
@@ -181,6 +183,7 @@ impl RedisBackend {
         classify(e, &self.target, command)
     }
 
+    /// Runs a Lua script on one key: EVALSHA, and EVAL when the server does not have it yet.
     async fn script(
         &self,
         source: &str,
@@ -189,15 +192,45 @@ impl RedisBackend {
         name: &str,
     ) -> BackendResult<i64> {
         let script = redis::Script::new(source);
-        let mut invocation = script.key(key);
-        for arg in args {
-            invocation.arg(*arg);
+        let call = |command: &str, body: &str| {
+            let mut cmd = redis::cmd(command);
+            cmd.arg(body).arg(1).arg(key);
+            for arg in args {
+                cmd.arg(*arg);
+            }
+            cmd
+        };
+        match self.query(&call("EVALSHA", script.get_hash()), name).await {
+            Err(BackendError::Server { reason, .. })
+                if reason.contains("NOSCRIPT") || reason.contains("No matching script") =>
+            {
+                self.query(&call("EVAL", source), name).await
+            }
+            other => other,
         }
-        let mut conn = self.conn().await?;
-        invocation
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.map(&e, name))
+    }
+
+    /// Commands with keys, each answered on its own (a reply may be an error); one pipeline
+    /// to a server, one per node in a cluster.
+    async fn batch(
+        &self,
+        commands: &[redis::Cmd],
+        name: &str,
+    ) -> BackendResult<Vec<redis::RedisResult<Value>>> {
+        match &self.nodes {
+            Nodes::Single(_) => {
+                let mut pipe = redis::pipe();
+                for cmd in commands {
+                    pipe.add_command(cmd.clone());
+                }
+                pipe.ignore_errors();
+                let mut conn = self.conn().await?;
+                pipe.query_async(&mut conn)
+                    .await
+                    .map_err(|e| self.map(&e, name))
+            }
+            Nodes::Cluster(cluster) => cluster.batch(commands, name).await,
+        }
     }
 
     async fn count(&self, cmd: &redis::Cmd, name: &str) -> BackendResult<WriteOutcome> {
@@ -296,6 +329,64 @@ fn classify(e: &redis::RedisError, target: &str, command: &str) -> BackendError 
     }
 }
 
+/// `NAME [SUBCOMMAND] key`.
+fn key_cmd(name: &str, sub: Option<&str>, key: &[u8]) -> redis::Cmd {
+    let mut cmd = redis::cmd(name);
+    if let Some(sub) = sub {
+        cmd.arg(sub);
+    }
+    cmd.arg(key);
+    cmd
+}
+
+/// The handshake settings every connection uses: user, password, database.
+fn connection_info(spec: &RedisSpec, password: Option<&Secret>) -> RedisConnectionInfo {
+    let mut settings = RedisConnectionInfo::default().set_db(i64::from(spec.db));
+    if let Some(user) = &spec.username {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = password {
+        settings = settings.set_password(password.expose());
+    }
+    settings
+}
+
+/// What a Redis server can do.
+fn redis_capabilities() -> Capabilities {
+    Capabilities {
+        kind_label: "Redis",
+        value_types: vec![
+            KeyType::String,
+            KeyType::Hash,
+            KeyType::List,
+            KeyType::Set,
+            KeyType::ZSet,
+            KeyType::Stream,
+            KeyType::Json,
+        ],
+        list_keys: true,
+        server_side_pattern: true,
+        type_filter: true,
+        ttl: true,
+        databases: true,
+        memory_usage: true,
+        flush: true,
+        write: true,
+        undo_delete: true,
+        scan_pause: true,
+        rename: true,
+        servers: Vec::new(),
+        listing_note: None,
+        flush_delay: false,
+        purge_expired: false,
+        slow_log: true,
+        clients: true,
+        hashed_names: false,
+        find_in_values: true,
+        nodes: false,
+    }
+}
+
 /// rustls needs exactly one process-wide crypto provider; we ship `ring`.
 fn install_crypto_provider() {
     // Fails only when a provider is installed already, which is what we want anyway.
@@ -309,10 +400,16 @@ impl CacheBackend for RedisBackend {
     }
 
     fn describe(&self) -> String {
+        if let Nodes::Cluster(cluster) = &self.nodes {
+            return nodes::describe(cluster, &self.version);
+        }
         format!("Redis {} at {}, db {}", self.version, self.target, self.db)
     }
 
     async fn databases(&self) -> BackendResult<Vec<DbInfo>> {
+        if let Nodes::Cluster(_) = &self.nodes {
+            return Ok(Vec::new());
+        }
         // CONFIG may be forbidden (managed services, ACLs); 16 is Redis' default.
         let count = self
             .query::<Vec<String>>(
@@ -343,10 +440,16 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn key_count(&self) -> BackendResult<u64> {
+        if let Nodes::Cluster(cluster) = &self.nodes {
+            return nodes::key_count(cluster).await;
+        }
         self.query(&redis::cmd("DBSIZE"), "DBSIZE").await
     }
 
     async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {
+        if let Nodes::Cluster(cluster) = &self.nodes {
+            return nodes::server_info(cluster).await;
+        }
         let info: String = self.query(redis::cmd("INFO").arg("all"), "INFO").await?;
         Ok(vec![super::ServerInfo {
             server: self.target.clone(),
@@ -355,6 +458,9 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>> {
+        if let Nodes::Cluster(cluster) = &self.nodes {
+            return nodes::stats(cluster).await;
+        }
         // Plain INFO holds server, clients, memory, stats and keyspace: one round trip.
         let info: String = self.query(&redis::cmd("INFO"), "INFO").await?;
         Ok(vec![(self.target.clone(), raw_stats(&info))])
@@ -385,6 +491,9 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
+        if let Nodes::Cluster(cluster) = &self.nodes {
+            return cluster.scan(request, cursor).await;
+        }
         let mut cmd = redis::cmd("SCAN");
         cmd.arg(cursor)
             .arg("MATCH")
@@ -396,29 +505,31 @@ impl CacheBackend for RedisBackend {
         }
         let reply: Value = self.query(&cmd, "SCAN").await?;
         let (next_cursor, items) = scan_reply(reply);
-        Ok(ScanPage {
-            keys: items.into_iter().map(to_bytes).collect(),
+        Ok(ScanPage::single(
+            items.into_iter().map(to_bytes).collect(),
             next_cursor,
-            progress: scan_progress(next_cursor),
-        })
+            scan_progress(next_cursor),
+        ))
+    }
+
+    async fn nodes(&self) -> BackendResult<Vec<crate::core::model::NodeRow>> {
+        match &self.nodes {
+            Nodes::Cluster(cluster) => nodes::node_rows(cluster).await,
+            Nodes::Single(_) => Err(super::unsupported(&self.capabilities, "cluster nodes")),
+        }
     }
 
     async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let mut pipe = redis::pipe();
+        let mut commands = Vec::with_capacity(keys.len() * 3);
         for key in keys {
-            pipe.cmd("TYPE").arg(key.as_ref());
-            pipe.cmd("PTTL").arg(key.as_ref());
-            pipe.cmd("MEMORY").arg("USAGE").arg(key.as_ref());
+            commands.push(key_cmd("TYPE", None, key));
+            commands.push(key_cmd("PTTL", None, key));
+            commands.push(key_cmd("MEMORY", Some("USAGE"), key));
         }
-        pipe.ignore_errors();
-        let mut conn = self.conn().await?;
-        let replies: Vec<redis::RedisResult<Value>> = pipe
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.map(&e, "TYPE/PTTL/MEMORY USAGE"))?;
+        let replies = self.batch(&commands, "TYPE/PTTL/MEMORY USAGE").await?;
         let mut out = Vec::with_capacity(keys.len());
         for chunk in replies.chunks(3) {
             let key_type = match chunk.first() {
@@ -450,17 +561,13 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn key_details(&self, key: &[u8]) -> BackendResult<KeyDetails> {
-        let mut pipe = redis::pipe();
-        pipe.cmd("TYPE").arg(key);
-        pipe.cmd("PTTL").arg(key);
-        pipe.cmd("OBJECT").arg("ENCODING").arg(key);
-        pipe.cmd("MEMORY").arg("USAGE").arg(key);
-        pipe.ignore_errors();
-        let mut conn = self.conn().await?;
-        let replies: Vec<redis::RedisResult<Value>> = pipe
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.map(&e, "TYPE/PTTL/OBJECT ENCODING"))?;
+        let commands = [
+            key_cmd("TYPE", None, key),
+            key_cmd("PTTL", None, key),
+            key_cmd("OBJECT", Some("ENCODING"), key),
+            key_cmd("MEMORY", Some("USAGE"), key),
+        ];
+        let replies = self.batch(&commands, "TYPE/PTTL/OBJECT ENCODING").await?;
         let key_type = match replies.first() {
             Some(Ok(Value::SimpleString(s))) => KeyType::from_redis(s),
             Some(Ok(Value::BulkString(b))) => KeyType::from_redis(&String::from_utf8_lossy(b)),
@@ -542,16 +649,15 @@ impl CacheBackend for RedisBackend {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let mut pipe = redis::pipe();
+        let mut commands = Vec::with_capacity(keys.len() * 2);
         for key in keys {
-            pipe.cmd("DUMP").arg(key.as_ref());
-            pipe.cmd("PTTL").arg(key.as_ref());
+            commands.push(key_cmd("DUMP", None, key));
+            commands.push(key_cmd("PTTL", None, key));
         }
-        let mut conn = self.conn().await?;
-        let replies: Vec<Value> = pipe
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.map(&e, "DUMP"))?;
+        let mut replies = Vec::with_capacity(commands.len());
+        for reply in self.batch(&commands, "DUMP").await? {
+            replies.push(reply.map_err(|e| self.map(&e, "DUMP"))?);
+        }
         let now = crate::core::ttl::now_unix_ms();
         Ok(keys
             .iter()

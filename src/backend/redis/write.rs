@@ -104,6 +104,9 @@ fn script_outcome(code: i64) -> WriteOutcome {
 impl RedisBackend {
     /// Makes one change.
     pub(super) async fn apply(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
+        if let Some(outcome) = self.apply_to_nodes(op).await {
+            return outcome;
+        }
         match op {
             WriteOp::SetString {
                 key,
@@ -118,18 +121,7 @@ impl RedisBackend {
                 field,
                 value,
                 expect,
-            } => {
-                let (mode, expected) = expect_args(expect);
-                let code = self
-                    .script(
-                        HSET_SCRIPT,
-                        key,
-                        &[field, mode.as_bytes(), expected, value],
-                        "HSET",
-                    )
-                    .await?;
-                Ok(script_outcome(code.min(1)))
-            }
+            } => self.hash_set(key, field, value, expect).await,
             WriteOp::HashDelete { key, fields } => self.counted("HDEL", key, fields).await,
             WriteOp::ListSet {
                 key,
@@ -203,6 +195,25 @@ impl RedisBackend {
             }
             WriteOp::KillClient { id } => self.kill_client(*id).await,
         }
+    }
+
+    async fn hash_set(
+        &self,
+        key: &[u8],
+        field: &[u8],
+        value: &[u8],
+        expect: &Expect,
+    ) -> BackendResult<WriteOutcome> {
+        let (mode, expected) = expect_args(expect);
+        let code = self
+            .script(
+                HSET_SCRIPT,
+                key,
+                &[field, mode.as_bytes(), expected, value],
+                "HSET",
+            )
+            .await?;
+        Ok(script_outcome(code.min(1)))
     }
 
     /// A command answering how many things it changed.
@@ -400,6 +411,7 @@ impl RedisBackend {
     }
 
     async fn rename(&self, from: &[u8], to: &[u8], overwrite: bool) -> BackendResult<WriteOutcome> {
+        self.same_slot(from, to, "rename")?;
         if !self.exists(from).await? {
             return Err(key_not_found(from));
         }
@@ -419,6 +431,7 @@ impl RedisBackend {
     }
 
     async fn copy(&self, from: &[u8], to: &[u8], overwrite: bool) -> BackendResult<WriteOutcome> {
+        self.same_slot(from, to, "copy")?;
         if !self.exists(from).await? {
             return Err(key_not_found(from));
         }

@@ -609,11 +609,11 @@ impl CacheBackend for SqlBackend {
             }
             _ => 0,
         };
-        Ok(ScanPage {
+        Ok(ScanPage::single(
             keys,
             next_cursor,
-            progress: if next_cursor == 0 { 1.0 } else { 0.5 },
-        })
+            if next_cursor == 0 { 1.0 } else { 0.5 },
+        ))
     }
 
     async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {

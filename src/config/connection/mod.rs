@@ -64,6 +64,80 @@ pub enum RedisAddress {
         /// Path of the socket file.
         path: PathBuf,
     },
+    /// A Redis Cluster, found from one or more of its nodes (the seeds); the others come from
+    /// the cluster's own topology.
+    Cluster {
+        /// The nodes asked for the topology, in turn.
+        seeds: Vec<NodeAddress>,
+    },
+}
+
+/// One node of a cluster as `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NodeAddress {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl NodeAddress {
+    /// A node address.
+    #[must_use]
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+        }
+    }
+
+    /// Reads `host:port` (`[v6]:port` for an IPv6 address).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        let (host, port) = text.trim().rsplit_once(':')?;
+        let port = port.parse().ok()?;
+        if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            v6.parse::<std::net::Ipv6Addr>().ok()?;
+            return Some(Self::new(v6, port));
+        }
+        let valid = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        valid.then(|| Self::new(host, port))
+    }
+}
+
+impl fmt::Display for NodeAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// How a cluster is reached and listed, besides its seeds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClusterOptions {
+    /// Addresses nodes announce that cannot be reached from here (NAT, internal names), and
+    /// where to reach each instead. TLS still checks the announced name.
+    pub address_map: Vec<(NodeAddress, NodeAddress)>,
+    /// List keys from a replica of each shard (sparing the primaries) where one is up.
+    pub scan_replicas: bool,
+}
+
+impl ClusterOptions {
+    /// Where to connect for a node that announces `announced`.
+    #[must_use]
+    pub fn reach(&self, announced: &NodeAddress) -> NodeAddress {
+        self.address_map
+            .iter()
+            .find(|(from, _)| from == announced)
+            .map_or_else(|| announced.clone(), |(_, to)| to.clone())
+    }
 }
 
 /// TLS settings of a Redis connection.
@@ -91,6 +165,16 @@ pub struct RedisSpec {
     pub connect_timeout_ms: u64,
     /// How long to wait for any one command's reply.
     pub command_timeout_ms: u64,
+    /// Cluster settings (used when the address is a cluster).
+    pub cluster: ClusterOptions,
+}
+
+impl RedisSpec {
+    /// Whether this is a Redis Cluster.
+    #[must_use]
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.address, RedisAddress::Cluster { .. })
+    }
 }
 
 impl Default for RedisSpec {
@@ -106,6 +190,7 @@ impl Default for RedisSpec {
             db: 0,
             connect_timeout_ms: 5_000,
             command_timeout_ms: 10_000,
+            cluster: ClusterOptions::default(),
         }
     }
 }

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    ConnectionSpec, FileSpec, MemcachedAddress, MemcachedSpec, PasswordSource, RedisAddress,
-    RedisSpec, Secret, SqlDialect, SqlSpec, TlsSpec, default_sql_command_timeout,
+    ConnectionSpec, FileSpec, MemcachedAddress, MemcachedSpec, NodeAddress, PasswordSource,
+    RedisAddress, RedisSpec, Secret, SqlDialect, SqlSpec, TlsSpec, default_sql_command_timeout,
     default_sql_timeout,
 };
 
@@ -102,7 +102,7 @@ pub enum UrlError {
     Invalid(String),
     /// A scheme this console does not speak.
     #[error(
-        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, memcached://, memcached+unix:// or file://"
+        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, redis+cluster://, rediss+cluster://, memcached://, memcached+unix:// or file://"
     )]
     Scheme(String),
     /// A memcached server list entry that is not `host:port`.
@@ -177,6 +177,31 @@ impl RedisSpec {
                 }
                 format!("redis+unix://{}", path_for_url(path))
             }
+            RedisAddress::Cluster { seeds } => {
+                let userinfo = match (&self.username, &self.password) {
+                    (Some(user), PasswordSource::Env(var)) => format!("{}:${{{var}}}@", enc(user)),
+                    (None, PasswordSource::Env(var)) => format!(":${{{var}}}@"),
+                    (Some(user), _) => format!("{}@", enc(user)),
+                    (None, _) => String::new(),
+                };
+                let scheme = if self.tls.is_some() {
+                    "rediss+cluster"
+                } else {
+                    "redis+cluster"
+                };
+                let seeds = seeds
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                for (from, to) in &self.cluster.address_map {
+                    options.push(format!("map={from}={to}"));
+                }
+                if self.cluster.scan_replicas {
+                    options.push("scan=replicas".to_owned());
+                }
+                format!("{scheme}://{userinfo}{seeds}/{}", self.db)
+            }
         };
         if let Some(ca) = self.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
             options.push(format!("ca_file={}", path_for_url(ca)));
@@ -243,6 +268,16 @@ fn secrets_in(text: &str) -> Vec<String> {
 
 fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
     let text = text.trim();
+    let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if let Some(scheme) = scheme
+        && (scheme == CLUSTER_PLACEHOLDER_SCHEME || scheme == CLUSTER_TLS_PLACEHOLDER_SCHEME)
+    {
+        return Err(UrlError::Scheme(scheme));
+    }
+    parse_any(text)
+}
+
+fn parse_any(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
     if let Some(spec) = parse_memcached_url(text)? {
         return Ok((ConnectionSpec::Memcached(spec), None));
     }
@@ -264,13 +299,22 @@ fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), 
         )?;
         return Ok((ConnectionSpec::File(FileSpec { dir }), None));
     }
+    if let Some(parsed) = parse_cluster_url(text)? {
+        return Ok(parsed);
+    }
+    parse_redis_url(text)
+}
+
+/// Parses `redis://`, `rediss://` and `redis+unix://` (and a cluster URL with its seed list
+/// taken out).
+fn parse_redis_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
     // `url` would percent-encode `${…}` in the password; swap it for a marker first.
     let (text_for_parse, env_ref) = extract_env_ref(text);
     let url = url::Url::parse(&text_for_parse).map_err(|e| UrlError::Invalid(e.to_string()))?;
     let mut spec = RedisSpec::default();
     let scheme = url.scheme().to_owned();
     match scheme.as_str() {
-        "redis" | "rediss" => {
+        "redis" | "rediss" | CLUSTER_PLACEHOLDER_SCHEME | CLUSTER_TLS_PLACEHOLDER_SCHEME => {
             let host = url
                 .host_str()
                 .filter(|h| !h.is_empty())
@@ -282,7 +326,7 @@ fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), 
                 host,
                 port: url.port().unwrap_or(6379),
             };
-            if scheme == "rediss" {
+            if scheme == "rediss" || scheme == CLUSTER_TLS_PLACEHOLDER_SCHEME {
                 spec.tls = Some(TlsSpec::default());
             }
             let path = url.path().trim_matches('/');
@@ -327,8 +371,16 @@ fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), 
             "timeout_ms" | "command_timeout_ms" => {
                 spec.command_timeout_ms = millis("timeout_ms", &value)?;
             }
+            "map" | "scan" => cluster_option(&mut spec.cluster, &name, &value)?,
             _ => {}
         }
+    }
+    let cluster = scheme == CLUSTER_PLACEHOLDER_SCHEME || scheme == CLUSTER_TLS_PLACEHOLDER_SCHEME;
+    if spec.cluster != super::ClusterOptions::default() && !cluster {
+        return Err(UrlError::Invalid(
+            "map= and scan= are cluster settings: use a redis+cluster:// or rediss+cluster:// URL"
+                .to_owned(),
+        ));
     }
     if !url.username().is_empty() {
         spec.username = Some(percent_decode(url.username()));
@@ -339,6 +391,86 @@ fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), 
         inline_password = Some(Secret::new(percent_decode(password)));
     }
     Ok((ConnectionSpec::Redis(spec), inline_password))
+}
+
+/// A cluster option of a URL: `map=ANNOUNCED=REACHABLE` (repeatable), `scan=replicas`.
+fn cluster_option(
+    options: &mut super::ClusterOptions,
+    name: &str,
+    value: &str,
+) -> Result<(), UrlError> {
+    if name == "map" {
+        let mapping = value
+            .split_once('=')
+            .and_then(|(from, to)| Some((NodeAddress::parse(from)?, NodeAddress::parse(to)?)))
+            .ok_or_else(|| {
+                UrlError::Invalid(format!(
+                    "map={value}: write map=ANNOUNCED_HOST:PORT=REACHABLE_HOST:PORT"
+                ))
+            })?;
+        options.address_map.push(mapping);
+        return Ok(());
+    }
+    match value {
+        "replicas" => options.scan_replicas = true,
+        "primaries" => options.scan_replicas = false,
+        other => {
+            return Err(UrlError::Invalid(format!(
+                "scan={other}: write scan=replicas or scan=primaries"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The scheme a cluster URL is parsed under once its seed list is taken out (the `url` crate
+/// reads one host, not a list): a private name no user types.
+const CLUSTER_PLACEHOLDER_SCHEME: &str = "cc-redis-cluster";
+const CLUSTER_TLS_PLACEHOLDER_SCHEME: &str = "cc-rediss-cluster";
+
+/// Parses `redis+cluster://[user[:pass]@]h1:p1,h2:p2[/db][?options]` (and `rediss+cluster://`);
+/// `None` for other schemes. The seed list is read by hand, the rest as a Redis URL.
+fn parse_cluster_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>, UrlError> {
+    let lower = text.to_ascii_lowercase();
+    let scheme = if lower.starts_with("redis+cluster://") {
+        CLUSTER_PLACEHOLDER_SCHEME
+    } else if lower.starts_with("rediss+cluster://") {
+        CLUSTER_TLS_PLACEHOLDER_SCHEME
+    } else {
+        return Ok(None);
+    };
+    let Some((start, end)) = authority_span(text) else {
+        return Ok(None);
+    };
+    let authority = &text[start..end];
+    let (userinfo, hosts) = match authority.rfind('@') {
+        Some(at) => (&authority[..=at], &authority[at + 1..]),
+        None => ("", authority),
+    };
+    let mut seeds = Vec::new();
+    for part in hosts.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let seed = NodeAddress::parse(part)
+            .or_else(|| {
+                (!part.contains(':') || part.ends_with(']'))
+                    .then(|| NodeAddress::parse(&format!("{part}:6379")))
+                    .flatten()
+            })
+            .ok_or_else(|| UrlError::Server(part.to_owned()))?;
+        seeds.push(seed);
+    }
+    if seeds.is_empty() {
+        return Err(UrlError::Invalid(
+            "a cluster URL names at least one node: redis+cluster://host1:7000,host2:7001"
+                .to_owned(),
+        ));
+    }
+    let rewritten = format!("{scheme}://{userinfo}cluster.invalid{}", &text[end..]);
+    let (spec, password) = parse_any(&rewritten)?;
+    let ConnectionSpec::Redis(mut spec) = spec else {
+        return Err(UrlError::Invalid("not a Redis cluster URL".to_owned()));
+    };
+    spec.address = RedisAddress::Cluster { seeds };
+    Ok(Some((ConnectionSpec::Redis(spec), password)))
 }
 
 /// Parses `sqlite:///abs/path.db?table=cache`, `postgres://user@host:port/db?table=cache` and

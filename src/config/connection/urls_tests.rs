@@ -206,7 +206,7 @@ fn paths_in_urls_read_back_byte_for_byte() {
                 ConnectionSpec::File(f) => f.dir.clone(),
                 ConnectionSpec::Redis(r) => match &r.address {
                     RedisAddress::Unix { path } => path.clone(),
-                    RedisAddress::Tcp { .. } => PathBuf::new(),
+                    RedisAddress::Tcp { .. } | RedisAddress::Cluster { .. } => PathBuf::new(),
                 },
                 ConnectionSpec::Memcached(m) => match m.servers.as_slice() {
                     [MemcachedAddress::Unix { path }] => path.clone(),
@@ -322,4 +322,75 @@ proptest::proptest! {
             proptest::prop_assert_eq!(again.display_url(), printed);
         }
     }
+}
+
+#[test]
+fn cluster_urls_read_every_seed_and_print_back() {
+    let (spec, pw) = parse_url(
+        "rediss+cluster://ops:hunter2@node-a:7000,10.0.0.2:7001,[::1]:7002/0?ca_file=/etc/ca.pem\
+         &map=10.0.0.2:7001=127.0.0.1:17001&scan=replicas&timeout_ms=2500",
+    )
+    .expect("parses");
+    assert_eq!(
+        pw.map(|p| p.expose().to_owned()),
+        Some("hunter2".to_owned())
+    );
+    let r = redis(&spec);
+    assert_eq!(
+        r.address,
+        RedisAddress::Cluster {
+            seeds: vec![
+                NodeAddress::new("node-a", 7000),
+                NodeAddress::new("10.0.0.2", 7001),
+                NodeAddress::new("::1", 7002),
+            ]
+        }
+    );
+    assert!(r.tls.is_some());
+    assert_eq!(r.username.as_deref(), Some("ops"));
+    assert!(r.cluster.scan_replicas);
+    assert_eq!(
+        r.cluster.reach(&NodeAddress::new("10.0.0.2", 7001)),
+        NodeAddress::new("127.0.0.1", 17001)
+    );
+    assert_eq!(
+        r.cluster.reach(&NodeAddress::new("node-a", 7000)),
+        NodeAddress::new("node-a", 7000),
+        "an address the map does not name is reached as announced"
+    );
+    let shown = spec.display_url();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    let (again, _) = parse_url(&shown).expect("reparses");
+    assert_eq!(again, spec, "{shown}");
+
+    let (plain, _) = parse_url("redis+cluster://127.0.0.1:7000").expect("one seed");
+    assert_eq!(plain.display_url(), "redis+cluster://127.0.0.1:7000/0");
+    let (env, _) = parse_url("redis+cluster://:${CLUSTER_PW}@h:1,h:2").expect("env");
+    assert_eq!(
+        redis(&env).password,
+        PasswordSource::Env("CLUSTER_PW".to_owned())
+    );
+    assert_eq!(
+        env.display_url(),
+        "redis+cluster://:${CLUSTER_PW}@h:1,h:2/0"
+    );
+}
+
+#[test]
+fn bad_cluster_urls_are_refused_with_a_reason() {
+    for (url, says) in [
+        ("redis+cluster://", "at least one node"),
+        ("redis+cluster://h:notaport", "not a server"),
+        ("redis+cluster://h:1/0?map=h:1", "map=ANNOUNCED"),
+        ("redis+cluster://h:1/0?scan=sideways", "scan=replicas"),
+        ("redis://h:1/0?map=a:1=b:2", "cluster settings"),
+        ("cc-redis-cluster://h/0", "unsupported URL scheme"),
+    ] {
+        let err = parse_url(url).expect_err(url).to_string();
+        assert!(err.contains(says), "{url}: {err}");
+    }
+    let err = parse_url("redis+cluster://:hunter2@h:x")
+        .expect_err("bad port")
+        .to_string();
+    assert!(!err.contains("hunter2"), "{err}");
 }
