@@ -2,8 +2,8 @@
 //! the reason why not) when saved or tested.
 
 use crate::config::connection::{
-    ConnectionSpec, NodeAddress, PasswordSource, RedisAddress, RedisSpec, Secret, TlsSpec,
-    parse_url,
+    ConnectionSpec, NodeAddress, PasswordSource, RedisAddress, RedisSpec, Secret, SentinelAuth,
+    TlsSpec, parse_url,
 };
 use crate::config::profiles::Profile;
 use crate::service::ReqId;
@@ -19,6 +19,17 @@ pub enum PasswordMode {
     Env,
 }
 
+/// How the sentinels are logged in to, as the form offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentinelAuthMode {
+    /// No password.
+    None,
+    /// The data nodes' user and password.
+    Same,
+    /// A password of their own, from an environment variable.
+    Env,
+}
+
 /// The kind of cache a profile form describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormKind {
@@ -26,6 +37,8 @@ pub enum FormKind {
     Redis,
     /// A Redis Cluster (its seed nodes go in `servers`).
     RedisCluster,
+    /// A Sentinel group (its sentinels go in `servers`, the primary's name in `master`).
+    RedisSentinel,
     /// A memcached server or pool.
     Memcached,
     /// A file cache directory.
@@ -70,6 +83,10 @@ pub enum Field {
     CommandTimeout,
     /// A cluster's address map.
     AddressMap,
+    /// A Sentinel group's primary name.
+    Master,
+    /// The variable of the sentinels' password.
+    SentinelEnv,
 }
 
 /// What is wrong with the form's fields, field by field.
@@ -148,6 +165,16 @@ pub struct ProfileForm {
     pub address_map: String,
     /// List a cluster's keys from replicas.
     pub scan_replicas: bool,
+    /// The name the sentinels know the primary by.
+    pub master: String,
+    /// The sentinels' own user name (empty: none).
+    pub sentinel_user: String,
+    /// How the sentinels are logged in to.
+    pub sentinel_auth: SentinelAuthMode,
+    /// The variable holding the sentinels' password.
+    pub sentinel_env: String,
+    /// Browse a replica of the Sentinel group's primary.
+    pub sentinel_replica: bool,
     /// Pattern the browser starts with.
     pub default_pattern: String,
     /// Tree delimiter.
@@ -191,37 +218,7 @@ impl ProfileForm {
     #[must_use]
     pub fn from_profile(profile: &Profile) -> Self {
         let default_redis = RedisSpec::default();
-        let (kind, spec, servers) = match &profile.connection {
-            ConnectionSpec::Redis(spec) => match &spec.address {
-                RedisAddress::Cluster { seeds } => (
-                    FormKind::RedisCluster,
-                    spec,
-                    seeds
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
-                _ => (FormKind::Redis, spec, String::new()),
-            },
-            ConnectionSpec::Memcached(m) => (
-                FormKind::Memcached,
-                &default_redis,
-                m.servers
-                    .iter()
-                    .map(crate::config::connection::MemcachedAddress::label)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            ConnectionSpec::File(f) => {
-                (FormKind::File, &default_redis, f.dir.display().to_string())
-            }
-            ConnectionSpec::Sql(_) => (
-                FormKind::Sql,
-                &default_redis,
-                profile.connection.display_url(),
-            ),
-        };
+        let (kind, spec, servers) = kind_of(profile, &default_redis);
         let (connect_timeout_ms, command_timeout_ms) = profile.connection.timeouts_ms();
         let (use_unix, host, port, unix_path) = match &spec.address {
             RedisAddress::Tcp { host, port } => {
@@ -233,7 +230,7 @@ impl ProfileForm {
                 "6379".to_owned(),
                 path.display().to_string(),
             ),
-            RedisAddress::Cluster { .. } => (
+            RedisAddress::Cluster { .. } | RedisAddress::Sentinel { .. } => (
                 false,
                 "127.0.0.1".to_owned(),
                 "6379".to_owned(),
@@ -245,7 +242,7 @@ impl ProfileForm {
             PasswordSource::Prompt => (PasswordMode::Ask, String::new()),
             PasswordSource::Env(v) => (PasswordMode::Env, v.clone()),
         };
-        Self {
+        let mut form = Self {
             original_name: Some(profile.name.clone()),
             name: profile.name.clone(),
             url: String::new(),
@@ -269,14 +266,13 @@ impl ProfileForm {
             db: spec.db.to_string(),
             connect_timeout_ms: connect_timeout_ms.to_string(),
             command_timeout_ms: command_timeout_ms.to_string(),
-            address_map: spec
-                .cluster
-                .address_map
-                .iter()
-                .map(|(from, to)| format!("{from}={to}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            scan_replicas: spec.cluster.scan_replicas,
+            address_map: String::new(),
+            scan_replicas: false,
+            master: "mymaster".to_owned(),
+            sentinel_user: String::new(),
+            sentinel_auth: SentinelAuthMode::None,
+            sentinel_env: String::new(),
+            sentinel_replica: false,
             default_pattern: profile.default_pattern.clone(),
             delimiter: profile.delimiter.clone(),
             read_only: profile.read_only,
@@ -288,7 +284,31 @@ impl ProfileForm {
             touched: std::collections::HashSet::new(),
             attempted: false,
             url_error: None,
+        };
+        form.set_topology(spec);
+        form
+    }
+
+    /// The cluster and Sentinel fields of a spec.
+    fn set_topology(&mut self, spec: &RedisSpec) {
+        self.address_map = spec
+            .cluster
+            .address_map
+            .iter()
+            .map(|(from, to)| format!("{from}={to}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.scan_replicas = spec.cluster.scan_replicas;
+        if let RedisAddress::Sentinel { master, .. } = &spec.address {
+            self.master.clone_from(master);
         }
+        self.sentinel_user = spec.sentinel.username.clone().unwrap_or_default();
+        (self.sentinel_auth, self.sentinel_env) = match &spec.sentinel.password {
+            SentinelAuth::None => (SentinelAuthMode::None, String::new()),
+            SentinelAuth::SameAsData => (SentinelAuthMode::Same, String::new()),
+            SentinelAuth::Env(var) => (SentinelAuthMode::Env, var.clone()),
+        };
+        self.sentinel_replica = spec.sentinel.replica;
     }
 
     /// Whether the problem of `field` is shown now.
@@ -355,6 +375,31 @@ impl ProfileForm {
                 }
             }
             FormKind::Redis => self.redis_problems(&mut p),
+            FormKind::RedisSentinel => {
+                if let Err(e) = cluster_seeds(&self.servers) {
+                    p.add(Field::Target, e);
+                }
+                if self.master.trim().is_empty() {
+                    p.add(
+                        Field::Master,
+                        "name the primary the sentinels watch (mymaster)",
+                    );
+                }
+                if self.sentinel_auth == SentinelAuthMode::Env
+                    && self
+                        .sentinel_env
+                        .trim()
+                        .trim_start_matches("${")
+                        .trim_end_matches('}')
+                        .is_empty()
+                {
+                    p.add(
+                        Field::SentinelEnv,
+                        "name the variable that holds the sentinels' password",
+                    );
+                }
+                self.redis_problems(&mut p);
+            }
             FormKind::RedisCluster => {
                 if let Err(e) = cluster_seeds(&self.servers) {
                     p.add(Field::Target, e);
@@ -388,8 +433,8 @@ impl ProfileForm {
     }
 
     fn redis_problems(&self, p: &mut Problems) {
-        if self.kind == FormKind::RedisCluster {
-            // The seeds stand for host and port.
+        if matches!(self.kind, FormKind::RedisCluster | FormKind::RedisSentinel) {
+            // The seeds (or sentinels) stand for host and port.
         } else if self.use_unix {
             if self.unix_path.trim().is_empty() {
                 p.add(Field::Socket, "give the socket path");
@@ -510,7 +555,15 @@ impl ProfileForm {
             }
             return Ok(self.finish_profile(name, spec));
         }
-        let address = if self.kind == FormKind::RedisCluster {
+        let address = if self.kind == FormKind::RedisSentinel {
+            if self.master.trim().is_empty() {
+                return Err("name the primary the sentinels watch".to_owned());
+            }
+            RedisAddress::Sentinel {
+                sentinels: cluster_seeds(&self.servers)?,
+                master: self.master.trim().to_owned(),
+            }
+        } else if self.kind == FormKind::RedisCluster {
             RedisAddress::Cluster {
                 seeds: cluster_seeds(&self.servers)?,
             }
@@ -548,6 +601,7 @@ impl ProfileForm {
             connect_timeout_ms: number(&self.connect_timeout_ms, "the connect timeout")?.max(1),
             command_timeout_ms: number(&self.command_timeout_ms, "the command timeout")?.max(1),
             cluster: self.cluster_options()?,
+            sentinel: self.sentinel_options(),
         };
         Ok(self.finish_profile(name, ConnectionSpec::Redis(spec)))
     }
@@ -568,6 +622,28 @@ impl ProfileForm {
                 PasswordSource::Env(var.to_owned())
             }
         })
+    }
+
+    fn sentinel_options(&self) -> crate::config::connection::SentinelOptions {
+        if self.kind != FormKind::RedisSentinel {
+            return crate::config::connection::SentinelOptions::default();
+        }
+        crate::config::connection::SentinelOptions {
+            username: (!self.sentinel_user.trim().is_empty())
+                .then(|| self.sentinel_user.trim().to_owned()),
+            password: match self.sentinel_auth {
+                SentinelAuthMode::None => SentinelAuth::None,
+                SentinelAuthMode::Same => SentinelAuth::SameAsData,
+                SentinelAuthMode::Env => SentinelAuth::Env(
+                    self.sentinel_env
+                        .trim()
+                        .trim_start_matches("${")
+                        .trim_end_matches('}')
+                        .to_owned(),
+                ),
+            },
+            replica: self.sentinel_replica,
+        }
     }
 
     fn cluster_options(&self) -> Result<crate::config::connection::ClusterOptions, String> {
@@ -599,6 +675,52 @@ impl ProfileForm {
     pub fn typed_password(&self) -> Option<Secret> {
         (self.password_mode == PasswordMode::Ask && !self.password.is_empty())
             .then(|| Secret::new(self.password.clone()))
+    }
+}
+
+/// The form kind of a profile, its Redis settings (the defaults for other kinds) and what
+/// its `servers` field shows.
+fn kind_of<'a>(
+    profile: &'a Profile,
+    default_redis: &'a RedisSpec,
+) -> (FormKind, &'a RedisSpec, String) {
+    match &profile.connection {
+        ConnectionSpec::Redis(spec) => match &spec.address {
+            RedisAddress::Cluster { seeds } => (
+                FormKind::RedisCluster,
+                spec,
+                seeds
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            RedisAddress::Sentinel { sentinels, .. } => (
+                FormKind::RedisSentinel,
+                spec,
+                sentinels
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            _ => (FormKind::Redis, spec, String::new()),
+        },
+        ConnectionSpec::Memcached(m) => (
+            FormKind::Memcached,
+            default_redis,
+            m.servers
+                .iter()
+                .map(crate::config::connection::MemcachedAddress::label)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ConnectionSpec::File(f) => (FormKind::File, default_redis, f.dir.display().to_string()),
+        ConnectionSpec::Sql(_) => (
+            FormKind::Sql,
+            default_redis,
+            profile.connection.display_url(),
+        ),
     }
 }
 
@@ -740,6 +862,30 @@ mod tests {
             p.get(Field::Target)
                 .is_some_and(|m| m.contains("host:port"))
         );
+    }
+
+    #[test]
+    fn a_sentinel_form_makes_a_sentinel_profile_and_reads_back_the_same() {
+        let mut f = redis_form();
+        f.kind = FormKind::RedisSentinel;
+        f.servers = "s1:26379, s2:26380".into();
+        f.master = "cache-primary".into();
+        f.sentinel_auth = SentinelAuthMode::Env;
+        f.sentinel_env = "${SENTINEL_PW}".into();
+        f.sentinel_replica = true;
+        let profile = f.to_profile().expect("a sentinel profile");
+        assert_eq!(
+            profile.connection.display_url(),
+            "redis+sentinel://s1:26379,s2:26380/cache%2Dprimary/0?sentinel_password=${SENTINEL_PW}&replica=yes"
+        );
+        let again = ProfileForm::from_profile(&profile);
+        assert_eq!(again.kind, FormKind::RedisSentinel);
+        assert_eq!(again.to_profile().expect("again"), profile);
+        f.master = " ".into();
+        f.sentinel_env = String::new();
+        let p = f.problems(&|_| false);
+        assert!(p.get(Field::Master).is_some());
+        assert!(p.get(Field::SentinelEnv).is_some());
     }
 
     #[test]

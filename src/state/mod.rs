@@ -36,7 +36,9 @@ pub use browser::{
 pub use bulk::{BulkDelete, BulkPhase, CreateForm, PREVIEW_SAMPLE};
 pub use confirm::{Confirm, FlushConfirm};
 pub use dashboard::{Compare, DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE};
-pub use form::{Field, FormKind, PasswordMode, Problems, ProfileForm, TestStatus};
+pub use form::{
+    Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode, TestStatus,
+};
 pub use order::{Base, FlatOrder, MAX_FACT_SORT, Sort, SortKey};
 pub use server::{SLOW_LOG_COUNT, ServerInfoView, ServerTab};
 pub use session::{Pending, Session, SessionStatus};

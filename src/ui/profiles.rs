@@ -2,7 +2,8 @@
 
 use super::{Actions, DialogPurpose, theme};
 use crate::state::{
-    Action, AppState, Field, FormKind, PasswordMode, Problems, ProfileForm, TestStatus,
+    Action, AppState, Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode,
+    TestStatus,
 };
 
 /// The list of saved profiles with its actions.
@@ -244,6 +245,7 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                 ui.horizontal(|ui| {
                     ui.radio_value(&mut form.kind, FormKind::Redis, "Redis");
                     ui.radio_value(&mut form.kind, FormKind::RedisCluster, "Redis Cluster");
+                    ui.radio_value(&mut form.kind, FormKind::RedisSentinel, "Redis Sentinel");
                     ui.radio_value(&mut form.kind, FormKind::Memcached, "Memcached");
                     ui.radio_value(&mut form.kind, FormKind::File, "File cache");
                     ui.radio_value(&mut form.kind, FormKind::Sql, "Database table");
@@ -258,7 +260,7 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                     FormKind::Memcached => {
                         Some(("Servers", "host:11211, host2:11211 or /path.sock"))
                     }
-                    FormKind::Redis | FormKind::RedisCluster => None,
+                    FormKind::Redis | FormKind::RedisCluster | FormKind::RedisSentinel => None,
                 };
                 if let Some((label, hint)) = target {
                     field_row(
@@ -328,6 +330,66 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
     if let Some(action) = asked {
         actions.push(action);
     }
+}
+
+/// A Sentinel group's rows: the sentinels, the primary's name, the sentinels' login, and
+/// whether to browse a replica.
+fn sentinel_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) {
+    field_row(
+        ui,
+        form,
+        problems,
+        (
+            "Sentinels",
+            Some(Field::Target),
+            "s1:26379, s2:26379, s3:26379",
+        ),
+        |f| &mut f.servers,
+    );
+    field_row(
+        ui,
+        form,
+        problems,
+        ("Primary name", Some(Field::Master), "mymaster"),
+        |f| &mut f.master,
+    );
+    field_row(ui, form, problems, ("Sentinel user", None, "none"), |f| {
+        &mut f.sentinel_user
+    });
+    ui.label("Sentinel password");
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut form.sentinel_auth, SentinelAuthMode::None, "None");
+        ui.radio_value(
+            &mut form.sentinel_auth,
+            SentinelAuthMode::Same,
+            "Same as the data nodes",
+        );
+        ui.radio_value(
+            &mut form.sentinel_auth,
+            SentinelAuthMode::Env,
+            "From variable",
+        );
+    });
+    ui.end_row();
+    if form.sentinel_auth == SentinelAuthMode::Env {
+        field_row(
+            ui,
+            form,
+            problems,
+            (
+                "Sentinel variable",
+                Some(Field::SentinelEnv),
+                "SENTINEL_PASSWORD",
+            ),
+            |f| &mut f.sentinel_env,
+        );
+    }
+    ui.label("Node");
+    ui.checkbox(
+        &mut form.sentinel_replica,
+        "Browse a replica (read-only) instead of the primary",
+    );
+    ui.end_row();
 }
 
 /// A cluster's rows: its seed nodes, the address map, where listings read from.
@@ -402,8 +464,10 @@ fn tls_rows(ui: &mut egui::Ui, form: &mut ProfileForm) -> bool {
 /// The Redis rows: address, TLS, user, password, database. True when "Browse…" was clicked.
 fn redis_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) -> bool {
     let mut browse = false;
-    let cluster = form.kind == FormKind::RedisCluster;
-    if cluster {
+    let cluster = matches!(form.kind, FormKind::RedisCluster | FormKind::RedisSentinel);
+    if form.kind == FormKind::RedisSentinel {
+        sentinel_rows(ui, form, problems);
+    } else if cluster {
         cluster_rows(ui, form, problems);
     } else {
         ui.label("Address");

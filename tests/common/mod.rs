@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod fault;
+pub mod sentinel;
 pub mod tls;
 pub mod ui;
 

@@ -167,7 +167,32 @@ impl Link {
         }
     }
 
+    /// A Pub/Sub connection of its own, through the same checked stream (a sentinel's
+    /// `+switch-master` events).
+    ///
+    /// # Errors
+    /// The server cannot be reached or the handshake fails.
+    pub async fn pubsub(&self) -> RedisResult<redis::aio::PubSub> {
+        let open = async {
+            let stream = self.stream().await?;
+            redis::aio::PubSub::new(&self.info, Checked::new(stream)).await
+        };
+        tokio::time::timeout(self.connect_timeout, open)
+            .await
+            .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))?
+    }
+
     async fn open(&self) -> RedisResult<MultiplexedConnection> {
+        let stream = self.stream().await?;
+        let config = AsyncConnectionConfig::new().set_response_timeout(Some(self.response_timeout));
+        let (conn, driver) =
+            MultiplexedConnection::new_with_config(&self.info, Checked::new(stream), config)
+                .await?;
+        tokio::spawn(driver);
+        Ok(conn)
+    }
+
+    async fn stream(&self) -> RedisResult<Box<dyn Stream>> {
         let stream: Box<dyn Stream> = match &self.address {
             Address::Tcp { host, port } => {
                 let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
@@ -195,12 +220,7 @@ impl Link {
             }
             Address::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
         };
-        let config = AsyncConnectionConfig::new().set_response_timeout(Some(self.response_timeout));
-        let (conn, driver) =
-            MultiplexedConnection::new_with_config(&self.info, Checked::new(stream), config)
-                .await?;
-        tokio::spawn(driver);
-        Ok(conn)
+        Ok(stream)
     }
 }
 

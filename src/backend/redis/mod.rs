@@ -20,6 +20,7 @@ mod link;
 mod nodes;
 mod read;
 mod reply;
+mod sentinel;
 mod write;
 
 use link::{Address, Link, read_ca_file};
@@ -42,6 +43,7 @@ pub const STRING_PREVIEW_BYTES: u64 = 1024 * 1024;
 enum Nodes {
     Single(Link),
     Cluster(cluster::Cluster),
+    Sentinel(sentinel::Sentinel),
 }
 
 /// A connected Redis server or cluster.
@@ -63,13 +65,19 @@ impl RedisBackend {
     /// The server is unreachable, refuses the credentials, or the TLS CA file cannot be read.
     pub async fn connect(spec: &RedisSpec, password: Option<&Secret>) -> BackendResult<Self> {
         install_crypto_provider();
-        if let RedisAddress::Cluster { seeds } = &spec.address {
-            return nodes::connect_cluster(spec, seeds, password).await;
+        match &spec.address {
+            RedisAddress::Cluster { seeds } => {
+                return nodes::connect_cluster(spec, seeds, password).await;
+            }
+            RedisAddress::Sentinel { sentinels, master } => {
+                return sentinel::connect(spec, sentinels, master, password).await;
+            }
+            RedisAddress::Tcp { .. } | RedisAddress::Unix { .. } => {}
         }
         let target = match &spec.address {
             RedisAddress::Tcp { host, port } => format!("{host}:{port}"),
             RedisAddress::Unix { path } => path.display().to_string(),
-            RedisAddress::Cluster { .. } => String::new(),
+            RedisAddress::Cluster { .. } | RedisAddress::Sentinel { .. } => String::new(),
         };
         let address = match (&spec.address, &spec.tls) {
             (RedisAddress::Tcp { host, port }, None) => Address::Tcp {
@@ -91,7 +99,7 @@ impl RedisBackend {
                 name: None,
             },
             (RedisAddress::Unix { path }, _) => Address::Unix(path.clone()),
-            (RedisAddress::Cluster { .. }, _) => {
+            (RedisAddress::Cluster { .. } | RedisAddress::Sentinel { .. }, _) => {
                 return Err(BackendError::Internal(
                     "a cluster has no single address".into(),
                 ));
@@ -149,6 +157,25 @@ impl RedisBackend {
                     .await
                     .map_err(|e| self.map(&e, name))?
             }
+            Nodes::Sentinel(group) => {
+                let mut conn = self.conn().await?;
+                match cmd.query_async::<Value>(&mut conn).await {
+                    Ok(value) => value,
+                    // A demoted primary refused it, so nothing was changed: ask the
+                    // sentinels where the primary is now and send it there, once.
+                    Err(e)
+                        if e.kind()
+                            == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly) =>
+                    {
+                        group.forget();
+                        let mut conn = self.conn().await?;
+                        cmd.query_async::<Value>(&mut conn)
+                            .await
+                            .map_err(|e| self.map(&e, name))?
+                    }
+                    Err(e) => return Err(self.map(&e, name)),
+                }
+            }
             Nodes::Cluster(cluster) => cluster.routed(cmd, name).await?,
         };
         redis::from_redis_value(value).map_err(|e| BackendError::Server {
@@ -164,6 +191,19 @@ impl RedisBackend {
                 .connection()
                 .await
                 .map_err(|e| connect_error(&e, &self.target, self.connect_timeout_ms, self.tls)),
+            Nodes::Sentinel(group) => {
+                let (node, link) = group.node().await?;
+                if let Ok(conn) = link.connection().await {
+                    return Ok(conn);
+                }
+                // Nothing was sent: the primary may have moved; ask again, once.
+                group.forget();
+                let (now, link) = group.node().await?;
+                link.connection().await.map_err(|e| {
+                    let target = format!("{} at {now} (before: {node})", group.label());
+                    connect_error(&e, &target, self.connect_timeout_ms, self.tls)
+                })
+            }
             Nodes::Cluster(_) => Err(BackendError::Internal(
                 "a cluster has no one connection: commands go to the node of their key".into(),
             )),
@@ -171,8 +211,12 @@ impl RedisBackend {
     }
 
     fn map(&self, e: &redis::RedisError, command: &str) -> BackendError {
-        if let Nodes::Single(link) = &self.nodes {
-            link.after_error(e);
+        match &self.nodes {
+            Nodes::Single(link) => link.after_error(e),
+            Nodes::Sentinel(group) => {
+                return sentinel::map(group, e, command, self.command_timeout_ms);
+            }
+            Nodes::Cluster(_) => {}
         }
         if e.is_timeout() {
             return BackendError::Timeout {
@@ -218,7 +262,7 @@ impl RedisBackend {
         name: &str,
     ) -> BackendResult<Vec<redis::RedisResult<Value>>> {
         match &self.nodes {
-            Nodes::Single(_) => {
+            Nodes::Single(_) | Nodes::Sentinel(_) => {
                 let mut pipe = redis::pipe();
                 for cmd in commands {
                     pipe.add_command(cmd.clone());
@@ -403,6 +447,9 @@ impl CacheBackend for RedisBackend {
         if let Nodes::Cluster(cluster) = &self.nodes {
             return nodes::describe(cluster, &self.version);
         }
+        if let Nodes::Sentinel(group) = &self.nodes {
+            return sentinel::describe(group, &self.version, self.db);
+        }
         format!("Redis {} at {}, db {}", self.version, self.target, self.db)
     }
 
@@ -515,6 +562,7 @@ impl CacheBackend for RedisBackend {
     async fn nodes(&self) -> BackendResult<Vec<crate::core::model::NodeRow>> {
         match &self.nodes {
             Nodes::Cluster(cluster) => nodes::node_rows(cluster).await,
+            Nodes::Sentinel(group) => group.node_rows().await,
             Nodes::Single(_) => Err(super::unsupported(&self.capabilities, "cluster nodes")),
         }
     }

@@ -271,7 +271,7 @@ impl RedisBackend {
     pub(super) fn cluster(&self) -> Option<&Cluster> {
         match &self.nodes {
             Nodes::Cluster(cluster) => Some(cluster),
-            Nodes::Single(_) => None,
+            Nodes::Single(_) | Nodes::Sentinel(_) => None,
         }
     }
 

@@ -70,6 +70,39 @@ pub enum RedisAddress {
         /// The nodes asked for the topology, in turn.
         seeds: Vec<NodeAddress>,
     },
+    /// A primary (and its replicas) watched by Sentinels: asked for the primary's address,
+    /// in turn, and again after a failover.
+    Sentinel {
+        /// The sentinels.
+        sentinels: Vec<NodeAddress>,
+        /// The name the sentinels know the primary by (`mymaster`).
+        master: String,
+    },
+}
+
+/// How the sentinels themselves are logged in to: they may have no password, the data
+/// nodes' password, or one of their own (from an environment variable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SentinelAuth {
+    /// No password.
+    #[default]
+    None,
+    /// The same user and password as the data nodes.
+    SameAsData,
+    /// A password read from this environment variable.
+    Env(String),
+}
+
+/// How a Sentinel group is reached, besides the sentinels' addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SentinelOptions {
+    /// The sentinels' ACL user name, when they have one of their own.
+    pub username: Option<String>,
+    /// The sentinels' password.
+    pub password: SentinelAuth,
+    /// Browse a replica rather than the primary (reads only).
+    pub replica: bool,
 }
 
 /// One node of a cluster as `host:port`.
@@ -167,6 +200,8 @@ pub struct RedisSpec {
     pub command_timeout_ms: u64,
     /// Cluster settings (used when the address is a cluster).
     pub cluster: ClusterOptions,
+    /// Sentinel settings (used when the address is a Sentinel group).
+    pub sentinel: SentinelOptions,
 }
 
 impl RedisSpec {
@@ -191,6 +226,7 @@ impl Default for RedisSpec {
             connect_timeout_ms: 5_000,
             command_timeout_ms: 10_000,
             cluster: ClusterOptions::default(),
+            sentinel: SentinelOptions::default(),
         }
     }
 }

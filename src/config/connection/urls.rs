@@ -102,7 +102,7 @@ pub enum UrlError {
     Invalid(String),
     /// A scheme this console does not speak.
     #[error(
-        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, redis+cluster://, rediss+cluster://, memcached://, memcached+unix:// or file://"
+        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, redis+cluster://, redis+sentinel:// (or rediss+…), memcached://, memcached+unix:// or file://"
     )]
     Scheme(String),
     /// A memcached server list entry that is not `host:port`.
@@ -139,6 +139,19 @@ impl UrlError {
 }
 
 impl RedisSpec {
+    /// `user:${VAR}@`, `user@` or nothing: the user-info of a URL, never a password.
+    fn userinfo(&self) -> String {
+        let enc = |t: &str| {
+            percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        match (&self.username, &self.password) {
+            (Some(user), PasswordSource::Env(var)) => format!("{}:${{{var}}}@", enc(user)),
+            (None, PasswordSource::Env(var)) => format!(":${{{var}}}@"),
+            (Some(user), _) => format!("{}@", enc(user)),
+            (None, _) => String::new(),
+        }
+    }
+
     /// The URL form without any password (a `${VAR}` reference is kept, it is not secret).
     #[must_use]
     pub fn display_url(&self) -> String {
@@ -148,12 +161,7 @@ impl RedisSpec {
         let mut options = Vec::new();
         let base = match &self.address {
             RedisAddress::Tcp { host, port } => {
-                let userinfo = match (&self.username, &self.password) {
-                    (Some(user), PasswordSource::Env(var)) => format!("{}:${{{var}}}@", enc(user)),
-                    (None, PasswordSource::Env(var)) => format!(":${{{var}}}@"),
-                    (Some(user), _) => format!("{}@", enc(user)),
-                    (None, _) => String::new(),
-                };
+                let userinfo = self.userinfo();
                 let scheme = if self.tls.is_some() {
                     "rediss"
                 } else {
@@ -177,13 +185,41 @@ impl RedisSpec {
                 }
                 format!("redis+unix://{}", path_for_url(path))
             }
-            RedisAddress::Cluster { seeds } => {
-                let userinfo = match (&self.username, &self.password) {
-                    (Some(user), PasswordSource::Env(var)) => format!("{}:${{{var}}}@", enc(user)),
-                    (None, PasswordSource::Env(var)) => format!(":${{{var}}}@"),
-                    (Some(user), _) => format!("{}@", enc(user)),
-                    (None, _) => String::new(),
+            RedisAddress::Sentinel { sentinels, master } => {
+                let scheme = if self.tls.is_some() {
+                    "rediss+sentinel"
+                } else {
+                    "redis+sentinel"
                 };
+                let list = sentinels
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                if let Some(user) = &self.sentinel.username {
+                    options.push(format!("sentinel_user={}", enc(user)));
+                }
+                match &self.sentinel.password {
+                    super::SentinelAuth::None => {}
+                    super::SentinelAuth::SameAsData => {
+                        options.push("sentinel_password=same".to_owned());
+                    }
+                    super::SentinelAuth::Env(var) => {
+                        options.push(format!("sentinel_password=${{{var}}}"));
+                    }
+                }
+                if self.sentinel.replica {
+                    options.push("replica=yes".to_owned());
+                }
+                format!(
+                    "{scheme}://{}{list}/{}/{}",
+                    self.userinfo(),
+                    enc(master),
+                    self.db
+                )
+            }
+            RedisAddress::Cluster { seeds } => {
+                let userinfo = self.userinfo();
                 let scheme = if self.tls.is_some() {
                     "rediss+cluster"
                 } else {
@@ -270,7 +306,7 @@ fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), 
     let text = text.trim();
     let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     if let Some(scheme) = scheme
-        && (scheme == CLUSTER_PLACEHOLDER_SCHEME || scheme == CLUSTER_TLS_PLACEHOLDER_SCHEME)
+        && PLACEHOLDER_SCHEMES.contains(&scheme.as_str())
     {
         return Err(UrlError::Scheme(scheme));
     }
@@ -314,7 +350,12 @@ fn parse_redis_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlEr
     let mut spec = RedisSpec::default();
     let scheme = url.scheme().to_owned();
     match scheme.as_str() {
-        "redis" | "rediss" | CLUSTER_PLACEHOLDER_SCHEME | CLUSTER_TLS_PLACEHOLDER_SCHEME => {
+        "redis"
+        | "rediss"
+        | CLUSTER_PLACEHOLDER_SCHEME
+        | CLUSTER_TLS_PLACEHOLDER_SCHEME
+        | SENTINEL_PLACEHOLDER_SCHEME
+        | SENTINEL_TLS_PLACEHOLDER_SCHEME => {
             let host = url
                 .host_str()
                 .filter(|h| !h.is_empty())
@@ -326,7 +367,10 @@ fn parse_redis_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlEr
                 host,
                 port: url.port().unwrap_or(6379),
             };
-            if scheme == "rediss" || scheme == CLUSTER_TLS_PLACEHOLDER_SCHEME {
+            if scheme == "rediss"
+                || scheme == CLUSTER_TLS_PLACEHOLDER_SCHEME
+                || scheme == SENTINEL_TLS_PLACEHOLDER_SCHEME
+            {
                 spec.tls = Some(TlsSpec::default());
             }
             let path = url.path().trim_matches('/');
@@ -372,16 +416,13 @@ fn parse_redis_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlEr
                 spec.command_timeout_ms = millis("timeout_ms", &value)?;
             }
             "map" | "scan" => cluster_option(&mut spec.cluster, &name, &value)?,
+            "sentinel_user" | "sentinel_password" | "replica" => {
+                sentinel_option(&mut spec.sentinel, &name, &value)?;
+            }
             _ => {}
         }
     }
-    let cluster = scheme == CLUSTER_PLACEHOLDER_SCHEME || scheme == CLUSTER_TLS_PLACEHOLDER_SCHEME;
-    if spec.cluster != super::ClusterOptions::default() && !cluster {
-        return Err(UrlError::Invalid(
-            "map= and scan= are cluster settings: use a redis+cluster:// or rediss+cluster:// URL"
-                .to_owned(),
-        ));
-    }
+    options_fit_scheme(&spec, &scheme)?;
     if !url.username().is_empty() {
         spec.username = Some(percent_decode(url.username()));
     }
@@ -423,22 +464,97 @@ fn cluster_option(
     Ok(())
 }
 
+/// Refuses cluster options on a URL that is not a cluster's, Sentinel options on one that is
+/// not a Sentinel group's.
+fn options_fit_scheme(spec: &RedisSpec, scheme: &str) -> Result<(), UrlError> {
+    let cluster = scheme == CLUSTER_PLACEHOLDER_SCHEME || scheme == CLUSTER_TLS_PLACEHOLDER_SCHEME;
+    if spec.cluster != super::ClusterOptions::default() && !cluster {
+        return Err(UrlError::Invalid(
+            "map= and scan= are cluster settings: use a redis+cluster:// or rediss+cluster:// URL"
+                .to_owned(),
+        ));
+    }
+    let sentinel =
+        scheme == SENTINEL_PLACEHOLDER_SCHEME || scheme == SENTINEL_TLS_PLACEHOLDER_SCHEME;
+    if spec.sentinel != super::SentinelOptions::default() && !sentinel {
+        return Err(UrlError::Invalid(
+            "sentinel_user=, sentinel_password= and replica= are Sentinel settings: use a \
+             redis+sentinel:// URL"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// A Sentinel option of a URL: `sentinel_user=NAME`, `sentinel_password=${VAR}` (or `same`:
+/// the data nodes' password), `replica=yes` (browse a replica).
+fn sentinel_option(
+    options: &mut super::SentinelOptions,
+    name: &str,
+    value: &str,
+) -> Result<(), UrlError> {
+    match name {
+        "sentinel_user" => options.username = Some(value.to_owned()),
+        "sentinel_password" => {
+            options.password = match (value, env_name(value)) {
+                ("same", _) => super::SentinelAuth::SameAsData,
+                (_, Some(var)) => super::SentinelAuth::Env(var.to_owned()),
+                _ => {
+                    return Err(UrlError::Invalid(
+                        "sentinel_password takes a reference, not the password: \
+                         sentinel_password=${VARIABLE} (or `same` for the data nodes' password)"
+                            .to_owned(),
+                    ));
+                }
+            };
+        }
+        _ => {
+            options.replica = match value {
+                "yes" | "true" | "1" => true,
+                "no" | "false" | "0" => false,
+                other => {
+                    return Err(UrlError::Invalid(format!(
+                        "replica={other}: write replica=yes or replica=no"
+                    )));
+                }
+            };
+        }
+    }
+    Ok(())
+}
+
 /// The scheme a cluster URL is parsed under once its seed list is taken out (the `url` crate
 /// reads one host, not a list): a private name no user types.
 const CLUSTER_PLACEHOLDER_SCHEME: &str = "cc-redis-cluster";
 const CLUSTER_TLS_PLACEHOLDER_SCHEME: &str = "cc-rediss-cluster";
+const SENTINEL_PLACEHOLDER_SCHEME: &str = "cc-redis-sentinel";
+const SENTINEL_TLS_PLACEHOLDER_SCHEME: &str = "cc-rediss-sentinel";
+/// Every private scheme, refused when a user types one.
+const PLACEHOLDER_SCHEMES: [&str; 4] = [
+    CLUSTER_PLACEHOLDER_SCHEME,
+    CLUSTER_TLS_PLACEHOLDER_SCHEME,
+    SENTINEL_PLACEHOLDER_SCHEME,
+    SENTINEL_TLS_PLACEHOLDER_SCHEME,
+];
 
-/// Parses `redis+cluster://[user[:pass]@]h1:p1,h2:p2[/db][?options]` (and `rediss+cluster://`);
-/// `None` for other schemes. The seed list is read by hand, the rest as a Redis URL.
+/// Parses `redis+cluster://[user[:pass]@]h1:p1,h2:p2[/db][?options]` (and
+/// `rediss+cluster://`), and `redis+sentinel://[user[:pass]@]s1:26379,s2:26379/master[/db]`
+/// (and `rediss+sentinel://`); `None` for other schemes. The host list (and a Sentinel
+/// group's primary name) is read by hand, the rest as a Redis URL.
 fn parse_cluster_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>, UrlError> {
     let lower = text.to_ascii_lowercase();
-    let scheme = if lower.starts_with("redis+cluster://") {
-        CLUSTER_PLACEHOLDER_SCHEME
+    let (scheme, default_port) = if lower.starts_with("redis+cluster://") {
+        (CLUSTER_PLACEHOLDER_SCHEME, 6379)
     } else if lower.starts_with("rediss+cluster://") {
-        CLUSTER_TLS_PLACEHOLDER_SCHEME
+        (CLUSTER_TLS_PLACEHOLDER_SCHEME, 6379)
+    } else if lower.starts_with("redis+sentinel://") {
+        (SENTINEL_PLACEHOLDER_SCHEME, 26379)
+    } else if lower.starts_with("rediss+sentinel://") {
+        (SENTINEL_TLS_PLACEHOLDER_SCHEME, 26379)
     } else {
         return Ok(None);
     };
+    let sentinel = default_port == 26379;
     let Some((start, end)) = authority_span(text) else {
         return Ok(None);
     };
@@ -452,24 +568,50 @@ fn parse_cluster_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret
         let seed = NodeAddress::parse(part)
             .or_else(|| {
                 (!part.contains(':') || part.ends_with(']'))
-                    .then(|| NodeAddress::parse(&format!("{part}:6379")))
+                    .then(|| NodeAddress::parse(&format!("{part}:{default_port}")))
                     .flatten()
             })
             .ok_or_else(|| UrlError::Server(part.to_owned()))?;
         seeds.push(seed);
     }
     if seeds.is_empty() {
-        return Err(UrlError::Invalid(
+        return Err(UrlError::Invalid(if sentinel {
+            "a Sentinel URL names at least one sentinel: \
+             redis+sentinel://s1:26379,s2:26379/mymaster/0"
+                .to_owned()
+        } else {
             "a cluster URL names at least one node: redis+cluster://host1:7000,host2:7001"
-                .to_owned(),
-        ));
+                .to_owned()
+        }));
     }
-    let rewritten = format!("{scheme}://{userinfo}cluster.invalid{}", &text[end..]);
+    let mut rest = &text[end..];
+    let mut master = None;
+    if sentinel {
+        // `/master[/db]`: the name the sentinels know the primary by comes first.
+        let path = rest.strip_prefix('/').unwrap_or_default();
+        let name_end = path.find(['/', '?', '#']).unwrap_or(path.len());
+        let name = percent_decode(&path[..name_end]);
+        if name.is_empty() {
+            return Err(UrlError::Invalid(
+                "name the primary the sentinels watch: redis+sentinel://s1:26379/mymaster/0"
+                    .to_owned(),
+            ));
+        }
+        master = Some(name);
+        rest = &path[name_end..];
+    }
+    let rewritten = format!("{scheme}://{userinfo}cluster.invalid{rest}");
     let (spec, password) = parse_any(&rewritten)?;
     let ConnectionSpec::Redis(mut spec) = spec else {
-        return Err(UrlError::Invalid("not a Redis cluster URL".to_owned()));
+        return Err(UrlError::Invalid("not a Redis URL".to_owned()));
     };
-    spec.address = RedisAddress::Cluster { seeds };
+    spec.address = match master {
+        Some(master) => RedisAddress::Sentinel {
+            sentinels: seeds,
+            master,
+        },
+        None => RedisAddress::Cluster { seeds },
+    };
     Ok(Some((ConnectionSpec::Redis(spec), password)))
 }
 

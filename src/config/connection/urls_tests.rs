@@ -206,7 +206,9 @@ fn paths_in_urls_read_back_byte_for_byte() {
                 ConnectionSpec::File(f) => f.dir.clone(),
                 ConnectionSpec::Redis(r) => match &r.address {
                     RedisAddress::Unix { path } => path.clone(),
-                    RedisAddress::Tcp { .. } | RedisAddress::Cluster { .. } => PathBuf::new(),
+                    RedisAddress::Tcp { .. }
+                    | RedisAddress::Cluster { .. }
+                    | RedisAddress::Sentinel { .. } => PathBuf::new(),
                 },
                 ConnectionSpec::Memcached(m) => match m.servers.as_slice() {
                     [MemcachedAddress::Unix { path }] => path.clone(),
@@ -393,4 +395,58 @@ fn bad_cluster_urls_are_refused_with_a_reason() {
         .expect_err("bad port")
         .to_string();
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn sentinel_urls_name_the_sentinels_the_primary_and_their_own_login() {
+    let (spec, pw) = parse_url(
+        "redis+sentinel://app:hunter2@s1:26379,10.0.0.2,[::1]:26380/my%20master/3\
+         ?sentinel_user=watch&sentinel_password=${SENTINEL_PW}&replica=yes",
+    )
+    .expect("parses");
+    assert_eq!(
+        pw.map(|p| p.expose().to_owned()),
+        Some("hunter2".to_owned())
+    );
+    let r = redis(&spec);
+    assert_eq!(
+        r.address,
+        RedisAddress::Sentinel {
+            sentinels: vec![
+                NodeAddress::new("s1", 26379),
+                NodeAddress::new("10.0.0.2", 26379),
+                NodeAddress::new("::1", 26380),
+            ],
+            master: "my master".to_owned(),
+        }
+    );
+    assert_eq!(r.db, 3);
+    assert_eq!(r.username.as_deref(), Some("app"));
+    assert_eq!(r.sentinel.username.as_deref(), Some("watch"));
+    assert_eq!(
+        r.sentinel.password,
+        crate::config::connection::SentinelAuth::Env("SENTINEL_PW".to_owned())
+    );
+    assert!(r.sentinel.replica);
+    let shown = spec.display_url();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    let (again, _) = parse_url(&shown).expect("reparses");
+    assert_eq!(again, spec, "{shown}");
+    let (plain, _) = parse_url("redis+sentinel://s1/mymaster").expect("plain");
+    assert_eq!(plain.display_url(), "redis+sentinel://s1:26379/mymaster/0");
+    for (url, says) in [
+        ("redis+sentinel://s1:26379", "name the primary"),
+        ("redis+sentinel://s1:26379/", "name the primary"),
+        ("redis+sentinel:///mymaster", "at least one sentinel"),
+        (
+            "redis+sentinel://s1/m/0?sentinel_password=hunter2",
+            "reference",
+        ),
+        ("redis://h/0?replica=yes", "Sentinel settings"),
+        ("cc-redis-sentinel://h/0", "unsupported URL scheme"),
+    ] {
+        let err = parse_url(url).expect_err(url).to_string();
+        assert!(err.contains(says), "{url}: {err}");
+        assert!(!err.contains("hunter2"), "{url}: {err}");
+    }
 }
