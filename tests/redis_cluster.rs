@@ -571,3 +571,65 @@ async fn a_tls_cluster_is_listed_and_checks_the_name_each_node_announces() {
         .expect("through the map");
     assert_eq!(details.length, 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_logs_and_clients_are_read_per_node_and_a_client_is_killed_on_its_own_node() {
+    let cluster = RedisCluster::start();
+    for node in &cluster.nodes {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("slowlog-log-slower-than")
+            .arg(0)
+            .query(&mut node.conn())
+            .expect("config");
+    }
+    let be = open_url(&cluster.url()).await;
+    assert!(be.capabilities().slow_log && be.capabilities().clients);
+    be.key_details(b"some:key").await.err();
+    let log = be.slow_log(128).await.expect("slow log");
+    let nodes: std::collections::BTreeSet<String> =
+        log.iter().filter_map(|e| e.node.clone()).collect();
+    assert!(
+        nodes.len() >= 3,
+        "every node's log, each entry naming its node: {nodes:?}"
+    );
+
+    // A client of the second primary, named so it can be found.
+    let second = &cluster.nodes[1];
+    let mut victim = second.named_conn("victim");
+    let clients = be.clients().await.expect("clients");
+    let target = clients
+        .iter()
+        .find(|c| c.field("name") == "victim")
+        .expect("the named client")
+        .clone();
+    let second_name = format!("127.0.0.1:{}", second.port);
+    assert_eq!(target.node.as_deref(), Some(second_name.as_str()));
+    // The same id may exist on another node: without a node the kill is refused.
+    let err = be
+        .write(&WriteOp::KillClient {
+            id: target.id,
+            node: None,
+        })
+        .await
+        .expect_err("which node?");
+    assert!(err.to_string().contains("which node"), "{err}");
+    be.write(&WriteOp::KillClient {
+        id: target.id,
+        node: target.node.clone(),
+    })
+    .await
+    .expect("kill on its node");
+    assert!(
+        redis::cmd("PING").query::<String>(&mut victim).is_err(),
+        "the victim was disconnected"
+    );
+    be.write(&WriteOp::ResetSlowLog)
+        .await
+        .expect("reset every node");
+    let left: u64 = redis::cmd("SLOWLOG")
+        .arg("LEN")
+        .query(&mut cluster.nodes[2].conn())
+        .expect("len");
+    assert!(left <= 2, "reset (the reset itself may be logged): {left}");
+}

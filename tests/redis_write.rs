@@ -631,7 +631,7 @@ async fn a_read_only_profile_refuses_every_write() {
         WriteOp::FlushDb,
         WriteOp::FlushAll,
         WriteOp::ResetSlowLog,
-        WriteOp::KillClient { id: 1 },
+        WriteOp::KillClient { id: 1, node: None },
     ];
     for op in &every_write {
         let err = be.write(op).await.expect_err("refused");
@@ -825,11 +825,17 @@ async fn the_slow_log_is_read_and_reset_and_a_client_is_killed_and_audited() {
         .expect("the victim is listed");
     assert!(!target.own);
     assert!(target.field("addr").starts_with("127.0.0.1:"));
-    be.write(&WriteOp::KillClient { id: target.id })
-        .await
-        .expect("kill");
+    be.write(&WriteOp::KillClient {
+        id: target.id,
+        node: None,
+    })
+    .await
+    .expect("kill");
     let err = be
-        .write(&WriteOp::KillClient { id: target.id })
+        .write(&WriteOp::KillClient {
+            id: target.id,
+            node: None,
+        })
         .await
         .expect_err("gone");
     assert!(err.to_string().contains("no longer connected"), "{err}");

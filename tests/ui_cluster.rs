@@ -83,6 +83,22 @@ fn a_cluster_lists_with_progress_per_node_and_shows_its_nodes() {
         .sum();
     assert_eq!(keys, 900);
     h.get_by_label_contains("3 primaries, 3 replicas · 900 keys");
+
+    // The client list is every node's, each client with its node.
+    h.get_by_label("Clients").click();
+    run_until(&mut h, "the clients", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.server_info.as_ref())
+            .is_some_and(|v| v.clients.result.is_some())
+    });
+    h.run_steps(2);
+    h.get_by_label("Node");
+    let first = format!("127.0.0.1:{}", primaries[0]);
+    assert!(
+        h.query_all_by_label(&first).count() >= 1,
+        "a client row names node {first}"
+    );
 }
 
 #[test]
@@ -116,4 +132,52 @@ fn flushing_one_node_of_a_cluster_asks_which_and_empties_only_it() {
             .expect("dbsize");
         assert_eq!(now, *before, "node {i} untouched");
     }
+}
+
+#[test]
+fn a_cluster_profile_is_made_in_the_form_by_typing_its_seed_nodes() {
+    let cluster = RedisCluster::start();
+    seed(&cluster, 120);
+    let cfg = tempfile::tempdir().expect("config dir");
+    let state = cache_console::state::AppState::new(
+        cache_console::config::profiles::ProfileStore::empty_in(cfg.path()),
+        None,
+    );
+    let mut h = common::ui::harness(state);
+    h.run_steps(2);
+    h.get_by_label("New profile").click();
+    h.run_steps(2);
+    replace_text(&mut h, "Name", "orders-cluster");
+    h.get_by_label("Redis Cluster").click();
+    h.run_steps(2);
+    let seeds = format!(
+        "127.0.0.1:{}, 127.0.0.1:{}",
+        cluster.nodes[0].port, cluster.nodes[4].port
+    );
+    replace_text(&mut h, "Seed nodes", &seeds);
+    h.get_by_label("Test connection").click();
+    run_until(&mut h, "the connection test", |app| {
+        app.state.form.as_ref().is_some_and(|f| {
+            matches!(
+                f.test,
+                cache_console::state::TestStatus::Ok(_)
+                    | cache_console::state::TestStatus::Failed(_)
+            )
+        })
+    });
+    assert!(
+        h.query_by_label_contains("Connection OK: Redis Cluster")
+            .is_some(),
+        "{:?}",
+        h.state().state.form.as_ref().map(|f| &f.test)
+    );
+    h.get_by_label("Save and connect").click();
+    wait_listed(&mut h);
+    let session = h.state().state.active_session().expect("connected");
+    assert_eq!(session.browser.index.len(), 120);
+    let saved = std::fs::read_to_string(cfg.path().join("profiles.ron")).expect("saved");
+    assert!(
+        saved.contains("Cluster") && saved.contains(&cluster.nodes[4].port.to_string()),
+        "{saved}"
+    );
 }

@@ -520,6 +520,8 @@ pub enum WriteOp {
     KillClient {
         /// The client's id (`CLIENT LIST`'s `id=`).
         id: u64,
+        /// The node it is connected to, in a cluster (ids are per node).
+        node: Option<String>,
     },
 }
 
@@ -589,7 +591,11 @@ impl WriteOp {
     #[must_use]
     pub fn detail(&self) -> Option<String> {
         match self {
-            Self::KillClient { id } => Some(format!("client id {id}")),
+            Self::KillClient { id, node: None } => Some(format!("client id {id}")),
+            Self::KillClient {
+                id,
+                node: Some(node),
+            } => Some(format!("client id {id} on {node}")),
             _ => None,
         }
     }
@@ -652,6 +658,8 @@ pub struct SlowLogEntry {
     pub client: String,
     /// The client's name (`CLIENT SETNAME`), often empty.
     pub client_name: String,
+    /// The node whose log it is, in a cluster (`host:port`).
+    pub node: Option<String>,
 }
 
 /// One connected client of a server.
@@ -664,6 +672,8 @@ pub struct ClientInfo {
     /// Every `name=value` field the server reports (`addr`, `name`, `age`, `idle`, `db`,
     /// `cmd`, `user`, …), in its order.
     pub fields: Vec<(String, String)>,
+    /// The node it is connected to, in a cluster (`host:port`); ids are per node.
+    pub node: Option<String>,
 }
 
 impl ClientInfo {

@@ -133,11 +133,15 @@ impl Session {
     /// Asks before disconnecting a client of the server.
     pub(super) fn ask_kill_client(&mut self, client: &ClientInfo, fx: &mut Effects) {
         let name = client.field("name");
+        let on = client
+            .node
+            .as_ref()
+            .map_or_else(String::new, |n| format!(" on node {n}"));
         let who = if name.is_empty() {
-            format!("client {} at {}", client.id, client.field("addr"))
+            format!("client {} at {}{on}", client.id, client.field("addr"))
         } else {
             format!(
-                "client {} (`{name}`) at {}",
+                "client {} (`{name}`) at {}{on}",
                 client.id,
                 client.field("addr")
             )
@@ -149,7 +153,10 @@ impl Session {
                 "{who} will be disconnected from {}. An application may reconnect by itself.",
                 self.profile.name
             ),
-            op: WriteOp::KillClient { id: client.id },
+            op: WriteOp::KillClient {
+                id: client.id,
+                node: client.node.clone(),
+            },
         });
     }
 

@@ -758,7 +758,7 @@ impl Session {
                 fx.notify(Level::Info, "the slow log was reset");
                 self.load_slow_log();
             }
-            WriteOp::KillClient { id } => {
+            WriteOp::KillClient { id, .. } => {
                 fx.notify(Level::Info, format!("client {id} was disconnected"));
                 self.load_clients();
             }

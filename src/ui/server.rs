@@ -242,24 +242,34 @@ fn slow_log_ui(ui: &mut egui::Ui, view: &ServerInfoView, write: bool, request: &
         );
         return;
     }
-    TableBuilder::new(ui)
-        .id_salt("slow_log")
-        .striped(true)
+    // A cluster's log is every node's: which node ran it is a column of its own.
+    let with_node = entries.iter().any(|e| e.node.is_some());
+    let mut table = TableBuilder::new(ui).id_salt("slow_log").striped(true);
+    if with_node {
+        table = table.column(Column::auto().at_least(110.0));
+    }
+    table
         .column(Column::auto().at_least(40.0))
         .column(Column::auto().at_least(80.0))
         .column(Column::auto().at_least(80.0))
         .column(Column::remainder().at_least(200.0).clip(true))
         .column(Column::auto().at_least(120.0))
         .header(theme::ROW_HEIGHT, |mut h| {
-            for title in ["Id", "Time", "Duration", "Command", "Client"] {
+            let titles = ["Node", "Id", "Time", "Duration", "Command", "Client"];
+            for title in &titles[usize::from(!with_node)..] {
                 h.col(|ui| {
-                    ui.strong(title);
+                    ui.strong(*title);
                 });
             }
         })
         .body(|body| {
             body.rows(theme::ROW_HEIGHT, entries.len(), |mut row| {
                 let e: &SlowLogEntry = &entries[row.index()];
+                if with_node {
+                    row.col(|ui| {
+                        cell(ui, e.node.as_deref().unwrap_or_default());
+                    });
+                }
                 row.col(|ui| {
                     cell(ui, &e.id.to_string());
                 });
@@ -319,13 +329,21 @@ fn clients_ui(ui: &mut egui::Ui, view: &mut ServerInfoView, write: bool, request
         egui::RichText::new(format!("{} of {} clients", shown.len(), clients.len()))
             .color(theme::MUTED),
     );
-    TableBuilder::new(ui)
-        .id_salt("clients")
-        .striped(true)
+    let with_node = clients.iter().any(|c| c.node.is_some());
+    let mut table = TableBuilder::new(ui).id_salt("clients").striped(true);
+    if with_node {
+        table = table.column(Column::auto().at_least(110.0));
+    }
+    table
         .columns(Column::auto().at_least(40.0), COLUMNS.len())
         .column(Column::auto().at_least(90.0))
         .column(Column::remainder().at_least(70.0))
         .header(theme::ROW_HEIGHT, |mut h| {
+            if with_node {
+                h.col(|ui| {
+                    ui.strong("Node");
+                });
+            }
             for (_, title) in COLUMNS {
                 h.col(|ui| {
                     ui.strong(title);
@@ -339,6 +357,11 @@ fn clients_ui(ui: &mut egui::Ui, view: &mut ServerInfoView, write: bool, request
         .body(|body| {
             body.rows(theme::ROW_HEIGHT, shown.len(), |mut row| {
                 let c = shown[row.index()];
+                if with_node {
+                    row.col(|ui| {
+                        cell(ui, c.node.as_deref().unwrap_or_default());
+                    });
+                }
                 for (field, _) in COLUMNS {
                     row.col(|ui| {
                         cell(ui, c.field(field));

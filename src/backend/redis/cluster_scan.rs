@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::cluster::{Cluster, NodeInfo, Signature, Topology};
 use super::link::Link;
 use super::reply::{scan_progress, scan_reply, to_bytes, to_u64};
-use super::{classify, connect_error};
+use super::{classify, connect_error, scan_cmd};
 use crate::backend::{BackendError, BackendResult};
 use crate::config::connection::NodeAddress;
 use crate::core::model::{ScanPage, ScanPart, ScanRequest};
@@ -108,19 +108,6 @@ impl NodeScan {
         let (next, items) = scan_reply(reply);
         Ok((next, items.into_iter().map(to_bytes).collect()))
     }
-}
-
-fn scan_cmd(request: &ScanRequest, cursor: u64) -> redis::Cmd {
-    let mut cmd = redis::cmd("SCAN");
-    cmd.arg(cursor)
-        .arg("MATCH")
-        .arg(&request.pattern)
-        .arg("COUNT")
-        .arg(request.count);
-    if let Some(t) = &request.type_filter {
-        cmd.arg("TYPE").arg(t.redis_name());
-    }
-    cmd
 }
 
 impl Cluster {

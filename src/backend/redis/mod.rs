@@ -373,6 +373,44 @@ fn classify(e: &redis::RedisError, target: &str, command: &str) -> BackendError 
     }
 }
 
+/// `SCAN cursor MATCH pattern COUNT n [TYPE t]`.
+fn scan_cmd(request: &ScanRequest, cursor: u64) -> redis::Cmd {
+    let mut cmd = redis::cmd("SCAN");
+    cmd.arg(cursor)
+        .arg("MATCH")
+        .arg(&request.pattern)
+        .arg("COUNT")
+        .arg(request.count);
+    if let Some(t) = &request.type_filter {
+        cmd.arg("TYPE").arg(t.redis_name());
+    }
+    cmd
+}
+
+/// The TLS settings every node of a cluster or Sentinel group shares (read once).
+///
+/// # Errors
+/// The CA file cannot be read or holds no certificate.
+async fn shared_tls(
+    spec: &RedisSpec,
+) -> BackendResult<Option<std::sync::Arc<rustls::ClientConfig>>> {
+    let Some(tls) = &spec.tls else {
+        return Ok(None);
+    };
+    let ca = match &tls.ca_file {
+        Some(ca_file) => Some(read_ca_file(ca_file).await.map_err(|e| {
+            BackendError::Config(format!(
+                "cannot read TLS CA file {}: {e}",
+                ca_file.display()
+            ))
+        })?),
+        None => None,
+    };
+    Ok(Some(std::sync::Arc::new(
+        link::tls_config(ca.as_deref()).map_err(BackendError::Config)?,
+    )))
+}
+
 /// `NAME [SUBCOMMAND] key`.
 fn key_cmd(name: &str, sub: Option<&str>, key: &[u8]) -> redis::Cmd {
     let mut cmd = redis::cmd(name);
@@ -514,6 +552,9 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn slow_log(&self, count: u32) -> BackendResult<Vec<SlowLogEntry>> {
+        if let Nodes::Cluster(cluster) = &self.nodes {
+            return self.cluster_slow_log(cluster, count).await;
+        }
         let reply: Value = self
             .query(redis::cmd("SLOWLOG").arg("GET").arg(count), "SLOWLOG GET")
             .await?;
@@ -524,6 +565,9 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
+        if let Nodes::Cluster(cluster) = &self.nodes {
+            return self.cluster_clients(cluster).await;
+        }
         // One pipeline, so CLIENT ID names the connection that also ran CLIENT LIST.
         let mut conn = self.conn().await?;
         let (own, list): (u64, String) = redis::pipe()
@@ -541,16 +585,7 @@ impl CacheBackend for RedisBackend {
         if let Nodes::Cluster(cluster) = &self.nodes {
             return cluster.scan(request, cursor).await;
         }
-        let mut cmd = redis::cmd("SCAN");
-        cmd.arg(cursor)
-            .arg("MATCH")
-            .arg(&request.pattern)
-            .arg("COUNT")
-            .arg(request.count);
-        if let Some(t) = &request.type_filter {
-            cmd.arg("TYPE").arg(t.redis_name());
-        }
-        let reply: Value = self.query(&cmd, "SCAN").await?;
+        let reply: Value = self.query(&scan_cmd(request, cursor), "SCAN").await?;
         let (next_cursor, items) = scan_reply(reply);
         Ok(ScanPage::single(
             items.into_iter().map(to_bytes).collect(),

@@ -2,14 +2,12 @@
 //! counts, server figures, flushes, and multi-key deletes split by slot.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use redis::Value;
 
 use super::cluster::{Cluster, NodeInfo, Topology, slot};
-use super::link::{read_ca_file, tls_config};
 use super::reply::{info_field, parse_info_sections, raw_stats, to_u64};
 use super::{Nodes, RedisBackend, connection_info, redis_capabilities};
 use crate::backend::{BackendError, BackendResult, ServerInfo};
@@ -27,23 +25,7 @@ pub(super) async fn connect_cluster(
     seeds: &[NodeAddress],
     password: Option<&Secret>,
 ) -> BackendResult<RedisBackend> {
-    let tls = match &spec.tls {
-        None => None,
-        Some(tls) => {
-            let ca = match &tls.ca_file {
-                Some(ca_file) => Some(read_ca_file(ca_file).await.map_err(|e| {
-                    BackendError::Config(format!(
-                        "cannot read TLS CA file {}: {e}",
-                        ca_file.display()
-                    ))
-                })?),
-                None => None,
-            };
-            Some(Arc::new(
-                tls_config(ca.as_deref()).map_err(BackendError::Config)?,
-            ))
-        }
-    };
+    let tls = super::shared_tls(spec).await?;
     let cluster = Cluster::new(
         seeds.to_vec(),
         spec.cluster.clone(),
@@ -83,10 +65,6 @@ pub(super) async fn connect_cluster(
         .primaries()
         .map(|p| p.address.to_string())
         .collect();
-    // Per-node slow logs and client lists come later; a merged list would hide which node
-    // a client or a slow command belongs to.
-    capabilities.slow_log = false;
-    capabilities.clients = false;
     capabilities.listing_note = Some(format!(
         "a cluster: every primary is listed with its own cursor{}",
         if spec.cluster.scan_replicas {
@@ -242,11 +220,18 @@ pub(super) async fn key_count(cluster: &Cluster) -> BackendResult<u64> {
         .sum())
 }
 
-/// INFO of every node, primaries and replicas.
-pub(super) async fn server_info(cluster: &Cluster) -> BackendResult<Vec<ServerInfo>> {
+/// Every node, primaries first.
+fn every_node(cluster: &Cluster) -> Vec<NodeInfo> {
     let topology = cluster.topology();
     let mut nodes: Vec<NodeInfo> = topology.primaries().cloned().collect();
     nodes.extend(topology.nodes.iter().filter(|n| !n.primary).cloned());
+    nodes
+}
+
+/// INFO of every node, primaries and replicas.
+pub(super) async fn server_info(cluster: &Cluster) -> BackendResult<Vec<ServerInfo>> {
+    let topology = cluster.topology();
+    let nodes = every_node(cluster);
     let answers = on_nodes(cluster, nodes, redis::cmd("INFO").arg("all"), "INFO").await?;
     Ok(answers
         .into_iter()
@@ -287,12 +272,124 @@ impl RedisBackend {
             WriteOp::Delete { keys } => self.unlink_by_slot(cluster, keys).await,
             WriteOp::FlushDb | WriteOp::FlushAll => self.flush_nodes(None).await,
             WriteOp::Flush { server, .. } => self.flush_nodes(server.as_deref()).await,
-            WriteOp::ResetSlowLog | WriteOp::KillClient { .. } => Err(BackendError::Unsupported(
-                "in a cluster the slow log and the clients are per node: not offered yet"
-                    .to_owned(),
-            )),
+            WriteOp::ResetSlowLog => {
+                let every = every_node(cluster);
+                on_nodes(
+                    cluster,
+                    every,
+                    redis::cmd("SLOWLOG").arg("RESET"),
+                    "SLOWLOG RESET",
+                )
+                .await
+                .map(|done| WriteOutcome::Done(done.len() as u64))
+            }
+            WriteOp::KillClient { id, node } => {
+                self.kill_on_node(cluster, *id, node.as_deref()).await
+            }
             _ => return None,
         })
+    }
+
+    /// The slow logs of every node, newest first, each entry naming its node.
+    pub(super) async fn cluster_slow_log(
+        &self,
+        cluster: &Cluster,
+        count: u32,
+    ) -> BackendResult<Vec<crate::core::model::SlowLogEntry>> {
+        let every = every_node(cluster);
+        let logs = on_nodes(
+            cluster,
+            every,
+            redis::cmd("SLOWLOG").arg("GET").arg(count),
+            "SLOWLOG GET",
+        )
+        .await?;
+        let mut entries: Vec<crate::core::model::SlowLogEntry> = logs
+            .into_iter()
+            .flat_map(|(node, reply)| {
+                super::reply::array(reply)
+                    .into_iter()
+                    .filter_map(super::reply::slow_log_entry)
+                    .map(move |mut e| {
+                        e.node = Some(node.address.to_string());
+                        e
+                    })
+            })
+            .collect();
+        entries.sort_by(|a, b| b.at_unix.cmp(&a.at_unix).then(b.id.cmp(&a.id)));
+        Ok(entries)
+    }
+
+    /// The clients of every node, each naming its node (client ids are per node).
+    pub(super) async fn cluster_clients(
+        &self,
+        cluster: &Cluster,
+    ) -> BackendResult<Vec<crate::core::model::ClientInfo>> {
+        let every = every_node(cluster);
+        let lists = every.into_iter().map(|node| async move {
+            let mut pipe = redis::pipe();
+            pipe.cmd("CLIENT").arg("ID").cmd("CLIENT").arg("LIST");
+            let replies = cluster
+                .pipeline_on(&node.address, &pipe, "CLIENT LIST")
+                .await?;
+            let own = replies
+                .first()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(to_u64)
+                .unwrap_or(0);
+            let list = replies
+                .get(1)
+                .and_then(|r| r.as_ref().ok())
+                .map(text)
+                .unwrap_or_default();
+            let address = node.address.to_string();
+            Ok::<_, BackendError>(
+                super::reply::parse_client_list(&list, own)
+                    .into_iter()
+                    .map(|mut c| {
+                        c.node = Some(address.clone());
+                        c
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let mut all = Vec::new();
+        for list in futures_util::future::join_all(lists).await {
+            all.extend(list?);
+        }
+        Ok(all)
+    }
+
+    async fn kill_on_node(
+        &self,
+        cluster: &Cluster,
+        id: u64,
+        node: Option<&str>,
+    ) -> BackendResult<WriteOutcome> {
+        let Some(name) = node else {
+            return Err(BackendError::Invalid(
+                "in a cluster client ids are per node: say which node the client is on".to_owned(),
+            ));
+        };
+        let target = every_node(cluster)
+            .into_iter()
+            .find(|n| n.address.to_string() == name)
+            .ok_or_else(|| {
+                BackendError::Invalid(format!("`{name}` is not a node of this cluster"))
+            })?;
+        let killed = cluster
+            .on_node(
+                &target.address,
+                redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id),
+                "CLIENT KILL",
+            )
+            .await?;
+        match to_u64(&killed) {
+            Some(n) if n > 0 => Ok(WriteOutcome::Done(n)),
+            _ => Err(BackendError::Invalid(format!(
+                "client {id} is no longer connected to {name}"
+            ))),
+        }
     }
 
     /// Empties every primary (`server: None`) or one: the count is what they held just

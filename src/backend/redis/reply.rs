@@ -191,6 +191,7 @@ pub(super) fn slow_log_entry(value: Value) -> Option<SlowLogEntry> {
         args: args.into_iter().map(to_bytes).collect(),
         client: text(parts.next()),
         client_name: text(parts.next()),
+        node: None,
     })
 }
 
@@ -213,6 +214,7 @@ pub fn parse_client_list(text: &str, own_id: u64) -> Vec<ClientInfo> {
                 id,
                 own: id == own_id,
                 fields,
+                node: None,
             })
         })
         .collect()

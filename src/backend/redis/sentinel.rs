@@ -483,23 +483,7 @@ pub(super) async fn connect(
     password: Option<&crate::config::connection::Secret>,
 ) -> BackendResult<super::RedisBackend> {
     use crate::config::connection::SentinelAuth;
-    let tls = match &spec.tls {
-        None => None,
-        Some(tls) => {
-            let ca = match &tls.ca_file {
-                Some(ca_file) => Some(super::link::read_ca_file(ca_file).await.map_err(|e| {
-                    BackendError::Config(format!(
-                        "cannot read TLS CA file {}: {e}",
-                        ca_file.display()
-                    ))
-                })?),
-                None => None,
-            };
-            Some(Arc::new(
-                super::link::tls_config(ca.as_deref()).map_err(BackendError::Config)?,
-            ))
-        }
-    };
+    let tls = super::shared_tls(spec).await?;
     let data_info = super::connection_info(spec, password);
     let mut sentinel_info = RedisConnectionInfo::default();
     match &spec.sentinel.password {

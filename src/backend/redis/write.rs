@@ -193,7 +193,7 @@ impl RedisBackend {
                 self.done(redis::cmd("SLOWLOG").arg("RESET"), "SLOWLOG RESET")
                     .await
             }
-            WriteOp::KillClient { id } => self.kill_client(*id).await,
+            WriteOp::KillClient { id, .. } => self.kill_client(*id).await,
         }
     }
 
