@@ -149,26 +149,38 @@ fn nodes_ui(ui: &mut egui::Ui, view: &ServerInfoView) {
         .filter_map(|n| n.keys)
         .sum();
     let memory: u64 = nodes.iter().filter_map(|n| n.memory).sum();
+    let replicas = nodes.len() - primaries;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    // A Sentinel group has no slots: no column for them.
+    let with_slots = nodes.iter().any(|n| !n.slots.is_empty());
     ui.label(
         egui::RichText::new(format!(
-            "{primaries} primaries, {} replicas · {} keys · {} used on all nodes",
-            nodes.len() - primaries,
+            "{}, {} · {} keys · {} used on all nodes",
+            plural(primaries, "primary", "primaries"),
+            plural(replicas, "replica", "replicas"),
             crate::core::format::group_digits(keys),
             crate::core::format::human_bytes(memory)
         ))
         .color(theme::MUTED),
     );
-    TableBuilder::new(ui)
+    let mut table = TableBuilder::new(ui)
         .id_salt("cluster_nodes")
         .striped(true)
         .column(Column::auto().at_least(150.0))
-        .column(Column::auto().at_least(90.0))
-        .column(Column::auto().at_least(110.0))
+        .column(Column::auto().at_least(90.0));
+    if with_slots {
+        table = table.column(Column::auto().at_least(110.0));
+    }
+    table
         .column(Column::auto().at_least(70.0))
         .column(Column::auto().at_least(80.0))
         .column(Column::remainder().at_least(90.0).clip(true))
         .header(theme::ROW_HEIGHT, |mut h| {
             for title in ["Node", "Role", "Slots", "Keys", "Memory", "Link"] {
+                if title == "Slots" && !with_slots {
+                    continue;
+                }
                 h.col(|ui| {
                     ui.strong(title);
                 });
@@ -195,9 +207,11 @@ fn nodes_ui(ui: &mut egui::Ui, view: &ServerInfoView) {
                     };
                     cell(ui, &role);
                 });
-                row.col(|ui| {
-                    cell(ui, &n.slots).on_hover_text(format!("{} slots", n.slot_count));
-                });
+                if with_slots {
+                    row.col(|ui| {
+                        cell(ui, &n.slots).on_hover_text(format!("{} slots", n.slot_count));
+                    });
+                }
                 row.col(|ui| {
                     cell(
                         ui,
@@ -213,7 +227,8 @@ fn nodes_ui(ui: &mut egui::Ui, view: &ServerInfoView) {
                     );
                 });
                 row.col(|ui| {
-                    let healthy = n.link == "online" || n.link == "?";
+                    let healthy = (n.link.starts_with("online") || n.link == "?")
+                        && !n.link.contains("unreachable");
                     let color = if healthy {
                         theme::OK
                     } else {

@@ -235,6 +235,7 @@ impl Sentinel {
         }
     }
 
+    /// A read on one node (or sentinel).
     async fn on(
         &self,
         node: &NodeAddress,
@@ -251,10 +252,27 @@ impl Sentinel {
                 self.settings.tls.is_some(),
             )
         })?;
-        cmd.query_async(&mut conn).await.map_err(|e| {
-            link.after_error(&e);
-            classify(&e, &target, name)
-        })
+        match cmd.query_async(&mut conn).await {
+            Ok(value) => Ok(value),
+            // Only reads come here (INFO, ROLE, SENTINEL …): a connection a failover closed
+            // (a demoted node drops its clients) is opened again and the read repeated once.
+            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+                link.after_error(&e);
+                let mut conn = link.connection().await.map_err(|e| {
+                    connect_error(
+                        &e,
+                        &target,
+                        ms(self.settings.timeouts.0),
+                        self.settings.tls.is_some(),
+                    )
+                })?;
+                cmd.query_async(&mut conn).await.map_err(|e| {
+                    link.after_error(&e);
+                    classify(&e, &target, name)
+                })
+            }
+            Err(e) => Err(classify(&e, &target, name)),
+        }
     }
 
     /// The address a sentinel gives for the primary (or for a replica that is up).
@@ -376,8 +394,15 @@ impl Sentinel {
             let primary = NodeAddress::new(text(&primary[0]), port);
             let mut nodes = vec![(primary.clone(), true, "online".to_owned())];
             for r in replicas(&listed) {
-                let state = if r.up { "online" } else { "down" };
-                nodes.push((r.address, false, format!("{state} ({})", r.flags)));
+                // The flags matter only when something is wrong (`slave` alone is the norm).
+                let state = if r.up {
+                    "online".to_owned()
+                } else if r.flags.contains("down") || r.flags.contains("disconnected") {
+                    format!("down ({})", r.flags)
+                } else {
+                    "up, its link to the primary is down (syncing after a failover?)".to_owned()
+                };
+                nodes.push((r.address, false, state));
             }
             let mut rows = Vec::with_capacity(nodes.len());
             for (address, is_primary, link_state) in nodes {
@@ -542,12 +567,10 @@ pub(super) async fn connect(
     })
 }
 
-/// One line about the group: version, the node in use, the sentinels.
+/// One line about the group: version, which node it follows, the sentinels. Not the node's
+/// address: it changes with a failover while the line is shown (the Nodes tab has it).
 pub(super) fn describe(group: &Sentinel, version: &str, db: u32) -> String {
-    let at = group
-        .current_address()
-        .map_or_else(|| "?".to_owned(), |a| a.to_string());
-    format!("Redis {version}, {} at {at}, db {db}", group.label())
+    format!("Redis {version}, {}, db {db}", group.label())
 }
 
 /// An error of the node in use: its connection is dropped when broken, and the primary is
