@@ -161,7 +161,7 @@ pub fn string_editor_ui(ui: &mut egui::Ui, v: &mut Viewer, acts: &mut ConnAction
         .auto_shrink([false, false])
         .show(ui, |ui| {
             let json = editor.mode == crate::core::edit::EditMode::Json;
-            let mut layouter = super::viewer::json_layouter;
+            let mut layouter = super::theme::json_layouter;
             let mut field = egui::TextEdit::multiline(&mut editor.text)
                 .code_editor()
                 .desired_width(f32::INFINITY)

@@ -176,3 +176,22 @@ pub fn chars_fitting(ui: &egui::Ui, width: f32) -> usize {
     let n = ((width - 12.0).max(0.0) / char_width) as usize;
     n.max(8)
 }
+
+/// Lays JSON out in colour: `egui_extras`' highlighter, memoized per text, so a big value is
+/// coloured once, not every frame.
+pub fn json_layouter(
+    ui: &egui::Ui,
+    text: &dyn egui::TextBuffer,
+    wrap_width: f32,
+) -> std::sync::Arc<egui::Galley> {
+    let theme = egui_extras::syntax_highlighting::CodeTheme::from_style(ui.style());
+    let mut job = egui_extras::syntax_highlighting::highlight(
+        ui.ctx(),
+        ui.style(),
+        &theme,
+        text.as_str(),
+        "json",
+    );
+    job.wrap.max_width = wrap_width;
+    ui.fonts_mut(|f| f.layout_job(job))
+}

@@ -230,7 +230,7 @@ fn text_block(ui: &mut egui::Ui, text: &str, id: &str, json: bool) {
         .auto_shrink([false, false])
         .show(ui, |ui| {
             let mut view = text;
-            let mut layouter = json_layouter;
+            let mut layouter = super::theme::json_layouter;
             let mut edit = egui::TextEdit::multiline(&mut view)
                 .code_editor()
                 .desired_width(f32::INFINITY);
@@ -239,25 +239,6 @@ fn text_block(ui: &mut egui::Ui, text: &str, id: &str, json: bool) {
             }
             ui.add(edit);
         });
-}
-
-/// Lays JSON out in colour: `egui_extras`' highlighter, memoized per text, so a big value is
-/// coloured once, not every frame.
-pub fn json_layouter(
-    ui: &egui::Ui,
-    text: &dyn egui::TextBuffer,
-    wrap_width: f32,
-) -> std::sync::Arc<egui::Galley> {
-    let theme = egui_extras::syntax_highlighting::CodeTheme::from_style(ui.style());
-    let mut job = egui_extras::syntax_highlighting::highlight(
-        ui.ctx(),
-        ui.style(),
-        &theme,
-        text.as_str(),
-        "json",
-    );
-    job.wrap.max_width = wrap_width;
-    ui.fonts_mut(|f| f.layout_job(job))
 }
 
 /// Bytes of one element, for the detail view below a collection table.

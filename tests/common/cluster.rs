@@ -191,6 +191,38 @@ impl RedisCluster {
         }
     }
 
+    /// Makes every node announce a host name (`name(i)` for node `i`) as its preferred
+    /// endpoint, and waits until the cluster's gossip carries them all.
+    pub fn announce_hostnames(&self, name: impl Fn(usize) -> String) {
+        for (i, node) in self.nodes.iter().enumerate() {
+            let mut c = node.conn();
+            for (setting, value) in [
+                ("cluster-announce-hostname", name(i)),
+                ("cluster-preferred-endpoint-type", "hostname".to_owned()),
+            ] {
+                let _: () = redis::cmd("CONFIG")
+                    .arg("SET")
+                    .arg(setting)
+                    .arg(value)
+                    .query(&mut c)
+                    .expect("config set");
+            }
+        }
+        let names: Vec<String> = (0..self.nodes.len()).map(&name).collect();
+        self.wait(
+            Duration::from_secs(20),
+            "the names in every node's gossip",
+            |c| {
+                let slots: redis::Value = redis::cmd("CLUSTER")
+                    .arg("SLOTS")
+                    .query(c)
+                    .unwrap_or(redis::Value::Nil);
+                let text = format!("{slots:?}");
+                names.iter().all(|n| text.contains(n.as_str()))
+            },
+        );
+    }
+
     /// `redis+cluster://` with the first two nodes as seeds.
     pub fn url(&self) -> String {
         format!(

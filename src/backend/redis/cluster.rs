@@ -9,14 +9,12 @@
 //! reads every reply.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use redis::{Cmd, RedisConnectionInfo, RedisError, Value};
 
-use super::cluster_scan::ClusterScan;
 use super::link::{Address, Link};
 use super::reply::{to_bytes, to_u64};
 use super::{classify, connect_error};
@@ -378,8 +376,6 @@ pub struct Cluster {
     links: Mutex<HashMap<NodeAddress, Arc<Link>>>,
     topology: Mutex<Arc<Topology>>,
     refreshing: tokio::sync::Mutex<()>,
-    pub(super) scans: Mutex<BTreeMap<u64, ClusterScan>>,
-    pub(super) next_token: AtomicU64,
 }
 
 impl Cluster {
@@ -402,8 +398,6 @@ impl Cluster {
             links: Mutex::new(HashMap::new()),
             topology: Mutex::new(Arc::new(Topology::default())),
             refreshing: tokio::sync::Mutex::new(()),
-            scans: Mutex::new(BTreeMap::new()),
-            next_token: AtomicU64::new(1),
         }
     }
 

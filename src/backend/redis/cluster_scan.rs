@@ -8,8 +8,9 @@
 //! tasks keep at most [`AHEAD`] pages each waiting, so a paused listing holds a bounded
 //! amount, and a listing that is dropped stops them.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -34,7 +35,7 @@ const AHEAD: usize = 2;
 const REPLIES_PER_PAGE: usize = 8;
 
 /// A listing across the cluster: every node's own cursor.
-pub(super) struct ClusterScan {
+struct ClusterScan {
     targets: Vec<ScanTarget>,
     /// The tasks reading ahead, when running.
     feed: Option<Feed>,
@@ -256,6 +257,23 @@ impl Cluster {
         }
         Feed { replies, tasks }
     }
+}
+
+/// The listings of one cluster connection that can go on (by cursor token); the oldest is
+/// forgotten first.
+pub(super) struct Listings {
+    scans: Mutex<BTreeMap<u64, ClusterScan>>,
+    next_token: AtomicU64,
+}
+
+impl Listings {
+    /// No listing yet.
+    pub(super) fn new() -> Self {
+        Self {
+            scans: Mutex::new(BTreeMap::new()),
+            next_token: AtomicU64::new(1),
+        }
+    }
 
     /// One page of a listing: what the nodes' tasks have read since the last page (at least
     /// one reply, waiting for it if need be).
@@ -263,9 +281,14 @@ impl Cluster {
     /// # Errors
     /// A node failed and the topology does not explain it; the listing can go on from the
     /// same cursor once it is back (the node is read again from where it was).
-    pub async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
+    pub async fn scan(
+        &self,
+        cluster: &Cluster,
+        request: &ScanRequest,
+        cursor: u64,
+    ) -> BackendResult<ScanPage> {
         let mut scan = if cursor == 0 {
-            self.start_scan(request).await?
+            cluster.start_scan(request).await?
         } else {
             self.scans
                 .lock()
@@ -277,7 +300,7 @@ impl Cluster {
         let mut failed = scan.pending_error.take();
         if failed.is_none() && scan.targets.iter().any(|t| !t.done) {
             if scan.feed.is_none() {
-                scan.feed = Some(self.start_feed(&scan, request));
+                scan.feed = Some(cluster.start_feed(&scan, request));
             }
             failed = take_replies(&mut scan, &mut keys).await;
         }
@@ -289,10 +312,10 @@ impl Cluster {
         let look = failed.is_some() || all_done || scan.checked.elapsed() >= TOPOLOGY_CHECK;
         if look && !scan.one_node {
             scan.checked = Instant::now();
-            if let Ok(topology) = self.refresh_now().await
+            if let Ok(topology) = cluster.refresh_now().await
                 && topology.signature() != scan.signature
             {
-                self.follow_change(&mut scan, &topology).await;
+                cluster.follow_change(&mut scan, &topology).await;
                 failed = None;
                 scan.pending_error = None;
             }

@@ -42,7 +42,7 @@ pub const STRING_PREVIEW_BYTES: u64 = 1024 * 1024;
 /// Where commands go: one server, or the nodes of a cluster.
 enum Nodes {
     Single(Link),
-    Cluster(cluster::Cluster),
+    Cluster(cluster::Cluster, cluster_scan::Listings),
     Sentinel(sentinel::Sentinel),
 }
 
@@ -176,7 +176,7 @@ impl RedisBackend {
                     Err(e) => return Err(self.map(&e, name)),
                 }
             }
-            Nodes::Cluster(cluster) => cluster.routed(cmd, name).await?,
+            Nodes::Cluster(cluster, _) => cluster.routed(cmd, name).await?,
         };
         redis::from_redis_value(value).map_err(|e| BackendError::Server {
             command: name.to_owned(),
@@ -204,7 +204,7 @@ impl RedisBackend {
                     connect_error(&e, &target, self.connect_timeout_ms, self.tls)
                 })
             }
-            Nodes::Cluster(_) => Err(BackendError::Internal(
+            Nodes::Cluster(..) => Err(BackendError::Internal(
                 "a cluster has no one connection: commands go to the node of their key".into(),
             )),
         }
@@ -216,7 +216,7 @@ impl RedisBackend {
             Nodes::Sentinel(group) => {
                 return sentinel::map(group, e, command, self.command_timeout_ms);
             }
-            Nodes::Cluster(_) => {}
+            Nodes::Cluster(..) => {}
         }
         if e.is_timeout() {
             return BackendError::Timeout {
@@ -273,7 +273,7 @@ impl RedisBackend {
                     .await
                     .map_err(|e| self.map(&e, name))
             }
-            Nodes::Cluster(cluster) => cluster.batch(commands, name).await,
+            Nodes::Cluster(cluster, _) => cluster.batch(commands, name).await,
         }
     }
 
@@ -482,7 +482,7 @@ impl CacheBackend for RedisBackend {
     }
 
     fn describe(&self) -> String {
-        if let Nodes::Cluster(cluster) = &self.nodes {
+        if let Nodes::Cluster(cluster, _) = &self.nodes {
             return nodes::describe(cluster, &self.version);
         }
         if let Nodes::Sentinel(group) = &self.nodes {
@@ -492,7 +492,7 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn databases(&self) -> BackendResult<Vec<DbInfo>> {
-        if let Nodes::Cluster(_) = &self.nodes {
+        if let Nodes::Cluster(..) = &self.nodes {
             return Ok(Vec::new());
         }
         // CONFIG may be forbidden (managed services, ACLs); 16 is Redis' default.
@@ -525,14 +525,14 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn key_count(&self) -> BackendResult<u64> {
-        if let Nodes::Cluster(cluster) = &self.nodes {
+        if let Nodes::Cluster(cluster, _) = &self.nodes {
             return nodes::key_count(cluster).await;
         }
         self.query(&redis::cmd("DBSIZE"), "DBSIZE").await
     }
 
     async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {
-        if let Nodes::Cluster(cluster) = &self.nodes {
+        if let Nodes::Cluster(cluster, _) = &self.nodes {
             return nodes::server_info(cluster).await;
         }
         let info: String = self.query(redis::cmd("INFO").arg("all"), "INFO").await?;
@@ -543,7 +543,7 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>> {
-        if let Nodes::Cluster(cluster) = &self.nodes {
+        if let Nodes::Cluster(cluster, _) = &self.nodes {
             return nodes::stats(cluster).await;
         }
         // Plain INFO holds server, clients, memory, stats and keyspace: one round trip.
@@ -552,7 +552,7 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn slow_log(&self, count: u32) -> BackendResult<Vec<SlowLogEntry>> {
-        if let Nodes::Cluster(cluster) = &self.nodes {
+        if let Nodes::Cluster(cluster, _) = &self.nodes {
             return self.cluster_slow_log(cluster, count).await;
         }
         let reply: Value = self
@@ -565,7 +565,7 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
-        if let Nodes::Cluster(cluster) = &self.nodes {
+        if let Nodes::Cluster(cluster, _) = &self.nodes {
             return self.cluster_clients(cluster).await;
         }
         // One pipeline, so CLIENT ID names the connection that also ran CLIENT LIST.
@@ -582,8 +582,8 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
-        if let Nodes::Cluster(cluster) = &self.nodes {
-            return cluster.scan(request, cursor).await;
+        if let Nodes::Cluster(cluster, listings) = &self.nodes {
+            return listings.scan(cluster, request, cursor).await;
         }
         let reply: Value = self.query(&scan_cmd(request, cursor), "SCAN").await?;
         let (next_cursor, items) = scan_reply(reply);
@@ -596,7 +596,7 @@ impl CacheBackend for RedisBackend {
 
     async fn nodes(&self) -> BackendResult<Vec<crate::core::model::NodeRow>> {
         match &self.nodes {
-            Nodes::Cluster(cluster) => nodes::node_rows(cluster).await,
+            Nodes::Cluster(cluster, _) => nodes::node_rows(cluster).await,
             Nodes::Sentinel(group) => group.node_rows().await,
             Nodes::Single(_) => Err(super::unsupported(&self.capabilities, "cluster nodes")),
         }

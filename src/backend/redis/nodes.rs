@@ -75,7 +75,7 @@ pub(super) async fn connect_cluster(
     ));
     Ok(RedisBackend {
         target: cluster.label(),
-        nodes: Nodes::Cluster(cluster),
+        nodes: Nodes::Cluster(cluster, super::cluster_scan::Listings::new()),
         version,
         db: spec.db,
         command_timeout_ms: spec.command_timeout_ms,
@@ -255,7 +255,7 @@ impl RedisBackend {
     /// The cluster, when this is one.
     pub(super) fn cluster(&self) -> Option<&Cluster> {
         match &self.nodes {
-            Nodes::Cluster(cluster) => Some(cluster),
+            Nodes::Cluster(cluster, _) => Some(cluster),
             Nodes::Single(_) | Nodes::Sentinel(_) => None,
         }
     }

@@ -244,28 +244,22 @@ impl Sentinel {
         name: &str,
     ) -> BackendResult<Value> {
         let target = node.to_string();
-        let mut conn = link.connection().await.map_err(|e| {
+        let unreachable = |e: &redis::RedisError| {
             connect_error(
-                &e,
+                e,
                 &target,
                 ms(self.settings.timeouts.0),
                 self.settings.tls.is_some(),
             )
-        })?;
+        };
+        let mut conn = link.connection().await.map_err(|e| unreachable(&e))?;
         match cmd.query_async(&mut conn).await {
             Ok(value) => Ok(value),
             // Only reads come here (INFO, ROLE, SENTINEL …): a connection a failover closed
             // (a demoted node drops its clients) is opened again and the read repeated once.
             Err(e) if e.is_connection_dropped() || e.is_io_error() => {
                 link.after_error(&e);
-                let mut conn = link.connection().await.map_err(|e| {
-                    connect_error(
-                        &e,
-                        &target,
-                        ms(self.settings.timeouts.0),
-                        self.settings.tls.is_some(),
-                    )
-                })?;
+                let mut conn = link.connection().await.map_err(|e| unreachable(&e))?;
                 cmd.query_async(&mut conn).await.map_err(|e| {
                     link.after_error(&e);
                     classify(&e, &target, name)
