@@ -83,6 +83,15 @@ fn every_command_works_on_a_cluster_url() {
         analysis.contains("\"keys\":30") || analysis.contains("\"keys\": 30"),
         "{analysis}"
     );
+    let on_first_now: u64 = redis::cmd("DBSIZE")
+        .query(&mut cluster.nodes[0].conn())
+        .expect("dbsize");
+    let one = ok(&run(
+        cfg.path(),
+        &["analyze", &url, "--node", &first, "--json"],
+    ));
+    let keys = format!("\"keys\":{on_first_now}");
+    assert!(one.contains(&keys), "{keys} in {one}");
 
     // Flush one node, then every primary; both need --yes.
     let out = run(cfg.path(), &["flush", &url, "--node", &first]);

@@ -471,6 +471,7 @@ async fn a_memory_analysis_of_a_pool_sums_item_sizes_by_namespace() {
         delimiter: ":".into(),
         depth: 1,
         top: 5,
+        server: None,
     };
     let report = cache_console::backend::analysis::analyze(
         be.as_ref(),

@@ -893,6 +893,7 @@ fn analysis_request(sample: Option<u64>) -> cache_console::backend::analysis::An
         delimiter: ":".into(),
         depth: 1,
         top: 10,
+        server: None,
     }
 }
 

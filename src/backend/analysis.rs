@@ -23,6 +23,8 @@ pub struct AnalysisRequest {
     pub depth: usize,
     /// How many of the biggest keys to keep.
     pub top: usize,
+    /// Only the keys of this server (a pool's server, a cluster's node); `None` for all.
+    pub server: Option<String>,
 }
 
 /// One of the biggest keys.
@@ -295,6 +297,7 @@ pub async fn analyze(
     let started = std::time::Instant::now();
     let mut scan = crate::core::model::ScanRequest::matching(request.pattern.clone());
     scan.count = ANALYSIS_SCAN_COUNT;
+    scan.server.clone_from(&request.server);
     let mut analyzer = Analyzer::new(request);
     let mut pages = crate::backend::ops::Pages::new(backend, &scan, 0);
     let mut page = pages.next().await?;
@@ -355,6 +358,7 @@ mod tests {
             delimiter: ":".into(),
             depth,
             top,
+            server: None,
         }
     }
 

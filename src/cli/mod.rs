@@ -208,6 +208,10 @@ pub struct AnalyzeArgs {
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Only the keys of one server: a memcached pool's server or a Redis Cluster node
+    /// (`host:port`).
+    #[arg(long, visible_alias = "node", value_name = "HOST:PORT")]
+    pub server: Option<String>,
 }
 
 /// Arguments of `audit`.

@@ -46,6 +46,7 @@ pub(super) fn analyze(args: &AnalyzeArgs) -> Result<(), Failure> {
         delimiter: args.delimiter.clone(),
         depth: usize::from(args.depth),
         top: args.top.max(1),
+        server: args.server.clone(),
     };
     block_on(async move {
         let backend = open(&target).await?;

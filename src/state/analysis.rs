@@ -93,6 +93,8 @@ impl Session {
             delimiter,
             depth: view.depth.clamp(1, 3),
             top: TOP_KEYS,
+            // The server the browser shows (a pool's server, a cluster's node), or all.
+            server: self.browser.server_filter.clone(),
         };
         view.running = true;
         view.error = None;
