@@ -650,6 +650,29 @@ impl Cluster {
             .map_err(|e| self.map(node, &e, name))
     }
 
+    /// A read on one node (INFO, DBSIZE, SLOWLOG GET …): a connection the server closed
+    /// meanwhile (a restart, an idle timeout, a failover) is opened again and the read
+    /// repeated once. Never for writes: a write may have run before its connection broke.
+    ///
+    /// # Errors
+    /// The node is unreachable or answers with an error.
+    pub async fn read_on_node(
+        &self,
+        node: &NodeAddress,
+        cmd: &Cmd,
+        name: &str,
+    ) -> BackendResult<Value> {
+        let mut conn = self.conn(node).await?;
+        match cmd.query_async(&mut conn).await {
+            Ok(value) => Ok(value),
+            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+                self.link(node).after_error(&e);
+                self.on_node(node, cmd, name).await
+            }
+            Err(e) => Err(self.map(node, &e, name)),
+        }
+    }
+
     /// Runs a pipeline on one node; each reply is its own result.
     ///
     /// # Errors

@@ -140,7 +140,7 @@ impl Cluster {
 
     async fn new_target(&self, node: &NodeInfo, topology: &Topology) -> ScanTarget {
         let total = self
-            .on_node(&node.address, &redis::cmd("DBSIZE"), "DBSIZE")
+            .read_on_node(&node.address, &redis::cmd("DBSIZE"), "DBSIZE")
             .await
             .ok()
             .as_ref()

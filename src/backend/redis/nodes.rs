@@ -123,14 +123,39 @@ async fn on_primaries(
     on_nodes(cluster, nodes, cmd, name).await
 }
 
+/// The same read on every node given, at once (a dropped connection is retried once).
 async fn on_nodes(
     cluster: &Cluster,
     nodes: Vec<NodeInfo>,
     cmd: &redis::Cmd,
     name: &str,
 ) -> BackendResult<Vec<(NodeInfo, Value)>> {
+    each_node(cluster, nodes, cmd, name, true).await
+}
+
+/// The same write on every node given, at once (never sent twice).
+async fn write_on_nodes(
+    cluster: &Cluster,
+    nodes: Vec<NodeInfo>,
+    cmd: &redis::Cmd,
+    name: &str,
+) -> BackendResult<Vec<(NodeInfo, Value)>> {
+    each_node(cluster, nodes, cmd, name, false).await
+}
+
+async fn each_node(
+    cluster: &Cluster,
+    nodes: Vec<NodeInfo>,
+    cmd: &redis::Cmd,
+    name: &str,
+    read: bool,
+) -> BackendResult<Vec<(NodeInfo, Value)>> {
     let runs = nodes.into_iter().map(|node| async move {
-        let reply = cluster.on_node(&node.address, cmd, name).await;
+        let reply = if read {
+            cluster.read_on_node(&node.address, cmd, name).await
+        } else {
+            cluster.on_node(&node.address, cmd, name).await
+        };
         reply.map(|value| (node, value))
     });
     futures_util::future::join_all(runs)
@@ -151,7 +176,7 @@ pub(super) async fn node_rows(cluster: &Cluster) -> BackendResult<Vec<NodeRow>> 
     }
     let reads = ordered.iter().map(|node| async move {
         let info = cluster
-            .on_node(&node.address, &redis::cmd("INFO"), "INFO")
+            .read_on_node(&node.address, &redis::cmd("INFO"), "INFO")
             .await;
         (node, info)
     });
@@ -274,7 +299,7 @@ impl RedisBackend {
             WriteOp::Flush { server, .. } => self.flush_nodes(server.as_deref()).await,
             WriteOp::ResetSlowLog => {
                 let every = every_node(cluster);
-                on_nodes(
+                write_on_nodes(
                     cluster,
                     every,
                     redis::cmd("SLOWLOG").arg("RESET"),
@@ -421,7 +446,7 @@ impl RedisBackend {
         };
         let counts = on_nodes(cluster, chosen.clone(), &redis::cmd("DBSIZE"), "DBSIZE").await?;
         let keys = counts.iter().filter_map(|(_, v)| to_u64(v)).sum();
-        on_nodes(
+        write_on_nodes(
             cluster,
             chosen,
             redis::cmd("FLUSHDB").arg("ASYNC"),
