@@ -75,24 +75,7 @@ fn bare_scan(server: &common::RedisServer) -> (Duration, usize) {
             .await
             .expect("connect");
         let start = Instant::now();
-        let mut cursor = 0u64;
-        let mut n = 0;
-        loop {
-            let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg("*")
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .expect("scan");
-            n += keys.len();
-            cursor = next;
-            if cursor == 0 {
-                break;
-            }
-        }
+        let n = common::bare_scan(&mut conn).await;
         (start.elapsed(), n)
     })
 }

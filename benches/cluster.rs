@@ -79,26 +79,9 @@ fn bare_scan(cluster: &RedisCluster) -> (Duration, usize) {
             );
         }
         let start = Instant::now();
-        let loops = conns.into_iter().map(|mut conn| async move {
-            let mut cursor = 0u64;
-            let mut n = 0;
-            loop {
-                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg("*")
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query_async(&mut conn)
-                    .await
-                    .expect("scan");
-                n += keys.len();
-                cursor = next;
-                if cursor == 0 {
-                    return n;
-                }
-            }
-        });
+        let loops = conns
+            .iter_mut()
+            .map(|conn| async move { common::bare_scan(conn).await });
         let counts = futures_util::future::join_all(loops).await;
         (start.elapsed(), counts.into_iter().sum())
     })

@@ -341,15 +341,7 @@ async fn nodes_announcing_names_that_do_not_resolve_are_reached_through_the_addr
     seed(&cluster, "nat:", 300);
     cluster.announce_hostnames(|i| format!("node-{i}.cluster.invalid"));
     // Without a map: a clear error that names the unreachable node and says what to do.
-    let (spec, _) = cache_console::config::connection::parse_url(&cluster.url()).expect("url");
-    let err = cache_console::backend::connect(
-        &spec,
-        None,
-        &cache_console::backend::ConnectOptions::default(),
-    )
-    .await
-    .err()
-    .expect("unresolvable names");
+    let err = common::connect_err(&cluster.url()).await;
     let text = err.to_string();
     assert!(
         text.contains("cluster.invalid") && text.contains("address map"),
@@ -426,27 +418,11 @@ async fn one_node_or_every_primary_is_flushed_and_a_node_can_be_listed_alone() {
 async fn a_standalone_server_given_as_a_cluster_says_so() {
     let server = common::RedisServer::start();
     let url = format!("redis+cluster://127.0.0.1:{}", server.port);
-    let (spec, _) = cache_console::config::connection::parse_url(&url).expect("url");
-    let err = cache_console::backend::connect(
-        &spec,
-        None,
-        &cache_console::backend::ConnectOptions::default(),
-    )
-    .await
-    .err()
-    .expect("not a cluster");
+    let err = common::connect_err(&url).await;
     assert!(err.to_string().contains("not a cluster node"), "{err}");
     // And nothing listens: a connect error naming the seed.
     let url = format!("redis+cluster://127.0.0.1:{}", common::free_port());
-    let (spec, _) = cache_console::config::connection::parse_url(&url).expect("url");
-    let err = cache_console::backend::connect(
-        &spec,
-        None,
-        &cache_console::backend::ConnectOptions::default(),
-    )
-    .await
-    .err()
-    .expect("nothing there");
+    let err = common::connect_err(&url).await;
     assert!(matches!(err, BackendError::Connect { .. }), "{err:?}");
 }
 
@@ -484,15 +460,7 @@ async fn a_tls_cluster_is_listed_and_checks_the_name_each_node_announces() {
         cluster.tls_url(&pki.path("ca.pem")),
         to_localhost.join("&")
     );
-    let (spec, _) = cache_console::config::connection::parse_url(&url).expect("url");
-    let err = cache_console::backend::connect(
-        &spec,
-        None,
-        &cache_console::backend::ConnectOptions::default(),
-    )
-    .await
-    .err()
-    .expect("the certificate does not name localhost");
+    let err = common::connect_err(&url).await;
     assert!(
         err.to_string().to_lowercase().contains("certificate"),
         "{err}"

@@ -39,15 +39,7 @@ async fn the_primary_is_found_through_the_sentinels_with_its_replicas() {
 
     // A name the sentinels do not watch is named in the error.
     let url = group.url().replace(MASTER, "nosuchmaster");
-    let (spec, _) = cache_console::config::connection::parse_url(&url).expect("url");
-    let err = cache_console::backend::connect(
-        &spec,
-        None,
-        &cache_console::backend::ConnectOptions::default(),
-    )
-    .await
-    .err()
-    .expect("unknown name");
+    let err = common::connect_err(&url).await;
     assert!(err.to_string().contains("nosuchmaster"), "{err}");
 }
 

@@ -64,15 +64,7 @@ fn create_a_profile_connect_search_browse_the_tree_and_page_a_hash() {
     h.get_by_label("Fill from URL").click();
     h.run_steps(2);
     h.get_by_label("Test connection").click();
-    run_until(&mut h, "the connection test", |app| {
-        app.state.form.as_ref().is_some_and(|f| {
-            matches!(
-                f.test,
-                cache_console::state::TestStatus::Ok(_)
-                    | cache_console::state::TestStatus::Failed(_)
-            )
-        })
-    });
+    common::ui::wait_tested(&mut h);
     assert!(
         h.query_by_label_contains("Connection OK: Redis").is_some(),
         "{:?}",

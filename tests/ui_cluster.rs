@@ -156,15 +156,7 @@ fn a_cluster_profile_is_made_in_the_form_by_typing_its_seed_nodes() {
     );
     replace_text(&mut h, "Seed nodes", &seeds);
     h.get_by_label("Test connection").click();
-    run_until(&mut h, "the connection test", |app| {
-        app.state.form.as_ref().is_some_and(|f| {
-            matches!(
-                f.test,
-                cache_console::state::TestStatus::Ok(_)
-                    | cache_console::state::TestStatus::Failed(_)
-            )
-        })
-    });
+    common::ui::wait_tested(&mut h);
     assert!(
         h.query_by_label_contains("Connection OK: Redis Cluster")
             .is_some(),

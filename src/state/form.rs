@@ -376,7 +376,7 @@ impl ProfileForm {
             }
             FormKind::Redis => self.redis_problems(&mut p),
             FormKind::RedisSentinel => {
-                if let Err(e) = cluster_seeds(&self.servers) {
+                if let Err(e) = node_addresses(&self.servers) {
                     p.add(Field::Target, e);
                 }
                 if self.master.trim().is_empty() {
@@ -386,12 +386,7 @@ impl ProfileForm {
                     );
                 }
                 if self.sentinel_auth == SentinelAuthMode::Env
-                    && self
-                        .sentinel_env
-                        .trim()
-                        .trim_start_matches("${")
-                        .trim_end_matches('}')
-                        .is_empty()
+                    && variable_name(&self.sentinel_env).is_empty()
                 {
                     p.add(
                         Field::SentinelEnv,
@@ -401,7 +396,7 @@ impl ProfileForm {
                 self.redis_problems(&mut p);
             }
             FormKind::RedisCluster => {
-                if let Err(e) = cluster_seeds(&self.servers) {
+                if let Err(e) = node_addresses(&self.servers) {
                     p.add(Field::Target, e);
                 }
                 if let Err(e) = address_map(&self.address_map) {
@@ -459,11 +454,7 @@ impl ProfileForm {
             }
         }
         if self.password_mode == PasswordMode::Env {
-            let var = self
-                .env_var
-                .trim()
-                .trim_start_matches("${")
-                .trim_end_matches('}');
+            let var = variable_name(&self.env_var);
             if var.is_empty() {
                 p.add(Field::EnvVar, "name the variable that holds the password");
             } else if !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -560,12 +551,12 @@ impl ProfileForm {
                 return Err("name the primary the sentinels watch".to_owned());
             }
             RedisAddress::Sentinel {
-                sentinels: cluster_seeds(&self.servers)?,
+                sentinels: node_addresses(&self.servers)?,
                 master: self.master.trim().to_owned(),
             }
         } else if self.kind == FormKind::RedisCluster {
             RedisAddress::Cluster {
-                seeds: cluster_seeds(&self.servers)?,
+                seeds: node_addresses(&self.servers)?,
             }
         } else if self.use_unix {
             if self.unix_path.trim().is_empty() {
@@ -611,11 +602,7 @@ impl ProfileForm {
             PasswordMode::None => PasswordSource::None,
             PasswordMode::Ask => PasswordSource::Prompt,
             PasswordMode::Env => {
-                let var = self
-                    .env_var
-                    .trim()
-                    .trim_start_matches("${")
-                    .trim_end_matches('}');
+                let var = variable_name(&self.env_var);
                 if var.is_empty() {
                     return Err("name the environment variable that holds the password".to_owned());
                 }
@@ -634,13 +621,9 @@ impl ProfileForm {
             password: match self.sentinel_auth {
                 SentinelAuthMode::None => SentinelAuth::None,
                 SentinelAuthMode::Same => SentinelAuth::SameAsData,
-                SentinelAuthMode::Env => SentinelAuth::Env(
-                    self.sentinel_env
-                        .trim()
-                        .trim_start_matches("${")
-                        .trim_end_matches('}')
-                        .to_owned(),
-                ),
+                SentinelAuthMode::Env => {
+                    SentinelAuth::Env(variable_name(&self.sentinel_env).to_owned())
+                }
             },
             replica: self.sentinel_replica,
         }
@@ -689,20 +672,12 @@ fn kind_of<'a>(
             RedisAddress::Cluster { seeds } => (
                 FormKind::RedisCluster,
                 spec,
-                seeds
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                crate::config::connection::node_list(seeds, ", "),
             ),
             RedisAddress::Sentinel { sentinels, .. } => (
                 FormKind::RedisSentinel,
                 spec,
-                sentinels
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                crate::config::connection::node_list(sentinels, ", "),
             ),
             _ => (FormKind::Redis, spec, String::new()),
         },
@@ -724,8 +699,14 @@ fn kind_of<'a>(
     }
 }
 
-/// The seed nodes of a cluster, `host:port` separated by commas.
-fn cluster_seeds(list: &str) -> Result<Vec<NodeAddress>, String> {
+/// The name of an environment variable as typed, `NAME` or `${NAME}`.
+fn variable_name(text: &str) -> &str {
+    text.trim().trim_start_matches("${").trim_end_matches('}')
+}
+
+/// Node addresses (a cluster's seeds, a Sentinel group's sentinels), `host:port` separated
+/// by commas.
+fn node_addresses(list: &str) -> Result<Vec<NodeAddress>, String> {
     let mut seeds = Vec::new();
     for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         seeds.push(NodeAddress::parse(entry).ok_or_else(|| {

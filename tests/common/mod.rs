@@ -397,6 +397,44 @@ pub async fn open_url(url: &str) -> Box<dyn cache_console::backend::CacheBackend
     .expect("connect")
 }
 
+/// Benchmarks' baseline: every key of one server by a bare `SCAN COUNT 1000` loop that does
+/// nothing with the keys; how many it saw.
+pub async fn bare_scan(conn: &mut redis::aio::MultiplexedConnection) -> usize {
+    let mut cursor = 0u64;
+    let mut n = 0;
+    loop {
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg("*")
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await
+            .expect("scan");
+        n += keys.len();
+        cursor = next;
+        if cursor == 0 {
+            return n;
+        }
+    }
+}
+
+/// Why connecting to `url` fails (the test expects it to); fails the test when it connects.
+pub async fn connect_err(url: &str) -> cache_console::backend::BackendError {
+    let (spec, _) = cache_console::config::connection::parse_url(url).expect("url");
+    match cache_console::backend::connect(
+        &spec,
+        None,
+        &cache_console::backend::ConnectOptions::default(),
+    )
+    .await
+    {
+        Ok(_) => panic!("{url} connected, and it was expected not to"),
+        Err(e) => e,
+    }
+}
+
 /// Every key `pattern` matches, page by page, in the order the backend lists them.
 pub async fn list_keys(
     be: &dyn cache_console::backend::CacheBackend,

@@ -91,6 +91,19 @@ pub fn run_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) 
     h.run_steps(3);
 }
 
+/// Waits until the profile form's *Test connection* has an answer, whichever it is.
+pub fn wait_tested(h: &mut Harness<'static, App>) {
+    run_until(h, "the connection test", |app| {
+        app.state.form.as_ref().is_some_and(|f| {
+            matches!(
+                f.test,
+                cache_console::state::TestStatus::Ok(_)
+                    | cache_console::state::TestStatus::Failed(_)
+            )
+        })
+    });
+}
+
 /// Replaces the text of the field labelled `label`, as a user would (select all, type).
 pub fn replace_text(h: &mut Harness<'static, App>, label: &str, text: &str) {
     // A dialog that just closed may still hold focus for a frame or two: retry then.

@@ -16,8 +16,8 @@ use redis::aio::MultiplexedConnection;
 use redis::{Cmd, RedisConnectionInfo, RedisError, Value};
 
 use super::link::{Address, Link};
-use super::reply::{to_bytes, to_u64};
-use super::{classify, connect_error};
+use super::reply::{millis, text, to_u64};
+use super::{command_error, connect_error};
 use crate::backend::{BackendError, BackendResult};
 use crate::config::connection::{ClusterOptions, NodeAddress};
 
@@ -218,9 +218,9 @@ impl Topology {
             let nodes: Vec<(NodeAddress, String)> = items
                 .filter_map(|n| {
                     let parts = list(n);
-                    let host = parts.first().map(|v| text(v.clone()))?;
+                    let host = parts.first().map(text)?;
                     let port = parts.get(1).and_then(to_u64)?;
-                    let id = parts.get(2).map(|v| text(v.clone())).unwrap_or_default();
+                    let id = parts.get(2).map(text).unwrap_or_default();
                     let host = match host.as_str() {
                         "" | "?" => asked.host.clone(),
                         _ => host,
@@ -276,13 +276,13 @@ fn shard_node(
     let (mut primary, mut health) = (false, "?".to_owned());
     for (name, value) in fields(node) {
         match name.as_str() {
-            "id" => id = text(value),
+            "id" => id = text(&value),
             "port" => port = to_u64(&value),
             "tls-port" => tls_port = to_u64(&value),
-            "ip" => ip = text(value),
-            "endpoint" => endpoint = Some(text(value)),
-            "role" => primary = text(value) == "master",
-            "health" => health = text(value),
+            "ip" => ip = text(&value),
+            "endpoint" => endpoint = Some(text(&value)),
+            "role" => primary = text(&value) == "master",
+            "health" => health = text(&value),
             _ => {}
         }
     }
@@ -314,12 +314,12 @@ fn shard_node(
 /// The name/value pairs of a RESP2 flat list or a RESP3 map.
 fn fields(value: Value) -> Vec<(String, Value)> {
     match value {
-        Value::Map(pairs) => pairs.into_iter().map(|(k, v)| (text(k), v)).collect(),
+        Value::Map(pairs) => pairs.into_iter().map(|(k, v)| (text(&k), v)).collect(),
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len() / 2);
             let mut items = items.into_iter();
             while let (Some(k), Some(v)) = (items.next(), items.next()) {
-                out.push((text(k), v));
+                out.push((text(&k), v));
             }
             out
         }
@@ -332,10 +332,6 @@ fn list(value: Value) -> Vec<Value> {
         Value::Array(items) | Value::Set(items) => items,
         _ => Vec::new(),
     }
-}
-
-fn text(value: Value) -> String {
-    String::from_utf8_lossy(&to_bytes(value)).into_owned()
 }
 
 /// Where a command's key is: after the name, or later for commands with a subcommand or a
@@ -404,11 +400,7 @@ impl Cluster {
     /// How messages name the cluster: its seeds.
     #[must_use]
     pub fn label(&self) -> String {
-        self.seeds
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
+        crate::config::connection::node_list(&self.seeds, ",")
     }
 
     /// The topology as last read.
@@ -490,7 +482,7 @@ impl Cluster {
         let error = connect_error(
             e,
             &self.target(node),
-            duration_ms(self.connect_timeout),
+            millis(self.connect_timeout),
             self.tls.is_some(),
         );
         let unmapped = self.options.reach(node) == *node && !self.seeds.contains(node);
@@ -509,13 +501,12 @@ impl Cluster {
 
     pub(super) fn map(&self, node: &NodeAddress, e: &RedisError, command: &str) -> BackendError {
         self.link(node).after_error(e);
-        if e.is_timeout() {
-            return BackendError::Timeout {
-                target: self.target(node),
-                timeout_ms: duration_ms(self.response_timeout),
-            };
-        }
-        classify(e, &self.target(node), command)
+        command_error(
+            e,
+            &self.target(node),
+            millis(self.response_timeout),
+            command,
+        )
     }
 
     /// Reads the topology again, unless another task did while this one waited.
@@ -848,10 +839,6 @@ fn redirect(e: &RedisError, from: &NodeAddress) -> NodeAddress {
         return NodeAddress::new(from.host.clone(), port);
     }
     NodeAddress::parse(address).unwrap_or_else(|| from.clone())
-}
-
-fn duration_ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ use tokio::sync::mpsc;
 
 use super::cluster::{Cluster, NodeInfo, Signature, Topology};
 use super::link::Link;
-use super::reply::{scan_progress, scan_reply, to_bytes, to_u64};
-use super::{classify, connect_error, scan_cmd};
+use super::reply::{millis, scan_progress, scan_reply, to_bytes, to_u64};
+use super::{command_error, connect_error, scan_cmd};
 use crate::backend::{BackendError, BackendResult};
 use crate::config::connection::NodeAddress;
 use crate::core::model::{ScanPage, ScanPart, ScanRequest};
@@ -97,14 +97,7 @@ impl NodeScan {
             .map_err(|e| connect_error(&e, &self.target, self.connect_timeout_ms, self.tls))?;
         let reply: Value = cmd.query_async(&mut conn).await.map_err(|e| {
             self.link.after_error(&e);
-            if e.is_timeout() {
-                BackendError::Timeout {
-                    target: self.target.clone(),
-                    timeout_ms: self.response_timeout_ms,
-                }
-            } else {
-                classify(&e, &self.target, "SCAN")
-            }
+            command_error(&e, &self.target, self.response_timeout_ms, "SCAN")
         })?;
         let (next, items) = scan_reply(reply);
         Ok((next, items.into_iter().map(to_bytes).collect()))
@@ -181,10 +174,11 @@ impl Cluster {
                 )));
             }
         }
-        let mut targets = Vec::new();
-        for node in nodes {
-            targets.push(self.new_target(&node, &topology).await);
-        }
+        // Each node's size, asked of all at once.
+        let targets = futures_util::future::join_all(
+            nodes.iter().map(|node| self.new_target(node, &topology)),
+        )
+        .await;
         Ok(ClusterScan {
             targets,
             feed: None,
@@ -236,8 +230,8 @@ impl Cluster {
             let node = NodeScan {
                 link: self.link(&target.node),
                 target: self.target(&target.node),
-                connect_timeout_ms: ms(self.connect_timeout),
-                response_timeout_ms: ms(self.response_timeout),
+                connect_timeout_ms: millis(self.connect_timeout),
+                response_timeout_ms: millis(self.response_timeout),
                 tls: self.tls.is_some(),
             };
             let (send, request, mut cursor) = (send.clone(), request.clone(), target.cursor);
@@ -393,10 +387,6 @@ async fn take_replies(
             return None;
         }
     }
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn with_node(e: BackendError, node: &NodeAddress) -> BackendError {

@@ -218,13 +218,7 @@ impl RedisBackend {
             }
             Nodes::Cluster(..) => {}
         }
-        if e.is_timeout() {
-            return BackendError::Timeout {
-                target: self.target.clone(),
-                timeout_ms: self.command_timeout_ms,
-            };
-        }
-        classify(e, &self.target, command)
+        command_error(e, &self.target, self.command_timeout_ms, command)
     }
 
     /// Runs a Lua script on one key: EVALSHA, and EVAL when the server does not have it yet.
@@ -329,6 +323,23 @@ fn connect_error(e: &redis::RedisError, target: &str, timeout_ms: u64, tls: bool
         },
         (false, _) => classify(e, target, "connect"),
     }
+}
+
+/// The error of a command that was sent: one that took too long names the limit it kept; the
+/// others are classified by what the server or the network said.
+fn command_error(
+    e: &redis::RedisError,
+    target: &str,
+    timeout_ms: u64,
+    command: &str,
+) -> BackendError {
+    if e.is_timeout() {
+        return BackendError::Timeout {
+            target: target.to_owned(),
+            timeout_ms,
+        };
+    }
+    classify(e, target, command)
 }
 
 fn classify(e: &redis::RedisError, target: &str, command: &str) -> BackendError {

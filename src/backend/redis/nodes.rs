@@ -8,7 +8,7 @@ use bytes::Bytes;
 use redis::Value;
 
 use super::cluster::{Cluster, NodeInfo, Topology, slot};
-use super::reply::{info_field, parse_info_sections, raw_stats, to_u64};
+use super::reply::{info_field, parse_info_sections, raw_stats, text, to_u64};
 use super::{Nodes, RedisBackend, connection_info, redis_capabilities};
 use crate::backend::{BackendError, BackendResult, ServerInfo};
 use crate::config::connection::{NodeAddress, RedisSpec, Secret};
@@ -83,14 +83,6 @@ pub(super) async fn connect_cluster(
         tls: spec.tls.is_some(),
         capabilities,
     })
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::SimpleString(s) | Value::VerbatimString { text: s, .. } => s.clone(),
-        _ => String::new(),
-    }
 }
 
 /// One line about the cluster: version, primaries and replicas, and where it was found.

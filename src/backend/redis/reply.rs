@@ -123,6 +123,17 @@ pub(super) fn to_bytes(value: Value) -> Bytes {
     }
 }
 
+/// A reply as text (a bulk or simple string; lossy for bytes that are not UTF-8, which the
+/// replies read this way — node ids, addresses, roles, INFO — never hold).
+pub(super) fn text(value: &Value) -> String {
+    String::from_utf8_lossy(&to_bytes(value.clone())).into_owned()
+}
+
+/// A duration in whole milliseconds, for messages that name a limit.
+pub(super) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 pub(super) fn to_u64(value: &Value) -> Option<u64> {
     match value {
         Value::Int(i) => u64::try_from(*i).ok(),

@@ -16,8 +16,8 @@ use futures_util::StreamExt as _;
 use redis::{RedisConnectionInfo, Value};
 
 use super::link::{Address, Link};
-use super::reply::{info_field, parse_keyspace, raw_stats, to_bytes, to_u64};
-use super::{classify, connect_error};
+use super::reply::{info_field, millis, parse_keyspace, raw_stats, text, to_u64};
+use super::{classify, command_error, connect_error};
 use crate::backend::{BackendError, BackendResult};
 use crate::config::connection::NodeAddress;
 use crate::core::model::NodeRow;
@@ -92,14 +92,6 @@ fn link_to(settings: &SentinelSettings, node: &NodeAddress, info: &RedisConnecti
     )
 }
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn text(value: &Value) -> String {
-    String::from_utf8_lossy(&to_bytes(value.clone())).into_owned()
-}
-
 impl Sentinel {
     /// A group; nothing is opened until [`Sentinel::node`].
     #[must_use]
@@ -135,12 +127,7 @@ impl Sentinel {
         format!(
             "{role} `{}` (sentinels {})",
             self.settings.master,
-            self.settings
-                .sentinels
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
+            crate::config::connection::node_list(&self.settings.sentinels, ",")
         )
     }
 
@@ -248,7 +235,7 @@ impl Sentinel {
             connect_error(
                 e,
                 &target,
-                ms(self.settings.timeouts.0),
+                millis(self.settings.timeouts.0),
                 self.settings.tls.is_some(),
             )
         };
@@ -398,10 +385,14 @@ impl Sentinel {
                 };
                 nodes.push((r.address, false, state));
             }
+            // Every node's INFO at once.
+            let infos = futures_util::future::join_all(nodes.iter().map(|(address, ..)| async {
+                let data = self.data_link(address);
+                self.on(address, &data, &redis::cmd("INFO"), "INFO").await
+            }))
+            .await;
             let mut rows = Vec::with_capacity(nodes.len());
-            for (address, is_primary, link_state) in nodes {
-                let data = self.data_link(&address);
-                let info = self.on(&address, &data, &redis::cmd("INFO"), "INFO").await;
+            for ((address, is_primary, link_state), info) in nodes.into_iter().zip(infos) {
                 let (keys, memory, link_state) = match info {
                     Ok(info) => {
                         let info = text(&info);
@@ -537,7 +528,7 @@ pub(super) async fn connect(
         .await
         .map_err(|_| BackendError::Timeout {
             target: group.label(),
-            timeout_ms: ms(limit),
+            timeout_ms: millis(limit),
         })??;
     let version = group.version().await;
     group.watch();
@@ -594,18 +585,15 @@ pub(super) fn map(
     if broken || demoted || e.is_timeout() {
         group.forget();
     }
-    if e.is_timeout() {
-        return BackendError::Timeout { target, timeout_ms };
+    if e.is_timeout() || !broken {
+        return command_error(e, &target, timeout_ms, command);
     }
-    if broken {
-        return BackendError::Connect {
-            target,
-            reason: format!(
-                "the connection broke during `{command}` ({e}); a failover may be under way. \
-                 It may or may not have been carried out: look at the value before trying \
-                 again (the primary is looked up afresh)"
-            ),
-        };
+    BackendError::Connect {
+        target,
+        reason: format!(
+            "the connection broke during `{command}` ({e}); a failover may be under way. It \
+             may or may not have been carried out: look at the value before trying again (the \
+             primary is looked up afresh)"
+        ),
     }
-    classify(e, &target, command)
 }

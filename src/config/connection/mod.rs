@@ -141,6 +141,16 @@ impl NodeAddress {
     }
 }
 
+/// Node addresses as one line, `host:port` joined by `separator` (a URL's `,`, a form's `, `).
+#[must_use]
+pub fn node_list(nodes: &[NodeAddress], separator: &str) -> String {
+    nodes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
 impl fmt::Display for NodeAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.host.contains(':') {

@@ -191,11 +191,7 @@ impl RedisSpec {
                 } else {
                     "redis+sentinel"
                 };
-                let list = sentinels
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",");
+                let list = super::node_list(sentinels, ",");
                 if let Some(user) = &self.sentinel.username {
                     options.push(format!("sentinel_user={}", enc(user)));
                 }
@@ -225,11 +221,7 @@ impl RedisSpec {
                 } else {
                     "redis+cluster"
                 };
-                let seeds = seeds
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",");
+                let seeds = super::node_list(seeds, ",");
                 for (from, to) in &self.cluster.address_map {
                     options.push(format!("map={from}={to}"));
                 }
