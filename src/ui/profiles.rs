@@ -406,7 +406,10 @@ fn cluster_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) 
         |f| &mut f.servers,
     );
     let l = ui.label("Address map");
-    ui.vertical(|ui| {
+    // The problem goes beside the field on one line (the whole text on hover), as for the
+    // other fields: a message that came below it would move every row and button under the
+    // pointer while the user types.
+    ui.horizontal_top(|ui| {
         let changed = ui
             .add(
                 egui::TextEdit::multiline(&mut form.address_map)
@@ -422,10 +425,15 @@ fn cluster_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) 
         if let Some(problem) = problems.get(Field::AddressMap)
             && form.shows(Field::AddressMap)
         {
-            ui.colored_label(
-                theme::level_color(crate::state::Level::Error),
-                egui::RichText::new(problem).small(),
-            );
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(problem)
+                        .small()
+                        .color(theme::level_color(crate::state::Level::Error)),
+                )
+                .truncate(),
+            )
+            .on_hover_text(problem);
         }
     });
     ui.end_row();
