@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs what the tests need (redis-server, memcached, php-cli,
-# PostgreSQL, MariaDB) when missing,
+# openssh-server, PostgreSQL, MariaDB) when missing,
 # then runs every test. The tests start their own servers on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,9 @@ need redis-server || missing+=(redis-server)
 need memcached || missing+=(memcached)
 need php || missing+=(php-cli)
 php -m 2>/dev/null | grep -qi "^memcached$" || missing+=(php-memcached)
+# SSH tunnel tests run their own sshd (and ssh-agent, ssh-keygen) on free ports.
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+need ssh-agent || missing+=(openssh-client)
 if [ ${#missing[@]} -gt 0 ]; then
     install_packages "${missing[@]}"
 fi

@@ -543,6 +543,7 @@ async fn a_read_only_profile_refuses_every_write() {
         read_only: true,
         profile: "prod-ro".into(),
         audit: Some(AuditLog::in_dir(audit_dir.path())),
+        ssh: None,
     };
     let be = open_with(&server, options).await;
     assert!(!be.capabilities().write);
@@ -667,6 +668,7 @@ async fn writes_are_audited_without_values() {
         read_only: false,
         profile: "staging".into(),
         audit: Some(log.clone()),
+        ssh: None,
     };
     let be = open_with(&server, options).await;
     let secret_value = b("top-secret-value");
@@ -797,6 +799,7 @@ async fn the_slow_log_is_read_and_reset_and_a_client_is_killed_and_audited() {
             read_only: false,
             profile: "admin".into(),
             audit: Some(AuditLog::in_dir(audit_dir.path())),
+            ssh: None,
         },
     )
     .await;

@@ -8,9 +8,11 @@ pub mod analysis;
 pub mod file;
 pub mod guard;
 pub mod memcached;
+pub mod net;
 pub mod ops;
 pub mod redis;
 pub mod sql;
+pub mod ssh;
 
 use std::sync::atomic::AtomicBool;
 
@@ -200,6 +202,9 @@ pub enum BackendError {
     /// A fault of this program, not of the server, the network or the input.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The SSH tunnel could not be opened (a host key to trust, a passphrase to enter, …).
+    #[error(transparent)]
+    Ssh(#[from] ssh::SshError),
 }
 
 /// Result type of backend operations.
@@ -361,6 +366,8 @@ pub struct ConnectOptions {
     pub profile: String,
     /// Where writes are recorded; `None` records nothing.
     pub audit: Option<AuditLog>,
+    /// The SSH tunnel every connection goes through, with this session's secrets for it.
+    pub ssh: Option<Box<ssh::SshTarget>>,
 }
 
 impl ConnectOptions {
@@ -375,6 +382,12 @@ impl ConnectOptions {
             read_only: profile.read_only,
             profile: profile.name.clone(),
             audit,
+            ssh: profile.ssh.clone().map(|spec| {
+                Box::new(ssh::SshTarget {
+                    spec,
+                    secrets: ssh::SshSecrets::default(),
+                })
+            }),
         }
     }
 }
@@ -389,16 +402,29 @@ pub async fn connect(
     password: Option<&Secret>,
     options: &ConnectOptions,
 ) -> BackendResult<Box<dyn CacheBackend>> {
+    let dialer = match &options.ssh {
+        Some(target) => {
+            if let ConnectionSpec::File(_) = spec {
+                return Err(BackendError::Config(
+                    "a file cache is read from this machine's disk: it has no SSH tunnel".into(),
+                ));
+            }
+            let (connect_ms, _) = spec.timeouts_ms();
+            let timeout = std::time::Duration::from_millis(connect_ms.max(1));
+            net::Dialer::Ssh(ssh::Tunnel::open(target, timeout).await?)
+        }
+        None => net::Dialer::Direct,
+    };
     let inner: Box<dyn CacheBackend> = match spec {
         ConnectionSpec::Redis(redis_spec) => {
-            Box::new(redis::RedisBackend::connect(redis_spec, password).await?)
+            Box::new(redis::RedisBackend::connect(redis_spec, password, dialer).await?)
         }
         ConnectionSpec::Memcached(memcached_spec) => {
-            Box::new(memcached::MemcachedBackend::connect(memcached_spec).await?)
+            Box::new(memcached::MemcachedBackend::connect(memcached_spec, dialer).await?)
         }
         ConnectionSpec::File(file_spec) => Box::new(file::FileBackend::open(file_spec).await?),
         ConnectionSpec::Sql(sql_spec) => {
-            Box::new(sql::SqlBackend::connect(sql_spec, password).await?)
+            Box::new(sql::SqlBackend::connect(sql_spec, password, dialer).await?)
         }
     };
     let db = inner.capabilities().databases.then(|| spec.db());

@@ -6,6 +6,7 @@ mod audit;
 mod profiles;
 mod read;
 mod report;
+mod ssh;
 mod target;
 mod write;
 
@@ -27,7 +28,12 @@ pub struct Cli {
     /// What to do; without a subcommand the desktop app opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The SSH tunnel, for every command that connects.
+    #[command(flatten)]
+    pub ssh: SshArgs,
 }
+
+pub use ssh::SshArgs;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -336,8 +342,8 @@ impl From<BackendError> for Failure {
 
 /// Runs a subcommand and turns the outcome into an exit code.
 #[must_use]
-pub fn run(command: Command) -> ExitCode {
-    match execute(command) {
+pub fn run(command: Command, ssh: &SshArgs) -> ExitCode {
+    match execute(command, ssh) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             // One line: newlines from server messages would break scripts that read stderr.
@@ -348,17 +354,17 @@ pub fn run(command: Command) -> ExitCode {
     }
 }
 
-fn execute(command: Command) -> Result<(), Failure> {
+fn execute(command: Command, ssh: &SshArgs) -> Result<(), Failure> {
     match command {
         Command::Audit(args) => audit::run(&args),
-        Command::Profiles { action } => profiles::run(action),
-        Command::Keys(args) => read::keys(&args),
-        Command::Get(args) => read::get(&args),
-        Command::Set(args) => write::set(&args),
-        Command::Ttl(args) => write::ttl(&args),
-        Command::Del(args) => write::del(&args),
-        Command::Flush(args) => write::flush(&args),
-        Command::Stats(args) => report::stats(&args),
-        Command::Analyze(args) => report::analyze(&args),
+        Command::Profiles { action } => profiles::run(action, ssh),
+        Command::Keys(args) => read::keys(&args, ssh),
+        Command::Get(args) => read::get(&args, ssh),
+        Command::Set(args) => write::set(&args, ssh),
+        Command::Ttl(args) => write::ttl(&args, ssh),
+        Command::Del(args) => write::del(&args, ssh),
+        Command::Flush(args) => write::flush(&args, ssh),
+        Command::Stats(args) => report::stats(&args, ssh),
+        Command::Analyze(args) => report::analyze(&args, ssh),
     }
 }

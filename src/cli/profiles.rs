@@ -7,7 +7,7 @@ use crate::config::connection::{PasswordSource, parse_url};
 use crate::config::profiles::{Profile, ProfileStore};
 
 /// Runs a `profiles` action.
-pub(super) fn run(action: ProfilesCommand) -> Result<(), Failure> {
+pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), Failure> {
     let loaded = ProfileStore::load_default().map_err(Failure::error)?;
     if let Some(warning) = &loaded.warning {
         eprintln!("cache-console: warning: {warning}");
@@ -32,7 +32,17 @@ pub(super) fn run(action: ProfilesCommand) -> Result<(), Failure> {
                 } else {
                     format!("\t[{}]", flags.join(", "))
                 };
-                let _ = writeln!(out, "{}\t{}{flags}", p.name, p.connection.display_url());
+                let via = p
+                    .ssh
+                    .as_ref()
+                    .map(|s| format!(" ({})", s.label()))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{}\t{}{via}{flags}",
+                    p.name,
+                    p.connection.display_url()
+                );
             }
             Ok(())
         }
@@ -56,6 +66,7 @@ pub(super) fn run(action: ProfilesCommand) -> Result<(), Failure> {
             profile.read_only = read_only;
             profile.color = color;
             profile.production = production;
+            profile.ssh = ssh.spec(None)?;
             store.add(profile).map_err(Failure::error)?;
             store.save().map_err(Failure::error)
         }

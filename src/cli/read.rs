@@ -11,8 +11,8 @@ use crate::core::escape::{escape_bytes, pattern_to_glob};
 use crate::core::model::{KeyDetails, KeyType, PageCursor, ScanRequest, Ttl, ValueItems};
 
 /// `keys`: one escaped key per line, or just how many.
-pub(super) fn keys(args: &KeysArgs) -> Result<(), Failure> {
-    let (target, rest) = split_target(args.profile.as_deref(), &args.args, 0..=1)?;
+pub(super) fn keys(args: &KeysArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
+    let (target, rest) = split_target(ssh, args.profile.as_deref(), &args.args, 0..=1)?;
     let pattern = rest.first().map_or("*", String::as_str);
     let mut request = ScanRequest::matching(pattern_to_glob(pattern));
     request.type_filter = args
@@ -27,8 +27,8 @@ pub(super) fn keys(args: &KeysArgs) -> Result<(), Failure> {
 }
 
 /// `get`: a string's raw bytes, a collection as JSON, the facts, or the decoded value.
-pub(super) fn get(args: &GetArgs) -> Result<(), Failure> {
-    let (target, rest) = split_target(args.profile.as_deref(), &args.args, 1..=1)?;
+pub(super) fn get(args: &GetArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
+    let (target, rest) = split_target(ssh, args.profile.as_deref(), &args.args, 1..=1)?;
     let key = parse_key(&rest[0])?;
     block_on(async move {
         let backend = open(&target).await?;

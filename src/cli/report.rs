@@ -9,8 +9,8 @@ use crate::core::escape::{escape_bytes, pattern_to_glob};
 use crate::core::model::Ttl;
 
 /// `stats`: one report over an interval, or one every `--watch` seconds.
-pub(super) fn stats(args: &StatsArgs) -> Result<(), Failure> {
-    let (target, _) = split_target(args.profile.as_deref(), &args.args, 0..=0)?;
+pub(super) fn stats(args: &StatsArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
+    let (target, _) = split_target(ssh, args.profile.as_deref(), &args.args, 0..=0)?;
     let secs = args.watch.unwrap_or(args.interval);
     if !(0.1..=86_400.0).contains(&secs) {
         return Err(Failure::usage(
@@ -35,8 +35,8 @@ pub(super) fn stats(args: &StatsArgs) -> Result<(), Failure> {
 }
 
 /// `analyze`: the memory analysis of the keys a pattern matches.
-pub(super) fn analyze(args: &AnalyzeArgs) -> Result<(), Failure> {
-    let (target, rest) = split_target(args.profile.as_deref(), &args.args, 0..=1)?;
+pub(super) fn analyze(args: &AnalyzeArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
+    let (target, rest) = split_target(ssh, args.profile.as_deref(), &args.args, 0..=1)?;
     if args.sample == Some(0) {
         return Err(Failure::usage("--sample must be at least 1 key"));
     }

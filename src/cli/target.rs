@@ -49,11 +49,12 @@ pub(super) fn written(outcome: WriteOutcome) -> Result<(), Failure> {
 /// The target (a URL or `--profile`) and the arguments after it, whose number must be in
 /// `rest_len`.
 pub(super) fn split_target(
+    ssh: &super::SshArgs,
     profile: Option<&str>,
     args: &[String],
     rest_len: std::ops::RangeInclusive<usize>,
 ) -> Result<(Target, Vec<String>), Failure> {
-    let (target, rest) = if let Some(name) = profile {
+    let (mut target, rest) = if let Some(name) = profile {
         (target_from_profile(name)?, args.to_vec())
     } else {
         let Some((url, rest)) = args.split_first() else {
@@ -64,6 +65,7 @@ pub(super) fn split_target(
             read_only: false,
             profile: String::new(),
             audit: crate::config::audit::AuditLog::default_log(),
+            ssh: None,
         };
         (
             Target {
@@ -75,6 +77,8 @@ pub(super) fn split_target(
             rest.to_vec(),
         )
     };
+    let base = target.options.ssh.take().map(|t| t.spec);
+    target.options.ssh = ssh.spec(base)?.map(|s| Box::new(super::ssh::target(s)));
     if !rest_len.contains(&rest.len()) {
         return Err(Failure::usage(format!(
             "expected {} argument(s) after the URL or profile, got {}",
@@ -127,7 +131,22 @@ pub(super) async fn open(target: &Target) -> Result<Box<dyn CacheBackend>, Failu
         .spec
         .resolve_password(target.password.as_ref())
         .map_err(Failure::error)?;
-    Ok(backend::connect(&target.spec, password.as_ref(), &target.options).await?)
+    let mut options = target.options.clone();
+    loop {
+        match backend::connect(&target.spec, password.as_ref(), &options).await {
+            Ok(backend) => return Ok(backend),
+            Err(crate::backend::BackendError::Ssh(e)) => {
+                let asked = options
+                    .ssh
+                    .as_mut()
+                    .is_some_and(|t| super::ssh::ask_again(&e, t));
+                if !asked {
+                    return Err(Failure::error(super::ssh::explain(&e)));
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Runs a command's async work to its end.

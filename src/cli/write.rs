@@ -13,8 +13,8 @@ use crate::core::model::{Expect, ScanRequest, Ttl, TtlChange, WriteOp};
 use crate::core::ttl::{now_unix_ms, parse_ttl};
 
 /// `set`: a string value, keeping an existing TTL unless `--ttl` says otherwise.
-pub(super) fn set(args: &SetArgs) -> Result<(), Failure> {
-    let (target, rest) = split_target(args.profile.as_deref(), &args.args, 2..=2)?;
+pub(super) fn set(args: &SetArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
+    let (target, rest) = split_target(ssh, args.profile.as_deref(), &args.args, 2..=2)?;
     let key = parse_key(&rest[0])?;
     let value = Bytes::from(rest[1].clone().into_bytes());
     let ttl = match &args.ttl {
@@ -37,8 +37,8 @@ pub(super) fn set(args: &SetArgs) -> Result<(), Failure> {
 }
 
 /// `ttl`: changes (or removes) a TTL, then prints the remaining one in seconds.
-pub(super) fn ttl(args: &TtlArgs) -> Result<(), Failure> {
-    let (target, rest) = split_target(args.profile.as_deref(), &args.args, 1..=2)?;
+pub(super) fn ttl(args: &TtlArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
+    let (target, rest) = split_target(ssh, args.profile.as_deref(), &args.args, 1..=2)?;
     let key = parse_key(&rest[0])?;
     let change = match (rest.get(1), args.persist) {
         (Some(_), true) => {
@@ -73,9 +73,9 @@ pub(super) fn ttl(args: &TtlArgs) -> Result<(), Failure> {
 }
 
 /// `del`: keys by name, or every key matching `--pattern` (asking first).
-pub(super) fn del(args: &DelArgs) -> Result<(), Failure> {
+pub(super) fn del(args: &DelArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
     let min = usize::from(args.pattern.is_none());
-    let (target, rest) = split_target(args.profile.as_deref(), &args.args, min..=usize::MAX)?;
+    let (target, rest) = split_target(ssh, args.profile.as_deref(), &args.args, min..=usize::MAX)?;
     if args.pattern.is_some() && !rest.is_empty() {
         return Err(Failure::usage("give keys or --pattern, not both"));
     }
@@ -124,8 +124,8 @@ async fn delete_pattern(
 }
 
 /// `flush`: empties the database (or a memcached server, after a delay); needs `--yes`.
-pub(super) fn flush(args: &FlushArgs) -> Result<(), Failure> {
-    let (target, _) = split_target(args.profile.as_deref(), &args.args, 0..=0)?;
+pub(super) fn flush(args: &FlushArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
+    let (target, _) = split_target(ssh, args.profile.as_deref(), &args.args, 0..=0)?;
     if !args.yes {
         return Err(Failure::error(format!(
             "refusing to flush {} without --yes: every key of the database would be deleted",

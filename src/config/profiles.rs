@@ -36,6 +36,9 @@ pub struct Profile {
     /// Ask for confirmation before any write.
     #[serde(default)]
     pub production: bool,
+    /// The SSH tunnel the connection goes through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<crate::config::connection::SshSpec>,
 }
 
 /// The colour tag of a profile.
@@ -147,6 +150,7 @@ impl Profile {
             read_only: false,
             color: None,
             production: false,
+            ssh: None,
         }
     }
 }

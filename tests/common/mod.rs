@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod fault;
 pub mod sentinel;
+pub mod sshd;
 pub mod tls;
 pub mod ui;
 

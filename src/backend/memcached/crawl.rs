@@ -96,6 +96,7 @@ impl MemcachedBackend {
     /// makes it hang up so the server's crawler is free again.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn crawl(
+        dialer: crate::backend::net::Dialer,
         servers: Vec<MemcachedAddress>,
         labels: Vec<String>,
         connect_timeout: Duration,
@@ -121,7 +122,7 @@ impl MemcachedBackend {
                 continue;
             }
             let result: BackendResult<bool> = async {
-                let mut conn = Self::open(addr, label, connect_timeout).await?;
+                let mut conn = Self::open(&dialer, addr, label, connect_timeout).await?;
                 let io_err = |e: std::io::Error| BackendError::Connect {
                     target: label.clone(),
                     reason: e.to_string(),

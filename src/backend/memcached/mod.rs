@@ -47,6 +47,8 @@ const MAX_DELETE_PASSES: usize = 4;
 /// A connected memcached server or pool.
 pub struct MemcachedBackend {
     servers: Vec<MemcachedAddress>,
+    /// How the servers are reached (straight or through SSH).
+    dialer: crate::backend::net::Dialer,
     labels: Vec<String>,
     connect_timeout: Duration,
     command_timeout: Duration,
@@ -61,7 +63,10 @@ impl MemcachedBackend {
     ///
     /// # Errors
     /// A server is unreachable or does not speak memcached.
-    pub async fn connect(spec: &MemcachedSpec) -> BackendResult<Self> {
+    pub async fn connect(
+        spec: &MemcachedSpec,
+        dialer: crate::backend::net::Dialer,
+    ) -> BackendResult<Self> {
         let labels: Vec<String> = spec.servers.iter().map(MemcachedAddress::label).collect();
         if labels.is_empty() {
             return Err(BackendError::Config(
@@ -73,6 +78,7 @@ impl MemcachedBackend {
         let mut version = String::new();
         for (addr, label) in spec.servers.iter().zip(&labels) {
             let reply = Self::request_on(
+                &dialer,
                 addr,
                 label,
                 connect_timeout,
@@ -97,6 +103,7 @@ impl MemcachedBackend {
         let pool = labels.len() > 1;
         Ok(Self {
             servers: spec.servers.clone(),
+            dialer,
             capabilities: Capabilities {
                 servers: if pool { labels.clone() } else { Vec::new() },
                 listing_note: Some(
@@ -117,20 +124,15 @@ impl MemcachedBackend {
     }
 
     async fn open(
+        dialer: &crate::backend::net::Dialer,
         addr: &MemcachedAddress,
         label: &str,
         connect_timeout: Duration,
     ) -> BackendResult<BufReader<Box<dyn Wire>>> {
         let connect = async {
             let stream: Box<dyn Wire> = match addr {
-                MemcachedAddress::Tcp { host, port } => {
-                    let s = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
-                    s.set_nodelay(true)?;
-                    Box::new(s)
-                }
-                MemcachedAddress::Unix { path } => {
-                    Box::new(tokio::net::UnixStream::connect(path).await?)
-                }
+                MemcachedAddress::Tcp { host, port } => Box::new(dialer.tcp(host, *port).await?),
+                MemcachedAddress::Unix { path } => Box::new(dialer.unix(path).await?),
             };
             Ok::<_, std::io::Error>(stream)
         };
@@ -149,6 +151,7 @@ impl MemcachedBackend {
 
     /// Sends `command` and reads until the reply ends with `terminator`.
     async fn request_on(
+        dialer: &crate::backend::net::Dialer,
         addr: &MemcachedAddress,
         label: &str,
         connect_timeout: Duration,
@@ -156,7 +159,7 @@ impl MemcachedBackend {
         command: &[u8],
         terminator: &[u8],
     ) -> BackendResult<Vec<u8>> {
-        let mut conn = Self::open(addr, label, connect_timeout).await?;
+        let mut conn = Self::open(dialer, addr, label, connect_timeout).await?;
         let io = async {
             conn.get_mut().write_all(command).await?;
             let mut reply = Vec::new();
@@ -226,6 +229,7 @@ impl MemcachedBackend {
             format!("stats {sub}\r\n")
         };
         let reply = Self::request_on(
+            &self.dialer,
             &self.servers[index],
             &self.labels[index],
             self.connect_timeout,
@@ -259,7 +263,13 @@ impl MemcachedBackend {
         commands: &[Vec<u8>],
     ) -> BackendResult<Vec<(MetaStatus, MetaItem)>> {
         let label = &self.labels[index];
-        let mut conn = Self::open(&self.servers[index], label, self.connect_timeout).await?;
+        let mut conn = Self::open(
+            &self.dialer,
+            &self.servers[index],
+            label,
+            self.connect_timeout,
+        )
+        .await?;
         let io = async {
             conn.get_mut().write_all(&commands.concat()).await?;
             let mut out = Vec::with_capacity(commands.len());
@@ -560,6 +570,7 @@ impl CacheBackend for MemcachedBackend {
             let total = self.key_count().await?;
             let (tx, rx) = mpsc::channel(4);
             tokio::spawn(Self::crawl(
+                self.dialer.clone(),
                 self.servers.clone(),
                 self.labels.clone(),
                 self.connect_timeout,

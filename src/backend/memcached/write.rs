@@ -187,6 +187,7 @@ impl MemcachedBackend {
                 "flush_all\r\n".to_owned()
             };
             let reply = Self::request_on(
+                &self.dialer,
                 &self.servers[i],
                 label,
                 self.connect_timeout,

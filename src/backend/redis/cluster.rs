@@ -369,6 +369,7 @@ pub struct Cluster {
     info: RedisConnectionInfo,
     pub(super) connect_timeout: Duration,
     pub(super) response_timeout: Duration,
+    dialer: crate::backend::net::Dialer,
     links: Mutex<HashMap<NodeAddress, Arc<Link>>>,
     topology: Mutex<Arc<Topology>>,
     refreshing: tokio::sync::Mutex<()>,
@@ -383,6 +384,7 @@ impl Cluster {
         tls: Option<Arc<rustls::ClientConfig>>,
         info: RedisConnectionInfo,
         timeouts: (Duration, Duration),
+        dialer: crate::backend::net::Dialer,
     ) -> Self {
         Self {
             seeds,
@@ -391,6 +393,7 @@ impl Cluster {
             info,
             connect_timeout: timeouts.0,
             response_timeout: timeouts.1,
+            dialer,
             links: Mutex::new(HashMap::new()),
             topology: Mutex::new(Arc::new(Topology::default())),
             refreshing: tokio::sync::Mutex::new(()),
@@ -451,8 +454,8 @@ impl Cluster {
             address,
             self.tls.clone(),
             self.info.clone(),
-            self.connect_timeout,
-            self.response_timeout,
+            (self.connect_timeout, self.response_timeout),
+            self.dialer.clone(),
         )
     }
 

@@ -72,8 +72,7 @@ pub async fn read_ca_file(path: &std::path::Path) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+use crate::backend::net::{Dialer, Stream};
 
 /// One server's connection, opened on first use and replaced once it breaks.
 pub struct Link {
@@ -82,6 +81,7 @@ pub struct Link {
     info: RedisConnectionInfo,
     connect_timeout: Duration,
     response_timeout: Duration,
+    dialer: Dialer,
     current: Mutex<Option<MultiplexedConnection>>,
     connecting: tokio::sync::Mutex<()>,
 }
@@ -94,8 +94,8 @@ impl Link {
     pub fn new(
         address: Address,
         info: RedisConnectionInfo,
-        connect_timeout: Duration,
-        response_timeout: Duration,
+        (connect_timeout, response_timeout): (Duration, Duration),
+        dialer: Dialer,
     ) -> Result<Self, String> {
         let tls = match &address {
             Address::Tls { ca_pem, .. } => Some(Arc::new(tls_config(ca_pem.as_deref())?)),
@@ -105,18 +105,19 @@ impl Link {
             address,
             tls,
             info,
-            connect_timeout,
-            response_timeout,
+            (connect_timeout, response_timeout),
+            dialer,
         ))
     }
 
-    /// A link with TLS settings made once for many links (the nodes of a cluster).
+    /// A link with TLS settings made once for many links (the nodes of a cluster), its
+    /// streams opened by `dialer` (straight, or through an SSH tunnel).
     pub fn with_tls(
         address: Address,
         tls: Option<Arc<rustls::ClientConfig>>,
         info: RedisConnectionInfo,
-        connect_timeout: Duration,
-        response_timeout: Duration,
+        (connect_timeout, response_timeout): (Duration, Duration),
+        dialer: Dialer,
     ) -> Self {
         Self {
             address,
@@ -124,6 +125,7 @@ impl Link {
             info,
             connect_timeout,
             response_timeout,
+            dialer,
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
         }
@@ -194,16 +196,11 @@ impl Link {
 
     async fn stream(&self) -> RedisResult<Box<dyn Stream>> {
         let stream: Box<dyn Stream> = match &self.address {
-            Address::Tcp { host, port } => {
-                let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
-                tcp.set_nodelay(true)?;
-                Box::new(tcp)
-            }
+            Address::Tcp { host, port } => self.dialer.tcp(host, *port).await?,
             Address::Tls {
                 host, port, name, ..
             } => {
-                let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
-                tcp.set_nodelay(true)?;
+                let tcp = self.dialer.tcp(host, *port).await?;
                 let config = self
                     .tls
                     .clone()
@@ -218,7 +215,7 @@ impl Link {
                         .await?,
                 )
             }
-            Address::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
+            Address::Unix(path) => self.dialer.unix(path).await?,
         };
         Ok(stream)
     }

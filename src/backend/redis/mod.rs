@@ -63,14 +63,18 @@ impl RedisBackend {
     ///
     /// # Errors
     /// The server is unreachable, refuses the credentials, or the TLS CA file cannot be read.
-    pub async fn connect(spec: &RedisSpec, password: Option<&Secret>) -> BackendResult<Self> {
+    pub async fn connect(
+        spec: &RedisSpec,
+        password: Option<&Secret>,
+        dialer: crate::backend::net::Dialer,
+    ) -> BackendResult<Self> {
         install_crypto_provider();
         match &spec.address {
             RedisAddress::Cluster { seeds } => {
-                return nodes::connect_cluster(spec, seeds, password).await;
+                return nodes::connect_cluster(spec, seeds, password, dialer).await;
             }
             RedisAddress::Sentinel { sentinels, master } => {
-                return sentinel::connect(spec, sentinels, master, password).await;
+                return sentinel::connect(spec, sentinels, master, password, dialer).await;
             }
             RedisAddress::Tcp { .. } | RedisAddress::Unix { .. } => {}
         }
@@ -109,8 +113,11 @@ impl RedisBackend {
         let link = Link::new(
             address,
             settings,
-            Duration::from_millis(spec.connect_timeout_ms),
-            Duration::from_millis(spec.command_timeout_ms),
+            (
+                Duration::from_millis(spec.connect_timeout_ms),
+                Duration::from_millis(spec.command_timeout_ms),
+            ),
+            dialer,
         )
         .map_err(BackendError::Config)?;
         // The first connection proves the address, TLS and credentials, within the connect

@@ -24,6 +24,7 @@ pub(super) async fn connect_cluster(
     spec: &RedisSpec,
     seeds: &[NodeAddress],
     password: Option<&Secret>,
+    dialer: crate::backend::net::Dialer,
 ) -> BackendResult<RedisBackend> {
     let tls = super::shared_tls(spec).await?;
     let cluster = Cluster::new(
@@ -35,6 +36,7 @@ pub(super) async fn connect_cluster(
             Duration::from_millis(spec.connect_timeout_ms),
             Duration::from_millis(spec.command_timeout_ms),
         ),
+        dialer,
     );
     let limit = Duration::from_millis(spec.connect_timeout_ms.saturating_mul(2));
     let topology = tokio::time::timeout(limit, cluster.refresh())

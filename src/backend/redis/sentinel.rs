@@ -44,6 +44,8 @@ pub struct SentinelSettings {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Connect and response timeouts.
     pub timeouts: (Duration, Duration),
+    /// How sentinels and data nodes are reached (straight or through SSH).
+    pub dialer: crate::backend::net::Dialer,
 }
 
 /// The node in use and the link to it.
@@ -87,8 +89,8 @@ fn link_to(settings: &SentinelSettings, node: &NodeAddress, info: &RedisConnecti
         address,
         settings.tls.clone(),
         info.clone(),
-        settings.timeouts.0,
-        settings.timeouts.1,
+        settings.timeouts,
+        settings.dialer.clone(),
     )
 }
 
@@ -491,6 +493,7 @@ pub(super) async fn connect(
     sentinels: &[NodeAddress],
     master: &str,
     password: Option<&crate::config::connection::Secret>,
+    dialer: crate::backend::net::Dialer,
 ) -> BackendResult<super::RedisBackend> {
     use crate::config::connection::SentinelAuth;
     let tls = super::shared_tls(spec).await?;
@@ -522,6 +525,7 @@ pub(super) async fn connect(
             Duration::from_millis(spec.connect_timeout_ms),
             Duration::from_millis(spec.command_timeout_ms),
         ),
+        dialer,
     });
     let limit = Duration::from_millis(spec.connect_timeout_ms.saturating_mul(3));
     tokio::time::timeout(limit, group.node())

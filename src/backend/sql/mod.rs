@@ -44,6 +44,8 @@ pub struct SqlBackend {
     /// Where each listing stopped: the last key read (as bytes), by cursor token.
     cursors: Mutex<HashMap<u64, Vec<u8>>>,
     next_cursor: AtomicU64,
+    /// The local end of the SSH tunnel the pool connects to, while it is in use.
+    _tunnel_socket: Option<crate::backend::ssh::LocalSocket>,
 }
 
 /// The longest literal prefix of a Redis glob, as an escaped `LIKE` pattern (`prefix%`), or
@@ -158,6 +160,48 @@ impl Stmt {
     }
 }
 
+/// Points `url` at a private local socket whose connections the tunnel carries to the
+/// database's host and port (sqlx opens its own sockets, so it cannot take a channel as a
+/// stream; both drivers take a unix socket).
+fn through_tunnel(
+    tunnel: std::sync::Arc<crate::backend::ssh::Tunnel>,
+    dialect: SqlDialect,
+    url: &mut url::Url,
+) -> BackendResult<crate::backend::ssh::LocalSocket> {
+    let (file_name, default_port) = match dialect {
+        SqlDialect::Sqlite => {
+            return Err(BackendError::Config(
+                "an SQLite database is a file on this machine: it has no SSH tunnel".to_owned(),
+            ));
+        }
+        // libpq's socket name, which sqlx builds from the directory and the port.
+        SqlDialect::Postgres => (None, 5432),
+        SqlDialect::MySql => (Some("mysql.sock"), 3306),
+    };
+    let host = url.host_str().unwrap_or("localhost").to_owned();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .map_or(host.clone(), str::to_owned);
+    let port = url.port().unwrap_or(default_port);
+    let name = file_name.map_or_else(|| format!(".s.PGSQL.{port}"), str::to_owned);
+    let socket = crate::backend::ssh::LocalSocket::start(tunnel, &name, host, port)
+        .map_err(|e| BackendError::Config(format!("cannot make the tunnel's local socket: {e}")))?;
+    let mut query: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "host" && k != "socket")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    match dialect {
+        SqlDialect::Postgres => {
+            query.push(("host".to_owned(), socket.dir().display().to_string()));
+        }
+        _ => query.push(("socket".to_owned(), socket.socket().display().to_string())),
+    }
+    url.query_pairs_mut().clear().extend_pairs(query);
+    Ok(socket)
+}
+
 /// Reads a bytes column (NULL reads as empty).
 fn bytes_at(row: &sqlx::any::AnyRow, i: usize) -> Result<Vec<u8>, sqlx::Error> {
     Ok(row.try_get::<Option<Vec<u8>>, _>(i)?.unwrap_or_default())
@@ -174,12 +218,22 @@ impl SqlBackend {
     ///
     /// # Errors
     /// The database is unreachable, refuses the login, or the table is missing or different.
-    pub async fn connect(spec: &SqlSpec, password: Option<&Secret>) -> BackendResult<Self> {
+    pub async fn connect(
+        spec: &SqlSpec,
+        password: Option<&Secret>,
+        dialer: crate::backend::net::Dialer,
+    ) -> BackendResult<Self> {
         use sqlx::ConnectOptions as _;
         use sqlx::Connection as _;
         sqlx::any::install_default_drivers();
         let mut url =
             url::Url::parse(&spec.url).map_err(|e| BackendError::Config(e.to_string()))?;
+        let tunnel_socket = match dialer {
+            crate::backend::net::Dialer::Direct => None,
+            crate::backend::net::Dialer::Ssh(tunnel) => {
+                Some(through_tunnel(tunnel, spec.dialect, &mut url)?)
+            }
+        };
         if let Some(pw) = password {
             url.set_password(Some(pw.expose())).map_err(|()| {
                 BackendError::Config("this URL cannot carry a password".to_owned())
@@ -227,6 +281,7 @@ impl SqlBackend {
             },
             cursors: Mutex::new(HashMap::new()),
             next_cursor: AtomicU64::new(1),
+            _tunnel_socket: tunnel_socket,
         };
         let probe = format!(
             "SELECT {k}, {v}, {e} FROM {t} WHERE 1 = 0",

@@ -4,6 +4,7 @@
 //! when connecting, read from an environment variable named in the spec, or (when a URL with an
 //! inline password is pasted) kept in memory for this session only.
 
+mod ssh;
 mod urls;
 
 use std::fmt;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use ssh::{SshAuth, SshHop, SshSpec};
 pub use urls::{UrlError, parse_url};
 
 /// A password or other secret. Its `Debug` output is redacted so it never reaches a log.
