@@ -27,6 +27,8 @@ pub struct Guarded {
     /// The database it is on, where there are numbered databases.
     db: Option<u32>,
     capabilities: Capabilities,
+    /// ` (via ssh ops@bastion)` when the connection goes through a tunnel.
+    via: String,
 }
 
 impl Guarded {
@@ -57,6 +59,11 @@ impl Guarded {
             audit: options.audit.clone(),
             db,
             capabilities,
+            via: options
+                .ssh
+                .as_ref()
+                .map(|t| format!(" ({})", t.spec.label()))
+                .unwrap_or_default(),
         }
     }
 
@@ -193,9 +200,9 @@ impl CacheBackend for Guarded {
 
     fn describe(&self) -> String {
         if self.read_only {
-            format!("{} (read-only)", self.inner.describe())
+            format!("{}{} (read-only)", self.inner.describe(), self.via)
         } else {
-            self.inner.describe()
+            format!("{}{}", self.inner.describe(), self.via)
         }
     }
 

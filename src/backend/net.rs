@@ -59,13 +59,4 @@ impl Dialer {
             Self::Ssh(tunnel) => Ok(Box::new(tunnel.dial_unix(path).await?)),
         }
     }
-
-    /// How messages say the server is reached (`via ssh ops@bastion`), empty when direct.
-    #[must_use]
-    pub fn via(&self) -> String {
-        match self {
-            Self::Direct => String::new(),
-            Self::Ssh(tunnel) => format!(" ({})", tunnel.label()),
-        }
-    }
 }

@@ -31,10 +31,21 @@ impl Files {
 
 async fn run(kind: AppCommand, written: Arc<Mutex<u64>>) -> AppEvent {
     match kind {
-        AppCommand::Test { spec, password } => AppEvent::Tested(
-            backend::connect(&spec, password.as_ref(), &ConnectOptions::default())
-                .await
-                .map(|b| b.describe()),
+        AppCommand::Test {
+            spec,
+            password,
+            ssh,
+        } => AppEvent::Tested(
+            backend::connect(
+                &spec,
+                password.as_ref(),
+                &ConnectOptions {
+                    ssh,
+                    ..ConnectOptions::default()
+                },
+            )
+            .await
+            .map(|b| b.describe()),
         ),
         AppCommand::SaveProfiles(job) => {
             AppEvent::ProfilesSaved(blocking(move || save_profiles(&job, &written)).await)

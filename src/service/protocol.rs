@@ -221,6 +221,8 @@ pub enum AppCommand {
         spec: ConnectionSpec,
         /// The resolved password, if any.
         password: Option<Secret>,
+        /// The SSH tunnel to test through, with this session's secrets for it.
+        ssh: Option<Box<crate::backend::ssh::SshTarget>>,
     },
     /// Write the profiles file (a newer save always wins over an older one).
     SaveProfiles(SaveJob),

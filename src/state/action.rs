@@ -46,6 +46,10 @@ pub enum Action {
     SubmitPassword,
     /// Close the password dialog.
     CancelPassword,
+    /// Answer the SSH question: trust the host key, or use the passphrase / password typed.
+    SubmitSsh,
+    /// Close the SSH question without connecting.
+    CancelSsh,
     /// Show a connection's tab.
     Activate(ConnId),
     /// Close a connection.

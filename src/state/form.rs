@@ -3,7 +3,7 @@
 
 use crate::config::connection::{
     ConnectionSpec, NodeAddress, PasswordSource, RedisAddress, RedisSpec, Secret, SentinelAuth,
-    TlsSpec, parse_url,
+    SshAuth, SshHop, SshSpec, TlsSpec, parse_url,
 };
 use crate::config::profiles::Profile;
 use crate::service::ReqId;
@@ -28,6 +28,19 @@ pub enum SentinelAuthMode {
     Same,
     /// A password of their own, from an environment variable.
     Env,
+}
+
+/// How the form logs in to the SSH host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SshAuthMode {
+    /// As ssh does: the agent, then the usual key files.
+    Auto,
+    /// Only the agent's keys.
+    Agent,
+    /// A key file.
+    Key,
+    /// A password (asked, or from a variable).
+    Password,
 }
 
 /// The kind of cache a profile form describes.
@@ -87,6 +100,14 @@ pub enum Field {
     Master,
     /// The variable of the sentinels' password.
     SentinelEnv,
+    /// The SSH host.
+    SshHost,
+    /// The SSH jump hosts.
+    SshJumps,
+    /// The SSH key file.
+    SshKey,
+    /// The variable of the SSH password.
+    SshPasswordEnv,
 }
 
 /// What is wrong with the form's fields, field by field.
@@ -175,6 +196,20 @@ pub struct ProfileForm {
     pub sentinel_env: String,
     /// Browse a replica of the Sentinel group's primary.
     pub sentinel_replica: bool,
+    /// Reach the cache through an SSH tunnel.
+    pub ssh: bool,
+    /// `user@host:port` or a `~/.ssh/config` alias.
+    pub ssh_host: String,
+    /// How to log in there.
+    pub ssh_auth: SshAuthMode,
+    /// The key file (for [`SshAuthMode::Key`]).
+    pub ssh_key: String,
+    /// The variable holding the SSH password (empty: ask when connecting).
+    pub ssh_password_env: String,
+    /// Jump hosts, comma-separated, in order.
+    pub ssh_jumps: String,
+    /// The known-hosts file (empty: `~/.ssh/known_hosts`).
+    pub ssh_known_hosts: String,
     /// Pattern the browser starts with.
     pub default_pattern: String,
     /// Tree delimiter.
@@ -273,6 +308,13 @@ impl ProfileForm {
             sentinel_auth: SentinelAuthMode::None,
             sentinel_env: String::new(),
             sentinel_replica: false,
+            ssh: false,
+            ssh_host: String::new(),
+            ssh_auth: SshAuthMode::Auto,
+            ssh_key: String::new(),
+            ssh_password_env: String::new(),
+            ssh_jumps: String::new(),
+            ssh_known_hosts: String::new(),
             default_pattern: profile.default_pattern.clone(),
             delimiter: profile.delimiter.clone(),
             read_only: profile.read_only,
@@ -286,7 +328,95 @@ impl ProfileForm {
             url_error: None,
         };
         form.set_topology(spec);
+        if let Some(ssh) = &profile.ssh {
+            form.set_ssh(ssh);
+        }
         form
+    }
+
+    /// The SSH fields of a tunnel spec.
+    fn set_ssh(&mut self, ssh: &SshSpec) {
+        self.ssh = true;
+        self.ssh_host = ssh.hop.to_string();
+        (self.ssh_auth, self.ssh_key, self.ssh_password_env) = match &ssh.auth {
+            SshAuth::Auto => (SshAuthMode::Auto, String::new(), String::new()),
+            SshAuth::Agent => (SshAuthMode::Agent, String::new(), String::new()),
+            SshAuth::Key(path) => (SshAuthMode::Key, path.display().to_string(), String::new()),
+            SshAuth::Password(PasswordSource::Env(var)) => {
+                (SshAuthMode::Password, String::new(), var.clone())
+            }
+            SshAuth::Password(_) => (SshAuthMode::Password, String::new(), String::new()),
+        };
+        self.ssh_jumps = ssh
+            .jumps
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.ssh_known_hosts = ssh
+            .known_hosts
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+    }
+
+    /// The tunnel the SSH fields describe (`None` when it is off).
+    ///
+    /// # Errors
+    /// A host is not `user@host:port`, or the key mode has no file.
+    pub fn ssh_spec(&self) -> Result<Option<SshSpec>, (Field, String)> {
+        if !self.ssh {
+            return Ok(None);
+        }
+        if self.kind == FormKind::File {
+            return Err((
+                Field::SshHost,
+                "a file cache is on this machine's disk: it has no SSH tunnel".to_owned(),
+            ));
+        }
+        if self.ssh_host.trim().is_empty() {
+            return Err((
+                Field::SshHost,
+                "give the SSH host (user@host:port or a ~/.ssh/config alias)".to_owned(),
+            ));
+        }
+        let hop = SshHop::parse(&self.ssh_host).map_err(|e| (Field::SshHost, e))?;
+        let jumps = self
+            .ssh_jumps
+            .split(',')
+            .filter(|j| !j.trim().is_empty())
+            .map(SshHop::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| (Field::SshJumps, e))?;
+        let auth = match self.ssh_auth {
+            SshAuthMode::Auto => SshAuth::Auto,
+            SshAuthMode::Agent => SshAuth::Agent,
+            SshAuthMode::Key => match self.ssh_key.trim() {
+                "" => return Err((Field::SshKey, "give the private key file".to_owned())),
+                path => SshAuth::Key(path.into()),
+            },
+            SshAuthMode::Password => match variable_name(&self.ssh_password_env) {
+                "" => SshAuth::Password(PasswordSource::Prompt),
+                var if var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    SshAuth::Password(PasswordSource::Env(var.to_owned()))
+                }
+                _ => {
+                    return Err((
+                        Field::SshPasswordEnv,
+                        "a variable name has only letters, digits and _".to_owned(),
+                    ));
+                }
+            },
+        };
+        Ok(Some(SshSpec {
+            hop,
+            jumps,
+            auth,
+            known_hosts: Some(self.ssh_known_hosts.trim())
+                .filter(|p| !p.is_empty())
+                .map(Into::into),
+            ..SshSpec::default()
+        }))
     }
 
     /// The cluster and Sentinel fields of a spec.
@@ -404,6 +534,9 @@ impl ProfileForm {
                 }
                 self.redis_problems(&mut p);
             }
+        }
+        if let Err((field, problem)) = self.ssh_spec() {
+            p.add(field, problem);
         }
         for (field, text, what) in [
             (
@@ -650,6 +783,8 @@ impl ProfileForm {
         profile.read_only = self.read_only;
         profile.production = self.production;
         profile.color = self.color;
+        // Checked by `problems` before any profile is made.
+        profile.ssh = self.ssh_spec().ok().flatten();
         profile
     }
 

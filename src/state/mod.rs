@@ -37,7 +37,7 @@ pub use bulk::{BulkDelete, BulkPhase, CreateForm, PREVIEW_SAMPLE};
 pub use confirm::{Confirm, FlushConfirm};
 pub use dashboard::{Compare, DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE};
 pub use form::{
-    Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode, TestStatus,
+    Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode, SshAuthMode, TestStatus,
 };
 pub use order::{Base, FlatOrder, MAX_FACT_SORT, Sort, SortKey};
 pub use server::{SLOW_LOG_COUNT, ServerInfoView, ServerTab};
@@ -48,6 +48,7 @@ pub use viewer::{
 };
 pub use writes::{ConflictChoice, EDIT_MODES, UNDO_LIMIT, UndoEntry, UndoKind};
 
+use crate::backend::BackendError;
 use crate::config::audit::AuditLog;
 use crate::config::connection::{PasswordSource, Secret};
 use crate::config::profiles::{Profile, ProfileStore};
@@ -137,6 +138,7 @@ pub struct Effects {
     notices: Vec<(Level, String)>,
     confirm: Option<Confirm>,
     forget_password: bool,
+    ssh_failure: Option<(ConnId, crate::backend::ssh::SshError)>,
 }
 
 impl Effects {
@@ -154,6 +156,34 @@ impl Effects {
     pub fn forget_password(&mut self) {
         self.forget_password = true;
     }
+
+    /// The SSH tunnel of `conn` did not open: the user may be asked (a host key to trust, a
+    /// passphrase), or a secret that failed forgotten.
+    pub fn ssh_failed(&mut self, conn: ConnId, error: &crate::backend::ssh::SshError) {
+        self.ssh_failure = Some((conn, error.clone()));
+    }
+}
+
+/// What "Test connection" or a connection retries with once the SSH question is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SshRetry {
+    /// Connect this (failed) connection again.
+    Connect(ConnId),
+    /// Run the form's connection test again.
+    Test,
+}
+
+/// The SSH question: trust a new host key, or give a key passphrase or a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshPrompt {
+    /// The profile (or the form's name) the tunnel belongs to.
+    pub profile: String,
+    /// What is retried after the answer.
+    pub retry: SshRetry,
+    /// What the tunnel needs.
+    pub question: crate::backend::ssh::SshError,
+    /// The passphrase or password typed so far.
+    pub text: String,
 }
 
 /// App-level requests awaiting their answer.
@@ -199,6 +229,10 @@ pub struct AppState {
     /// The chart comparing connections, when open.
     pub compare: Option<Compare>,
     session_passwords: HashMap<String, Secret>,
+    /// SSH passphrases, passwords and trusted host keys given this session, by profile.
+    ssh_secrets: HashMap<String, crate::backend::ssh::SshSecrets>,
+    /// The SSH question on screen.
+    pub ssh_prompt: Option<SshPrompt>,
     /// Pane shares, theme and tabs as they stand (saved with [`Self::save_ui_if_changed`]).
     pub ui: crate::config::uistate::UiState,
     /// Whether window settings are saved (once they were restored from the file).
@@ -237,6 +271,8 @@ impl AppState {
             audit_view: None,
             compare: None,
             session_passwords: HashMap::new(),
+            ssh_secrets: HashMap::new(),
+            ssh_prompt: None,
             ui: crate::config::uistate::UiState::default(),
             keep_ui: false,
             ui_saved: None,
@@ -324,6 +360,52 @@ impl AppState {
         if fx.forget_password {
             self.session_passwords.remove(profile);
         }
+        if let Some((conn, error)) = fx.ssh_failure {
+            self.ssh_failed(profile, SshRetry::Connect(conn), error);
+        }
+    }
+
+    /// An SSH tunnel did not open: a secret that failed is forgotten, and what the user can
+    /// answer is asked.
+    fn ssh_failed(&mut self, profile: &str, retry: SshRetry, error: crate::backend::ssh::SshError) {
+        use crate::backend::ssh::SshError;
+        let secrets = self.ssh_secrets.entry(profile.to_owned()).or_default();
+        match &error {
+            SshError::WrongPassphrase { .. } => secrets.passphrase = None,
+            SshError::AuthFailed { .. } => secrets.password = None,
+            _ => {}
+        }
+        if error.can_ask() {
+            self.ssh_prompt = Some(SshPrompt {
+                profile: profile.to_owned(),
+                retry,
+                question: error,
+                text: String::new(),
+            });
+        }
+    }
+
+    /// The user answered the SSH question: remember the answer for this session and retry.
+    fn submit_ssh(&mut self) {
+        use crate::backend::ssh::SshError;
+        let Some(prompt) = self.ssh_prompt.take() else {
+            return;
+        };
+        let secrets = self.ssh_secrets.entry(prompt.profile.clone()).or_default();
+        match &prompt.question {
+            SshError::UnknownHostKey {
+                host, fingerprint, ..
+            } => secrets.trusted.push((host.clone(), fingerprint.clone())),
+            SshError::PassphraseNeeded { .. } | SshError::WrongPassphrase { .. } => {
+                secrets.passphrase = Some(Secret::new(prompt.text));
+            }
+            SshError::PasswordNeeded { .. } => secrets.password = Some(Secret::new(prompt.text)),
+            _ => return,
+        }
+        match prompt.retry {
+            SshRetry::Connect(conn) => self.reconnect(conn),
+            SshRetry::Test => self.test_form(),
+        }
     }
 
     /// Carries out one thing the UI asked for.
@@ -363,6 +445,8 @@ impl AppState {
             }
             Action::SubmitPassword => self.submit_password(),
             Action::CancelPassword => self.password_prompt = None,
+            Action::SubmitSsh => self.submit_ssh(),
+            Action::CancelSsh => self.ssh_prompt = None,
             Action::Activate(conn) => {
                 if let Some(i) = self.sessions.iter().position(|s| s.conn == conn) {
                     self.active = i;
@@ -418,10 +502,14 @@ impl AppState {
                 if let Some(form) = &mut self.form
                     && form.test == TestStatus::Running(req)
                 {
-                    form.test = match result {
-                        Ok(description) => TestStatus::Ok(description),
+                    form.test = match &result {
+                        Ok(description) => TestStatus::Ok(description.clone()),
                         Err(e) => TestStatus::Failed(e.to_string()),
                     };
+                    let name = form.name.trim().to_owned();
+                    if let Err(BackendError::Ssh(e)) = result {
+                        self.ssh_failed(&name, SshRetry::Test, e);
+                    }
                 }
             }
             (AppPending::SaveProfiles, AppEvent::ProfilesSaved(Err(e))) => {
@@ -600,11 +688,22 @@ impl AppState {
                 return;
             }
         };
+        let ssh = profile.ssh.clone().map(|spec| {
+            Box::new(crate::backend::ssh::SshTarget {
+                secrets: self
+                    .ssh_secrets
+                    .get(profile.name.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+                spec,
+            })
+        });
         let req = self.send_app(
             AppPending::Test,
             AppCommand::Test {
                 spec: profile.connection,
                 password,
+                ssh,
             },
         );
         if let Some(form) = &mut self.form {
@@ -663,6 +762,9 @@ impl AppState {
     fn open_session(&mut self, profile: Profile, password: Option<Secret>) {
         let conn = self.ids.conn();
         let mut session = Session::new(conn, profile, self.batch_limit);
+        if let Some(secrets) = self.ssh_secrets.get(&session.profile.name) {
+            session.ssh_secrets = secrets.clone();
+        }
         session.connect(password, self.audit.clone());
         self.sessions.push(session);
         self.active = self.sessions.len() - 1;

@@ -82,6 +82,9 @@ impl Pending {
 pub struct Session {
     /// Connection id in the service.
     pub conn: ConnId,
+    /// What the user gave for the SSH tunnel this session (passphrase, password, trusted
+    /// host keys); never saved.
+    pub ssh_secrets: crate::backend::ssh::SshSecrets,
     /// The profile it was opened from.
     pub profile: Profile,
     /// Connection state.
@@ -125,6 +128,7 @@ impl Session {
         browser.batch_limit = batch_limit;
         Self {
             conn,
+            ssh_secrets: crate::backend::ssh::SshSecrets::default(),
             db: profile.connection.db(),
             browser,
             profile,
@@ -148,7 +152,10 @@ impl Session {
 
     /// Opens the connection.
     pub fn connect(&mut self, password: Option<Secret>, audit: Option<AuditLog>) {
-        let options = ConnectOptions::for_profile(&self.profile, audit);
+        let mut options = ConnectOptions::for_profile(&self.profile, audit);
+        if let Some(target) = options.ssh.as_mut() {
+            target.secrets = self.ssh_secrets.clone();
+        }
         let spec = self.profile.connection.with_db(self.db);
         self.request(
             Pending::Connect,
@@ -389,6 +396,9 @@ impl Session {
             Pending::Connect => {
                 if matches!(error, BackendError::Auth { .. }) {
                     fx.forget_password();
+                }
+                if let BackendError::Ssh(ssh) = error {
+                    fx.ssh_failed(self.conn, ssh);
                 }
                 self.status = SessionStatus::Failed(text);
             }

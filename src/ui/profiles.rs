@@ -3,7 +3,7 @@
 use super::{Actions, DialogPurpose, theme};
 use crate::state::{
     Action, AppState, Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode,
-    TestStatus,
+    SshAuthMode, TestStatus,
 };
 
 /// The list of saved profiles with its actions.
@@ -138,8 +138,88 @@ fn field_row(
     ui.end_row();
 }
 
-/// The rows every kind of profile has: timeouts, pattern, delimiter, safety.
+/// The SSH tunnel rows: off by default; when on, the host, the login, jump hosts and the
+/// known-hosts file.
+fn ssh_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) {
+    ui.label("SSH tunnel");
+    ui.checkbox(&mut form.ssh, "Connect through an SSH host (bastion)")
+        .on_hover_text(
+            "Every connection goes through the SSH host; addresses above are as that host \
+             sees them",
+        );
+    ui.end_row();
+    if !form.ssh {
+        return;
+    }
+    field_row(
+        ui,
+        form,
+        problems,
+        (
+            "SSH host",
+            Some(Field::SshHost),
+            "user@bastion:22 or a ~/.ssh/config alias",
+        ),
+        |f| &mut f.ssh_host,
+    );
+    ui.label("SSH login");
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut form.ssh_auth, SshAuthMode::Auto, "Agent or usual keys")
+            .on_hover_text(
+                "As ssh does: the agent's keys, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa",
+            );
+        ui.radio_value(&mut form.ssh_auth, SshAuthMode::Agent, "Agent only");
+        ui.radio_value(&mut form.ssh_auth, SshAuthMode::Key, "Key file");
+        ui.radio_value(&mut form.ssh_auth, SshAuthMode::Password, "Password");
+    });
+    ui.end_row();
+    match form.ssh_auth {
+        SshAuthMode::Key => field_row(
+            ui,
+            form,
+            problems,
+            ("SSH key file", Some(Field::SshKey), "~/.ssh/id_ed25519"),
+            |f| &mut f.ssh_key,
+        ),
+        SshAuthMode::Password => field_row(
+            ui,
+            form,
+            problems,
+            (
+                "SSH password variable",
+                Some(Field::SshPasswordEnv),
+                "empty: ask when connecting",
+            ),
+            |f| &mut f.ssh_password_env,
+        ),
+        SshAuthMode::Auto | SshAuthMode::Agent => {}
+    }
+    field_row(
+        ui,
+        form,
+        problems,
+        (
+            "Jump hosts",
+            Some(Field::SshJumps),
+            "none, or user@jump:22, …",
+        ),
+        |f| &mut f.ssh_jumps,
+    );
+    field_row(
+        ui,
+        form,
+        problems,
+        ("Known hosts file", None, "~/.ssh/known_hosts"),
+        |f| &mut f.ssh_known_hosts,
+    );
+}
+
+/// The rows every kind of profile has: the SSH tunnel (where there is a network), timeouts,
+/// pattern, delimiter, safety.
 fn shared_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) {
+    if form.kind != FormKind::File {
+        ssh_rows(ui, form, problems);
+    }
     field_row(
         ui,
         form,
@@ -593,6 +673,98 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &m
         actions.push(Action::SubmitPassword);
     } else if cancel {
         actions.push(Action::CancelPassword);
+    }
+}
+
+/// The SSH question: a host key never seen (its fingerprint, to compare with what the
+/// server's administrator says), or a key passphrase or password, kept for this session only.
+pub fn ssh_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actions) {
+    use crate::backend::ssh::SshError;
+    let Some(prompt) = &mut state.ssh_prompt else {
+        return;
+    };
+    let mut submit = false;
+    let mut cancel = false;
+    egui::Modal::new(egui::Id::unique("ssh_prompt")).show(ctx, |ui| {
+        ui.set_max_width(560.0);
+        let secret_label = match &prompt.question {
+            SshError::UnknownHostKey {
+                host,
+                algorithm,
+                fingerprint,
+                known_hosts,
+            } => {
+                ui.heading(format!("Unknown SSH host {host}"));
+                ui.label(
+                    "This host's key has not been seen before. Compare its fingerprint with the \
+                     one the server's administrator gives you before you trust it.",
+                );
+                ui.add_space(4.0);
+                egui::Grid::new("ssh_host_key").show(ui, |ui| {
+                    ui.label("Key type");
+                    ui.monospace(algorithm);
+                    ui.end_row();
+                    ui.label("Fingerprint");
+                    ui.monospace(fingerprint);
+                    ui.end_row();
+                });
+                ui.add_space(4.0);
+                ui.label(
+                    egui::RichText::new(format!("Trusting it records it in {known_hosts}."))
+                        .small(),
+                );
+                None
+            }
+            SshError::PassphraseNeeded { path } => {
+                ui.heading("SSH key passphrase");
+                ui.label(format!("The key {path} is encrypted."));
+                Some("Passphrase")
+            }
+            SshError::WrongPassphrase { path } => {
+                ui.heading("SSH key passphrase");
+                ui.colored_label(
+                    theme::level_color(crate::state::Level::Error),
+                    format!("That passphrase does not open {path}. Try again."),
+                );
+                Some("Passphrase")
+            }
+            SshError::PasswordNeeded { host } => {
+                ui.heading(format!("SSH password for {host}"));
+                Some("Password")
+            }
+            other => {
+                ui.label(other.to_string());
+                None
+            }
+        };
+        if let Some(label) = secret_label {
+            ui.label("It is kept in memory for this session only.");
+            let l = ui.label(label);
+            let r = ui
+                .add(egui::TextEdit::singleline(&mut prompt.text).password(true))
+                .labelled_by(l.id);
+            if prompt.text.is_empty() && !r.has_focus() {
+                r.request_focus();
+            }
+            if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                submit = true;
+            }
+        }
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let go = if secret_label.is_some() {
+                "Connect"
+            } else {
+                "Trust and connect"
+            };
+            submit |= ui.button(go).clicked();
+            cancel = ui.button("Cancel").clicked();
+        });
+    });
+    if submit {
+        actions.push(Action::SubmitSsh);
+    } else if cancel {
+        actions.push(Action::CancelSsh);
     }
 }
 
