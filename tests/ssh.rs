@@ -161,6 +161,40 @@ async fn a_changed_host_key_is_refused_even_with_accept_new() {
 }
 
 #[tokio::test]
+async fn a_known_hosts_file_hashed_by_ssh_keygen_is_read() {
+    let keys = ClientKeys::new();
+    let sshd = Sshd::start(&keys.authorized());
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let known_hosts = dir.path().join("known_hosts");
+    std::fs::write(
+        &known_hosts,
+        format!(
+            "other.example.com {}\n{}\n",
+            keys_line(&keys),
+            sshd.known_hosts_line()
+        ),
+    )
+    .expect("write");
+    common::sshd::keygen(&["-q", "-H", "-f", known_hosts.to_str().expect("utf-8")]);
+    let hashed = std::fs::read_to_string(&known_hosts).expect("read");
+    assert!(
+        !hashed.contains("127.0.0.1"),
+        "ssh-keygen hashed it: {hashed}"
+    );
+    let spec = spec_for(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
+    let be = connect(&redis.url(), &spec, SshSecrets::default())
+        .await
+        .expect("the hashed entry is found");
+    set_and_read(be.as_ref(), "hashed", "1").await;
+}
+
+/// Some public key line (any key will do as another host's).
+fn keys_line(keys: &ClientKeys) -> String {
+    keys.authorized()[0].clone()
+}
+
+#[tokio::test]
 async fn encrypted_and_pem_keys_log_in_and_a_passphrase_is_asked_for() {
     let keys = ClientKeys::new();
     let sshd = Sshd::start(&keys.authorized());
@@ -268,10 +302,27 @@ async fn password_login_asks_then_connects() {
         )),
         ..SshSecrets::default()
     };
-    let be = connect(&redis.url(), &spec, right)
+    let be = connect(&redis.url(), &spec, right.clone())
         .await
         .expect("the password logs in");
     set_and_read(be.as_ref(), "pw", "1").await;
+
+    // A server that checks passwords through PAM and offers keyboard-interactive only.
+    let pam = Sshd::start_with(
+        &[],
+        "UsePAM yes\nPasswordAuthentication no\nKbdInteractiveAuthentication yes",
+    );
+    std::fs::write(&known_hosts, pam.known_hosts_line() + "\n").expect("write");
+    let mut spec = spec_for(
+        &pam,
+        SshAuth::Password(PasswordSource::Prompt),
+        &known_hosts,
+    );
+    spec.hop.user = Some(user.name.clone());
+    let be = connect(&redis.url(), &spec, right)
+        .await
+        .expect("keyboard-interactive answered with the password");
+    set_and_read(be.as_ref(), "kbd", "1").await;
 }
 
 #[tokio::test]
@@ -355,7 +406,7 @@ async fn a_cluster_is_listed_and_written_through_the_tunnel() {
 }
 
 #[tokio::test]
-async fn memcached_and_postgres_are_reached_through_the_tunnel() {
+async fn memcached_postgres_and_mariadb_are_reached_through_the_tunnel() {
     let keys = ClientKeys::new();
     let sshd = Sshd::start(&keys.authorized());
     let dir = tempfile::tempdir().expect("dir");
@@ -390,8 +441,24 @@ async fn memcached_and_postgres_are_reached_through_the_tunnel() {
         .expect("PostgreSQL through the tunnel");
     set_and_read(be.as_ref(), "pg", "1").await;
     assert!(sshd.forwarded_to(5432), "{}", sshd.log());
-    // The private socket directory is gone with the backend.
     drop(be);
+    pool.close().await;
+
+    let db =
+        common::OwnDatabase::create("CC_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql").await;
+    let pool = db.pool().await;
+    sqlx::query("CREATE TABLE `cache` (`key` VARCHAR(255) PRIMARY KEY, `value` MEDIUMTEXT NOT NULL, `expiration` INTEGER NOT NULL)")
+        .execute(&pool)
+        .await
+        .expect("create table");
+    let url = format!("{}/{}?table=cache", db.base, db.name);
+    let be = connect(&url, &spec, SshSecrets::default())
+        .await
+        .expect("MariaDB through the tunnel");
+    set_and_read(be.as_ref(), "mysql", "1").await;
+    assert!(sshd.forwarded_to(3306), "{}", sshd.log());
+    drop(be);
+    pool.close().await;
 }
 
 #[tokio::test]

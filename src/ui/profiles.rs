@@ -34,7 +34,10 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Action
         .map(|p| {
             (
                 p.name.clone(),
-                p.connection.display_url(),
+                match &p.ssh {
+                    Some(ssh) => format!("{} ({})", p.connection.display_url(), ssh.label()),
+                    None => p.connection.display_url(),
+                },
                 p.color,
                 p.read_only,
             )

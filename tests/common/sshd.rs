@@ -65,7 +65,8 @@ impl Sshd {
         Self::start_with(authorized, "")
     }
 
-    /// The same with extra `sshd_config` lines.
+    /// The same with extra `sshd_config` lines (they come first, so they win: sshd takes
+    /// the first value it reads of each setting).
     pub fn start_with(authorized: &[String], extra: &str) -> Self {
         assert!(
             Path::new(SSHD).exists(),
@@ -100,11 +101,11 @@ impl Sshd {
         std::fs::write(
             &config,
             format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {dir}/sshd.pid\n\
+                "{extra}\nPort {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {dir}/sshd.pid\n\
                  AuthorizedKeysFile {auth}\nUsePAM no\nStrictModes no\nAllowTcpForwarding yes\n\
                  AllowStreamLocalForwarding yes\nPermitRootLogin yes\nPasswordAuthentication yes\n\
                  KbdInteractiveAuthentication no\nLogLevel DEBUG1\nMaxStartups 100\n\
-                 MaxSessions 100\n{extra}\n",
+                 MaxSessions 100\n",
                 host = self.host_key_file.display(),
                 dir = self.dir.path().display(),
                 auth = self.authorized.display(),

@@ -382,11 +382,16 @@ impl Tunnel {
                 let result = handle
                     .authenticate_password(hop.user.clone(), password.expose())
                     .await
-                    .map_err(|e| self.lost(hop, &e))?;
+                    .map_err(|e| lost(hop, &e))?;
                 if result.success() {
                     return Ok(());
                 }
                 tried.push("the password".to_owned());
+                // Servers that check passwords through PAM often offer only
+                // keyboard-interactive: answer its password prompts the same way.
+                if self.keyboard_interactive(handle, hop, &password).await? {
+                    return Ok(());
+                }
             }
             SshAuth::Key(path) => {
                 let path = expand_home(path);
@@ -423,12 +428,42 @@ impl Tunnel {
         Err(failed(&tried))
     }
 
-    fn lost(&self, hop: &Hop, e: &russh::Error) -> SshError {
-        let _ = self;
-        SshError::Connect {
-            host: hop.label(),
-            reason: e.to_string(),
+    /// Keyboard-interactive login answering every hidden prompt with `password` (and any
+    /// shown one with nothing), for at most a few rounds.
+    async fn keyboard_interactive(
+        &self,
+        handle: &mut Handle<Checker>,
+        hop: &Hop,
+        password: &Secret,
+    ) -> Result<bool, SshError> {
+        use russh::client::KeyboardInteractiveAuthResponse as Reply;
+        let mut reply = handle
+            .authenticate_keyboard_interactive_start(hop.user.clone(), None)
+            .await
+            .map_err(|e| lost(hop, &e))?;
+        for _ in 0..4 {
+            match reply {
+                Reply::Success => return Ok(true),
+                Reply::Failure { .. } => return Ok(false),
+                Reply::InfoRequest { prompts, .. } => {
+                    let answers = prompts
+                        .iter()
+                        .map(|p| {
+                            if p.echo {
+                                String::new()
+                            } else {
+                                password.expose().to_owned()
+                            }
+                        })
+                        .collect();
+                    reply = handle
+                        .authenticate_keyboard_interactive_respond(answers)
+                        .await
+                        .map_err(|e| lost(hop, &e))?;
+                }
+            }
         }
+        Ok(false)
     }
 
     /// Offers the key in `path`; `Ok(false)` when the host does not take it.
@@ -451,7 +486,7 @@ impl Tunnel {
                 PrivateKeyWithHashAlg::new(Arc::new(key), hash),
             )
             .await
-            .map_err(|e| self.lost(hop, &e))?;
+            .map_err(|e| lost(hop, &e))?;
         Ok(result.success())
     }
 
@@ -593,6 +628,14 @@ impl Tunnel {
             }
         })
         .await
+    }
+}
+
+/// The session ended while logging in.
+fn lost(hop: &Hop, e: &russh::Error) -> SshError {
+    SshError::Connect {
+        host: hop.label(),
+        reason: e.to_string(),
     }
 }
 
