@@ -19,6 +19,11 @@ use crate::service::{CommandKind, EventKind, ScanState};
 pub const DEFAULT_BATCH_LIMIT: u64 = 10_000;
 /// How often the tree is rebuilt while keys are still streaming in.
 const TREE_REFRESH: Duration = Duration::from_millis(250);
+/// How long a frame of the tree view spends putting keys into the tree that a listing shown
+/// as a list left out.
+const TREE_CATCH_UP: Duration = Duration::from_millis(6);
+/// The most keys room is made for before a listing starts.
+const RESERVE_LIMIT: u64 = 20_000_000;
 
 /// Where a key listing stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -363,6 +368,16 @@ impl Browser {
     /// Rebuilds the tree rows when something changed (at most every 250 ms while a listing
     /// streams in, so a big namespace is not re-sorted for every batch).
     pub fn refresh_tree(&mut self) {
+        // Keys a listing shown as a list left out of the tree join it now, a few
+        // milliseconds a frame.
+        self.index.set_tree_wanted(true);
+        if !self.index.tree_complete() {
+            let joined = self.index.attach_pending(TREE_CATCH_UP);
+            if let Some(f) = &mut self.filter {
+                f.count_attached(&self.index, joined);
+            }
+            self.tree_dirty = true;
+        }
         let throttled = self.scan.phase == ScanPhase::Running
             && self
                 .tree_built_at
@@ -400,6 +415,8 @@ impl Browser {
     /// Regroups the tree by a new delimiter.
     pub fn set_delimiter(&mut self, delimiter: &str) {
         delimiter.clone_into(&mut self.delimiter);
+        // Regrouped by the frames that show it (`refresh_tree`), never all in one.
+        self.index.set_tree_wanted(false);
         self.index.set_delimiter(delimiter);
         self.expanded.clear();
         self.selected_node = None;
@@ -449,6 +466,8 @@ impl Browser {
     }
 
     pub(super) fn add_keys(&mut self, keys: &[Bytes]) -> Result<(), String> {
+        // The tree is built as keys come only while it is shown.
+        self.index.set_tree_wanted(self.view == BrowserView::Tree);
         self.index
             .extend(keys.iter().map(AsRef::as_ref))
             .map_err(|e| e.to_string())?;
@@ -655,7 +674,19 @@ impl Session {
     pub(super) fn scan_event(&mut self, kind: EventKind) {
         let b = &mut self.browser;
         match kind {
-            EventKind::ScanStarted { total_keys } => b.scan.total_keys = total_keys,
+            EventKind::ScanStarted { total_keys } => {
+                b.scan.total_keys = total_keys;
+                // A listing of everything will hold about that many keys (up to where it
+                // pauses): room for them at once, bounded so a wrong count cannot reserve
+                // gigabytes.
+                let everything = b.scan.request.as_ref().is_some_and(|r| {
+                    r.pattern == b"*" && r.type_filter.is_none() && r.server.is_none()
+                });
+                if everything {
+                    let expected = total_keys.min(b.batch_limit).min(RESERVE_LIMIT);
+                    b.index.reserve(usize::try_from(expected).unwrap_or(0));
+                }
+            }
             EventKind::ScanBatch {
                 keys,
                 cursor,

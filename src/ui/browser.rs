@@ -907,7 +907,18 @@ fn tree_ui(ui: &mut egui::Ui, s: &mut Session, key_share: &mut f32) -> (Vec<KeyI
     s.browser.refresh_tree();
     let b = &s.browser;
     let rows = b.tree_rows();
-    if b.tree_pending() {
+    if !b.index.tree_complete() {
+        // Keys listed while the list was shown are still joining the tree.
+        ui.label(
+            egui::RichText::new(format!(
+                "grouping keys: {} of {}",
+                group_digits(b.index.attached() as u64),
+                group_digits(b.index.len() as u64)
+            ))
+            .color(theme::MUTED),
+        );
+        ui.ctx().request_repaint();
+    } else if b.tree_pending() {
         ui.ctx().request_repaint_after(Duration::from_millis(250));
     }
     let current = rows.iter().position(|r| match *r {

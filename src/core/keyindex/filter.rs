@@ -110,6 +110,22 @@ impl Filter {
             self.bits.resize(word + 1, 0);
         }
         self.bits[word] |= 1 << (id % 64);
+        // A key not in the tree yet is counted when it joins (`count_attached`).
+        if (id as usize) < index.attached() {
+            self.count_in_tree(index, id);
+        }
+    }
+
+    /// Counts the matches among keys that just joined the tree (`ids`) in their namespaces.
+    pub fn count_attached(&mut self, index: &KeyIndex, ids: std::ops::Range<KeyId>) {
+        for id in ids {
+            if self.is_match(id) {
+                self.count_in_tree(index, id);
+            }
+        }
+    }
+
+    fn count_in_tree(&mut self, index: &KeyIndex, id: KeyId) {
         if self.node_counts.len() < index.node_total() {
             self.node_counts.resize(index.node_total(), 0);
         }

@@ -100,6 +100,11 @@ pub struct KeyIndex {
     /// The node found last at each depth: keys arrive in runs sharing a prefix, and comparing
     /// a few bytes is cheaper than a hash lookup.
     recent: Vec<(NodeId, NodeId)>,
+    /// Put each new key into the tree at once. When the tree is not shown, keys only join
+    /// the store and the tree catches up later ([`KeyIndex::attach_pending`]): the tree is
+    /// two thirds of the cost of taking a key, and a listing of millions of keys shown as a
+    /// list should not pay it.
+    tree_wanted: bool,
 }
 
 impl std::fmt::Debug for KeyIndex {
@@ -147,7 +152,54 @@ impl KeyIndex {
             leaf_parent: Vec::new(),
             sorted: hashbrown::HashMap::new(),
             recent: Vec::new(),
+            tree_wanted: true,
         }
+    }
+
+    /// Whether new keys join the tree at once (see the field). Keys left out join it, in
+    /// arrival order, through [`KeyIndex::attach_pending`].
+    pub fn set_tree_wanted(&mut self, wanted: bool) {
+        self.tree_wanted = wanted;
+    }
+
+    /// Keys in the tree (ids below this are in it).
+    #[must_use]
+    pub fn attached(&self) -> usize {
+        self.leaf_parent.len()
+    }
+
+    /// True when every key is in the tree.
+    #[must_use]
+    pub fn tree_complete(&self) -> bool {
+        self.attached() == self.len()
+    }
+
+    /// Puts keys left out of the tree into it, in arrival order, until all are in or `budget`
+    /// is spent; the ids it attached.
+    pub fn attach_pending(&mut self, budget: std::time::Duration) -> std::ops::Range<KeyId> {
+        let start = std::time::Instant::now();
+        // Ids fit in u32: insert() refuses more.
+        #[allow(clippy::cast_possible_truncation)]
+        let first = self.attached() as KeyId;
+        let mut next = first;
+        while (next as usize) < self.len() {
+            self.attach(next);
+            next += 1;
+            if (next - first).is_multiple_of(4096) && start.elapsed() >= budget {
+                break;
+            }
+        }
+        first..next
+    }
+
+    /// Makes room for `keys` more keys in the store (a listing that knows its size), so the
+    /// tables do not grow, and copy themselves, step by step.
+    pub fn reserve(&mut self, keys: usize) {
+        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
+        self.dedup.reserve(keys, |&other| {
+            hasher.hash_one(key_slice(arena, ends, other))
+        });
+        self.ends.reserve_exact(keys);
     }
 
     /// Number of distinct keys.
@@ -215,7 +267,9 @@ impl KeyIndex {
         self.dedup.insert_unique(hash, id, |&other| {
             hasher.hash_one(key_slice(arena, ends, other))
         });
-        self.attach(id);
+        if self.tree_wanted && self.attached() == id as usize {
+            self.attach(id);
+        }
         Ok(id)
     }
 
@@ -237,10 +291,8 @@ impl KeyIndex {
         self.leaf_parent.clear();
         self.sorted.clear();
         self.recent.clear();
-        for id in 0..self.len() {
-            // Ids fit in u32: insert() refuses more.
-            #[allow(clippy::cast_possible_truncation)]
-            self.attach(id as KeyId);
+        if self.tree_wanted {
+            self.attach_pending(std::time::Duration::MAX);
         }
     }
 
@@ -362,7 +414,8 @@ impl KeyIndex {
     /// The node a key hangs from.
     #[must_use]
     pub fn leaf_parent(&self, id: KeyId) -> NodeId {
-        self.leaf_parent[id as usize]
+        // A key not in the tree yet sits at the root until it joins.
+        self.leaf_parent.get(id as usize).copied().unwrap_or(ROOT)
     }
 
     /// Number of namespace nodes (root included).
@@ -524,6 +577,53 @@ mod tests {
     use std::time::Duration;
 
     use super::order::sort_prefix;
+
+    #[test]
+    fn a_tree_left_out_catches_up_to_the_same_tree_and_filter_counts() {
+        let keys = [
+            "user:1:a", "user:1:b", "user:2:a", "order:9", "plain", "user:1:a",
+        ];
+        let mut eager = index(&keys);
+        let mut lazy = KeyIndex::new(":");
+        lazy.set_tree_wanted(false);
+        lazy.extend(keys.iter().map(|k| k.as_bytes()))
+            .expect("fits");
+        assert_eq!(lazy.len(), 5, "deduplicated all the same");
+        assert_eq!(lazy.attached(), 0);
+        assert!(!lazy.tree_complete());
+        assert_eq!(
+            lazy.leaf_parent(0),
+            ROOT,
+            "not in the tree yet: at the root"
+        );
+        // A filter that matched keys before they joined counts them when they do.
+        let mut filter = Filter::new(b"user:1", None);
+        filter.step(&lazy, Duration::MAX);
+        assert_eq!(filter.matches().len(), 2);
+        let first = lazy.attach_pending(Duration::ZERO);
+        filter.count_attached(&lazy, first.clone());
+        let rest = lazy.attach_pending(Duration::MAX);
+        filter.count_attached(&lazy, rest.clone());
+        assert_eq!(first.start, 0);
+        assert_eq!(rest.end, 5);
+        assert!(lazy.tree_complete());
+        let all = |_: NodeId| true;
+        assert_eq!(lazy.tree_rows(&all, None), eager.tree_rows(&all, None));
+        let user = lazy.find_node(&[b"user"]).expect("user");
+        let user1 = lazy.find_node(&[b"user", b"1"]).expect("user:1");
+        assert_eq!(lazy.node_count(user), 3);
+        assert_eq!(filter.node_matches(user1), 2);
+        assert_eq!(filter.node_matches(user), 2);
+        assert_eq!(filter.node_matches(ROOT), 2);
+        // Keys added while wanted again, with nothing left out, join at once.
+        lazy.set_tree_wanted(true);
+        lazy.insert(b"user:3:z").expect("fits");
+        assert!(lazy.tree_complete());
+        // Room made ahead changes nothing that is seen.
+        lazy.reserve(1000);
+        assert_eq!(lazy.len(), 6);
+        assert_eq!(lazy.find(b"user:3:z"), Some(5));
+    }
 
     fn index(keys: &[&str]) -> KeyIndex {
         let mut idx = KeyIndex::new(":");
