@@ -3,9 +3,10 @@
 //! Starts its own cluster (3 primaries, no replicas), fills it node by node (each key sent to
 //! the primary of its slot), then reports:
 //! 1. the full listing through the app's own path (service → channel → state → key index, the
-//!    UI drawing frames meanwhile) against a bare redis-rs loop that scans the three primaries
-//!    at once, each with its own cursor (`SCAN COUNT 1000`), doing nothing with the keys;
-//! 2. bytes per key held by the key index beyond the key bytes themselves.
+//!    list view shown and a frame drawn at most every 1/60 s meanwhile) against a bare
+//!    redis-rs loop that scans the three primaries at once, each with its own cursor
+//!    (`SCAN COUNT 1000`), doing nothing with the keys;
+//! 2. bytes per key held by the key index (namespace tree built) beyond the key bytes.
 //!
 //! Two more lines say where the app's time goes: the backend's cluster listing alone (no
 //! service, no UI), and the key index alone fed the keys that listing found.

@@ -21,9 +21,11 @@ pub const DEFAULT_BATCH_LIMIT: u64 = 10_000;
 const TREE_REFRESH: Duration = Duration::from_millis(250);
 /// How long a frame of the tree view spends putting keys into the tree that a listing shown
 /// as a list left out.
-const TREE_CATCH_UP: Duration = Duration::from_millis(6);
+const TREE_CATCH_UP: Duration = Duration::from_millis(3);
 /// The most keys room is made for before a listing starts.
 const RESERVE_LIMIT: u64 = 20_000_000;
+/// The most bytes of key names room is made for before they arrive.
+const RESERVE_BYTES_LIMIT: usize = 1 << 30;
 
 /// Where a key listing stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +132,9 @@ pub struct Browser {
     pub expanded: HashSet<NodeId>,
     tree_rows: Vec<TreeRow>,
     pub(super) tree_dirty: bool,
+    /// Keys a listing of everything expects (from DBSIZE), until its first batch makes room
+    /// for their names.
+    expected_keys: usize,
     tree_built_at: Option<Instant>,
     /// Selected key.
     pub selected: Option<KeyId>,
@@ -178,6 +183,7 @@ impl Browser {
             expanded: HashSet::new(),
             tree_rows: Vec::new(),
             tree_dirty: true,
+            expected_keys: 0,
             tree_built_at: None,
             selected: None,
             selected_node: None,
@@ -378,7 +384,8 @@ impl Browser {
             }
             self.tree_dirty = true;
         }
-        let throttled = self.scan.phase == ScanPhase::Running
+        // While keys stream in, or join the tree, the rows are rebuilt every 250 ms only.
+        let throttled = (self.scan.phase == ScanPhase::Running || !self.index.tree_complete())
             && self
                 .tree_built_at
                 .is_some_and(|t| t.elapsed() < TREE_REFRESH);
@@ -452,6 +459,7 @@ impl Browser {
 
     pub(super) fn reset_keys(&mut self) {
         self.index = KeyIndex::new(&self.delimiter);
+        self.expected_keys = 0;
         self.meta.clear();
         self.marked.clear();
         self.expanded.clear();
@@ -466,6 +474,13 @@ impl Browser {
     }
 
     pub(super) fn add_keys(&mut self, keys: &[Bytes]) -> Result<(), String> {
+        // The first batch tells how long the names are: room for all the names expected.
+        if self.index.is_empty() && self.expected_keys > 0 && !keys.is_empty() {
+            let average = keys.iter().map(Bytes::len).sum::<usize>() / keys.len();
+            let bytes = average.saturating_add(1).saturating_mul(self.expected_keys);
+            self.index.reserve_bytes(bytes.min(RESERVE_BYTES_LIMIT));
+            self.expected_keys = 0;
+        }
         // The tree is built as keys come only while it is shown.
         self.index.set_tree_wanted(self.view == BrowserView::Tree);
         self.index
@@ -684,7 +699,8 @@ impl Session {
                 });
                 if everything {
                     let expected = total_keys.min(b.batch_limit).min(RESERVE_LIMIT);
-                    b.index.reserve(usize::try_from(expected).unwrap_or(0));
+                    b.expected_keys = usize::try_from(expected).unwrap_or(0);
+                    b.index.reserve(b.expected_keys);
                 }
             }
             EventKind::ScanBatch {

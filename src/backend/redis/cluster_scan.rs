@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::cluster::{Cluster, NodeInfo, Signature, Topology};
 use super::link::Link;
-use super::reply::{millis, scan_progress, scan_reply, to_bytes, to_u64};
+use super::reply::{millis, scan_progress, scan_reply, to_u64};
 use super::{command_error, connect_error, scan_cmd};
 use crate::backend::{BackendError, BackendResult};
 use crate::config::connection::NodeAddress;
@@ -100,7 +100,7 @@ impl NodeScan {
             command_error(&e, &self.target, self.response_timeout_ms, "SCAN")
         })?;
         let (next, items) = scan_reply(reply);
-        Ok((next, items.into_iter().map(to_bytes).collect()))
+        Ok((next, super::reply::packed_keys(items)))
     }
 }
 

@@ -606,7 +606,7 @@ impl CacheBackend for RedisBackend {
         let reply: Value = self.query(&scan_cmd(request, cursor), "SCAN").await?;
         let (next_cursor, items) = scan_reply(reply);
         Ok(ScanPage::single(
-            items.into_iter().map(to_bytes).collect(),
+            reply::packed_keys(items),
             next_cursor,
             scan_progress(next_cursor),
         ))

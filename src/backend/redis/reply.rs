@@ -113,6 +113,38 @@ pub fn scan_progress(cursor: u64) -> f64 {
     visited / 18_446_744_073_709_551_616.0
 }
 
+/// The keys of a `SCAN` reply as slices of one buffer: one allocation a page rather than one
+/// a key, and the reply's own allocations freed here, on the thread that made them (freeing
+/// millions of small buffers made elsewhere on the UI thread cost it more than indexing them).
+pub(super) fn packed_keys(items: Vec<Value>) -> Vec<Bytes> {
+    let total: usize = items
+        .iter()
+        .map(|v| match v {
+            Value::BulkString(b) => b.len(),
+            _ => 0,
+        })
+        .sum();
+    let mut buf = Vec::with_capacity(total);
+    let mut ends = Vec::with_capacity(items.len());
+    for item in &items {
+        match item {
+            Value::BulkString(b) => buf.extend_from_slice(b),
+            other => buf.extend_from_slice(&to_bytes(other.clone())),
+        }
+        ends.push(buf.len());
+    }
+    drop(items);
+    let buf = Bytes::from(buf);
+    let mut start = 0;
+    ends.into_iter()
+        .map(|end| {
+            let key = buf.slice(start..end);
+            start = end;
+            key
+        })
+        .collect()
+}
+
 pub(super) fn to_bytes(value: Value) -> Bytes {
     match value {
         Value::BulkString(b) => Bytes::from(b),
@@ -268,6 +300,20 @@ pub(super) fn flatten_pairs(values: Vec<Value>) -> Vec<(Value, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_keys_are_packed_into_one_buffer_byte_for_byte() {
+        let items = vec![
+            Value::BulkString(b"a:1".to_vec()),
+            Value::BulkString(Vec::new()),
+            Value::BulkString(b"\x00\xff\r\n".to_vec()),
+            Value::SimpleString("plain".to_owned()),
+        ];
+        let keys = super::packed_keys(items);
+        let got: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
+        assert_eq!(got, [b"a:1".as_slice(), b"", b"\x00\xff\r\n", b"plain"]);
+        assert!(super::packed_keys(Vec::new()).is_empty());
+    }
 
     #[test]
     fn keyspace_lines_are_parsed() {

@@ -105,6 +105,8 @@ pub struct KeyIndex {
     /// two thirds of the cost of taking a key, and a listing of millions of keys shown as a
     /// list should not pay it.
     tree_wanted: bool,
+    /// The tree's tables were sized for the keys left out of it (see `attach_pending`).
+    tree_sized: bool,
 }
 
 impl std::fmt::Debug for KeyIndex {
@@ -153,6 +155,7 @@ impl KeyIndex {
             sorted: hashbrown::HashMap::new(),
             recent: Vec::new(),
             tree_wanted: true,
+            tree_sized: false,
         }
     }
 
@@ -182,6 +185,31 @@ impl KeyIndex {
         #[allow(clippy::cast_possible_truncation)]
         let first = self.attached() as KeyId;
         let mut next = first;
+        // Once a sample of keys is in, the node table is sized for the rest at once: growing a
+        // hash table of hundreds of thousands of nodes rehashes it whole, in one frame. (The
+        // node list itself grows by quarters as before: the sample's ratio of nodes to keys
+        // runs high, as the first keys of a namespace each make a node, and a node is 36
+        // bytes where a table slot is 5.)
+        if !self.tree_sized && self.attached() >= 4096 && self.attached() < self.len() {
+            let pending = self.len() - self.attached();
+            let per_key = self.nodes.len() as f64 / self.attached() as f64;
+            // Bounded by the keys themselves times their depth so far: never a wild guess.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let nodes = ((pending as f64) * per_key).ceil() as usize;
+            let nodes = nodes.min(pending.saturating_mul(self.recent.len().max(1)));
+            let (arena, all) = (&self.arena, &self.nodes);
+            let hasher = &self.hasher;
+            self.lookup.reserve(nodes, |&other| {
+                let n = &all[other as usize];
+                hasher.hash_one((
+                    n.parent,
+                    &arena[n.seg_start as usize..(n.seg_start + n.seg_len) as usize],
+                ))
+            });
+            self.leaf_next.reserve_exact(pending);
+            self.leaf_parent.reserve_exact(pending);
+            self.tree_sized = true;
+        }
         while (next as usize) < self.len() {
             self.attach(next);
             next += 1;
@@ -190,6 +218,11 @@ impl KeyIndex {
             }
         }
         first..next
+    }
+
+    /// Makes room for `bytes` more bytes of key names.
+    pub fn reserve_bytes(&mut self, bytes: usize) {
+        self.arena.reserve_exact(bytes);
     }
 
     /// Makes room for `keys` more keys in the store (a listing that knows its size), so the
@@ -291,6 +324,7 @@ impl KeyIndex {
         self.leaf_parent.clear();
         self.sorted.clear();
         self.recent.clear();
+        self.tree_sized = false;
         if self.tree_wanted {
             self.attach_pending(std::time::Duration::MAX);
         }
