@@ -299,3 +299,56 @@ fn enter_in_the_open_key_field_opens_that_key_and_leaves_the_tree_as_it_was() {
     assert_eq!(open.as_deref(), Some(b"other:0".as_slice()));
     h.state_mut().shutdown();
 }
+
+#[test]
+fn keys_listed_in_the_list_view_join_the_tree_over_frames_with_filter_counts_right() {
+    let server = RedisServer::start();
+    common::fill(&mut server.conn(), "order:", 30_000);
+    common::fill(&mut server.conn(), "user:", 12_000);
+    let (_cfg, mut h) = connect_to(&server.url(), "grouping");
+    run_until(&mut h, "the first 10,000 keys", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.scan.phase == ScanPhase::Paused)
+    });
+    h.run_steps(2);
+    h.get_by_label("Load all").click();
+    wait_listed(&mut h);
+    // Listed in the list view: nothing is in the tree yet.
+    let attached = |h: &H| {
+        h.state()
+            .state
+            .active_session()
+            .map(|s| (s.browser.index.attached(), s.browser.index.len()))
+            .unwrap_or_default()
+    };
+    assert_eq!(attached(&h), (0, 42_000));
+    filter_to(&mut h, "user:1");
+    h.get_by_label("Tree").click();
+    h.run_steps(2);
+    // A frame does a few milliseconds of it, and says how far it is.
+    let (some, all) = attached(&h);
+    assert!(some < all, "not all in one frame: {some} of {all}");
+    assert!(
+        h.query_by_label_contains("grouping keys:").is_some(),
+        "the status line says the tree is being grouped"
+    );
+    run_until(&mut h, "the tree", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.index.tree_complete())
+    });
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("grouping keys:").is_none());
+    // Counts of the filter's matches, counted as keys joined: user:1, user:1x, user:1xx, user:1xxxx.
+    let expected = 1 + 10 + 100 + 1_000 + 2_000;
+    assert!(
+        h.query_by_label(&format!(
+            "+ user ({})",
+            cache_console::core::format::group_digits(expected)
+        ))
+        .is_some(),
+        "the filtered count of user"
+    );
+    h.state_mut().shutdown();
+}

@@ -481,6 +481,15 @@ fn scan_status_text(b: &crate::state::Browser) -> (String, egui::Color32) {
         ScanPhase::Stopped => format!("{summary} · stopped"),
         ScanPhase::Failed(e) => format!("{summary} · failed: {e}"),
     };
+    if b.view == BrowserView::Tree && !b.index.tree_complete() {
+        // Keys listed while the list was shown are still joining the tree.
+        let _ = write!(
+            text,
+            " · grouping keys: {} of {}",
+            group_digits(b.index.attached() as u64),
+            group_digits(b.index.len() as u64)
+        );
+    }
     if b.filter_active() {
         let running = if b.filter_running() {
             ", filtering…"
@@ -908,15 +917,7 @@ fn tree_ui(ui: &mut egui::Ui, s: &mut Session, key_share: &mut f32) -> (Vec<KeyI
     let b = &s.browser;
     let rows = b.tree_rows();
     if !b.index.tree_complete() {
-        // Keys listed while the list was shown are still joining the tree.
-        ui.label(
-            egui::RichText::new(format!(
-                "grouping keys: {} of {}",
-                group_digits(b.index.attached() as u64),
-                group_digits(b.index.len() as u64)
-            ))
-            .color(theme::MUTED),
-        );
+        // Keys joining the tree (the status line says how far): the next frame goes on.
         ui.ctx().request_repaint();
     } else if b.tree_pending() {
         ui.ctx().request_repaint_after(Duration::from_millis(250));
