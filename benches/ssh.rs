@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use cache_console::backend::ssh::{SshSecrets, SshTarget};
 use cache_console::backend::{CacheBackend, ConnectOptions};
-use cache_console::config::connection::{SshAuth, SshHop, SshSpec, parse_url};
-use common::sshd::{ClientKeys, Sshd, me};
+use cache_console::config::connection::{SshAuth, parse_url};
+use common::sshd::{ClientKeys, Sshd};
 
 const KEYS: usize = 1_000_000;
 
@@ -57,17 +57,11 @@ fn main() {
             .await
             .expect("direct");
         let tunnel = SshTarget {
-            spec: SshSpec {
-                hop: SshHop {
-                    host: "127.0.0.1".to_owned(),
-                    port: Some(sshd.port),
-                    user: Some(me()),
-                },
-                auth: SshAuth::Key(keys.ed25519.clone()),
-                known_hosts: Some(known_hosts.clone()),
-                config_file: Some("/nonexistent/ssh_config".into()),
-                ..SshSpec::default()
-            },
+            spec: common::sshd::tunnel_spec(
+                &sshd,
+                SshAuth::Key(keys.ed25519.clone()),
+                &known_hosts,
+            ),
             secrets: SshSecrets::default(),
         };
         let options = ConnectOptions {

@@ -3,30 +3,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use cache_console::backend::ssh::{SshError, SshSecrets, SshTarget};
 use cache_console::backend::{BackendError, CacheBackend, ConnectOptions};
 use cache_console::config::connection::{PasswordSource, SshAuth, SshHop, SshSpec, parse_url};
 use cache_console::core::model::{Expect, TtlChange, WriteOp, WriteOutcome};
-use common::sshd::{Agent, ClientKeys, PASSPHRASE, PasswordUser, Sshd, me};
+use common::sshd::{Agent, Bastion, ClientKeys, PASSPHRASE, PasswordUser, Sshd, me, tunnel_spec};
 use common::{RedisServer, b};
-
-/// A tunnel spec to `sshd` as the test's user, checked against `known_hosts`, with no ssh
-/// config read.
-fn spec_for(sshd: &Sshd, auth: SshAuth, known_hosts: &std::path::Path) -> SshSpec {
-    SshSpec {
-        hop: SshHop {
-            host: "127.0.0.1".to_owned(),
-            port: Some(sshd.port),
-            user: Some(me()),
-        },
-        auth,
-        known_hosts: Some(known_hosts.to_path_buf()),
-        config_file: Some(PathBuf::from("/nonexistent/ssh_config")),
-        ..SshSpec::default()
-    }
-}
 
 async fn connect(
     url: &str,
@@ -73,7 +55,7 @@ async fn an_unknown_host_key_is_asked_about_then_recorded_and_the_cache_is_reach
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().expect("dir");
     let known_hosts = dir.path().join("known_hosts");
-    let spec = spec_for(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
+    let spec = tunnel_spec(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
 
     let e = connect(&redis.url(), &spec, SshSecrets::default())
         .await
@@ -141,7 +123,7 @@ async fn a_changed_host_key_is_refused_even_with_accept_new() {
         format!("# mine\n[127.0.0.1]:{} {}\n", sshd.port, other.host_key),
     )
     .expect("write");
-    let mut spec = spec_for(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
+    let mut spec = tunnel_spec(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
     spec.accept_new = true;
     let e = connect(&redis.url(), &spec, trusted(&sshd))
         .await
@@ -182,7 +164,7 @@ async fn a_known_hosts_file_hashed_by_ssh_keygen_is_read() {
         !hashed.contains("127.0.0.1"),
         "ssh-keygen hashed it: {hashed}"
     );
-    let spec = spec_for(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
+    let spec = tunnel_spec(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
     let be = connect(&redis.url(), &spec, SshSecrets::default())
         .await
         .expect("the hashed entry is found");
@@ -203,7 +185,7 @@ async fn encrypted_and_pem_keys_log_in_and_a_passphrase_is_asked_for() {
     let known_hosts = dir.path().join("known_hosts");
     std::fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("write");
 
-    let spec = spec_for(
+    let spec = tunnel_spec(
         &sshd,
         SshAuth::Key(keys.ecdsa_encrypted.clone()),
         &known_hosts,
@@ -241,7 +223,7 @@ async fn encrypted_and_pem_keys_log_in_and_a_passphrase_is_asked_for() {
         .expect("the passphrase opens the key");
     set_and_read(be.as_ref(), "ecdsa", "1").await;
 
-    let spec = spec_for(&sshd, SshAuth::Key(keys.rsa_pem.clone()), &known_hosts);
+    let spec = tunnel_spec(&sshd, SshAuth::Key(keys.rsa_pem.clone()), &known_hosts);
     let be = connect(&redis.url(), &spec, SshSecrets::default())
         .await
         .expect("an RSA PEM key");
@@ -249,7 +231,7 @@ async fn encrypted_and_pem_keys_log_in_and_a_passphrase_is_asked_for() {
 
     // A key the server does not know is refused by name.
     let stranger = common::sshd::new_key(&dir.path().join("stranger"), "ed25519", "", &[]);
-    let spec = spec_for(&sshd, SshAuth::Key(stranger), &known_hosts);
+    let spec = tunnel_spec(&sshd, SshAuth::Key(stranger), &known_hosts);
     let e = connect(&redis.url(), &spec, SshSecrets::default())
         .await
         .err()
@@ -269,7 +251,7 @@ async fn password_login_asks_then_connects() {
     let dir = tempfile::tempdir().expect("dir");
     let known_hosts = dir.path().join("known_hosts");
     std::fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("write");
-    let mut spec = spec_for(
+    let mut spec = tunnel_spec(
         &sshd,
         SshAuth::Password(PasswordSource::Prompt),
         &known_hosts,
@@ -313,7 +295,7 @@ async fn password_login_asks_then_connects() {
         "UsePAM yes\nPasswordAuthentication no\nKbdInteractiveAuthentication yes",
     );
     std::fs::write(&known_hosts, pam.known_hosts_line() + "\n").expect("write");
-    let mut spec = spec_for(
+    let mut spec = tunnel_spec(
         &pam,
         SshAuth::Password(PasswordSource::Prompt),
         &known_hosts,
@@ -334,7 +316,7 @@ async fn a_jump_host_leads_to_the_bastion_and_both_keys_are_checked() {
     let dir = tempfile::tempdir().expect("dir");
     let known_hosts = dir.path().join("known_hosts");
     std::fs::write(&known_hosts, jump.known_hosts_line() + "\n").expect("write");
-    let mut spec = spec_for(&bastion, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
+    let mut spec = tunnel_spec(&bastion, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
     spec.jumps = vec![SshHop {
         host: "127.0.0.1".to_owned(),
         port: Some(jump.port),
@@ -369,8 +351,8 @@ async fn a_jump_host_leads_to_the_bastion_and_both_keys_are_checked() {
 
 #[tokio::test]
 async fn a_cluster_is_listed_and_written_through_the_tunnel() {
-    let keys = ClientKeys::new();
-    let sshd = Sshd::start(&keys.authorized());
+    let bastion = Bastion::start();
+    let sshd = &bastion.sshd;
     let cluster = common::cluster::RedisCluster::start();
     {
         use redis::Commands as _;
@@ -379,10 +361,7 @@ async fn a_cluster_is_listed_and_written_through_the_tunnel() {
             let _: () = client.set(format!("k:{i}"), i).expect("seed");
         }
     }
-    let dir = tempfile::tempdir().expect("dir");
-    let known_hosts = dir.path().join("known_hosts");
-    std::fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("write");
-    let spec = spec_for(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
+    let spec = bastion.spec();
     let be = connect(&cluster.url(), &spec, SshSecrets::default())
         .await
         .expect("a cluster through the tunnel");
@@ -407,12 +386,8 @@ async fn a_cluster_is_listed_and_written_through_the_tunnel() {
 
 #[tokio::test]
 async fn memcached_postgres_and_mariadb_are_reached_through_the_tunnel() {
-    let keys = ClientKeys::new();
-    let sshd = Sshd::start(&keys.authorized());
-    let dir = tempfile::tempdir().expect("dir");
-    let known_hosts = dir.path().join("known_hosts");
-    std::fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("write");
-    let spec = spec_for(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
+    let bastion = Bastion::start();
+    let (sshd, spec) = (&bastion.sshd, bastion.spec());
 
     let memcached = common::MemcachedServer::start();
     let be = connect(
@@ -469,7 +444,7 @@ async fn a_dropped_tunnel_is_opened_again_on_the_next_command() {
     let dir = tempfile::tempdir().expect("dir");
     let known_hosts = dir.path().join("known_hosts");
     std::fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("write");
-    let spec = spec_for(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
+    let spec = tunnel_spec(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
     let be = connect(&redis.url(), &spec, SshSecrets::default())
         .await
         .expect("connect");
@@ -535,14 +510,11 @@ async fn the_agent_logs_in_when_asked_to() {
 
 #[tokio::test]
 async fn sentinels_and_the_primary_are_reached_through_the_tunnel() {
-    let keys = ClientKeys::new();
-    let sshd = Sshd::start(&keys.authorized());
+    let bastion = Bastion::start();
+    let sshd = &bastion.sshd;
     let group = common::sentinel::SentinelGroup::start();
     group.wait_settled();
-    let dir = tempfile::tempdir().expect("dir");
-    let known_hosts = dir.path().join("known_hosts");
-    std::fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("write");
-    let spec = spec_for(&sshd, SshAuth::Key(keys.ed25519.clone()), &known_hosts);
+    let spec = bastion.spec();
     let be = connect(&group.url(), &spec, SshSecrets::default())
         .await
         .expect("a Sentinel group through the tunnel");

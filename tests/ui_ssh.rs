@@ -4,27 +4,13 @@
 
 mod common;
 
-use cache_console::config::connection::{SshAuth, SshHop, SshSpec};
+use cache_console::config::connection::SshAuth;
 use cache_console::config::profiles::{Profile, ProfileStore};
 use cache_console::state::{AppState, SessionStatus};
 use common::RedisServer;
-use common::sshd::{ClientKeys, PASSPHRASE, Sshd, me};
+use common::sshd::{ClientKeys, PASSPHRASE, Sshd, me, tunnel_spec};
 use common::ui::{harness, replace_text, run_until, wait_listed, wait_tested};
 use egui_kittest::kittest::Queryable;
-
-fn tunnel(sshd: &Sshd, auth: SshAuth, known_hosts: &std::path::Path) -> SshSpec {
-    SshSpec {
-        hop: SshHop {
-            host: "127.0.0.1".to_owned(),
-            port: Some(sshd.port),
-            user: Some(me()),
-        },
-        auth,
-        known_hosts: Some(known_hosts.to_path_buf()),
-        config_file: Some("/nonexistent/ssh_config".into()),
-        ..SshSpec::default()
-    }
-}
 
 fn app_with(
     profile: Profile,
@@ -53,7 +39,7 @@ fn an_unknown_host_key_shows_its_fingerprint_and_is_trusted_with_a_click() {
     let known_hosts = cfg.path().join("known_hosts");
     let (spec, _) = cache_console::config::connection::parse_url(&redis.url()).expect("url");
     let mut profile = Profile::new("prod-behind-bastion", spec);
-    profile.ssh = Some(tunnel(
+    profile.ssh = Some(tunnel_spec(
         &sshd,
         SshAuth::Key(keys.ed25519.clone()),
         &known_hosts,
@@ -94,7 +80,7 @@ fn an_encrypted_key_asks_for_its_passphrase_again_when_it_is_wrong() {
     std::fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("write");
     let (spec, _) = cache_console::config::connection::parse_url(&redis.url()).expect("url");
     let mut profile = Profile::new("encrypted-key", spec);
-    profile.ssh = Some(tunnel(
+    profile.ssh = Some(tunnel_spec(
         &sshd,
         SshAuth::Key(keys.ecdsa_encrypted.clone()),
         &known_hosts,

@@ -210,6 +210,21 @@ pub enum BackendError {
 /// Result type of backend operations.
 pub type BackendResult<T> = Result<T, BackendError>;
 
+/// Keys packed end to end in `buf` (each ending at its entry of `ends`), as slices of that one
+/// buffer: a listing page costs one allocation, not one a key.
+#[must_use]
+pub fn split_packed(buf: Vec<u8>, ends: Vec<usize>) -> Vec<Bytes> {
+    let buf = Bytes::from(buf);
+    let mut start = 0;
+    ends.into_iter()
+        .map(|end| {
+            let key = buf.slice(start..end);
+            start = end;
+            key
+        })
+        .collect()
+}
+
 /// Helper for the error of a key that is gone.
 #[must_use]
 pub fn key_not_found(key: &[u8]) -> BackendError {

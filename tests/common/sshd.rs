@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cache_console::config::connection::{SshAuth, SshHop, SshSpec};
+
 use super::free_port;
 
 const SSHD: &str = "/usr/sbin/sshd";
@@ -339,5 +341,54 @@ impl PasswordUser {
 impl Drop for PasswordUser {
     fn drop(&mut self) {
         let _ = Command::new("usermod").args(["-L", &self.name]).status();
+    }
+}
+
+/// A tunnel spec to `sshd` as the test's user, checked against `known_hosts`, with no ssh
+/// config read (never the user's own).
+pub fn tunnel_spec(sshd: &Sshd, auth: SshAuth, known_hosts: &Path) -> SshSpec {
+    SshSpec {
+        hop: SshHop {
+            host: "127.0.0.1".to_owned(),
+            port: Some(sshd.port),
+            user: Some(me()),
+        },
+        auth,
+        known_hosts: Some(known_hosts.to_path_buf()),
+        config_file: Some(PathBuf::from("/nonexistent/ssh_config")),
+        ..SshSpec::default()
+    }
+}
+
+/// An sshd that lets the test's client keys in, and a known-hosts file that records its key.
+pub struct Bastion {
+    pub keys: ClientKeys,
+    pub sshd: Sshd,
+    pub known_hosts: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Bastion {
+    pub fn start() -> Self {
+        let keys = ClientKeys::new();
+        let sshd = Sshd::start(&keys.authorized());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let known_hosts = dir.path().join("known_hosts");
+        std::fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("known_hosts");
+        Self {
+            keys,
+            sshd,
+            known_hosts,
+            _dir: dir,
+        }
+    }
+
+    /// A spec logging in with the Ed25519 key.
+    pub fn spec(&self) -> SshSpec {
+        tunnel_spec(
+            &self.sshd,
+            SshAuth::Key(self.keys.ed25519.clone()),
+            &self.known_hosts,
+        )
     }
 }

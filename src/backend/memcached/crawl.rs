@@ -75,18 +75,8 @@ impl PageBuilder {
     /// The keys so far, as slices of one shared buffer; starts a new page.
     pub(super) fn take(&mut self, next_capacity: usize) -> Vec<Bytes> {
         let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(next_capacity));
-        let buf = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(next_capacity * 32),
-        ));
-        let mut start = 0;
-        ends.into_iter()
-            .map(|end| {
-                let key = buf.slice(start..end);
-                start = end;
-                key
-            })
-            .collect()
+        let buf = std::mem::replace(&mut self.buf, Vec::with_capacity(next_capacity * 32));
+        crate::backend::split_packed(buf, ends)
     }
 }
 

@@ -134,15 +134,7 @@ pub(super) fn packed_keys(items: Vec<Value>) -> Vec<Bytes> {
         ends.push(buf.len());
     }
     drop(items);
-    let buf = Bytes::from(buf);
-    let mut start = 0;
-    ends.into_iter()
-        .map(|end| {
-            let key = buf.slice(start..end);
-            start = end;
-            key
-        })
-        .collect()
+    crate::backend::split_packed(buf, ends)
 }
 
 pub(super) fn to_bytes(value: Value) -> Bytes {
