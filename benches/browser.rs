@@ -113,6 +113,21 @@ fn timed_frames(
     out
 }
 
+/// Bytes the key index holds, of them key names, and its namespace nodes.
+fn index_memory(h: &Harness<'static, App>) -> (usize, usize, usize) {
+    h.state()
+        .state
+        .active_session()
+        .map(|s| {
+            (
+                s.browser.index.heap_bytes(),
+                s.browser.index.key_bytes(),
+                s.browser.index.node_total(),
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// Frame times until `done` holds (at most 5,000 frames).
 fn timed_frames_until(
     h: &mut Harness<'static, App>,
@@ -246,18 +261,7 @@ fn main() {
 
     // 2. Memory of the index as a listing in the list view leaves it (no tree yet); with the
     // tree, below, once the tree view has grouped the keys.
-    let (heap, key_bytes, nodes) = h
-        .state()
-        .state
-        .active_session()
-        .map(|s| {
-            (
-                s.browser.index.heap_bytes(),
-                s.browser.index.key_bytes(),
-                s.browser.index.node_total(),
-            )
-        })
-        .unwrap_or_default();
+    let (heap, key_bytes, nodes) = index_memory(&h);
     #[allow(clippy::cast_precision_loss)]
     let per_key = (heap - key_bytes) as f64 / KEYS as f64;
     println!("\n2. key index + tree memory");
@@ -287,18 +291,7 @@ fn main() {
             .is_some_and(|s| s.browser.index.tree_complete())
     });
     let p_grouping = report("tree view grouping the listed keys", grouping);
-    let (heap, key_bytes, nodes) = h
-        .state()
-        .state
-        .active_session()
-        .map(|s| {
-            (
-                s.browser.index.heap_bytes(),
-                s.browser.index.key_bytes(),
-                s.browser.index.node_total(),
-            )
-        })
-        .unwrap_or_default();
+    let (heap, key_bytes, nodes) = index_memory(&h);
     #[allow(clippy::cast_precision_loss)]
     let tree_per_key = (heap - key_bytes) as f64 / KEYS as f64;
     println!(

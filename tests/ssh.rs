@@ -26,6 +26,15 @@ async fn connect(
     cache_console::backend::connect(&conn, None, &options).await
 }
 
+/// The SSH error connecting fails with (the test expects it to fail, for `why`).
+async fn refused(url: &str, spec: &SshSpec, secrets: SshSecrets, why: &str) -> SshError {
+    match connect(url, spec, secrets).await {
+        Err(BackendError::Ssh(e)) => e,
+        Err(other) => panic!("{why}: expected an SSH error, got {other}"),
+        Ok(_) => panic!("{why}: it connected"),
+    }
+}
+
 async fn set_and_read(be: &dyn CacheBackend, key: &str, value: &str) {
     let op = WriteOp::SetString {
         key: b(key),
@@ -190,26 +199,20 @@ async fn encrypted_and_pem_keys_log_in_and_a_passphrase_is_asked_for() {
         SshAuth::Key(keys.ecdsa_encrypted.clone()),
         &known_hosts,
     );
-    let e = connect(&redis.url(), &spec, SshSecrets::default())
-        .await
-        .err()
-        .expect("needs a passphrase");
-    assert!(
-        matches!(&e, BackendError::Ssh(SshError::PassphraseNeeded { .. })),
-        "{e}"
-    );
+    let e = refused(
+        &redis.url(),
+        &spec,
+        SshSecrets::default(),
+        "needs a passphrase",
+    )
+    .await;
+    assert!(matches!(&e, SshError::PassphraseNeeded { .. }), "{e}");
     let wrong = SshSecrets {
         passphrase: Some(cache_console::config::connection::Secret::new("nope")),
         ..SshSecrets::default()
     };
-    let e = connect(&redis.url(), &spec, wrong)
-        .await
-        .err()
-        .expect("a wrong passphrase");
-    assert!(
-        matches!(&e, BackendError::Ssh(SshError::WrongPassphrase { .. })),
-        "{e}"
-    );
+    let e = refused(&redis.url(), &spec, wrong, "a wrong passphrase").await;
+    assert!(matches!(&e, SshError::WrongPassphrase { .. }), "{e}");
     assert!(
         !e.to_string().contains("nope"),
         "no secret in a message: {e}"
@@ -232,14 +235,14 @@ async fn encrypted_and_pem_keys_log_in_and_a_passphrase_is_asked_for() {
     // A key the server does not know is refused by name.
     let stranger = common::sshd::new_key(&dir.path().join("stranger"), "ed25519", "", &[]);
     let spec = tunnel_spec(&sshd, SshAuth::Key(stranger), &known_hosts);
-    let e = connect(&redis.url(), &spec, SshSecrets::default())
-        .await
-        .err()
-        .expect("an unknown client key");
-    assert!(
-        matches!(&e, BackendError::Ssh(SshError::AuthFailed { .. })),
-        "{e}"
-    );
+    let e = refused(
+        &redis.url(),
+        &spec,
+        SshSecrets::default(),
+        "an unknown client key",
+    )
+    .await;
+    assert!(matches!(&e, SshError::AuthFailed { .. }), "{e}");
     assert!(e.to_string().contains("stranger"), "{e}");
 }
 
@@ -257,26 +260,20 @@ async fn password_login_asks_then_connects() {
         &known_hosts,
     );
     spec.hop.user = Some(user.name.clone());
-    let e = connect(&redis.url(), &spec, SshSecrets::default())
-        .await
-        .err()
-        .expect("a password is needed");
-    assert!(
-        matches!(&e, BackendError::Ssh(SshError::PasswordNeeded { .. })),
-        "{e}"
-    );
+    let e = refused(
+        &redis.url(),
+        &spec,
+        SshSecrets::default(),
+        "a password is needed",
+    )
+    .await;
+    assert!(matches!(&e, SshError::PasswordNeeded { .. }), "{e}");
     let wrong = SshSecrets {
         password: Some(cache_console::config::connection::Secret::new("wrong-pw")),
         ..SshSecrets::default()
     };
-    let e = connect(&redis.url(), &spec, wrong)
-        .await
-        .err()
-        .expect("a wrong password");
-    assert!(
-        matches!(&e, BackendError::Ssh(SshError::AuthFailed { .. })),
-        "{e}"
-    );
+    let e = refused(&redis.url(), &spec, wrong, "a wrong password").await;
+    assert!(matches!(&e, SshError::AuthFailed { .. }), "{e}");
     assert!(!e.to_string().contains("wrong-pw"), "{e}");
     let right = SshSecrets {
         password: Some(cache_console::config::connection::Secret::new(

@@ -474,12 +474,7 @@ impl Tunnel {
         path: &Path,
     ) -> Result<bool, SshError> {
         let key = load_key(path, self.target.secrets.passphrase.as_ref())?;
-        let hash = handle
-            .best_supported_rsa_hash()
-            .await
-            .ok()
-            .flatten()
-            .flatten();
+        let hash = rsa_hash(handle).await;
         let result = handle
             .authenticate_publickey(
                 hop.user.clone(),
@@ -520,12 +515,7 @@ impl Tunnel {
             }
             Err(_) => return Ok(false),
         };
-        let hash = handle
-            .best_supported_rsa_hash()
-            .await
-            .ok()
-            .flatten()
-            .flatten();
+        let hash = rsa_hash(handle).await;
         for identity in identities {
             let AgentIdentity::PublicKey { key, .. } = identity else {
                 continue;
@@ -629,6 +619,16 @@ impl Tunnel {
         })
         .await
     }
+}
+
+/// The hash an RSA key signs with for this host (SHA-2 where it says it takes it).
+async fn rsa_hash(handle: &Handle<Checker>) -> Option<russh::keys::HashAlg> {
+    handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten()
 }
 
 /// The session ended while logging in.
