@@ -62,13 +62,18 @@ fn fill(cluster: &RedisCluster) {
     assert_eq!(total, KEYS, "every key on its slot's primary");
 }
 
-/// Three SCAN loops at once, one per primary, each with its own cursor.
-fn bare_scan(cluster: &RedisCluster) -> (Duration, usize) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// A runtime with two worker threads, one a core here.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("runtime");
+        .expect("runtime")
+}
+
+/// Three SCAN loops at once, one per primary, each with its own cursor.
+fn bare_scan(cluster: &RedisCluster) -> (Duration, usize) {
+    let rt = runtime();
     rt.block_on(async {
         let mut conns = Vec::new();
         for node in &cluster.nodes {
@@ -91,11 +96,7 @@ fn bare_scan(cluster: &RedisCluster) -> (Duration, usize) {
 /// The console's own cluster listing, without the service or the UI: what the backend alone
 /// costs.
 fn backend_scan(url: &str) -> (Duration, Vec<bytes::Bytes>) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     rt.block_on(async {
         let be = common::open_url(url).await;
         let request = cache_console::core::model::ScanRequest::matching(b"*".to_vec());

@@ -4,23 +4,10 @@
 mod common;
 
 use common::cluster::RedisCluster;
-use common::{cli, config_dir};
+use common::{cli, config_dir, ok};
 
 fn run(cfg: &std::path::Path, args: &[&str]) -> std::process::Output {
     cli(cfg).args(args).output().expect("run cache-console")
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout(out)
 }
 
 #[test]

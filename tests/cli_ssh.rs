@@ -45,11 +45,7 @@ fn an_unknown_host_is_refused_with_its_fingerprint_then_accepted_when_asked() {
         .args(&args)
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ok(&out);
     assert!(sshd.forwarded_to(redis.port), "{}", sshd.log());
     let recorded = std::fs::read_to_string(&known_hosts).expect("recorded");
     assert_eq!(recorded.lines().count(), 1);
@@ -60,12 +56,7 @@ fn an_unknown_host_is_refused_with_its_fingerprint_then_accepted_when_asked() {
         .args(&args)
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "v1");
+    assert_eq!(common::ok(&out).trim(), "v1");
 }
 
 #[test]
@@ -127,22 +118,14 @@ fn an_ssh_config_alias_and_a_saved_profile_reach_the_cache() {
         .env_remove("SSH_AUTH_SOCK")
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ok(&out);
 
     let out = cli(cfg.path())
         .args(["profiles", "add", "behind-bastion", &redis.url()])
         .args(via_alias)
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ok(&out);
     let list = cli(cfg.path())
         .args(["profiles", "list"])
         .output()
@@ -161,12 +144,7 @@ fn an_ssh_config_alias_and_a_saved_profile_reach_the_cache() {
         .env_remove("SSH_AUTH_SOCK")
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "yes");
+    assert_eq!(common::ok(&out).trim(), "yes");
 }
 
 #[test]

@@ -483,11 +483,7 @@ async fn the_agent_logs_in_when_asked_to() {
         .env("SSH_AUTH_SOCK", &agent.socket)
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::ok(&out);
     assert!(sshd.log().contains("Accepted publickey"), "{}", sshd.log());
     let out = common::cli(dir.path())
         .args(["keys", &redis.url(), "--ssh"])

@@ -496,12 +496,18 @@ pub async fn delete_saved(
 /// (with its standard error) when it does not succeed.
 pub fn cli_json(cfg: &Path, args: &[&str]) -> serde_json::Value {
     let out = cli(cfg).args(args).output().expect("run cache-console");
+    serde_json::from_str(&ok(&out)).expect("JSON on standard output")
+}
+
+/// The standard output of a command line that must have succeeded (its standard error is the
+/// failure's message otherwise).
+pub fn ok(out: &std::process::Output) -> String {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("JSON on standard output")
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The command-line binary with its config and data in `cfg` (never the user's).

@@ -441,7 +441,6 @@ impl Cluster {
             Address::Tls {
                 host: reach.host,
                 port: reach.port,
-                ca_pem: None,
                 name: Some(name),
             }
         } else {
@@ -450,7 +449,7 @@ impl Cluster {
                 port: reach.port,
             }
         };
-        Link::with_tls(
+        Link::new(
             address,
             self.tls.clone(),
             self.info.clone(),

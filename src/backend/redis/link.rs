@@ -36,14 +36,12 @@ pub enum Address {
         /// Port.
         port: u16,
     },
-    /// TLS over TCP, checked against the system roots or the given CA certificates (PEM).
+    /// TLS over TCP, with the link's TLS settings (the system roots or a CA file's).
     Tls {
         /// Host name or address to connect to.
         host: String,
         /// Port.
         port: u16,
-        /// The CA file's certificates; the system's roots when `None`.
-        ca_pem: Option<Vec<u8>>,
         /// The name the certificate must carry, when it is not `host` (a cluster node reached
         /// through an address map keeps the name it announced).
         name: Option<String>,
@@ -52,7 +50,7 @@ pub enum Address {
     Unix(std::path::PathBuf),
 }
 
-/// Reads a CA file for [`Address::Tls`] (bounded, off the async threads' blocking budget).
+/// Reads a CA file for [`tls_config`] (bounded, off the async threads' blocking budget).
 ///
 /// # Errors
 /// It cannot be read or is larger than 1 MiB.
@@ -87,32 +85,10 @@ pub struct Link {
 }
 
 impl Link {
-    /// A link; nothing is opened until [`Link::connection`].
-    ///
-    /// # Errors
-    /// The TLS settings cannot be used (a CA file without certificates).
+    /// A link; nothing is opened until [`Link::connection`]. `tls` is made once for many
+    /// links (the nodes of a cluster, see [`tls_config`]); streams are opened by `dialer`
+    /// (straight, or through an SSH tunnel).
     pub fn new(
-        address: Address,
-        info: RedisConnectionInfo,
-        (connect_timeout, response_timeout): (Duration, Duration),
-        dialer: Dialer,
-    ) -> Result<Self, String> {
-        let tls = match &address {
-            Address::Tls { ca_pem, .. } => Some(Arc::new(tls_config(ca_pem.as_deref())?)),
-            _ => None,
-        };
-        Ok(Self::with_tls(
-            address,
-            tls,
-            info,
-            (connect_timeout, response_timeout),
-            dialer,
-        ))
-    }
-
-    /// A link with TLS settings made once for many links (the nodes of a cluster), its
-    /// streams opened by `dialer` (straight, or through an SSH tunnel).
-    pub fn with_tls(
         address: Address,
         tls: Option<Arc<rustls::ClientConfig>>,
         info: RedisConnectionInfo,

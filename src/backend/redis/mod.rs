@@ -59,6 +59,26 @@ pub struct RedisBackend {
 }
 
 impl RedisBackend {
+    /// The backend over `nodes`, with the timeouts, database and TLS flag of `spec`.
+    fn assemble(
+        spec: &RedisSpec,
+        nodes: Nodes,
+        target: String,
+        version: String,
+        capabilities: Capabilities,
+    ) -> Self {
+        Self {
+            nodes,
+            target,
+            version,
+            db: spec.db,
+            command_timeout_ms: spec.command_timeout_ms,
+            connect_timeout_ms: spec.connect_timeout_ms,
+            tls: spec.tls.is_some(),
+            capabilities,
+        }
+    }
+
     /// Connects, authenticates and selects the database of `spec`.
     ///
     /// # Errors
@@ -88,18 +108,9 @@ impl RedisBackend {
                 host: host.clone(),
                 port: *port,
             },
-            (RedisAddress::Tcp { host, port }, Some(tls)) => Address::Tls {
+            (RedisAddress::Tcp { host, port }, Some(_)) => Address::Tls {
                 host: host.clone(),
                 port: *port,
-                ca_pem: match &tls.ca_file {
-                    Some(ca_file) => Some(read_ca_file(ca_file).await.map_err(|e| {
-                        BackendError::Config(format!(
-                            "cannot read TLS CA file {}: {e}",
-                            ca_file.display()
-                        ))
-                    })?),
-                    None => None,
-                },
                 name: None,
             },
             (RedisAddress::Unix { path }, _) => Address::Unix(path.clone()),
@@ -109,17 +120,21 @@ impl RedisBackend {
                 ));
             }
         };
-        let settings = connection_info(spec, password);
+        // A unix socket is not spoken to over TLS: its CA file is not read.
+        let tls = match address {
+            Address::Tls { .. } => shared_tls(spec).await?,
+            _ => None,
+        };
         let link = Link::new(
             address,
-            settings,
+            tls,
+            connection_info(spec, password),
             (
                 Duration::from_millis(spec.connect_timeout_ms),
                 Duration::from_millis(spec.command_timeout_ms),
             ),
             dialer,
-        )
-        .map_err(BackendError::Config)?;
+        );
         // The first connection proves the address, TLS and credentials, within the connect
         // timeout the user chose (and the message names that very limit).
         if let Err(e) = link.connection().await {
@@ -130,16 +145,13 @@ impl RedisBackend {
                 spec.tls.is_some(),
             ));
         }
-        let mut backend = Self {
-            nodes: Nodes::Single(link),
+        let mut backend = Self::assemble(
+            spec,
+            Nodes::Single(link),
             target,
-            version: String::new(),
-            db: spec.db,
-            command_timeout_ms: spec.command_timeout_ms,
-            connect_timeout_ms: spec.connect_timeout_ms,
-            tls: spec.tls.is_some(),
-            capabilities: redis_capabilities(),
-        };
+            String::new(),
+            redis_capabilities(),
+        );
         // A PING proves the handshake (AUTH, SELECT) worked; INFO gives the version.
         let _: Value = backend.query(&redis::cmd("PING"), "PING").await?;
         let info: String = backend

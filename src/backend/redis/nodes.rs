@@ -75,16 +75,14 @@ pub(super) async fn connect_cluster(
             ""
         }
     ));
-    Ok(RedisBackend {
-        target: cluster.label(),
-        nodes: Nodes::Cluster(cluster, super::cluster_scan::Listings::new()),
+    let target = cluster.label();
+    Ok(RedisBackend::assemble(
+        spec,
+        Nodes::Cluster(cluster, super::cluster_scan::Listings::new()),
+        target,
         version,
-        db: spec.db,
-        command_timeout_ms: spec.command_timeout_ms,
-        connect_timeout_ms: spec.connect_timeout_ms,
-        tls: spec.tls.is_some(),
         capabilities,
-    })
+    ))
 }
 
 /// One line about the cluster: version, primaries and replicas, and where it was found.

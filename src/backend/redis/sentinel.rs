@@ -76,7 +76,6 @@ fn link_to(settings: &SentinelSettings, node: &NodeAddress, info: &RedisConnecti
         Address::Tls {
             host: node.host.clone(),
             port: node.port,
-            ca_pem: None,
             name: None,
         }
     } else {
@@ -85,7 +84,7 @@ fn link_to(settings: &SentinelSettings, node: &NodeAddress, info: &RedisConnecti
             port: node.port,
         }
     };
-    Link::with_tls(
+    Link::new(
         address,
         settings.tls.clone(),
         info.clone(),
@@ -544,16 +543,14 @@ pub(super) async fn connect(
         capabilities.listing_note =
             Some("browsing a replica: it is read-only, and may lag the primary".to_owned());
     }
-    Ok(super::RedisBackend {
-        target: group.label(),
-        nodes: super::Nodes::Sentinel(group),
+    let target = group.label();
+    Ok(super::RedisBackend::assemble(
+        spec,
+        super::Nodes::Sentinel(group),
+        target,
         version,
-        db: spec.db,
-        command_timeout_ms: spec.command_timeout_ms,
-        connect_timeout_ms: spec.connect_timeout_ms,
-        tls: spec.tls.is_some(),
         capabilities,
-    })
+    ))
 }
 
 /// One line about the group: version, which node it follows, the sentinels. Not the node's

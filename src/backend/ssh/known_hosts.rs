@@ -10,7 +10,8 @@ use std::io::{Read as _, Write as _};
 use std::path::Path;
 
 use hmac::{KeyInit as _, Mac as _};
-use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
+pub use russh::keys::ssh_key::known_hosts::Entry;
+use russh::keys::ssh_key::known_hosts::{HostPatterns, Marker};
 use russh::keys::{HashAlg, PublicKey};
 
 /// The largest known-hosts file read (a real one is a few hundred KiB at most).
@@ -90,21 +91,26 @@ pub fn recorded(path: &Path, host: &str, port: u16) -> std::io::Result<Vec<(usiz
 /// # Errors
 /// The file cannot be read.
 pub fn check(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result<Verdict> {
-    let entries = recorded(path, host, port)?;
+    Ok(judge(&recorded(path, host, port)?, key))
+}
+
+/// What the recorded entries of a host ([`recorded`]) say about `key`.
+#[must_use]
+pub fn judge(entries: &[(usize, Entry)], key: &PublicKey) -> Verdict {
     if let Some((line, _)) = entries
         .iter()
         .find(|(_, e)| e.marker() == Some(&Marker::Revoked) && same_key(e.public_key(), key))
     {
-        return Ok(Verdict::Revoked { line: *line });
+        return Verdict::Revoked { line: *line };
     }
     let mut first_other = None;
     for (line, entry) in entries.iter().filter(|(_, e)| e.marker().is_none()) {
         if same_key(entry.public_key(), key) {
-            return Ok(Verdict::Known);
+            return Verdict::Known;
         }
         first_other.get_or_insert(*line);
     }
-    Ok(first_other.map_or(Verdict::Unknown, |line| Verdict::Changed { line }))
+    first_other.map_or(Verdict::Unknown, |line| Verdict::Changed { line })
 }
 
 fn same_key(a: &PublicKey, b: &PublicKey) -> bool {

@@ -220,7 +220,8 @@ impl Tunnel {
     /// # Errors
     /// See [`SshError`].
     pub async fn open(target: &SshTarget, timeout: Duration) -> Result<Arc<Self>, SshError> {
-        let route = hops::resolve(&target.spec)?;
+        let spec = target.spec.clone();
+        let route = off_thread(move || hops::resolve(&spec)).await?;
         let tunnel = Arc::new(Self {
             target: target.clone(),
             route,
@@ -272,10 +273,7 @@ impl Tunnel {
                 None => {
                     let tcp = tokio::net::TcpStream::connect((hop.host.as_str(), hop.port))
                         .await
-                        .map_err(|e| SshError::Connect {
-                            host: hop.label(),
-                            reason: e.to_string(),
-                        })?;
+                        .map_err(|e| lost(hop, &e))?;
                     let _ = tcp.set_nodelay(true);
                     self.log_in_to(hop, tcp).await?
                 }
@@ -308,8 +306,12 @@ impl Tunnel {
         let known_hosts = self.route.known_hosts.clone();
         // Ask for the key types already recorded for this host (as OpenSSH does), so a host
         // that has a recorded key must show that key, and a different one reads as changed.
-        let recorded = known_hosts::recorded(&known_hosts, &hop.host, hop.port)
-            .map_err(|e| SshError::Config(format!("cannot read {}: {e}", known_hosts.display())))?;
+        let (file, host, port) = (known_hosts.clone(), hop.host.clone(), hop.port);
+        let recorded = off_thread(move || {
+            known_hosts::recorded(&file, &host, port)
+                .map_err(|e| SshError::Config(format!("cannot read {}: {e}", file.display())))
+        })
+        .await?;
         let mut preferred = russh::Preferred::default();
         if !recorded.is_empty() {
             let families: Vec<String> = recorded
@@ -338,6 +340,7 @@ impl Tunnel {
             host: hop.host.clone(),
             port: hop.port,
             known_hosts,
+            recorded,
             accept_new: self.target.spec.accept_new,
             trusted: self.target.secrets.trusted.clone(),
             outcome: Arc::clone(&outcome),
@@ -346,10 +349,7 @@ impl Tunnel {
             Ok(handle) => handle,
             Err(e) => {
                 let stashed = outcome.lock().ok().and_then(|mut o| o.take());
-                return Err(stashed.unwrap_or_else(|| SshError::Connect {
-                    host: hop.label(),
-                    reason: e.to_string(),
-                }));
+                return Err(stashed.unwrap_or_else(|| lost(hop, &e)));
             }
         };
         self.authenticate(&mut handle, hop).await?;
@@ -473,7 +473,8 @@ impl Tunnel {
         hop: &Hop,
         path: &Path,
     ) -> Result<bool, SshError> {
-        let key = load_key(path, self.target.secrets.passphrase.as_ref())?;
+        let (file, passphrase) = (path.to_path_buf(), self.target.secrets.passphrase.clone());
+        let key = off_thread(move || load_key(&file, passphrase.as_ref())).await?;
         let hash = rsa_hash(handle).await;
         let result = handle
             .authenticate_publickey(
@@ -530,10 +531,7 @@ impl Tunnel {
                 Ok(_) => {}
                 Err(e) => {
                     if handle.is_closed() {
-                        return Err(SshError::Connect {
-                            host: hop.label(),
-                            reason: e.to_string(),
-                        });
+                        return Err(lost(hop, &e));
                     }
                 }
             }
@@ -631,8 +629,18 @@ async fn rsa_hash(handle: &Handle<Checker>) -> Option<russh::keys::HashAlg> {
         .flatten()
 }
 
-/// The session ended while logging in.
-fn lost(hop: &Hop, e: &russh::Error) -> SshError {
+/// File work (the ssh config, `known_hosts`, a key file) on the blocking pool: a home directory
+/// on a slow network share must not hold a runtime thread that other connections need.
+async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SshError> + Send + 'static,
+) -> Result<T, SshError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(SshError::Config(format!("the file work stopped: {e}"))))
+}
+
+/// The host could not be reached, or the session ended while logging in.
+fn lost(hop: &Hop, e: &dyn std::fmt::Display) -> SshError {
     SshError::Connect {
         host: hop.label(),
         reason: e.to_string(),
@@ -708,6 +716,9 @@ struct Checker {
     host: String,
     port: u16,
     known_hosts: PathBuf,
+    /// What the file held for this host when the login began (read once, for the key types
+    /// asked for too).
+    recorded: Vec<(usize, known_hosts::Entry)>,
     accept_new: bool,
     trusted: Vec<(String, String)>,
     outcome: Arc<Mutex<Option<SshError>>>,
@@ -721,48 +732,67 @@ impl Checker {
         false
     }
 
-    fn verdict(&self, key: &PublicKey) -> bool {
+    /// Accepted or refused; `None` for a new key the user trusts, to be recorded first.
+    fn verdict(&self, key: &PublicKey) -> Option<bool> {
         let name = known_hosts::host_name(&self.host, self.port);
         let file = self.known_hosts.display().to_string();
         let fingerprint = known_hosts::fingerprint(key);
         let algorithm = key.algorithm().as_str().to_owned();
-        match known_hosts::check(&self.known_hosts, &self.host, self.port, key) {
-            Ok(Verdict::Known) => true,
-            Ok(Verdict::Unknown) => {
+        Some(match known_hosts::judge(&self.recorded, key) {
+            Verdict::Known => true,
+            Verdict::Unknown => {
                 let trusted = self.accept_new
                     || self
                         .trusted
                         .iter()
                         .any(|(h, f)| *h == name && *f == fingerprint);
-                if !trusted {
-                    return self.refuse(SshError::UnknownHostKey {
-                        host: name,
-                        algorithm,
-                        fingerprint,
-                        known_hosts: file,
-                    });
+                if trusted {
+                    return None;
                 }
-                match known_hosts::learn(&self.known_hosts, &self.host, self.port, key) {
-                    Ok(()) => true,
-                    Err(e) => self.refuse(SshError::Config(format!(
-                        "cannot record the host key of {name} in {file}: {e}"
-                    ))),
-                }
+                self.refuse(SshError::UnknownHostKey {
+                    host: name,
+                    algorithm,
+                    fingerprint,
+                    known_hosts: file,
+                })
             }
-            Ok(Verdict::Changed { line }) => self.refuse(SshError::ChangedHostKey {
+            Verdict::Changed { line } => self.refuse(SshError::ChangedHostKey {
                 host: name,
                 algorithm,
                 fingerprint,
                 known_hosts: file,
                 line,
             }),
-            Ok(Verdict::Revoked { line }) => self.refuse(SshError::RevokedHostKey {
+            Verdict::Revoked { line } => self.refuse(SshError::RevokedHostKey {
                 host: name,
                 fingerprint,
                 known_hosts: file,
                 line,
             }),
-            Err(e) => self.refuse(SshError::Config(format!("cannot read {file}: {e}"))),
+        })
+    }
+
+    /// Records a new key the user trusts; accepted once it is written.
+    async fn record(&self, key: &PublicKey) -> bool {
+        let (file, host, port, owned) = (
+            self.known_hosts.clone(),
+            self.host.clone(),
+            self.port,
+            key.clone(),
+        );
+        let written = off_thread(move || {
+            known_hosts::learn(&file, &host, port, &owned).map_err(|e| {
+                SshError::Config(format!(
+                    "cannot record the host key of {} in {}: {e}",
+                    known_hosts::host_name(&host, port),
+                    file.display()
+                ))
+            })
+        })
+        .await;
+        match written {
+            Ok(()) => true,
+            Err(e) => self.refuse(e),
         }
     }
 }
@@ -775,7 +805,10 @@ impl client::Handler for Checker {
         key: &russh::keys::PublicKeyOrCertificate,
     ) -> Result<bool, Self::Error> {
         Ok(match key {
-            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => self.verdict(key),
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => match self.verdict(key) {
+                Some(accepted) => accepted,
+                None => self.record(key).await,
+            },
             russh::keys::PublicKeyOrCertificate::Certificate(_) => self.refuse(SshError::Config(
                 "the SSH host showed a certificate; only plain host keys are checked".to_owned(),
             )),

@@ -76,6 +76,11 @@ pub enum TreeRow {
     },
 }
 
+/// The bytes of a node's segment in the arena.
+fn segment<'a>(arena: &'a [u8], n: &Node) -> &'a [u8] {
+    &arena[n.seg_start as usize..(n.seg_start + n.seg_len) as usize]
+}
+
 /// Grows a vector by a quarter instead of doubling, so a large index wastes little memory.
 fn reserve_quarter<T>(v: &mut Vec<T>, additional: usize) {
     let free = v.capacity() - v.len();
@@ -105,8 +110,6 @@ pub struct KeyIndex {
     /// two thirds of the cost of taking a key, and a listing of millions of keys shown as a
     /// list should not pay it.
     tree_wanted: bool,
-    /// The tree's tables were sized for the keys left out of it (see `attach_pending`).
-    tree_sized: bool,
 }
 
 impl std::fmt::Debug for KeyIndex {
@@ -155,7 +158,6 @@ impl KeyIndex {
             sorted: hashbrown::HashMap::new(),
             recent: Vec::new(),
             tree_wanted: true,
-            tree_sized: false,
         }
     }
 
@@ -190,7 +192,8 @@ impl KeyIndex {
         // node list itself grows by quarters as before: the sample's ratio of nodes to keys
         // runs high, as the first keys of a namespace each make a node, and a node is 36
         // bytes where a table slot is 5.)
-        if !self.tree_sized && self.attached() >= 4096 && self.attached() < self.len() {
+        // (Once sized, a later call finds the room there and reserves nothing.)
+        if self.attached() >= 4096 && self.attached() < self.len() {
             let pending = self.len() - self.attached();
             let per_key = self.nodes.len() as f64 / self.attached() as f64;
             // Bounded by the keys themselves times their depth so far: never a wild guess.
@@ -201,14 +204,10 @@ impl KeyIndex {
             let hasher = &self.hasher;
             self.lookup.reserve(nodes, |&other| {
                 let n = &all[other as usize];
-                hasher.hash_one((
-                    n.parent,
-                    &arena[n.seg_start as usize..(n.seg_start + n.seg_len) as usize],
-                ))
+                hasher.hash_one((n.parent, segment(arena, n)))
             });
             self.leaf_next.reserve_exact(pending);
             self.leaf_parent.reserve_exact(pending);
-            self.tree_sized = true;
         }
         while (next as usize) < self.len() {
             self.attach(next);
@@ -324,7 +323,6 @@ impl KeyIndex {
         self.leaf_parent.clear();
         self.sorted.clear();
         self.recent.clear();
-        self.tree_sized = false;
         if self.tree_wanted {
             self.attach_pending(std::time::Duration::MAX);
         }
@@ -391,10 +389,9 @@ impl KeyIndex {
         } = self;
         let seg = &arena[start..end];
         let hash = hasher.hash_one((parent, seg));
-        let seg_of = |n: &Node| &arena[n.seg_start as usize..(n.seg_start + n.seg_len) as usize];
         if let Some(&found) = lookup.find(hash, |&id| {
             let n = &nodes[id as usize];
-            n.parent == parent && seg_of(n) == seg
+            n.parent == parent && segment(arena, n) == seg
         }) {
             return found;
         }
@@ -420,7 +417,7 @@ impl KeyIndex {
         p.children += 1;
         lookup.insert_unique(hash, id, |&other| {
             let n = &nodes[other as usize];
-            hasher.hash_one((n.parent, seg_of(n)))
+            hasher.hash_one((n.parent, segment(arena, n)))
         });
         id
     }
@@ -429,7 +426,7 @@ impl KeyIndex {
     #[must_use]
     pub fn node_name(&self, id: NodeId) -> &[u8] {
         let n = &self.nodes[id as usize];
-        &self.arena[n.seg_start as usize..(n.seg_start + n.seg_len) as usize]
+        segment(&self.arena, n)
     }
 
     /// Keys below a node.
