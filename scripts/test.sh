@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs what the tests need (redis-server, memcached, php-cli,
-# openssh-server, PostgreSQL, MariaDB) when missing,
+# openssh-server, dbus + gnome-keyring, PostgreSQL, MariaDB) when missing,
 # then runs every test. The tests start their own servers on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,9 @@ php -m 2>/dev/null | grep -qi "^memcached$" || missing+=(php-memcached)
 # SSH tunnel tests run their own sshd (and ssh-agent, ssh-keygen) on free ports.
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 need ssh-agent || missing+=(openssh-client)
+# Keyring tests run their own D-Bus session bus and gnome-keyring daemon (never the user's).
+{ need dbus-daemon && need dbus-send; } || missing+=(dbus)
+need gnome-keyring-daemon || missing+=(gnome-keyring)
 if [ ${#missing[@]} -gt 0 ]; then
     install_packages "${missing[@]}"
 fi

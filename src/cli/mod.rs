@@ -6,6 +6,7 @@ mod audit;
 mod profiles;
 mod read;
 mod report;
+mod secrets;
 mod ssh;
 mod target;
 mod write;
@@ -302,11 +303,32 @@ pub enum ProfilesCommand {
         #[arg(long)]
         production: bool,
     },
-    /// Delete a profile.
+    /// Delete a profile (and the password remembered for it).
     Remove {
         /// Profile name.
         name: String,
     },
+    /// Remember a profile's password in the OS keyring or the vault, or go back to asking.
+    /// The password comes from `CACHE_CONSOLE_PASSWORD`, the terminal, or one line of stdin;
+    /// the vault's passphrase from `CACHE_CONSOLE_VAULT_PASSPHRASE` or the terminal.
+    SetPassword {
+        /// Profile name.
+        name: String,
+        /// Where to keep it: keyring, vault, or ask (forget it, ask each time).
+        #[arg(long, value_name = "STORE")]
+        store: PasswordStore,
+    },
+}
+
+/// Where `profiles set-password` keeps a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PasswordStore {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    Keyring,
+    /// The vault file, encrypted with a passphrase.
+    Vault,
+    /// Nowhere: asked for at each connect (CLI: `CACHE_CONSOLE_PASSWORD`).
+    Ask,
 }
 
 /// A CLI failure: exit code and one-line message.

@@ -1,10 +1,12 @@
-//! `profiles list|add|remove`: the same profiles file as the app, written at once.
+//! `profiles list|add|remove|set-password`: the same profiles file as the app, written at once;
+//! remembered passwords in the same keyring and vault.
 
 use std::io::Write as _;
 
-use super::{Failure, PASSWORD_ENV, ProfilesCommand};
+use super::{Failure, PASSWORD_ENV, PasswordStore, ProfilesCommand};
 use crate::config::connection::{PasswordSource, parse_url};
 use crate::config::profiles::{Profile, ProfileStore};
+use crate::config::secrets::StoreKind;
 
 /// Runs a `profiles` action.
 pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), Failure> {
@@ -26,6 +28,9 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
                 }
                 if let Some(c) = p.color {
                     flags.push(c.name().to_owned());
+                }
+                if let Some(store) = p.connection.password_source().store() {
+                    flags.push(format!("password in {}", store.describe()));
                 }
                 let flags = if flags.is_empty() {
                     String::new()
@@ -71,8 +76,77 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
             store.save().map_err(Failure::error)
         }
         ProfilesCommand::Remove { name } => {
+            let kept = store
+                .get(&name)
+                .and_then(|p| p.connection.password_source().store());
             store.remove(&name).map_err(Failure::error)?;
-            store.save().map_err(Failure::error)
+            store.save().map_err(Failure::error)?;
+            if let Some(kind) = kept {
+                super::target::block_on(async {
+                    super::secrets::forget(&super::secrets::stores()?, &name, kind).await;
+                    Ok(())
+                })?;
+            }
+            Ok(())
         }
+        ProfilesCommand::SetPassword {
+            name,
+            store: wanted,
+        } => set_password(&mut store, &name, wanted),
     }
+}
+
+/// `profiles set-password`: the password kept in the chosen store first, then the profile
+/// changed to read it from there (a failed keep leaves the profile as it was).
+fn set_password(
+    store: &mut ProfileStore,
+    name: &str,
+    wanted: PasswordStore,
+) -> Result<(), Failure> {
+    let mut profile = store
+        .get(name)
+        .cloned()
+        .ok_or_else(|| Failure::error(format!("no profile named `{name}`")))?;
+    if matches!(
+        profile.connection,
+        crate::config::connection::ConnectionSpec::Memcached(_)
+            | crate::config::connection::ConnectionSpec::File(_)
+    ) {
+        return Err(Failure::usage(format!(
+            "profile `{name}` has no password to keep (memcached and file caches log in without one)"
+        )));
+    }
+    let before = profile.connection.password_source().store();
+    let target = match wanted {
+        PasswordStore::Keyring => Some(StoreKind::Keyring),
+        PasswordStore::Vault => Some(StoreKind::Vault),
+        PasswordStore::Ask => None,
+    };
+    let secret = match target {
+        Some(_) => Some(super::secrets::password_to_keep(name)?),
+        None => None,
+    };
+    super::target::block_on(async {
+        let stores = super::secrets::stores()?;
+        if let (Some(kind), Some(secret)) = (target, secret) {
+            super::secrets::keep(&stores, name, kind, secret).await?;
+        }
+        if let Some(old) = before.filter(|old| Some(*old) != target) {
+            super::secrets::forget(&stores, name, old).await;
+        }
+        Ok(())
+    })?;
+    profile
+        .connection
+        .set_password_source(target.map_or(PasswordSource::Prompt, PasswordSource::stored_in));
+    store.update(name, profile).map_err(Failure::error)?;
+    store.save().map_err(Failure::error)?;
+    eprintln!(
+        "cache-console: `{name}`: {}",
+        target.map_or_else(
+            || "the password is asked for at each connect".to_owned(),
+            |k| format!("the password is remembered in {}", k.describe())
+        )
+    );
+    Ok(())
 }

@@ -17,6 +17,8 @@ pub(super) struct Target {
     pub options: ConnectOptions,
     /// A production profile: bulk deletes ask on the terminal even with `--yes`.
     pub production: bool,
+    /// The profile whose password is remembered in a store, read when connecting.
+    pub remembered: Option<(String, crate::config::secrets::StoreKind)>,
 }
 
 /// The backend key for a key typed on the command line: hashed where the backend stores
@@ -73,6 +75,7 @@ pub(super) fn split_target(
                 password,
                 options,
                 production: false,
+                remembered: None,
             },
             rest.to_vec(),
         )
@@ -122,14 +125,25 @@ fn target_from_profile(name: &str) -> Result<Target, Failure> {
             crate::config::audit::AuditLog::default_log(),
         ),
         production: profile.production,
+        remembered: profile
+            .connection
+            .password_source()
+            .store()
+            .map(|store| (name.to_owned(), store)),
     })
 }
 
 /// Opens the backend of `target`.
 pub(super) async fn open(target: &Target) -> Result<Box<dyn CacheBackend>, Failure> {
+    let remembered = match &target.remembered {
+        Some((profile, store)) if target.password.is_none() => {
+            Some(super::secrets::stored_password(profile, *store).await?)
+        }
+        _ => None,
+    };
     let password = target
         .spec
-        .resolve_password(target.password.as_ref())
+        .resolve_password(remembered.as_ref().or(target.password.as_ref()))
         .map_err(Failure::error)?;
     let mut options = target.options.clone();
     loop {

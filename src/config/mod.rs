@@ -1,9 +1,30 @@
 //! What the app keeps about where to connect and what it did: connection specs and their
-//! URLs, saved profiles, `.env` import, the audit log file and the first-run demo cache.
+//! URLs, saved profiles, remembered secrets (OS keyring, vault), `.env` import, the audit log
+//! file and the first-run demo cache.
+
+use std::path::{Path, PathBuf};
 
 pub mod audit;
 pub mod connection;
 pub mod demo;
 pub mod envimport;
 pub mod profiles;
+pub mod secrets;
 pub mod uistate;
+
+/// A free backup name beside `path`: `profiles.ron.<why>-<unix time>.bak`.
+pub(crate) fn backup_path(path: &Path, why: &str) -> PathBuf {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let mut candidate = path.with_file_name(format!("{name}.{why}-{stamp}.bak"));
+    let mut n = 1;
+    while std::fs::symlink_metadata(&candidate).is_ok() {
+        candidate = path.with_file_name(format!("{name}.{why}-{stamp}-{n}.bak"));
+        n += 1;
+    }
+    candidate
+}

@@ -332,7 +332,7 @@ impl ProfileStore {
                 Loaded { store, warning }
             }
             Err(reason) => {
-                let backup = backup_path(&path, "corrupt");
+                let backup = super::backup_path(&path, "corrupt");
                 let kept = match std::fs::rename(&path, &backup) {
                     Ok(()) => format!("it was kept as {}", backup.display()),
                     Err(e) => format!("it could not be moved aside ({e})"),
@@ -497,7 +497,8 @@ impl SaveJob {
             source,
         };
         if self.copy_aside_first {
-            std::fs::copy(&self.path, backup_path(&self.path, "before-save")).map_err(save_err)?;
+            std::fs::copy(&self.path, super::backup_path(&self.path, "before-save"))
+                .map_err(save_err)?;
         }
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
         let name = self
@@ -528,20 +529,6 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
         ));
     }
     Ok(out)
-}
-
-/// A free backup name beside `path`: `profiles.ron.<why>-<unix time>.bak`.
-fn backup_path(path: &Path, why: &str) -> PathBuf {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let mut candidate = path.with_extension(format!("ron.{why}-{stamp}.bak"));
-    let mut n = 1;
-    while candidate.exists() {
-        candidate = path.with_extension(format!("ron.{why}-{stamp}-{n}.bak"));
-        n += 1;
-    }
-    candidate
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::{AppCommand, AppEvent, EventSender, ReqId};
+use super::{AppCommand, AppEvent, EventSender, ReqId, SecretAnswer, SecretOp};
 use crate::backend::{self, ConnectOptions};
 use crate::config::profiles::SaveJob;
+use crate::config::secrets::{SecretPlaces, SecretStores};
 
 /// The app-level work in progress.
 #[derive(Default)]
@@ -15,6 +16,8 @@ pub(super) struct Files {
     /// The newest profiles save written so far: an older one that finishes later is skipped,
     /// so the file always ends as the newest save left it.
     profiles_written: Arc<Mutex<u64>>,
+    /// The secret stores, with the vault unlocked (or not) for this session.
+    secrets: Arc<Mutex<Option<Arc<SecretStores>>>>,
 }
 
 impl Files {
@@ -22,15 +25,81 @@ impl Files {
     pub fn spawn(&self, events: &EventSender, req: ReqId, kind: AppCommand) {
         let events = events.clone();
         let written = self.profiles_written.clone();
+        let secrets = self.secrets.clone();
         tokio::spawn(async move {
-            let answer = run(kind, written).await;
+            let answer = run(kind, written, &secrets).await;
             events.app(req, answer).await;
         });
     }
 }
 
-async fn run(kind: AppCommand, written: Arc<Mutex<u64>>) -> AppEvent {
+/// The stores at `places`: the same ones (and their unlocked vault) while the places stay.
+fn stores(held: &Mutex<Option<Arc<SecretStores>>>, places: SecretPlaces) -> Arc<SecretStores> {
+    // A poisoned lock only means a panic while swapping the handle; the handle is whole.
+    let mut held = held
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match held.as_ref() {
+        Some(stores) if *stores.places() == places => stores.clone(),
+        _ => {
+            let stores = Arc::new(SecretStores::new(places));
+            *held = Some(stores.clone());
+            stores
+        }
+    }
+}
+
+async fn secret(stores: &SecretStores, op: SecretOp) -> SecretAnswer {
+    match op {
+        SecretOp::VaultStatus => SecretAnswer::VaultStatus(stores.vault_status().await),
+        SecretOp::UnlockVault(passphrase) => {
+            SecretAnswer::VaultUnlocked(stores.unlock_vault(passphrase).await)
+        }
+        SecretOp::Load(name, store) => {
+            let result = stores.load(&name, store).await;
+            SecretAnswer::Loaded {
+                name,
+                store,
+                result,
+            }
+        }
+        SecretOp::Keep(name, store, value) => {
+            let result = stores.keep(&name, store, value).await;
+            SecretAnswer::Kept {
+                name,
+                store,
+                result,
+            }
+        }
+        SecretOp::Forget(profile, kinds) => {
+            let result = stores.forget(&profile, &kinds).await;
+            SecretAnswer::Changed { profile, result }
+        }
+        SecretOp::Rename {
+            from,
+            to,
+            stores: kinds,
+        } => {
+            let result = stores.rename(&from, &to, &kinds).await;
+            SecretAnswer::Changed {
+                profile: to,
+                result,
+            }
+        }
+        SecretOp::PruneVault(profiles) => SecretAnswer::Pruned(stores.prune_vault(profiles).await),
+    }
+}
+
+async fn run(
+    kind: AppCommand,
+    written: Arc<Mutex<u64>>,
+    secrets: &Mutex<Option<Arc<SecretStores>>>,
+) -> AppEvent {
     match kind {
+        AppCommand::Secret { places, op } => {
+            let stores = stores(secrets, places);
+            AppEvent::Secret(secret(&stores, op).await)
+        }
         AppCommand::Test {
             spec,
             password,

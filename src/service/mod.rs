@@ -19,6 +19,7 @@ use tokio::task::AbortHandle;
 
 pub use protocol::{
     AppCommand, AppEvent, Command, CommandKind, ConnId, Event, EventKind, Ids, ReqId, ScanState,
+    SecretAnswer, SecretOp,
 };
 
 use crate::backend::{self, BackendError, CacheBackend, ConnectOptions};

@@ -263,6 +263,82 @@ pub enum AppCommand {
         /// The points.
         points: Vec<crate::core::metrics::Point>,
     },
+    /// Read, keep or remove remembered secrets, or unlock the vault.
+    Secret {
+        /// Which keyring and vault.
+        places: crate::config::secrets::SecretPlaces,
+        /// What to do.
+        op: SecretOp,
+    },
+}
+
+/// What an [`AppCommand::Secret`] does.
+#[derive(Debug, Clone)]
+pub enum SecretOp {
+    /// Is there a vault file, and is it unlocked?
+    VaultStatus,
+    /// Unlock the vault (a new one when there is no file).
+    UnlockVault(Secret),
+    /// Read a remembered secret.
+    Load(
+        crate::config::secrets::SecretName,
+        crate::config::secrets::StoreKind,
+    ),
+    /// Remember a secret.
+    Keep(
+        crate::config::secrets::SecretName,
+        crate::config::secrets::StoreKind,
+        Secret,
+    ),
+    /// Remove every secret of a profile from these stores.
+    Forget(String, Vec<crate::config::secrets::StoreKind>),
+    /// Move a profile's secrets to its new name in these stores.
+    Rename {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+        /// Where its secrets are.
+        stores: Vec<crate::config::secrets::StoreKind>,
+    },
+    /// Remove from the vault the secrets of profiles not in this list.
+    PruneVault(Vec<String>),
+}
+
+/// The answer to a [`SecretOp`], naming what it was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretAnswer {
+    /// The vault's status.
+    VaultStatus(crate::config::secrets::VaultStatus),
+    /// The vault was unlocked, or why not.
+    VaultUnlocked(Result<(), crate::config::secrets::SecretError>),
+    /// A secret read (`None`: nothing is remembered under that name).
+    Loaded {
+        /// Its name.
+        name: crate::config::secrets::SecretName,
+        /// Its store.
+        store: crate::config::secrets::StoreKind,
+        /// The secret, or why it could not be read.
+        result: Result<Option<Secret>, crate::config::secrets::SecretError>,
+    },
+    /// A secret kept, or why not.
+    Kept {
+        /// Its name.
+        name: crate::config::secrets::SecretName,
+        /// Its store.
+        store: crate::config::secrets::StoreKind,
+        /// Whether it was kept.
+        result: Result<(), crate::config::secrets::SecretError>,
+    },
+    /// A profile's secrets removed (or moved), or the first store that failed.
+    Changed {
+        /// The profile.
+        profile: String,
+        /// Whether it worked.
+        result: Result<(), crate::config::secrets::SecretError>,
+    },
+    /// Secrets of profiles that are gone were removed from the vault: how many.
+    Pruned(Result<usize, crate::config::secrets::SecretError>),
 }
 
 /// A message from the service to the UI.
@@ -461,4 +537,6 @@ pub enum AppEvent {
     UiSaved(Result<(), String>),
     /// The CSV file written, or why it could not be.
     CsvWritten(Result<PathBuf, String>),
+    /// A secret read, kept or removed, or the vault unlocked.
+    Secret(SecretAnswer),
 }

@@ -46,6 +46,10 @@ pub enum Action {
     SubmitPassword,
     /// Close the password dialog.
     CancelPassword,
+    /// The vault dialog was answered.
+    SubmitVault,
+    /// The vault dialog was closed.
+    CancelVault,
     /// Answer the SSH question: trust the host key, or use the passphrase / password typed.
     SubmitSsh,
     /// Close the SSH question without connecting.

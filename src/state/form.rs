@@ -17,6 +17,22 @@ pub enum PasswordMode {
     Ask,
     /// Read an environment variable.
     Env,
+    /// Remembered in the OS keyring.
+    Keyring,
+    /// Remembered in the vault file.
+    Vault,
+}
+
+impl PasswordMode {
+    /// The store a remembered password is kept in.
+    #[must_use]
+    pub fn store(self) -> Option<crate::config::secrets::StoreKind> {
+        match self {
+            Self::Keyring => Some(crate::config::secrets::StoreKind::Keyring),
+            Self::Vault => Some(crate::config::secrets::StoreKind::Vault),
+            Self::None | Self::Ask | Self::Env => None,
+        }
+    }
 }
 
 /// How the sentinels are logged in to, as the form offers it.
@@ -276,6 +292,8 @@ impl ProfileForm {
             PasswordSource::None => (PasswordMode::None, String::new()),
             PasswordSource::Prompt => (PasswordMode::Ask, String::new()),
             PasswordSource::Env(v) => (PasswordMode::Env, v.clone()),
+            PasswordSource::Keyring => (PasswordMode::Keyring, String::new()),
+            PasswordSource::Vault => (PasswordMode::Vault, String::new()),
         };
         let mut form = Self {
             original_name: Some(profile.name.clone()),
@@ -734,6 +752,8 @@ impl ProfileForm {
         Ok(match self.password_mode {
             PasswordMode::None => PasswordSource::None,
             PasswordMode::Ask => PasswordSource::Prompt,
+            PasswordMode::Keyring => PasswordSource::Keyring,
+            PasswordMode::Vault => PasswordSource::Vault,
             PasswordMode::Env => {
                 let var = variable_name(&self.env_var);
                 if var.is_empty() {
@@ -788,11 +808,15 @@ impl ProfileForm {
         profile
     }
 
-    /// The password typed in the form, if the mode asks for one.
+    /// The password typed in the form, if the mode takes one (for this session, or to be
+    /// remembered).
     #[must_use]
     pub fn typed_password(&self) -> Option<Secret> {
-        (self.password_mode == PasswordMode::Ask && !self.password.is_empty())
-            .then(|| Secret::new(self.password.clone()))
+        let takes = matches!(
+            self.password_mode,
+            PasswordMode::Ask | PasswordMode::Keyring | PasswordMode::Vault
+        );
+        (takes && !self.password.is_empty()).then(|| Secret::new(self.password.clone()))
     }
 }
 

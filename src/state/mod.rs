@@ -18,13 +18,14 @@ mod confirm;
 mod dashboard;
 mod form;
 mod order;
+mod secrets;
 mod server;
 mod session;
 mod viewer;
 mod window;
 mod writes;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use action::{Action, SessionAction};
@@ -40,6 +41,7 @@ pub use form::{
     Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode, SshAuthMode, TestStatus,
 };
 pub use order::{Base, FlatOrder, MAX_FACT_SORT, Sort, SortKey};
+pub use secrets::{AfterVault, VaultPrompt};
 pub use server::{SLOW_LOG_COUNT, ServerInfoView, ServerTab};
 pub use session::{Pending, Session, SessionStatus};
 pub use viewer::{
@@ -87,6 +89,10 @@ pub struct PasswordPrompt {
     pub profile: String,
     /// What the user typed so far.
     pub text: String,
+    /// Keep what is typed in this store (`None`: for this session only).
+    pub remember: Option<crate::config::secrets::StoreKind>,
+    /// Why the password is asked for (a store that could not give it, a refused one).
+    pub note: Option<String>,
 }
 
 /// Something a window loads in the background: nothing yet, loading, or the answer.
@@ -197,6 +203,7 @@ enum AppPending {
     ResetDemo,
     WriteCsv,
     SaveUi,
+    Secret(secrets::SecretWait),
 }
 
 /// The whole application state.
@@ -233,6 +240,14 @@ pub struct AppState {
     ssh_secrets: HashMap<String, crate::backend::ssh::SshSecrets>,
     /// The SSH question on screen.
     pub ssh_prompt: Option<SshPrompt>,
+    /// Where remembered passwords are kept (the OS keyring, the vault beside the profiles).
+    pub secret_places: crate::config::secrets::SecretPlaces,
+    /// The vault passphrase dialog, when open.
+    pub vault_prompt: Option<VaultPrompt>,
+    /// The vault was unlocked this session.
+    vault_unlocked: bool,
+    /// Remembered secrets a server refused: asked for again instead of read.
+    stale_secrets: HashSet<crate::config::secrets::SecretName>,
     /// Pane shares, theme and tabs as they stand (saved with [`Self::save_ui_if_changed`]).
     pub ui: crate::config::uistate::UiState,
     /// Whether window settings are saved (once they were restored from the file).
@@ -256,6 +271,14 @@ impl AppState {
             })
             .into_iter()
             .collect();
+        // The vault lives beside the profiles file.
+        let secret_places = crate::config::secrets::SecretPlaces {
+            keyring: crate::config::secrets::Keyring::session(),
+            vault_dir: profiles
+                .path()
+                .parent()
+                .map_or_else(PathBuf::new, std::path::Path::to_path_buf),
+        };
         Self {
             profiles,
             notices,
@@ -273,6 +296,10 @@ impl AppState {
             session_passwords: HashMap::new(),
             ssh_secrets: HashMap::new(),
             ssh_prompt: None,
+            secret_places,
+            vault_prompt: None,
+            vault_unlocked: false,
+            stale_secrets: HashSet::new(),
             ui: crate::config::uistate::UiState::default(),
             keep_ui: false,
             ui_saved: None,
@@ -359,6 +386,7 @@ impl AppState {
         }
         if fx.forget_password {
             self.session_passwords.remove(profile);
+            self.remembered_password_refused(profile);
         }
         if let Some((conn, error)) = fx.ssh_failure {
             self.ssh_failed(profile, SshRetry::Connect(conn), error);
@@ -445,6 +473,8 @@ impl AppState {
             }
             Action::SubmitPassword => self.submit_password(),
             Action::CancelPassword => self.password_prompt = None,
+            Action::SubmitVault => self.submit_vault(),
+            Action::CancelVault => self.cancel_vault(),
             Action::SubmitSsh => self.submit_ssh(),
             Action::CancelSsh => self.ssh_prompt = None,
             Action::Activate(conn) => {
@@ -551,6 +581,9 @@ impl AppState {
                 Err(e) => self.notify(Level::Error, e),
             },
             (AppPending::SaveUi, AppEvent::UiSaved(Err(e))) => self.notify(Level::Warning, e),
+            (AppPending::Secret(wait), AppEvent::Secret(answer)) => {
+                self.secret_answer(wait, answer);
+            }
             (AppPending::WriteCsv, AppEvent::CsvWritten(result)) => match result {
                 Ok(path) => {
                     self.notify(Level::Info, format!("metrics saved to {}", path.display()));
@@ -645,14 +678,32 @@ impl AppState {
             }
         };
         let password = form.typed_password();
+        let remember = form.password_mode.store();
+        let renamed = form.original_name.clone();
+        let before = renamed
+            .as_deref()
+            .and_then(|old| self.profiles.get(old))
+            .map(|p| p.connection.password_source().clone());
         let result = match &form.original_name {
             Some(old) => self.profiles.update(old, profile.clone()),
             None => self.profiles.add(profile.clone()),
         };
         match result {
             Ok(()) => {
+                if let (Some(old), Some(source)) = (renamed, before) {
+                    self.rename_secrets(&old, &profile.name, &source);
+                }
                 if let Some(pw) = password {
-                    self.session_passwords.insert(profile.name.clone(), pw);
+                    self.session_passwords
+                        .insert(profile.name.clone(), pw.clone());
+                    if let Some(store) = remember {
+                        let name = crate::config::secrets::SecretName::new(
+                            profile.name.clone(),
+                            crate::config::secrets::Slot::Password,
+                        );
+                        self.stale_secrets.remove(&name);
+                        self.remember(name, store, pw);
+                    }
                 }
                 self.selected_profile = Some(profile.name.clone());
                 self.form = None;
@@ -714,8 +765,17 @@ impl AppState {
 
     /// Deletes a profile (after the UI confirmed).
     fn delete_profile(&mut self, name: &str) {
+        let source = self
+            .profiles
+            .get(name)
+            .map(|p| p.connection.password_source().clone());
         match self.profiles.remove(name) {
-            Ok(()) => self.save_profiles(),
+            Ok(()) => {
+                self.save_profiles();
+                if let Some(source) = source {
+                    self.forget_secrets(name, &source);
+                }
+            }
             Err(e) => self.notify(Level::Error, e.to_string()),
         }
         self.session_passwords.remove(name);
@@ -731,12 +791,12 @@ impl AppState {
             self.notify(Level::Error, format!("no profile named `{name}`"));
             return;
         };
+        if self.load_stored_password(name, profile.connection.password_source()) {
+            return;
+        }
         let entered = self.session_passwords.get(name).cloned();
         if profile.connection.password_source() == &PasswordSource::Prompt && entered.is_none() {
-            self.password_prompt = Some(PasswordPrompt {
-                profile: name.to_owned(),
-                text: String::new(),
-            });
+            self.ask_password(name, None, None);
             return;
         }
         let password = match profile.connection.resolve_password(entered.as_ref()) {
@@ -754,8 +814,17 @@ impl AppState {
         let Some(prompt) = self.password_prompt.take() else {
             return;
         };
+        let secret = Secret::new(prompt.text);
         self.session_passwords
-            .insert(prompt.profile.clone(), Secret::new(prompt.text));
+            .insert(prompt.profile.clone(), secret.clone());
+        let name = crate::config::secrets::SecretName::new(
+            prompt.profile.clone(),
+            crate::config::secrets::Slot::Password,
+        );
+        self.stale_secrets.remove(&name);
+        if let Some(store) = prompt.remember {
+            self.remember(name, store, secret);
+        }
         self.connect_profile(&prompt.profile);
     }
 

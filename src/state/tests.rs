@@ -492,3 +492,135 @@ fn a_flush_question_refuses_when_its_connection_moved_to_another_database() {
         state.notices
     );
 }
+
+/// The secret-store commands queued since the last call.
+fn secret_ops(state: &mut AppState) -> Vec<(ReqId, crate::service::SecretOp)> {
+    state
+        .take_outbox()
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::App {
+                req,
+                kind: AppCommand::Secret { op, .. },
+            } => Some((req, op)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_password_typed_in_the_form_is_kept_in_the_keyring_and_follows_renames_and_deletes() {
+    use crate::config::secrets::{SecretName, Slot, StoreKind};
+    use crate::service::{SecretAnswer, SecretOp};
+    let dir = tempfile::tempdir().expect("dir");
+    let mut state = AppState::new(ProfileStore::empty_in(dir.path()), None);
+    let mut form = ProfileForm {
+        name: "prod".into(),
+        password_mode: PasswordMode::Keyring,
+        password: "s3cret".into(),
+        ..ProfileForm::default()
+    };
+    form.host = "127.0.0.1".into();
+    state.form = Some(form);
+    state.handle(Action::SaveForm);
+    let ops = secret_ops(&mut state);
+    let [(req, SecretOp::Keep(name, StoreKind::Keyring, secret))] = ops.as_slice() else {
+        panic!("one keep: {ops:?}");
+    };
+    assert_eq!(name, &SecretName::new("prod", Slot::Password));
+    assert_eq!(secret.expose(), "s3cret");
+    assert_eq!(
+        state
+            .profiles
+            .get("prod")
+            .expect("saved")
+            .connection
+            .password_source(),
+        &PasswordSource::Keyring
+    );
+    state.apply(Event::App {
+        req: *req,
+        kind: AppEvent::Secret(SecretAnswer::Kept {
+            name: name.clone(),
+            store: StoreKind::Keyring,
+            result: Ok(()),
+        }),
+    });
+    assert!(
+        state
+            .notices
+            .iter()
+            .any(|n| n.text == "the password of `prod` is remembered in the OS keyring")
+    );
+
+    // Renamed: the keyring entry moves with it.
+    state.handle(Action::EditProfile("prod".into()));
+    if let Some(form) = &mut state.form {
+        form.name = "prod-eu".into();
+    }
+    state.handle(Action::SaveForm);
+    let ops = secret_ops(&mut state);
+    assert!(
+        matches!(ops.as_slice(), [(_, SecretOp::Rename { from, to, stores })]
+            if from == "prod" && to == "prod-eu" && stores == &[StoreKind::Keyring]),
+        "{ops:?}"
+    );
+
+    // Deleted: so is its keyring entry. A vault that is locked is tidied when next unlocked.
+    state.handle(Action::DeleteProfile("prod-eu".into()));
+    let ops = secret_ops(&mut state);
+    assert!(
+        matches!(ops.as_slice(), [(_, SecretOp::Forget(name, stores))]
+            if name == "prod-eu" && stores == &[StoreKind::Keyring]),
+        "{ops:?}"
+    );
+}
+
+#[test]
+fn a_store_that_cannot_keep_the_password_leaves_the_profile_asking() {
+    use crate::config::secrets::{SecretError, StoreKind};
+    use crate::service::{SecretAnswer, SecretOp};
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = ProfileStore::empty_in(dir.path());
+    let (mut spec, _) = parse_url("redis://127.0.0.1:1/0").expect("url");
+    spec.set_password_source(PasswordSource::Prompt);
+    store.add(Profile::new("p", spec)).expect("add");
+    let mut state = AppState::new(store, None);
+    state.connect_profile("p");
+    let prompt = state.password_prompt.as_mut().expect("asked");
+    prompt.text = "pw".into();
+    prompt.remember = Some(StoreKind::Keyring);
+    state.handle(Action::SubmitPassword);
+    let ops = secret_ops(&mut state);
+    let [(req, SecretOp::Keep(name, ..))] = ops.as_slice() else {
+        panic!("{ops:?}");
+    };
+    state.apply(Event::App {
+        req: *req,
+        kind: AppEvent::Secret(SecretAnswer::Kept {
+            name: name.clone(),
+            store: StoreKind::Keyring,
+            result: Err(SecretError::KeyringUnavailable("no session bus".into())),
+        }),
+    });
+    assert_eq!(
+        state
+            .profiles
+            .get("p")
+            .expect("kept")
+            .connection
+            .password_source(),
+        &PasswordSource::Prompt,
+        "never switched to a store that did not take it"
+    );
+    let notice = state.notices.last().expect("said");
+    assert_eq!(notice.level, Level::Error);
+    assert!(
+        notice
+            .text
+            .contains("could not be remembered in the OS keyring"),
+        "{}",
+        notice.text
+    );
+    assert!(!notice.text.contains("pw"), "{}", notice.text);
+}

@@ -70,6 +70,11 @@ impl AppState {
             let Some(profile) = self.profiles.get(&tab.profile).cloned() else {
                 continue;
             };
+            if profile.connection.password_source().store().is_some() {
+                // Read from its store first (the vault asks for its passphrase once).
+                self.connect_profile(&tab.profile);
+                continue;
+            }
             if profile.connection.password_source() == &PasswordSource::Prompt
                 && !self.session_passwords.contains_key(&tab.profile)
             {

@@ -355,6 +355,7 @@ impl App {
     fn windows_ui(&mut self, ctx: &egui::Context, actions: &mut Actions) {
         let state = &mut self.state;
         profiles::password_prompt_ui(ctx, state, actions);
+        profiles::vault_prompt_ui(ctx, state, actions);
         profiles::ssh_prompt_ui(ctx, state, actions);
         profiles::confirm_delete_ui(ctx, state, actions);
         dialogs::confirm_ui(ctx, state, actions);

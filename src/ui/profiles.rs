@@ -1,6 +1,7 @@
 //! The profiles panel, the profile form and the profile dialogs.
 
 use super::{Actions, DialogPurpose, theme};
+use crate::config::secrets::{StoreKind, VaultStatus};
 use crate::state::{
     Action, AppState, Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode,
     SshAuthMode, TestStatus,
@@ -552,6 +553,65 @@ fn tls_rows(ui: &mut egui::Ui, form: &mut ProfileForm) -> bool {
     browse
 }
 
+/// Where the password comes from, and the password itself when it is typed here.
+fn password_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) {
+    ui.label("Password");
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut form.password_mode, PasswordMode::None, "None");
+        ui.radio_value(
+            &mut form.password_mode,
+            PasswordMode::Ask,
+            "Ask when connecting",
+        );
+        ui.radio_value(
+            &mut form.password_mode,
+            PasswordMode::Keyring,
+            "Remember in OS keyring",
+        );
+        ui.radio_value(
+            &mut form.password_mode,
+            PasswordMode::Vault,
+            "Remember in vault",
+        );
+        ui.radio_value(&mut form.password_mode, PasswordMode::Env, "From variable");
+    });
+    ui.end_row();
+    match form.password_mode {
+        PasswordMode::None => {}
+        PasswordMode::Ask | PasswordMode::Keyring | PasswordMode::Vault => {
+            let (label, hint) = match form.password_mode {
+                PasswordMode::Keyring => (
+                    "Password (kept in the OS keyring)",
+                    "empty: keep the remembered one",
+                ),
+                PasswordMode::Vault => (
+                    "Password (kept in the vault)",
+                    "empty: keep the remembered one",
+                ),
+                _ => ("Password (this session)", "never saved to disk"),
+            };
+            let l = ui.label(label);
+            ui.add(
+                egui::TextEdit::singleline(&mut form.password)
+                    .password(true)
+                    .hint_text(hint)
+                    .desired_width(260.0),
+            )
+            .labelled_by(l.id);
+            ui.end_row();
+        }
+        PasswordMode::Env => {
+            field_row(
+                ui,
+                form,
+                problems,
+                ("Variable", Some(Field::EnvVar), "REDIS_PASSWORD"),
+                |f| &mut f.env_var,
+            );
+        }
+    }
+}
+
 /// The Redis rows: address, TLS, user, password, database. True when "Browse…" was clicked.
 fn redis_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) -> bool {
     let mut browse = false;
@@ -602,40 +662,7 @@ fn redis_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) ->
         ("Username", None, "default user"),
         |f| &mut f.username,
     );
-    ui.label("Password");
-    ui.horizontal(|ui| {
-        ui.radio_value(&mut form.password_mode, PasswordMode::None, "None");
-        ui.radio_value(
-            &mut form.password_mode,
-            PasswordMode::Ask,
-            "Ask when connecting",
-        );
-        ui.radio_value(&mut form.password_mode, PasswordMode::Env, "From variable");
-    });
-    ui.end_row();
-    match form.password_mode {
-        PasswordMode::None => {}
-        PasswordMode::Ask => {
-            let l = ui.label("Password (this session)");
-            ui.add(
-                egui::TextEdit::singleline(&mut form.password)
-                    .password(true)
-                    .hint_text("never saved to disk")
-                    .desired_width(260.0),
-            )
-            .labelled_by(l.id);
-            ui.end_row();
-        }
-        PasswordMode::Env => {
-            field_row(
-                ui,
-                form,
-                problems,
-                ("Variable", Some(Field::EnvVar), "REDIS_PASSWORD"),
-                |f| &mut f.env_var,
-            );
-        }
-    }
+    password_rows(ui, form, problems);
     field_row(
         ui,
         form,
@@ -654,8 +681,11 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &m
     let mut submit = false;
     let mut cancel = false;
     egui::Modal::new(egui::Id::unique("password_prompt")).show(ctx, |ui| {
+        ui.set_max_width(520.0);
         ui.heading(format!("Password for {}", prompt.profile));
-        ui.label("It is kept in memory for this session only.");
+        if let Some(note) = &prompt.note {
+            ui.colored_label(ui.visuals().warn_fg_color, note);
+        }
         let l = ui.label("Password");
         let r = ui
             .add(egui::TextEdit::singleline(&mut prompt.text).password(true))
@@ -663,6 +693,25 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &m
         if prompt.text.is_empty() && !r.has_focus() {
             r.request_focus();
         }
+        ui.horizontal(|ui| {
+            ui.label("Remember:");
+            ui.radio_value(&mut prompt.remember, None, "This session only");
+            ui.radio_value(
+                &mut prompt.remember,
+                Some(StoreKind::Keyring),
+                "In the OS keyring",
+            );
+            ui.radio_value(&mut prompt.remember, Some(StoreKind::Vault), "In the vault");
+        });
+        ui.weak(match prompt.remember {
+            None => "Kept in memory until the app closes; asked for again next time.",
+            Some(StoreKind::Keyring) => {
+                "Kept by the system's keyring (Secret Service, Keychain, Credential Manager)."
+            }
+            Some(StoreKind::Vault) => {
+                "Kept in the vault file, encrypted with a passphrase asked once per session."
+            }
+        });
         // The dialog is modal: Enter anywhere in it connects.
         if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
             submit = true;
@@ -676,6 +725,65 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &m
         actions.push(Action::SubmitPassword);
     } else if cancel {
         actions.push(Action::CancelPassword);
+    }
+}
+
+/// The vault's passphrase: asked once per session, twice (to be sure of it) for a new vault.
+pub fn vault_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actions) {
+    let Some(prompt) = &mut state.vault_prompt else {
+        return;
+    };
+    let mut submit = false;
+    let mut cancel = false;
+    egui::Modal::new(egui::Id::unique("vault_prompt")).show(ctx, |ui| {
+        ui.set_max_width(520.0);
+        let creating = prompt.status == Some(VaultStatus::Missing);
+        ui.heading(if creating {
+            "Create the vault"
+        } else {
+            "Unlock the vault"
+        });
+        ui.label(if creating {
+            "Remembered passwords are kept in a file encrypted with this passphrase. It cannot              be recovered: without it, the passwords are asked for again."
+        } else {
+            "The vault holds remembered passwords. Its passphrase is asked once per session."
+        });
+        if let Some(error) = &prompt.error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        if prompt.status.is_none() || prompt.busy {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(if prompt.busy { "Unlocking…" } else { "Looking for the vault…" });
+            });
+        }
+        let l = ui.label("Vault passphrase");
+        let r = ui
+            .add(egui::TextEdit::singleline(&mut prompt.passphrase).password(true))
+            .labelled_by(l.id);
+        if prompt.passphrase.is_empty() && !r.has_focus() && !creating {
+            r.request_focus();
+        }
+        if creating {
+            let l = ui.label("Passphrase again");
+            ui.add(egui::TextEdit::singleline(&mut prompt.confirm).password(true))
+                .labelled_by(l.id);
+        }
+        if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            submit = true;
+        }
+        ui.horizontal(|ui| {
+            let ready = prompt.status.is_some() && !prompt.busy;
+            submit |= ui
+                .add_enabled(ready, egui::Button::new(if creating { "Create" } else { "Unlock" }))
+                .clicked();
+            cancel = ui.button("Cancel").clicked();
+        });
+    });
+    if cancel {
+        actions.push(Action::CancelVault);
+    } else if submit {
+        actions.push(Action::SubmitVault);
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod fault;
+pub mod keyring;
 pub mod sentinel;
 pub mod sshd;
 pub mod tls;

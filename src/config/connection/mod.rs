@@ -49,6 +49,31 @@ pub enum PasswordSource {
     Prompt,
     /// Read this environment variable when connecting (`${REDIS_PASSWORD}` in a URL).
     Env(String),
+    /// Remembered in the OS keyring, under the profile's name.
+    Keyring,
+    /// Remembered in the vault file, under the profile's name.
+    Vault,
+}
+
+impl PasswordSource {
+    /// The store a remembered secret is kept in, if it is one.
+    #[must_use]
+    pub fn store(&self) -> Option<crate::config::secrets::StoreKind> {
+        match self {
+            Self::Keyring => Some(crate::config::secrets::StoreKind::Keyring),
+            Self::Vault => Some(crate::config::secrets::StoreKind::Vault),
+            Self::None | Self::Prompt | Self::Env(_) => None,
+        }
+    }
+
+    /// Where a secret kept in `store` comes from.
+    #[must_use]
+    pub fn stored_in(store: crate::config::secrets::StoreKind) -> Self {
+        match store {
+            crate::config::secrets::StoreKind::Keyring => Self::Keyring,
+            crate::config::secrets::StoreKind::Vault => Self::Vault,
+        }
+    }
 }
 
 /// Network address of a Redis server.
@@ -462,6 +487,9 @@ impl ConnectionSpec {
             PasswordSource::Env(name) => std::env::var(name)
                 .map(|v| Some(Secret::new(v)))
                 .map_err(|_| UrlError::EnvUnset(name.clone())),
+            source @ (PasswordSource::Keyring | PasswordSource::Vault) => Err(UrlError::NotLoaded(
+                source.store().map_or("a store", |s| s.describe()),
+            )),
         }
     }
 }

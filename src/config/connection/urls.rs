@@ -117,6 +117,9 @@ pub enum UrlError {
     /// The environment variable that holds the password is not set.
     #[error("environment variable `{0}` (the password reference) is not set")]
     EnvUnset(String),
+    /// The password is remembered in a store, and was not read from it.
+    #[error("the password is remembered in {0} and was not read from it")]
+    NotLoaded(&'static str),
 }
 
 impl UrlError {
@@ -134,6 +137,7 @@ impl UrlError {
             Self::Db(t) => Self::Db(mask(t)),
             Self::EnvUnset(t) => Self::EnvUnset(mask(t)),
             Self::PasswordNeeded => Self::PasswordNeeded,
+            Self::NotLoaded(store) => Self::NotLoaded(store),
         }
     }
 }

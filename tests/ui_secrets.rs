@@ -1,0 +1,251 @@
+//! Remembering a password, clicked through as a user does: in the OS keyring (a real
+//! gnome-keyring on a private bus) and in the vault; read back after the app restarts; a
+//! keyring that is not there names the profile and asks; a wrong vault passphrase is said and
+//! asked again.
+
+mod common;
+
+use cache_console::config::connection::{PasswordSource, parse_url};
+use cache_console::config::profiles::{Profile, ProfileStore};
+use cache_console::config::secrets::{Keyring, SecretPlaces};
+use cache_console::state::{AppState, SessionStatus};
+use cache_console::ui::App;
+use common::RedisServer;
+use common::keyring::{SecretService, dead_bus, files_holding};
+use common::ui::{harness, run_until, wait_listed};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+const PASSWORD: &str = "ui-remembered-Pw-33";
+
+fn seeded_redis() -> RedisServer {
+    let redis = RedisServer::start_with(Some(PASSWORD));
+    let mut c = redis::Client::open(format!("redis://:{PASSWORD}@127.0.0.1:{}/", redis.port))
+        .expect("client")
+        .get_connection()
+        .expect("conn");
+    for i in 0..5 {
+        redis::cmd("SET")
+            .arg(format!("kept:{i}"))
+            .arg(i)
+            .query::<()>(&mut c)
+            .expect("seed");
+    }
+    redis
+}
+
+/// The app over the profiles in `cfg` (a restart reads them again), its keyring on `bus`.
+fn app(cfg: &std::path::Path, bus: &str) -> Harness<'static, App> {
+    let loaded = ProfileStore::load_from(cfg);
+    let mut state = AppState::new(loaded.store, loaded.warning);
+    state.secret_places = SecretPlaces {
+        keyring: Keyring::on_bus(bus),
+        vault_dir: cfg.to_path_buf(),
+    };
+    let mut h = harness(state);
+    h.run_steps(1);
+    h
+}
+
+fn save_profile(cfg: &std::path::Path, port: u16, source: PasswordSource) {
+    let mut store = ProfileStore::empty_in(cfg);
+    let (mut spec, _) = parse_url(&format!("redis://127.0.0.1:{port}/0")).expect("url");
+    spec.set_password_source(source);
+    store.add(Profile::new("prod", spec)).expect("add");
+    store.save().expect("save");
+}
+
+fn connect(h: &mut Harness<'static, App>) {
+    h.get_by_label("prod").click();
+    h.run_steps(1);
+    h.get_by_label("Connect").click();
+    h.run_steps(2);
+}
+
+fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run_steps(1);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(1);
+}
+
+fn source_saved(cfg: &std::path::Path) -> PasswordSource {
+    ProfileStore::load_from(cfg)
+        .store
+        .get("prod")
+        .expect("prod")
+        .connection
+        .password_source()
+        .clone()
+}
+
+fn connected(h: &Harness<'static, App>) -> bool {
+    h.state()
+        .state
+        .active_session()
+        .is_some_and(|s| s.status == SessionStatus::Connected)
+}
+
+#[test]
+fn a_password_remembered_in_the_keyring_connects_after_a_restart_without_asking() {
+    let keyring = SecretService::start();
+    let redis = seeded_redis();
+    let cfg = tempfile::tempdir().expect("cfg");
+    save_profile(cfg.path(), redis.port, PasswordSource::Prompt);
+
+    let mut h = app(cfg.path(), &keyring.address);
+    connect(&mut h);
+    h.get_by_label("Password for prod");
+    type_into(&mut h, "Password", PASSWORD);
+    h.get_by_label("In the OS keyring").click();
+    h.run_steps(1);
+    h.get_by_label("Kept by the system's keyring (Secret Service, Keychain, Credential Manager).");
+    h.key_press(egui::Key::Enter);
+    wait_listed(&mut h);
+    run_until(&mut h, "the profile to read from the keyring", |_| {
+        source_saved(cfg.path()) == PasswordSource::Keyring
+    });
+    assert!(
+        h.query_by_label_contains("is remembered in the OS keyring")
+            .is_some()
+    );
+    assert_eq!(keyring.password_of("prod").as_deref(), Some(PASSWORD));
+    drop(h);
+
+    // Restarted: the password comes from the keyring, no dialog.
+    let mut h = app(cfg.path(), &keyring.address);
+    connect(&mut h);
+    wait_listed(&mut h);
+    assert!(connected(&h));
+    assert!(
+        h.state().state.password_prompt.is_none(),
+        "nothing was asked"
+    );
+    h.get_by_label("kept:0");
+    drop(h);
+    assert_eq!(
+        files_holding(cfg.path(), PASSWORD),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    // Deleted with its profile.
+    let mut h = app(cfg.path(), &keyring.address);
+    h.get_by_label("prod").click();
+    h.run_steps(1);
+    h.get_by_label("Delete").click();
+    h.run_steps(2);
+    h.get_by_label("Delete profile").click();
+    run_until(&mut h, "the keyring entry to go", |_| {
+        keyring.password_of("prod").is_none()
+    });
+}
+
+#[test]
+fn a_keyring_that_is_not_there_names_the_profile_and_asks_for_the_password() {
+    let redis = seeded_redis();
+    let cfg = tempfile::tempdir().expect("cfg");
+    save_profile(cfg.path(), redis.port, PasswordSource::Keyring);
+
+    let mut h = app(cfg.path(), &dead_bus());
+    connect(&mut h);
+    run_until(&mut h, "the password dialog", |app| {
+        app.state.password_prompt.is_some()
+    });
+    let note = h
+        .state()
+        .state
+        .password_prompt
+        .as_ref()
+        .and_then(|p| p.note.clone())
+        .expect("a note says why");
+    assert!(note.contains("`prod`"), "{note}");
+    assert!(note.contains("OS keyring is not available"), "{note}");
+    h.get_by_label_contains("OS keyring is not available");
+    type_into(&mut h, "Password", PASSWORD);
+    h.key_press(egui::Key::Enter);
+    wait_listed(&mut h);
+    assert!(connected(&h));
+    assert_eq!(
+        source_saved(cfg.path()),
+        PasswordSource::Keyring,
+        "the profile is kept"
+    );
+}
+
+#[test]
+fn the_vault_is_created_once_then_unlocked_and_a_wrong_passphrase_is_asked_again() {
+    let redis = seeded_redis();
+    let cfg = tempfile::tempdir().expect("cfg");
+    save_profile(cfg.path(), redis.port, PasswordSource::Prompt);
+
+    let mut h = app(cfg.path(), &dead_bus());
+    connect(&mut h);
+    type_into(&mut h, "Password", PASSWORD);
+    h.get_by_label("In the vault").click();
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    run_until(&mut h, "the new vault dialog", |app| {
+        app.state
+            .vault_prompt
+            .as_ref()
+            .is_some_and(|p| p.status.is_some())
+    });
+    h.get_by_label("Create the vault");
+    type_into(&mut h, "Vault passphrase", "vault master");
+    type_into(&mut h, "Passphrase again", "vault masterX");
+    h.get_by_label("Create").click();
+    h.run_steps(2);
+    h.get_by_label("the two passphrases differ");
+    h.get_by_label("Passphrase again").focus();
+    h.run_steps(1);
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(1);
+    // The passphrase stays as typed; the confirmation is put right.
+    h.get_by_label("Create").click();
+    run_until(&mut h, "the vault to be made", |app| {
+        app.state.vault_prompt.is_none()
+    });
+    wait_listed(&mut h);
+    run_until(&mut h, "the profile to read from the vault", |_| {
+        source_saved(cfg.path()) == PasswordSource::Vault
+    });
+    assert!(cfg.path().join("vault.age").exists());
+    drop(h);
+    assert_eq!(
+        files_holding(cfg.path(), PASSWORD),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    // Restarted: the vault is asked for once; a wrong passphrase is said and asked again.
+    let sealed = std::fs::read(cfg.path().join("vault.age")).expect("vault");
+    let mut h = app(cfg.path(), &dead_bus());
+    connect(&mut h);
+    run_until(&mut h, "the unlock dialog", |app| {
+        app.state
+            .vault_prompt
+            .as_ref()
+            .is_some_and(|p| p.status.is_some())
+    });
+    h.get_by_label("Unlock the vault");
+    type_into(&mut h, "Vault passphrase", "wrong one");
+    h.get_by_label("Unlock").click();
+    run_until(&mut h, "the refusal", |app| {
+        app.state
+            .vault_prompt
+            .as_ref()
+            .is_some_and(|p| p.error.is_some() && !p.busy)
+    });
+    h.get_by_label("wrong vault passphrase (the vault file was not changed)");
+    assert_eq!(
+        std::fs::read(cfg.path().join("vault.age")).expect("vault"),
+        sealed
+    );
+    type_into(&mut h, "Vault passphrase", "vault master");
+    h.get_by_label("Unlock").click();
+    wait_listed(&mut h);
+    assert!(connected(&h));
+    assert!(
+        h.state().state.password_prompt.is_none(),
+        "the vault gave the password"
+    );
+}
