@@ -80,10 +80,7 @@ fn source_saved(cfg: &std::path::Path) -> PasswordSource {
 }
 
 fn connected(h: &Harness<'static, App>) -> bool {
-    h.state()
-        .state
-        .active_session()
-        .is_some_and(|s| s.status == SessionStatus::Connected)
+    connected_app(h.state())
 }
 
 #[test]
@@ -248,4 +245,84 @@ fn the_vault_is_created_once_then_unlocked_and_a_wrong_passphrase_is_asked_again
         h.state().state.password_prompt.is_none(),
         "the vault gave the password"
     );
+}
+
+#[test]
+fn an_ssh_key_passphrase_remembered_in_the_keyring_opens_the_tunnel_after_a_restart() {
+    use cache_console::config::connection::SshAuth;
+    use common::sshd::{ClientKeys, PASSPHRASE, Sshd, tunnel_spec};
+    let keyring = SecretService::start();
+    let keys = ClientKeys::new();
+    let sshd = Sshd::start(&keys.authorized());
+    let redis = RedisServer::start();
+    let cfg = tempfile::tempdir().expect("cfg");
+    let known_hosts = cfg.path().join("known_hosts");
+    std::fs::write(&known_hosts, sshd.known_hosts_line() + "\n").expect("write");
+    let mut store = ProfileStore::empty_in(cfg.path());
+    let (spec, _) = parse_url(&redis.url()).expect("url");
+    let mut profile = Profile::new("prod", spec);
+    profile.ssh = Some(tunnel_spec(
+        &sshd,
+        SshAuth::Key(keys.ecdsa_encrypted.clone()),
+        &known_hosts,
+    ));
+    store.add(profile).expect("add");
+    store.save().expect("save");
+
+    let mut h = app(cfg.path(), &keyring.address);
+    connect(&mut h);
+    run_until(&mut h, "the passphrase question", |app| {
+        app.state.ssh_prompt.is_some()
+    });
+    h.run_steps(2);
+    type_into(&mut h, "Passphrase", PASSPHRASE);
+    h.get_by_label("In the OS keyring").click();
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    run_until(&mut h, "the connection", connected_app);
+    run_until(
+        &mut h,
+        "the profile to read the passphrase from the keyring",
+        |_| {
+            ProfileStore::load_from(cfg.path())
+                .store
+                .get("prod")
+                .and_then(|p| p.ssh.clone())
+                .is_some_and(|ssh| ssh.passphrase == PasswordSource::Keyring)
+        },
+    );
+    drop(h);
+    let kept = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(
+            keyring
+                .keyring()
+                .get(&cache_console::config::secrets::SecretName::new(
+                    "prod",
+                    cache_console::config::secrets::Slot::SshPassphrase,
+                )),
+        )
+        .expect("keyring answers");
+    assert_eq!(
+        kept.map(|s| s.expose().to_owned()).as_deref(),
+        Some(PASSPHRASE)
+    );
+    assert_eq!(
+        files_holding(cfg.path(), PASSPHRASE),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    // Restarted: the tunnel opens with the remembered passphrase, nothing asked.
+    let mut h = app(cfg.path(), &keyring.address);
+    connect(&mut h);
+    run_until(&mut h, "the connection", connected_app);
+    assert!(h.state().state.ssh_prompt.is_none(), "nothing was asked");
+}
+
+fn connected_app(app: &App) -> bool {
+    app.state
+        .active_session()
+        .is_some_and(|s| s.status == SessionStatus::Connected)
 }

@@ -226,6 +226,9 @@ pub struct ProfileForm {
     pub ssh_jumps: String,
     /// The known-hosts file (empty: `~/.ssh/known_hosts`).
     pub ssh_known_hosts: String,
+    /// Where the SSH key passphrase and the SSH password are remembered (kept as they are:
+    /// the form has no fields for them; the SSH dialog's Remember sets them).
+    pub ssh_stored: (PasswordSource, PasswordSource),
     /// Pattern the browser starts with.
     pub default_pattern: String,
     /// Tree delimiter.
@@ -333,6 +336,7 @@ impl ProfileForm {
             ssh_password_env: String::new(),
             ssh_jumps: String::new(),
             ssh_known_hosts: String::new(),
+            ssh_stored: (PasswordSource::None, PasswordSource::None),
             default_pattern: profile.default_pattern.clone(),
             delimiter: profile.delimiter.clone(),
             read_only: profile.read_only,
@@ -365,6 +369,11 @@ impl ProfileForm {
             }
             SshAuth::Password(_) => (SshAuthMode::Password, String::new(), String::new()),
         };
+        let password = match &ssh.auth {
+            SshAuth::Password(source) if source.store().is_some() => source.clone(),
+            _ => PasswordSource::None,
+        };
+        self.ssh_stored = (ssh.passphrase.clone(), password);
         self.ssh_jumps = ssh
             .jumps
             .iter()
@@ -414,6 +423,9 @@ impl ProfileForm {
                 path => SshAuth::Key(path.into()),
             },
             SshAuthMode::Password => match variable_name(&self.ssh_password_env) {
+                "" if self.ssh_stored.1.store().is_some() => {
+                    SshAuth::Password(self.ssh_stored.1.clone())
+                }
                 "" => SshAuth::Password(PasswordSource::Prompt),
                 var if var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
                     SshAuth::Password(PasswordSource::Env(var.to_owned()))
@@ -433,6 +445,7 @@ impl ProfileForm {
             known_hosts: Some(self.ssh_known_hosts.trim())
                 .filter(|p| !p.is_empty())
                 .map(Into::into),
+            passphrase: self.ssh_stored.0.clone(),
             ..SshSpec::default()
         }))
     }

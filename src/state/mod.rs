@@ -190,6 +190,8 @@ pub struct SshPrompt {
     pub question: crate::backend::ssh::SshError,
     /// The passphrase or password typed so far.
     pub text: String,
+    /// Keep the passphrase or password in this store (`None`: this session only).
+    pub remember: Option<crate::config::secrets::StoreKind>,
 }
 
 /// App-level requests awaiting their answer.
@@ -404,11 +406,19 @@ impl AppState {
             _ => {}
         }
         if error.can_ask() {
+            // A remembered one that failed is offered to be replaced in its store.
+            let remember = self.profiles.get(profile).and_then(|p| {
+                let slot = ssh_slot(&error)?;
+                secrets::stored_slots(p)
+                    .into_iter()
+                    .find_map(|(s, store)| (s == slot).then_some(store))
+            });
             self.ssh_prompt = Some(SshPrompt {
                 profile: profile.to_owned(),
                 retry,
                 question: error,
                 text: String::new(),
+                remember,
             });
         }
     }
@@ -425,10 +435,19 @@ impl AppState {
                 host, fingerprint, ..
             } => secrets.trusted.push((host.clone(), fingerprint.clone())),
             SshError::PassphraseNeeded { .. } | SshError::WrongPassphrase { .. } => {
-                secrets.passphrase = Some(Secret::new(prompt.text));
+                secrets.passphrase = Some(Secret::new(prompt.text.clone()));
             }
-            SshError::PasswordNeeded { .. } => secrets.password = Some(Secret::new(prompt.text)),
+            SshError::PasswordNeeded { .. } => {
+                secrets.password = Some(Secret::new(prompt.text.clone()));
+            }
             _ => return,
+        }
+        if let (Some(store), Some(slot)) = (prompt.remember, ssh_slot(&prompt.question))
+            && self.profiles.get(&prompt.profile).is_some()
+        {
+            let name = crate::config::secrets::SecretName::new(prompt.profile.clone(), slot);
+            self.stale_secrets.remove(&name);
+            self.remember(name, store, Secret::new(prompt.text));
         }
         match prompt.retry {
             SshRetry::Connect(conn) => self.reconnect(conn),
@@ -683,15 +702,15 @@ impl AppState {
         let before = renamed
             .as_deref()
             .and_then(|old| self.profiles.get(old))
-            .map(|p| p.connection.password_source().clone());
+            .cloned();
         let result = match &form.original_name {
             Some(old) => self.profiles.update(old, profile.clone()),
             None => self.profiles.add(profile.clone()),
         };
         match result {
             Ok(()) => {
-                if let (Some(old), Some(source)) = (renamed, before) {
-                    self.rename_secrets(&old, &profile.name, &source);
+                if let (Some(old), Some(before)) = (renamed, before) {
+                    self.rename_secrets(&old, &profile.name, &before);
                 }
                 if let Some(pw) = password {
                     self.session_passwords
@@ -765,15 +784,12 @@ impl AppState {
 
     /// Deletes a profile (after the UI confirmed).
     fn delete_profile(&mut self, name: &str) {
-        let source = self
-            .profiles
-            .get(name)
-            .map(|p| p.connection.password_source().clone());
+        let before = self.profiles.get(name).cloned();
         match self.profiles.remove(name) {
             Ok(()) => {
                 self.save_profiles();
-                if let Some(source) = source {
-                    self.forget_secrets(name, &source);
+                if let Some(before) = before {
+                    self.forget_secrets(name, &before);
                 }
             }
             Err(e) => self.notify(Level::Error, e.to_string()),
@@ -791,7 +807,7 @@ impl AppState {
             self.notify(Level::Error, format!("no profile named `{name}`"));
             return;
         };
-        if self.load_stored_password(name, profile.connection.password_source()) {
+        if self.load_stored(&profile) {
             return;
         }
         let entered = self.session_passwords.get(name).cloned();
@@ -867,3 +883,16 @@ impl AppState {
 
 #[cfg(test)]
 mod tests;
+
+/// The secret an SSH question asks for, if it asks for one.
+fn ssh_slot(error: &crate::backend::ssh::SshError) -> Option<crate::config::secrets::Slot> {
+    use crate::backend::ssh::SshError;
+    use crate::config::secrets::Slot;
+    match error {
+        SshError::PassphraseNeeded { .. } | SshError::WrongPassphrase { .. } => {
+            Some(Slot::SshPassphrase)
+        }
+        SshError::PasswordNeeded { .. } | SshError::AuthFailed { .. } => Some(Slot::SshPassword),
+        _ => None,
+    }
+}

@@ -7,7 +7,8 @@
 //! connection goes on with what is typed.
 
 use super::{AppPending, AppState, Level, PasswordPrompt};
-use crate::config::connection::{PasswordSource, Secret};
+use crate::config::connection::{PasswordSource, Secret, SshAuth};
+use crate::config::profiles::Profile;
 use crate::config::secrets::{SecretError, SecretName, Slot, StoreKind, VaultStatus};
 use crate::service::{AppCommand, SecretAnswer, SecretOp};
 
@@ -77,37 +78,74 @@ impl AppState {
         });
     }
 
-    /// Before connecting: a remembered password not yet read this session is read first (or
-    /// asked for, when the store refused it last time). `true` when the connect must wait.
-    pub(super) fn load_stored_password(&mut self, name: &str, source: &PasswordSource) -> bool {
-        let Some(store) = source.store() else {
-            return false;
-        };
-        if self.session_passwords.contains_key(name) {
-            return false;
-        }
-        let secret = SecretName::new(name, Slot::Password);
-        if self.stale_secrets.contains(&secret) {
-            self.ask_password(
-                name,
-                Some(store),
-                Some(format!(
-                    "The server refused the password remembered in {} for `{name}`. Enter it \
-                     again; it replaces the remembered one.",
-                    store.describe()
-                )),
+    /// Before connecting: a remembered secret not yet read this session is read first (the
+    /// password asked for instead when its store refused it last time). `true` when the
+    /// connect must wait.
+    pub(super) fn load_stored(&mut self, profile: &Profile) -> bool {
+        let name = profile.name.as_str();
+        for (slot, store) in stored_slots(profile) {
+            if self.has_secret(name, slot) {
+                continue;
+            }
+            let secret = SecretName::new(name, slot);
+            if self.stale_secrets.contains(&secret) {
+                if slot != Slot::Password {
+                    // The tunnel asks for it itself when it needs it.
+                    continue;
+                }
+                self.ask_password(
+                    name,
+                    Some(store),
+                    Some(format!(
+                        "The server refused the password remembered in {} for `{name}`. Enter \
+                         it again; it replaces the remembered one.",
+                        store.describe()
+                    )),
+                );
+                return true;
+            }
+            if store == StoreKind::Vault && !self.vault_unlocked {
+                self.ask_vault(AfterVault::Connect(name.to_owned()));
+                return true;
+            }
+            self.send_secret(
+                SecretWait::Connect(name.to_owned()),
+                SecretOp::Load(secret, store),
             );
             return true;
         }
-        if store == StoreKind::Vault && !self.vault_unlocked {
-            self.ask_vault(AfterVault::Connect(name.to_owned()));
-            return true;
+        false
+    }
+
+    /// Whether this session holds the profile's secret in `slot`.
+    fn has_secret(&self, profile: &str, slot: Slot) -> bool {
+        let ssh = self.ssh_secrets.get(profile);
+        match slot {
+            Slot::Password => self.session_passwords.contains_key(profile),
+            Slot::SshPassword => ssh.is_some_and(|s| s.password.is_some()),
+            Slot::SshPassphrase => ssh.is_some_and(|s| s.passphrase.is_some()),
         }
-        self.send_secret(
-            SecretWait::Connect(name.to_owned()),
-            SecretOp::Load(secret, store),
-        );
-        true
+    }
+
+    /// Holds a secret read from a store for this session.
+    fn put_secret(&mut self, profile: &str, slot: Slot, secret: Secret) {
+        match slot {
+            Slot::Password => {
+                self.session_passwords.insert(profile.to_owned(), secret);
+            }
+            Slot::SshPassword => {
+                self.ssh_secrets
+                    .entry(profile.to_owned())
+                    .or_default()
+                    .password = Some(secret);
+            }
+            Slot::SshPassphrase => {
+                self.ssh_secrets
+                    .entry(profile.to_owned())
+                    .or_default()
+                    .passphrase = Some(secret);
+            }
+        }
     }
 
     /// Keeps `secret` in `store` for the profile (the vault asked for first when locked); the
@@ -121,14 +159,17 @@ impl AppState {
     }
 
     /// A profile was renamed: its remembered secrets follow it.
-    pub(super) fn rename_secrets(&mut self, from: &str, to: &str, source: &PasswordSource) {
+    pub(super) fn rename_secrets(&mut self, from: &str, to: &str, before: &Profile) {
         if from == to {
             return;
         }
         if let Some(pw) = self.session_passwords.remove(from) {
             self.session_passwords.insert(to.to_owned(), pw);
         }
-        let stores = self.reachable_stores(source);
+        if let Some(ssh) = self.ssh_secrets.remove(from) {
+            self.ssh_secrets.insert(to.to_owned(), ssh);
+        }
+        let stores = self.reachable_stores(before);
         if !stores.is_empty() {
             self.send_secret(
                 SecretWait::Change,
@@ -143,9 +184,10 @@ impl AppState {
 
     /// A profile was deleted: its remembered secrets go too (a locked vault drops them when
     /// it is next unlocked).
-    pub(super) fn forget_secrets(&mut self, name: &str, source: &PasswordSource) {
+    pub(super) fn forget_secrets(&mut self, name: &str, profile: &Profile) {
         self.stale_secrets.retain(|s| s.profile != name);
-        let stores = self.reachable_stores(source);
+        self.ssh_secrets.remove(name);
+        let stores = self.reachable_stores(profile);
         if !stores.is_empty() {
             self.send_secret(
                 SecretWait::Change,
@@ -155,12 +197,14 @@ impl AppState {
     }
 
     /// The stores a profile's secrets can be changed in now (a locked vault cannot).
-    fn reachable_stores(&self, source: &PasswordSource) -> Vec<StoreKind> {
-        source
-            .store()
-            .filter(|s| *s == StoreKind::Keyring || self.vault_unlocked)
+    fn reachable_stores(&self, profile: &Profile) -> Vec<StoreKind> {
+        let mut stores: Vec<StoreKind> = stored_slots(profile)
             .into_iter()
-            .collect()
+            .map(|(_, store)| store)
+            .filter(|s| *s == StoreKind::Keyring || self.vault_unlocked)
+            .collect();
+        stores.dedup();
+        stores
     }
 
     /// The server refused a remembered password: the next connect asks for it again.
@@ -251,9 +295,14 @@ impl AppState {
                 }
             }
             (SecretWait::Unlock, SecretAnswer::VaultUnlocked(result)) => self.vault_tried(result),
-            (SecretWait::Connect(profile), SecretAnswer::Loaded { store, result, .. }) => {
-                self.password_loaded(&profile, store, result);
-            }
+            (
+                SecretWait::Connect(profile),
+                SecretAnswer::Loaded {
+                    name,
+                    store,
+                    result,
+                },
+            ) => self.secret_loaded(&profile, &name, store, result),
             (
                 SecretWait::Keep,
                 SecretAnswer::Kept {
@@ -324,15 +373,44 @@ impl AppState {
         self.send_secret(SecretWait::Prune, SecretOp::PruneVault(names));
     }
 
-    fn password_loaded(
+    fn secret_loaded(
         &mut self,
         profile: &str,
+        name: &SecretName,
         store: StoreKind,
         result: Result<Option<Secret>, SecretError>,
     ) {
+        if name.slot != Slot::Password {
+            // An SSH secret the store cannot give: the tunnel asks for it when it needs it.
+            match result {
+                Ok(Some(secret)) => self.put_secret(profile, name.slot, secret),
+                Ok(None) => {
+                    self.stale_secrets.insert(name.clone());
+                }
+                Err(SecretError::VaultLocked) => {
+                    self.vault_unlocked = false;
+                    self.ask_vault(AfterVault::Connect(profile.to_owned()));
+                    return;
+                }
+                Err(e) => {
+                    self.stale_secrets.insert(name.clone());
+                    self.notify(
+                        Level::Warning,
+                        format!(
+                            "the {} of `{profile}` could not be read from {}: {e}; it is asked for \
+                             instead",
+                            name.slot.describe(),
+                            store.describe()
+                        ),
+                    );
+                }
+            }
+            self.connect_profile(profile);
+            return;
+        }
         match result {
             Ok(Some(secret)) => {
-                self.session_passwords.insert(profile.to_owned(), secret);
+                self.put_secret(profile, Slot::Password, secret);
                 self.connect_profile(profile);
             }
             Ok(None) => self.ask_password(
@@ -372,12 +450,10 @@ impl AppState {
         match result {
             Ok(()) => {
                 self.stale_secrets.remove(name);
-                let wanted = PasswordSource::stored_in(store);
                 let Some(mut profile) = self.profiles.get(&name.profile).cloned() else {
                     return;
                 };
-                if name.slot == Slot::Password && profile.connection.password_source() != &wanted {
-                    profile.connection.set_password_source(wanted);
+                if point_at(&mut profile, name.slot, store) {
                     let old = profile.name.clone();
                     match self.profiles.update(&old, profile) {
                         Ok(()) => self.save_profiles(),
@@ -405,5 +481,55 @@ impl AppState {
                 ),
             ),
         }
+    }
+}
+
+/// The secrets of `profile` remembered in a store: its password, and its SSH password or key
+/// passphrase.
+pub(crate) fn stored_slots(profile: &Profile) -> Vec<(Slot, StoreKind)> {
+    let mut slots = Vec::new();
+    if let Some(store) = profile.connection.password_source().store() {
+        slots.push((Slot::Password, store));
+    }
+    if let Some(ssh) = &profile.ssh {
+        match &ssh.auth {
+            SshAuth::Password(source) => {
+                if let Some(store) = source.store() {
+                    slots.push((Slot::SshPassword, store));
+                }
+            }
+            SshAuth::Auto | SshAuth::Agent | SshAuth::Key(_) => {
+                if let Some(store) = ssh.passphrase.store() {
+                    slots.push((Slot::SshPassphrase, store));
+                }
+            }
+        }
+    }
+    slots
+}
+
+/// Makes the profile read `slot` from `store`; whether it changed.
+fn point_at(profile: &mut Profile, slot: Slot, store: StoreKind) -> bool {
+    let wanted = PasswordSource::stored_in(store);
+    match slot {
+        Slot::Password => {
+            let changed = profile.connection.password_source() != &wanted;
+            profile.connection.set_password_source(wanted);
+            changed
+        }
+        Slot::SshPassword => match profile.ssh.as_mut() {
+            Some(ssh) if ssh.auth != SshAuth::Password(wanted.clone()) => {
+                ssh.auth = SshAuth::Password(wanted);
+                true
+            }
+            _ => false,
+        },
+        Slot::SshPassphrase => match profile.ssh.as_mut() {
+            Some(ssh) if ssh.passphrase != wanted => {
+                ssh.passphrase = wanted;
+                true
+            }
+            _ => false,
+        },
     }
 }

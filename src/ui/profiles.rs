@@ -693,25 +693,7 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &m
         if prompt.text.is_empty() && !r.has_focus() {
             r.request_focus();
         }
-        ui.horizontal(|ui| {
-            ui.label("Remember:");
-            ui.radio_value(&mut prompt.remember, None, "This session only");
-            ui.radio_value(
-                &mut prompt.remember,
-                Some(StoreKind::Keyring),
-                "In the OS keyring",
-            );
-            ui.radio_value(&mut prompt.remember, Some(StoreKind::Vault), "In the vault");
-        });
-        ui.weak(match prompt.remember {
-            None => "Kept in memory until the app closes; asked for again next time.",
-            Some(StoreKind::Keyring) => {
-                "Kept by the system's keyring (Secret Service, Keychain, Credential Manager)."
-            }
-            Some(StoreKind::Vault) => {
-                "Kept in the vault file, encrypted with a passphrase asked once per session."
-            }
-        });
+        remember_row(ui, &mut prompt.remember);
         // The dialog is modal: Enter anywhere in it connects.
         if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
             submit = true;
@@ -726,6 +708,25 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &m
     } else if cancel {
         actions.push(Action::CancelPassword);
     }
+}
+
+/// Where a typed secret is kept: this session only, the OS keyring or the vault.
+fn remember_row(ui: &mut egui::Ui, remember: &mut Option<StoreKind>) {
+    ui.horizontal(|ui| {
+        ui.label("Remember:");
+        ui.radio_value(remember, None, "This session only");
+        ui.radio_value(remember, Some(StoreKind::Keyring), "In the OS keyring");
+        ui.radio_value(remember, Some(StoreKind::Vault), "In the vault");
+    });
+    ui.weak(match remember {
+        None => "Kept in memory until the app closes; asked for again next time.",
+        Some(StoreKind::Keyring) => {
+            "Kept by the system's keyring (Secret Service, Keychain, Credential Manager)."
+        }
+        Some(StoreKind::Vault) => {
+            "Kept in the vault file, encrypted with a passphrase asked once per session."
+        }
+    });
 }
 
 /// The vault's passphrase: asked once per session, twice (to be sure of it) for a new vault.
@@ -849,7 +850,6 @@ pub fn ssh_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Ac
             }
         };
         if let Some(label) = secret_label {
-            ui.label("It is kept in memory for this session only.");
             let l = ui.label(label);
             let r = ui
                 .add(egui::TextEdit::singleline(&mut prompt.text).password(true))
@@ -857,6 +857,7 @@ pub fn ssh_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Ac
             if prompt.text.is_empty() && !r.has_focus() {
                 r.request_focus();
             }
+            remember_row(ui, &mut prompt.remember);
             if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                 submit = true;
             }

@@ -2,7 +2,8 @@
 //!
 //! A spec is what a profile stores. It never holds a password: a password is either asked for
 //! when connecting, read from an environment variable named in the spec, or (when a URL with an
-//! inline password is pasted) kept in memory for this session only.
+//! inline password is pasted) kept in memory for this session only, or remembered in the OS
+//! keyring or the vault (`config::secrets`), where the spec only says which.
 
 mod ssh;
 mod urls;

@@ -123,6 +123,13 @@ pub struct SshSpec {
     pub accept_new: bool,
     /// The ssh config file whose `Host` aliases apply; `~/.ssh/config` when `None`.
     pub config_file: Option<PathBuf>,
+    /// Where an encrypted key file's passphrase is remembered (`None`: asked when needed).
+    #[serde(skip_serializing_if = "is_none_source")]
+    pub passphrase: PasswordSource,
+}
+
+fn is_none_source(source: &PasswordSource) -> bool {
+    *source == PasswordSource::None
 }
 
 impl Default for SshSpec {
@@ -138,6 +145,7 @@ impl Default for SshSpec {
             known_hosts: None,
             accept_new: false,
             config_file: None,
+            passphrase: PasswordSource::None,
         }
     }
 }

@@ -142,19 +142,29 @@ mod imp {
     ) -> Result<Option<Vec<u8>>, SecretError> {
         let ss = connect(bus).await?;
         let account = name.account();
-        let found = ss
-            .search_items(attributes(&account))
-            .await
-            .map_err(failed)?;
-        if let Some(item) = found.unlocked.first() {
-            return item.get_secret().await.map(Some).map_err(failed);
+        // An item found can be deleted before it is read (another process, or this one
+        // removing the profile): then it is searched for again, and gone means none.
+        let mut last = None;
+        for _ in 0..3 {
+            let found = ss
+                .search_items(attributes(&account))
+                .await
+                .map_err(failed)?;
+            let read = if let Some(item) = found.unlocked.first() {
+                item.get_secret().await
+            } else if let Some(item) = found.locked.first() {
+                // Unlocking shows the keyring's own prompt on a desktop; bounded by the caller.
+                item.unlock().await.map_err(failed)?;
+                item.get_secret().await
+            } else {
+                return Ok(None);
+            };
+            match read {
+                Ok(secret) => return Ok(Some(secret)),
+                Err(e) => last = Some(failed(e)),
+            }
         }
-        let Some(item) = found.locked.first() else {
-            return Ok(None);
-        };
-        // Unlocking shows the keyring's own prompt on a desktop; bounded by the caller.
-        item.unlock().await.map_err(failed)?;
-        item.get_secret().await.map(Some).map_err(failed)
+        Err(last.unwrap_or_else(|| SecretError::Keyring("the entry could not be read".into())))
     }
 
     pub(super) async fn set(
