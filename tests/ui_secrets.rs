@@ -326,3 +326,56 @@ fn connected_app(app: &App) -> bool {
         .active_session()
         .is_some_and(|s| s.status == SessionStatus::Connected)
 }
+
+#[test]
+fn a_tab_reopened_at_start_asks_for_the_vault_and_takes_typing_at_once() {
+    let redis = seeded_redis();
+    let cfg = tempfile::tempdir().expect("cfg");
+    save_profile(cfg.path(), redis.port, PasswordSource::Vault);
+    {
+        let mut vault = cache_console::config::secrets::Vault::in_dir(cfg.path());
+        vault
+            .unlock(&cache_console::config::connection::Secret::new(
+                "vault master",
+            ))
+            .expect("new vault");
+        vault
+            .set(
+                &cache_console::config::secrets::SecretName::new(
+                    "prod",
+                    cache_console::config::secrets::Slot::Password,
+                ),
+                &cache_console::config::connection::Secret::new(PASSWORD),
+            )
+            .expect("kept");
+    }
+    let loaded = ProfileStore::load_from(cfg.path());
+    let mut state = AppState::new(loaded.store, None);
+    state.secret_places = SecretPlaces {
+        keyring: Keyring::on_bus(dead_bus()),
+        vault_dir: cfg.path().to_path_buf(),
+    };
+    state.restore_ui(&cache_console::config::uistate::UiState {
+        tabs: vec![cache_console::config::uistate::OpenTab {
+            profile: "prod".into(),
+            db: 0,
+        }],
+        ..Default::default()
+    });
+    let mut h = harness(state);
+    run_until(&mut h, "the unlock dialog", |app| {
+        app.state
+            .vault_prompt
+            .as_ref()
+            .is_some_and(|p| p.status.is_some())
+    });
+    // Settles: nothing repaints for ever while the dialog waits.
+    h.run();
+    h.get_by_label("Unlock the vault");
+    // Typing goes to the passphrase without a click first.
+    h.get_by_label("Vault passphrase").type_text("vault master");
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    wait_listed(&mut h);
+    assert!(connected(&h));
+}

@@ -93,6 +93,8 @@ pub struct PasswordPrompt {
     pub remember: Option<crate::config::secrets::StoreKind>,
     /// Why the password is asked for (a store that could not give it, a refused one).
     pub note: Option<String>,
+    /// The field was given keyboard focus (once, as the dialog opened).
+    pub focused: bool,
 }
 
 /// Something a window loads in the background: nothing yet, loading, or the answer.
@@ -192,6 +194,8 @@ pub struct SshPrompt {
     pub text: String,
     /// Keep the passphrase or password in this store (`None`: this session only).
     pub remember: Option<crate::config::secrets::StoreKind>,
+    /// The field was given keyboard focus (once, as the dialog opened).
+    pub focused: bool,
 }
 
 /// App-level requests awaiting their answer.
@@ -419,6 +423,7 @@ impl AppState {
                 question: error,
                 text: String::new(),
                 remember,
+                focused: false,
             });
         }
     }

@@ -37,6 +37,8 @@ pub struct VaultPrompt {
     pub busy: bool,
     /// What goes on once it is unlocked.
     pub then: Vec<AfterVault>,
+    /// The passphrase field was given keyboard focus (again after each refusal).
+    pub focused: bool,
 }
 
 /// What an answer from the secret stores is for.
@@ -75,6 +77,7 @@ impl AppState {
             text: String::new(),
             remember,
             note,
+            focused: false,
         });
     }
 
@@ -338,6 +341,7 @@ impl AppState {
                     return;
                 };
                 prompt.busy = false;
+                prompt.focused = false;
                 if matches!(e, SecretError::VaultCorrupt { .. }) {
                     // The damaged file was moved aside: what is typed next makes a new vault.
                     prompt.status = Some(VaultStatus::Missing);

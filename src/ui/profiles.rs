@@ -556,7 +556,7 @@ fn tls_rows(ui: &mut egui::Ui, form: &mut ProfileForm) -> bool {
 /// Where the password comes from, and the password itself when it is typed here.
 fn password_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) {
     ui.label("Password");
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.radio_value(&mut form.password_mode, PasswordMode::None, "None");
         ui.radio_value(
             &mut form.password_mode,
@@ -579,15 +579,16 @@ fn password_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems)
     match form.password_mode {
         PasswordMode::None => {}
         PasswordMode::Ask | PasswordMode::Keyring | PasswordMode::Vault => {
+            let editing = form.original_name.is_some();
             let (label, hint) = match form.password_mode {
-                PasswordMode::Keyring => (
-                    "Password (kept in the OS keyring)",
-                    "empty: keep the remembered one",
-                ),
-                PasswordMode::Vault => (
-                    "Password (kept in the vault)",
-                    "empty: keep the remembered one",
-                ),
+                PasswordMode::Keyring if editing => {
+                    ("Password to remember", "empty: keep the one in the keyring")
+                }
+                PasswordMode::Keyring => ("Password to remember", "kept in the OS keyring on save"),
+                PasswordMode::Vault if editing => {
+                    ("Password to remember", "empty: keep the one in the vault")
+                }
+                PasswordMode::Vault => ("Password to remember", "kept in the vault on save"),
                 _ => ("Password (this session)", "never saved to disk"),
             };
             let l = ui.label(label);
@@ -690,8 +691,11 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &m
         let r = ui
             .add(egui::TextEdit::singleline(&mut prompt.text).password(true))
             .labelled_by(l.id);
-        if prompt.text.is_empty() && !r.has_focus() {
+        // Focus once as the dialog opens: asking every frame fights the window system over
+        // keyboard focus (on X11 it repaints without end and typing is lost).
+        if !prompt.focused {
             r.request_focus();
+            prompt.focused = true;
         }
         remember_row(ui, &mut prompt.remember);
         // The dialog is modal: Enter anywhere in it connects.
@@ -762,13 +766,15 @@ pub fn vault_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut 
         let r = ui
             .add(egui::TextEdit::singleline(&mut prompt.passphrase).password(true))
             .labelled_by(l.id);
-        if prompt.passphrase.is_empty() && !r.has_focus() && !creating {
-            r.request_focus();
-        }
         if creating {
             let l = ui.label("Passphrase again");
             ui.add(egui::TextEdit::singleline(&mut prompt.confirm).password(true))
                 .labelled_by(l.id);
+        }
+        // Typing goes to the passphrase at once (again after a refusal), asked once.
+        if !prompt.focused && prompt.status.is_some() && !prompt.busy {
+            r.request_focus();
+            prompt.focused = true;
         }
         if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
             submit = true;
@@ -854,8 +860,9 @@ pub fn ssh_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Ac
             let r = ui
                 .add(egui::TextEdit::singleline(&mut prompt.text).password(true))
                 .labelled_by(l.id);
-            if prompt.text.is_empty() && !r.has_focus() {
+            if !prompt.focused {
                 r.request_focus();
+                prompt.focused = true;
             }
             remember_row(ui, &mut prompt.remember);
             if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
