@@ -108,6 +108,35 @@ fn a_password_kept_in_the_keyring_is_read_by_the_next_run_and_goes_with_its_prof
         Vec::<std::path::PathBuf>::new()
     );
 
+    // Back to asking: the keyring entry goes, the profile asks again.
+    let out = on_bus(cfg.path(), &keyring.address)
+        .args(["profiles", "set-password", "prod", "--store", "ask"])
+        .output()
+        .expect("ask");
+    ok(&out);
+    assert_eq!(keyring.password_of("prod"), None);
+    let listed = ok(&on_bus(cfg.path(), &keyring.address)
+        .args(["profiles", "list"])
+        .output()
+        .expect("list"));
+    assert!(!listed.contains("password in"), "{listed}");
+    let out = on_bus(cfg.path(), &keyring.address)
+        .args(["keys", "--profile", "prod", "kept:*"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("keys");
+    assert_eq!(out.status.code(), Some(1), "it asks now: {}", stderr(&out));
+    ok(&run(
+        on_bus(cfg.path(), &keyring.address).args([
+            "profiles",
+            "set-password",
+            "prod",
+            "--store",
+            "keyring",
+        ]),
+        &format!("{PASSWORD}\n"),
+    ));
+
     ok(&on_bus(cfg.path(), &keyring.address)
         .args(["profiles", "remove", "prod"])
         .output()

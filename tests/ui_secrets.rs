@@ -17,6 +17,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 const PASSWORD: &str = "ui-remembered-Pw-33";
+const NEW_PASSWORD: &str = "ui-rotated-Pw-44";
 
 fn seeded_redis() -> RedisServer {
     let redis = RedisServer::start_with(Some(PASSWORD));
@@ -124,6 +125,67 @@ fn a_password_remembered_in_the_keyring_connects_after_a_restart_without_asking(
         files_holding(cfg.path(), PASSWORD),
         Vec::<std::path::PathBuf>::new()
     );
+
+    // The server's password changes: the remembered one is refused, asked for again with the
+    // reason, and the new one replaces it in the keyring.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg(NEW_PASSWORD)
+        .query::<()>(
+            &mut redis::Client::open(format!("redis://:{PASSWORD}@127.0.0.1:{}/", redis.port))
+                .expect("client")
+                .get_connection()
+                .expect("conn"),
+        )
+        .expect("new password");
+    let mut h = app(cfg.path(), &keyring.address);
+    connect(&mut h);
+    run_until(&mut h, "the refusal", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| matches!(s.status, SessionStatus::Failed(_)))
+    });
+    h.get_by_label("Retry").click();
+    run_until(&mut h, "the password dialog", |app| {
+        app.state.password_prompt.is_some()
+    });
+    h.get_by_label_contains("The server refused the password remembered in the OS keyring");
+    type_into(&mut h, "Password", NEW_PASSWORD);
+    h.key_press(egui::Key::Enter);
+    wait_listed(&mut h);
+    run_until(&mut h, "the keyring to hold the new password", |_| {
+        keyring.password_of("prod").as_deref() == Some(NEW_PASSWORD)
+    });
+    drop(h);
+
+    // The entry removed behind the console's back: said, and asked for.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(
+            keyring
+                .keyring()
+                .delete(&cache_console::config::secrets::SecretName::new(
+                    "prod",
+                    cache_console::config::secrets::Slot::Password,
+                )),
+        )
+        .expect("removed");
+    let mut h = app(cfg.path(), &keyring.address);
+    connect(&mut h);
+    run_until(&mut h, "the password dialog", |app| {
+        app.state.password_prompt.is_some()
+    });
+    h.get_by_label_contains("No password is remembered for `prod` in the OS keyring");
+    type_into(&mut h, "Password", NEW_PASSWORD);
+    h.key_press(egui::Key::Enter);
+    wait_listed(&mut h);
+    run_until(&mut h, "the keyring to hold it again", |_| {
+        keyring.password_of("prod").as_deref() == Some(NEW_PASSWORD)
+    });
+    drop(h);
 
     // Deleted with its profile.
     let mut h = app(cfg.path(), &keyring.address);
