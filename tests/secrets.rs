@@ -30,6 +30,14 @@ fn run(cmd: &mut Command, stdin: &str) -> std::process::Output {
     child.wait_with_output().expect("wait")
 }
 
+/// `profiles set-password prod --store STORE` with the password piped on stdin.
+fn set_password(cmd: &mut Command, store: &str) -> std::process::Output {
+    run(
+        cmd.args(["profiles", "set-password", "prod", "--store", store]),
+        &format!("{PASSWORD}\n"),
+    )
+}
+
 fn on_bus(cfg: &std::path::Path, bus: &str) -> Command {
     let mut cmd = cli(cfg);
     cmd.env("DBUS_SESSION_BUS_ADDRESS", bus)
@@ -66,16 +74,7 @@ fn a_password_kept_in_the_keyring_is_read_by_the_next_run_and_goes_with_its_prof
         .output()
         .expect("add"));
 
-    let out = run(
-        on_bus(cfg.path(), &keyring.address).args([
-            "profiles",
-            "set-password",
-            "prod",
-            "--store",
-            "keyring",
-        ]),
-        &format!("{PASSWORD}\n"),
-    );
+    let out = set_password(&mut on_bus(cfg.path(), &keyring.address), "keyring");
     ok(&out);
     assert!(
         stderr(&out).contains("remembered in the OS keyring"),
@@ -126,15 +125,9 @@ fn a_password_kept_in_the_keyring_is_read_by_the_next_run_and_goes_with_its_prof
         .output()
         .expect("keys");
     assert_eq!(out.status.code(), Some(1), "it asks now: {}", stderr(&out));
-    ok(&run(
-        on_bus(cfg.path(), &keyring.address).args([
-            "profiles",
-            "set-password",
-            "prod",
-            "--store",
-            "keyring",
-        ]),
-        &format!("{PASSWORD}\n"),
+    ok(&set_password(
+        &mut on_bus(cfg.path(), &keyring.address),
+        "keyring",
     ));
 
     ok(&on_bus(cfg.path(), &keyring.address)
@@ -159,16 +152,7 @@ fn without_a_secret_service_the_console_says_so_and_asks_instead() {
         .expect("add"));
     let before = std::fs::read(cfg.path().join("profiles.ron")).expect("profiles");
 
-    let out = run(
-        on_bus(cfg.path(), &dead_bus()).args([
-            "profiles",
-            "set-password",
-            "prod",
-            "--store",
-            "keyring",
-        ]),
-        &format!("{PASSWORD}\n"),
-    );
+    let out = set_password(&mut on_bus(cfg.path(), &dead_bus()), "keyring");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let message = stderr(&out);
     assert!(message.contains("`prod`"), "{message}");
@@ -183,15 +167,9 @@ fn without_a_secret_service_the_console_says_so_and_asks_instead() {
     // A profile that says its password is in the keyring, on a machine without one: the
     // reason is said and the password asked for (here from the variable), never a crash.
     let keyring = SecretService::start();
-    ok(&run(
-        on_bus(cfg.path(), &keyring.address).args([
-            "profiles",
-            "set-password",
-            "prod",
-            "--store",
-            "keyring",
-        ]),
-        &format!("{PASSWORD}\n"),
+    ok(&set_password(
+        &mut on_bus(cfg.path(), &keyring.address),
+        "keyring",
     ));
     drop(keyring);
     let out = on_bus(cfg.path(), &dead_bus())
@@ -228,10 +206,7 @@ fn the_vault_keeps_a_password_refuses_a_wrong_passphrase_and_survives_damage() {
         .args(["profiles", "add", "prod", &url])
         .output()
         .expect("add"));
-    ok(&run(
-        with("master pass").args(["profiles", "set-password", "prod", "--store", "vault"]),
-        &format!("{PASSWORD}\n"),
-    ));
+    ok(&set_password(&mut with("master pass"), "vault"));
     let sealed = std::fs::read(&vault).expect("vault written");
     {
         use std::os::unix::fs::PermissionsExt as _;

@@ -160,19 +160,7 @@ fn a_password_remembered_in_the_keyring_connects_after_a_restart_without_asking(
     drop(h);
 
     // The entry removed behind the console's back: said, and asked for.
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(
-            keyring
-                .keyring()
-                .delete(&cache_console::config::secrets::SecretName::new(
-                    "prod",
-                    cache_console::config::secrets::Slot::Password,
-                )),
-        )
-        .expect("removed");
+    keyring.remove_password("prod");
     let mut h = app(cfg.path(), &keyring.address);
     connect(&mut h);
     run_until(&mut h, "the password dialog", |app| {
@@ -354,21 +342,10 @@ fn an_ssh_key_passphrase_remembered_in_the_keyring_opens_the_tunnel_after_a_rest
         },
     );
     drop(h);
-    let kept = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(
-            keyring
-                .keyring()
-                .get(&cache_console::config::secrets::SecretName::new(
-                    "prod",
-                    cache_console::config::secrets::Slot::SshPassphrase,
-                )),
-        )
-        .expect("keyring answers");
     assert_eq!(
-        kept.map(|s| s.expose().to_owned()).as_deref(),
+        keyring
+            .secret_of("prod", cache_console::config::secrets::Slot::SshPassphrase)
+            .as_deref(),
         Some(PASSPHRASE)
     );
     assert_eq!(

@@ -28,3 +28,16 @@ pub(crate) fn backup_path(path: &Path, why: &str) -> PathBuf {
     }
     candidate
 }
+
+/// Writes `bytes` to `path` atomically and privately (0600 when new): an unguessable temp file
+/// made with `O_EXCL|O_NOFOLLOW` in the same directory, then renamed, so nothing planted there is
+/// ever written through. `fallback` names the file when `path` has no usable name.
+pub(crate) fn write_private(path: &Path, bytes: &[u8], fallback: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(fallback);
+    crate::core::safefs::SafeDir::open_or_create(dir)
+        .and_then(|d| d.write_atomic(name, bytes, Some(0o600)))
+}

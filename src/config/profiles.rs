@@ -500,17 +500,7 @@ impl SaveJob {
             std::fs::copy(&self.path, super::backup_path(&self.path, "before-save"))
                 .map_err(save_err)?;
         }
-        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        let name = self
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(FILE_NAME);
-        // An unguessable temp file made with O_EXCL|O_NOFOLLOW, then renamed: nothing planted
-        // in the directory is ever written through. A new file is private (0600).
-        crate::core::safefs::SafeDir::open_or_create(dir)
-            .and_then(|d| d.write_atomic(name, self.text.as_bytes(), Some(0o600)))
-            .map_err(save_err)
+        super::write_private(&self.path, self.text.as_bytes(), FILE_NAME).map_err(save_err)
     }
 }
 

@@ -116,22 +116,40 @@ impl SecretService {
         cache_console::config::secrets::Keyring::on_bus(self.address.clone())
     }
 
-    /// What the keyring holds for `profile`'s password (read through the console's own code,
-    /// on a runtime of its own).
+    /// What the keyring holds for `profile`'s password.
     pub fn password_of(&self, profile: &str) -> Option<String> {
-        let keyring = self.keyring();
+        self.secret_of(profile, cache_console::config::secrets::Slot::Password)
+    }
+
+    /// What the keyring holds for one of `profile`'s secrets (read through the console's own
+    /// code, on a runtime of its own).
+    pub fn secret_of(
+        &self,
+        profile: &str,
+        slot: cache_console::config::secrets::Slot,
+    ) -> Option<String> {
+        let name = cache_console::config::secrets::SecretName::new(profile, slot);
+        block_on(self.keyring().get(&name))
+            .expect("the test keyring answers")
+            .map(|s| s.expose().to_owned())
+    }
+
+    /// Removes `profile`'s password behind the console's back.
+    pub fn remove_password(&self, profile: &str) {
         let name = cache_console::config::secrets::SecretName::new(
             profile,
             cache_console::config::secrets::Slot::Password,
         );
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime")
-            .block_on(keyring.get(&name))
-            .expect("the test keyring answers")
-            .map(|s| s.expose().to_owned())
+        block_on(self.keyring().delete(&name)).expect("removed");
     }
+}
+
+fn block_on<T>(work: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(work)
 }
 
 fn wait_for(path: &Path, what: &str) {

@@ -237,24 +237,14 @@ impl Vault {
         }
     }
 
-    fn dir_and_name(&self) -> (&Path, &str) {
-        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        let name = self
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or(FILE_NAME);
-        (dir, name)
-    }
-
     fn read_file(&mut self) -> Result<Option<Vec<u8>>, SecretError> {
-        let (dir, name) = self.dir_and_name();
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
         let dir = match SafeDir::open(dir) {
             Ok(dir) => dir,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io_error(&e)),
         };
-        match dir.read(name, MAX_FILE_BYTES + 1) {
+        match dir.read(FILE_NAME, MAX_FILE_BYTES + 1) {
             Ok(Some(bytes)) if bytes.len() as u64 > MAX_FILE_BYTES => {
                 Err(self.set_aside(&format!("it is larger than {} MiB", MAX_FILE_BYTES >> 20)))
             }
@@ -276,10 +266,7 @@ impl Vault {
             reason: e.to_string(),
         })?;
         let sealed = seal(&open.passphrase, &plain, false)?;
-        let (dir, name) = self.dir_and_name();
-        SafeDir::open_or_create(dir)
-            .and_then(|d| d.write_atomic(name, &sealed, Some(0o600)))
-            .map_err(|e| self.io_error(&e))
+        crate::config::write_private(&self.path, &sealed, FILE_NAME).map_err(|e| self.io_error(&e))
     }
 
     /// Moves a damaged vault file aside and says so; the vault is then missing.
