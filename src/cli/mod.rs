@@ -9,6 +9,7 @@ mod report;
 mod secrets;
 mod ssh;
 mod target;
+mod transfer;
 mod write;
 
 use std::io::Write as _;
@@ -308,6 +309,39 @@ pub enum ProfilesCommand {
         /// Profile name.
         name: String,
     },
+    /// Write profiles (all, or the ones named) to FILE, to hand to someone or another machine.
+    /// Secrets are left out unless `--with-secrets`: then they are sealed with a passphrase
+    /// (`CACHE_CONSOLE_EXPORT_PASSPHRASE`, or asked twice on a terminal).
+    Export {
+        /// The file to write (refused when it exists, unless `--yes`).
+        file: std::path::PathBuf,
+        /// The profiles; all when none is named.
+        names: Vec<String>,
+        /// Include the remembered passwords, sealed with a passphrase.
+        #[arg(long)]
+        with_secrets: bool,
+        /// Replace FILE when it exists.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Merge the profiles of FILE into the saved ones, after printing what will happen.
+    Import {
+        /// The file.
+        file: std::path::PathBuf,
+        /// Its format; detected when left out.
+        #[arg(long, value_name = "FORMAT")]
+        from: Option<ImportFormat>,
+        /// What to do when a name is taken.
+        #[arg(long, value_name = "CHOICE", default_value = "skip")]
+        on_conflict: OnConflict,
+        /// Where the passwords the file brings go (sealed ones are opened with
+        /// `CACHE_CONSOLE_IMPORT_PASSPHRASE` or a passphrase asked on a terminal).
+        #[arg(long, value_name = "STORE", default_value = "drop")]
+        secrets: ImportSecrets,
+        /// Print what would happen, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Remember a profile's password in the OS keyring or the vault, or go back to asking.
     /// The password comes from `CACHE_CONSOLE_PASSWORD`, the terminal, or one line of stdin;
     /// the vault's passphrase from `CACHE_CONSOLE_VAULT_PASSPHRASE` or the terminal.
@@ -318,6 +352,37 @@ pub enum ProfilesCommand {
         #[arg(long, value_name = "STORE")]
         store: PasswordStore,
     },
+}
+
+/// How `profiles import` reads its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// A Cache Console export (`profiles export`).
+    CacheConsole,
+    /// One connection URL per line (`redis://…`, `memcached://…`, …; `#` comments).
+    Urls,
+}
+
+/// What `profiles import` does with a profile whose name is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnConflict {
+    /// Keep the saved one.
+    Skip,
+    /// Add the incoming one as `name (2)`.
+    Rename,
+    /// Replace the saved one.
+    Replace,
+}
+
+/// Where `profiles import` keeps the passwords a file brings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportSecrets {
+    /// The OS keyring.
+    Keyring,
+    /// The vault.
+    Vault,
+    /// Nowhere: the profiles ask for them.
+    Drop,
 }
 
 /// Where `profiles set-password` keeps a password.

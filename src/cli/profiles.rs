@@ -89,6 +89,19 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
             }
             Ok(())
         }
+        ProfilesCommand::Export {
+            file,
+            names,
+            with_secrets,
+            yes,
+        } => super::transfer::export(&store, &file, &names, with_secrets, yes),
+        ProfilesCommand::Import {
+            file,
+            from,
+            on_conflict,
+            secrets,
+            dry_run,
+        } => super::transfer::import(&mut store, &file, from, on_conflict, secrets, dry_run),
         ProfilesCommand::SetPassword {
             name,
             store: wanted,

@@ -165,6 +165,13 @@ pub(super) async fn open(target: &Target) -> Result<Box<dyn CacheBackend>, Failu
 
 /// Runs a command's async work to its end.
 pub(super) fn block_on(future: impl Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
+    block_on_value(future)
+}
+
+/// Runs async work to its end and hands back what it made.
+pub(super) fn block_on_value<T>(
+    future: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

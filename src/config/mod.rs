@@ -10,6 +10,7 @@ pub mod demo;
 pub mod envimport;
 pub mod profiles;
 pub mod secrets;
+pub mod transfer;
 pub mod uistate;
 
 /// A free backup name beside `path`: `profiles.ron.<why>-<unix time>.bak`.

@@ -413,7 +413,7 @@ impl AppState {
             // A remembered one that failed is offered to be replaced in its store.
             let remember = self.profiles.get(profile).and_then(|p| {
                 let slot = ssh_slot(&error)?;
-                secrets::stored_slots(p)
+                crate::config::secrets::stored_slots(p)
                     .into_iter()
                     .find_map(|(s, store)| (s == slot).then_some(store))
             });

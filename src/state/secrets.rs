@@ -7,9 +7,9 @@
 //! connection goes on with what is typed.
 
 use super::{AppPending, AppState, Level, PasswordPrompt};
-use crate::config::connection::{PasswordSource, Secret, SshAuth};
+use crate::config::connection::Secret;
 use crate::config::profiles::Profile;
-use crate::config::secrets::{SecretError, SecretName, Slot, StoreKind, VaultStatus};
+use crate::config::secrets::{SecretError, SecretName, Slot, StoreKind, VaultStatus, stored_slots};
 use crate::service::{AppCommand, SecretAnswer, SecretOp};
 
 /// What waits for the vault to be unlocked.
@@ -457,7 +457,7 @@ impl AppState {
                 let Some(mut profile) = self.profiles.get(&name.profile).cloned() else {
                     return;
                 };
-                if point_at(&mut profile, name.slot, store) {
+                if crate::config::transfer::remember_in(&mut profile, name.slot, store) {
                     let old = profile.name.clone();
                     match self.profiles.update(&old, profile) {
                         Ok(()) => self.save_profiles(),
@@ -485,55 +485,5 @@ impl AppState {
                 ),
             ),
         }
-    }
-}
-
-/// The secrets of `profile` remembered in a store: its password, and its SSH password or key
-/// passphrase.
-pub(crate) fn stored_slots(profile: &Profile) -> Vec<(Slot, StoreKind)> {
-    let mut slots = Vec::new();
-    if let Some(store) = profile.connection.password_source().store() {
-        slots.push((Slot::Password, store));
-    }
-    if let Some(ssh) = &profile.ssh {
-        match &ssh.auth {
-            SshAuth::Password(source) => {
-                if let Some(store) = source.store() {
-                    slots.push((Slot::SshPassword, store));
-                }
-            }
-            SshAuth::Auto | SshAuth::Agent | SshAuth::Key(_) => {
-                if let Some(store) = ssh.passphrase.store() {
-                    slots.push((Slot::SshPassphrase, store));
-                }
-            }
-        }
-    }
-    slots
-}
-
-/// Makes the profile read `slot` from `store`; whether it changed.
-fn point_at(profile: &mut Profile, slot: Slot, store: StoreKind) -> bool {
-    let wanted = PasswordSource::stored_in(store);
-    match slot {
-        Slot::Password => {
-            let changed = profile.connection.password_source() != &wanted;
-            profile.connection.set_password_source(wanted);
-            changed
-        }
-        Slot::SshPassword => match profile.ssh.as_mut() {
-            Some(ssh) if ssh.auth != SshAuth::Password(wanted.clone()) => {
-                ssh.auth = SshAuth::Password(wanted);
-                true
-            }
-            _ => false,
-        },
-        Slot::SshPassphrase => match profile.ssh.as_mut() {
-            Some(ssh) if ssh.passphrase != wanted => {
-                ssh.passphrase = wanted;
-                true
-            }
-            _ => false,
-        },
     }
 }

@@ -185,6 +185,27 @@ pub(crate) fn usable(
         .map_err(|_| unusable("it is not text"))
 }
 
+/// The secrets of `profile` remembered in a store: its password, and its SSH password or key
+/// passphrase.
+#[must_use]
+pub fn stored_slots(profile: &crate::config::profiles::Profile) -> Vec<(Slot, StoreKind)> {
+    use crate::config::connection::SshAuth;
+    let mut slots = Vec::new();
+    if let Some(store) = profile.connection.password_source().store() {
+        slots.push((Slot::Password, store));
+    }
+    if let Some(ssh) = &profile.ssh {
+        let source = match &ssh.auth {
+            SshAuth::Password(source) => source.store().map(|s| (Slot::SshPassword, s)),
+            SshAuth::Auto | SshAuth::Agent | SshAuth::Key(_) => {
+                ssh.passphrase.store().map(|s| (Slot::SshPassphrase, s))
+            }
+        };
+        slots.extend(source);
+    }
+    slots
+}
+
 /// Where remembered secrets are kept: which keyring, and the directory of the vault file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretPlaces {
