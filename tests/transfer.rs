@@ -306,3 +306,159 @@ fn clashing_names_follow_the_choice_and_a_url_list_imports_with_notes() {
         "a dropped password is asked for"
     );
 }
+
+/// The fixtures of the other tools' files, as their own code writes them.
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/import/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn other_tools_files_are_detected_previewed_and_say_what_they_cannot_bring() {
+    let cfg = common::config_dir();
+    let bus = dead_bus();
+    for (file, names) in [
+        (
+            "tinyrdm-connections.yaml",
+            &[
+                "prod-cache",
+                "prod-sentinel",
+                "local-cluster",
+                "local-socket",
+            ][..],
+        ),
+        (
+            "tinyrdm-export.zip",
+            &["prod-cache", "via-password-bastion"],
+        ),
+        (
+            "redisinsight-export.json",
+            &["df-cache (TLS)", "cluster-seed", "sentinel-group"],
+        ),
+        (
+            "ardm-connections.ano",
+            &["ardm-main", "ardm-sentinel", "10.2.0.11:7001"],
+        ),
+        ("resp-connections.json", &["resp-local", "staging"]),
+    ] {
+        let path = fixture(file);
+        let plan = ok(&run(
+            cfg.path(),
+            &bus,
+            &["profiles", "import", &path, "--dry-run"],
+        ));
+        for name in names {
+            assert!(plan.contains(&format!("add\t{name}\n")), "{file}: {plan}");
+        }
+        assert!(plan.contains("note\t"), "{file}: {plan}");
+        for secret in ["s3cret-prod", "ri-pass-1", "ardm-pass", "resp-pass"] {
+            assert!(!plan.contains(secret), "{file}: {plan}");
+        }
+    }
+    assert!(profiles(cfg.path()).is_empty(), "dry runs change nothing");
+
+    // Named as the wrong tool: refused with that tool's name, nothing merged.
+    let wrong = run(
+        cfg.path(),
+        &bus,
+        &[
+            "profiles",
+            "import",
+            &fixture("resp-connections.json"),
+            "--from",
+            "tinyrdm",
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(stderr(&wrong).contains("Tiny RDM"), "{}", stderr(&wrong));
+    assert!(profiles(cfg.path()).is_empty());
+}
+
+#[test]
+fn a_tiny_rdm_connection_imports_into_its_group_with_its_password_in_the_vault() {
+    let redis = RedisServer::start_with(Some(PASSWORD));
+    let mut c = redis.client().get_connection().expect("conn");
+    for i in 0..4 {
+        redis::cmd("SET")
+            .arg(format!("tiny:{i}"))
+            .arg(i)
+            .query::<()>(&mut c)
+            .expect("seed");
+    }
+    let cfg = common::config_dir();
+    let downloads = tempfile::tempdir().expect("dir");
+    let file = downloads.path().join("connections.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "- name: Team\n  type: group\n  connections:\n    - name: shared-cache\n      \
+             network: tcp\n      addr: 127.0.0.1\n      port: {}\n      password: {PASSWORD}\n      \
+             key_separator: '/'\n      mark_color: '#4ECF60'\n",
+            redis.port
+        ),
+    )
+    .expect("write");
+    let out = cli(cfg.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", dead_bus())
+        .env("CACHE_CONSOLE_VAULT_PASSPHRASE", "my vault")
+        .args(["profiles", "import"])
+        .arg(&file)
+        .args(["--secrets", "vault"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("import");
+    ok(&out);
+    assert!(
+        stderr(&out).contains("1 secret(s) kept"),
+        "{}",
+        stderr(&out)
+    );
+    let listed = ok(&run(
+        cfg.path(),
+        &dead_bus(),
+        &["profiles", "list", "--group", "Team"],
+    ));
+    assert!(
+        listed.contains("shared-cache\t")
+            && listed.contains("group Team")
+            && listed.contains("green")
+            && listed.contains("password in the vault"),
+        "{listed}"
+    );
+    let saved = profiles(cfg.path());
+    assert_eq!(saved[0].delimiter, "/");
+    let keys = ok(&cli(cfg.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", dead_bus())
+        .env("CACHE_CONSOLE_VAULT_PASSPHRASE", "my vault")
+        .args(["keys", "--profile", "shared-cache", "--count"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("keys"));
+    assert_eq!(keys.trim(), "4");
+    assert_eq!(
+        files_holding(cfg.path(), PASSWORD),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    // Moved out of its group, and into another, from the command line.
+    ok(&run(
+        cfg.path(),
+        &dead_bus(),
+        &["profiles", "group", "shared-cache"],
+    ));
+    assert_eq!(profiles(cfg.path())[0].group, None);
+    ok(&run(
+        cfg.path(),
+        &dead_bus(),
+        &["profiles", "group", "shared-cache", "Ops"],
+    ));
+    assert_eq!(profiles(cfg.path())[0].group.as_deref(), Some("Ops"));
+    let bad = run(
+        cfg.path(),
+        &dead_bus(),
+        &["profiles", "group", "shared-cache", "bad\nname"],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}

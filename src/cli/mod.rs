@@ -285,8 +285,12 @@ pub struct StatsArgs {
 /// `profiles` actions.
 #[derive(Debug, Subcommand)]
 pub enum ProfilesCommand {
-    /// List saved profiles (name and URL, never a password).
-    List,
+    /// List saved profiles (name, URL and group, never a password), last used first.
+    List {
+        /// Only the profiles of this group.
+        #[arg(long, value_name = "GROUP")]
+        group: Option<String>,
+    },
     /// Save a profile. A password in the URL is not saved: use `${VAR}` to name an
     /// environment variable instead, or the profile will ask for the password.
     Add {
@@ -303,6 +307,16 @@ pub enum ProfilesCommand {
         /// Ask for confirmation before any write in the app.
         #[arg(long)]
         production: bool,
+        /// The group (folder) the profile is listed under.
+        #[arg(long, value_name = "GROUP")]
+        group: Option<String>,
+    },
+    /// Put a profile in a group (folder), or back at the top level when GROUP is left out.
+    Group {
+        /// Profile name.
+        name: String,
+        /// The group.
+        group: Option<String>,
     },
     /// Delete a profile (and the password remembered for it).
     Remove {
@@ -361,6 +375,14 @@ pub enum ImportFormat {
     CacheConsole,
     /// One connection URL per line (`redis://…`, `memcached://…`, …; `#` comments).
     Urls,
+    /// Tiny RDM's `connections.yaml`, or the zip its Export writes.
+    Tinyrdm,
+    /// RedisInsight's exported databases (JSON).
+    Redisinsight,
+    /// Another Redis Desktop Manager's exported `connections.ano`.
+    Ardm,
+    /// RESP.app's `connections.json`.
+    Resp,
 }
 
 /// What `profiles import` does with a profile whose name is taken.

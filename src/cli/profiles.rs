@@ -1,4 +1,4 @@
-//! `profiles list|add|remove|set-password`: the same profiles file as the app, written at once;
+//! `profiles list|add|group|remove|set-password`: the same profiles file as the app, written at once;
 //! remembered passwords in the same keyring and vault.
 
 use std::io::Write as _;
@@ -16,39 +16,8 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
     }
     let mut store = loaded.store;
     match action {
-        ProfilesCommand::List => {
-            let mut out = std::io::stdout().lock();
-            for p in store.profiles() {
-                let mut flags = Vec::new();
-                if p.read_only {
-                    flags.push("read-only".to_owned());
-                }
-                if p.production {
-                    flags.push("production".to_owned());
-                }
-                if let Some(c) = p.color {
-                    flags.push(c.name().to_owned());
-                }
-                if let Some(store) = p.connection.password_source().store() {
-                    flags.push(format!("password in {}", store.describe()));
-                }
-                let flags = if flags.is_empty() {
-                    String::new()
-                } else {
-                    format!("\t[{}]", flags.join(", "))
-                };
-                let via = p
-                    .ssh
-                    .as_ref()
-                    .map(|s| format!(" ({})", s.label()))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{}\t{}{via}{flags}",
-                    p.name,
-                    p.connection.display_url()
-                );
-            }
+        ProfilesCommand::List { group } => {
+            list(&store, group.as_deref());
             Ok(())
         }
         ProfilesCommand::Add {
@@ -57,6 +26,7 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
             read_only,
             color,
             production,
+            group,
         } => {
             let (mut spec, inline) = parse_url(&url).map_err(Failure::usage)?;
             if inline.is_some() {
@@ -71,8 +41,18 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
             profile.read_only = read_only;
             profile.color = color;
             profile.production = production;
+            profile.group = checked_group(group)?;
             profile.ssh = ssh.spec(None)?;
             store.add(profile).map_err(Failure::error)?;
+            store.save().map_err(Failure::error)
+        }
+        ProfilesCommand::Group { name, group } => {
+            let mut profile = store
+                .get(&name)
+                .cloned()
+                .ok_or_else(|| Failure::error(format!("no profile named `{name}`")))?;
+            profile.group = checked_group(group)?;
+            store.update(&name, profile).map_err(Failure::error)?;
             store.save().map_err(Failure::error)
         }
         ProfilesCommand::Remove { name } => {
@@ -106,6 +86,59 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
             name,
             store: wanted,
         } => set_password(&mut store, &name, wanted),
+    }
+}
+
+/// `profiles list`: one line a profile, the last used first (`group` keeps one group's).
+fn list(store: &ProfileStore, group: Option<&str>) {
+    let mut out = std::io::stdout().lock();
+    for p in crate::config::profiles::last_used_first(store.profiles()) {
+        if group.is_some() && p.group.as_deref() != group {
+            continue;
+        }
+        let mut flags = Vec::new();
+        if let Some(g) = &p.group {
+            flags.push(format!("group {g}"));
+        }
+        if p.read_only {
+            flags.push("read-only".to_owned());
+        }
+        if p.production {
+            flags.push("production".to_owned());
+        }
+        if let Some(c) = p.color {
+            flags.push(c.name().to_owned());
+        }
+        if let Some(store) = p.connection.password_source().store() {
+            flags.push(format!("password in {}", store.describe()));
+        }
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("\t[{}]", flags.join(", "))
+        };
+        let via = p
+            .ssh
+            .as_ref()
+            .map(|s| format!(" ({})", s.label()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}\t{}{via}{flags}",
+            p.name,
+            p.connection.display_url()
+        );
+    }
+}
+
+/// A group name as typed: none when blank, refused when no profile name could be it.
+fn checked_group(group: Option<String>) -> Result<Option<String>, Failure> {
+    match group.map(|g| g.trim().to_owned()).filter(|g| !g.is_empty()) {
+        Some(g) => {
+            crate::config::profiles::check_name(&g).map_err(Failure::usage)?;
+            Ok(Some(g))
+        }
+        None => Ok(None),
     }
 }
 

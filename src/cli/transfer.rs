@@ -5,6 +5,7 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 
 use super::{Failure, ImportFormat, ImportSecrets, OnConflict};
 use crate::config::connection::{PasswordSource, Secret};
+use crate::config::foreign::Tool;
 use crate::config::profiles::ProfileStore;
 use crate::config::secrets::{SecretName, Slot, StoreKind};
 use crate::config::transfer::{self, Conflict, ExportSecrets, Source, Step};
@@ -102,32 +103,19 @@ async fn gather(
     profiles: &[crate::config::profiles::Profile],
 ) -> Result<Vec<(SecretName, Secret)>, Failure> {
     let stores = super::secrets::stores()?;
-    let mut out = Vec::new();
-    let mut vault_open = false;
-    for profile in profiles {
-        for (slot, store) in crate::config::secrets::stored_slots(profile) {
-            if store == StoreKind::Vault && !vault_open {
-                super::secrets::unlock_vault(&stores).await?;
-                vault_open = true;
-            }
-            let name = SecretName::new(profile.name.clone(), slot);
-            match stores.load(&name, store).await {
-                Ok(Some(secret)) => out.push((name, secret)),
-                Ok(None) => eprintln!(
-                    "cache-console: `{}`: no {} is remembered in {}; left out",
-                    profile.name,
-                    slot.describe(),
-                    store.describe()
-                ),
-                Err(e) => eprintln!(
-                    "cache-console: `{}`: the {} could not be read ({e}); left out",
-                    profile.name,
-                    slot.describe()
-                ),
-            }
-        }
+    let needs_vault = profiles.iter().any(|p| {
+        crate::config::secrets::stored_slots(p)
+            .iter()
+            .any(|(_, store)| *store == StoreKind::Vault)
+    });
+    if needs_vault {
+        super::secrets::unlock_vault(&stores).await?;
     }
-    Ok(out)
+    let (found, notes) = stores.gather(profiles).await;
+    for note in notes {
+        eprintln!("cache-console: {note}");
+    }
+    Ok(found)
 }
 
 /// `profiles import FILE …`: reads, prints the plan, merges (unless `--dry-run`), keeps the
@@ -144,6 +132,10 @@ pub(super) fn import(
     let from = from.map(|f| match f {
         ImportFormat::CacheConsole => Source::CacheConsole,
         ImportFormat::Urls => Source::Urls,
+        ImportFormat::Tinyrdm => Source::Tool(Tool::TinyRdm),
+        ImportFormat::Redisinsight => Source::Tool(Tool::RedisInsight),
+        ImportFormat::Ardm => Source::Tool(Tool::Ardm),
+        ImportFormat::Resp => Source::Tool(Tool::Resp),
     });
     let mut incoming = transfer::read(&bytes, from, None).map_err(Failure::error)?;
     if let Some(sealed) = incoming.sealed.take() {

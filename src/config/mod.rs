@@ -1,5 +1,6 @@
 //! What the app keeps about where to connect and what it did: connection specs and their
-//! URLs, saved profiles, remembered secrets (OS keyring, vault), `.env` import, the audit log
+//! URLs, saved profiles, remembered secrets (OS keyring, vault), `.env` import, other tools'
+//! connection files, the audit log
 //! file and the first-run demo cache.
 
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ pub mod audit;
 pub mod connection;
 pub mod demo;
 pub mod envimport;
+pub mod foreign;
 pub mod profiles;
 pub mod secrets;
 pub mod transfer;

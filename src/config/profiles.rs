@@ -39,6 +39,13 @@ pub struct Profile {
     /// The SSH tunnel the connection goes through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<crate::config::connection::SshSpec>,
+    /// The group (folder) the profile is listed under; none for the top level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// When the profile was last connected (Unix milliseconds): the list shows the last used
+    /// first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_ms: Option<u64>,
 }
 
 /// The colour tag of a profile.
@@ -151,6 +158,8 @@ impl Profile {
             color: None,
             production: false,
             ssh: None,
+            group: None,
+            last_used_ms: None,
         }
     }
 }
@@ -228,6 +237,18 @@ pub fn check_name(name: &str) -> Result<(), ProfileError> {
         ));
     }
     Ok(())
+}
+
+/// The profiles, the most recently used first (never used ones after, by name).
+#[must_use]
+pub fn last_used_first(profiles: &[Profile]) -> Vec<&Profile> {
+    let mut ordered: Vec<&Profile> = profiles.iter().collect();
+    ordered.sort_by(|a, b| {
+        b.last_used_ms
+            .cmp(&a.last_used_ms)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    ordered
 }
 
 /// The profiles and the file they live in.

@@ -46,12 +46,15 @@ pub enum TransferError {
 }
 
 /// Which format a file is read as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Source {
     /// This console's export file.
+    #[default]
     CacheConsole,
     /// One connection URL per line.
     Urls,
+    /// Another tool's connections.
+    Tool(crate::config::foreign::Tool),
 }
 
 impl Source {
@@ -61,6 +64,7 @@ impl Source {
         match self {
             Self::CacheConsole => "a Cache Console export",
             Self::Urls => "a list of URLs",
+            Self::Tool(tool) => tool.describe(),
         }
     }
 }
@@ -68,6 +72,8 @@ impl Source {
 /// What a file holds, ready to be previewed and merged.
 #[derive(Debug, Clone, Default)]
 pub struct Incoming {
+    /// The format the file was read as.
+    pub source: Source,
     /// The profiles, each with a valid name.
     pub profiles: Vec<Profile>,
     /// Secrets that came with them, by profile name and slot.
@@ -121,6 +127,9 @@ pub fn export(
 /// Which format `bytes` are in.
 #[must_use]
 pub fn detect(bytes: &[u8]) -> Option<Source> {
+    if let Some(tool) = crate::config::foreign::detect(bytes) {
+        return Some(Source::Tool(tool));
+    }
     let text = std::str::from_utf8(bytes).ok()?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
@@ -149,17 +158,22 @@ pub fn read(
 ) -> Result<Incoming, TransferError> {
     let Some(source) = from.or_else(|| detect(bytes)) else {
         return Err(TransferError::Unreadable(
-            "this is neither a Cache Console export nor a list of connection URLs".to_owned(),
+            "this is not a format read here: a Cache Console export, Tiny RDM's \
+             connections.yaml (or its export zip), a RedisInsight export, Another Redis Desktop \
+             Manager's connections.ano, RESP.app's connections.json, or a list of connection URLs"
+                .to_owned(),
         ));
     };
     let mut incoming = match source {
         Source::CacheConsole => read_export(bytes)?,
         Source::Urls => read_urls(bytes)?,
+        Source::Tool(tool) => crate::config::foreign::read(bytes, tool)?,
     };
     if let (Some(sealed), Some(passphrase)) = (incoming.sealed.clone(), passphrase) {
         incoming.secrets = unseal(&sealed, passphrase)?;
         incoming.sealed = None;
     }
+    incoming.source = source;
     settle_sources(&mut incoming);
     Ok(incoming)
 }
@@ -421,7 +435,7 @@ pub fn remember_in(
 }
 
 /// `base`, or `base (2)`, `base (3)`… : the first that `taken` refuses.
-fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
+pub(crate) fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
     let base: String = base
         .chars()
         .take(crate::config::profiles::MAX_NAME_CHARS - 6)
@@ -552,6 +566,6 @@ mod tests {
     fn unknown_files_are_refused_with_a_reason() {
         assert!(read(b"\x00\xff", None, None).is_err());
         let err = read(br#"{"format": "other"}"#, None, None).expect_err("not ours");
-        assert!(err.to_string().contains("neither"), "{err}");
+        assert!(err.to_string().contains("not a format read here"), "{err}");
     }
 }

@@ -96,6 +96,32 @@ async fn run(
     secrets: &Mutex<Option<Arc<SecretStores>>>,
 ) -> AppEvent {
     match kind {
+        AppCommand::ExportProfiles {
+            path,
+            profiles,
+            passphrase,
+            places,
+        } => {
+            let stores = stores(secrets, places);
+            AppEvent::ProfilesExported(export_profiles(&stores, path, profiles, passphrase).await)
+        }
+        AppCommand::ReadImport { path } => {
+            let read = path.clone();
+            AppEvent::ImportRead(
+                path,
+                blocking(move || {
+                    let bytes = read_limited(&read, crate::config::transfer::MAX_IMPORT_BYTES)?;
+                    crate::config::transfer::read(&bytes, None, None).map_err(|e| e.to_string())
+                })
+                .await,
+            )
+        }
+        AppCommand::UnsealImport { sealed, passphrase } => AppEvent::ImportUnsealed(
+            blocking(move || {
+                crate::config::transfer::unseal(&sealed, &passphrase).map_err(|e| e.to_string())
+            })
+            .await,
+        ),
         AppCommand::Secret { places, op } => {
             let stores = stores(secrets, places);
             AppEvent::Secret(secret(&stores, op).await)
@@ -207,6 +233,52 @@ fn export_audit(
     let bytes = export(&entries, ExportFormat::for_path(&path))?;
     write_whole(&path, &bytes)?;
     Ok((path, entries.len() as u64, read.matching))
+}
+
+/// Gathers the secrets (when sealing), seals and writes an export.
+async fn export_profiles(
+    stores: &SecretStores,
+    path: PathBuf,
+    profiles: Vec<crate::config::profiles::Profile>,
+    passphrase: Option<crate::config::connection::Secret>,
+) -> Result<(usize, usize, Vec<String>), String> {
+    let (found, notes) = match &passphrase {
+        Some(_) => stores.gather(&profiles).await,
+        None => (Vec::new(), Vec::new()),
+    };
+    let count = (profiles.len(), found.len());
+    blocking(move || {
+        let sealed = passphrase
+            .as_ref()
+            .map(|p| crate::config::transfer::ExportSecrets {
+                passphrase: p,
+                secrets: found,
+            });
+        let text = crate::config::transfer::export(&profiles, sealed).map_err(|e| e.to_string())?;
+        crate::config::write_private(&path, text.as_bytes(), "profiles-export.json")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    })
+    .await
+    .map(|()| (count.0, count.1, notes))
+}
+
+/// Reads at most `limit` bytes of `path`, refusing a larger file.
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{} is larger than {} MiB",
+            path.display(),
+            limit >> 20
+        ));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -263,6 +263,30 @@ pub enum AppCommand {
         /// The points.
         points: Vec<crate::core::metrics::Point>,
     },
+    /// Write an export of `profiles` to `path`; with a passphrase, their remembered secrets
+    /// sealed with it.
+    ExportProfiles {
+        /// The file.
+        path: PathBuf,
+        /// The profiles.
+        profiles: Vec<crate::config::profiles::Profile>,
+        /// Seal their secrets with this (`None`: no secrets).
+        passphrase: Option<Secret>,
+        /// Where their secrets are.
+        places: crate::config::secrets::SecretPlaces,
+    },
+    /// Read a file to import (its format detected).
+    ReadImport {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Open the sealed secrets of an import file.
+    UnsealImport {
+        /// The sealed block.
+        sealed: String,
+        /// The passphrase typed.
+        passphrase: Secret,
+    },
     /// Read, keep or remove remembered secrets, or unlock the vault.
     Secret {
         /// Which keyring and vault.
@@ -539,4 +563,10 @@ pub enum AppEvent {
     CsvWritten(Result<PathBuf, String>),
     /// A secret read, kept or removed, or the vault unlocked.
     Secret(SecretAnswer),
+    /// An export was written: how many profiles and secrets, and what was left out.
+    ProfilesExported(Result<(usize, usize, Vec<String>), String>),
+    /// An import file was read.
+    ImportRead(PathBuf, Result<crate::config::transfer::Incoming, String>),
+    /// An import file's sealed secrets were opened.
+    ImportUnsealed(Result<Vec<(crate::config::secrets::SecretName, Secret)>, String>),
 }

@@ -46,6 +46,20 @@ pub enum Action {
     SubmitPassword,
     /// Close the password dialog.
     CancelPassword,
+    /// Open the export dialog.
+    OpenExport,
+    /// Write the export dialog's profiles to this file.
+    ExportProfiles(PathBuf),
+    /// Close the export dialog.
+    CancelExport,
+    /// Read this file and preview its profiles.
+    ImportProfiles(PathBuf),
+    /// Open the previewed file's sealed passwords with the typed passphrase.
+    OpenImportSecrets,
+    /// Merge the previewed profiles as chosen.
+    ConfirmImport,
+    /// Close the preview; nothing is merged.
+    CancelImport,
     /// The vault dialog was answered.
     SubmitVault,
     /// The vault dialog was closed.

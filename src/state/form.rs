@@ -124,6 +124,8 @@ pub enum Field {
     SshKey,
     /// The variable of the SSH password.
     SshPasswordEnv,
+    /// The group name.
+    Group,
 }
 
 /// What is wrong with the form's fields, field by field.
@@ -239,6 +241,8 @@ pub struct ProfileForm {
     pub production: bool,
     /// Colour tag.
     pub color: Option<crate::config::profiles::ColorTag>,
+    /// The group (folder) the profile is listed under; empty for the top level.
+    pub group: String,
     /// Why the form could not be saved, for reasons no field shows (the file could not be
     /// written).
     pub error: Option<String>,
@@ -342,6 +346,7 @@ impl ProfileForm {
             read_only: profile.read_only,
             production: profile.production,
             color: profile.color,
+            group: profile.group.clone().unwrap_or_default(),
             error: None,
             test: TestStatus::Idle,
             tested: None,
@@ -488,6 +493,18 @@ impl ProfileForm {
         }
     }
 
+    /// A group name follows the rules of profile names (it is listed the same way).
+    fn group_problem(&self, p: &mut Problems) {
+        if !self.group.trim().is_empty()
+            && let Err(e) = crate::config::profiles::check_name(self.group.trim())
+        {
+            p.add(
+                Field::Group,
+                e.to_string().replace("the profile name", "the group name"),
+            );
+        }
+    }
+
     /// What is wrong with the fields, each beside its field. `taken` says whether another
     /// profile has a name already.
     #[must_use]
@@ -506,6 +523,7 @@ impl ProfileForm {
             }
             Ok(()) => {}
         }
+        self.group_problem(&mut p);
         let whole = |text: &str| text.trim().parse::<u64>().ok();
         match self.kind {
             FormKind::Sql => match self.servers.trim() {
@@ -816,6 +834,7 @@ impl ProfileForm {
         profile.read_only = self.read_only;
         profile.production = self.production;
         profile.color = self.color;
+        profile.group = Some(self.group.trim().to_owned()).filter(|g| !g.is_empty());
         // Checked by `problems` before any profile is made.
         profile.ssh = self.ssh_spec().ok().flatten();
         profile

@@ -18,9 +18,11 @@ mod confirm;
 mod dashboard;
 mod form;
 mod order;
+mod profile_list;
 mod secrets;
 mod server;
 mod session;
+mod transfer;
 mod viewer;
 mod window;
 mod writes;
@@ -41,9 +43,11 @@ pub use form::{
     Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode, SshAuthMode, TestStatus,
 };
 pub use order::{Base, FlatOrder, MAX_FACT_SORT, Sort, SortKey};
+pub use profile_list::{ListEntry, listing as profile_listing};
 pub use secrets::{AfterVault, VaultPrompt};
 pub use server::{SLOW_LOG_COUNT, ServerInfoView, ServerTab};
 pub use session::{Pending, Session, SessionStatus};
+pub use transfer::{ExportDialog, ImportPreview};
 pub use viewer::{
     DecodedEditor, EditInputs, Found, InlineEdit, RenderKey, VALUE_PAGE_SIZE, ValueMode, Viewer,
     ViewerState,
@@ -147,6 +151,7 @@ pub struct Effects {
     confirm: Option<Confirm>,
     forget_password: bool,
     ssh_failure: Option<(ConnId, crate::backend::ssh::SshError)>,
+    connected: bool,
 }
 
 impl Effects {
@@ -163,6 +168,11 @@ impl Effects {
     /// The server refused the password: it must be asked for again, not retried.
     pub fn forget_password(&mut self) {
         self.forget_password = true;
+    }
+
+    /// The connection opened: its profile moves to the top of the list (last used first).
+    pub fn connected(&mut self) {
+        self.connected = true;
     }
 
     /// The SSH tunnel of `conn` did not open: the user may be asked (a host key to trust, a
@@ -210,6 +220,9 @@ enum AppPending {
     WriteCsv,
     SaveUi,
     Secret(secrets::SecretWait),
+    ExportProfiles,
+    ReadImport,
+    UnsealImport,
 }
 
 /// The whole application state.
@@ -250,6 +263,12 @@ pub struct AppState {
     pub secret_places: crate::config::secrets::SecretPlaces,
     /// The vault passphrase dialog, when open.
     pub vault_prompt: Option<VaultPrompt>,
+    /// What the profile list's search box holds.
+    pub profile_search: String,
+    /// The export dialog, when open.
+    pub export_dialog: Option<ExportDialog>,
+    /// The import preview, when open.
+    pub import_preview: Option<ImportPreview>,
     /// The vault was unlocked this session.
     vault_unlocked: bool,
     /// Remembered secrets a server refused: asked for again instead of read.
@@ -304,6 +323,9 @@ impl AppState {
             ssh_prompt: None,
             secret_places,
             vault_prompt: None,
+            profile_search: String::new(),
+            export_dialog: None,
+            import_preview: None,
             vault_unlocked: false,
             stale_secrets: HashSet::new(),
             ui: crate::config::uistate::UiState::default(),
@@ -396,6 +418,20 @@ impl AppState {
         }
         if let Some((conn, error)) = fx.ssh_failure {
             self.ssh_failed(profile, SshRetry::Connect(conn), error);
+        }
+        if fx.connected {
+            self.mark_used(profile);
+        }
+    }
+
+    /// Records that `profile` was just connected (saved with the profiles).
+    fn mark_used(&mut self, profile: &str) {
+        let Some(mut updated) = self.profiles.get(profile).cloned() else {
+            return;
+        };
+        updated.last_used_ms = Some(crate::core::ttl::now_unix_ms());
+        if self.profiles.update(profile, updated).is_ok() {
+            self.save_profiles();
         }
     }
 
@@ -497,6 +533,13 @@ impl AppState {
             }
             Action::SubmitPassword => self.submit_password(),
             Action::CancelPassword => self.password_prompt = None,
+            Action::OpenExport => self.open_export(),
+            Action::ExportProfiles(path) => self.export_profiles(path),
+            Action::CancelExport => self.export_dialog = None,
+            Action::ImportProfiles(path) => self.read_import(path),
+            Action::OpenImportSecrets => self.open_import_secrets(),
+            Action::ConfirmImport => self.confirm_import(),
+            Action::CancelImport => self.import_preview = None,
             Action::SubmitVault => self.submit_vault(),
             Action::CancelVault => self.cancel_vault(),
             Action::SubmitSsh => self.submit_ssh(),
@@ -608,6 +651,27 @@ impl AppState {
             (AppPending::Secret(wait), AppEvent::Secret(answer)) => {
                 self.secret_answer(wait, answer);
             }
+            (AppPending::ExportProfiles, AppEvent::ProfilesExported(result)) => match result {
+                Ok((profiles, secrets, notes)) => {
+                    let sealed = if secrets > 0 {
+                        format!(", {secrets} password(s) sealed")
+                    } else {
+                        String::new()
+                    };
+                    let text = format!("exported {profiles} profile(s){sealed}");
+                    self.notify(Level::Info, text);
+                    for note in notes {
+                        self.notify(Level::Warning, note);
+                    }
+                }
+                Err(e) => self.notify(Level::Error, format!("export: {e}")),
+            },
+            (AppPending::ReadImport, AppEvent::ImportRead(path, result)) => {
+                self.import_read(path, result);
+            }
+            (AppPending::UnsealImport, AppEvent::ImportUnsealed(result)) => {
+                self.import_unsealed(result);
+            }
             (AppPending::WriteCsv, AppEvent::CsvWritten(result)) => match result {
                 Ok(path) => {
                     self.notify(Level::Info, format!("metrics saved to {}", path.display()));
@@ -694,7 +758,7 @@ impl AppState {
             // Each problem shows beside its field; nothing is saved.
             return;
         }
-        let profile = match form.to_profile() {
+        let mut profile = match form.to_profile() {
             Ok(p) => p,
             Err(e) => {
                 form.error = Some(e);
@@ -708,6 +772,8 @@ impl AppState {
             .as_deref()
             .and_then(|old| self.profiles.get(old))
             .cloned();
+        // What the form does not show stays as it was.
+        profile.last_used_ms = before.as_ref().and_then(|b| b.last_used_ms);
         let result = match &form.original_name {
             Some(old) => self.profiles.update(old, profile.clone()),
             None => self.profiles.add(profile.clone()),

@@ -19,6 +19,8 @@ pub enum AfterVault {
     Connect(String),
     /// Keep this secret in the vault.
     Keep(SecretName, Secret),
+    /// Write this export (its profiles' passwords are in the vault) to this file.
+    Export(std::path::PathBuf, super::ExportDialog),
 }
 
 /// The vault passphrase dialog.
@@ -283,6 +285,14 @@ impl AppState {
                         name.profile
                     ),
                 ),
+                AfterVault::Export(_, mut dialog) => {
+                    dialog.error = Some(
+                        "nothing was written: the passwords in the vault need it unlocked (or \
+                         untick Include remembered passwords)"
+                            .to_owned(),
+                    );
+                    self.export_dialog = Some(dialog);
+                }
             }
         }
     }
@@ -366,6 +376,10 @@ impl AppState {
             match then {
                 AfterVault::Connect(profile) => self.connect_profile(&profile),
                 AfterVault::Keep(name, secret) => self.remember(name, StoreKind::Vault, secret),
+                AfterVault::Export(path, dialog) => {
+                    self.export_dialog = Some(dialog);
+                    self.export_profiles(path);
+                }
             }
         }
         let names = self

@@ -356,7 +356,10 @@ impl Session {
                     description,
                     capabilities,
                 },
-            ) => self.connected(description, capabilities),
+            ) => {
+                self.connected(description, capabilities);
+                fx.connected();
+            }
             (Pending::Databases, EventKind::Databases(dbs)) => self.databases = dbs,
             (Pending::Scan, kind) => self.scan_event(kind),
             (Pending::Meta | Pending::SortMeta, EventKind::Meta { keys, meta }) => {

@@ -624,3 +624,37 @@ fn a_store_that_cannot_keep_the_password_leaves_the_profile_asking() {
     );
     assert!(!notice.text.contains("pw"), "{}", notice.text);
 }
+
+#[test]
+fn an_export_of_vault_passwords_asks_for_the_vault_first_and_keeps_the_dialog_when_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = ProfileStore::empty_in(dir.path());
+    let (mut spec, _) = parse_url("redis://127.0.0.1:1/0").expect("url");
+    spec.set_password_source(crate::config::connection::PasswordSource::Vault);
+    store.add(Profile::new("kept", spec)).expect("add");
+    let mut state = AppState::new(store, None);
+    state.handle(Action::OpenExport);
+    if let Some(dialog) = &mut state.export_dialog {
+        dialog.with_secrets = true;
+        dialog.passphrase = "team".into();
+        dialog.confirm = "team".into();
+    }
+    assert!(state.export_ready());
+    let file = dir.path().join("export.json");
+    state.handle(Action::ExportProfiles(file.clone()));
+    assert!(state.vault_prompt.is_some(), "the vault is asked for first");
+    assert!(
+        !state.take_outbox().iter().any(|c| matches!(
+            c,
+            Command::App {
+                kind: AppCommand::ExportProfiles { .. },
+                ..
+            }
+        )),
+        "nothing is written while the vault is locked"
+    );
+    state.handle(Action::CancelVault);
+    let dialog = state.export_dialog.as_ref().expect("the dialog comes back");
+    assert!(dialog.error.as_deref().is_some_and(|e| e.contains("vault")));
+    assert_eq!(dialog.chosen, ["kept"]);
+}

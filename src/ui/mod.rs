@@ -17,6 +17,7 @@ mod profiles;
 mod server;
 mod split;
 pub mod theme;
+mod transfer;
 mod viewer;
 
 use std::path::PathBuf;
@@ -46,6 +47,10 @@ enum DialogPurpose {
     CsvExport { conn: ConnId, name: String },
     /// Where to export the audit entries the filter matches.
     AuditExport,
+    /// Where to write the export dialog's profiles.
+    ProfilesExport,
+    /// A file of profiles to import (an export, another tool's, a list of URLs).
+    ProfilesImport,
 }
 
 impl DialogPurpose {
@@ -57,6 +62,8 @@ impl DialogPurpose {
             Self::EnvFile => Action::ImportEnv(path),
             Self::CsvExport { conn, .. } => Action::ExportCsv { conn, path },
             Self::AuditExport => Action::ExportAudit(path),
+            Self::ProfilesExport => Action::ExportProfiles(path),
+            Self::ProfilesImport => Action::ImportProfiles(path),
         }
     }
 }
@@ -282,6 +289,14 @@ impl App {
                         .add_filter("CSV", &["csv"])
                         .add_filter("JSON lines", &["jsonl"])
                         .save_file(),
+                    DialogPurpose::ProfilesExport => dialog
+                        .set_title("Export profiles")
+                        .set_file_name("cache-console-profiles.json")
+                        .add_filter("JSON", &["json"])
+                        .save_file(),
+                    DialogPurpose::ProfilesImport => dialog
+                        .set_title("Import profiles (an export, Tiny RDM, RedisInsight, ARDM, RESP.app or a URL list)")
+                        .pick_file(),
                     DialogPurpose::CsvExport { name, .. } => dialog
                         .set_title("Export metrics as CSV")
                         .set_file_name(name)
@@ -358,6 +373,8 @@ impl App {
         profiles::vault_prompt_ui(ctx, state, actions);
         profiles::ssh_prompt_ui(ctx, state, actions);
         profiles::confirm_delete_ui(ctx, state, actions);
+        transfer::export_ui(ctx, state, actions);
+        transfer::import_ui(ctx, state, actions);
         dialogs::confirm_ui(ctx, state, actions);
         audit::audit_ui(ctx, state, actions);
         if let Some(s) = state.active_session_mut() {

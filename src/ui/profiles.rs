@@ -3,8 +3,8 @@
 use super::{Actions, DialogPurpose, theme};
 use crate::config::secrets::{StoreKind, VaultStatus};
 use crate::state::{
-    Action, AppState, Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode,
-    SshAuthMode, TestStatus,
+    Action, AppState, Field, FormKind, ListEntry, PasswordMode, Problems, ProfileForm,
+    SentinelAuthMode, SshAuthMode, TestStatus,
 };
 
 /// The list of saved profiles with its actions.
@@ -22,58 +22,57 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Action
     {
         actions.pick_file(DialogPurpose::EnvFile);
     }
+    transfer_buttons_ui(ui, actions);
     ui.separator();
-    let names: Vec<(
-        String,
-        String,
-        Option<crate::config::profiles::ColorTag>,
-        bool,
-    )> = state
-        .profiles
-        .profiles()
-        .iter()
-        .map(|p| {
-            (
-                p.name.clone(),
-                match &p.ssh {
-                    Some(ssh) => format!("{} ({})", p.connection.display_url(), ssh.label()),
-                    None => p.connection.display_url(),
-                },
-                p.color,
-                p.read_only,
-            )
-        })
-        .collect();
-    if names.is_empty() {
+    let entries = crate::state::profile_listing(state.profiles.profiles(), &state.profile_search);
+    let total = state.profiles.profiles().len();
+    if total == 0 {
         ui.label(egui::RichText::new("No profiles yet.").color(theme::MUTED));
+    } else {
+        ui.horizontal(|ui| {
+            ui.label(theme::ICON_SEARCH.rich_text());
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut state.profile_search)
+                        .hint_text("Search profiles")
+                        .desired_width(f32::INFINITY),
+                )
+                .on_hover_text("Name, group or address; every word must match");
+            r.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::TextInput, true, "Search profiles")
+            });
+        });
+        if entries.is_empty() {
+            ui.label(
+                egui::RichText::new(format!("No profile matches `{}`.", state.profile_search))
+                    .color(theme::MUTED),
+            );
+        }
     }
+    let searching = !state.profile_search.trim().is_empty();
     let mut connect = None;
     egui::ScrollArea::vertical()
         .max_height(ui.available_height() - 70.0)
         .show(ui, |ui| {
-            for (name, url, color, read_only) in &names {
-                let selected = state.selected_profile.as_deref() == Some(name.as_str());
-                let response = ui
-                    .horizontal(|ui| {
-                        // The colour tag as a small swatch before the name.
-                        let (rect, _) =
-                            ui.allocate_exact_size(egui::vec2(6.0, 14.0), egui::Sense::hover());
-                        if let Some(c) = color {
-                            ui.painter().rect_filled(rect, 1.0, theme::tag_color(*c));
-                        }
-                        let r = ui.selectable_label(selected, name).on_hover_text(url);
-                        if *read_only {
-                            ui.label(egui::RichText::new("read-only").small().color(theme::MUTED));
-                        }
-                        r
-                    })
-                    .inner;
-                // The highlight is this list's own state: it moves at once.
-                if response.clicked() {
-                    state.selected_profile = Some(name.clone());
-                }
-                if response.double_clicked() {
-                    connect = Some(name.clone());
+            for entry in &entries {
+                match entry {
+                    ListEntry::Profile(name) => {
+                        profile_row_ui(ui, state, name, &mut connect);
+                    }
+                    ListEntry::Group { name, profiles } => {
+                        // A search opens every group it found something in.
+                        egui::CollapsingHeader::new(
+                            egui::RichText::new(format!("{name} ({})", profiles.len())).strong(),
+                        )
+                        .id_salt(("profile_group", name))
+                        .default_open(true)
+                        .open(searching.then_some(true))
+                        .show(ui, |ui| {
+                            for profile in profiles {
+                                profile_row_ui(ui, state, profile, &mut connect);
+                            }
+                        });
+                    }
                 }
             }
         });
@@ -244,7 +243,79 @@ fn shared_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) {
     field_row(ui, form, problems, ("Tree delimiter", None, ":"), |f| {
         &mut f.delimiter
     });
+    field_row(
+        ui,
+        form,
+        problems,
+        (
+            "Group",
+            Some(Field::Group),
+            "a folder in the list; empty: top level",
+        ),
+        |f| &mut f.group,
+    );
     safety_rows(ui, form);
+}
+
+/// *Import profiles…* and *Export profiles…*.
+fn transfer_buttons_ui(ui: &mut egui::Ui, actions: &mut Actions) {
+    ui.horizontal_wrapped(|ui| {
+        if theme::icon_button(ui, theme::ICON_FILE_OPEN, "Import profiles...", None)
+            .on_hover_text(
+                "Profiles from a Cache Console export, Tiny RDM, RedisInsight, Another Redis \
+                 Desktop Manager, RESP.app, or a list of redis:// URLs; previewed first",
+            )
+            .clicked()
+        {
+            actions.pick_file(DialogPurpose::ProfilesImport);
+        }
+        if theme::icon_button(ui, theme::ICON_FILE_SAVE, "Export profiles...", None)
+            .on_hover_text("Chosen profiles to one file; passwords left out or sealed")
+            .clicked()
+        {
+            actions.push(Action::OpenExport);
+        }
+    });
+}
+
+/// One profile in the list: its colour tag, its name (the address on hover), read-only.
+/// A click selects it, a double click connects.
+fn profile_row_ui(
+    ui: &mut egui::Ui,
+    state: &mut AppState,
+    name: &str,
+    connect: &mut Option<String>,
+) {
+    let Some(profile) = state.profiles.get(name) else {
+        return;
+    };
+    let url = match &profile.ssh {
+        Some(ssh) => format!("{} ({})", profile.connection.display_url(), ssh.label()),
+        None => profile.connection.display_url(),
+    };
+    let (color, read_only) = (profile.color, profile.read_only);
+    let selected = state.selected_profile.as_deref() == Some(name);
+    let response = ui
+        .horizontal(|ui| {
+            // The colour tag as a small swatch before the name.
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(6.0, 14.0), egui::Sense::hover());
+            if let Some(c) = color {
+                ui.painter().rect_filled(rect, 1.0, theme::tag_color(c));
+            }
+            let r = ui.selectable_label(selected, name).on_hover_text(url);
+            if read_only {
+                ui.label(egui::RichText::new("read-only").small().color(theme::MUTED));
+            }
+            r
+        })
+        .inner;
+    // The highlight is this list's own state: it moves at once.
+    if response.clicked() {
+        state.selected_profile = Some(name.to_owned());
+    }
+    if response.double_clicked() {
+        *connect = Some(name.to_owned());
+    }
 }
 
 /// Read-only, production and colour tag rows of the profile form.

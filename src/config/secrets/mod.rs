@@ -399,6 +399,36 @@ impl SecretStores {
         Ok(())
     }
 
+    /// The remembered secrets of `profiles`, for an export; what could not be read is said
+    /// in the notes and left out.
+    pub async fn gather(
+        &self,
+        profiles: &[crate::config::profiles::Profile],
+    ) -> (Vec<(SecretName, Secret)>, Vec<String>) {
+        let mut found = Vec::new();
+        let mut notes = Vec::new();
+        for profile in profiles {
+            for (slot, store) in stored_slots(profile) {
+                let name = SecretName::new(profile.name.clone(), slot);
+                match self.load(&name, store).await {
+                    Ok(Some(secret)) => found.push((name, secret)),
+                    Ok(None) => notes.push(format!(
+                        "`{}`: no {} is remembered in {}; left out",
+                        profile.name,
+                        slot.describe(),
+                        store.describe()
+                    )),
+                    Err(e) => notes.push(format!(
+                        "`{}`: the {} could not be read ({e}); left out",
+                        profile.name,
+                        slot.describe()
+                    )),
+                }
+            }
+        }
+        (found, notes)
+    }
+
     /// Removes from the (unlocked) vault every secret whose profile is not in `profiles`: the
     /// ones deleted or renamed while it was locked. The count removed.
     ///
