@@ -242,10 +242,15 @@ async fn export_profiles(
     profiles: Vec<crate::config::profiles::Profile>,
     passphrase: Option<crate::config::connection::Secret>,
 ) -> Result<(usize, usize, Vec<String>), String> {
-    let (found, notes) = match &passphrase {
+    let (found, mut notes) = match &passphrase {
         Some(_) => stores.gather(&profiles).await,
         None => (Vec::new(), Vec::new()),
     };
+    if passphrase.is_some() && found.is_empty() && notes.is_empty() {
+        notes.push("none of them has a remembered password: nothing was sealed".to_owned());
+    }
+    // Nothing to seal: no empty sealed block that an importer would be asked to open.
+    let passphrase = passphrase.filter(|_| !found.is_empty());
     let count = (profiles.len(), found.len());
     blocking(move || {
         let sealed = passphrase

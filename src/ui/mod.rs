@@ -163,6 +163,9 @@ pub struct App {
     pub state: AppState,
     service: ServiceHandle,
     dialog: Option<PendingDialog>,
+    /// Woken by a file dialog's thread when it answers (no input comes to the window
+    /// meanwhile, so nothing else would draw the frame that acts on the answer).
+    repaint: Option<egui::Context>,
     pacer: input::InputPacer,
     launched_at: Instant,
     first_frame_logged: bool,
@@ -182,8 +185,9 @@ impl App {
     ) -> std::io::Result<Self> {
         Ok(Self {
             state,
-            service: ServiceHandle::start(repaint)?,
+            service: ServiceHandle::start(repaint.clone())?,
             dialog: None,
+            repaint,
             pacer: input::InputPacer::default(),
             launched_at,
             first_frame_logged: false,
@@ -273,6 +277,7 @@ impl App {
         }
         let (tx, rx) = mpsc::channel();
         let asked = purpose.clone();
+        let repaint = self.repaint.clone();
         let spawned = std::thread::Builder::new()
             .name("file-dialog".to_owned())
             .spawn(move || {
@@ -304,6 +309,9 @@ impl App {
                         .save_file(),
                 };
                 let _ = tx.send(path);
+                if let Some(ctx) = repaint {
+                    ctx.request_repaint();
+                }
             });
         match spawned {
             Ok(_) => {

@@ -53,16 +53,21 @@ pub fn export_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Action
             &mut dialog.with_secrets,
             "Include remembered passwords, sealed with a passphrase",
         );
-        if dialog.with_secrets {
+        // The passphrase rows are always there (greyed while unticked), so ticking the box
+        // moves nothing under the pointer.
+        ui.add_enabled_ui(dialog.with_secrets, |ui| {
             let l = ui.label("Passphrase (the importer types it)");
             ui.add(egui::TextEdit::singleline(&mut dialog.passphrase).password(true))
                 .labelled_by(l.id);
             let l = ui.label("Passphrase again");
             ui.add(egui::TextEdit::singleline(&mut dialog.confirm).password(true))
                 .labelled_by(l.id);
+        });
+        ui.weak(if dialog.with_secrets {
+            "The passwords go in the file encrypted (age, scrypt); the importer types this."
         } else {
-            ui.weak("Passwords are left out: the importer is asked for them at connect.");
-        }
+            "Passwords are left out: the importer is asked for them at connect."
+        });
         // One line kept for the problem, so the buttons never move under the pointer.
         match &dialog.error {
             Some(e) => ui.colored_label(ui.visuals().error_fg_color, e),
@@ -93,7 +98,7 @@ pub fn import_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Action
     let mut cancel = false;
     let mut open_secrets = false;
     egui::Modal::new(egui::Id::unique("import_preview")).show(ctx, |ui| {
-        ui.set_width(640.0);
+        ui.set_width(720.0);
         ui.heading("Import profiles");
         ui.label(format!(
             "{} — {}, {} profile(s)",
@@ -148,7 +153,7 @@ fn incoming_rows_ui(
                         if let Some(ssh) = &profile.ssh {
                             url = format!("{url} ({})", ssh.label());
                         }
-                        ui.label(crate::core::format::middle_ellipsis(&url, 48).into_owned())
+                        ui.label(crate::core::format::middle_ellipsis(&url, 44).into_owned())
                             .on_hover_text(url);
                         let step = steps.get(i).map(|(_, s)| s);
                         if matches!(step, Some(Step::Add)) {
