@@ -379,14 +379,7 @@ fn other_tools_files_are_detected_previewed_and_say_what_they_cannot_bring() {
 #[test]
 fn a_tiny_rdm_connection_imports_into_its_group_with_its_password_in_the_vault() {
     let redis = RedisServer::start_with(Some(PASSWORD));
-    let mut c = redis.client().get_connection().expect("conn");
-    for i in 0..4 {
-        redis::cmd("SET")
-            .arg(format!("tiny:{i}"))
-            .arg(i)
-            .query::<()>(&mut c)
-            .expect("seed");
-    }
+    common::fill(&mut redis.conn(), "tiny:", 4);
     let cfg = common::config_dir();
     let downloads = tempfile::tempdir().expect("dir");
     let file = downloads.path().join("connections.yaml");

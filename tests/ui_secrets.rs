@@ -12,7 +12,7 @@ use cache_console::state::{AppState, SessionStatus};
 use cache_console::ui::App;
 use common::RedisServer;
 use common::keyring::{SecretService, dead_bus, files_holding};
-use common::ui::{harness, run_until, wait_listed};
+use common::ui::{app_with_secrets, harness, run_until, wait_listed};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
@@ -21,31 +21,8 @@ const NEW_PASSWORD: &str = "ui-rotated-Pw-44";
 
 fn seeded_redis() -> RedisServer {
     let redis = RedisServer::start_with(Some(PASSWORD));
-    let mut c = redis::Client::open(format!("redis://:{PASSWORD}@127.0.0.1:{}/", redis.port))
-        .expect("client")
-        .get_connection()
-        .expect("conn");
-    for i in 0..5 {
-        redis::cmd("SET")
-            .arg(format!("kept:{i}"))
-            .arg(i)
-            .query::<()>(&mut c)
-            .expect("seed");
-    }
+    common::fill(&mut redis.conn(), "kept:", 5);
     redis
-}
-
-/// The app over the profiles in `cfg` (a restart reads them again), its keyring on `bus`.
-fn app(cfg: &std::path::Path, bus: &str) -> Harness<'static, App> {
-    let loaded = ProfileStore::load_from(cfg);
-    let mut state = AppState::new(loaded.store, loaded.warning);
-    state.secret_places = SecretPlaces {
-        keyring: Keyring::on_bus(bus),
-        vault_dir: cfg.to_path_buf(),
-    };
-    let mut h = harness(state);
-    h.run_steps(1);
-    h
 }
 
 fn save_profile(cfg: &std::path::Path, port: u16, source: PasswordSource) {
@@ -91,7 +68,7 @@ fn a_password_remembered_in_the_keyring_connects_after_a_restart_without_asking(
     let cfg = tempfile::tempdir().expect("cfg");
     save_profile(cfg.path(), redis.port, PasswordSource::Prompt);
 
-    let mut h = app(cfg.path(), &keyring.address);
+    let mut h = app_with_secrets(cfg.path(), &keyring.address);
     connect(&mut h);
     h.get_by_label("Password for prod");
     type_into(&mut h, "Password", PASSWORD);
@@ -111,7 +88,7 @@ fn a_password_remembered_in_the_keyring_connects_after_a_restart_without_asking(
     drop(h);
 
     // Restarted: the password comes from the keyring, no dialog.
-    let mut h = app(cfg.path(), &keyring.address);
+    let mut h = app_with_secrets(cfg.path(), &keyring.address);
     connect(&mut h);
     wait_listed(&mut h);
     assert!(connected(&h));
@@ -139,7 +116,7 @@ fn a_password_remembered_in_the_keyring_connects_after_a_restart_without_asking(
                 .expect("conn"),
         )
         .expect("new password");
-    let mut h = app(cfg.path(), &keyring.address);
+    let mut h = app_with_secrets(cfg.path(), &keyring.address);
     connect(&mut h);
     run_until(&mut h, "the refusal", |app| {
         app.state
@@ -161,7 +138,7 @@ fn a_password_remembered_in_the_keyring_connects_after_a_restart_without_asking(
 
     // The entry removed behind the console's back: said, and asked for.
     keyring.remove_password("prod");
-    let mut h = app(cfg.path(), &keyring.address);
+    let mut h = app_with_secrets(cfg.path(), &keyring.address);
     connect(&mut h);
     run_until(&mut h, "the password dialog", |app| {
         app.state.password_prompt.is_some()
@@ -176,7 +153,7 @@ fn a_password_remembered_in_the_keyring_connects_after_a_restart_without_asking(
     drop(h);
 
     // Deleted with its profile.
-    let mut h = app(cfg.path(), &keyring.address);
+    let mut h = app_with_secrets(cfg.path(), &keyring.address);
     h.get_by_label("prod").click();
     h.run_steps(1);
     h.get_by_label("Delete").click();
@@ -193,7 +170,7 @@ fn a_keyring_that_is_not_there_names_the_profile_and_asks_for_the_password() {
     let cfg = tempfile::tempdir().expect("cfg");
     save_profile(cfg.path(), redis.port, PasswordSource::Keyring);
 
-    let mut h = app(cfg.path(), &dead_bus());
+    let mut h = app_with_secrets(cfg.path(), &dead_bus());
     connect(&mut h);
     run_until(&mut h, "the password dialog", |app| {
         app.state.password_prompt.is_some()
@@ -225,7 +202,7 @@ fn the_vault_is_created_once_then_unlocked_and_a_wrong_passphrase_is_asked_again
     let cfg = tempfile::tempdir().expect("cfg");
     save_profile(cfg.path(), redis.port, PasswordSource::Prompt);
 
-    let mut h = app(cfg.path(), &dead_bus());
+    let mut h = app_with_secrets(cfg.path(), &dead_bus());
     connect(&mut h);
     type_into(&mut h, "Password", PASSWORD);
     h.get_by_label("In the vault").click();
@@ -265,7 +242,7 @@ fn the_vault_is_created_once_then_unlocked_and_a_wrong_passphrase_is_asked_again
 
     // Restarted: the vault is asked for once; a wrong passphrase is said and asked again.
     let sealed = std::fs::read(cfg.path().join("vault.age")).expect("vault");
-    let mut h = app(cfg.path(), &dead_bus());
+    let mut h = app_with_secrets(cfg.path(), &dead_bus());
     connect(&mut h);
     run_until(&mut h, "the unlock dialog", |app| {
         app.state
@@ -319,7 +296,7 @@ fn an_ssh_key_passphrase_remembered_in_the_keyring_opens_the_tunnel_after_a_rest
     store.add(profile).expect("add");
     store.save().expect("save");
 
-    let mut h = app(cfg.path(), &keyring.address);
+    let mut h = app_with_secrets(cfg.path(), &keyring.address);
     connect(&mut h);
     run_until(&mut h, "the passphrase question", |app| {
         app.state.ssh_prompt.is_some()
@@ -354,7 +331,7 @@ fn an_ssh_key_passphrase_remembered_in_the_keyring_opens_the_tunnel_after_a_rest
     );
 
     // Restarted: the tunnel opens with the remembered passphrase, nothing asked.
-    let mut h = app(cfg.path(), &keyring.address);
+    let mut h = app_with_secrets(cfg.path(), &keyring.address);
     connect(&mut h);
     run_until(&mut h, "the connection", connected_app);
     assert!(h.state().state.ssh_prompt.is_none(), "nothing was asked");

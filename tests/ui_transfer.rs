@@ -10,12 +10,11 @@ use std::time::Duration;
 
 use cache_console::config::connection::{PasswordSource, parse_url};
 use cache_console::config::profiles::{Profile, ProfileStore};
-use cache_console::config::secrets::{Keyring, SecretPlaces};
-use cache_console::state::{Action, AppState, SessionStatus};
+use cache_console::state::{Action, SessionStatus};
 use cache_console::ui::App;
 use common::RedisServer;
 use common::keyring::{SecretService, files_holding};
-use common::ui::{harness, run_until, wait_listed};
+use common::ui::{app_with_secrets, run_until, wait_listed};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -24,30 +23,8 @@ const PASSWORD: &str = "imported-ui-Pw-71";
 
 fn seeded_redis() -> RedisServer {
     let redis = RedisServer::start_with(Some(PASSWORD));
-    let mut c = redis::Client::open(format!("redis://:{PASSWORD}@127.0.0.1:{}/", redis.port))
-        .expect("client")
-        .get_connection()
-        .expect("conn");
-    for i in 0..3 {
-        redis::cmd("SET")
-            .arg(format!("moved:{i}"))
-            .arg(i)
-            .query::<()>(&mut c)
-            .expect("seed");
-    }
+    common::fill(&mut redis.conn(), "moved:", 3);
     redis
-}
-
-fn app(cfg: &std::path::Path, bus: &str) -> Harness<'static, App> {
-    let loaded = ProfileStore::load_from(cfg);
-    let mut state = AppState::new(loaded.store, loaded.warning);
-    state.secret_places = SecretPlaces {
-        keyring: Keyring::on_bus(bus),
-        vault_dir: cfg.to_path_buf(),
-    };
-    let mut h = harness(state);
-    h.run_steps(1);
-    h
 }
 
 fn saved(cfg: &std::path::Path) -> Vec<Profile> {
@@ -107,7 +84,7 @@ fn another_tools_file_is_previewed_a_clash_renamed_and_its_password_kept_in_the_
     let downloads = tempfile::tempdir().expect("dir");
     let file = resp_file(downloads.path(), redis.port);
 
-    let mut h = app(cfg.path(), &keyring.address);
+    let mut h = app_with_secrets(cfg.path(), &keyring.address);
     h.state_mut()
         .state
         .handle(Action::ImportProfiles(file.clone()));
@@ -207,7 +184,7 @@ fn a_sealed_export_from_the_dialog_opens_in_the_preview_elsewhere() {
         store.add(Profile::new(name, spec)).expect("add");
     }
     store.save().expect("save");
-    let mut h = app(from.path(), &keyring.address);
+    let mut h = app_with_secrets(from.path(), &keyring.address);
     // The password remembered in the keyring first, as the password dialog does.
     h.state_mut().state.connect_profile("prod");
     run_until(&mut h, "the password dialog", |app| {
@@ -258,7 +235,7 @@ fn a_sealed_export_from_the_dialog_opens_in_the_preview_elsewhere() {
     // "Another machine": no profiles, its own keyring.
     let other_keyring = SecretService::start();
     let to = common::config_dir();
-    let mut h = app(to.path(), &other_keyring.address);
+    let mut h = app_with_secrets(to.path(), &other_keyring.address);
     h.state_mut().state.handle(Action::ImportProfiles(file));
     run_until(&mut h, "the preview", |app| {
         app.state.import_preview.is_some()
@@ -316,7 +293,7 @@ fn groups_search_and_the_last_used_first() {
         store.add(p).expect("add");
     }
     store.save().expect("save");
-    let mut h = app(cfg.path(), &common::keyring::dead_bus());
+    let mut h = app_with_secrets(cfg.path(), &common::keyring::dead_bus());
     assert!(h.query_by_label("Production (2)").is_some());
     // The profile list is the left panel (a connection's header may name its profile too).
     let row_top = |h: &Harness<'static, App>, name: &str| {

@@ -19,6 +19,20 @@ pub fn harness(mut state: AppState) -> Harness<'static, App> {
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
 }
 
+/// The app over the profiles in `cfg` (a restart reads them again), its keyring on `bus` and
+/// its vault in `cfg`.
+pub fn app_with_secrets(cfg: &std::path::Path, bus: &str) -> Harness<'static, App> {
+    let loaded = ProfileStore::load_from(cfg);
+    let mut state = AppState::new(loaded.store, loaded.warning);
+    state.secret_places = cache_console::config::secrets::SecretPlaces {
+        keyring: cache_console::config::secrets::Keyring::on_bus(bus),
+        vault_dir: cfg.to_path_buf(),
+    };
+    let mut h = harness(state);
+    h.run_steps(1);
+    h
+}
+
 /// Does what a click would ask of the shown connection.
 pub fn act(h: &mut Harness<'static, App>, action: SessionAction) {
     let state = &mut h.state_mut().state;
