@@ -41,7 +41,7 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
             profile.read_only = read_only;
             profile.color = color;
             profile.production = production;
-            profile.group = checked_group(group)?;
+            profile.group = checked_group(group.as_deref())?;
             profile.ssh = ssh.spec(None)?;
             store.add(profile).map_err(Failure::error)?;
             store.save().map_err(Failure::error)
@@ -51,7 +51,7 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
                 .get(&name)
                 .cloned()
                 .ok_or_else(|| Failure::error(format!("no profile named `{name}`")))?;
-            profile.group = checked_group(group)?;
+            profile.group = checked_group(group.as_deref())?;
             store.update(&name, profile).map_err(Failure::error)?;
             store.save().map_err(Failure::error)
         }
@@ -132,14 +132,8 @@ fn list(store: &ProfileStore, group: Option<&str>) {
 }
 
 /// A group name as typed: none when blank, refused when no profile name could be it.
-fn checked_group(group: Option<String>) -> Result<Option<String>, Failure> {
-    match group.map(|g| g.trim().to_owned()).filter(|g| !g.is_empty()) {
-        Some(g) => {
-            crate::config::profiles::check_name(&g).map_err(Failure::usage)?;
-            Ok(Some(g))
-        }
-        None => Ok(None),
-    }
+fn checked_group(group: Option<&str>) -> Result<Option<String>, Failure> {
+    crate::config::profiles::group_name(group.unwrap_or_default()).map_err(Failure::usage)
 }
 
 /// `profiles set-password`: the password kept in the chosen store first, then the profile

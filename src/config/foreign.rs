@@ -69,8 +69,12 @@ pub fn detect(bytes: &[u8]) -> Option<Tool> {
         return Some(Tool::TinyRdm);
     }
     let text = std::str::from_utf8(bytes).ok()?.trim();
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
-        return detect_json(&value);
+    if text.starts_with('[') || text.starts_with('{') {
+        // JSON (JSON is YAML too, so a broken JSON file is not taken for Tiny RDM's YAML,
+        // which yaml.v3 writes in block style): the reader says where it does not parse.
+        return serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|value| detect_json(&value));
     }
     if ardm_json(text).is_some() {
         return Some(Tool::Ardm);
@@ -498,7 +502,16 @@ impl Reader {
         }
         profile.read_only = f.read_only;
         profile.color = f.color;
-        profile.group = f.group.filter(|g| check_name(g).is_ok());
+        profile.group =
+            match crate::config::profiles::group_name(f.group.as_deref().unwrap_or_default()) {
+                Ok(group) => group,
+                Err(e) => {
+                    self.incoming
+                        .notes
+                        .push(format!("`{name}`: {e}; it goes to the top level"));
+                    None
+                }
+            };
         profile.ssh = f.ssh;
         let mut secret = |slot, value: Option<String>| {
             if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -1408,6 +1421,33 @@ mod tests {
                 .notes
                 .iter()
                 .any(|n| n.contains("`nohost` was left out"))
+        );
+    }
+
+    #[test]
+    fn a_yaml_bomb_and_a_group_no_profile_could_have_are_refused_or_said() {
+        use std::fmt::Write as _;
+        // Nine levels of nine aliases: hundreds of millions of nodes if expanded.
+        let mut bomb =
+            String::from("- name: bomb\n  addr: 127.0.0.1\n  l0: &l0 [x,x,x,x,x,x,x,x,x]\n");
+        for level in 1..9 {
+            let prev = format!("*l{}", level - 1);
+            let items = [prev.as_str(); 9].join(",");
+            let _ = writeln!(bomb, "  l{level}: &l{level} [{items}]");
+        }
+        let err = read_tool(bomb.as_bytes(), Tool::TinyRdm).expect_err("refused");
+        assert!(err.to_string().contains("limit"), "{err}");
+
+        let incoming = read_tool(
+            br#"[{"type": "group", "name": "bad\tgroup", "connections": [{"name": "in-it", "host": "h", "auth": ""}]}]"#,
+            Tool::Resp,
+        )
+        .expect("reads");
+        assert_eq!(incoming.profiles[0].group, None);
+        assert!(
+            noted(&incoming, "`in-it`: the group name"),
+            "{:?}",
+            incoming.notes
         );
     }
 

@@ -239,6 +239,20 @@ pub fn check_name(name: &str) -> Result<(), ProfileError> {
     Ok(())
 }
 
+/// A group name as typed: `None` when blank (the top level); otherwise the rules of profile
+/// names apply, since a group is listed the same way.
+///
+/// # Errors
+/// A name no profile could have, said of a group.
+pub fn group_name(text: &str) -> Result<Option<String>, String> {
+    let group = text.trim();
+    if group.is_empty() {
+        return Ok(None);
+    }
+    check_name(group).map_err(|e| e.to_string().replace("the profile name", "the group name"))?;
+    Ok(Some(group.to_owned()))
+}
+
 /// The profiles, the most recently used first (never used ones after, by name).
 #[must_use]
 pub fn last_used_first(profiles: &[Profile]) -> Vec<&Profile> {

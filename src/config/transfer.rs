@@ -157,6 +157,11 @@ pub fn read(
     passphrase: Option<&Secret>,
 ) -> Result<Incoming, TransferError> {
     let Some(source) = from.or_else(|| detect(bytes)) else {
+        if let Some(e) = broken_json(bytes) {
+            return Err(TransferError::Unreadable(format!(
+                "this looks like JSON but does not parse: {e}"
+            )));
+        }
         return Err(TransferError::Unreadable(
             "this is not a format read here: a Cache Console export, Tiny RDM's \
              connections.yaml (or its export zip), a RedisInsight export, Another Redis Desktop \
@@ -176,6 +181,16 @@ pub fn read(
     incoming.source = source;
     settle_sources(&mut incoming);
     Ok(incoming)
+}
+
+/// Why `bytes`, which start as JSON does, do not parse as JSON (`None` when they do, or do not
+/// look like JSON at all).
+fn broken_json(bytes: &[u8]) -> Option<serde_json::Error> {
+    let text = std::str::from_utf8(bytes).ok()?.trim_start();
+    if !(text.starts_with('[') || text.starts_with('{')) {
+        return None;
+    }
+    serde_json::from_str::<serde_json::Value>(text).err()
 }
 
 /// Opens the sealed secrets of an export.
@@ -567,5 +582,12 @@ mod tests {
         assert!(read(b"\x00\xff", None, None).is_err());
         let err = read(br#"{"format": "other"}"#, None, None).expect_err("not ours");
         assert!(err.to_string().contains("not a format read here"), "{err}");
+        // A hand-edited file with a mistake says where it is.
+        let err = read(b"[{\"name\": \"x\",\n  \"host\" \"h\"}]", None, None).expect_err("broken");
+        assert!(
+            err.to_string()
+                .contains("does not parse: expected `:` at line 2"),
+            "{err}"
+        );
     }
 }

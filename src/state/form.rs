@@ -495,13 +495,8 @@ impl ProfileForm {
 
     /// A group name follows the rules of profile names (it is listed the same way).
     fn group_problem(&self, p: &mut Problems) {
-        if !self.group.trim().is_empty()
-            && let Err(e) = crate::config::profiles::check_name(self.group.trim())
-        {
-            p.add(
-                Field::Group,
-                e.to_string().replace("the profile name", "the group name"),
-            );
+        if let Err(e) = crate::config::profiles::group_name(&self.group) {
+            p.add(Field::Group, e);
         }
     }
 
@@ -834,7 +829,10 @@ impl ProfileForm {
         profile.read_only = self.read_only;
         profile.production = self.production;
         profile.color = self.color;
-        profile.group = Some(self.group.trim().to_owned()).filter(|g| !g.is_empty());
+        // Checked by `problems` (a name refused there never gets here).
+        profile.group = crate::config::profiles::group_name(&self.group)
+            .ok()
+            .flatten();
         // Checked by `problems` before any profile is made.
         profile.ssh = self.ssh_spec().ok().flatten();
         profile
