@@ -282,23 +282,29 @@ impl KeyIndex {
     /// The index is full.
     pub fn insert(&mut self, key: &[u8]) -> Result<KeyId, IndexFull> {
         let hash = self.hasher.hash_one(key);
-        if let Some(&id) = self.dedup.find(hash, |&id| self.key(id) == key) {
-            return Ok(id);
-        }
         let new_len = self.arena.len() + key.len();
         let end = u32::try_from(new_len).map_err(|_| IndexFull)?;
         let id = u32::try_from(self.ends.len())
             .ok()
             .filter(|&id| id != NONE)
             .ok_or(IndexFull)?;
+        // One probe of the table for both the duplicate check and the insert (a find then an
+        // insert walked it twice: a cache miss each, the most of what a new key costs).
+        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
+        match self.dedup.entry(
+            hash,
+            |&other| key_slice(arena, ends, other) == key,
+            |&other| hasher.hash_one(key_slice(arena, ends, other)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(found) => return Ok(*found.get()),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(id);
+            }
+        }
         reserve_quarter(&mut self.arena, key.len());
         self.arena.extend_from_slice(key);
         reserve_quarter(&mut self.ends, 1);
         self.ends.push(end);
-        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
-        self.dedup.insert_unique(hash, id, |&other| {
-            hasher.hash_one(key_slice(arena, ends, other))
-        });
         if self.tree_wanted && self.attached() == id as usize {
             self.attach(id);
         }
@@ -389,15 +395,26 @@ impl KeyIndex {
         } = self;
         let seg = &arena[start..end];
         let hash = hasher.hash_one((parent, seg));
-        if let Some(&found) = lookup.find(hash, |&id| {
-            let n = &nodes[id as usize];
-            n.parent == parent && segment(arena, n) == seg
-        }) {
-            return found;
-        }
         // Offsets fit: the arena is bounded by u32 in insert().
         #[allow(clippy::cast_possible_truncation)]
         let id = nodes.len() as NodeId;
+        // One probe for the look-up and the insert, as in `insert`.
+        match lookup.entry(
+            hash,
+            |&other| {
+                let n = &nodes[other as usize];
+                n.parent == parent && segment(arena, n) == seg
+            },
+            |&other| {
+                let n = &nodes[other as usize];
+                hasher.hash_one((n.parent, segment(arena, n)))
+            },
+        ) {
+            hashbrown::hash_table::Entry::Occupied(found) => return *found.get(),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(id);
+            }
+        }
         let first_sibling = nodes[parent as usize].first_child;
         reserve_quarter(nodes, 1);
         #[allow(clippy::cast_possible_truncation)]
@@ -415,10 +432,6 @@ impl KeyIndex {
         let p = &mut nodes[parent as usize];
         p.first_child = id;
         p.children += 1;
-        lookup.insert_unique(hash, id, |&other| {
-            let n = &nodes[other as usize];
-            hasher.hash_one((n.parent, segment(arena, n)))
-        });
         id
     }
 
