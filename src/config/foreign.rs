@@ -987,18 +987,27 @@ fn redisinsight_ssh(f: &mut Fields<'_>, c: &mut Foreign) {
     if f.flag("ssh")
         && let Some(mut o) = f.object("sshOptions")
     {
-        let key_text = o.text("privateKey");
-        let auth = if key_text.is_some() {
+        let password = o.text("password");
+        // Exported without secrets, neither the password nor the key is in the file: the
+        // login cannot be told, so it goes as `ssh` would (agent, then the usual keys).
+        let auth = if o.text("privateKey").is_some() {
             c.notes.push(
                 "its SSH private key came as text: save it as a file and choose it in the \
                  profile's SSH row"
                     .to_owned(),
             );
             SshAuth::Auto
-        } else {
+        } else if password.is_some() {
             SshAuth::Password(PasswordSource::Prompt)
+        } else {
+            c.notes.push(
+                "its SSH login (a password or a key) was not in the file: the agent and the \
+                 usual keys are tried; choose it in the profile's SSH row"
+                    .to_owned(),
+            );
+            SshAuth::Auto
         };
-        c.ssh_password = o.text("password");
+        c.ssh_password = password;
         c.ssh_passphrase = o.text("passphrase");
         c.ssh = ssh_spec(o.text("host"), o.number("port"), o.text("username"), auth);
         o.skip(&["id"]);
@@ -1330,6 +1339,21 @@ mod tests {
             secret(&incoming, "sentinel-group", Slot::Password).as_deref(),
             Some("ri-master-pass")
         );
+
+        // Exported without secrets: the SSH login is not in the file, and that is said.
+        let stripped = read_tool(
+            br#"[{"id": "x", "host": "10.0.0.1", "port": 6379, "name": "no-secrets",
+                  "connectionType": "STANDALONE", "ssh": true,
+                  "sshOptions": {"host": "bastion", "port": 22, "username": "ops"}}]"#,
+            Tool::RedisInsight,
+        )
+        .expect("reads");
+        let ssh = stripped.profiles[0].ssh.as_ref().expect("ssh");
+        assert_eq!(ssh.auth, SshAuth::Auto);
+        assert!(noted(
+            &stripped,
+            "its SSH login (a password or a key) was not in the file"
+        ));
     }
 
     #[test]

@@ -118,7 +118,14 @@ pub fn export(
     let file = ExportFile {
         format: FORMAT.to_owned(),
         version: 1,
-        profiles: profiles.to_vec(),
+        // When the exporter last connected means nothing to the importer's list.
+        profiles: profiles
+            .iter()
+            .map(|p| Profile {
+                last_used_ms: None,
+                ..p.clone()
+            })
+            .collect(),
         secrets: sealed,
     };
     serde_json::to_string_pretty(&file).map_err(|e| TransferError::Unreadable(e.to_string()))
@@ -480,14 +487,18 @@ mod tests {
         a.read_only = true;
         a.color = Some(crate::config::profiles::ColorTag::Red);
         a.delimiter = "/".into();
+        a.group = Some("Production".into());
         a.ssh = Some(SshSpec {
             hop: crate::config::connection::SshHop::parse("me@bastion:2222").expect("hop"),
             ..SshSpec::default()
         });
-        let b = profile("pool", "memcached://a:11211,b:11212");
+        let mut b = profile("pool", "memcached://a:11211,b:11212");
+        b.last_used_ms = Some(1_700_000_000_000);
         let text = export(&[a.clone(), b.clone()], None).expect("export");
         assert!(!text.contains("\"secrets\""), "{text}");
         let incoming = read(text.as_bytes(), None, None).expect("read");
+        // Everything but when the exporter last used it.
+        b.last_used_ms = None;
         assert_eq!(incoming.profiles, vec![a, b]);
         assert!(incoming.notes.is_empty(), "{:?}", incoming.notes);
     }
