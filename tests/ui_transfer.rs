@@ -199,6 +199,12 @@ fn a_sealed_export_from_the_dialog_opens_in_the_preview_elsewhere() {
         keyring.password_of("prod").is_some()
     });
 
+    // Escape closes the dialog, as every dialog here; it opens again with every profile ticked.
+    h.get_by_label("Export profiles...").click();
+    h.run_steps(2);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(h.state().state.export_dialog.is_none());
     h.get_by_label("Export profiles...").click();
     h.run_steps(2);
     h.get_by_role_and_label(Role::CheckBox, "left-out").click();
@@ -323,4 +329,56 @@ fn groups_search_and_the_last_used_first() {
     type_into(&mut h, "Search profiles", "x-nothing");
     h.run_steps(1);
     assert!(h.query_by_label_contains("No profile matches").is_some());
+}
+
+#[test]
+fn many_clashes_are_answered_at_once_and_escape_leaves_the_saved_profiles_alone() {
+    let cfg = common::config_dir();
+    let mut store = ProfileStore::empty_in(cfg.path());
+    for name in ["a", "b"] {
+        let (spec, _) = parse_url("redis://127.0.0.1:1/0").expect("url");
+        store.add(Profile::new(name, spec)).expect("add");
+    }
+    store.save().expect("save");
+    let downloads = tempfile::tempdir().expect("dir");
+    let file = downloads.path().join("connections.json");
+    std::fs::write(
+        &file,
+        r#"[{"name": "a", "host": "10.0.0.1", "port": 6379},
+            {"name": "b", "host": "10.0.0.2", "port": 6379},
+            {"name": "c", "host": "10.0.0.3", "port": 6379}]"#,
+    )
+    .expect("write");
+    let mut h = app_with_secrets(cfg.path(), &common::keyring::dead_bus());
+    let open_preview = |h: &mut Harness<'static, App>| {
+        h.state_mut()
+            .state
+            .handle(Action::ImportProfiles(file.clone()));
+        run_until(h, "the preview", |app| app.state.import_preview.is_some());
+    };
+
+    // Escape: nothing merged.
+    open_preview(&mut h);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(h.state().state.import_preview.is_none());
+    assert_eq!(saved(cfg.path()).len(), 2);
+
+    open_preview(&mut h);
+    assert!(
+        h.query_by_label("2 names are taken. For all of them:")
+            .is_some()
+    );
+    h.get_by_label("Rename all").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("as `a (2)`").is_some());
+    assert!(h.query_by_label("as `b (2)`").is_some());
+    h.get_by_label("Import 3").click();
+    h.run_steps(2);
+    run_until(&mut h, "the profiles saved", |_| {
+        saved(cfg.path()).len() == 5
+    });
+    let mut names: Vec<String> = saved(cfg.path()).into_iter().map(|p| p.name).collect();
+    names.sort();
+    assert_eq!(names, ["a", "a (2)", "b", "b (2)", "c"]);
 }

@@ -21,7 +21,7 @@ pub fn export_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Action
     };
     let mut pick = false;
     let mut cancel = false;
-    egui::Modal::new(egui::Id::unique("export_profiles")).show(ctx, |ui| {
+    let modal = egui::Modal::new(egui::Id::unique("export_profiles")).show(ctx, |ui| {
         ui.set_width(520.0);
         ui.heading("Export profiles");
         ui.label("The file holds the ticked profiles: addresses, users, SSH and TLS settings.");
@@ -78,6 +78,8 @@ pub fn export_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Action
             cancel = ui.button("Cancel").clicked();
         });
     });
+    // Escape (or a click beside the dialog) cancels, as in every other dialog.
+    cancel |= modal.should_close();
     if cancel {
         actions.push(Action::CancelExport);
     } else if pick && state.export_ready() {
@@ -97,7 +99,7 @@ pub fn import_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Action
     let mut confirm = false;
     let mut cancel = false;
     let mut open_secrets = false;
-    egui::Modal::new(egui::Id::unique("import_preview")).show(ctx, |ui| {
+    let modal = egui::Modal::new(egui::Id::unique("import_preview")).show(ctx, |ui| {
         ui.set_width(720.0);
         ui.heading("Import profiles");
         ui.label(format!(
@@ -106,6 +108,7 @@ pub fn import_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Action
             preview.incoming.source.describe(),
             preview.incoming.profiles.len()
         ));
+        clash_all_ui(ui, preview, &steps);
         incoming_rows_ui(ui, preview, &steps);
         notes_ui(ui, &preview.incoming.notes);
         ui.separator();
@@ -121,6 +124,7 @@ pub fn import_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Action
             cancel = ui.button("Cancel").clicked();
         });
     });
+    cancel |= modal.should_close();
     if cancel {
         actions.push(Action::CancelImport);
     } else if confirm {
@@ -128,6 +132,43 @@ pub fn import_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Action
     } else if open_secrets {
         actions.push(Action::OpenImportSecrets);
     }
+}
+
+/// One choice for every taken name at once, when there are several (fifty clashes are not
+/// answered one by one).
+fn clash_all_ui(
+    ui: &mut egui::Ui,
+    preview: &mut crate::state::ImportPreview,
+    steps: &[(String, Step)],
+) {
+    let clashes: Vec<usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, step))| *step != Step::Add)
+        .map(|(i, _)| i)
+        .collect();
+    if clashes.len() < 2 {
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.label(format!(
+            "{} names are taken. For all of them:",
+            clashes.len()
+        ));
+        for (choice, label) in [
+            (Conflict::Skip, "Skip all"),
+            (Conflict::Rename, "Rename all"),
+            (Conflict::Replace, "Replace all"),
+        ] {
+            if ui.button(label).clicked() {
+                for &i in &clashes {
+                    if let Some(c) = preview.choices.get_mut(i) {
+                        *c = choice;
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// One row per incoming profile: its name, where it points, and what happens to it.
