@@ -21,6 +21,10 @@ pub enum ListEntry {
 /// ignored). An empty query matches everything.
 #[must_use]
 pub fn matches(profile: &Profile, query: &str) -> bool {
+    // The list is laid out every frame: no text is built while the box is empty.
+    if query.trim().is_empty() {
+        return true;
+    }
     let haystack = format!(
         "{}\n{}\n{}\n{}",
         profile.name,

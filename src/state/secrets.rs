@@ -133,7 +133,7 @@ impl AppState {
     }
 
     /// Holds a secret read from a store for this session.
-    fn put_secret(&mut self, profile: &str, slot: Slot, secret: Secret) {
+    pub(super) fn put_secret(&mut self, profile: &str, slot: Slot, secret: Secret) {
         match slot {
             Slot::Password => {
                 self.session_passwords.insert(profile.to_owned(), secret);

@@ -658,3 +658,72 @@ fn an_export_of_vault_passwords_asks_for_the_vault_first_and_keeps_the_dialog_wh
     assert!(dialog.error.as_deref().is_some_and(|e| e.contains("vault")));
     assert_eq!(dialog.chosen, ["kept"]);
 }
+
+#[test]
+fn imported_passwords_a_store_cannot_keep_are_held_for_the_session_as_said() {
+    use crate::config::secrets::{SecretError, StoreKind};
+    use crate::service::{SecretAnswer, SecretOp};
+    let dir = tempfile::tempdir().expect("dir");
+    let mut state = AppState::new(ProfileStore::empty_in(dir.path()), None);
+    let list = dir.path().join("list.txt");
+    state.handle(Action::ImportProfiles(list.clone()));
+    let incoming =
+        crate::config::transfer::read(b"redis://:imported-pw@127.0.0.1:1/0\n", None, None)
+            .expect("read");
+    let req = state
+        .take_outbox()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::App {
+                req,
+                kind: AppCommand::ReadImport { .. },
+            } => Some(req),
+            _ => None,
+        })
+        .expect("the file is read by the service");
+    state.apply(Event::App {
+        req,
+        kind: AppEvent::ImportRead(list, Ok(incoming)),
+    });
+    state.import_preview.as_mut().expect("previewed").secrets_to = Some(StoreKind::Keyring);
+    state.handle(Action::ConfirmImport);
+    let ops = secret_ops(&mut state);
+    let [(req, SecretOp::Keep(name, ..))] = ops.as_slice() else {
+        panic!("{ops:?}");
+    };
+    let profile = name.profile.clone();
+    state.apply(Event::App {
+        req: *req,
+        kind: AppEvent::Secret(SecretAnswer::Kept {
+            name: name.clone(),
+            store: StoreKind::Keyring,
+            result: Err(SecretError::KeyringUnavailable("no session bus".into())),
+        }),
+    });
+    let notice = state.notices.last().expect("said");
+    assert!(
+        notice.text.contains("kept for this session only"),
+        "{}",
+        notice.text
+    );
+    // The profile asks for it next time, and this session connects with it at once.
+    assert_eq!(
+        state
+            .profiles
+            .get(&profile)
+            .map(|p| p.connection.password_source()),
+        Some(&PasswordSource::Prompt)
+    );
+    state.connect_profile(&profile);
+    assert!(state.password_prompt.is_none());
+    let sent = out(&mut state)
+        .into_iter()
+        .find_map(|(_, _, kind)| match kind {
+            CommandKind::Connect { password, .. } => Some(password),
+            _ => None,
+        });
+    assert_eq!(
+        sent.flatten().map(|p| p.expose().to_owned()).as_deref(),
+        Some("imported-pw")
+    );
+}

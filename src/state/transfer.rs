@@ -202,10 +202,10 @@ impl AppState {
                 return;
             }
         };
-        // A password that is not kept anywhere is asked for at connect.
+        // A password that came with the file is asked for at connect until a store has taken
+        // it (a kept one then points the profile at its store).
         for (name, _) in &merged.secrets {
             if name.slot == Slot::Password
-                && preview.secrets_to.is_none()
                 && let Some(mut profile) = self.profiles.get(&name.profile).cloned()
                 && profile.connection.password_source() == &PasswordSource::None
             {
@@ -218,6 +218,9 @@ impl AppState {
         self.save_profiles();
         if let Some(store) = preview.secrets_to {
             for (name, secret) in merged.secrets.clone() {
+                // Held for this session too: a store that cannot keep it (no keyring here)
+                // says the secret is kept for this session only, and so it is.
+                self.put_secret(&name.profile, name.slot, secret.clone());
                 self.remember(name, store, secret);
             }
         }
