@@ -289,11 +289,18 @@ fn clashing_names_follow_the_choice_and_a_url_list_imports_with_notes() {
         Vec::<std::path::PathBuf>::new()
     );
 
-    ok(&run(
+    let replaced = run(
         cfg.path(),
         &bus,
         &["profiles", "import", path, "--on-conflict", "replace"],
-    ));
+    );
+    ok(&replaced);
+    // The default keeps no secret, and says so.
+    assert!(
+        stderr(&replaced).contains("1 secret(s) in the file not kept"),
+        "{}",
+        stderr(&replaced)
+    );
     let after = profiles(cfg.path());
     let replaced = after
         .iter()

@@ -184,6 +184,11 @@ pub(super) fn import(
         merged.replaced.len(),
         merged.skipped.len(),
         match secrets {
+            ImportSecrets::Drop if !merged.secrets.is_empty() => format!(
+                ", {} secret(s) in the file not kept (--secrets keyring or vault keeps them); \
+                 they are asked for at connect",
+                merged.secrets.len()
+            ),
             ImportSecrets::Drop => String::new(),
             _ => format!(", {kept} secret(s) kept"),
         }

@@ -50,6 +50,17 @@ pub enum Tool {
 }
 
 impl Tool {
+    /// The tool's name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TinyRdm => "Tiny RDM",
+            Self::RedisInsight => "RedisInsight",
+            Self::Ardm => "Another Redis Desktop Manager",
+            Self::Resp => "RESP.app",
+        }
+    }
+
     /// How the format is named.
     #[must_use]
     pub fn describe(self) -> &'static str {
@@ -417,9 +428,9 @@ impl Reader {
         if !self.display.is_empty() {
             let names: Vec<String> = self.display.into_iter().collect();
             self.incoming.notes.push(format!(
-                "{} display settings are not carried over (they change how that tool draws, \
-                 nothing on the server): {}",
-                tool.describe(),
+                "{}'s display settings are not carried over (they change how it draws, nothing \
+                 on the server): {}",
+                tool.name(),
                 names.join(", ")
             ));
         }
