@@ -311,6 +311,19 @@ impl ProfileStore {
         }
     }
 
+    /// The groups profiles are in, by name, each once.
+    #[must_use]
+    pub fn groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self
+            .profiles
+            .iter()
+            .filter_map(|p| p.group.clone())
+            .collect();
+        groups.sort();
+        groups.dedup();
+        groups
+    }
+
     /// Loads the profiles in `dir`. Never fails: problems become a warning.
     #[must_use]
     pub fn load_from(dir: &Path) -> Loaded {

@@ -46,6 +46,13 @@ pub enum Action {
     SubmitPassword,
     /// Close the password dialog.
     CancelPassword,
+    /// Put a profile in a group (`None`: the top level).
+    MoveToGroup {
+        /// The profile.
+        profile: String,
+        /// The group.
+        group: Option<String>,
+    },
     /// Open the export dialog.
     OpenExport,
     /// Write the export dialog's profiles to this file.

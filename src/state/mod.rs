@@ -424,6 +424,18 @@ impl AppState {
         }
     }
 
+    /// Puts `profile` in `group` and saves.
+    fn move_to_group(&mut self, profile: &str, group: Option<String>) {
+        let Some(mut updated) = self.profiles.get(profile).cloned() else {
+            return;
+        };
+        updated.group = group;
+        match self.profiles.update(profile, updated) {
+            Ok(()) => self.save_profiles(),
+            Err(e) => self.notify(Level::Error, e.to_string()),
+        }
+    }
+
     /// Records that `profile` was just connected (saved with the profiles).
     fn mark_used(&mut self, profile: &str) {
         let Some(mut updated) = self.profiles.get(profile).cloned() else {
@@ -533,6 +545,7 @@ impl AppState {
             }
             Action::SubmitPassword => self.submit_password(),
             Action::CancelPassword => self.password_prompt = None,
+            Action::MoveToGroup { profile, group } => self.move_to_group(&profile, group),
             Action::OpenExport => self.open_export(),
             Action::ExportProfiles(path) => self.export_profiles(path),
             Action::CancelExport => self.export_dialog = None,

@@ -727,3 +727,38 @@ fn imported_passwords_a_store_cannot_keep_are_held_for_the_session_as_said() {
         Some("imported-pw")
     );
 }
+
+#[test]
+fn a_profile_moves_between_groups_and_back_to_the_top_level() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = ProfileStore::empty_in(dir.path());
+    for (name, group) in [("a", Some("Prod")), ("b", None)] {
+        let (spec, _) = parse_url("redis://127.0.0.1:1/0").expect("url");
+        let mut p = Profile::new(name, spec);
+        p.group = group.map(str::to_owned);
+        store.add(p).expect("add");
+    }
+    let mut state = AppState::new(store, None);
+    assert_eq!(state.profiles.groups(), ["Prod"]);
+    state.handle(Action::MoveToGroup {
+        profile: "b".into(),
+        group: Some("Prod".into()),
+    });
+    state.handle(Action::MoveToGroup {
+        profile: "a".into(),
+        group: None,
+    });
+    let group_of = |s: &AppState, n: &str| s.profiles.get(n).and_then(|p| p.group.clone());
+    assert_eq!(group_of(&state, "a"), None);
+    assert_eq!(group_of(&state, "b").as_deref(), Some("Prod"));
+    assert!(
+        state.take_outbox().iter().any(|c| matches!(
+            c,
+            Command::App {
+                kind: AppCommand::SaveProfiles(_),
+                ..
+            }
+        )),
+        "saved"
+    );
+}

@@ -57,7 +57,7 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Action
             for entry in &entries {
                 match entry {
                     ListEntry::Profile(name) => {
-                        profile_row_ui(ui, state, name, &mut connect);
+                        profile_row_ui(ui, state, name, &mut connect, actions);
                     }
                     ListEntry::Group { name, profiles } => {
                         // A search opens every group it found something in.
@@ -69,7 +69,7 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Action
                         .open(searching.then_some(true))
                         .show(ui, |ui| {
                             for profile in profiles {
-                                profile_row_ui(ui, state, profile, &mut connect);
+                                profile_row_ui(ui, state, profile, &mut connect, actions);
                             }
                         });
                     }
@@ -285,6 +285,7 @@ fn profile_row_ui(
     state: &mut AppState,
     name: &str,
     connect: &mut Option<String>,
+    actions: &mut Actions,
 ) {
     let Some(profile) = state.profiles.get(name) else {
         return;
@@ -316,6 +317,41 @@ fn profile_row_ui(
     if response.double_clicked() {
         *connect = Some(name.to_owned());
     }
+    let groups = state.profiles.groups();
+    let current = state.profiles.get(name).and_then(|p| p.group.clone());
+    response.context_menu(|ui| {
+        if ui.button("Connect").clicked() {
+            *connect = Some(name.to_owned());
+        }
+        if ui.button("Edit").clicked() {
+            actions.push(Action::EditProfile(name.to_owned()));
+        }
+        if ui.button("Clone").clicked() {
+            actions.push(Action::DuplicateProfile(name.to_owned()));
+        }
+        if ui.button("Delete…").clicked() {
+            actions.push(Action::AskDeleteProfile(name.to_owned()));
+        }
+        ui.separator();
+        ui.menu_button("Move to group", |ui| {
+            let mut moved = None;
+            if current.is_some() && ui.button("Top level (no group)").clicked() {
+                moved = Some(None);
+            }
+            for group in groups.iter().filter(|g| current.as_ref() != Some(*g)) {
+                if ui.button(group).clicked() {
+                    moved = Some(Some(group.clone()));
+                }
+            }
+            ui.weak("A new group: the profile form's Group row");
+            if let Some(group) = moved {
+                actions.push(Action::MoveToGroup {
+                    profile: name.to_owned(),
+                    group,
+                });
+            }
+        });
+    });
 }
 
 /// Read-only, production and colour tag rows of the profile form.
