@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs what the tests need (redis-server, memcached, php-cli,
-# openssh-server, dbus + gnome-keyring, PostgreSQL, MariaDB) when missing,
-# then runs every test. The tests start their own servers on free loopback ports.
+# The whole test suite. Installs what the tests need (redis-server, memcached, php-cli and
+# Laravel's cache components, openssh-server, dbus + gnome-keyring, PostgreSQL, MariaDB) when
+# missing, then runs every test. The tests start their own servers on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,14 @@ need redis-server || missing+=(redis-server)
 need memcached || missing+=(memcached)
 need php || missing+=(php-cli)
 php -m 2>/dev/null | grep -qi "^memcached$" || missing+=(php-memcached)
+# Real Laravel (Debian's Laravel 8 components) writes and reads back the caches the format
+# tests look at (tests/laravel_stores.rs).
+php -m 2>/dev/null | grep -qi "^redis$" || missing+=(php-redis)
+php -m 2>/dev/null | grep -qi "^pdo_sqlite$" || missing+=(php-sqlite3)
+for component in cache redis database filesystem; do
+    dir="$(echo "${component:0:1}" | tr a-z A-Z)${component:1}"
+    [ -f "/usr/share/php/Illuminate/$dir/autoload.php" ] || missing+=("php-illuminate-$component")
+done
 # SSH tunnel tests run their own sshd (and ssh-agent, ssh-keygen) on free ports.
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 need ssh-agent || missing+=(openssh-client)

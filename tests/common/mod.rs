@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod fault;
 pub mod keyring;
+pub mod laravel;
 pub mod sentinel;
 pub mod sshd;
 pub mod tls;

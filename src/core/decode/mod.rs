@@ -428,6 +428,34 @@ fn by_php_memcached_flags(bytes: &[u8], flags: u32) -> Option<Result<Decoded, St
     Some(decoded)
 }
 
+/// php-memcached's compressed form: the uncompressed length (4 bytes, little-endian), then the
+/// data compressed as `how` says.
+fn memcached_compressed(plain: &[u8], how: Step) -> Result<Vec<u8>, String> {
+    use std::io::Write as _;
+    let len = u32::try_from(plain.len()).map_err(|_| "the value is too large".to_owned())?;
+    let mut out = len.to_le_bytes().to_vec();
+    if how == Step::Zlib {
+        let mut z = flate2::write::ZlibEncoder::new(out, flate2::Compression::default());
+        z.write_all(plain).map_err(|e| format!("zlib: {e}"))?;
+        out = z.finish().map_err(|e| format!("zlib: {e}"))?;
+    } else {
+        fastlz_literals(plain, &mut out);
+    }
+    Ok(out)
+}
+
+/// A FastLZ level-1 stream of literal runs only (at most 32 bytes each, no back-references):
+/// every FastLZ decompressor reads it, php-memcached's included. Written here because no
+/// maintained crate writes FastLZ; a value saved this way is a few percent larger than the
+/// plain text, and php-memcached compresses it again the next time the app writes it.
+fn fastlz_literals(plain: &[u8], out: &mut Vec<u8>) {
+    for run in plain.chunks(32) {
+        // A run is 1 to 32 bytes: its length less one fits the control byte's five bits.
+        out.push(u8::try_from(run.len() - 1).unwrap_or(31));
+        out.extend_from_slice(run);
+    }
+}
+
 /// Detects a format where that is safe (magic bytes, the shape of `serialize()` output, or
 /// memcached flags) and decodes. `None` when nothing was recognised: show text or hex.
 #[must_use]
@@ -674,10 +702,19 @@ pub fn with_scalars(node: &Node, texts: &[String]) -> Result<Node, String> {
 /// The original was compressed or not PHP: such values are edited as text or hex.
 pub fn reencode(steps: &[Step], node: &Node) -> Result<Vec<u8>, String> {
     match steps {
-        [Step::PhpSerialize] => Ok(php::serialize(node)),
+        // php-memcached's own values (Laravel's memcached store) keep their flags as stored (the
+        // write keeps them), so the payload is written in the form they describe.
+        [Step::PhpSerialize] | [Step::PhpMemcachedFlags, Step::PhpSerialize] => {
+            Ok(php::serialize(node))
+        }
         [Step::Base64, Step::PhpSerialize] => Ok(base64::engine::general_purpose::STANDARD
             .encode(php::serialize(node))
             .into_bytes()),
+        [
+            Step::PhpMemcachedFlags,
+            how @ (Step::Zlib | Step::FastLz),
+            Step::PhpSerialize,
+        ] => memcached_compressed(&php::serialize(node), *how),
         _ => Err(format!(
             "values read as {} cannot be saved from here: edit them as text or hex",
             steps_text(steps)
@@ -808,6 +845,29 @@ mod tests {
             detect(b"\0\0\0\0\xff", Some(4 | 16 | 64)).is_some_and(|r| r.is_err()),
             "malformed FastLZ is an error"
         );
+        // What the console writes back decodes to what was edited, compressed either way.
+        for flags in [4, 4 | 16 | 32, 4 | 16 | 64] {
+            let node = php::unserialize(php).expect("php");
+            let long = Node::Str(vec![b'x'; 100]);
+            for node in [node, long] {
+                let plain = php::serialize(&node);
+                let stored = if flags == 4 {
+                    plain.clone()
+                } else {
+                    let how = if flags & 64 == 0 {
+                        Step::Zlib
+                    } else {
+                        Step::FastLz
+                    };
+                    memcached_compressed(&plain, how).expect("compressed")
+                };
+                let d = detect(&stored, Some(flags))
+                    .expect("flags")
+                    .expect("decoded");
+                assert_eq!(d.node, node, "flags {flags}");
+                assert_eq!(reencode(&d.steps, &d.node).expect("re-encoded"), stored);
+            }
+        }
         // Level 1: a literal "abc", then a reference 3 back of length 3+3.
         let abc = fastlz_decompress(&[2, b'a', b'b', b'c', 0x80, 2], 100).expect("lz");
         assert_eq!(abc, b"abcabcabc");

@@ -1,0 +1,243 @@
+//! Real Laravel as the judge of every store's format: Laravel (Debian's Laravel 8 cache
+//! components) writes a set of values through its own `Repository` into Redis, memcached, a
+//! file cache and a database cache table; the console lists and decodes them to what Laravel
+//! reads; then the console edits one (through "Edit decoded": the scalars changed,
+//! re-serialized and wrapped as before), changes TTLs and deletes one, and Laravel reads back
+//! exactly what the console says it did.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use cache_console::backend::CacheBackend;
+use cache_console::core::decode;
+use cache_console::core::model::{Expect, ScanRequest, Ttl, TtlChange, WriteOp};
+use common::laravel::{Store, laravel};
+use common::{MemcachedServer, RedisServer};
+
+/// What Laravel writes: name, the PHP value, and its TTL in seconds (0: forever).
+const VALUES: &[(&str, &str, u32)] = &[
+    (
+        "user:1",
+        // Notes long enough for php-memcached to compress the value (FastLZ, its default).
+        "['name' => 'Ada', 'roles' => ['admin', 'ops'], 'visits' => 3, 'score' => 9.5, \
+         'active' => true, 'notes' => str_repeat('Analytical Engine. ', 200)]",
+        600,
+    ),
+    ("counter", "42", 0),
+    ("price", "19.99", 600),
+    ("greeting", "'Zoë says \"hi\" 東京'", 600),
+    ("flags", "[1, 2, 3]", 0),
+    ("short", "'goes soon'", 600),
+];
+
+/// Every key the backend lists.
+async fn listed(be: &dyn CacheBackend) -> Vec<Bytes> {
+    let request = ScanRequest::matching(b"*".to_vec());
+    let (mut cursor, mut keys) = (0, Vec::new());
+    loop {
+        let page = be.scan(&request, cursor).await.expect("scan");
+        keys.extend(page.keys);
+        cursor = page.next_cursor;
+        if cursor == 0 {
+            return keys;
+        }
+    }
+}
+
+/// The stored bytes of a string value and the flags stored beside it (memcached).
+async fn stored(be: &dyn CacheBackend, key: &[u8]) -> (Bytes, Option<u32>) {
+    let details = be.key_details(key).await.expect("details");
+    let bytes = be
+        .read_string_range(key, 0, details.length)
+        .await
+        .expect("value");
+    (bytes, details.flags)
+}
+
+/// The value as the console decodes it, as JSON; a value no decoder claims is its text.
+fn console_json(bytes: &[u8], flags: Option<u32>) -> serde_json::Value {
+    match decode::detect(bytes, flags) {
+        Some(Ok(decoded)) => decode::to_json(&decoded.node),
+        Some(Err(e)) => panic!("decoding failed: {e}"),
+        None => serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()),
+    }
+}
+
+/// What Laravel reads for `name`, as JSON. A number a store keeps as raw text comes back to
+/// Laravel as that text: compared as the number it is.
+fn laravel_json(store: &Store, name: &str) -> serde_json::Value {
+    let text = laravel(
+        store,
+        &format!("$v = $cache->get('{name}'); echo json_encode(is_numeric($v) ? $v + 0 : $v);"),
+    );
+    serde_json::from_str(&text).expect("Laravel's JSON")
+}
+
+/// "Edit decoded", as the viewer does it: Ada becomes Grace, the value re-serialized and
+/// wrapped as before, its TTL kept, refused if it changed meanwhile.
+async fn edit_decoded(store: &Store, be: &dyn CacheBackend) {
+    let user = store.key_of("user:1");
+    let (before, flags) = stored(be, &user).await;
+    let decoded = decode::detect(&before, flags)
+        .expect("detected")
+        .expect("decoded");
+    let texts: Vec<String> = decode::scalars(&decoded.node)
+        .iter()
+        .map(|s| {
+            if s.text == "Ada" {
+                "Grace".to_owned()
+            } else {
+                s.text.clone()
+            }
+        })
+        .collect();
+    if matches!(store, Store::Memcached { .. }) {
+        assert_eq!(
+            decoded.labels(),
+            ["PHP memcached flags", "FastLZ", "PHP serialize"],
+            "php-memcached compressed it"
+        );
+    }
+    let node = decode::with_scalars(&decoded.node, &texts).expect("edited");
+    let value = decode::reencode(&decoded.steps, &node).expect("re-encoded");
+    be.write(&WriteOp::SetString {
+        key: Bytes::from(user.clone()),
+        value: Bytes::from(value),
+        ttl: TtlChange::Keep,
+        expect: Expect::Value(before),
+    })
+    .await
+    .expect("saved");
+    match be.key_details(&user).await.expect("details").meta.ttl {
+        Ttl::ExpiresInMs(ms) => assert!(ms > 500_000, "the TTL is kept: {ms} ms left"),
+        Ttl::Persistent => panic!("the edit dropped the TTL"),
+    }
+}
+
+/// Laravel writes, the console reads and changes, Laravel reads back.
+async fn laravel_judges(store: Store, url: &str) {
+    let writes: String = VALUES
+        .iter()
+        .map(|(name, value, ttl)| match ttl {
+            0 => format!("$cache->forever('{name}', {value});"),
+            _ => format!("$cache->put('{name}', {value}, {ttl});"),
+        })
+        .collect();
+    assert_eq!(laravel(&store, &writes), "", "Laravel wrote quietly");
+
+    let be = common::open_url(url).await;
+    let keys = listed(be.as_ref()).await;
+    for (name, _, _) in VALUES {
+        let key = store.key_of(name);
+        assert!(
+            keys.iter().any(|k| k.as_ref() == key.as_slice()),
+            "{url}: `{name}` is listed as {}",
+            String::from_utf8_lossy(&key)
+        );
+        let (bytes, flags) = stored(be.as_ref(), &key).await;
+        let mut seen = console_json(&bytes, flags);
+        // A number Laravel stored as raw text is read by the console as that number's text.
+        if let serde_json::Value::String(s) = &seen
+            && let Ok(n) = serde_json::from_str::<serde_json::Number>(s)
+        {
+            seen = serde_json::Value::Number(n);
+        }
+        assert_eq!(seen, laravel_json(&store, name), "{url}: `{name}`");
+    }
+
+    edit_decoded(&store, be.as_ref()).await;
+    assert_eq!(
+        laravel(
+            &store,
+            "$u = $cache->get('user:1'); echo $u['name'], '|', implode(',', $u['roles']), '|', \
+             $u['visits'] + 1, '|', var_export($u['active'], true);"
+        ),
+        "Grace|admin,ops|4|true",
+        "{url}: Laravel reads the edit"
+    );
+
+    // TTLs: made forever, made short (Laravel sees it go), and a delete.
+    be.write(&WriteOp::SetTtl {
+        key: Bytes::from(store.key_of("price")),
+        ttl: TtlChange::Persist,
+    })
+    .await
+    .expect("persist");
+    be.write(&WriteOp::SetTtl {
+        key: Bytes::from(store.key_of("short")),
+        ttl: TtlChange::InMs(2_000),
+    })
+    .await
+    .expect("short ttl");
+    be.write(&WriteOp::Delete {
+        keys: vec![Bytes::from(store.key_of("counter"))],
+    })
+    .await
+    .expect("delete");
+    assert_eq!(
+        laravel(
+            &store,
+            "echo json_encode([$cache->has('counter'), $cache->get('price') + 0, \
+             $cache->get('short')]);"
+        ),
+        r#"[false,19.99,"goes soon"]"#,
+        "{url}: the delete is gone for Laravel, the other two still there"
+    );
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    assert_eq!(
+        laravel(
+            &store,
+            "echo json_encode([$cache->has('short'), $cache->get('price') + 0]);"
+        ),
+        "[false,19.99]",
+        "{url}: the short TTL expired for Laravel too; the persisted one did not"
+    );
+}
+
+#[tokio::test]
+async fn laravel_judges_the_redis_store() {
+    let redis = RedisServer::start();
+    laravel_judges(
+        Store::Redis { port: redis.port },
+        &format!("redis://127.0.0.1:{}/0", redis.port),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn laravel_judges_the_memcached_store() {
+    let memcached = MemcachedServer::start();
+    laravel_judges(
+        Store::Memcached {
+            port: memcached.port,
+        },
+        &format!("memcached://127.0.0.1:{}", memcached.port),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn laravel_judges_the_file_store() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).expect("cache dir");
+    laravel_judges(
+        Store::File(cache.clone()),
+        &format!("file://{}", cache.display()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn laravel_judges_the_database_store() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("cache.sqlite");
+    std::fs::write(&db, b"").expect("db file");
+    laravel_judges(
+        Store::Sqlite(db.clone()),
+        &format!("sqlite://{}?table=cache", db.display()),
+    )
+    .await;
+}
