@@ -28,6 +28,8 @@ php -m 2>/dev/null | grep -qi "^memcached$" || missing+=(php-memcached)
 # tests look at (tests/laravel_stores.rs).
 php -m 2>/dev/null | grep -qi "^redis$" || missing+=(php-redis)
 php -m 2>/dev/null | grep -qi "^pdo_sqlite$" || missing+=(php-sqlite3)
+php -m 2>/dev/null | grep -qi "^pdo_pgsql$" || missing+=(php-pgsql)
+php -m 2>/dev/null | grep -qi "^pdo_mysql$" || missing+=(php-mysql)
 for component in cache redis database filesystem; do
     dir="$(echo "${component:0:1}" | tr a-z A-Z)${component:1}"
     [ -f "/usr/share/php/Illuminate/$dir/autoload.php" ] || missing+=("php-illuminate-$component")

@@ -1,6 +1,6 @@
 //! Real Laravel as the judge of every store's format: Laravel (Debian's Laravel 8 cache
 //! components) writes a set of values through its own `Repository` into Redis, memcached, a
-//! file cache and a database cache table; the console lists and decodes them to what Laravel
+//! file cache and a database cache table (SQLite, PostgreSQL, MariaDB); the console lists and decodes them to what Laravel
 //! reads; then the console edits one (through "Edit decoded": the scalars changed,
 //! re-serialized and wrapped as before), changes TTLs and deletes one, and Laravel reads back
 //! exactly what the console says it did.
@@ -240,4 +240,33 @@ async fn laravel_judges_the_database_store() {
         &format!("sqlite://{}?table=cache", db.display()),
     )
     .await;
+}
+
+/// The database store on a server: the test's own database, the table Laravel's migration
+/// makes (on MariaDB a case- and accent-insensitive collation, as Laravel sets it up).
+async fn laravel_judges_a_server_database(env_var: &str, default_url: &str) {
+    let db = common::OwnDatabase::create(env_var, default_url).await;
+    laravel_judges(
+        Store::Server {
+            url: db.base.clone(),
+            database: db.name.clone(),
+        },
+        &format!("{}/{}?table=cache", db.base, db.name),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn laravel_judges_the_database_store_on_postgresql() {
+    laravel_judges_a_server_database(
+        "CC_TEST_PG_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn laravel_judges_the_database_store_on_mariadb() {
+    laravel_judges_a_server_database("CC_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql")
+        .await;
 }

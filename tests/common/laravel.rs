@@ -19,6 +19,14 @@ pub enum Store {
     /// `database`: the `cache` table (made as Laravel's migration makes it) of this SQLite file,
     /// prefix `laravel_cache`.
     Sqlite(PathBuf),
+    /// `database` on a PostgreSQL or MySQL/MariaDB server: `url` is the server's
+    /// (`postgres://user[:password]@host:port`, `mysql://…`), `database` the test's own.
+    Server {
+        /// The server's URL without a database.
+        url: String,
+        /// The database.
+        database: String,
+    },
     /// `memcached`: php-memcached, prefix `laravel_cache`.
     Memcached {
         /// The server's port.
@@ -44,16 +52,35 @@ impl Store {
                 "$capsule = new Illuminate\\Database\\Capsule\\Manager;
                  $capsule->addConnection(['driver' => 'sqlite', 'database' => '{}', 'prefix' => '']);
                  $db = $capsule->getConnection();
-                 if (!$db->getSchemaBuilder()->hasTable('cache')) {{
-                     $db->getSchemaBuilder()->create('cache', function ($table) {{
-                         $table->string('key')->primary();
-                         $table->mediumText('value');
-                         $table->integer('expiration');
-                     }});
-                 }}
+                 {CREATE_TABLE}
                  $store = new Illuminate\\Cache\\DatabaseStore($db, 'cache', 'laravel_cache');",
                 path.display()
             ),
+            Self::Server { url, database } => {
+                let (driver, rest) = match url.split_once("://") {
+                    Some(("postgres" | "postgresql", rest)) => ("pgsql", rest),
+                    Some(("mysql" | "mariadb", rest)) => ("mysql", rest),
+                    _ => panic!("not a PostgreSQL or MySQL URL: {url}"),
+                };
+                let (login, address) = rest.rsplit_once('@').unwrap_or(("", rest));
+                let (user, password) = login.split_once(':').unwrap_or((login, ""));
+                let (host, port) = address.rsplit_once(':').unwrap_or((address, ""));
+                // As Laravel's config/database.php sets each driver up.
+                let charset = if driver == "pgsql" {
+                    "'charset' => 'utf8'"
+                } else {
+                    "'charset' => 'utf8mb4', 'collation' => 'utf8mb4_unicode_ci'"
+                };
+                format!(
+                    "$capsule = new Illuminate\\Database\\Capsule\\Manager;
+                     $capsule->addConnection(['driver' => '{driver}', 'host' => '{host}',
+                         'port' => '{port}', 'database' => '{database}', 'username' => '{user}',
+                         'password' => '{password}', {charset}, 'prefix' => '']);
+                     $db = $capsule->getConnection();
+                     {CREATE_TABLE}
+                     $store = new Illuminate\\Cache\\DatabaseStore($db, 'cache', 'laravel_cache');"
+                )
+            }
             Self::Memcached { port } => format!(
                 "$store = new Illuminate\\Cache\\MemcachedStore(
                      (new Illuminate\\Cache\\MemcachedConnector)->connect(
@@ -80,11 +107,20 @@ impl Store {
                 .digest()
                 .to_string()
                 .into_bytes(),
-            Self::Sqlite(_) => format!("laravel_cache{name}").into_bytes(),
+            Self::Sqlite(_) | Self::Server { .. } => format!("laravel_cache{name}").into_bytes(),
             Self::Memcached { .. } => format!("laravel_cache:{name}").into_bytes(),
         }
     }
 }
+
+/// The `cache` table as Laravel's `cache:table` migration makes it (once).
+const CREATE_TABLE: &str = "if (!$db->getSchemaBuilder()->hasTable('cache')) {
+        $db->getSchemaBuilder()->create('cache', function ($table) {
+            $table->string('key')->primary();
+            $table->mediumText('value');
+            $table->integer('expiration');
+        });
+    }";
 
 /// Runs `code` with `$cache` and `$store` set up over `store`; what it printed.
 ///
@@ -103,7 +139,7 @@ pub fn laravel(store: &Store, code: &str) -> String {
     assert!(
         out.status.success() && out.stderr.is_empty(),
         "Laravel failed (are php-illuminate-cache, -redis, -database, -filesystem and \
-         php-redis, php-memcached, php-sqlite3 installed? `bash scripts/test.sh` installs \
+         php-redis, php-memcached, php-sqlite3, php-pgsql, php-mysql installed? `bash scripts/test.sh` installs \
          them): {}{}",
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&out.stdout)
