@@ -78,7 +78,12 @@ fn laravel_json(store: &Store, name: &str) -> serde_json::Value {
 /// "Edit decoded", as the viewer does it: Ada becomes Grace, the value re-serialized and
 /// wrapped as before, its TTL kept, refused if it changed meanwhile.
 async fn edit_decoded(store: &Store, be: &dyn CacheBackend) {
-    let user = store.key_of("user:1");
+    edit_decoded_as(store, be, &store.key_of("user:1")).await;
+}
+
+/// [`edit_decoded`] on the key the console shows as `user`.
+async fn edit_decoded_as(store: &Store, be: &dyn CacheBackend, user: &[u8]) {
+    let user = user.to_vec();
     let (before, flags) = stored(be, &user).await;
     let decoded = decode::detect(&before, flags)
         .expect("detected")
@@ -269,4 +274,101 @@ async fn laravel_judges_the_database_store_on_postgresql() {
 async fn laravel_judges_the_database_store_on_mariadb() {
     laravel_judges_a_server_database("CC_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql")
         .await;
+}
+
+#[tokio::test]
+async fn a_declared_laravel_prefix_lists_opens_and_writes_keys_without_it() {
+    let redis = RedisServer::start();
+    let store = Store::Redis { port: redis.port };
+    assert_eq!(
+        laravel(
+            &store,
+            "$cache->put('user:1', ['name' => 'Ada'], 600); $cache->put('user:2', 'Bob', 600); \
+             $cache->forever('config', [1, 2]);"
+        ),
+        ""
+    );
+    // A key of another app in the same database: never listed, never touched.
+    let mut c = redis.conn();
+    redis::cmd("SET")
+        .arg("other_app:user:1")
+        .arg("theirs")
+        .query::<()>(&mut c)
+        .expect("seed");
+
+    let url = format!(
+        "redis://127.0.0.1:{}/0?key_prefix=laravel_database_laravel_cache%3A",
+        redis.port
+    );
+    let be = common::open_url(&url).await;
+    assert!(
+        be.describe()
+            .contains("keys under `laravel_database_laravel_cache:`")
+    );
+    let mut keys: Vec<String> = listed(be.as_ref())
+        .await
+        .iter()
+        .map(|k| String::from_utf8_lossy(k).into_owned())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["config", "user:1", "user:2"]);
+
+    // Opened and edited by the name Laravel uses; Laravel reads the edit.
+    let (before, flags) = stored(be.as_ref(), b"user:1").await;
+    assert_eq!(
+        console_json(&before, flags),
+        serde_json::json!({"name": "Ada"})
+    );
+    edit_decoded_as(&store, be.as_ref(), b"user:1").await;
+    assert_eq!(
+        laravel(&store, "echo $cache->get('user:1')['name'];"),
+        "Grace"
+    );
+
+    // Delete by pattern stays under the prefix; undo puts the key back where Laravel finds it.
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let done = be
+        .delete_matching(&ScanRequest::matching(b"user:*".to_vec()), &cancel, &|_| {})
+        .await
+        .expect("deleted");
+    assert_eq!(done.deleted, 2);
+    assert_eq!(
+        laravel(
+            &store,
+            "echo json_encode([$cache->has('user:1'), $cache->has('config')]);"
+        ),
+        "[false,true]"
+    );
+    let theirs: String = redis::cmd("GET")
+        .arg("other_app:user:1")
+        .query(&mut c)
+        .expect("get");
+    assert_eq!(theirs, "theirs");
+    let dumped = be
+        .dump(&[Bytes::from_static(b"config")])
+        .await
+        .expect("dump");
+    assert_eq!(dumped[0].as_ref().map(|d| &d.key[..]), Some(&b"config"[..]));
+    be.write(&WriteOp::Delete {
+        keys: vec![Bytes::from_static(b"config")],
+    })
+    .await
+    .expect("delete");
+    be.write(&WriteOp::Restore {
+        keys: dumped.into_iter().flatten().collect(),
+    })
+    .await
+    .expect("undo");
+    assert_eq!(
+        laravel(&store, "echo json_encode($cache->get('config'));"),
+        "[1,2]"
+    );
+
+    // The command line takes the same URL.
+    let cfg = common::config_dir();
+    let out = common::cli(cfg.path())
+        .args(["keys", &url, "*"])
+        .output()
+        .expect("keys");
+    assert_eq!(common::ok(&out).trim(), "config");
 }

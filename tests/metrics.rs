@@ -135,7 +135,7 @@ fn a_restart_mid_sampling_is_detected_and_never_drawn_as_a_negative_rate() {
     let (spec, _) = parse_url(&server.url()).expect("url");
     let mut service = common::Service(ServiceHandle::start(None).expect("service"));
     let connect = CommandKind::Connect {
-        spec,
+        spec: Box::new(spec),
         password: None,
         options: ConnectOptions::default(),
     };

@@ -28,7 +28,7 @@ fn connected_with(spec: cache_console::config::connection::ConnectionSpec) -> Se
             1,
             1,
             CommandKind::Connect {
-                spec,
+                spec: Box::new(spec),
                 password: None,
                 options: ConnectOptions::default(),
             },
@@ -825,7 +825,7 @@ fn every_event_wakes_the_ui_and_shutdown_takes_at_most_a_second() {
             1,
             1,
             CommandKind::Connect {
-                spec,
+                spec: Box::new(spec),
                 password: None,
                 options: ConnectOptions::default(),
             },

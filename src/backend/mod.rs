@@ -10,6 +10,7 @@ pub mod guard;
 pub mod memcached;
 pub mod net;
 pub mod ops;
+pub mod prefixed;
 pub mod redis;
 pub mod sql;
 pub mod ssh;
@@ -441,6 +442,16 @@ pub async fn connect(
         ConnectionSpec::Sql(sql_spec) => {
             Box::new(sql::SqlBackend::connect(sql_spec, password, dialer).await?)
         }
+    };
+    // Under the guard, so the audit log and the read-only refusal see the server's own keys.
+    let inner: Box<dyn CacheBackend> = match spec {
+        ConnectionSpec::Redis(redis_spec) => match redis_spec.key_prefix.as_deref() {
+            Some(prefix) if !prefix.is_empty() => {
+                Box::new(prefixed::Prefixed::new(inner, prefix.as_bytes()))
+            }
+            _ => inner,
+        },
+        _ => inner,
     };
     let db = inner.capabilities().databases.then(|| spec.db());
     Ok(Box::new(guard::Guarded::new(

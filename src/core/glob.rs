@@ -6,6 +6,19 @@
 //! crates differ on several of these (path separators, `!` negation, unclosed brackets), hence
 //! this small module.
 
+/// A glob that matches `literal` and nothing else: `*`, `?`, `[`, `]` and `\` escaped.
+#[must_use]
+pub fn escape(literal: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(literal.len());
+    for &b in literal {
+        if matches!(b, b'*' | b'?' | b'[' | b']' | b'\\') {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out
+}
+
 /// True when `key` matches the Redis glob `pattern` (bytes, case-sensitive).
 ///
 /// Time is at most proportional to `pattern.len() * key.len()`, whatever the pattern: every

@@ -587,6 +587,36 @@ impl WriteOp {
         }
     }
 
+    /// The keys it touches, to change (a prefix put before each, say): the same keys as
+    /// [`WriteOp::keys`], in the same order.
+    pub fn keys_mut(&mut self) -> Vec<&mut Bytes> {
+        match self {
+            Self::SetString { key, .. }
+            | Self::SetTtl { key, .. }
+            | Self::Create { key, .. }
+            | Self::HashSet { key, .. }
+            | Self::HashDelete { key, .. }
+            | Self::ListSet { key, .. }
+            | Self::ListPush { key, .. }
+            | Self::ListRemoveAt { key, .. }
+            | Self::SetAdd { key, .. }
+            | Self::SetRemove { key, .. }
+            | Self::ZSetAdd { key, .. }
+            | Self::ZSetRemove { key, .. }
+            | Self::StreamAdd { key, .. }
+            | Self::StreamDelete { key, .. } => vec![key],
+            Self::Rename { from, to, .. } | Self::Copy { from, to, .. } => vec![from, to],
+            Self::Delete { keys } => keys.iter_mut().collect(),
+            Self::Restore { keys } => keys.iter_mut().map(|k| &mut k.key).collect(),
+            Self::FlushDb
+            | Self::FlushAll
+            | Self::Flush { .. }
+            | Self::PurgeExpired
+            | Self::ResetSlowLog
+            | Self::KillClient { .. } => Vec::new(),
+        }
+    }
+
     /// What the write is aimed at besides keys, for the audit log.
     #[must_use]
     pub fn detail(&self) -> Option<String> {

@@ -365,7 +365,7 @@ impl Service {
                 spec,
                 password,
                 options,
-            } => self.connect(conn, req, spec, password, options),
+            } => self.connect(conn, req, *spec, password, options),
             CommandKind::Disconnect => {
                 if let Some((_, handle)) = self.pending_connects.remove(&conn) {
                     handle.abort();

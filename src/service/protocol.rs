@@ -77,7 +77,7 @@ pub enum CommandKind {
     /// Open the connection (replacing any connection with that id).
     Connect {
         /// Where to connect.
-        spec: ConnectionSpec,
+        spec: Box<ConnectionSpec>,
         /// The resolved password, if any.
         password: Option<Secret>,
         /// Read-only, profile name and audit log.

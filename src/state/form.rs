@@ -243,6 +243,8 @@ pub struct ProfileForm {
     pub color: Option<crate::config::profiles::ColorTag>,
     /// The group (folder) the profile is listed under; empty for the top level.
     pub group: String,
+    /// A Redis key prefix the app puts before every key (empty: none).
+    pub key_prefix: String,
     /// Why the form could not be saved, for reasons no field shows (the file could not be
     /// written).
     pub error: Option<String>,
@@ -347,6 +349,7 @@ impl ProfileForm {
             production: profile.production,
             color: profile.color,
             group: profile.group.clone().unwrap_or_default(),
+            key_prefix: spec.key_prefix.clone().unwrap_or_default(),
             error: None,
             test: TestStatus::Idle,
             tested: None,
@@ -770,6 +773,7 @@ impl ProfileForm {
             command_timeout_ms: number(&self.command_timeout_ms, "the command timeout")?.max(1),
             cluster: self.cluster_options()?,
             sentinel: self.sentinel_options(),
+            key_prefix: Some(self.key_prefix.clone()).filter(|p| !p.is_empty()),
         };
         Ok(self.finish_profile(name, ConnectionSpec::Redis(spec)))
     }
@@ -1043,11 +1047,14 @@ mod tests {
         f.sentinel_auth = SentinelAuthMode::Env;
         f.sentinel_env = "${SENTINEL_PW}".into();
         f.sentinel_replica = true;
+        f.key_prefix = "laravel_database_laravel_cache:".into();
+        f.group = " Production ".into();
         let profile = f.to_profile().expect("a sentinel profile");
         assert_eq!(
             profile.connection.display_url(),
-            "redis+sentinel://s1:26379,s2:26380/cache%2Dprimary/0?sentinel_password=${SENTINEL_PW}&replica=yes"
+            "redis+sentinel://s1:26379,s2:26380/cache%2Dprimary/0?sentinel_password=${SENTINEL_PW}&replica=yes&key_prefix=laravel%5Fdatabase%5Flaravel%5Fcache%3A"
         );
+        assert_eq!(profile.group.as_deref(), Some("Production"));
         let again = ProfileForm::from_profile(&profile);
         assert_eq!(again.kind, FormKind::RedisSentinel);
         assert_eq!(again.to_profile().expect("again"), profile);

@@ -160,7 +160,7 @@ impl Session {
         self.request(
             Pending::Connect,
             CommandKind::Connect {
-                spec,
+                spec: Box::new(spec),
                 password,
                 options,
             },

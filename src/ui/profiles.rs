@@ -778,6 +778,17 @@ fn redis_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) ->
         ("Database", Some(Field::Db), "0"),
         |f| &mut f.db,
     );
+    field_row(
+        ui,
+        form,
+        problems,
+        (
+            "Key prefix",
+            None,
+            "keys shown without it (Laravel: laravel_database_laravel_cache:)",
+        ),
+        |f| &mut f.key_prefix,
+    );
     browse
 }
 

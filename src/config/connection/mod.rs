@@ -240,6 +240,10 @@ pub struct RedisSpec {
     pub cluster: ClusterOptions,
     /// Sentinel settings (used when the address is a Sentinel group).
     pub sentinel: SentinelOptions,
+    /// A prefix every key of the app has (Laravel's `laravel_database_laravel_cache:`): the
+    /// console lists and opens keys without it and writes them with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
 }
 
 impl RedisSpec {
@@ -265,6 +269,7 @@ impl Default for RedisSpec {
             command_timeout_ms: 10_000,
             cluster: ClusterOptions::default(),
             sentinel: SentinelOptions::default(),
+            key_prefix: None,
         }
     }
 }

@@ -238,6 +238,9 @@ impl RedisSpec {
         if let Some(ca) = self.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
             options.push(format!("ca_file={}", path_for_url(ca)));
         }
+        if let Some(prefix) = &self.key_prefix {
+            options.push(format!("key_prefix={}", enc(prefix)));
+        }
         let defaults = Self::default();
         if self.connect_timeout_ms != defaults.connect_timeout_ms {
             options.push(format!("connect_timeout_ms={}", self.connect_timeout_ms));
@@ -412,6 +415,9 @@ fn parse_redis_url(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlEr
                 spec.command_timeout_ms = millis("timeout_ms", &value)?;
             }
             "map" | "scan" => cluster_option(&mut spec.cluster, &name, &value)?,
+            "key_prefix" | "prefix" => {
+                spec.key_prefix = Some(value.to_string()).filter(|p| !p.is_empty());
+            }
             "sentinel_user" | "sentinel_password" | "replica" => {
                 sentinel_option(&mut spec.sentinel, &name, &value)?;
             }

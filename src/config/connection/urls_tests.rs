@@ -232,6 +232,8 @@ fn redis_urls_print_every_setting_and_read_back_the_same() {
         "redis+unix:///run/redis.sock?db=3&user=ops&password=${REDIS_PW}&timeout_ms=2500",
         "rediss://a%40b:${PW}@cache:6380/2?ca_file=/etc/ssl/my%20ca.pem&connect_timeout_ms=900",
         "redis://127.0.0.1:6379/0",
+        "redis://127.0.0.1:6379/1?key_prefix=laravel_database_laravel_cache%3A",
+        "redis+cluster://10.0.0.1:7000/0?key_prefix=app%20one%3A%2A",
     ] {
         let (spec, _) = parse_url(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         let printed = spec.display_url();
@@ -239,6 +241,8 @@ fn redis_urls_print_every_setting_and_read_back_the_same() {
         assert_eq!(again, spec, "{text} -> {printed}");
     }
     assert!(parse_url("redis://h:1/0?timeout_ms=soon").is_err());
+    let (spec, _) = parse_url("redis://h:1/0?key_prefix=app%3A").expect("parses");
+    assert_eq!(redis(&spec).key_prefix.as_deref(), Some("app:"));
     let (spec, _) = parse_url("postgres://:${PGPW}@db/shop").expect("parses");
     assert_eq!(
         spec.display_url(),

@@ -1,0 +1,208 @@
+//! Keys under an app's prefix (Laravel's `laravel_database_laravel_cache:`): the console lists
+//! and opens them without it and writes them with it, so people see `user:1` where the server
+//! holds `laravel_database_laravel_cache:user:1`.
+//!
+//! A wrapper around any backend: listings are narrowed to the prefix (the prefix, escaped,
+//! before the user's pattern) and come back without it; every key that goes to the server
+//! (reads, writes, dumps, deletes by pattern) gets it put back. Keys outside the prefix are
+//! never listed and never touched.
+
+use std::sync::atomic::AtomicBool;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::{
+    BackendResult, BulkProgress, BulkResult, CacheBackend, Capabilities, ClientInfo, DbInfo,
+    FoundPage, ServerInfo, SlowLogEntry,
+};
+use crate::core::model::{
+    DumpedKey, KeyDetails, KeyMeta, KeyType, PageCursor, ScanPage, ScanRequest, ValuePage, WriteOp,
+    WriteOutcome,
+};
+
+/// A backend whose keys are shown without `prefix`.
+pub struct Prefixed {
+    inner: Box<dyn CacheBackend>,
+    prefix: Bytes,
+}
+
+impl Prefixed {
+    /// Wraps `inner` so that its keys are shown without `prefix`.
+    #[must_use]
+    pub fn new(inner: Box<dyn CacheBackend>, prefix: &[u8]) -> Self {
+        Self {
+            inner,
+            prefix: Bytes::copy_from_slice(prefix),
+        }
+    }
+
+    /// The key the server holds for `key`.
+    fn full(&self, key: &[u8]) -> Bytes {
+        let mut full = Vec::with_capacity(self.prefix.len() + key.len());
+        full.extend_from_slice(&self.prefix);
+        full.extend_from_slice(key);
+        Bytes::from(full)
+    }
+
+    /// The key as shown (the server's key without the prefix).
+    fn shown(&self, key: &Bytes) -> Bytes {
+        if key.starts_with(&self.prefix) {
+            key.slice(self.prefix.len()..)
+        } else {
+            key.clone()
+        }
+    }
+
+    /// The same request, narrowed to the keys under the prefix.
+    fn narrowed(&self, request: &ScanRequest) -> ScanRequest {
+        let mut pattern = crate::core::glob::escape(&self.prefix);
+        pattern.extend_from_slice(&request.pattern);
+        ScanRequest {
+            pattern,
+            ..request.clone()
+        }
+    }
+}
+
+#[async_trait]
+impl CacheBackend for Prefixed {
+    fn capabilities(&self) -> &Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{}, keys under `{}`",
+            self.inner.describe(),
+            crate::core::escape::escape_bytes(&self.prefix)
+        )
+    }
+
+    async fn databases(&self) -> BackendResult<Vec<DbInfo>> {
+        self.inner.databases().await
+    }
+
+    async fn key_count(&self) -> BackendResult<u64> {
+        self.inner.key_count().await
+    }
+
+    async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
+        let mut page = self.inner.scan(&self.narrowed(request), cursor).await?;
+        // The pattern keeps other keys out wherever the server filters; where a backend
+        // filters afterwards it has matched the same narrowed pattern.
+        page.keys.retain(|k| k.starts_with(&self.prefix));
+        for key in &mut page.keys {
+            *key = self.shown(key);
+        }
+        Ok(page)
+    }
+
+    async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {
+        let full: Vec<Bytes> = keys.iter().map(|k| self.full(k)).collect();
+        self.inner.key_meta(&full).await
+    }
+
+    async fn key_details(&self, key: &[u8]) -> BackendResult<KeyDetails> {
+        self.inner.key_details(&self.full(key)).await
+    }
+
+    async fn read_page(
+        &self,
+        key: &[u8],
+        key_type: &KeyType,
+        cursor: &PageCursor,
+        page_size: u32,
+    ) -> BackendResult<ValuePage> {
+        self.inner
+            .read_page(&self.full(key), key_type, cursor, page_size)
+            .await
+    }
+
+    async fn find_in_value(
+        &self,
+        key: &[u8],
+        key_type: &KeyType,
+        pattern: &[u8],
+        cursor: &PageCursor,
+        page_size: u32,
+    ) -> BackendResult<FoundPage> {
+        self.inner
+            .find_in_value(&self.full(key), key_type, pattern, cursor, page_size)
+            .await
+    }
+
+    async fn read_string_range(&self, key: &[u8], offset: u64, len: u64) -> BackendResult<Bytes> {
+        self.inner
+            .read_string_range(&self.full(key), offset, len)
+            .await
+    }
+
+    async fn server_info(&self) -> BackendResult<Vec<ServerInfo>> {
+        self.inner.server_info().await
+    }
+
+    async fn stats(&self) -> BackendResult<Vec<(String, crate::core::metrics::RawStats)>> {
+        self.inner.stats().await
+    }
+
+    async fn slow_log(&self, count: u32) -> BackendResult<Vec<SlowLogEntry>> {
+        self.inner.slow_log(count).await
+    }
+
+    async fn clients(&self) -> BackendResult<Vec<ClientInfo>> {
+        self.inner.clients().await
+    }
+
+    async fn nodes(&self) -> BackendResult<Vec<crate::core::model::NodeRow>> {
+        self.inner.nodes().await
+    }
+
+    async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
+        let mut op = op.clone();
+        for key in op.keys_mut() {
+            *key = self.full(key);
+        }
+        self.inner.write(&op).await
+    }
+
+    async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {
+        let full: Vec<Bytes> = keys.iter().map(|k| self.full(k)).collect();
+        let mut dumped = self.inner.dump(&full).await?;
+        // Dumps come back as shown: a restore (a write) puts the prefix back.
+        for d in dumped.iter_mut().flatten() {
+            d.key = self.shown(&d.key);
+        }
+        Ok(dumped)
+    }
+
+    async fn delete_matching(
+        &self,
+        request: &ScanRequest,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(BulkProgress) + Send + Sync),
+    ) -> BackendResult<BulkResult> {
+        self.inner
+            .delete_matching(&self.narrowed(request), cancel, progress)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::glob::{escape, matches};
+
+    #[test]
+    fn an_escaped_prefix_matches_itself_only() {
+        for prefix in [&b"laravel_database_laravel_cache:"[..], b"a*b?[c]\\d"] {
+            let mut pattern = escape(prefix);
+            pattern.extend_from_slice(b"user:*");
+            let mut key = prefix.to_vec();
+            key.extend_from_slice(b"user:1");
+            assert!(matches(&pattern, &key));
+            assert!(!matches(&pattern, b"user:1"));
+            assert!(!matches(&pattern, b"other:user:1"));
+        }
+        assert!(!matches(&escape(b"a*"), b"abc"));
+    }
+}
