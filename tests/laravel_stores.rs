@@ -372,3 +372,49 @@ async fn a_declared_laravel_prefix_lists_opens_and_writes_keys_without_it() {
         .expect("keys");
     assert_eq!(common::ok(&out).trim(), "config");
 }
+
+#[test]
+fn keys_that_look_like_a_laravel_cache_offer_to_be_browsed_without_the_prefix() {
+    use cache_console::config::profiles::ProfileStore;
+    use egui_kittest::kittest::Queryable;
+    let redis = RedisServer::start();
+    let store = Store::Redis { port: redis.port };
+    assert_eq!(
+        laravel(
+            &store,
+            "for ($i = 1; $i <= 5; $i++) { $cache->put(\"user:$i\", ['n' => $i], 600); }"
+        ),
+        ""
+    );
+    let (cfg, mut h) =
+        common::ui::connect_to(&format!("redis://127.0.0.1:{}/0", redis.port), "app");
+    common::ui::wait_listed(&mut h);
+    h.get_by_label("Browse without `laravel_database_laravel_cache:`")
+        .click();
+    h.run_steps(2);
+    common::ui::run_until(&mut h, "the keys by their names", |app| {
+        app.state.active_session().is_some_and(|s| {
+            s.browser.scan.phase == cache_console::state::ScanPhase::Done
+                && s.browser.index.len() == 5
+                && s.browser.index.find(b"user:1").is_some()
+        })
+    });
+    // The profile keeps it: the next connection browses the same way.
+    common::ui::run_until(&mut h, "the profile saved", |_| {
+        ProfileStore::load_from(cfg.path())
+            .store
+            .get("app")
+            .and_then(|p| match &p.connection {
+                cache_console::config::connection::ConnectionSpec::Redis(spec) => {
+                    spec.key_prefix.clone()
+                }
+                _ => None,
+            })
+            .as_deref()
+            == Some("laravel_database_laravel_cache:")
+    });
+    assert!(
+        h.query_by_label_contains("Browse without").is_none(),
+        "offered no more"
+    );
+}

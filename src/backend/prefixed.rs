@@ -188,9 +188,79 @@ impl CacheBackend for Prefixed {
     }
 }
 
+/// The prefix a Laravel app puts before its cache keys (`{app}_database_{app}_cache:` with
+/// phpredis' default connection prefix), when at least 3 of `keys` and half of them share one.
+#[must_use]
+pub fn laravel_prefix(keys: &[Bytes]) -> Option<String> {
+    const MARK: &[u8] = b"_cache:";
+    let mut counts: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+    for key in keys {
+        if let Some(at) = memchr::memmem::find(key, MARK) {
+            let prefix = &key[..at + MARK.len()];
+            if memchr::memmem::find(prefix, b"_database_").is_some() {
+                *counts.entry(prefix).or_default() += 1;
+            }
+        }
+    }
+    let (prefix, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
+    (n >= 3 && n * 2 >= keys.len())
+        .then(|| String::from_utf8(prefix.to_vec()).ok())
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
+    use super::laravel_prefix;
     use crate::core::glob::{escape, matches};
+
+    #[test]
+    fn a_laravel_prefix_is_recognised_when_most_keys_have_it() {
+        let keys = |names: &[&str]| -> Vec<Bytes> {
+            names
+                .iter()
+                .map(|n| Bytes::copy_from_slice(n.as_bytes()))
+                .collect()
+        };
+        let laravel = keys(&[
+            "laravel_database_laravel_cache:user:1",
+            "laravel_database_laravel_cache:user:2",
+            "laravel_database_laravel_cache:config",
+            "laravel_database_queues:default",
+        ]);
+        assert_eq!(
+            laravel_prefix(&laravel).as_deref(),
+            Some("laravel_database_laravel_cache:")
+        );
+        assert_eq!(
+            laravel_prefix(&keys(&[
+                "shop_database_shop_cache:a",
+                "shop_database_shop_cache:b",
+                "shop_database_shop_cache:c"
+            ]))
+            .as_deref(),
+            Some("shop_database_shop_cache:")
+        );
+        // Too few, not most of them, or not Laravel's shape: nothing offered.
+        assert_eq!(laravel_prefix(&laravel[..2]), None);
+        assert_eq!(
+            laravel_prefix(&keys(&[
+                "laravel_database_laravel_cache:a",
+                "laravel_database_laravel_cache:b",
+                "laravel_database_laravel_cache:c",
+                "x",
+                "y",
+                "z",
+                "w"
+            ])),
+            None
+        );
+        assert_eq!(
+            laravel_prefix(&keys(&["my_cache:a", "my_cache:b", "my_cache:c"])),
+            None
+        );
+    }
 
     #[test]
     fn an_escaped_prefix_matches_itself_only() {

@@ -46,6 +46,9 @@ pub enum Action {
     SubmitPassword,
     /// Close the password dialog.
     CancelPassword,
+    /// Browse connection `conn` without the key prefix its keys were found to have (the
+    /// profile keeps it; the connection opens again).
+    UseKeyPrefix(ConnId),
     /// Put a profile in a group (`None`: the top level).
     MoveToGroup {
         /// The profile.

@@ -115,6 +115,8 @@ pub const META_RETRY: Duration = Duration::from_secs(5);
 /// The key browser of one connection.
 #[derive(Debug)]
 pub struct Browser {
+    /// A Laravel key prefix the first listed keys have, offered to browse without it.
+    pub prefix_hint: Option<String>,
     /// Pattern as typed (Redis glob, plus `\xNN` bytes).
     pub pattern: String,
     /// Type restriction.
@@ -179,6 +181,7 @@ impl Browser {
             },
             view: BrowserView::Flat,
             filter_text: String::new(),
+            prefix_hint: None,
             filter: None,
             expanded: HashSet::new(),
             tree_rows: Vec::new(),
@@ -714,6 +717,14 @@ impl Session {
                 b.scan.parts = parts;
                 if note.is_some() {
                     b.scan.note = note;
+                }
+                // Looked for once, on the first keys of a Redis listing with no prefix set.
+                if b.index.is_empty()
+                    && let crate::config::connection::ConnectionSpec::Redis(spec) =
+                        &self.profile.connection
+                    && spec.key_prefix.is_none()
+                {
+                    b.prefix_hint = crate::backend::prefixed::laravel_prefix(&keys);
                 }
                 if let Err(e) = b.add_keys(&keys) {
                     b.scan.phase = ScanPhase::Failed(e);

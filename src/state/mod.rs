@@ -424,6 +424,29 @@ impl AppState {
         }
     }
 
+    /// The profile of `conn` keeps the prefix its keys were found to have, and the
+    /// connection opens again without it in the names.
+    fn use_key_prefix(&mut self, conn: ConnId) {
+        let Some((name, prefix)) = self
+            .session(conn)
+            .and_then(|s| Some((s.profile.name.clone(), s.browser.prefix_hint.clone()?)))
+        else {
+            return;
+        };
+        let Some(mut profile) = self.profiles.get(&name).cloned() else {
+            return;
+        };
+        if let crate::config::connection::ConnectionSpec::Redis(spec) = &mut profile.connection {
+            spec.key_prefix = Some(prefix);
+        }
+        if let Err(e) = self.profiles.update(&name, profile) {
+            self.notify(Level::Error, e.to_string());
+            return;
+        }
+        self.save_profiles();
+        self.reconnect(conn);
+    }
+
     /// Puts `profile` in `group` and saves.
     fn move_to_group(&mut self, profile: &str, group: Option<String>) {
         let Some(mut updated) = self.profiles.get(profile).cloned() else {
@@ -546,6 +569,7 @@ impl AppState {
             Action::SubmitPassword => self.submit_password(),
             Action::CancelPassword => self.password_prompt = None,
             Action::MoveToGroup { profile, group } => self.move_to_group(&profile, group),
+            Action::UseKeyPrefix(conn) => self.use_key_prefix(conn),
             Action::OpenExport => self.open_export(),
             Action::ExportProfiles(path) => self.export_profiles(path),
             Action::CancelExport => self.export_dialog = None,

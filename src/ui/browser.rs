@@ -268,6 +268,7 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     let mut cont = None;
     let mut open_name = None;
     let mut search_server = false;
+    let mut use_prefix = false;
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Pattern");
         let r = ui
@@ -348,6 +349,15 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
                 ));
                 search_server |= r.clicked();
             }
+            if let Some(prefix) = &b.prefix_hint {
+                let r = ui
+                    .button(format!("Browse without `{prefix}`"))
+                    .on_hover_text(
+                        "These keys look like a Laravel cache's: list, open and write them by \
+                         the names the app uses (the profile keeps the prefix)",
+                    );
+                use_prefix |= r.clicked();
+            }
             let (text, color) = scan_status_text(b);
             ui.add(egui::Label::new(egui::RichText::new(&text).color(color)).truncate())
                 .on_hover_text(text);
@@ -405,6 +415,9 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
     });
     if let Some(name) = open_name {
         actions.session(conn, SessionAction::OpenKeyByName(name));
+    }
+    if use_prefix {
+        actions.push(Action::UseKeyPrefix(conn));
     }
     if search {
         actions.session(conn, SessionAction::Search);
