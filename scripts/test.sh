@@ -30,7 +30,7 @@ php -m 2>/dev/null | grep -qi "^redis$" || missing+=(php-redis)
 php -m 2>/dev/null | grep -qi "^pdo_sqlite$" || missing+=(php-sqlite3)
 php -m 2>/dev/null | grep -qi "^pdo_pgsql$" || missing+=(php-pgsql)
 php -m 2>/dev/null | grep -qi "^pdo_mysql$" || missing+=(php-mysql)
-for component in cache redis database filesystem; do
+for component in cache redis database filesystem session; do
     dir="$(echo "${component:0:1}" | tr a-z A-Z)${component:1}"
     [ -f "/usr/share/php/Illuminate/$dir/autoload.php" ] || missing+=("php-illuminate-$component")
 done

@@ -418,3 +418,82 @@ fn keys_that_look_like_a_laravel_cache_offer_to_be_browsed_without_the_prefix() 
         "offered no more"
     );
 }
+
+/// A Laravel session kept by the cache session driver (`SESSION_DRIVER=redis` or
+/// `memcached`) is shown as its attributes, and an attribute edited in the console is what
+/// Laravel's session reads next.
+async fn a_laravel_session_is_shown_and_edited_as_its_attributes(store: Store, url: &str) {
+    let handler = "$handler = new Illuminate\\Session\\CacheBasedSessionHandler($cache, 120);";
+    let id = laravel(
+        &store,
+        &format!(
+            "{handler} $s = new Illuminate\\Session\\Store('laravel_session', $handler);
+             $s->start(); $s->put('user_id', 42); $s->put('cart', ['items' => [1, 2]]);
+             $s->flash('status', 'Saved!'); $s->save(); echo $s->getId();"
+        ),
+    );
+    let be = common::open_url(url).await;
+    let key = store.key_of(&id);
+    let (before, flags) = stored(be.as_ref(), &key).await;
+    let decoded = decode::detect(&before, flags)
+        .expect("detected")
+        .expect("decoded");
+    let attributes = decode::to_json(&decoded.node);
+    assert_eq!(attributes["user_id"], 42, "{url}: {attributes}");
+    assert_eq!(attributes["cart"], serde_json::json!({"items": [1, 2]}));
+    assert_eq!(attributes["status"], "Saved!");
+    assert!(attributes["_token"].is_string(), "{attributes}");
+
+    let texts: Vec<String> = decode::scalars(&decoded.node)
+        .iter()
+        .map(|s| {
+            if s.path == "[user_id]" {
+                "7".to_owned()
+            } else {
+                s.text.clone()
+            }
+        })
+        .collect();
+    let node = decode::with_scalars(&decoded.node, &texts).expect("edited");
+    be.write(&WriteOp::SetString {
+        key: Bytes::from(key),
+        value: Bytes::from(decode::reencode(&decoded.steps, &node).expect("re-encoded")),
+        ttl: TtlChange::Keep,
+        expect: Expect::Value(before),
+    })
+    .await
+    .expect("saved");
+    assert_eq!(
+        laravel(
+            &store,
+            &format!(
+                "{handler} $s = new Illuminate\\Session\\Store('laravel_session', $handler, '{id}');
+                 $s->start(); echo json_encode([$s->get('user_id'), $s->get('cart'), $s->get('status')]);"
+            )
+        ),
+        r#"[7,{"items":[1,2]},"Saved!"]"#,
+        "{url}: Laravel's session reads the edit"
+    );
+}
+
+#[tokio::test]
+async fn a_laravel_session_in_redis_is_its_attributes() {
+    let redis = RedisServer::start();
+    a_laravel_session_is_shown_and_edited_as_its_attributes(
+        Store::Redis { port: redis.port },
+        &format!("redis://127.0.0.1:{}/0", redis.port),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_laravel_session_in_memcached_is_its_attributes() {
+    let memcached = MemcachedServer::start();
+    a_laravel_session_is_shown_and_edited_as_its_attributes(
+        Store::Memcached {
+            port: memcached.port,
+        },
+        &format!("memcached://127.0.0.1:{}", memcached.port),
+    )
+    .await;
+}

@@ -1,5 +1,5 @@
 //! Real Laravel (Debian's Laravel 8 components: `php-illuminate-cache`, `-redis`, `-database`,
-//! `-filesystem`) writing and reading the caches the tests look at: the same `Repository` over
+//! `-filesystem`, `-session`) writing and reading the caches the tests look at: the same `Repository` over
 //! the same stores a Laravel or DreamFactory app uses, so every format is Laravel's own.
 
 use std::path::PathBuf;
@@ -89,7 +89,7 @@ impl Store {
             ),
         };
         format!(
-            "foreach (['Cache', 'Redis', 'Filesystem', 'Database'] as $c) {{
+            "foreach (['Cache', 'Redis', 'Filesystem', 'Database', 'Session'] as $c) {{
                  require \"/usr/share/php/Illuminate/$c/autoload.php\";
              }}
              {store}
@@ -138,7 +138,7 @@ pub fn laravel(store: &Store, code: &str) -> String {
         });
     assert!(
         out.status.success() && out.stderr.is_empty(),
-        "Laravel failed (are php-illuminate-cache, -redis, -database, -filesystem and \
+        "Laravel failed (are php-illuminate-cache, -redis, -database, -filesystem, -session and \
          php-redis, php-memcached, php-sqlite3, php-pgsql, php-mysql installed? `bash scripts/test.sh` installs \
          them): {}{}",
         String::from_utf8_lossy(&out.stderr),

@@ -246,12 +246,25 @@ fn msgpack(bytes: &[u8]) -> Result<Node, String> {
 /// The bytes are not in that format; the message says why.
 pub fn decode_as(bytes: &[u8], format: Format) -> Result<Decoded, String> {
     match format {
-        Format::Php => php::unserialize(bytes)
-            .map(|node| Decoded {
+        Format::Php => {
+            let node = php::unserialize(bytes).map_err(|e| e.to_string())?;
+            // A serialized string that is itself a serialized array or object: what Laravel's
+            // Redis store keeps for a session (the session serializes its attributes, the
+            // cache serializes that string again). Shown as the attributes, saved as both.
+            if let Node::Str(inner) = &node
+                && php::looks_serialized(inner)
+                && let Ok(nested @ (Node::List(_) | Node::Object { .. })) = php::unserialize(inner)
+            {
+                return Ok(Decoded {
+                    steps: vec![Step::PhpSerialize, Step::PhpSerialize],
+                    node: nested,
+                });
+            }
+            Ok(Decoded {
                 steps: vec![Step::PhpSerialize],
                 node,
             })
-            .map_err(|e| e.to_string()),
+        }
         Format::Base64Php => {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(bytes.trim_ascii())
@@ -707,6 +720,9 @@ pub fn reencode(steps: &[Step], node: &Node) -> Result<Vec<u8>, String> {
         [Step::PhpSerialize] | [Step::PhpMemcachedFlags, Step::PhpSerialize] => {
             Ok(php::serialize(node))
         }
+        [Step::PhpSerialize, Step::PhpSerialize] => {
+            Ok(php::serialize(&Node::Str(php::serialize(node))))
+        }
         [Step::Base64, Step::PhpSerialize] => Ok(base64::engine::general_purpose::STANDARD
             .encode(php::serialize(node))
             .into_bytes()),
@@ -871,6 +887,25 @@ mod tests {
         // Level 1: a literal "abc", then a reference 3 back of length 3+3.
         let abc = fastlz_decompress(&[2, b'a', b'b', b'c', 0x80, 2], 100).expect("lz");
         assert_eq!(abc, b"abcabcabc");
+    }
+
+    #[test]
+    fn a_serialized_string_holding_a_serialized_array_is_shown_as_the_array() {
+        // Laravel's Redis store keeps a session as serialize(serialize($attributes)).
+        let inner = b"a:2:{s:7:\"user_id\";i:42;s:6:\"_token\";s:3:\"abc\";}";
+        let outer = php::serialize(&Node::Str(inner.to_vec()));
+        let d = detect(&outer, None).expect("detected").expect("decoded");
+        assert_eq!(d.labels(), ["PHP serialize", "PHP serialize"]);
+        assert_eq!(
+            to_json(&d.node),
+            serde_json::json!({"user_id": 42, "_token": "abc"})
+        );
+        assert_eq!(reencode(&d.steps, &d.node).expect("re-encoded"), outer);
+        // A string that only looks like a scalar's serialization stays a string.
+        let plain = php::serialize(&Node::Str(b"i:5;".to_vec()));
+        let d = detect(&plain, None).expect("detected").expect("decoded");
+        assert_eq!(d.labels(), ["PHP serialize"]);
+        assert_eq!(d.node, Node::Str(b"i:5;".to_vec()));
     }
 
     #[test]
