@@ -525,6 +525,38 @@ pub enum WriteOp {
     },
 }
 
+/// The keys of a write, by shared or by mutable reference: one list of the variants for both
+/// (`$iter` is `iter` or `iter_mut`; the patterns bind as the reference they are given).
+macro_rules! keys_of {
+    ($op:expr, $iter:ident) => {
+        match $op {
+            WriteOp::SetString { key, .. }
+            | WriteOp::SetTtl { key, .. }
+            | WriteOp::Create { key, .. }
+            | WriteOp::HashSet { key, .. }
+            | WriteOp::HashDelete { key, .. }
+            | WriteOp::ListSet { key, .. }
+            | WriteOp::ListPush { key, .. }
+            | WriteOp::ListRemoveAt { key, .. }
+            | WriteOp::SetAdd { key, .. }
+            | WriteOp::SetRemove { key, .. }
+            | WriteOp::ZSetAdd { key, .. }
+            | WriteOp::ZSetRemove { key, .. }
+            | WriteOp::StreamAdd { key, .. }
+            | WriteOp::StreamDelete { key, .. } => vec![key],
+            WriteOp::Rename { from, to, .. } | WriteOp::Copy { from, to, .. } => vec![from, to],
+            WriteOp::Delete { keys } => keys.$iter().collect(),
+            WriteOp::Restore { keys } => keys.$iter().map(|DumpedKey { key, .. }| key).collect(),
+            WriteOp::FlushDb
+            | WriteOp::FlushAll
+            | WriteOp::Flush { .. }
+            | WriteOp::PurgeExpired
+            | WriteOp::ResetSlowLog
+            | WriteOp::KillClient { .. } => Vec::new(),
+        }
+    };
+}
+
 impl WriteOp {
     /// A short name for the audit log and messages (`set`, `delete`, `flushdb`, …).
     #[must_use]
@@ -560,61 +592,13 @@ impl WriteOp {
     /// The keys this write touches (for the audit log; never values).
     #[must_use]
     pub fn keys(&self) -> Vec<&Bytes> {
-        match self {
-            Self::SetString { key, .. }
-            | Self::SetTtl { key, .. }
-            | Self::Create { key, .. }
-            | Self::HashSet { key, .. }
-            | Self::HashDelete { key, .. }
-            | Self::ListSet { key, .. }
-            | Self::ListPush { key, .. }
-            | Self::ListRemoveAt { key, .. }
-            | Self::SetAdd { key, .. }
-            | Self::SetRemove { key, .. }
-            | Self::ZSetAdd { key, .. }
-            | Self::ZSetRemove { key, .. }
-            | Self::StreamAdd { key, .. }
-            | Self::StreamDelete { key, .. } => vec![key],
-            Self::Rename { from, to, .. } | Self::Copy { from, to, .. } => vec![from, to],
-            Self::Delete { keys } => keys.iter().collect(),
-            Self::Restore { keys } => keys.iter().map(|k| &k.key).collect(),
-            Self::FlushDb
-            | Self::FlushAll
-            | Self::Flush { .. }
-            | Self::PurgeExpired
-            | Self::ResetSlowLog
-            | Self::KillClient { .. } => Vec::new(),
-        }
+        keys_of!(self, iter)
     }
 
     /// The keys it touches, to change (a prefix put before each, say): the same keys as
     /// [`WriteOp::keys`], in the same order.
     pub fn keys_mut(&mut self) -> Vec<&mut Bytes> {
-        match self {
-            Self::SetString { key, .. }
-            | Self::SetTtl { key, .. }
-            | Self::Create { key, .. }
-            | Self::HashSet { key, .. }
-            | Self::HashDelete { key, .. }
-            | Self::ListSet { key, .. }
-            | Self::ListPush { key, .. }
-            | Self::ListRemoveAt { key, .. }
-            | Self::SetAdd { key, .. }
-            | Self::SetRemove { key, .. }
-            | Self::ZSetAdd { key, .. }
-            | Self::ZSetRemove { key, .. }
-            | Self::StreamAdd { key, .. }
-            | Self::StreamDelete { key, .. } => vec![key],
-            Self::Rename { from, to, .. } | Self::Copy { from, to, .. } => vec![from, to],
-            Self::Delete { keys } => keys.iter_mut().collect(),
-            Self::Restore { keys } => keys.iter_mut().map(|k| &mut k.key).collect(),
-            Self::FlushDb
-            | Self::FlushAll
-            | Self::Flush { .. }
-            | Self::PurgeExpired
-            | Self::ResetSlowLog
-            | Self::KillClient { .. } => Vec::new(),
-        }
+        keys_of!(self, iter_mut)
     }
 
     /// What the write is aimed at besides keys, for the audit log.
