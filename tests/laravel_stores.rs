@@ -32,20 +32,6 @@ const VALUES: &[(&str, &str, u32)] = &[
     ("short", "'goes soon'", 600),
 ];
 
-/// Every key the backend lists.
-async fn listed(be: &dyn CacheBackend) -> Vec<Bytes> {
-    let request = ScanRequest::matching(b"*".to_vec());
-    let (mut cursor, mut keys) = (0, Vec::new());
-    loop {
-        let page = be.scan(&request, cursor).await.expect("scan");
-        keys.extend(page.keys);
-        cursor = page.next_cursor;
-        if cursor == 0 {
-            return keys;
-        }
-    }
-}
-
 /// The stored bytes of a string value and the flags stored beside it (memcached).
 async fn stored(be: &dyn CacheBackend, key: &[u8]) -> (Bytes, Option<u32>) {
     let details = be.key_details(key).await.expect("details");
@@ -83,21 +69,7 @@ async fn edit_decoded(store: &Store, be: &dyn CacheBackend) {
 
 /// [`edit_decoded`] on the key the console shows as `user`.
 async fn edit_decoded_as(store: &Store, be: &dyn CacheBackend, user: &[u8]) {
-    let user = user.to_vec();
-    let (before, flags) = stored(be, &user).await;
-    let decoded = decode::detect(&before, flags)
-        .expect("detected")
-        .expect("decoded");
-    let texts: Vec<String> = decode::scalars(&decoded.node)
-        .iter()
-        .map(|s| {
-            if s.text == "Ada" {
-                "Grace".to_owned()
-            } else {
-                s.text.clone()
-            }
-        })
-        .collect();
+    let decoded = save_decoded(be, user, |s| (s.text == "Ada").then(|| "Grace".to_owned())).await;
     if matches!(store, Store::Memcached { .. }) {
         assert_eq!(
             decoded.labels(),
@@ -105,20 +77,38 @@ async fn edit_decoded_as(store: &Store, be: &dyn CacheBackend, user: &[u8]) {
             "php-memcached compressed it"
         );
     }
+    match be.key_details(user).await.expect("details").meta.ttl {
+        Ttl::ExpiresInMs(ms) => assert!(ms > 500_000, "the TTL is kept: {ms} ms left"),
+        Ttl::Persistent => panic!("the edit dropped the TTL"),
+    }
+}
+
+/// What the viewer's "Edit decoded" saves: the value at `key` decoded, each scalar `change`
+/// gives new text for replaced, re-serialized and wrapped as before, its TTL kept, refused if
+/// it changed meanwhile. The value as it was decoded.
+async fn save_decoded(
+    be: &dyn CacheBackend,
+    key: &[u8],
+    change: impl Fn(&decode::Scalar) -> Option<String>,
+) -> decode::Decoded {
+    let (before, flags) = stored(be, key).await;
+    let decoded = decode::detect(&before, flags)
+        .expect("detected")
+        .expect("decoded");
+    let texts: Vec<String> = decode::scalars(&decoded.node)
+        .iter()
+        .map(|s| change(s).unwrap_or_else(|| s.text.clone()))
+        .collect();
     let node = decode::with_scalars(&decoded.node, &texts).expect("edited");
-    let value = decode::reencode(&decoded.steps, &node).expect("re-encoded");
     be.write(&WriteOp::SetString {
-        key: Bytes::from(user.clone()),
-        value: Bytes::from(value),
+        key: Bytes::copy_from_slice(key),
+        value: Bytes::from(decode::reencode(&decoded.steps, &node).expect("re-encoded")),
         ttl: TtlChange::Keep,
         expect: Expect::Value(before),
     })
     .await
     .expect("saved");
-    match be.key_details(&user).await.expect("details").meta.ttl {
-        Ttl::ExpiresInMs(ms) => assert!(ms > 500_000, "the TTL is kept: {ms} ms left"),
-        Ttl::Persistent => panic!("the edit dropped the TTL"),
-    }
+    decoded
 }
 
 /// Laravel writes, the console reads and changes, Laravel reads back.
@@ -133,11 +123,11 @@ async fn laravel_judges(store: Store, url: &str) {
     assert_eq!(laravel(&store, &writes), "", "Laravel wrote quietly");
 
     let be = common::open_url(url).await;
-    let keys = listed(be.as_ref()).await;
+    let keys = common::list_keys(be.as_ref(), "*").await;
     for (name, _, _) in VALUES {
         let key = store.key_of(name);
         assert!(
-            keys.iter().any(|k| k.as_ref() == key.as_slice()),
+            keys.contains(&key),
             "{url}: `{name}` is listed as {}",
             String::from_utf8_lossy(&key)
         );
@@ -305,7 +295,7 @@ async fn a_declared_laravel_prefix_lists_opens_and_writes_keys_without_it() {
         be.describe()
             .contains("keys under `laravel_database_laravel_cache:`")
     );
-    let mut keys: Vec<String> = listed(be.as_ref())
+    let mut keys: Vec<String> = common::list_keys(be.as_ref(), "*")
         .await
         .iter()
         .map(|k| String::from_utf8_lossy(k).into_owned())
@@ -444,25 +434,10 @@ async fn a_laravel_session_is_shown_and_edited_as_its_attributes(store: Store, u
     assert_eq!(attributes["status"], "Saved!");
     assert!(attributes["_token"].is_string(), "{attributes}");
 
-    let texts: Vec<String> = decode::scalars(&decoded.node)
-        .iter()
-        .map(|s| {
-            if s.path == "[user_id]" {
-                "7".to_owned()
-            } else {
-                s.text.clone()
-            }
-        })
-        .collect();
-    let node = decode::with_scalars(&decoded.node, &texts).expect("edited");
-    be.write(&WriteOp::SetString {
-        key: Bytes::from(key),
-        value: Bytes::from(decode::reencode(&decoded.steps, &node).expect("re-encoded")),
-        ttl: TtlChange::Keep,
-        expect: Expect::Value(before),
+    save_decoded(be.as_ref(), &key, |s| {
+        (s.path == "[user_id]").then(|| "7".to_owned())
     })
-    .await
-    .expect("saved");
+    .await;
     assert_eq!(
         laravel(
             &store,

@@ -1,13 +1,13 @@
 //! `profiles export` and `profiles import`: profiles to a file and back, with a preview of the
 //! merge printed before anything changes.
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::{IsTerminal as _, Write as _};
 
 use super::{Failure, ImportFormat, ImportSecrets, OnConflict};
-use crate::config::connection::{PasswordSource, Secret};
+use crate::config::connection::Secret;
 use crate::config::foreign::Tool;
 use crate::config::profiles::ProfileStore;
-use crate::config::secrets::{SecretName, Slot, StoreKind};
+use crate::config::secrets::{SecretName, StoreKind};
 use crate::config::transfer::{self, Conflict, ExportSecrets, Source, Step};
 
 /// Where the command line reads the passphrase that seals an export's secrets.
@@ -128,7 +128,7 @@ pub(super) fn import(
     secrets: ImportSecrets,
     dry_run: bool,
 ) -> Result<(), Failure> {
-    let bytes = read_bounded(file)?;
+    let bytes = transfer::read_file(file).map_err(Failure::error)?;
     let from = from.map(|f| match f {
         ImportFormat::CacheConsole => Source::CacheConsole,
         ImportFormat::Urls => Source::Urls,
@@ -231,43 +231,18 @@ fn keep_secrets(
             Ok(kept)
         })?;
     }
-    for (name, _) in &merged.secrets {
-        let Some(mut profile) = store.get(&name.profile).cloned() else {
-            continue;
-        };
-        match target.filter(|_| kept.contains(name)) {
-            Some(kind) => {
-                transfer::remember_in(&mut profile, name.slot, kind);
-            }
-            None if name.slot == Slot::Password
-                && profile.connection.password_source() == &PasswordSource::None =>
-            {
-                profile
-                    .connection
-                    .set_password_source(PasswordSource::Prompt);
-            }
-            None => {}
+    // The profiles point at the store that took their secret; the others ask for it (as the
+    // import left them).
+    if let Some(kind) = target {
+        for name in &kept {
+            let Some(mut profile) = store.get(&name.profile).cloned() else {
+                continue;
+            };
+            transfer::remember_in(&mut profile, name.slot, kind);
+            store
+                .update(&name.profile, profile)
+                .map_err(Failure::error)?;
         }
-        store
-            .update(&name.profile, profile)
-            .map_err(Failure::error)?;
     }
     Ok(kept.len())
-}
-
-fn read_bounded(file: &std::path::Path) -> Result<Vec<u8>, Failure> {
-    let f = std::fs::File::open(file)
-        .map_err(|e| Failure::error(format!("cannot read {}: {e}", file.display())))?;
-    let mut bytes = Vec::new();
-    f.take(transfer::MAX_IMPORT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Failure::error(format!("cannot read {}: {e}", file.display())))?;
-    if bytes.len() as u64 > transfer::MAX_IMPORT_BYTES {
-        return Err(Failure::error(format!(
-            "{} is larger than {} MiB",
-            file.display(),
-            transfer::MAX_IMPORT_BYTES >> 20
-        )));
-    }
-    Ok(bytes)
 }

@@ -405,6 +405,10 @@ struct Foreign {
 #[derive(Default)]
 struct Reader {
     incoming: Incoming,
+    /// The names given so far (a file may hold thousands of connections of one name).
+    taken: std::collections::HashSet<String>,
+    /// Connections past [`MAX_CONNECTIONS`] were left out (said once).
+    truncated: bool,
     /// The other tool's display settings found (how it draws lists, nothing on the server):
     /// said once for the whole file rather than once per connection.
     display: BTreeSet<String>,
@@ -444,12 +448,8 @@ impl Reader {
         parse: impl FnOnce(&mut Self, &mut Fields<'v>) -> Foreign,
     ) {
         if self.incoming.profiles.len() >= MAX_CONNECTIONS {
-            if !self
-                .incoming
-                .notes
-                .iter()
-                .any(|n| n.starts_with("only the first"))
-            {
+            if !self.truncated {
+                self.truncated = true;
                 self.incoming.notes.push(format!(
                     "only the first {MAX_CONNECTIONS} connections were read"
                 ));
@@ -495,15 +495,14 @@ impl Reader {
         } else {
             "connection".to_owned()
         };
-        let name = free_name(&base, |n| {
-            self.incoming.profiles.iter().any(|p| p.name == n)
-        });
+        let name = free_name(&base, |n| self.taken.contains(n));
         for note in &f.notes {
             self.incoming.notes.push(format!("`{name}`: {note}"));
         }
         let Some(spec) = self.spec(&name, &f) else {
             return;
         };
+        self.taken.insert(name.clone());
         let mut profile = Profile::new(name.clone(), ConnectionSpec::Redis(spec));
         if let Some(d) = f.delimiter.filter(|d| !d.is_empty()) {
             profile.delimiter = d;

@@ -6,7 +6,7 @@
 //! in the vault. Imports read that format or a plain list of connection URLs. Whatever cannot
 //! be carried over is said in [`Incoming::notes`], never dropped silently.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +129,30 @@ pub fn export(
         secrets: sealed,
     };
     serde_json::to_string_pretty(&file).map_err(|e| TransferError::Unreadable(e.to_string()))
+}
+
+/// The bytes of a file to import, at most [`MAX_IMPORT_BYTES`] of them (a larger file is
+/// refused, not cut).
+///
+/// # Errors
+/// The file cannot be read, or is too large; the message names it.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_IMPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_IMPORT_BYTES {
+        return Err(format!(
+            "{} is larger than {} MiB",
+            path.display(),
+            MAX_IMPORT_BYTES >> 20
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Which format `bytes` are in.
@@ -284,14 +308,14 @@ fn read_urls(bytes: &[u8]) -> Result<Incoming, TransferError> {
 /// keyring or vault means nothing on another one, and an imported secret goes to the store the
 /// user chooses ([`remember_in`]).
 fn settle_sources(incoming: &mut Incoming) {
+    let brought: HashSet<(&str, Slot)> = incoming
+        .secrets
+        .iter()
+        .map(|(n, _)| (n.profile.as_str(), n.slot))
+        .collect();
     for profile in &mut incoming.profiles {
         let name = profile.name.clone();
-        let has = |slot| {
-            incoming
-                .secrets
-                .iter()
-                .any(|(n, _)| n.profile == name && n.slot == slot)
-        };
+        let has = |slot| brought.contains(&(name.as_str(), slot));
         if profile.connection.password_source().store().is_some() {
             profile
                 .connection
@@ -301,6 +325,13 @@ fn settle_sources(incoming: &mut Incoming) {
                     "`{name}`: its password was not in the file; it will be asked for"
                 ));
             }
+        }
+        // A password that came with the file (in a URL, say) is asked for at connect until a
+        // store takes it (keeping it there points the profile at the store).
+        if profile.connection.password_source() == &PasswordSource::None && has(Slot::Password) {
+            profile
+                .connection
+                .set_password_source(PasswordSource::Prompt);
         }
         if let Some(ssh) = &mut profile.ssh {
             if let SshAuth::Password(source) = &ssh.auth
@@ -338,29 +369,31 @@ pub enum Step {
     Replace,
 }
 
-/// The preview of a merge: one step per incoming profile, in order.
+/// The preview of a merge: one step per incoming profile, in order; `choice` answers for the
+/// incoming profile at an index whose name is taken.
 #[must_use]
 pub fn plan(
     store: &ProfileStore,
     incoming: &[Profile],
-    choice: impl Fn(&str) -> Conflict,
+    choice: impl Fn(usize) -> Conflict,
 ) -> Vec<(String, Step)> {
-    let mut taken: Vec<String> = store.profiles().iter().map(|p| p.name.clone()).collect();
+    // A set: the preview plans again every frame, and a file may hold thousands of profiles.
+    let mut taken: HashSet<String> = store.profiles().iter().map(|p| p.name.clone()).collect();
     let mut steps = Vec::with_capacity(incoming.len());
-    for profile in incoming {
+    for (i, profile) in incoming.iter().enumerate() {
         let name = &profile.name;
         let step = if taken.contains(name) {
-            match choice(name) {
+            match choice(i) {
                 Conflict::Skip => Step::Skip,
                 Conflict::Replace => Step::Replace,
                 Conflict::Rename => {
-                    let free = free_name(name, |n| taken.iter().any(|t| t == n));
-                    taken.push(free.clone());
+                    let free = free_name(name, |n| taken.contains(n));
+                    taken.insert(free.clone());
                     Step::Rename(free)
                 }
             }
         } else {
-            taken.push(name.clone());
+            taken.insert(name.clone());
             Step::Add
         };
         steps.push((name.clone(), step));

@@ -110,7 +110,7 @@ async fn run(
             AppEvent::ImportRead(
                 path,
                 blocking(move || {
-                    let bytes = read_limited(&read, crate::config::transfer::MAX_IMPORT_BYTES)?;
+                    let bytes = crate::config::transfer::read_file(&read)?;
                     crate::config::transfer::read(&bytes, None, None).map_err(|e| e.to_string())
                 })
                 .await,
@@ -265,25 +265,6 @@ async fn export_profiles(
     })
     .await
     .map(|()| (count.0, count.1, notes))
-}
-
-/// Reads at most `limit` bytes of `path`, refusing a larger file.
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
-            "{} is larger than {} MiB",
-            path.display(),
-            limit >> 20
-        ));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! when its name is taken, where the passwords it brings go) before anything is merged.
 
 use super::{AppPending, AppState, Level};
-use crate::config::connection::{PasswordSource, Secret};
-use crate::config::secrets::{Slot, StoreKind};
+use crate::config::connection::Secret;
+use crate::config::secrets::StoreKind;
 use crate::config::transfer::{self, Conflict, Incoming, Step};
 use crate::service::AppCommand;
 
@@ -46,15 +46,9 @@ impl ImportPreview {
     /// The preview's steps, as they stand.
     #[must_use]
     pub fn steps(&self, store: &crate::config::profiles::ProfileStore) -> Vec<(String, Step)> {
-        let choice_of = |name: &str| {
-            self.incoming
-                .profiles
-                .iter()
-                .position(|p| p.name == name)
-                .and_then(|i| self.choices.get(i).copied())
-                .unwrap_or_default()
-        };
-        transfer::plan(store, &self.incoming.profiles, choice_of)
+        transfer::plan(store, &self.incoming.profiles, |i| {
+            self.choices.get(i).copied().unwrap_or_default()
+        })
     }
 }
 
@@ -195,29 +189,16 @@ impl AppState {
             return;
         };
         let steps = preview.steps(&self.profiles);
-        let merged = match transfer::merge(&mut self.profiles, preview.incoming, &steps) {
+        let mut merged = match transfer::merge(&mut self.profiles, preview.incoming, &steps) {
             Ok(merged) => merged,
             Err(e) => {
                 self.notify(Level::Error, format!("import: {e}"));
                 return;
             }
         };
-        // A password that came with the file is asked for at connect until a store has taken
-        // it (a kept one then points the profile at its store).
-        for (name, _) in &merged.secrets {
-            if name.slot == Slot::Password
-                && let Some(mut profile) = self.profiles.get(&name.profile).cloned()
-                && profile.connection.password_source() == &PasswordSource::None
-            {
-                profile
-                    .connection
-                    .set_password_source(PasswordSource::Prompt);
-                let _ = self.profiles.update(&name.profile, profile);
-            }
-        }
         self.save_profiles();
         if let Some(store) = preview.secrets_to {
-            for (name, secret) in merged.secrets.clone() {
+            for (name, secret) in std::mem::take(&mut merged.secrets) {
                 // Held for this session too: a store that cannot keep it (no keyring here)
                 // says the secret is kept for this session only, and so it is.
                 self.put_secret(&name.profile, name.slot, secret.clone());

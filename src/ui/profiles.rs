@@ -317,9 +317,11 @@ fn profile_row_ui(
     if response.double_clicked() {
         *connect = Some(name.to_owned());
     }
-    let groups = state.profiles.groups();
-    let current = state.profiles.get(name).and_then(|p| p.group.clone());
+    // Only while the menu is open: the groups are gathered from every profile.
+    let profiles = &state.profiles;
     response.context_menu(|ui| {
+        let groups = profiles.groups();
+        let current = profiles.get(name).and_then(|p| p.group.clone());
         if ui.button("Connect").clicked() {
             *connect = Some(name.to_owned());
         }
