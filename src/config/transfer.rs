@@ -320,7 +320,8 @@ fn settle_sources(incoming: &mut Incoming) {
             profile
                 .connection
                 .set_password_source(PasswordSource::Prompt);
-            if !has(Slot::Password) {
+            // Sealed secrets not opened yet may hold it: nothing to say before they are.
+            if !has(Slot::Password) && incoming.sealed.is_none() {
                 incoming.notes.push(format!(
                     "`{name}`: its password was not in the file; it will be asked for"
                 ));
@@ -552,6 +553,11 @@ mod tests {
         assert!(!text.contains("s3cr3t-in-export"));
         let locked = read(text.as_bytes(), None, None).expect("read");
         assert!(locked.sealed.is_some() && locked.secrets.is_empty());
+        assert!(
+            locked.notes.is_empty(),
+            "the sealed block may hold the password: {:?}",
+            locked.notes
+        );
         assert_eq!(
             read(text.as_bytes(), None, Some(&Secret::new("nope"))).err(),
             Some(TransferError::WrongPassphrase)
