@@ -86,7 +86,7 @@ async fn entries_written_by_php_are_listed_read_edited_and_purged() {
     );
     match by_name.meta.ttl {
         Ttl::ExpiresInMs(ms) => assert!((590_000..=600_000).contains(&ms), "{ms}"),
-        Ttl::Persistent => panic!("a TTL was set"),
+        other => panic!("a TTL was set, and the file tells it: {other:?}"),
     }
     assert!(
         by_name

@@ -79,7 +79,7 @@ async fn edit_decoded_as(store: &Store, be: &dyn CacheBackend, user: &[u8]) {
     }
     match be.key_details(user).await.expect("details").meta.ttl {
         Ttl::ExpiresInMs(ms) => assert!(ms > 500_000, "the TTL is kept: {ms} ms left"),
-        Ttl::Persistent => panic!("the edit dropped the TTL"),
+        other => panic!("the edit dropped the TTL: {other:?}"),
     }
 }
 

@@ -434,6 +434,32 @@ async fn memcached_postgres_and_mariadb_are_reached_through_the_tunnel() {
 }
 
 #[tokio::test]
+async fn dreamfactory_api_is_reached_through_the_tunnel() {
+    let bastion = Bastion::start();
+    let redis = RedisServer::start();
+    let store = common::laravel::Store::RedisBare { port: redis.port };
+    let df = common::dreamfactory::DreamFactory::start(
+        &store,
+        "cache",
+        "tunnel-k3y",
+        &common::dreamfactory::Options::default(),
+    );
+    let (conn, key) = parse_url(&df.url()).expect("url");
+    let options = ConnectOptions {
+        ssh: Some(Box::new(SshTarget {
+            spec: bastion.spec(),
+            secrets: SshSecrets::default(),
+        })),
+        ..ConnectOptions::default()
+    };
+    let be = cache_console::backend::connect(&conn, key.as_ref(), &options)
+        .await
+        .expect("the API through the tunnel");
+    set_and_read(be.as_ref(), "via-ssh", "through the bastion").await;
+    assert!(bastion.sshd.forwarded_to(df.port), "{}", bastion.sshd.log());
+}
+
+#[tokio::test]
 async fn a_dropped_tunnel_is_opened_again_on_the_next_command() {
     let keys = ClientKeys::new();
     let mut sshd = Sshd::start(&keys.authorized());

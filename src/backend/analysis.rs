@@ -65,7 +65,7 @@ fn ttl_bucket(ttl: Ttl) -> usize {
         Ttl::ExpiresInMs(ms) if ms < 60_000 => 1,
         Ttl::ExpiresInMs(ms) if ms < 3_600_000 => 2,
         Ttl::ExpiresInMs(ms) if ms < 86_400_000 => 3,
-        Ttl::ExpiresInMs(_) => 4,
+        Ttl::ExpiresInMs(_) | Ttl::Unknown => 4,
     }
 }
 

@@ -135,6 +135,7 @@ impl Guarded {
                     |m| match m.ttl {
                         Ttl::Persistent => "none".to_owned(),
                         Ttl::ExpiresInMs(ms) => duration_words(ms),
+                        Ttl::Unknown => "unknown".to_owned(),
                     },
                 ));
                 entry.ttl_after = Some(match ttl {

@@ -5,6 +5,7 @@
 //! one arm in [`connect`].
 
 pub mod analysis;
+pub mod dreamfactory;
 pub mod file;
 pub mod guard;
 pub mod memcached;
@@ -79,6 +80,9 @@ pub struct Capabilities {
     pub find_in_values: bool,
     /// The backend is a cluster whose nodes can be listed ([`CacheBackend::nodes`]).
     pub nodes: bool,
+    /// A value can be stored as a structure given as JSON ([`WriteOp::SetJson`]), kept apart
+    /// from a string that holds the same text (DreamFactory's API).
+    pub structured_values: bool,
 }
 
 impl Capabilities {
@@ -126,6 +130,7 @@ impl Capabilities {
             hashed_names: false,
             find_in_values: false,
             nodes: false,
+            structured_values: false,
         }
     }
 }
@@ -144,7 +149,9 @@ pub enum BackendError {
         reason: String,
     },
     /// The server refused the credentials.
-    #[error("authentication failed for {target}: {reason}. Check the user name and password")]
+    #[error(
+        "authentication failed for {target}: {reason}. Check the user name and password (or API key)"
+    )]
     Auth {
         /// The address tried.
         target: String,
@@ -441,6 +448,9 @@ pub async fn connect(
         ConnectionSpec::File(file_spec) => Box::new(file::FileBackend::open(file_spec).await?),
         ConnectionSpec::Sql(sql_spec) => {
             Box::new(sql::SqlBackend::connect(sql_spec, password, dialer).await?)
+        }
+        ConnectionSpec::DreamFactory(df_spec) => {
+            Box::new(dreamfactory::DreamFactoryBackend::connect(df_spec, password, dialer).await?)
         }
     };
     // Under the guard, so the audit log and the read-only refusal see the server's own keys.

@@ -129,6 +129,10 @@ pub struct SetArgs {
     /// File caches: the keys are entry hashes as `keys` lists them, not names to hash.
     #[arg(long)]
     pub hashed: bool,
+    /// The value is JSON: checked, and stored as the structure it is where the cache tells
+    /// structures from strings (DreamFactory's API); otherwise the value is a string.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `ttl`.
@@ -308,6 +312,19 @@ pub enum ProfilesCommand {
         #[arg(long)]
         production: bool,
         /// The group (folder) the profile is listed under.
+        #[arg(long, value_name = "GROUP")]
+        group: Option<String>,
+    },
+    /// List the cache services of a DreamFactory instance (an admin's session token:
+    /// `dreamfactory+https://df.example.com?session_token=${VAR}`) and the profiles that reach
+    /// them: through the API, and straight to the Redis or memcached where its config says.
+    Discover {
+        /// The instance's URL (`/api/v2/system` is added when the path has no `/api/v2/`).
+        url: String,
+        /// Save the profiles (a name that is taken is left as it is).
+        #[arg(long)]
+        add: bool,
+        /// The group the saved profiles go in.
         #[arg(long, value_name = "GROUP")]
         group: Option<String>,
     },

@@ -46,6 +46,12 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
             store.add(profile).map_err(Failure::error)?;
             store.save().map_err(Failure::error)
         }
+        ProfilesCommand::Discover { url, add, group } => discover(
+            &mut store,
+            &url,
+            add,
+            checked_group(group.as_deref())?.as_deref(),
+        ),
         ProfilesCommand::Group { name, group } => {
             let mut profile = store
                 .get(&name)
@@ -87,6 +93,95 @@ pub(super) fn run(action: ProfilesCommand, ssh: &super::SshArgs) -> Result<(), F
             store: wanted,
         } => set_password(&mut store, &name, wanted),
     }
+}
+
+/// `profiles discover`: a DreamFactory instance's cache services, and with `add` their
+/// profiles saved (the API key kept as the URL gave it: a variable, or asked for).
+fn discover(
+    store: &mut ProfileStore,
+    url: &str,
+    add: bool,
+    group: Option<&str>,
+) -> Result<(), Failure> {
+    use crate::config::connection::ConnectionSpec;
+    let url = instance_url(url);
+    let (spec, inline_key) = parse_url(&url).map_err(Failure::usage)?;
+    let ConnectionSpec::DreamFactory(df) = &spec else {
+        return Err(Failure::usage(
+            "give a DreamFactory URL: dreamfactory+https://df.example.com?session_token=${VAR}",
+        ));
+    };
+    let key = match (&inline_key, &df.api_key) {
+        (Some(key), _) => Some(key.clone()),
+        (None, PasswordSource::None) => None,
+        (None, _) => spec.resolve_password(None).map_err(Failure::error)?,
+    };
+    let found = super::target::block_on_value(async {
+        Ok(crate::backend::dreamfactory::discover(df, key.as_ref()).await?)
+    })?;
+    if found.is_empty() {
+        println!("no cache services");
+        return Ok(());
+    }
+    let key_source = if inline_key.is_some() {
+        PasswordSource::Prompt
+    } else {
+        df.api_key.clone()
+    };
+    let mut out = std::io::stdout().lock();
+    let mut added = 0;
+    for service in &found {
+        let mut api = service.api.clone();
+        api.api_key = key_source.clone();
+        let api = ConnectionSpec::DreamFactory(api);
+        let _ = writeln!(
+            out,
+            "{}	{}	{}	{}",
+            service.name,
+            service.kind,
+            api.display_url(),
+            service
+                .direct
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), ConnectionSpec::display_url)
+        );
+        if !add {
+            continue;
+        }
+        let mut profiles = vec![(service.name.clone(), api)];
+        if let Some(direct) = &service.direct {
+            profiles.push((format!("{} (direct)", service.name), direct.clone()));
+        }
+        for (name, connection) in profiles {
+            if store.get(&name).is_some() {
+                eprintln!("cache-console: a profile named `{name}` exists already: left as it is");
+                continue;
+            }
+            let mut profile = Profile::new(name, connection);
+            profile.group = group.map(str::to_owned);
+            store.add(profile).map_err(Failure::error)?;
+            added += 1;
+        }
+    }
+    if add {
+        store.save().map_err(Failure::error)?;
+        eprintln!("cache-console: {added} profile(s) saved");
+    }
+    Ok(())
+}
+
+/// The URL of an instance's `system` service: `/api/v2/system` added to a URL whose path does
+/// not name a service.
+fn instance_url(url: &str) -> String {
+    let (head, query) = url
+        .split_once('?')
+        .map_or((url, None), |(h, q)| (h, Some(q)));
+    let head = if head.contains("/api/v2/") {
+        head.to_owned()
+    } else {
+        format!("{}/api/v2/system", head.trim_end_matches('/'))
+    };
+    query.map_or_else(|| head.clone(), |q| format!("{head}?{q}"))
 }
 
 /// `profiles list`: one line a profile, the last used first (`group` keeps one group's).

@@ -86,8 +86,9 @@ async fn print_keys(
 
 fn print_meta(details: &KeyDetails) -> Result<(), Failure> {
     let ttl = match details.meta.ttl {
-        Ttl::Persistent => -1,
-        Ttl::ExpiresInMs(ms) => i64::try_from(ms.div_ceil(1000)).unwrap_or(i64::MAX),
+        Ttl::Persistent => "-1".to_owned(),
+        Ttl::ExpiresInMs(ms) => ms.div_ceil(1000).to_string(),
+        Ttl::Unknown => "unknown".to_owned(),
     };
     let size = details
         .meta

@@ -105,6 +105,7 @@ fn ttl_json(ttl: crate::core::model::Ttl) -> serde_json::Value {
     match ttl {
         Ttl::Persistent => serde_json::Value::Null,
         Ttl::ExpiresInMs(ms) => ms.div_ceil(1000).into(),
+        Ttl::Unknown => "unknown".into(),
     }
 }
 

@@ -23,14 +23,22 @@ pub(super) fn set(args: &SetArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
         }
         None => TtlChange::Keep,
     };
+    if args.json {
+        serde_json::from_slice::<serde_json::Value>(&value)
+            .map_err(|e| Failure::usage(format!("--json: the value is not valid JSON: {e}")))?;
+    }
     block_on(async move {
         let backend = open(&target).await?;
         let key = backend_key(backend.as_ref(), key, args.hashed);
-        let op = WriteOp::SetString {
-            key,
-            value,
-            ttl,
-            expect: Expect::Any,
+        let op = if args.json && backend.capabilities().structured_values {
+            WriteOp::SetJson { key, value, ttl }
+        } else {
+            WriteOp::SetString {
+                key,
+                value,
+                ttl,
+                expect: Expect::Any,
+            }
         };
         written(backend.write(&op).await?)
     })
@@ -66,6 +74,10 @@ pub(super) fn ttl(args: &TtlArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
             None => -2,
             Some(Ttl::Persistent) => -1,
             Some(Ttl::ExpiresInMs(ms)) => i64::try_from(ms.div_ceil(1000)).unwrap_or(i64::MAX),
+            Some(Ttl::Unknown) => {
+                println!("unknown");
+                return Ok(());
+            }
         };
         println!("{secs}");
         Ok(())

@@ -74,6 +74,7 @@ pub fn human_bytes(n: u64) -> String {
 pub fn ttl_text(ttl: Ttl, read_at: Instant, now: Instant) -> String {
     match ttl {
         Ttl::Persistent => "no TTL".to_owned(),
+        Ttl::Unknown => "unknown".to_owned(),
         Ttl::ExpiresInMs(ms) => {
             let elapsed = u64::try_from(now.saturating_duration_since(read_at).as_millis())
                 .unwrap_or(u64::MAX);

@@ -79,6 +79,8 @@ pub enum Ttl {
     Persistent,
     /// The key expires this many milliseconds after the moment it was read.
     ExpiresInMs(u64),
+    /// The backend cannot tell (DreamFactory's cache API reads values, not TTLs).
+    Unknown,
 }
 
 /// The lightweight facts shown in a key list row.
@@ -366,6 +368,16 @@ pub enum WriteOp {
         /// What the key must hold for the write to go ahead.
         expect: Expect,
     },
+    /// Replace a value with a structure given as JSON text, kept as a structure where the
+    /// backend tells the two apart ([`crate::backend::Capabilities::structured_values`]).
+    SetJson {
+        /// The key.
+        key: Bytes,
+        /// The JSON text.
+        value: Bytes,
+        /// What happens to the TTL.
+        ttl: TtlChange,
+    },
     /// Change a key's TTL.
     SetTtl {
         /// The key.
@@ -531,6 +543,7 @@ macro_rules! keys_of {
     ($op:expr, $iter:ident) => {
         match $op {
             WriteOp::SetString { key, .. }
+            | WriteOp::SetJson { key, .. }
             | WriteOp::SetTtl { key, .. }
             | WriteOp::Create { key, .. }
             | WriteOp::HashSet { key, .. }
@@ -562,7 +575,7 @@ impl WriteOp {
     #[must_use]
     pub fn action(&self) -> &'static str {
         match self {
-            Self::SetString { .. } => "set",
+            Self::SetString { .. } | Self::SetJson { .. } => "set",
             Self::SetTtl { .. } => "ttl",
             Self::Create { .. } => "create",
             Self::HashSet { .. } => "hset",

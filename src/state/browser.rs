@@ -501,6 +501,12 @@ impl Session {
         if self.status != SessionStatus::Connected {
             return;
         }
+        if self.capabilities.as_ref().is_some_and(|c| !c.list_keys) {
+            // Nothing to list (DreamFactory's API): the keys opened by name stay listed, and
+            // their rows are read again.
+            self.browser.meta.clear();
+            return;
+        }
         let b = &mut self.browser;
         let mut request = ScanRequest::matching(pattern_to_glob(if b.pattern.is_empty() {
             "*"

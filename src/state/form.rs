@@ -74,6 +74,9 @@ pub enum FormKind {
     File,
     /// A cache table (the URL goes in `servers`).
     Sql,
+    /// A DreamFactory cache service through its API (the URL goes in `servers`, the API key
+    /// is the password).
+    DreamFactory,
 }
 
 /// Progress of a "Test connection".
@@ -297,7 +300,8 @@ impl ProfileForm {
                 String::new(),
             ),
         };
-        let (password_mode, env_var) = match &spec.password {
+        // The connection's own (a DreamFactory API key's, too), not the Redis defaults'.
+        let (password_mode, env_var) = match profile.connection.password_source() {
             PasswordSource::None => (PasswordMode::None, String::new()),
             PasswordSource::Prompt => (PasswordMode::Ask, String::new()),
             PasswordSource::Env(v) => (PasswordMode::Env, v.clone()),
@@ -538,6 +542,7 @@ impl ProfileForm {
                     Err(e) => p.add(Field::Target, e.to_string()),
                 },
             },
+            FormKind::DreamFactory => self.dreamfactory_problems(&mut p),
             FormKind::File => {
                 let dir = self.servers.trim();
                 if dir.is_empty() {
@@ -633,6 +638,37 @@ impl ProfileForm {
                 }
             }
         }
+        self.env_var_problem(p);
+        if self.db.trim().parse::<u32>().is_err() {
+            p.add(
+                Field::Db,
+                format!("`{}` is not a database index: use 0, 1, 2…", self.db.trim()),
+            );
+        }
+    }
+
+    /// What is wrong with a DreamFactory service's URL (the API key belongs in its own field).
+    fn dreamfactory_problems(&self, p: &mut Problems) {
+        const EXAMPLE: &str =
+            "give the service's URL, like dreamfactory+https://df.example.com/api/v2/cache";
+        match parse_url(self.servers.trim()) {
+            _ if self.servers.trim().is_empty() => p.add(Field::Target, EXAMPLE),
+            Ok((ConnectionSpec::DreamFactory(df), key)) => {
+                if key.is_some() || df.api_key != PasswordSource::None {
+                    p.add(
+                        Field::Target,
+                        "leave the API key out of the URL: it goes in the API key field below",
+                    );
+                }
+            }
+            Ok(_) => p.add(Field::Target, EXAMPLE),
+            Err(e) => p.add(Field::Target, e.to_string()),
+        }
+        self.env_var_problem(p);
+    }
+
+    /// The variable the password (or API key) is read from, when that is its source.
+    fn env_var_problem(&self, p: &mut Problems) {
         if self.password_mode == PasswordMode::Env {
             let var = variable_name(&self.env_var);
             if var.is_empty() {
@@ -643,12 +679,6 @@ impl ProfileForm {
                     "a variable name has only letters, digits and _",
                 );
             }
-        }
-        if self.db.trim().parse::<u32>().is_err() {
-            p.add(
-                Field::Db,
-                format!("`{}` is not a database index: use 0, 1, 2…", self.db.trim()),
-            );
         }
     }
 
@@ -697,6 +727,10 @@ impl ProfileForm {
             };
             q.connect_timeout_ms = number(&self.connect_timeout_ms, "the connect timeout")?.max(1);
             q.command_timeout_ms = number(&self.command_timeout_ms, "the command timeout")?.max(1);
+            return Ok(self.finish_profile(name, spec));
+        }
+        if self.kind == FormKind::DreamFactory {
+            let spec = self.dreamfactory_spec()?;
             return Ok(self.finish_profile(name, spec));
         }
         if self.kind == FormKind::File {
@@ -776,6 +810,24 @@ impl ProfileForm {
             key_prefix: Some(self.key_prefix.clone()).filter(|p| !p.is_empty()),
         };
         Ok(self.finish_profile(name, ConnectionSpec::Redis(spec)))
+    }
+
+    /// The DreamFactory service the fields describe: the URL's, with the timeouts and the API
+    /// key's source from their own fields.
+    fn dreamfactory_spec(&self) -> Result<ConnectionSpec, String> {
+        let number = |text: &str, what: &str| -> Result<u64, String> {
+            text.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{what} must be a whole number, not `{}`", text.trim()))
+        };
+        let (mut spec, _) = parse_url(self.servers.trim()).map_err(|e| e.to_string())?;
+        let ConnectionSpec::DreamFactory(df) = &mut spec else {
+            return Err("give a dreamfactory+https:// URL".to_owned());
+        };
+        df.connect_timeout_ms = number(&self.connect_timeout_ms, "the connect timeout")?.max(1);
+        df.command_timeout_ms = number(&self.command_timeout_ms, "the command timeout")?.max(1);
+        df.api_key = self.password_source()?;
+        Ok(spec)
     }
 
     fn password_source(&self) -> Result<PasswordSource, String> {
@@ -889,6 +941,14 @@ fn kind_of<'a>(
             default_redis,
             profile.connection.display_url(),
         ),
+        ConnectionSpec::DreamFactory(df) => {
+            // The URL without the key variable: the key is the password rows' to show.
+            let bare = crate::config::connection::DreamFactorySpec {
+                api_key: PasswordSource::None,
+                ..df.clone()
+            };
+            (FormKind::DreamFactory, default_redis, bare.display_url())
+        }
     }
 }
 

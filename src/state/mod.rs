@@ -99,6 +99,8 @@ pub struct PasswordPrompt {
     pub note: Option<String>,
     /// The field was given keyboard focus (once, as the dialog opened).
     pub focused: bool,
+    /// What the secret is called for this connection ("Password", "API key").
+    pub what: &'static str,
 }
 
 /// Something a window loads in the background: nothing yet, loading, or the answer.

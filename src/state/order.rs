@@ -264,8 +264,9 @@ fn rank(key: SortKey, slot: Option<&MetaSlot>, epoch: Instant) -> u64 {
         SortKey::Type => type_rank(&meta.key_type),
         SortKey::Size => meta.size_bytes.unwrap_or(UNRANKED - 1),
         SortKey::Ttl => match meta.ttl {
-            // No TTL lasts longest.
+            // No TTL lasts longest; one nobody can tell sorts last.
             Ttl::Persistent => UNRANKED - 1,
+            Ttl::Unknown => UNRANKED,
             Ttl::ExpiresInMs(ms) => {
                 let read = u64::try_from(at.saturating_duration_since(epoch).as_millis())
                     .unwrap_or(UNRANKED - 2);

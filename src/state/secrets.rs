@@ -74,12 +74,17 @@ impl AppState {
         remember: Option<StoreKind>,
         note: Option<String>,
     ) {
+        let what = self
+            .profiles
+            .get(profile)
+            .map_or("Password", |p| p.connection.secret_name());
         self.password_prompt = Some(PasswordPrompt {
             profile: profile.to_owned(),
             text: String::new(),
             remember,
             note,
             focused: false,
+            what,
         });
     }
 

@@ -1023,5 +1023,6 @@ fn short_ttl_reason(v: &Viewer, ttl: TtlChange, now_ms: u64) -> Option<String> {
                 )
             })
         }
+        Ttl::Unknown => None,
     }
 }

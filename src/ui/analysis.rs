@@ -339,6 +339,7 @@ fn top_keys_ui(ui: &mut egui::Ui, r: &MemoryReport, request: &mut Request) {
                 row.col(|ui| {
                     ui.monospace(match fact.ttl {
                         Ttl::Persistent => "no TTL".to_owned(),
+                        Ttl::Unknown => "unknown".to_owned(),
                         Ttl::ExpiresInMs(ms) => humantime::format_duration(
                             std::time::Duration::from_secs(ms.div_ceil(1000)),
                         )

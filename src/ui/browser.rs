@@ -260,6 +260,10 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     reason = "an egui layout reads top to bottom as the screen does"
 )]
 fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
+    if s.capabilities.as_ref().is_some_and(|c| !c.list_keys) {
+        open_by_name_ui(ui, s, actions);
+        return;
+    }
     let caps = s.capabilities.clone();
     let conn = s.conn;
     let b = &mut s.browser;
@@ -427,6 +431,46 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
         actions.session(conn, SessionAction::StopScan);
     } else if let Some(all) = cont {
         actions.session(conn, SessionAction::ContinueScan(all));
+    }
+}
+
+/// The browser of a cache that cannot list keys (DreamFactory's API): a key is opened by its
+/// name, and the keys opened this session are the list below, newest last.
+fn open_by_name_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
+    let conn = s.conn;
+    let b = &mut s.browser;
+    let mut open = None;
+    ui.horizontal_wrapped(|ui| {
+        let l = ui.label("Open key");
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut b.open_name)
+                    .hint_text("exact name: user:1, app/users/7 (\\xNN for bytes)")
+                    .desired_width(320.0)
+                    .font(egui::TextStyle::Monospace),
+            )
+            .labelled_by(l.id);
+        if (r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)))
+            || theme::icon_button(ui, theme::ICON_KEY, "Open", None).clicked()
+        {
+            open = Some(b.open_name.clone());
+        }
+        if !b.index.is_empty()
+            && theme::icon_button(ui, theme::ICON_REFRESH, "Refresh", None)
+                .on_hover_text("Read the keys below again")
+                .clicked()
+        {
+            actions.session(conn, SessionAction::Search);
+        }
+    });
+    let note = s
+        .capabilities
+        .as_ref()
+        .and_then(|c| c.listing_note.clone())
+        .unwrap_or_default();
+    ui.label(egui::RichText::new(note).color(theme::MUTED));
+    if let Some(name) = open {
+        actions.session(conn, SessionAction::OpenKeyByName(name));
     }
 }
 

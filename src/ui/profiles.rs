@@ -442,12 +442,21 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                     ui.radio_value(&mut form.kind, FormKind::Memcached, "Memcached");
                     ui.radio_value(&mut form.kind, FormKind::File, "File cache");
                     ui.radio_value(&mut form.kind, FormKind::Sql, "Database table");
+                    ui.radio_value(
+                        &mut form.kind,
+                        FormKind::DreamFactory,
+                        "DreamFactory cache API",
+                    );
                 });
                 ui.end_row();
                 let target = match form.kind {
                     FormKind::Sql => Some((
                         "Database URL",
                         "postgres://app:${DB_PASSWORD}@db:5432/app?table=cache",
+                    )),
+                    FormKind::DreamFactory => Some((
+                        "Service URL",
+                        "dreamfactory+https://df.example.com/api/v2/cache",
                     )),
                     FormKind::File => Some(("Directory", "/srv/app/storage/framework/cache/data")),
                     FormKind::Memcached => {
@@ -463,6 +472,9 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                         (label, Some(Field::Target), hint),
                         |f| &mut f.servers,
                     );
+                    if form.kind == FormKind::DreamFactory {
+                        password_rows(ui, form, &problems, "API key");
+                    }
                     shared_rows(ui, form, &problems);
                     return;
                 }
@@ -663,8 +675,8 @@ fn tls_rows(ui: &mut egui::Ui, form: &mut ProfileForm) -> bool {
 }
 
 /// Where the password comes from, and the password itself when it is typed here.
-fn password_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) {
-    ui.label("Password");
+fn password_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems, what: &str) {
+    ui.label(what);
     ui.horizontal_wrapped(|ui| {
         ui.radio_value(&mut form.password_mode, PasswordMode::None, "None");
         ui.radio_value(
@@ -691,16 +703,16 @@ fn password_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems)
             let editing = form.original_name.is_some();
             let (label, hint) = match form.password_mode {
                 PasswordMode::Keyring if editing => {
-                    ("Password to remember", "empty: keep the one in the keyring")
+                    ("to remember", "empty: keep the one in the keyring")
                 }
-                PasswordMode::Keyring => ("Password to remember", "kept in the OS keyring on save"),
+                PasswordMode::Keyring => ("to remember", "kept in the OS keyring on save"),
                 PasswordMode::Vault if editing => {
-                    ("Password to remember", "empty: keep the one in the vault")
+                    ("to remember", "empty: keep the one in the vault")
                 }
-                PasswordMode::Vault => ("Password to remember", "kept in the vault on save"),
-                _ => ("Password (this session)", "never saved to disk"),
+                PasswordMode::Vault => ("to remember", "kept in the vault on save"),
+                _ => ("(this session)", "never saved to disk"),
             };
-            let l = ui.label(label);
+            let l = ui.label(format!("{what} {label}"));
             ui.add(
                 egui::TextEdit::singleline(&mut form.password)
                     .password(true)
@@ -772,7 +784,7 @@ fn redis_rows(ui: &mut egui::Ui, form: &mut ProfileForm, problems: &Problems) ->
         ("Username", None, "default user"),
         |f| &mut f.username,
     );
-    password_rows(ui, form, problems);
+    password_rows(ui, form, problems, "Password");
     field_row(
         ui,
         form,
@@ -803,11 +815,11 @@ pub fn password_prompt_ui(ctx: &egui::Context, state: &mut AppState, actions: &m
     let mut cancel = false;
     egui::Modal::new(egui::Id::unique("password_prompt")).show(ctx, |ui| {
         ui.set_max_width(520.0);
-        ui.heading(format!("Password for {}", prompt.profile));
+        ui.heading(format!("{} for {}", prompt.what, prompt.profile));
         if let Some(note) = &prompt.note {
             ui.colored_label(ui.visuals().warn_fg_color, note);
         }
-        let l = ui.label("Password");
+        let l = ui.label(prompt.what);
         let r = ui
             .add(egui::TextEdit::singleline(&mut prompt.text).password(true))
             .labelled_by(l.id);

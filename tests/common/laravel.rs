@@ -14,6 +14,12 @@ pub enum Store {
         /// The server's port.
         port: u16,
     },
+    /// `redis` as DreamFactory's Redis cache service sets it up (df-cache's `Redis.php`): no
+    /// connection prefix and no cache prefix, so a key is stored under its own name.
+    RedisBare {
+        /// The server's port.
+        port: u16,
+    },
     /// `file`: the file store in this directory.
     File(PathBuf),
     /// `database`: the `cache` table (made as Laravel's migration makes it) of this SQLite file,
@@ -36,13 +42,18 @@ pub enum Store {
 
 impl Store {
     /// PHP that sets `$cache` (an `Illuminate\Cache\Repository`) and `$store` over this store.
-    fn prelude(&self) -> String {
+    pub fn prelude(&self) -> String {
         let store = match self {
             Self::Redis { port } => format!(
                 "$redis = new Illuminate\\Redis\\RedisManager(null, 'phpredis', [
                     'default' => ['host' => '127.0.0.1', 'port' => {port}, 'database' => 0],
                     'options' => ['prefix' => 'laravel_database_']]);
                  $store = new Illuminate\\Cache\\RedisStore($redis, 'laravel_cache', 'default');"
+            ),
+            Self::RedisBare { port } => format!(
+                "$redis = new Illuminate\\Redis\\RedisManager(null, 'phpredis', [
+                    'default' => ['host' => '127.0.0.1', 'port' => {port}, 'database' => 0]]);
+                 $store = new Illuminate\\Cache\\RedisStore($redis, '', 'default');"
             ),
             Self::File(dir) => format!(
                 "$store = new Illuminate\\Cache\\FileStore(new Illuminate\\Filesystem\\Filesystem(), '{}');",
@@ -102,6 +113,7 @@ impl Store {
     pub fn key_of(&self, name: &str) -> Vec<u8> {
         match self {
             Self::Redis { .. } => format!("laravel_database_laravel_cache:{name}").into_bytes(),
+            Self::RedisBare { .. } => name.as_bytes().to_vec(),
             // The file store names its files by the sha1 of the key (no prefix).
             Self::File(_) => sha1_smol::Sha1::from(name)
                 .digest()

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod cluster;
+pub mod dreamfactory;
 pub mod fault;
 pub mod keyring;
 pub mod laravel;

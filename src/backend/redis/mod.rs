@@ -16,7 +16,7 @@ use redis::{RedisConnectionInfo, Value};
 pub mod cluster;
 mod cluster_scan;
 mod find;
-mod link;
+pub(crate) mod link;
 mod nodes;
 mod read;
 mod reply;
@@ -496,6 +496,7 @@ fn redis_capabilities() -> Capabilities {
         hashed_names: false,
         find_in_values: true,
         nodes: false,
+        structured_values: false,
     }
 }
 

@@ -114,6 +114,11 @@ impl RedisBackend {
                 ttl,
                 expect,
             } => self.set_string(key, value, *ttl, expect).await,
+            // Redis keeps bytes: a structure given as JSON is stored as its text.
+            WriteOp::SetJson { key, value, ttl } => {
+                self.set_string(key, value, *ttl, &crate::core::model::Expect::Any)
+                    .await
+            }
             WriteOp::SetTtl { key, ttl } => self.set_ttl(key, *ttl).await,
             WriteOp::Create { key, value, ttl } => self.create(key, value, *ttl).await,
             WriteOp::HashSet {

@@ -339,6 +339,60 @@ pub enum ConnectionSpec {
     File(FileSpec),
     /// A Laravel-style cache table in SQLite, PostgreSQL or MySQL/MariaDB.
     Sql(SqlSpec),
+    /// One cache service of a DreamFactory instance, through its REST API.
+    DreamFactory(DreamFactorySpec),
+}
+
+/// One cache service of a DreamFactory instance, reached through its REST API
+/// (`/api/v2/{service}`). The API key takes the place of a password (`password`); the admin
+/// session token, when one is used, comes from an environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DreamFactorySpec {
+    /// Where the instance answers, without `/api/v2`: `https://df.example.com`, or with the
+    /// path it is mounted under (`https://example.com/df`).
+    pub base_url: String,
+    /// The cache service's name (the `{service}` of `/api/v2/{service}`).
+    pub service: String,
+    /// Where the API key comes from (`X-DreamFactory-API-Key`).
+    pub api_key: PasswordSource,
+    /// The environment variable holding an admin session token
+    /// (`X-DreamFactory-Session-Token`), when one is sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_token_env: Option<String>,
+    /// A PEM file of CA certificates to trust (HTTPS); the system's roots when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// How long to wait for a connection to open.
+    pub connect_timeout_ms: u64,
+    /// How long one request may take, answer included.
+    pub command_timeout_ms: u64,
+}
+
+impl Default for DreamFactorySpec {
+    fn default() -> Self {
+        Self {
+            base_url: "https://localhost".to_owned(),
+            service: "cache".to_owned(),
+            api_key: PasswordSource::None,
+            session_token_env: None,
+            ca_file: None,
+            connect_timeout_ms: 5_000,
+            command_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl DreamFactorySpec {
+    /// `https://host/api/v2/{service}`: where the requests go, for messages.
+    #[must_use]
+    pub fn endpoint(&self) -> String {
+        format!(
+            "{}/api/v2/{}",
+            self.base_url.trim_end_matches('/'),
+            self.service
+        )
+    }
 }
 
 /// The SQL database kind of a cache table.
@@ -436,6 +490,7 @@ impl ConnectionSpec {
             Self::Memcached(m) => (m.connect_timeout_ms, m.command_timeout_ms),
             Self::File(_) => (5_000, 10_000),
             Self::Sql(q) => (q.connect_timeout_ms, q.command_timeout_ms),
+            Self::DreamFactory(d) => (d.connect_timeout_ms, d.command_timeout_ms),
         }
     }
 
@@ -444,7 +499,7 @@ impl ConnectionSpec {
     pub fn db(&self) -> u32 {
         match self {
             Self::Redis(spec) => spec.db,
-            Self::Memcached(_) | Self::File(_) | Self::Sql(_) => 0,
+            Self::Memcached(_) | Self::File(_) | Self::Sql(_) | Self::DreamFactory(_) => 0,
         }
     }
 
@@ -458,13 +513,24 @@ impl ConnectionSpec {
         spec
     }
 
-    /// Where the password comes from (memcached's text protocol has none).
+    /// Where the password comes from (memcached's text protocol has none; DreamFactory's
+    /// API key stands in for it).
     #[must_use]
     pub fn password_source(&self) -> &PasswordSource {
         match self {
             Self::Redis(spec) => &spec.password,
             Self::Sql(spec) => &spec.password,
+            Self::DreamFactory(spec) => &spec.api_key,
             Self::Memcached(_) | Self::File(_) => &PasswordSource::None,
+        }
+    }
+
+    /// What the password is called for this kind of connection, for a dialog's label.
+    #[must_use]
+    pub fn secret_name(&self) -> &'static str {
+        match self {
+            Self::DreamFactory(_) => "API key",
+            Self::Redis(_) | Self::Memcached(_) | Self::File(_) | Self::Sql(_) => "Password",
         }
     }
 
@@ -473,6 +539,7 @@ impl ConnectionSpec {
         match self {
             Self::Redis(spec) => spec.password = source,
             Self::Sql(spec) => spec.password = source,
+            Self::DreamFactory(spec) => spec.api_key = source,
             Self::Memcached(_) | Self::File(_) => {}
         }
     }

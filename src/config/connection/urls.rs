@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{
-    ConnectionSpec, FileSpec, MemcachedAddress, MemcachedSpec, NodeAddress, PasswordSource,
-    RedisAddress, RedisSpec, Secret, SqlDialect, SqlSpec, TlsSpec, default_sql_command_timeout,
-    default_sql_timeout,
+    ConnectionSpec, DreamFactorySpec, FileSpec, MemcachedAddress, MemcachedSpec, NodeAddress,
+    PasswordSource, RedisAddress, RedisSpec, Secret, SqlDialect, SqlSpec, TlsSpec,
+    default_sql_command_timeout, default_sql_timeout,
 };
 
 /// URL query parameters that carry a secret. They are taken out of the URL like the
@@ -90,8 +90,142 @@ impl ConnectionSpec {
                 }
                 url
             }
+            Self::DreamFactory(spec) => spec.display_url(),
         }
     }
+}
+
+impl DreamFactorySpec {
+    /// `dreamfactory+https://[:${VAR}@]host[:port][/mount]/api/v2/{service}[?…]`: what
+    /// [`parse_url`] reads back to this spec; never an API key or token itself.
+    #[must_use]
+    pub fn display_url(&self) -> String {
+        let mut url = format!("dreamfactory+{}", self.endpoint());
+        if let PasswordSource::Env(var) = &self.api_key {
+            url = with_env_password(&url, var);
+        }
+        let mut options = Vec::new();
+        if let Some(var) = &self.session_token_env {
+            options.push(format!("session_token=${{{var}}}"));
+        }
+        if let Some(ca) = &self.ca_file {
+            options.push(format!("ca_file={}", path_for_url(ca)));
+        }
+        let defaults = Self::default();
+        if self.connect_timeout_ms != defaults.connect_timeout_ms {
+            options.push(format!("connect_timeout_ms={}", self.connect_timeout_ms));
+        }
+        if self.command_timeout_ms != defaults.command_timeout_ms {
+            options.push(format!("command_timeout_ms={}", self.command_timeout_ms));
+        }
+        if !options.is_empty() {
+            url.push('?');
+            url.push_str(&options.join("&"));
+        }
+        url
+    }
+}
+
+/// Parses `dreamfactory+https://[:API_KEY@]host[:port][/mount]/api/v2/{service}` (and
+/// `dreamfactory+http://`); `None` for other schemes. The API key stands where a password
+/// goes (`${VAR}` names a variable); an admin session token is `?session_token=${VAR}`.
+fn parse_dreamfactory_url(
+    text: &str,
+) -> Result<Option<(ConnectionSpec, Option<Secret>)>, UrlError> {
+    if !is_dreamfactory(text) {
+        return Ok(None);
+    }
+    let lower = text.to_ascii_lowercase();
+    let rest_at = if lower.starts_with("df+") { 3 } else { 13 };
+    if !(lower[rest_at..].starts_with("https://") || lower[rest_at..].starts_with("http://")) {
+        return Err(UrlError::Scheme(
+            text.split("://").next().unwrap_or(text).to_owned(),
+        ));
+    }
+    let inner = &text[rest_at..];
+    let (inner, env_ref) = extract_env_ref(inner);
+    let url = url::Url::parse(&inner).map_err(|e| UrlError::Invalid(e.to_string()))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(UrlError::Invalid(format!("`{text}` names no host")));
+    }
+    let key = match (url.username(), url.password()) {
+        (_, Some(_)) if env_ref.is_some() => None,
+        (_, Some(password)) => Some(Secret::new(percent_decode(password))),
+        ("", None) => None,
+        // `KEY@host`: nothing else could be meant by a user name here.
+        (user, None) => Some(Secret::new(percent_decode(user))),
+    };
+    let mut spec = DreamFactorySpec::default();
+    let path = url.path().trim_end_matches('/');
+    let Some((mount, service)) = path.rsplit_once("/api/v2/") else {
+        return Err(UrlError::Invalid(format!(
+            "`{}`: give the cache service's path, like \
+             dreamfactory+https://:KEY@df.example.com/api/v2/cache",
+            url.path()
+        )));
+    };
+    let service = percent_decode(service);
+    if service.is_empty() || service.contains('/') {
+        return Err(UrlError::Invalid(format!(
+            "`{service}` is not a service name: the path ends with /api/v2/ and the cache \
+             service's name"
+        )));
+    }
+    spec.service = service;
+    let mut base = url.clone();
+    base.set_path(mount);
+    base.set_query(None);
+    base.set_fragment(None);
+    let _ = base.set_username("");
+    let _ = base.set_password(None);
+    base.as_str()
+        .trim_end_matches('/')
+        .clone_into(&mut spec.base_url);
+    spec.api_key = env_ref.map_or(PasswordSource::None, PasswordSource::Env);
+    for (name, value) in url.query_pairs() {
+        let millis = |what: &str| {
+            value.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                UrlError::Invalid(format!(
+                    "{what} must be a number of milliseconds, not `{value}`"
+                ))
+            })
+        };
+        match name.as_ref() {
+            "session_token" => match env_name(&value) {
+                Some(var) => spec.session_token_env = Some(var.to_owned()),
+                None => {
+                    return Err(UrlError::Invalid(
+                        "the session token is a secret, and a profile never stores one: write \
+                         session_token=${VARIABLE} and set that variable"
+                            .to_owned(),
+                    ));
+                }
+            },
+            "ca" | "ca_file" => spec.ca_file = Some(path_from_url(&value)),
+            "connect_timeout_ms" => spec.connect_timeout_ms = millis("connect_timeout_ms")?,
+            "timeout_ms" | "command_timeout_ms" => {
+                spec.command_timeout_ms = millis("command_timeout_ms")?;
+            }
+            other if is_secret_param(other) => {
+                return Err(UrlError::Invalid(format!(
+                    "the `{other}` parameter holds a secret, and a profile never stores one: \
+                     put the API key where a password goes (:KEY@ or :${{VARIABLE}}@)"
+                )));
+            }
+            other => {
+                return Err(UrlError::Invalid(format!(
+                    "unknown parameter `{other}` (DreamFactory URLs take session_token, \
+                     ca_file, connect_timeout_ms and command_timeout_ms)"
+                )));
+            }
+        }
+    }
+    if spec.ca_file.is_some() && base.scheme() != "https" {
+        return Err(UrlError::Invalid(
+            "ca_file is for HTTPS: use dreamfactory+https://".to_owned(),
+        ));
+    }
+    Ok(Some((ConnectionSpec::DreamFactory(spec), key)))
 }
 
 /// Why a URL could not be used.
@@ -102,7 +236,7 @@ pub enum UrlError {
     Invalid(String),
     /// A scheme this console does not speak.
     #[error(
-        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, redis+cluster://, redis+sentinel:// (or rediss+…), memcached://, memcached+unix:// or file://"
+        "unsupported URL scheme `{0}`: use redis://, rediss://, redis+unix://, redis+cluster://, redis+sentinel:// (or rediss+…), memcached://, memcached+unix://, file://, sqlite://, postgres://, mysql://, or dreamfactory+https://"
     )]
     Scheme(String),
     /// A memcached server list entry that is not `host:port`.
@@ -282,9 +416,14 @@ fn secrets_in(text: &str) -> Vec<String> {
     };
     if let Some((start, end)) = authority_span(text)
         && let Some(at) = text[start..end].rfind('@')
-        && let Some((_, password)) = text[start..start + at].split_once(':')
     {
-        add(password);
+        let userinfo = &text[start..start + at];
+        match userinfo.split_once(':') {
+            Some((_, password)) => add(password),
+            // DreamFactory's `KEY@host`: the user part is the API key.
+            None if is_dreamfactory(text) => add(userinfo),
+            None => {}
+        }
     }
     if let Some((_, query)) = text.split_once('?') {
         let query = query.split('#').next().unwrap_or_default();
@@ -301,6 +440,12 @@ fn secrets_in(text: &str) -> Vec<String> {
     secrets
 }
 
+/// Whether `text` is a DreamFactory URL (`dreamfactory+http(s)://`, `df+…`).
+fn is_dreamfactory(text: &str) -> bool {
+    let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
+    lower.starts_with("dreamfactory+") || lower.starts_with("df+")
+}
+
 fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
     let text = text.trim();
     let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
@@ -313,6 +458,9 @@ fn parse_url_unredacted(text: &str) -> Result<(ConnectionSpec, Option<Secret>), 
 }
 
 fn parse_any(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
+    if let Some(parsed) = parse_dreamfactory_url(text)? {
+        return Ok(parsed);
+    }
     if let Some(spec) = parse_memcached_url(text)? {
         return Ok((ConnectionSpec::Memcached(spec), None));
     }

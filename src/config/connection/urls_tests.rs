@@ -6,7 +6,10 @@ use crate::config::connection::{ConnectionSpec, PasswordSource, RedisAddress, Re
 fn redis(spec: &ConnectionSpec) -> &RedisSpec {
     match spec {
         ConnectionSpec::Redis(s) => s,
-        ConnectionSpec::Memcached(_) | ConnectionSpec::File(_) | ConnectionSpec::Sql(_) => {
+        ConnectionSpec::Memcached(_)
+        | ConnectionSpec::File(_)
+        | ConnectionSpec::Sql(_)
+        | ConnectionSpec::DreamFactory(_) => {
             panic!("not redis")
         }
     }
@@ -24,6 +27,10 @@ fn errors_never_quote_a_password_or_secret_parameter() {
         "redis://h/0?auth_token=hunter%32&db=hunter2",
         "memcached://h:1,bad host?token=hunter2&timeout_ms=hunter2",
         "ftp://u:hunter2@h/",
+        "dreamfactory+https://:hunter2@df/api/v2/cache?session_token=hunter2",
+        "dreamfactory+https://:hunter2@df/cache",
+        "dreamfactory+https://hunter2@df/api/v2/cache?timeout_ms=hunter2",
+        "dreamfactory+ftp://:hunter2@df/api/v2/cache",
     ] {
         let err = parse_url(url).expect_err(url).to_string();
         assert!(!err.contains("hunter2"), "{url}: {err}");
@@ -214,7 +221,7 @@ fn paths_in_urls_read_back_byte_for_byte() {
                     [MemcachedAddress::Unix { path }] => path.clone(),
                     _ => PathBuf::new(),
                 },
-                ConnectionSpec::Sql(_) => PathBuf::new(),
+                ConnectionSpec::Sql(_) | ConnectionSpec::DreamFactory(_) => PathBuf::new(),
             };
             assert_eq!(found, Path::new(path), "{url}");
         }
@@ -452,5 +459,62 @@ fn sentinel_urls_name_the_sentinels_the_primary_and_their_own_login() {
         let err = parse_url(url).expect_err(url).to_string();
         assert!(err.contains(says), "{url}: {err}");
         assert!(!err.contains("hunter2"), "{url}: {err}");
+    }
+}
+
+#[test]
+fn dreamfactory_urls_read_and_print_back() {
+    let (spec, key) =
+        parse_url("dreamfactory+https://:s3cret@df.example.com/api/v2/cache").expect("plain");
+    let ConnectionSpec::DreamFactory(df) = &spec else {
+        panic!("not DreamFactory: {spec:?}")
+    };
+    assert_eq!(df.base_url, "https://df.example.com");
+    assert_eq!(df.service, "cache");
+    assert_eq!(key.as_ref().map(Secret::expose), Some("s3cret"));
+    assert_eq!(
+        df.api_key,
+        PasswordSource::None,
+        "an inline key is this session's only"
+    );
+    assert_eq!(
+        spec.display_url(),
+        "dreamfactory+https://df.example.com/api/v2/cache"
+    );
+
+    let url = "dreamfactory+http://:${DF_KEY}@10.0.0.5:8080/df/api/v2/my-cache?session_token=${DF_TOKEN}&ca_file=/etc/ca.pem";
+    assert!(parse_url(url).is_err(), "a CA file is for HTTPS");
+    let url = "dreamfactory+https://:${DF_KEY}@10.0.0.5:8443/df/api/v2/my-cache/?session_token=${DF_TOKEN}&ca_file=/etc/ca.pem&timeout_ms=2500";
+    let (spec, key) = parse_url(url).expect("full");
+    assert!(key.is_none());
+    let ConnectionSpec::DreamFactory(df) = &spec else {
+        panic!("not DreamFactory")
+    };
+    assert_eq!(df.base_url, "https://10.0.0.5:8443/df");
+    assert_eq!(df.service, "my-cache");
+    assert_eq!(df.api_key, PasswordSource::Env("DF_KEY".to_owned()));
+    assert_eq!(df.session_token_env.as_deref(), Some("DF_TOKEN"));
+    assert_eq!(df.command_timeout_ms, 2500);
+    let printed = spec.display_url();
+    assert_eq!(
+        parse_url(&printed).expect("reads back").0,
+        spec,
+        "{printed}"
+    );
+
+    // A key alone before `@` is the key; a session token only by reference; the path must name
+    // a service under /api/v2/.
+    let (_, key) = parse_url("df+https://k3y@df/api/v2/cache").expect("user form");
+    assert_eq!(key.as_ref().map(Secret::expose), Some("k3y"));
+    for bad in [
+        "dreamfactory+https://df/api/v2/",
+        "dreamfactory+https://df/api/v2/a/b",
+        "dreamfactory+https://df/cache",
+        "dreamfactory+https:///api/v2/cache",
+        "dreamfactory+https://df/api/v2/cache?session_token=raw",
+        "dreamfactory+https://df/api/v2/cache?api_key=raw",
+        "dreamfactory+https://df/api/v2/cache?nonsense=1",
+    ] {
+        assert!(parse_url(bad).is_err(), "{bad}");
     }
 }
