@@ -678,6 +678,24 @@ fn the_command_line_speaks_to_the_api() {
     );
 }
 
+/// Connects profile `df`, typing the API key into the dialog that asks for it.
+fn connect_with_key(h: &mut egui_kittest::Harness<'static, cache_console::ui::App>) {
+    use egui_kittest::kittest::Queryable as _;
+    h.state_mut().state.connect_profile("df");
+    common::ui::run_until(h, "the API key dialog", |app| {
+        app.state.password_prompt.is_some()
+    });
+    assert!(h.query_by_label("API key for df").is_some());
+    h.get_by_label("API key").type_text(KEY);
+    h.run_steps(1);
+    h.get_by_label("Connect").click();
+    common::ui::run_until(h, "the connection", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.capabilities.is_some())
+    });
+}
+
 /// The app on a DreamFactory profile, as a user drives it: the API key asked for (never
 /// saved), no listing but an "Open key" field, a key opened by name, edited and saved; the
 /// keys opened stay listed; Laravel reads back what was saved.
@@ -699,34 +717,27 @@ fn the_app_opens_keys_by_name_and_saves_through_the_api() {
     );
     assert_eq!(wrote, "");
     let cfg = common::config_dir();
-    let mut profiles = ProfileStore::empty_in(cfg.path());
-    let (mut spec, _) = parse_url(&format!(
-        "dreamfactory+http://127.0.0.1:{}/api/v2/cache",
-        df.port
-    ))
-    .expect("url");
-    spec.set_password_source(PasswordSource::Prompt);
-    profiles.add(Profile::new("df", spec)).expect("add");
-    let mut h = harness(AppState::new(profiles, None));
+    let profiles = || {
+        let mut profiles = ProfileStore::empty_in(cfg.path());
+        let (mut spec, _) = parse_url(&format!(
+            "dreamfactory+http://127.0.0.1:{}/api/v2/cache",
+            df.port
+        ))
+        .expect("url");
+        spec.set_password_source(PasswordSource::Prompt);
+        profiles.add(Profile::new("df", spec)).expect("add");
+        profiles
+    };
+    let mut h = harness(AppState::new(profiles(), None));
     h.run_steps(1);
-    h.state_mut().state.connect_profile("df");
-    run_until(&mut h, "the API key dialog", |app| {
-        app.state.password_prompt.is_some()
-    });
-    assert!(h.query_by_label("API key for df").is_some());
-    h.get_by_label("API key").type_text(KEY);
-    h.run_steps(1);
-    h.get_by_label("Connect").click();
-    run_until(&mut h, "the connection", |app| {
-        app.state
-            .active_session()
-            .is_some_and(|s| s.capabilities.is_some())
-    });
+    connect_with_key(&mut h);
     assert!(h.query_by_label_contains("cannot list keys").is_some());
-    assert!(
-        h.query_by_label("Pattern").is_none(),
-        "no pattern search to offer"
-    );
+    for absent in ["Pattern", "Delete by pattern...", "Metrics", "Server info"] {
+        assert!(
+            h.query_by_label(absent).is_none(),
+            "nothing behind `{absent}` here"
+        );
+    }
 
     for key in ["user:1", "greeting"] {
         common::ui::replace_text(&mut h, "Open key", key);
@@ -765,4 +776,22 @@ fn the_app_opens_keys_by_name_and_saves_through_the_api() {
     );
     let saved = std::fs::read_to_string(cfg.path().join("profiles.ron")).unwrap_or_default();
     assert!(!saved.contains(KEY), "the API key is never saved");
+
+    // The keys opened are the history the next run starts with.
+    let window = h.state().state.ui_snapshot();
+    assert_eq!(
+        window.opened_keys.get("df"),
+        Some(&vec!["user:1".to_owned(), "greeting".to_owned()])
+    );
+    let mut again = AppState::new(profiles(), None);
+    again.restore_ui(&window);
+    let mut h = harness(again);
+    h.run_steps(1);
+    connect_with_key(&mut h);
+    run_until(&mut h, "the history's rows", |app| {
+        app.state
+            .active_session()
+            .is_some_and(|s| s.browser.opened_history() == ["user:1", "greeting"])
+    });
+    assert!(h.query_by_label("greeting").is_some());
 }

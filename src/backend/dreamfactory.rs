@@ -661,6 +661,7 @@ fn capabilities() -> Capabilities {
         list_keys: false,
         rename: false,
         structured_values: true,
+        server_stats: false,
         listing_note: Some(
             "DreamFactory's cache API cannot list keys: open a key by its name; the keys \
              opened are listed here"

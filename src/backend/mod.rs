@@ -80,6 +80,9 @@ pub struct Capabilities {
     pub find_in_values: bool,
     /// The backend is a cluster whose nodes can be listed ([`CacheBackend::nodes`]).
     pub nodes: bool,
+    /// The server reports statistics ([`CacheBackend::server_info`], [`CacheBackend::stats`]):
+    /// the server panel and the live metrics have something to show.
+    pub server_stats: bool,
     /// A value can be stored as a structure given as JSON ([`WriteOp::SetJson`]), kept apart
     /// from a string that holds the same text (DreamFactory's API).
     pub structured_values: bool,
@@ -130,6 +133,7 @@ impl Capabilities {
             hashed_names: false,
             find_in_values: false,
             nodes: false,
+            server_stats: true,
             structured_values: false,
         }
     }

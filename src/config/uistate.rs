@@ -86,7 +86,18 @@ pub struct UiState {
     pub tabs: Vec<OpenTab>,
     /// The tab shown.
     pub active_tab: usize,
+    /// Keys opened by name, by profile, where the cache cannot list them (DreamFactory's
+    /// API): the browser's history, newest last (escaped names, at most [`MAX_OPENED`] a
+    /// profile, [`MAX_HISTORIES`] profiles).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub opened_keys: std::collections::BTreeMap<String, Vec<String>>,
 }
+
+/// Keys kept in one profile's history of keys opened.
+pub const MAX_OPENED: usize = 100;
+
+/// Profiles whose history of keys opened is kept.
+pub const MAX_HISTORIES: usize = 200;
 
 impl UiState {
     /// Reads `ui.ron` from `dir`. A missing file gives the defaults; a damaged one the
@@ -115,6 +126,13 @@ impl UiState {
             Ok(mut state) => {
                 state.layout = state.layout.clamped();
                 state.tabs.truncate(MAX_TABS);
+                while state.opened_keys.len() > MAX_HISTORIES {
+                    state.opened_keys.pop_last();
+                }
+                for keys in state.opened_keys.values_mut() {
+                    let extra = keys.len().saturating_sub(MAX_OPENED);
+                    keys.drain(..extra);
+                }
                 (state, None)
             }
             Err(e) => (
@@ -184,6 +202,12 @@ mod tests {
                 db: 3,
             }],
             active_tab: 0,
+            opened_keys: [(
+                "df".to_owned(),
+                vec!["user:1".to_owned(), "a\\x1Fb".to_owned()],
+            )]
+            .into_iter()
+            .collect(),
         };
         state
             .save_job(dir.path())

@@ -460,6 +460,27 @@ impl Browser {
         keys
     }
 
+    /// The keys opened so far, escaped, the newest last, at most
+    /// [`crate::config::uistate::MAX_OPENED`] (the history of a cache that cannot list keys).
+    #[must_use]
+    pub fn opened_history(&self) -> Vec<String> {
+        let n = self.index.len();
+        let first = n.saturating_sub(crate::config::uistate::MAX_OPENED);
+        (first..n)
+            .filter_map(|i| crate::core::keyindex::KeyId::try_from(i).ok())
+            .map(|id| crate::core::escape::escape_bytes(self.index.key(id)))
+            .collect()
+    }
+
+    /// Lists the keys opened in earlier runs (their rows are read as they are shown).
+    pub(super) fn restore_history(&mut self, keys: &[Vec<u8>]) {
+        for key in keys {
+            if self.index.insert(key).is_ok() {
+                self.tree_dirty = true;
+            }
+        }
+    }
+
     pub(super) fn reset_keys(&mut self) {
         self.index = KeyIndex::new(&self.delimiter);
         self.expected_keys = 0;

@@ -423,6 +423,12 @@ impl AppState {
         }
         if fx.connected {
             self.mark_used(profile);
+            let history = self.opened_history(profile);
+            if let Some(s) = self.sessions.iter_mut().find(|s| s.profile.name == profile)
+                && s.capabilities.as_ref().is_some_and(|c| !c.list_keys)
+            {
+                s.browser.restore_history(&history);
+            }
         }
     }
 

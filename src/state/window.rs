@@ -25,7 +25,33 @@ impl AppState {
             })
             .collect();
         ui.active_tab = self.active;
+        for s in &self.sessions {
+            if s.capabilities.as_ref().is_some_and(|c| !c.list_keys) {
+                let keys = s.browser.opened_history();
+                if keys.is_empty() {
+                    ui.opened_keys.remove(&s.profile.name);
+                } else if ui.opened_keys.len() < crate::config::uistate::MAX_HISTORIES
+                    || ui.opened_keys.contains_key(&s.profile.name)
+                {
+                    ui.opened_keys.insert(s.profile.name.clone(), keys);
+                }
+            }
+        }
         ui
+    }
+
+    /// The keys `profile` opened in earlier runs, for a cache that cannot list them.
+    #[must_use]
+    pub fn opened_history(&self, profile: &str) -> Vec<Vec<u8>> {
+        self.ui
+            .opened_keys
+            .get(profile)
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| crate::core::escape::unescape(k).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Writes the window settings through the service when they changed since the last
@@ -65,6 +91,7 @@ impl AppState {
     pub fn restore_ui(&mut self, saved: &UiState) {
         self.ui.layout = saved.layout.clamped();
         self.ui.theme = saved.theme;
+        self.ui.opened_keys.clone_from(&saved.opened_keys);
         let mut skipped = Vec::new();
         for tab in saved.tabs.iter().take(MAX_TABS) {
             let Some(profile) = self.profiles.get(&tab.profile).cloned() else {

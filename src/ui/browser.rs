@@ -129,7 +129,8 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
             );
         }
         ui.label(egui::RichText::new(&s.description).color(theme::MUTED));
-        if s.status == SessionStatus::Connected {
+        let stats = s.capabilities.as_ref().is_some_and(|c| c.server_stats);
+        if s.status == SessionStatus::Connected && stats {
             if theme::icon_button(ui, theme::ICON_DNS, "Server info", None).clicked() {
                 ask(SessionAction::OpenServerInfo);
             }
@@ -139,13 +140,14 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
             {
                 ask(SessionAction::OpenDashboard);
             }
-            if s.capabilities.as_ref().is_some_and(|c| c.list_keys)
-                && theme::icon_button(ui, theme::ICON_ANALYTICS, "Memory analysis", None)
-                    .on_hover_text("Biggest keys, bytes by namespace and type, TTL distribution")
-                    .clicked()
-            {
-                ask(SessionAction::OpenAnalysis);
-            }
+        }
+        if s.status == SessionStatus::Connected
+            && s.capabilities.as_ref().is_some_and(|c| c.list_keys)
+            && theme::icon_button(ui, theme::ICON_ANALYTICS, "Memory analysis", None)
+                .on_hover_text("Biggest keys, bytes by namespace and type, TTL distribution")
+                .clicked()
+        {
+            ask(SessionAction::OpenAnalysis);
         }
         if databases_capable && s.status == SessionStatus::Connected {
             ui.separator();
@@ -196,12 +198,16 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     let pooled_flush = s.capabilities.as_ref().is_some_and(|c| c.flush_delay);
     let databases = s.capabilities.as_ref().is_some_and(|c| c.databases);
     let purge = s.capabilities.as_ref().is_some_and(|c| c.purge_expired);
+    let listable = s.capabilities.as_ref().is_some_and(|c| c.list_keys);
     let mut ask = |a| actions.session(s.conn, a);
     ui.horizontal_wrapped(|ui| {
         if theme::icon_button(ui, theme::ICON_ADD, "New key", Some("Ctrl+N")).clicked() {
             ask(SessionAction::OpenCreate);
         }
-        if theme::icon_button(ui, theme::ICON_DELETE_SWEEP, "Delete by pattern...", None).clicked()
+        // A pattern is matched against a listing: nothing to match where keys cannot be listed.
+        if listable
+            && theme::icon_button(ui, theme::ICON_DELETE_SWEEP, "Delete by pattern...", None)
+                .clicked()
         {
             ask(SessionAction::OpenBulkDelete);
         }

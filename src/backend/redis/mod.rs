@@ -496,6 +496,7 @@ fn redis_capabilities() -> Capabilities {
         hashed_names: false,
         find_in_values: true,
         nodes: false,
+        server_stats: true,
         structured_values: false,
     }
 }
