@@ -23,13 +23,17 @@ missing=()
 need redis-server || missing+=(redis-server)
 need memcached || missing+=(memcached)
 need php || missing+=(php-cli)
-php -m 2>/dev/null | grep -qi "^memcached$" || missing+=(php-memcached)
+# Read once: `php -m | grep -q` under pipefail fails at random (grep stops reading, php gets
+# SIGPIPE), and would install what is there.
+php_modules="$(php -m 2>/dev/null || true)"
+has_module() { grep -qix "$1" <<<"$php_modules"; }
+has_module memcached || missing+=(php-memcached)
 # Real Laravel (Debian's Laravel 8 components) writes and reads back the caches the format
 # tests look at (tests/laravel_stores.rs).
-php -m 2>/dev/null | grep -qi "^redis$" || missing+=(php-redis)
-php -m 2>/dev/null | grep -qi "^pdo_sqlite$" || missing+=(php-sqlite3)
-php -m 2>/dev/null | grep -qi "^pdo_pgsql$" || missing+=(php-pgsql)
-php -m 2>/dev/null | grep -qi "^pdo_mysql$" || missing+=(php-mysql)
+has_module redis || missing+=(php-redis)
+has_module pdo_sqlite || missing+=(php-sqlite3)
+has_module pdo_pgsql || missing+=(php-pgsql)
+has_module pdo_mysql || missing+=(php-mysql)
 for component in cache redis database filesystem session; do
     dir="$(echo "${component:0:1}" | tr a-z A-Z)${component:1}"
     [ -f "/usr/share/php/Illuminate/$dir/autoload.php" ] || missing+=("php-illuminate-$component")

@@ -472,3 +472,209 @@ async fn a_laravel_session_in_memcached_is_its_attributes() {
     )
     .await;
 }
+
+/// What Laravel writes under tags: entries under one tag, under two, forever and with a TTL,
+/// another tag's, and an untagged entry.
+const TAGGED: &str = "$cache->tags(['people'])->put('ada', ['name' => 'Ada'], 600);
+    $cache->tags(['people', 'admins'])->put('grace', 'Grace', 600);
+    $cache->tags(['people'])->forever('linus', 'Linus');
+    $cache->tags(['admins'])->forever('root', 'Root');
+    $cache->tags(['posts'])->put('p1', 'Post 1', 600);
+    $cache->put('plain', 'not tagged', 600);";
+
+/// Every key of `from` copied into `to`, TTLs included (DUMP and RESTORE).
+fn copy_all(from: &RedisServer, to: &RedisServer) {
+    let (mut a, mut b) = (from.conn(), to.conn());
+    let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(&mut a).expect("keys");
+    for key in keys {
+        let dump: Vec<u8> = redis::cmd("DUMP").arg(&key).query(&mut a).expect("dump");
+        let pttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut a).expect("pttl");
+        redis::cmd("RESTORE")
+            .arg(&key)
+            .arg(pttl.max(0))
+            .arg(dump)
+            .query::<()>(&mut b)
+            .expect("restore");
+    }
+}
+
+/// Every key with its type and value (sets sorted): two servers compare equal when they hold
+/// the same data.
+fn contents(server: &RedisServer) -> Vec<(Vec<u8>, String, Vec<Vec<u8>>)> {
+    let mut c = server.conn();
+    let mut keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg("*").query(&mut c).expect("keys");
+    keys.sort();
+    keys.into_iter()
+        .map(|key| {
+            let kind: String = redis::cmd("TYPE").arg(&key).query(&mut c).expect("type");
+            let mut value: Vec<Vec<u8>> = if kind == "set" {
+                redis::cmd("SMEMBERS")
+                    .arg(&key)
+                    .query(&mut c)
+                    .expect("members")
+            } else {
+                vec![redis::cmd("GET").arg(&key).query(&mut c).expect("get")]
+            };
+            value.sort();
+            (key, kind, value)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn flushing_a_tag_deletes_exactly_what_laravels_flush_deletes() {
+    use cache_console::backend::laravel::{flush_tag, tags_of};
+    let a = RedisServer::start();
+    assert_eq!(laravel(&Store::Redis { port: a.port }, TAGGED), "");
+    // Laravel flushes `people` on a copy; the console on two others, one with the prefix
+    // declared in its profile.
+    let (laravel_copy, prefixed) = (RedisServer::start(), RedisServer::start());
+    copy_all(&a, &laravel_copy);
+    copy_all(&a, &prefixed);
+    assert_eq!(
+        laravel(
+            &Store::Redis {
+                port: laravel_copy.port
+            },
+            "$cache->tags(['people'])->flush();"
+        ),
+        ""
+    );
+    {
+        let be = common::open_url(&a.url()).await;
+        let grace = common::list_keys(be.as_ref(), "*:grace").await;
+        assert_eq!(grace.len(), 1, "one entry named grace");
+        let tags = tags_of(be.as_ref(), &grace[0]).await.expect("tags");
+        let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["admins", "people"]);
+        assert_eq!(&tags[0].root[..], b"laravel_database_laravel_cache:");
+        let deleted = flush_tag(be.as_ref(), &tags[1].root, "people")
+            .await
+            .expect("flush");
+        // ada, grace, linus, the two reference sets and the tag's id.
+        assert_eq!(deleted, 6);
+        let plain = common::list_keys(be.as_ref(), "*:plain").await;
+        assert!(
+            tags_of(be.as_ref(), &plain[0])
+                .await
+                .expect("none")
+                .is_empty()
+        );
+
+        let url = format!(
+            "{}?key_prefix=laravel_database_laravel_cache:",
+            prefixed.url()
+        );
+        let be = common::open_url(&url).await;
+        let grace = common::list_keys(be.as_ref(), "*:grace").await;
+        let tags = tags_of(be.as_ref(), &grace[0]).await.expect("tags");
+        assert_eq!(tags.len(), 2);
+        assert!(tags[1].root.is_empty(), "under the declared prefix");
+        assert_eq!(
+            flush_tag(be.as_ref(), &tags[1].root, "people")
+                .await
+                .expect("flush"),
+            6
+        );
+    }
+    let expected = contents(&laravel_copy);
+    assert_eq!(contents(&a), expected, "the console did what Laravel did");
+    assert_eq!(contents(&prefixed), expected, "under a declared prefix too");
+    assert_eq!(
+        laravel(
+            &Store::Redis { port: a.port },
+            "echo json_encode([$cache->tags(['admins'])->get('root'),
+                 $cache->tags(['people', 'admins'])->get('grace'),
+                 $cache->tags(['posts'])->get('p1'), $cache->get('plain')]);"
+        ),
+        r#"["Root",null,"Post 1","not tagged"]"#
+    );
+}
+
+/// In the app: the open entry's tags are shown; "Flush tag" says what goes, then deletes it,
+/// and Laravel finds the tag empty.
+#[test]
+fn the_viewer_shows_an_entrys_tags_and_flushes_one() {
+    use egui_kittest::kittest::Queryable;
+    let redis = RedisServer::start();
+    let store = Store::Redis { port: redis.port };
+    assert_eq!(laravel(&store, TAGGED), "");
+    let url = format!(
+        "redis://127.0.0.1:{}/0?key_prefix=laravel_database_laravel_cache:",
+        redis.port
+    );
+    let raw: Vec<String> = redis::cmd("KEYS")
+        .arg("*:grace")
+        .query(&mut redis.conn())
+        .expect("keys");
+    let grace = raw[0]
+        .strip_prefix("laravel_database_laravel_cache:")
+        .expect("prefixed")
+        .to_owned();
+    let (_cfg, mut h) = common::ui::connect_to(&url, "app");
+    common::ui::wait_listed(&mut h);
+    common::ui::replace_text(&mut h, "Open key", &grace);
+    h.get_by_label("Open").click();
+    common::ui::run_until(&mut h, "the tags", |app| {
+        app.state
+            .active_session()
+            .and_then(|s| s.viewer.as_ref())
+            .is_some_and(|v| v.tags.as_ref().is_some_and(|t| t.len() == 2))
+    });
+    assert!(h.query_by_label("Laravel tags:").is_some());
+    h.get_by_label("Flush tag people...").click();
+    common::ui::run_until(&mut h, "the question", |app| app.state.confirm.is_some());
+    assert!(h.query_by_label_contains("deletes 6 keys").is_some());
+    assert!(
+        h.query_by_label_contains("3 entries stored under the tag")
+            .is_some()
+    );
+    h.get_by_label("Flush the tag").click();
+    common::ui::run_until(&mut h, "the flush", |_| {
+        laravel(
+            &store,
+            "echo json_encode([$cache->tags(['people'])->get('ada'), $cache->tags(['people'])->get('linus')]);",
+        ) == "[null,null]"
+    });
+    assert_eq!(
+        laravel(&store, "echo $cache->tags(['admins'])->get('root');"),
+        "Root"
+    );
+}
+
+#[test]
+fn the_command_line_lists_an_entrys_tags_and_flushes_one() {
+    let redis = RedisServer::start();
+    let store = Store::Redis { port: redis.port };
+    assert_eq!(laravel(&store, TAGGED), "");
+    let cfg = common::config_dir();
+    let raw: Vec<String> = redis::cmd("KEYS")
+        .arg("*:grace")
+        .query(&mut redis.conn())
+        .expect("keys");
+    let run = |args: &[&str]| common::cli(cfg.path()).args(args).output().expect("run");
+    let url = redis.url();
+    assert_eq!(
+        common::ok(&run(&["tags", &url, &raw[0]])),
+        "admins\npeople\n"
+    );
+    assert_eq!(
+        common::ok(&run(&["tags", &url, "--flush", "people", "--dry-run"])).trim(),
+        "6"
+    );
+    let refused = run(&["tags", &url, "--flush", "people"]);
+    assert!(!refused.status.success(), "no terminal and no --yes");
+    let missing = run(&["tags", &url, "--flush", "nobody", "--yes"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no Laravel tag named `nobody`"));
+    assert_eq!(
+        common::ok(&run(&["tags", &url, "--flush", "people", "--yes"])).trim(),
+        "6"
+    );
+    assert_eq!(
+        laravel(
+            &store,
+            "echo json_encode([$cache->tags(['people'])->get('ada'), $cache->tags(['admins'])->get('root')]);"
+        ),
+        r#"[null,"Root"]"#
+    );
+}

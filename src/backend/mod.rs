@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod dreamfactory;
 pub mod file;
 pub mod guard;
+pub mod laravel;
 pub mod memcached;
 pub mod net;
 pub mod ops;

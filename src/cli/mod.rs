@@ -8,6 +8,7 @@ mod read;
 mod report;
 mod secrets;
 mod ssh;
+mod tags;
 mod target;
 mod transfer;
 mod write;
@@ -54,6 +55,9 @@ pub enum Command {
     /// Empty the current database (a cluster: every primary, or one with `--node`). Refuses
     /// without `--yes`.
     Flush(FlushArgs),
+    /// Laravel's cache tags: the tags an entry belongs to (`URL KEY`), or with `--flush TAG`
+    /// delete what `Cache::tags([TAG])->flush()` deletes (asking first, or `--yes`).
+    Tags(TagsArgs),
     /// Print live figures: hit rate over the sampling interval, ops/sec, memory, clients,
     /// evictions and expirations (per server of a pool, and summed).
     Stats(StatsArgs),
@@ -173,6 +177,29 @@ pub struct DelArgs {
     /// File caches: the keys are entry hashes as `keys` lists them, not names to hash.
     #[arg(long)]
     pub hashed: bool,
+}
+
+/// Arguments of `tags`.
+#[derive(Debug, Args)]
+pub struct TagsArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL KEY` (the tags of an entry), `URL` with `--flush`; without the URL with `--profile`.
+    #[arg(value_name = "URL|KEY", num_args = 0..=2)]
+    pub args: Vec<String>,
+    /// Flush this tag as Laravel does: its entries, its reference sets and its id.
+    #[arg(long, value_name = "TAG")]
+    pub flush: Option<String>,
+    /// With `--flush`: the prefix the tag's keys are under (found when left out).
+    #[arg(long, value_name = "PREFIX", requires = "flush")]
+    pub root: Option<String>,
+    /// With `--flush`: only count what would be deleted.
+    #[arg(long, requires = "flush")]
+    pub dry_run: bool,
+    /// With `--flush`: delete without asking (needed when there is no terminal to ask on).
+    #[arg(long, requires = "flush")]
+    pub yes: bool,
 }
 
 /// Arguments of `flush`.
@@ -490,6 +517,7 @@ fn execute(command: Command, ssh: &SshArgs) -> Result<(), Failure> {
         Command::Ttl(args) => write::ttl(&args, ssh),
         Command::Del(args) => write::del(&args, ssh),
         Command::Flush(args) => write::flush(&args, ssh),
+        Command::Tags(args) => tags::run(&args, ssh),
         Command::Stats(args) => report::stats(&args, ssh),
         Command::Analyze(args) => report::analyze(&args, ssh),
     }

@@ -126,7 +126,8 @@ async fn delete_pattern(
     // that.
     if backend.capabilities().write {
         let (n, _) = crate::backend::ops::preview(backend, &request, 0).await?;
-        confirm_pattern_delete(target, pattern, n, args.yes)?;
+        let what = format!("key(s) matching `{}`", escape_bytes(pattern.as_bytes()));
+        confirm_delete(target, &what, n, args.yes)?;
     }
     let cancel = std::sync::atomic::AtomicBool::new(false);
     Ok(backend
@@ -160,9 +161,11 @@ pub(super) fn flush(args: &FlushArgs, ssh: &super::SshArgs) -> Result<(), Failur
 
 /// A pattern delete asks like a flush: on a terminal the user types the number of keys; with
 /// no terminal `--yes` is required. A production profile asks on a terminal even with `--yes`.
-fn confirm_pattern_delete(
+/// Asks before `count` keys (described by `what`) are deleted: `--yes`, or the count typed on
+/// a terminal (a production profile always asks on one).
+pub(super) fn confirm_delete(
     target: &Target,
-    pattern: &str,
+    what: &str,
     count: u64,
     yes: bool,
 ) -> Result<(), Failure> {
@@ -170,11 +173,7 @@ fn confirm_pattern_delete(
     if count == 0 || (yes && !target.production) {
         return Ok(());
     }
-    let what = format!(
-        "{count} key(s) matching `{}` in {}",
-        escape_bytes(pattern.as_bytes()),
-        target.spec.display_url()
-    );
+    let what = format!("{count} {what} in {}", target.spec.display_url());
     if !std::io::stdin().is_terminal() {
         if yes {
             return Ok(());

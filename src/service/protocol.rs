@@ -170,6 +170,16 @@ pub enum CommandKind {
         /// The keys.
         keys: Vec<Bytes>,
     },
+    /// The Laravel cache tags a tagged entry belongs to.
+    LaravelTags {
+        /// The entry.
+        key: Bytes,
+    },
+    /// What flushing a Laravel tag deletes (its entries, reference sets and id key).
+    TagKeys {
+        /// The tag.
+        tag: crate::backend::laravel::Tag,
+    },
     /// Count the keys a pattern matches and return a sample of them (before a bulk delete).
     Preview {
         /// Pattern and type filter.
@@ -495,6 +505,20 @@ pub enum EventKind {
         saved: Vec<DumpedKey>,
         /// How many keys were deleted.
         deleted: u64,
+    },
+    /// The Laravel cache tags of an entry.
+    LaravelTags {
+        /// The entry.
+        key: Bytes,
+        /// Its tags (none when it is not a tagged entry).
+        tags: Vec<crate::backend::laravel::Tag>,
+    },
+    /// What flushing a Laravel tag deletes.
+    TagKeys {
+        /// The tag.
+        tag: crate::backend::laravel::Tag,
+        /// Every key the flush deletes.
+        keys: Vec<Bytes>,
     },
     /// How many keys a pattern matches, and some of them.
     Previewed {

@@ -271,6 +271,9 @@ async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKi
         CommandKind::SlowLog { count } => EventKind::SlowLog(backend.slow_log(count).await?),
         CommandKind::Nodes => EventKind::Nodes(backend.nodes().await?),
         CommandKind::Clients => EventKind::Clients(backend.clients().await?),
+        work @ (CommandKind::LaravelTags { .. } | CommandKind::TagKeys { .. }) => {
+            return laravel_answer(backend, work).await;
+        }
         CommandKind::Preview { request, sample } => {
             let (matched, sample) = preview(backend, &request, sample).await?;
             EventKind::Previewed { matched, sample }
@@ -278,6 +281,29 @@ async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKi
         other => {
             return Err(BackendError::Internal(format!(
                 "{other:?} has no single answer"
+            )));
+        }
+    })
+}
+
+/// The answers about Laravel's cache tags.
+async fn laravel_answer(
+    backend: &dyn CacheBackend,
+    work: CommandKind,
+) -> Result<EventKind, BackendError> {
+    use crate::backend::laravel::{tag_members, tags_of};
+    Ok(match work {
+        CommandKind::LaravelTags { key } => {
+            let tags = tags_of(backend, &key).await?;
+            EventKind::LaravelTags { key, tags }
+        }
+        CommandKind::TagKeys { tag } => {
+            let keys = tag_members(backend, &tag.root, &tag.name).await?;
+            EventKind::TagKeys { tag, keys }
+        }
+        other => {
+            return Err(BackendError::Internal(format!(
+                "{other:?} is not about Laravel's tags"
             )));
         }
     })

@@ -132,6 +132,8 @@ pub enum SessionAction {
     OpenKey(KeyId),
     /// Open a key by the name typed (escaped form; hashed where entries are stored by hash).
     OpenKeyByName(String),
+    /// Ask to flush a Laravel cache tag (what it deletes is read first, then asked about).
+    FlushTag(crate::backend::laravel::Tag),
     /// Open exactly this backend key, listed or not (the viewer's Reload).
     OpenKeyBytes(Bytes),
     /// Mark or unmark a key for a multi-key delete.

@@ -48,6 +48,17 @@ pub enum Confirm {
         /// The key.
         key: Bytes,
     },
+    /// Flush a Laravel cache tag: delete what `Cache::tags([name])->flush()` would.
+    FlushTag {
+        /// The connection.
+        conn: ConnId,
+        /// The tag's name.
+        name: String,
+        /// Every key the flush deletes (the entries, then the reference sets and the id key).
+        keys: Vec<Bytes>,
+        /// Of those, the entries stored under the tag.
+        entries: usize,
+    },
     /// A server administration step (reset the slow log, kill a client).
     Admin {
         /// The connection.
@@ -70,7 +81,8 @@ impl Confirm {
             | Self::Overwrite { conn, .. }
             | Self::PastTtl { conn, .. }
             | Self::ShortTtl { conn, .. }
-            | Self::Admin { conn, .. } => *conn,
+            | Self::Admin { conn, .. }
+            | Self::FlushTag { conn, .. } => *conn,
             Self::Flush(flush) => flush.conn,
         }
     }
@@ -154,6 +166,7 @@ impl AppState {
             Confirm::PastTtl { key, .. } => s.delete_keys(vec![key], fx),
             Confirm::ShortTtl { key, ttl, .. } => s.change_ttl(key, ttl, fx),
             Confirm::Admin { op, .. } => s.send_write(CommandKind::Write { op }),
+            Confirm::FlushTag { keys, .. } => s.delete_keys(keys, fx),
             Confirm::Flush(mut flush) => flush_answered(s, &mut flush, fx),
         });
         if done.is_none() {

@@ -22,6 +22,7 @@ mod profile_list;
 mod secrets;
 mod server;
 mod session;
+mod tags;
 mod transfer;
 mod viewer;
 mod window;

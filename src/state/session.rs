@@ -67,6 +67,10 @@ pub enum Pending {
     Sort,
     /// Row facts a sort by facts needs.
     SortMeta,
+    /// The Laravel tags of the open key.
+    Tags,
+    /// What flushing a Laravel tag deletes.
+    TagKeys,
 }
 
 impl Pending {
@@ -255,6 +259,7 @@ impl Session {
             A::RequestMeta(ids) => self.request_meta(&ids),
             A::OpenKey(id) => self.open_key(id),
             A::OpenKeyByName(name) => self.open_key_by_name(&name, fx),
+            A::FlushTag(tag) => self.ask_flush_tag(tag),
             A::OpenKeyBytes(key) => self.open_key_bytes(&key, fx),
             A::ToggleMark(id) => self.browser.toggle_mark(id),
             A::Unmark => self.browser.marked.clear(),
@@ -377,6 +382,7 @@ impl Session {
             }
             (Pending::Analysis, kind) => self.analysis_event(kind),
             (Pending::Metrics, kind) => self.metrics_event(kind),
+            (Pending::Tags | Pending::TagKeys, kind) => self.tags_event(kind, fx),
             _ => {}
         }
     }
@@ -419,6 +425,9 @@ impl Session {
             }
             Pending::Analysis => self.analysis_failed(text),
             Pending::Metrics => self.dashboard.error = Some(text),
+            Pending::Tags | Pending::TagKeys => {
+                fx.notify(Level::Warning, format!("Laravel tags: {text}"));
+            }
             Pending::Databases => fx.notify(Level::Error, text),
         }
     }

@@ -102,6 +102,8 @@ pub struct Viewer {
     pub found: Option<Found>,
     /// The element edited in its row.
     pub inline: Option<InlineEdit>,
+    /// The Laravel cache tags of the key, once read (a tagged entry only).
+    pub tags: Option<Vec<crate::backend::laravel::Tag>>,
 }
 
 /// Text fields of the viewer's actions (TTL, rename, copy, element edits, additions, find).
@@ -209,6 +211,7 @@ impl Viewer {
             inputs: EditInputs::default(),
             found: None,
             inline: None,
+            tags: None,
         }
     }
 
@@ -473,6 +476,7 @@ impl Session {
                         .insert(id, MetaSlot::Ready(details.meta.clone(), Instant::now()));
                 }
                 v.loaded(details, page);
+                self.ask_tags(&key);
             }
             EventKind::Page { key, page } if v.key == key && v.found.is_none() => {
                 v.next = page.next;

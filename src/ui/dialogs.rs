@@ -49,6 +49,27 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
                 (yes, no) = answer_ui(ui, "Replace it");
             }
             Confirm::Flush(flush) => (yes, no) = flush_question_ui(ui, flush, keys),
+            Confirm::FlushTag {
+                name: tag,
+                keys: deleted,
+                entries,
+                ..
+            } => {
+                ui.heading(format!("Flush Laravel tag `{tag}`?"));
+                ui.label(format!(
+                    "As Cache::tags(['{tag}'])->flush() does, this deletes {} keys from {name}: \
+                     {entries} entries stored under the tag (also those stored under other \
+                     tags besides), its reference sets and its id key.",
+                    deleted.len()
+                ));
+                for key in deleted.iter().take(5) {
+                    ui.monospace(key_label(key));
+                }
+                if deleted.len() > 5 {
+                    ui.label(format!("… and {} more", deleted.len() - 5));
+                }
+                (yes, no) = answer_ui(ui, "Flush the tag");
+            }
             Confirm::Admin {
                 title, description, ..
             } => {

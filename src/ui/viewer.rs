@@ -53,6 +53,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
             }
             ViewerState::Loaded => {
                 facts_ui(ui, v);
+                tags_ui(ui, v, writable, &mut acts);
                 if writable {
                     edit::key_actions_ui(ui, v, rename, &mut acts);
                     edit::conflict_ui(ui, v, &mut acts);
@@ -115,6 +116,31 @@ fn facts_ui(ui: &mut egui::Ui, v: &Viewer) {
         for (name, value) in &d.extra {
             ui.separator();
             ui.label(format!("{name}: {value}"));
+        }
+    });
+}
+
+/// The Laravel cache tags of the open entry, each with its flush (on a writable profile).
+fn tags_ui(ui: &mut egui::Ui, v: &Viewer, writable: bool, acts: &mut crate::ui::ConnActions<'_>) {
+    let Some(tags) = v.tags.as_ref().filter(|t| !t.is_empty()) else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Laravel tags:");
+        for tag in tags {
+            ui.label(egui::RichText::new(&tag.name).monospace().strong());
+            if writable
+                && ui
+                    .small_button(format!("Flush tag {}...", tag.name))
+                    .on_hover_text(format!(
+                        "Delete what Cache::tags(['{}'])->flush() deletes: every entry stored \
+                         under it, its reference sets and its id (shown first)",
+                        tag.name
+                    ))
+                    .clicked()
+            {
+                acts.ask(SessionAction::FlushTag(tag.clone()));
+            }
         }
     });
 }
