@@ -414,8 +414,33 @@ fn keys_that_look_like_a_laravel_cache_offer_to_be_browsed_without_the_prefix() 
 /// Laravel's session reads next.
 async fn a_laravel_session_is_shown_and_edited_as_its_attributes(store: Store, url: &str) {
     let handler = "$handler = new Illuminate\\Session\\CacheBasedSessionHandler($cache, 120);";
+    let key = |id: &str| store.key_of(id);
+    a_session_is_its_attributes(&store, handler, url, &key).await;
+}
+
+/// The sessions table Laravel's `session:table` migration makes.
+const SESSIONS_TABLE: &str = "if (!$db->getSchemaBuilder()->hasTable('sessions')) {
+        $db->getSchemaBuilder()->create('sessions', function ($table) {
+            $table->string('id')->primary();
+            $table->foreignId('user_id')->nullable()->index();
+            $table->string('ip_address', 45)->nullable();
+            $table->text('user_agent')->nullable();
+            $table->longText('payload');
+            $table->integer('last_activity')->index();
+        });
+    }";
+
+/// A session kept by Laravel's session `handler` (PHP setting `$handler`) is shown as its
+/// attributes through `url`, where it is `key(id)`; an attribute edited there is what
+/// Laravel's session reads next; a delete logs it out.
+async fn a_session_is_its_attributes(
+    store: &Store,
+    handler: &str,
+    url: &str,
+    key: &dyn Fn(&str) -> Vec<u8>,
+) {
     let id = laravel(
-        &store,
+        store,
         &format!(
             "{handler} $s = new Illuminate\\Session\\Store('laravel_session', $handler);
              $s->start(); $s->put('user_id', 42); $s->put('cart', ['items' => [1, 2]]);
@@ -423,7 +448,11 @@ async fn a_laravel_session_is_shown_and_edited_as_its_attributes(store: Store, u
         ),
     );
     let be = common::open_url(url).await;
-    let key = store.key_of(&id);
+    let key = key(&id);
+    assert!(
+        common::list_keys(be.as_ref(), "*").await.contains(&key),
+        "{url}: the session is listed"
+    );
     let (before, flags) = stored(be.as_ref(), &key).await;
     let decoded = decode::detect(&before, flags)
         .expect("detected")
@@ -438,17 +467,121 @@ async fn a_laravel_session_is_shown_and_edited_as_its_attributes(store: Store, u
         (s.path == "[user_id]").then(|| "7".to_owned())
     })
     .await;
+    let read_back = format!(
+        "{handler} $s = new Illuminate\\Session\\Store('laravel_session', $handler, '{id}');
+         $s->start(); echo json_encode([$s->get('user_id'), $s->get('cart'), $s->get('status')]);"
+    );
+    assert_eq!(
+        laravel(store, &read_back),
+        r#"[7,{"items":[1,2]},"Saved!"]"#,
+        "{url}: Laravel's session reads the edit"
+    );
+    // Deleting the session logs its user out.
+    be.write(&WriteOp::Delete {
+        keys: vec![Bytes::from(key)],
+    })
+    .await
+    .expect("delete");
+    assert_eq!(
+        laravel(store, &read_back),
+        "[null,null,null]",
+        "{url}: the session is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_laravel_session_in_a_sessions_table_is_its_attributes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("app.sqlite");
+    std::fs::write(&db, b"").expect("db file");
+    let handler = format!(
+        "{SESSIONS_TABLE} $handler = new Illuminate\\Session\\DatabaseSessionHandler($db, 'sessions', 120);"
+    );
+    let url = format!("sqlite://{}?session_lifetime=120", db.display());
+    let key = |id: &str| id.as_bytes().to_vec();
+    a_session_is_its_attributes(&Store::Sqlite(db.clone()), &handler, &url, &key).await;
+    for (env_var, default_url) in [
+        (
+            "CC_TEST_PG_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ),
+        ("CC_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/mysql"),
+    ] {
+        let db = common::OwnDatabase::create(env_var, default_url).await;
+        let store = Store::Server {
+            url: db.base.clone(),
+            database: db.name.clone(),
+        };
+        let url = format!("{}/{}?session_lifetime=120", db.base, db.name);
+        a_session_is_its_attributes(&store, &handler, &url, &key).await;
+    }
+}
+
+#[tokio::test]
+async fn a_sessions_table_shows_when_each_session_ends() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("app.sqlite");
+    std::fs::write(&db, b"").expect("db file");
+    let store = Store::Sqlite(db.clone());
+    let id = laravel(
+        &store,
+        &format!(
+            "{SESSIONS_TABLE} $handler = new Illuminate\\Session\\DatabaseSessionHandler($db, 'sessions', 120);
+             $s = new Illuminate\\Session\\Store('laravel_session', $handler);
+             $s->start(); $s->put('a', 1); $s->save(); echo $s->getId();"
+        ),
+    );
     assert_eq!(
         laravel(
             &store,
             &format!(
-                "{handler} $s = new Illuminate\\Session\\Store('laravel_session', $handler, '{id}');
-                 $s->start(); echo json_encode([$s->get('user_id'), $s->get('cart'), $s->get('status')]);"
+                "$db->table('sessions')->where('id', '{id}')->update(['user_id' => 7,
+                     'ip_address' => '10.1.2.3', 'user_agent' => 'Firefox/140']);"
             )
         ),
-        r#"[7,{"items":[1,2]},"Saved!"]"#,
-        "{url}: Laravel's session reads the edit"
+        ""
     );
+    let be = common::open_url(&format!("sqlite://{}?session_lifetime=120", db.display())).await;
+    assert_eq!(be.capabilities().kind_label, "Database sessions");
+    let extra = be.key_details(id.as_bytes()).await.expect("details").extra;
+    for fact in [
+        ("User id", "7"),
+        ("IP address", "10.1.2.3"),
+        ("User agent", "Firefox/140"),
+    ] {
+        assert!(
+            extra.iter().any(|(k, v)| (k.as_str(), v.as_str()) == fact),
+            "{fact:?} in {extra:?}"
+        );
+    }
+    match be
+        .key_details(id.as_bytes())
+        .await
+        .expect("details")
+        .meta
+        .ttl
+    {
+        // Two hours after its last use, as Laravel's garbage collection counts it.
+        Ttl::ExpiresInMs(ms) => assert!((7_190_000..=7_200_000).contains(&ms), "{ms}"),
+        other => panic!("the session's end is known: {other:?}"),
+    }
+    // A TTL of 10 minutes: Laravel's garbage collection takes it then, not before.
+    be.write(&WriteOp::SetTtl {
+        key: Bytes::from(id.clone().into_bytes()),
+        ttl: TtlChange::InMs(600_000),
+    })
+    .await
+    .expect("ttl");
+    // Stored as Laravel counts it: last used 110 minutes ago, so its 120 end in 10; its
+    // garbage collection leaves it.
+    let left = laravel(
+        &store,
+        "$handler = new Illuminate\\Session\\DatabaseSessionHandler($db, 'sessions', 120);
+         $handler->gc(120 * 60);
+         echo $db->table('sessions')->value('last_activity') + 120 * 60 - time();",
+    );
+    let left: i64 = left.trim().parse().expect("seconds");
+    assert!((590..=600).contains(&left), "{left}");
 }
 
 #[tokio::test]
@@ -676,5 +809,92 @@ fn the_command_line_lists_an_entrys_tags_and_flushes_one() {
             "echo json_encode([$cache->tags(['people'])->get('ada'), $cache->tags(['admins'])->get('root')]);"
         ),
         r#"[null,"Root"]"#
+    );
+}
+
+#[tokio::test]
+async fn a_laravel_session_file_is_its_attributes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sessions = dir.path().join("sessions");
+    std::fs::create_dir(&sessions).expect("sessions dir");
+    // Laravel's own directory holds a .gitignore: not a session.
+    std::fs::write(sessions.join(".gitignore"), "*\n!.gitignore\n").expect("gitignore");
+    let handler = format!(
+        "$handler = new Illuminate\\Session\\FileSessionHandler(new Illuminate\\Filesystem\\Filesystem(), '{}', 120);",
+        sessions.display()
+    );
+    let url = format!("file://{}?session_lifetime=120", sessions.display());
+    let key = |id: &str| id.as_bytes().to_vec();
+    a_session_is_its_attributes(&Store::File(dir.path().join("cache")), &handler, &url, &key).await;
+}
+
+#[tokio::test]
+async fn a_session_files_ttl_is_what_laravel_reads_it_by() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let handler = format!(
+        "$handler = new Illuminate\\Session\\FileSessionHandler(new Illuminate\\Filesystem\\Filesystem(), '{}', 120);",
+        dir.path().display()
+    );
+    let store = Store::File(dir.path().join("cache"));
+    let id = laravel(
+        &store,
+        &format!(
+            "{handler} $s = new Illuminate\\Session\\Store('laravel_session', $handler);
+             $s->start(); $s->put('a', 1); $s->save(); echo $s->getId();"
+        ),
+    );
+    let file = dir.path().join(&id);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("mode");
+    // A symlink planted beside the sessions is neither listed nor followed.
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("A".repeat(40))).expect("link");
+    let url = format!("file://{}?session_lifetime=120", dir.path().display());
+    let be = common::open_url(&url).await;
+    assert_eq!(
+        common::list_keys(be.as_ref(), "*").await,
+        vec![id.clone().into_bytes()]
+    );
+    assert!(be.key_details("A".repeat(40).as_bytes()).await.is_err());
+    match be
+        .key_details(id.as_bytes())
+        .await
+        .expect("details")
+        .meta
+        .ttl
+    {
+        Ttl::ExpiresInMs(ms) => assert!((7_190_000..=7_200_000).contains(&ms), "{ms}"),
+        other => panic!("the session's end is known: {other:?}"),
+    }
+    let read = format!(
+        "{handler} $s = new Illuminate\\Session\\Store('laravel_session', $handler, '{id}');
+         $s->start(); echo json_encode($s->get('a'));"
+    );
+    // Ten minutes left: Laravel still reads it; its mode is kept.
+    be.write(&WriteOp::SetTtl {
+        key: Bytes::from(id.clone().into_bytes()),
+        ttl: TtlChange::InMs(600_000),
+    })
+    .await
+    .expect("ttl");
+    assert_eq!(laravel(&store, &read), "1");
+    let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "the file keeps its mode");
+    // A second left, then gone by Laravel's clock too.
+    be.write(&WriteOp::SetTtl {
+        key: Bytes::from(id.clone().into_bytes()),
+        ttl: TtlChange::InMs(1_000),
+    })
+    .await
+    .expect("ttl");
+    std::thread::sleep(Duration::from_millis(2_100));
+    assert_eq!(laravel(&store, &read), "null", "expired for Laravel");
+    assert_eq!(
+        be.write(&WriteOp::PurgeExpired).await.expect("purge"),
+        cache_console::core::model::WriteOutcome::Done(1)
+    );
+    assert!(!file.exists(), "purged");
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("A".repeat(40))).is_ok(),
+        "the symlink is left alone"
     );
 }

@@ -14,6 +14,7 @@ pub mod net;
 pub mod ops;
 pub mod prefixed;
 pub mod redis;
+pub mod session_files;
 pub mod sql;
 pub mod ssh;
 
@@ -450,7 +451,10 @@ pub async fn connect(
         ConnectionSpec::Memcached(memcached_spec) => {
             Box::new(memcached::MemcachedBackend::connect(memcached_spec, dialer).await?)
         }
-        ConnectionSpec::File(file_spec) => Box::new(file::FileBackend::open(file_spec).await?),
+        ConnectionSpec::File(file_spec) => match file_spec.session_lifetime_min {
+            Some(minutes) => Box::new(session_files::SessionFiles::open(file_spec, minutes).await?),
+            None => Box::new(file::FileBackend::open(file_spec).await?),
+        },
         ConnectionSpec::Sql(sql_spec) => {
             Box::new(sql::SqlBackend::connect(sql_spec, password, dialer).await?)
         }

@@ -161,6 +161,7 @@ pub fn demo_profile(path: &Path) -> Profile {
             password: crate::config::connection::PasswordSource::None,
             connect_timeout_ms: 5_000,
             command_timeout_ms: crate::config::connection::DEFAULT_SQL_COMMAND_TIMEOUT_MS,
+            session_lifetime_min: None,
         }),
     );
     profile.color = Some(ColorTag::Green);

@@ -45,9 +45,8 @@ fn read_env(path: &Path) -> Result<HashMap<String, String>, String> {
     Ok(env)
 }
 
-/// The URL of the cache table the database store of a `.env` at `path` uses.
-fn database_url(env: &HashMap<String, String>, path: &Path) -> String {
-    let table = get(env, "CACHE_TABLE").unwrap_or("cache");
+/// The URL of `table` in the database a `.env` at `path` uses.
+fn database_url(env: &HashMap<String, String>, path: &Path, table: &str) -> String {
     let connection = get(env, "DB_CONNECTION").unwrap_or("mysql");
     match connection {
         "sqlite" => {
@@ -81,6 +80,34 @@ fn database_url(env: &HashMap<String, String>, path: &Path) -> String {
     }
 }
 
+/// Where the database and file session drivers keep sessions, apart from the cache (the redis
+/// and memcached ones keep them in the cache stores): the profile's kind, URL and password.
+fn sessions<'a>(
+    env: &'a HashMap<String, String>,
+    path: &Path,
+) -> Option<(&'static str, String, Option<&'a str>)> {
+    let lifetime = get(env, "SESSION_LIFETIME").unwrap_or("120");
+    match get(env, "SESSION_DRIVER")?.to_ascii_lowercase().as_str() {
+        "database" => {
+            let table = get(env, "SESSION_TABLE").unwrap_or("sessions");
+            let url = format!(
+                "{}&session_lifetime={lifetime}",
+                database_url(env, path, table)
+            );
+            Some(("sessions, database", url, get(env, "DB_PASSWORD")))
+        }
+        "file" => {
+            let dir = path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("storage/framework/sessions");
+            let url = format!("file://{}?session_lifetime={lifetime}", dir.display());
+            Some(("sessions, files", url, None))
+        }
+        _ => None,
+    }
+}
+
 /// Reads the `.env` at `path` and makes a profile for each store it configures: the
 /// `CACHE_DRIVER`/`CACHE_STORE` one, and any other whose settings are present.
 ///
@@ -109,7 +136,10 @@ pub fn profiles_from_env(path: &Path) -> Result<Vec<Imported>, String> {
             spec.set_password_source(PasswordSource::Prompt);
         }
         let mut profile = Profile::new(format!("{app} ({kind})"), spec);
-        profile.default_pattern.clone_from(&pattern);
+        // Session ids carry no cache prefix.
+        if !kind.starts_with("sessions") {
+            profile.default_pattern.clone_from(&pattern);
+        }
         out.push(Imported { profile, password });
         Ok(())
     };
@@ -134,8 +164,11 @@ pub fn profiles_from_env(path: &Path) -> Result<Vec<Imported>, String> {
         add("memcached", format!("memcached://{host}:{port}"), None)?;
     }
     if driver == "database" {
-        let url = database_url(&env, path);
+        let url = database_url(&env, path, get(&env, "CACHE_TABLE").unwrap_or("cache"));
         add("database", url, get(&env, "DB_PASSWORD"))?;
+    }
+    if let Some((kind, url, password)) = sessions(&env, path) {
+        add(kind, url, password)?;
     }
     if driver == "file" || get(&env, "CACHE_PATH").is_some() {
         let dir = get(&env, "CACHE_PATH").map_or_else(
@@ -215,6 +248,34 @@ mod tests {
         )
         .expect("ron");
         assert!(!ron.contains("r3dis") && !ron.contains("db-secret"));
+        let sessions = dir.path().join("sessions.env");
+        std::fs::write(
+            &sessions,
+            "APP_NAME=App\nCACHE_DRIVER=redis\nSESSION_DRIVER=database\nSESSION_LIFETIME=30\n\
+             DB_CONNECTION=sqlite\nDB_DATABASE=/srv/app/db.sqlite\n",
+        )
+        .expect("write");
+        let urls: Vec<String> = profiles_from_env(&sessions)
+            .expect("import")
+            .iter()
+            .map(|i| i.profile.connection.display_url())
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "redis://127.0.0.1:6379/0",
+                "sqlite:///srv/app/db.sqlite?table=sessions&session_lifetime=30"
+            ]
+        );
+        std::fs::write(&sessions, "CACHE_DRIVER=redis\nSESSION_DRIVER=file\n").expect("write");
+        let imported = profiles_from_env(&sessions).expect("import");
+        assert_eq!(
+            imported[1].profile.connection.display_url(),
+            format!(
+                "file://{}?session_lifetime=120",
+                dir.path().join("storage/framework/sessions").display()
+            )
+        );
         let empty = dir.path().join("empty.env");
         std::fs::write(&empty, "CACHE_DRIVER=array\n").expect("write");
         assert!(profiles_from_env(&empty).is_err());

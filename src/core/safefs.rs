@@ -305,6 +305,42 @@ impl SafeDir {
         result
     }
 
+    /// When the regular file `name` was last modified (Unix seconds) and its length; `None`
+    /// when there is none, or it is not a regular file (a symlink is not followed).
+    ///
+    /// # Errors
+    /// The directory cannot be read.
+    pub fn modified(&self, name: &str) -> io::Result<Option<(i64, u64)>> {
+        match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() => {
+                Ok(Some((st.st_mtime, u64::try_from(st.st_size).unwrap_or(0))))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e == rustix::io::Errno::NOENT => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sets when the file `name` was last modified (Unix seconds), never through a symlink;
+    /// its access time is left as it is.
+    ///
+    /// # Errors
+    /// It cannot be changed (a symlink is refused).
+    pub fn set_modified(&self, name: &str, secs: i64) -> io::Result<()> {
+        let times = rustix::fs::Timestamps {
+            last_access: rustix::fs::Timespec {
+                tv_sec: 0,
+                tv_nsec: rustix::fs::UTIME_OMIT,
+            },
+            last_modification: rustix::fs::Timespec {
+                tv_sec: secs,
+                tv_nsec: 0,
+            },
+        };
+        rustix::fs::utimensat(&self.fd, name, &times, AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(())
+    }
+
     /// Removes the file (or symlink: the link itself) `name`; false when there was none.
     ///
     /// # Errors

@@ -935,7 +935,18 @@ fn kind_of<'a>(
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
-        ConnectionSpec::File(f) => (FormKind::File, default_redis, f.dir.display().to_string()),
+        ConnectionSpec::File(f) => {
+            // A sessions directory keeps its lifetime as the URL writes it.
+            let lifetime = f
+                .session_lifetime_min
+                .map(|m| format!("?session_lifetime={m}"))
+                .unwrap_or_default();
+            (
+                FormKind::File,
+                default_redis,
+                format!("{}{lifetime}", f.dir.display()),
+            )
+        }
         ConnectionSpec::Sql(_) => (
             FormKind::Sql,
             default_redis,

@@ -458,7 +458,10 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                         "Service URL",
                         "dreamfactory+https://df.example.com/api/v2/cache",
                     )),
-                    FormKind::File => Some(("Directory", "/srv/app/storage/framework/cache/data")),
+                    FormKind::File => Some((
+                        "Directory",
+                        "/srv/app/storage/framework/cache/data (sessions: …/sessions?session_lifetime=120)",
+                    )),
                     FormKind::Memcached => {
                         Some(("Servers", "host:11211, host2:11211 or /path.sock"))
                     }

@@ -31,6 +31,41 @@ use crate::core::model::{
 /// Rows read per listing round trip.
 const PAGE_ROWS: i64 = 2000;
 
+/// The columns of the table: Laravel's cache table, or its sessions table read as one.
+#[derive(Debug, Clone)]
+struct Columns {
+    key: String,
+    value: String,
+    expiration: String,
+    /// Added to the stored number to give the expiration: a session's lifetime, since a
+    /// sessions table keeps when a session was last used (`last_activity`), not when it ends.
+    offset: i64,
+}
+
+impl Columns {
+    fn of(spec: &SqlSpec) -> Self {
+        match spec.session_lifetime_min {
+            None => Self {
+                key: "key".to_owned(),
+                value: "value".to_owned(),
+                expiration: "expiration".to_owned(),
+                offset: 0,
+            },
+            Some(minutes) => Self {
+                key: "id".to_owned(),
+                value: "payload".to_owned(),
+                expiration: "last_activity".to_owned(),
+                offset: i64::from(minutes) * 60,
+            },
+        }
+    }
+
+    /// What is stored for expiration `exp`.
+    fn stored(&self, exp: i64) -> i64 {
+        exp.saturating_sub(self.offset)
+    }
+}
+
 /// A connected cache table.
 pub struct SqlBackend {
     pool: sqlx::AnyPool,
@@ -41,6 +76,8 @@ pub struct SqlBackend {
     /// The longest one statement may take.
     command_timeout: std::time::Duration,
     capabilities: Capabilities,
+    /// Which columns hold the key, value and expiration.
+    columns: Columns,
     /// Where each listing stopped: the last key read (as bytes), by cursor token.
     cursors: Mutex<HashMap<u64, Vec<u8>>>,
     next_cursor: AtomicU64,
@@ -277,17 +314,22 @@ impl SqlBackend {
                 scan_pause: true,
                 rename: true,
                 purge_expired: true,
-                ..Capabilities::string_store("Database cache")
+                ..Capabilities::string_store(if spec.session_lifetime_min.is_some() {
+                    "Database sessions"
+                } else {
+                    "Database cache"
+                })
             },
+            columns: Columns::of(spec),
             cursors: Mutex::new(HashMap::new()),
             next_cursor: AtomicU64::new(1),
             _tunnel_socket: tunnel_socket,
         };
         let probe = format!(
             "SELECT {k}, {v}, {e} FROM {t} WHERE 1 = 0",
-            k = backend.col("key"),
-            v = backend.col("value"),
-            e = backend.col("expiration"),
+            k = backend.col(&backend.columns.key),
+            v = backend.col(&backend.columns.value),
+            e = backend.col(&backend.columns.expiration),
             t = backend.col(&backend.table)
         );
         let result = backend
@@ -296,9 +338,17 @@ impl SqlBackend {
         match result {
             Ok(_) => Ok(backend),
             Err(BackendError::Server { reason, .. }) => Err(BackendError::Config(format!(
-                "table `{}` in {} is missing or is not a cache table (key, value, expiration): \
-                 {reason}",
-                backend.table, backend.target
+                "table `{}` in {} is missing or is not a {} table ({}, {}, {}): {reason}",
+                backend.table,
+                backend.target,
+                if backend.columns.offset == 0 {
+                    "cache"
+                } else {
+                    "sessions"
+                },
+                backend.columns.key,
+                backend.columns.value,
+                backend.columns.expiration
             ))),
             Err(e) => Err(e),
         }
@@ -329,11 +379,15 @@ impl SqlBackend {
 
     /// The expiration as a whole number, even when a row holds it as text.
     fn expiration_int(&self) -> String {
-        let e = self.col("expiration");
-        match self.dialect {
+        let e = self.col(&self.columns.expiration);
+        let int = match self.dialect {
             SqlDialect::Sqlite => format!("CAST({e} AS INTEGER)"),
             SqlDialect::Postgres => format!("CAST({e} AS BIGINT)"),
             SqlDialect::MySql => format!("CAST({e} AS SIGNED)"),
+        };
+        match self.columns.offset {
+            0 => int,
+            offset => format!("({int} + {offset})"),
         }
     }
 
@@ -343,11 +397,14 @@ impl SqlBackend {
     /// which the byte comparison then drops.
     fn key_eq(&self, q: &mut Stmt, key: &[u8]) -> String {
         // Arguments are bound in the order their placeholders appear (`?` is positional).
-        let bytes = self.bytes_of("key");
+        let bytes = self.bytes_of(&self.columns.key);
         if let Ok(text) = std::str::from_utf8(key) {
             let a = q.bind(Arg::Text(text.to_owned()));
             let exact = q.bind(Arg::Bytes(key.to_vec()));
-            format!("{} = {a} AND {bytes} = {exact}", self.col("key"))
+            format!(
+                "{} = {a} AND {bytes} = {exact}",
+                self.col(&self.columns.key)
+            )
         } else {
             let exact = q.bind(Arg::Bytes(key.to_vec()));
             format!("{bytes} = {exact}")
@@ -394,8 +451,8 @@ impl SqlBackend {
         let cond = self.key_eq(&mut q, key);
         q.sql = format!(
             "SELECT {kb}, {vb}, {e} FROM {t} WHERE {cond}",
-            kb = self.bytes_of("key"),
-            vb = self.bytes_of("value"),
+            kb = self.bytes_of(&self.columns.key),
+            vb = self.bytes_of(&self.columns.value),
             e = self.expiration_int(),
             t = self.col(&self.table),
         );
@@ -425,6 +482,43 @@ impl SqlBackend {
         Ok(None)
     }
 
+    /// Who a session of a sessions table belongs to: its user id, IP address and user agent,
+    /// where the table has them (Laravel's migration makes them; an app may not). Nothing when
+    /// they cannot be read: they are facts to show, never needed.
+    async fn session_facts(&self, key: &[u8]) -> Vec<(String, String)> {
+        let columns = ["user_id", "ip_address", "user_agent"];
+        let mut q = self.stmt();
+        let cond = self.key_eq(&mut q, key);
+        let texts: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let text = if self.dialect == SqlDialect::MySql {
+                    "CHAR"
+                } else {
+                    "TEXT"
+                };
+                format!("CAST({} AS {text})", self.col(c))
+            })
+            .collect();
+        q.sql = format!(
+            "SELECT {} FROM {} WHERE {cond}",
+            texts.join(", "),
+            self.col(&self.table)
+        );
+        let Ok(Some(row)) = self.timed(q.query().fetch_optional(&self.pool)).await else {
+            return Vec::new();
+        };
+        let labels = ["User id", "IP address", "User agent"];
+        labels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, label)| {
+                let value: Option<String> = row.try_get(i).ok().flatten();
+                value.map(|v| ((*label).to_owned(), v.chars().take(300).collect()))
+            })
+            .collect()
+    }
+
     /// A value as the argument a statement stores: text where it is UTF-8; raw bytes in
     /// SQLite (what PHP's PDO writes for a binary string); refused elsewhere.
     fn value_arg(&self, value: &[u8]) -> BackendResult<Arg> {
@@ -443,15 +537,15 @@ impl SqlBackend {
         let mut q = self.stmt();
         let (v, e, k) = (
             q.bind(self.value_arg(value)?),
-            q.bind(Arg::Int(exp)),
+            q.bind(Arg::Int(self.columns.stored(exp))),
             q.bind(Arg::Text(text_key(key)?.to_owned())),
         );
         q.sql = format!(
             "INSERT INTO {t} ({vc}, {ec}, {kc}) VALUES ({v}, {e}, {k})",
             t = self.col(&self.table),
-            kc = self.col("key"),
-            vc = self.col("value"),
-            ec = self.col("expiration"),
+            kc = self.col(&self.columns.key),
+            vc = self.col(&self.columns.value),
+            ec = self.col(&self.columns.expiration),
         );
         // A key equal to this one under the table's collation blocks it too; that is a
         // conflict the user sees, never a silent write to the other key.
@@ -581,7 +675,7 @@ impl CacheBackend for SqlBackend {
              CAST(COALESCE(SUM(LENGTH({vb})), 0) AS {text}) FROM {t}",
             e = self.expiration_int(),
             now = now_secs(),
-            vb = self.bytes_of("value"),
+            vb = self.bytes_of(&self.columns.value),
             t = self.col(&self.table),
         );
         let row = self
@@ -613,8 +707,8 @@ impl CacheBackend for SqlBackend {
                     .ok_or(BackendError::ListingStopped)?,
             )
         };
-        let k = self.col("key");
-        let kb = self.bytes_of("key");
+        let k = self.col(&self.columns.key);
+        let kb = self.bytes_of(&self.columns.key);
         let mut q = self.stmt();
         let mut conditions = Vec::new();
         if let Some(after) = &after {
@@ -695,6 +789,13 @@ impl CacheBackend for SqlBackend {
 
     async fn key_details(&self, key: &[u8]) -> BackendResult<KeyDetails> {
         let row = self.row(key).await?.ok_or_else(|| key_not_found(key))?;
+        let mut extra = vec![(
+            "Expiration".to_owned(),
+            crate::core::format::expiry_text(row.expiration, now_secs()),
+        )];
+        if self.columns.offset != 0 {
+            extra.extend(self.session_facts(key).await);
+        }
         Ok(KeyDetails {
             meta: KeyMeta {
                 key_type: KeyType::String,
@@ -706,10 +807,7 @@ impl CacheBackend for SqlBackend {
             },
             encoding: None,
             length: row.value.len() as u64,
-            extra: vec![(
-                "Expiration".to_owned(),
-                crate::core::format::expiry_text(row.expiration, now_secs()),
-            )],
+            extra,
             flags: None,
         })
     }

@@ -19,9 +19,9 @@ impl SqlBackend {
                 let current = self.row(key).await?.ok_or_else(|| key_not_found(key))?;
                 let exp = expiration_for(*ttl, Some(current.expiration), now_secs());
                 let mut q = self.stmt();
-                let a = q.bind(Arg::Int(exp));
+                let a = q.bind(Arg::Int(self.columns.stored(exp)));
                 let cond = self.key_eq(&mut q, key);
-                let (t, e) = (self.col(&self.table), self.col("expiration"));
+                let (t, e) = (self.col(&self.table), self.col(&self.columns.expiration));
                 q.sql = format!("UPDATE {t} SET {e} = {a} WHERE {cond}");
                 Ok(WriteOutcome::Done(self.execute(&q).await?))
             }
@@ -92,17 +92,20 @@ impl SqlBackend {
             return Err(collation_clash(key));
         }
         let mut q = self.stmt();
-        let (a1, a2) = (q.bind(self.value_arg(value)?), q.bind(Arg::Int(exp)));
+        let (a1, a2) = (
+            q.bind(self.value_arg(value)?),
+            q.bind(Arg::Int(self.columns.stored(exp))),
+        );
         let mut cond = self.key_eq(&mut q, key);
         if let Expect::Value(old) = expect {
             // The comparison happens in the UPDATE itself: atomic.
             let a = q.bind(Arg::Bytes(old.to_vec()));
-            cond = format!("{cond} AND {} = {a}", self.bytes_of("value"));
+            cond = format!("{cond} AND {} = {a}", self.bytes_of(&self.columns.value));
         }
         let (t, v, e) = (
             self.col(&self.table),
-            self.col("value"),
-            self.col("expiration"),
+            self.col(&self.columns.value),
+            self.col(&self.columns.expiration),
         );
         q.sql = format!("UPDATE {t} SET {v} = {a1}, {e} = {a2} WHERE {cond}");
         let n = self.execute(&q).await?;

@@ -437,6 +437,11 @@ pub struct SqlSpec {
     /// answering mid-query must not hold a listing or the UI forever).
     #[serde(default = "default_sql_command_timeout")]
     pub command_timeout_ms: u64,
+    /// The table is Laravel's sessions table (`id`, `payload`, `last_activity`; the database
+    /// session driver), whose sessions last this many minutes after their last use
+    /// (`config/session.php`'s `lifetime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_lifetime_min: Option<u32>,
 }
 
 pub(super) fn default_sql_timeout() -> u64 {
@@ -478,6 +483,10 @@ impl SqlSpec {
 pub struct FileSpec {
     /// The cache directory.
     pub dir: PathBuf,
+    /// The directory holds Laravel's session files (the file session driver), whose sessions
+    /// last this many minutes after their last write (`config/session.php`'s `lifetime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_lifetime_min: Option<u32>,
 }
 
 impl ConnectionSpec {

@@ -60,7 +60,13 @@ impl ConnectionSpec {
         match self {
             Self::Redis(spec) => spec.display_url(),
             Self::Memcached(spec) => spec.display_url(),
-            Self::File(spec) => format!("file://{}", path_for_url(&spec.dir)),
+            Self::File(spec) => match spec.session_lifetime_min {
+                Some(minutes) => format!(
+                    "file://{}?session_lifetime={minutes}",
+                    path_for_url(&spec.dir)
+                ),
+                None => format!("file://{}", path_for_url(&spec.dir)),
+            },
             Self::Sql(spec) => {
                 // Only what differs from the defaults, as parameters `parse_url` reads back.
                 let mut url = url::Url::parse(&spec.url).map_or_else(
@@ -69,6 +75,9 @@ impl ConnectionSpec {
                         {
                             let mut q = u.query_pairs_mut();
                             q.append_pair("table", &spec.table);
+                            if let Some(minutes) = spec.session_lifetime_min {
+                                q.append_pair("session_lifetime", &minutes.to_string());
+                            }
                             if spec.connect_timeout_ms != default_sql_timeout() {
                                 q.append_pair(
                                     "connect_timeout_ms",
@@ -467,12 +476,27 @@ fn parse_any(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
     if let Some(sql) = parse_sql_url(text)? {
         return Ok(sql);
     }
-    if let Some(path) = text.strip_prefix("file://") {
-        if path.contains(['?', '#']) {
+    if let Some(rest) = text.strip_prefix("file://") {
+        // One parameter only: `session_lifetime=N` makes it a sessions directory.
+        let (path, session_lifetime_min) = match rest.split_once('?') {
+            Some((path, query)) => match query.strip_prefix("session_lifetime=") {
+                Some(minutes) if !minutes.contains(['&', '#']) => {
+                    (path, Some(lifetime_minutes(minutes)?))
+                }
+                _ => {
+                    return Err(UrlError::Invalid(
+                        "a file:// URL takes one parameter, session_lifetime=MINUTES (a \
+                         sessions directory); write a `?` or `#` that is part of the \
+                         directory's name as %3F or %23"
+                            .to_owned(),
+                    ));
+                }
+            },
+            None => (rest, None),
+        };
+        if path.contains('#') {
             return Err(UrlError::Invalid(
-                "a file:// URL takes no parameters: write a `?` or `#` that is part of the \
-                 directory's name as %3F or %23"
-                    .to_owned(),
+                "write a `#` that is part of the directory's name as %23".to_owned(),
             ));
         }
         let dir = absolute_path(
@@ -480,7 +504,13 @@ fn parse_any(text: &str) -> Result<(ConnectionSpec, Option<Secret>), UrlError> {
             text,
             "file:///srv/app/storage/framework/cache/data (a file cache URL)",
         )?;
-        return Ok((ConnectionSpec::File(FileSpec { dir }), None));
+        return Ok((
+            ConnectionSpec::File(FileSpec {
+                dir,
+                session_lifetime_min,
+            }),
+            None,
+        ));
     }
     if let Some(parsed) = parse_cluster_url(text)? {
         return Ok(parsed);
@@ -789,7 +819,8 @@ fn parse_sql_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>,
     let mut url = url::Url::parse(&text_for_parse).map_err(|e| UrlError::Invalid(e.to_string()))?;
     // A fragment means nothing to a database driver; it would only trail the options.
     url.set_fragment(None);
-    let mut table = "cache".to_owned();
+    let mut table = None;
+    let mut session_lifetime_min = None;
     let mut timeout = default_sql_timeout();
     let mut command_timeout = default_sql_command_timeout();
     let mut query_password = None;
@@ -803,7 +834,8 @@ fn parse_sql_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>,
             })
         };
         match k.as_ref() {
-            "table" => table = v.into_owned(),
+            "table" => table = Some(v.into_owned()),
+            "session_lifetime" => session_lifetime_min = Some(lifetime_minutes(&v)?),
             "connect_timeout_ms" => timeout = number("connect_timeout_ms")?,
             "command_timeout_ms" | "timeout_ms" => command_timeout = number("command_timeout_ms")?,
             "password" | "pass" => query_password = Some(Secret::new(v.into_owned())),
@@ -838,12 +870,34 @@ fn parse_sql_url(text: &str) -> Result<Option<(ConnectionSpec, Option<Secret>)>,
     let spec = SqlSpec {
         url: url.to_string(),
         dialect,
-        table,
+        // Laravel's tables: `cache`, or `sessions` for the database session driver.
+        table: table.unwrap_or_else(|| {
+            if session_lifetime_min.is_some() {
+                "sessions"
+            } else {
+                "cache"
+            }
+            .to_owned()
+        }),
         password: source,
         connect_timeout_ms: timeout,
         command_timeout_ms: command_timeout,
+        session_lifetime_min,
     };
     Ok(Some((ConnectionSpec::Sql(spec), password)))
+}
+
+/// A sessions' lifetime in minutes, as `config/session.php` gives it (at most ten years).
+fn lifetime_minutes(text: &str) -> Result<u32, UrlError> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|m| (1..=5_256_000).contains(m))
+        .ok_or_else(|| {
+            UrlError::Invalid(format!(
+                "session_lifetime is the sessions' lifetime in minutes (config/session.php), \
+                 not `{text}`"
+            ))
+        })
 }
 
 /// Parses `memcached://host:port[,host:port…][?timeout_ms=…]` and `memcached+unix:///path`;

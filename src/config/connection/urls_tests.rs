@@ -518,3 +518,33 @@ fn dreamfactory_urls_read_and_print_back() {
         assert!(parse_url(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn laravel_session_stores_read_and_print_back() {
+    let (spec, _) = parse_url("file:///srv/app/storage/framework/sessions?session_lifetime=120")
+        .expect("sessions dir");
+    let ConnectionSpec::File(f) = &spec else {
+        panic!("not a directory: {spec:?}")
+    };
+    assert_eq!(f.session_lifetime_min, Some(120));
+    assert_eq!(parse_url(&spec.display_url()).expect("back").0, spec);
+    let (spec, _) = parse_url("sqlite:///srv/app/db.sqlite?session_lifetime=30").expect("table");
+    let ConnectionSpec::Sql(q) = &spec else {
+        panic!("not a table: {spec:?}")
+    };
+    assert_eq!(
+        (q.table.as_str(), q.session_lifetime_min),
+        ("sessions", Some(30))
+    );
+    assert_eq!(parse_url(&spec.display_url()).expect("back").0, spec);
+    for bad in [
+        "file:///srv/sessions?session_lifetime=0",
+        "file:///srv/sessions?session_lifetime=x",
+        "file:///srv/sessions?session_lifetime=120&x=1",
+        "file:///srv/sessions?other=1",
+        "file:///srv/sessions#frag",
+        "sqlite:///srv/db.sqlite?session_lifetime=-5",
+    ] {
+        assert!(parse_url(bad).is_err(), "{bad}");
+    }
+}
