@@ -795,3 +795,94 @@ fn the_app_opens_keys_by_name_and_saves_through_the_api() {
     });
     assert!(h.query_by_label("greeting").is_some());
 }
+
+/// The profile form of a DreamFactory service: its URL and key, Test connection, and
+/// *Discover services* with an admin's token typed there (never saved), each found service
+/// added as a profile through the API and straight to its Redis.
+#[test]
+fn the_form_tests_the_api_and_discovers_its_services() {
+    use egui_kittest::kittest::Queryable as _;
+    let redis = RedisServer::start();
+    let store = Store::RedisBare { port: redis.port };
+    let services = serde_json::json!([
+        {"name": "cache", "label": "App cache", "type": "cache_redis",
+         "config": {"host": "127.0.0.1", "port": redis.port, "database_index": 0}}
+    ]);
+    let df = DreamFactory::start(
+        &store,
+        "cache",
+        KEY,
+        &Options {
+            admin: Some(("t0ken-typed".to_owned(), services)),
+            ..Options::default()
+        },
+    );
+    let cfg = common::config_dir();
+    let state = cache_console::state::AppState::new(
+        cache_console::config::profiles::ProfileStore::empty_in(cfg.path()),
+        None,
+    );
+    let mut h = common::ui::harness(state);
+    h.run_steps(2);
+    h.get_by_label("New profile").click();
+    h.run_steps(2);
+    common::ui::replace_text(&mut h, "Name", "df api");
+    h.get_by_label("DreamFactory cache API").click();
+    h.run_steps(2);
+    let url = format!("dreamfactory+http://127.0.0.1:{}/api/v2/cache", df.port);
+    common::ui::replace_text(&mut h, "Service URL", &url);
+    h.get_by_label("Ask when connecting").click();
+    h.run_steps(2);
+    // A password field shows dots: typed, not read back.
+    h.get_by_label("API key (this session)").focus();
+    h.run_steps(1);
+    h.get_by_label("API key (this session)").type_text(KEY);
+    h.run_steps(2);
+    h.get_by_label("Test connection").click();
+    common::ui::wait_tested(&mut h);
+    assert!(
+        h.query_by_label_contains("DreamFactory cache API at")
+            .is_some(),
+        "{:?}",
+        h.state().state.form.as_ref().map(|f| &f.test)
+    );
+    h.get_by_label("Admin session token").focus();
+    h.run_steps(1);
+    h.get_by_label("Admin session token")
+        .type_text("t0ken-typed");
+    h.run_steps(2);
+    h.get_by_label("Discover services").click();
+    common::ui::run_until(&mut h, "the services", |app| {
+        app.state
+            .form
+            .as_ref()
+            .is_some_and(|f| matches!(f.discovery, cache_console::state::Discovery::Found(_)))
+    });
+    h.get_by_label("Add API profile").click();
+    h.run_steps(2);
+    h.get_by_label("Add direct profile").click();
+    h.run_steps(2);
+    let profiles = &h.state().state.profiles;
+    let api = profiles.get("cache").expect("the API profile");
+    assert!(
+        api.connection
+            .display_url()
+            .starts_with("dreamfactory+http://")
+    );
+    assert_eq!(
+        profiles
+            .get("cache (direct)")
+            .expect("the direct profile")
+            .connection
+            .display_url(),
+        format!("redis://127.0.0.1:{}/0", redis.port)
+    );
+    h.get_by_label("Save").click();
+    h.run_steps(3);
+    common::ui::run_until(&mut h, "the profiles saved", |_| {
+        std::fs::read_to_string(cfg.path().join("profiles.ron"))
+            .is_ok_and(|s| s.contains("df api") && s.contains("(direct)"))
+    });
+    let saved = std::fs::read_to_string(cfg.path().join("profiles.ron")).expect("saved");
+    assert!(!saved.contains(KEY) && !saved.contains("t0ken"), "{saved}");
+}

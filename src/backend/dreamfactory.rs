@@ -495,6 +495,7 @@ pub struct FoundService {
 pub async fn discover(
     spec: &DreamFactorySpec,
     api_key: Option<&Secret>,
+    session_token: Option<&Secret>,
 ) -> BackendResult<Vec<FoundService>> {
     let base = base_url(spec)?;
     let (http, _socket) = client(spec, &base, Dialer::Direct).await?;
@@ -506,7 +507,14 @@ pub async fn discover(
     let timeout_ms = spec.command_timeout_ms;
     let response = http
         .get(url)
-        .headers(headers(api_key, session_token(spec)?.as_ref())?)
+        .headers(headers(
+            api_key,
+            match session_token {
+                Some(token) => Some(token.clone()),
+                None => self::session_token(spec)?,
+            }
+            .as_ref(),
+        )?)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await

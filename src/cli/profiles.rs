@@ -117,7 +117,7 @@ fn discover(
         (None, _) => spec.resolve_password(None).map_err(Failure::error)?,
     };
     let found = super::target::block_on_value(async {
-        Ok(crate::backend::dreamfactory::discover(df, key.as_ref()).await?)
+        Ok(crate::backend::dreamfactory::discover(df, key.as_ref(), None).await?)
     })?;
     if found.is_empty() {
         println!("no cache services");

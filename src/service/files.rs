@@ -142,6 +142,13 @@ async fn run(
             .await
             .map(|b| b.describe()),
         ),
+        AppCommand::Discover {
+            spec,
+            api_key,
+            session_token,
+        } => AppEvent::Discovered(
+            backend::dreamfactory::discover(&spec, api_key.as_ref(), session_token.as_ref()).await,
+        ),
         AppCommand::SaveProfiles(job) => {
             AppEvent::ProfilesSaved(blocking(move || save_profiles(&job, &written)).await)
         }

@@ -225,6 +225,15 @@ pub enum CommandKind {
 /// on; each is answered by one [`AppEvent`].
 #[derive(Debug)]
 pub enum AppCommand {
+    /// List a DreamFactory instance's cache services (the profile form's *Discover*).
+    Discover {
+        /// The instance (its service name is not used).
+        spec: crate::config::connection::DreamFactorySpec,
+        /// The API key, if one is given.
+        api_key: Option<Secret>,
+        /// An admin's session token typed for this (never kept).
+        session_token: Option<Secret>,
+    },
     /// Connect, describe the server, and disconnect again ("Test connection").
     Test {
         /// Where to connect.
@@ -571,6 +580,8 @@ pub enum EventKind {
 pub enum AppEvent {
     /// A connection test: a description of the server, or the error.
     Tested(Result<String, BackendError>),
+    /// A DreamFactory instance's cache services, or why they could not be listed.
+    Discovered(Result<Vec<crate::backend::dreamfactory::FoundService>, BackendError>),
     /// The profiles file was written, or why not.
     ProfilesSaved(Result<(), String>),
     /// The profiles a `.env` file configures, or why it could not be read.

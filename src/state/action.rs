@@ -28,6 +28,16 @@ pub enum Action {
     SaveFormAndConnect,
     /// Test the form's settings.
     TestForm,
+    /// List the cache services of the DreamFactory instance the form names.
+    DiscoverServices,
+    /// Save a profile for the discovered service at `index`: through the API, or `direct`ly
+    /// to its server.
+    AddDiscovered {
+        /// Its place in the list.
+        index: usize,
+        /// Straight to its Redis or memcached.
+        direct: bool,
+    },
     /// Close the form without saving.
     CloseForm,
     /// The CA file picked for the form.

@@ -263,6 +263,24 @@ pub struct ProfileForm {
     pub attempted: bool,
     /// Why the pasted URL could not fill the form (shown beside it until it is edited).
     pub url_error: Option<String>,
+    /// An admin session token typed for *Discover* (DreamFactory); never saved.
+    pub df_token: String,
+    /// What *Discover* found.
+    pub discovery: Discovery,
+}
+
+/// A DreamFactory instance's services, as *Discover* found them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Discovery {
+    /// Not asked.
+    #[default]
+    Idle,
+    /// Waiting for this request.
+    Running(ReqId),
+    /// The cache services.
+    Found(Vec<crate::backend::dreamfactory::FoundService>),
+    /// Why they could not be listed.
+    Failed(String),
 }
 
 impl Default for ProfileForm {
@@ -360,6 +378,8 @@ impl ProfileForm {
             touched: std::collections::HashSet::new(),
             attempted: false,
             url_error: None,
+            df_token: String::new(),
+            discovery: Discovery::Idle,
         };
         form.set_topology(spec);
         if let Some(ssh) = &profile.ssh {
@@ -689,6 +709,7 @@ impl ProfileForm {
     /// The URL cannot be parsed; the fields are left as they were.
     pub fn apply_url(&mut self) -> Result<(), String> {
         let (spec, password) = parse_url(&self.url).map_err(|e| e.to_string())?;
+        let shown = spec.display_url();
         let before = self.clone();
         let url = std::mem::take(&mut self.url);
         *self = Self::from_profile(&Profile::new(before.name.clone(), spec));
@@ -702,6 +723,8 @@ impl ProfileForm {
         if let Some(password) = password {
             self.password_mode = PasswordMode::Ask;
             password.expose().clone_into(&mut self.password);
+            // The secret moved to its masked field: the pasted URL no longer shows it.
+            self.url = shown;
         }
         Ok(())
     }
@@ -814,7 +837,7 @@ impl ProfileForm {
 
     /// The DreamFactory service the fields describe: the URL's, with the timeouts and the API
     /// key's source from their own fields.
-    fn dreamfactory_spec(&self) -> Result<ConnectionSpec, String> {
+    pub(super) fn dreamfactory_spec(&self) -> Result<ConnectionSpec, String> {
         let number = |text: &str, what: &str| -> Result<u64, String> {
             text.trim()
                 .parse::<u64>()

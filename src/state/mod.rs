@@ -41,7 +41,8 @@ pub use bulk::{BulkDelete, BulkPhase, CreateForm, PREVIEW_SAMPLE};
 pub use confirm::{Confirm, FlushConfirm};
 pub use dashboard::{Compare, DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE};
 pub use form::{
-    Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode, SshAuthMode, TestStatus,
+    Discovery, Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode, SshAuthMode,
+    TestStatus,
 };
 pub use order::{Base, FlatOrder, MAX_FACT_SORT, Sort, SortKey};
 pub use profile_list::{ListEntry, listing as profile_listing};
@@ -215,6 +216,7 @@ pub struct SshPrompt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum AppPending {
     Test,
+    Discover,
     SaveProfiles,
     ReadEnv,
     ReadAudit,
@@ -555,6 +557,8 @@ impl AppState {
             Action::SaveForm => self.save_form(false),
             Action::SaveFormAndConnect => self.save_form(true),
             Action::TestForm => self.test_form(),
+            Action::DiscoverServices => self.discover_services(),
+            Action::AddDiscovered { index, direct } => self.add_discovered(index, direct),
             Action::CloseForm => self.form = None,
             Action::SetCaFile(path) => {
                 if let Some(form) = &mut self.form {
@@ -653,6 +657,16 @@ impl AppState {
                     if let Err(BackendError::Ssh(e)) = result {
                         self.ssh_failed(&name, SshRetry::Test, e);
                     }
+                }
+            }
+            (AppPending::Discover, AppEvent::Discovered(result)) => {
+                if let Some(form) = &mut self.form
+                    && form.discovery == Discovery::Running(req)
+                {
+                    form.discovery = match result {
+                        Ok(found) => Discovery::Found(found),
+                        Err(e) => Discovery::Failed(e.to_string()),
+                    };
                 }
             }
             (AppPending::SaveProfiles, AppEvent::ProfilesSaved(Err(e))) => {
@@ -857,6 +871,86 @@ impl AppState {
     }
 
     /// Starts "Test connection" for the form's settings.
+    /// Lists the cache services of the DreamFactory instance the form names.
+    fn discover_services(&mut self) {
+        let Some(form) = &mut self.form else { return };
+        let Ok(crate::config::connection::ConnectionSpec::DreamFactory(spec)) =
+            form.dreamfactory_spec()
+        else {
+            form.discovery = Discovery::Failed("give the instance's URL first".to_owned());
+            return;
+        };
+        let typed = form.typed_password();
+        let api_key = match typed {
+            Some(key) => Some(key),
+            None => crate::config::connection::ConnectionSpec::DreamFactory(spec.clone())
+                .resolve_password(None)
+                .ok()
+                .flatten(),
+        };
+        let token = form.df_token.trim();
+        let session_token = (!token.is_empty()).then(|| Secret::new(token));
+        let req = self.send_app(
+            AppPending::Discover,
+            AppCommand::Discover {
+                spec,
+                api_key,
+                session_token,
+            },
+        );
+        if let Some(form) = &mut self.form {
+            form.discovery = Discovery::Running(req);
+        }
+    }
+
+    /// Saves a profile for a discovered service: through the API (its key as the form's),
+    /// or straight to its server.
+    fn add_discovered(&mut self, index: usize, direct: bool) {
+        let Some(form) = &self.form else { return };
+        let Discovery::Found(found) = &form.discovery else {
+            return;
+        };
+        let Some(service) = found.get(index) else {
+            return;
+        };
+        let (name, connection) = if direct {
+            let Some(direct) = service.direct.clone() else {
+                return;
+            };
+            (format!("{} (direct)", service.name), direct)
+        } else {
+            let mut api = service.api.clone();
+            // The key is the form's: read from its variable or store, or asked for.
+            api.api_key = match form.dreamfactory_spec() {
+                Ok(crate::config::connection::ConnectionSpec::DreamFactory(df)) => match df.api_key
+                {
+                    PasswordSource::Env(var) => PasswordSource::Env(var),
+                    PasswordSource::None => PasswordSource::None,
+                    _ => PasswordSource::Prompt,
+                },
+                _ => PasswordSource::Prompt,
+            };
+            // The admin's token was for the listing only.
+            api.session_token_env = None;
+            (
+                service.name.clone(),
+                crate::config::connection::ConnectionSpec::DreamFactory(api),
+            )
+        };
+        let group = crate::config::profiles::group_name(&form.group)
+            .ok()
+            .flatten();
+        let mut profile = Profile::new(name.clone(), connection);
+        profile.group = group;
+        match self.profiles.add(profile) {
+            Ok(()) => {
+                self.save_profiles();
+                self.notify(Level::Info, format!("profile `{name}` added"));
+            }
+            Err(e) => self.notify(Level::Error, e.to_string()),
+        }
+    }
+
     fn test_form(&mut self) {
         let Some(form) = &mut self.form else { return };
         form.attempted = true;

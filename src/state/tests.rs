@@ -390,6 +390,10 @@ fn the_form_refuses_bad_fields_with_a_reason() {
         &PasswordSource::Prompt
     );
     assert_eq!(profile.connection.display_url(), "redis://u@h:1/3");
+    assert!(
+        !form.url.contains("pw"),
+        "the pasted password is not left on screen"
+    );
     form.url = "ftp://nope".into();
     assert!(form.apply_url().is_err());
 }

@@ -477,6 +477,7 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                     );
                     if form.kind == FormKind::DreamFactory {
                         password_rows(ui, form, &problems, "API key");
+                        discover_rows(ui, form, &mut asked);
                     }
                     shared_rows(ui, form, &problems);
                     return;
@@ -675,6 +676,78 @@ fn tls_rows(ui: &mut egui::Ui, form: &mut ProfileForm) -> bool {
         ui.end_row();
     }
     browse
+}
+
+/// DreamFactory: *Discover services* with an admin's session token typed here (never saved),
+/// and what it found, each service with the profiles it can be reached by.
+fn discover_rows(ui: &mut egui::Ui, form: &mut ProfileForm, asked: &mut Option<Action>) {
+    let l = ui.label("Admin session token");
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut form.df_token)
+                .password(true)
+                .hint_text("to list the instance's services; never saved")
+                .desired_width(260.0),
+        )
+        .labelled_by(l.id);
+        if ui
+            .button("Discover services")
+            .on_hover_text("List the instance's cache services (/api/v2/system/service)")
+            .clicked()
+        {
+            *asked = Some(Action::DiscoverServices);
+        }
+    });
+    ui.end_row();
+    let found = match &form.discovery {
+        crate::state::Discovery::Idle => return,
+        crate::state::Discovery::Running(_) => {
+            ui.label("");
+            ui.spinner();
+            ui.end_row();
+            return;
+        }
+        crate::state::Discovery::Failed(e) => {
+            ui.label("");
+            ui.colored_label(theme::level_color(crate::state::Level::Error), e);
+            ui.end_row();
+            return;
+        }
+        crate::state::Discovery::Found(found) => found,
+    };
+    ui.label("Cache services");
+    ui.vertical(|ui| {
+        if found.is_empty() {
+            ui.label("none");
+        }
+        for (index, service) in found.iter().enumerate() {
+            ui.horizontal_wrapped(|ui| {
+                ui.monospace(&service.name);
+                ui.label(
+                    egui::RichText::new(format!("{} ({})", service.label, service.kind))
+                        .color(theme::MUTED),
+                );
+                if ui.small_button("Add API profile").clicked() {
+                    *asked = Some(Action::AddDiscovered {
+                        index,
+                        direct: false,
+                    });
+                }
+                if let Some(direct) = &service.direct
+                    && ui
+                        .small_button("Add direct profile")
+                        .on_hover_text(direct.display_url())
+                        .clicked()
+                {
+                    *asked = Some(Action::AddDiscovered {
+                        index,
+                        direct: true,
+                    });
+                }
+            });
+        }
+    });
+    ui.end_row();
 }
 
 /// Where the password comes from, and the password itself when it is typed here.
