@@ -554,17 +554,7 @@ async fn a_sessions_table_shows_when_each_session_ends() {
             "{fact:?} in {extra:?}"
         );
     }
-    match be
-        .key_details(id.as_bytes())
-        .await
-        .expect("details")
-        .meta
-        .ttl
-    {
-        // Two hours after its last use, as Laravel's garbage collection counts it.
-        Ttl::ExpiresInMs(ms) => assert!((7_190_000..=7_200_000).contains(&ms), "{ms}"),
-        other => panic!("the session's end is known: {other:?}"),
-    }
+    two_hours_left(be.as_ref(), &id).await;
     // A TTL of 10 minutes: Laravel's garbage collection takes it then, not before.
     be.write(&WriteOp::SetTtl {
         key: Bytes::from(id.clone().into_bytes()),
@@ -604,6 +594,21 @@ async fn a_laravel_session_in_memcached_is_its_attributes() {
         &format!("memcached://127.0.0.1:{}", memcached.port),
     )
     .await;
+}
+
+/// The session `id` ends two hours after its last use, as Laravel's garbage collection counts
+/// it (a lifetime of 120 minutes).
+async fn two_hours_left(be: &dyn CacheBackend, id: &str) {
+    match be
+        .key_details(id.as_bytes())
+        .await
+        .expect("details")
+        .meta
+        .ttl
+    {
+        Ttl::ExpiresInMs(ms) => assert!((7_190_000..=7_200_000).contains(&ms), "{ms}"),
+        other => panic!("the session's end is known: {other:?}"),
+    }
 }
 
 /// What Laravel writes under tags: entries under one tag, under two, forever and with a TTL,
@@ -855,16 +860,7 @@ async fn a_session_files_ttl_is_what_laravel_reads_it_by() {
         vec![id.clone().into_bytes()]
     );
     assert!(be.key_details("A".repeat(40).as_bytes()).await.is_err());
-    match be
-        .key_details(id.as_bytes())
-        .await
-        .expect("details")
-        .meta
-        .ttl
-    {
-        Ttl::ExpiresInMs(ms) => assert!((7_190_000..=7_200_000).contains(&ms), "{ms}"),
-        other => panic!("the session's end is known: {other:?}"),
-    }
+    two_hours_left(be.as_ref(), &id).await;
     let read = format!(
         "{handler} $s = new Illuminate\\Session\\Store('laravel_session', $handler, '{id}');
          $s->start(); echo json_encode($s->get('a'));"

@@ -851,10 +851,7 @@ fn ttl_secs(ttl: TtlChange) -> BackendResult<StoreTtl> {
 fn preview(value: &[u8], kind: Kind) -> String {
     let text = match kind {
         Kind::Json => String::from_utf8_lossy(value).into_owned(),
-        Kind::Text => match crate::core::decode::detect(value, None) {
-            Some(Ok(d)) => crate::core::decode::to_json(&d.node).to_string(),
-            _ => escape_bytes(&value[..value.len().min(200)]),
-        },
+        Kind::Text => return super::file::preview(value),
     };
     text.chars().take(60).collect()
 }

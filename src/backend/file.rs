@@ -59,7 +59,7 @@ fn entry_hash(key: &[u8]) -> BackendResult<&str> {
     }
 }
 
-fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BackendError + '_ {
+pub(super) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BackendError + '_ {
     move |e| BackendError::File(format!("{}: {e}", path.display()))
 }
 
@@ -207,18 +207,7 @@ impl FileBackend {
     /// # Errors
     /// The directory is missing or not a directory.
     pub async fn open(spec: &FileSpec) -> BackendResult<Self> {
-        let meta = tokio::fs::metadata(&spec.dir)
-            .await
-            .map_err(|e| BackendError::Connect {
-                target: spec.dir.display().to_string(),
-                reason: e.to_string(),
-            })?;
-        if !meta.is_dir() {
-            return Err(BackendError::Config(format!(
-                "{} is not a directory",
-                spec.dir.display()
-            )));
-        }
+        existing_dir(&spec.dir).await?;
         Ok(Self {
             dir: spec.dir.clone(),
             capabilities: Capabilities {
@@ -239,13 +228,7 @@ impl FileBackend {
         &self,
         work: impl FnOnce(&SafeDir) -> BackendResult<T> + Send + 'static,
     ) -> BackendResult<T> {
-        let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || {
-            let root = SafeDir::open(&dir).map_err(io_err(&dir))?;
-            work(&root)
-        })
-        .await
-        .map_err(|e| BackendError::File(e.to_string()))?
+        blocking_in(&self.dir, work).await
     }
 
     async fn read_entry(&self, key: &[u8]) -> BackendResult<Option<Entry>> {
@@ -306,11 +289,44 @@ impl FileBackend {
     }
 }
 
+/// Checks that `dir` is there and is a directory (a backend over it opens).
+pub(super) async fn existing_dir(dir: &Path) -> BackendResult<()> {
+    let meta = tokio::fs::metadata(dir)
+        .await
+        .map_err(|e| BackendError::Connect {
+            target: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    if meta.is_dir() {
+        Ok(())
+    } else {
+        Err(BackendError::Config(format!(
+            "{} is not a directory",
+            dir.display()
+        )))
+    }
+}
+
+/// Runs file work on the blocking pool with `dir` held open (as a [`SafeDir`]).
+pub(super) async fn blocking_in<T: Send + 'static>(
+    dir: &Path,
+    work: impl FnOnce(&SafeDir) -> BackendResult<T> + Send + 'static,
+) -> BackendResult<T> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let root = SafeDir::open(&dir).map_err(io_err(&dir))?;
+        work(&root)
+    })
+    .await
+    .map_err(|e| BackendError::File(e.to_string()))?
+}
+
 fn now_secs() -> u64 {
     crate::core::ttl::now_unix_ms() / 1000
 }
 
-fn preview(value: &[u8]) -> String {
+/// A row's preview of a value: decoded where a decoder claims it, else its first bytes.
+pub(super) fn preview(value: &[u8]) -> String {
     let text = match crate::core::decode::detect(value, None) {
         Some(Ok(d)) => crate::core::decode::to_json(&d.node).to_string(),
         _ => crate::core::escape::escape_bytes(&value[..value.len().min(200)]),

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use super::file::{io_err, preview};
 use super::{
     BackendError, BackendResult, CacheBackend, Capabilities, clamped_range, key_not_found,
     whole_string_page,
@@ -46,10 +47,6 @@ struct Session {
     modified: i64,
 }
 
-fn io_err(path: &std::path::Path) -> impl Fn(std::io::Error) -> BackendError + '_ {
-    move |e| BackendError::File(format!("{}: {e}", path.display()))
-}
-
 /// Whether `name` can be a session id: what Laravel makes (40 letters and digits) and, more
 /// loosely, any name of letters and digits; never a path, a dot file (`.gitignore`) or
 /// anything to escape.
@@ -78,18 +75,7 @@ impl SessionFiles {
     /// # Errors
     /// The directory is missing or not a directory.
     pub async fn open(spec: &FileSpec, lifetime_min: u32) -> BackendResult<Self> {
-        let meta = tokio::fs::metadata(&spec.dir)
-            .await
-            .map_err(|e| BackendError::Connect {
-                target: spec.dir.display().to_string(),
-                reason: e.to_string(),
-            })?;
-        if !meta.is_dir() {
-            return Err(BackendError::Config(format!(
-                "{} is not a directory",
-                spec.dir.display()
-            )));
-        }
+        super::file::existing_dir(&spec.dir).await?;
         Ok(Self {
             dir: spec.dir.clone(),
             lifetime: i64::from(lifetime_min) * 60,
@@ -105,13 +91,7 @@ impl SessionFiles {
         &self,
         work: impl FnOnce(&SafeDir) -> BackendResult<T> + Send + 'static,
     ) -> BackendResult<T> {
-        let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || {
-            let root = SafeDir::open(&dir).map_err(io_err(&dir))?;
-            work(&root)
-        })
-        .await
-        .map_err(|e| BackendError::File(e.to_string()))?
+        super::file::blocking_in(&self.dir, work).await
     }
 
     async fn read(&self, key: &[u8]) -> BackendResult<Option<Session>> {
@@ -213,14 +193,6 @@ fn read_at(root: &SafeDir, name: &str) -> BackendResult<Option<Session>> {
         .read(name, MAX_SESSION_BYTES)
         .map_err(io_err(&path))?
         .map(|value| Session { value, modified }))
-}
-
-fn preview(value: &[u8]) -> String {
-    let text = match crate::core::decode::detect(value, None) {
-        Some(Ok(d)) => crate::core::decode::to_json(&d.node).to_string(),
-        _ => crate::core::escape::escape_bytes(&value[..value.len().min(200)]),
-    };
-    text.chars().take(60).collect()
 }
 
 #[async_trait]
