@@ -886,3 +886,94 @@ fn the_form_tests_the_api_and_discovers_its_services() {
     let saved = std::fs::read_to_string(cfg.path().join("profiles.ron")).expect("saved");
     assert!(!saved.contains(KEY) && !saved.contains("t0ken"), "{saved}");
 }
+
+/// Serves TLS on a free port with `pki`'s server certificate, carrying each connection to
+/// `backend_port` in plain TCP (a TLS-terminating front, as DreamFactory usually sits behind);
+/// its port.
+async fn tls_front(pki: &common::tls::Pki, backend_port: u16) -> u16 {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(pki.path("server.pem"))
+        .expect("cert file")
+        .collect::<Result<_, _>>()
+        .expect("certs");
+    let key = PrivateKeyDer::from_pem_file(pki.path("server.key")).expect("key");
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return; // a client that refused our certificate
+                };
+                let Ok(mut plain) =
+                    tokio::net::TcpStream::connect(("127.0.0.1", backend_port)).await
+                else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    port
+}
+
+/// HTTPS: the certificate is checked (the system's roots, or the profile's CA file), and a
+/// certificate that is not trusted or not for the host is refused, said as such.
+#[test]
+fn https_checks_the_certificate() {
+    let redis = RedisServer::start();
+    let store = Store::RedisBare { port: redis.port };
+    let df = DreamFactory::start(&store, "cache", KEY, &Options::default());
+    let pki = common::tls::Pki::for_names(&["localhost"]);
+    assert_eq!(laravel(&store, "$cache->put('over-tls', 'yes', 600);"), "");
+    rt().block_on(async {
+        let port = tls_front(&pki, df.port).await;
+        let ca = pki.path("ca.pem");
+        let trusted = format!(
+            "dreamfactory+https://:{KEY}@localhost:{port}/api/v2/cache?ca_file={}",
+            ca.display()
+        );
+        let be = open(&trusted).await.expect("trusted through the CA file");
+        assert_eq!(&value(be.as_ref(), "over-tls").await[..], b"yes");
+
+        let untrusted = format!("dreamfactory+https://:{KEY}@localhost:{port}/api/v2/cache");
+        let text = open(&untrusted)
+            .await
+            .err()
+            .expect("not trusted")
+            .to_string();
+        assert!(
+            text.contains("TLS certificate")
+                && text.contains("ca_file")
+                && text.contains("UnknownIssuer"),
+            "{text}"
+        );
+
+        let wrong_name = format!(
+            "dreamfactory+https://:{KEY}@127.0.0.1:{port}/api/v2/cache?ca_file={}",
+            ca.display()
+        );
+        let text = open(&wrong_name)
+            .await
+            .err()
+            .expect("not for this host")
+            .to_string();
+        assert!(
+            text.contains("TLS certificate") && text.contains("not valid for name"),
+            "{text}"
+        );
+    });
+}

@@ -627,18 +627,30 @@ fn found_service(spec: &DreamFactorySpec, record: &serde_json::Value) -> Option<
     })
 }
 
-/// A network failure or timeout, naming where.
+/// A network failure or timeout, naming where: the root cause, not the client's wrapping of
+/// it (which repeats the URL); a refused certificate says what to do about it.
 fn network_error(e: &reqwest::Error, target: &str, timeout_ms: u64) -> BackendError {
     if e.is_timeout() {
-        BackendError::Timeout {
+        return BackendError::Timeout {
             target: target.to_owned(),
             timeout_ms,
-        }
-    } else {
-        BackendError::Connect {
-            target: target.to_owned(),
-            reason: error_chain(e),
-        }
+        };
+    }
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let reason = cause.to_string();
+    if reason.contains("certificate") {
+        return BackendError::Config(format!(
+            "cannot connect to {target}: its TLS certificate is refused ({reason}). Give the \
+             CA that signed it (ca_file=/path/ca.pem in the URL, the profile's CA file) and \
+             connect by a host name the certificate names"
+        ));
+    }
+    BackendError::Connect {
+        target: target.to_owned(),
+        reason,
     }
 }
 
