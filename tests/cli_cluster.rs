@@ -102,3 +102,31 @@ fn every_command_works_on_a_cluster_url() {
     ok(&run(cfg.path(), &["flush", &url, "--yes"]));
     assert!(cluster.keys_on_primaries().is_empty());
 }
+
+/// `exec` on a cluster: a command with a key goes to the node that owns its slot, whichever
+/// node the URL names; one without a key is refused, saying why.
+#[test]
+fn exec_routes_a_keyed_command_to_its_slots_owner() {
+    let cluster = RedisCluster::start();
+    let cfg = config_dir();
+    let url = cluster.url();
+    for i in 0..20 {
+        let key = format!("exec:{i}");
+        assert_eq!(
+            ok(&run(
+                cfg.path(),
+                &["exec", &url, "--", "SET", &key, &i.to_string()]
+            )),
+            "OK\n"
+        );
+        assert_eq!(
+            ok(&run(cfg.path(), &["exec", &url, "--", "GET", &key])),
+            format!("\"{i}\"\n")
+        );
+    }
+    let listed = ok(&run(cfg.path(), &["keys", &url, "exec:*", "--count"]));
+    assert_eq!(listed.trim(), "20", "each on its own slot's node");
+    let keyless = run(cfg.path(), &["exec", &url, "--", "DBSIZE"]);
+    assert!(!keyless.status.success());
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("no key to choose a node by"));
+}

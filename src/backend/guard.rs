@@ -277,6 +277,38 @@ impl CacheBackend for Guarded {
         self.inner.dump(keys).await
     }
 
+    async fn command_facts(
+        &self,
+        args: &[Bytes],
+    ) -> BackendResult<crate::core::model::CommandFacts> {
+        self.inner.command_facts(args).await
+    }
+
+    /// A command the server says may write is refused on a read-only profile before it is
+    /// sent, and recorded (its secrets redacted) like every other change. One the server
+    /// does not know is treated as a write.
+    async fn execute(&self, args: &[Bytes]) -> BackendResult<crate::core::model::RawReply> {
+        let facts = self.inner.command_facts(args).await?;
+        let changes = !facts.known
+            || facts.write
+            || (facts.admin && crate::core::redact::changes_server(args));
+        if !changes {
+            return self.inner.execute(args).await;
+        }
+        let mut entry = self.entry("exec", &[]);
+        let line = crate::core::redact::redacted_args(args).join(" ");
+        entry.detail = Some(line.chars().take(300).collect());
+        self.refuse_if_read_only_recorded(entry.clone()).await?;
+        self.refuse_if_unauditable().await?;
+        let result = self.inner.execute(args).await;
+        entry.outcome = outcome_text(&result, |reply| match reply {
+            crate::core::model::RawReply::Error(e) => format!("error: {e}"),
+            _ => "ok".to_owned(),
+        });
+        self.append(entry).await;
+        result
+    }
+
     async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {
         self.inner.server_info().await
     }

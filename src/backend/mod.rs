@@ -82,6 +82,8 @@ pub struct Capabilities {
     pub find_in_values: bool,
     /// The backend is a cluster whose nodes can be listed ([`CacheBackend::nodes`]).
     pub nodes: bool,
+    /// Commands can be sent as typed ([`CacheBackend::execute`], [`CacheBackend::command_facts`]).
+    pub commands: bool,
     /// The server reports statistics ([`CacheBackend::server_info`], [`CacheBackend::stats`]):
     /// the server panel and the live metrics have something to show.
     pub server_stats: bool,
@@ -135,6 +137,7 @@ impl Capabilities {
             hashed_names: false,
             find_in_values: false,
             nodes: false,
+            commands: false,
             server_stats: true,
             structured_values: false,
         }
@@ -351,6 +354,20 @@ pub trait CacheBackend: Send + Sync {
 
     /// Makes one change. Read-only connections refuse every call.
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome>;
+
+    /// What the server says a command is (`name`, and its subcommand where it has one).
+    async fn command_facts(
+        &self,
+        _args: &[Bytes],
+    ) -> BackendResult<crate::core::model::CommandFacts> {
+        Err(unsupported(self.capabilities(), "a command line"))
+    }
+
+    /// Sends one command as typed (its name first) and returns the reply; an error reply is
+    /// a reply, not an error. The guard refuses a write on a read-only profile and records it.
+    async fn execute(&self, _args: &[Bytes]) -> BackendResult<crate::core::model::RawReply> {
+        Err(unsupported(self.capabilities(), "a command line"))
+    }
 
     /// Saves keys so that a delete can be undone with [`WriteOp::Restore`]; `None` for keys
     /// that do not exist.

@@ -158,6 +158,18 @@ impl CacheBackend for Prefixed {
         self.inner.nodes().await
     }
 
+    // Commands typed by a person name the server's own keys: sent as they are.
+    async fn command_facts(
+        &self,
+        args: &[Bytes],
+    ) -> BackendResult<crate::core::model::CommandFacts> {
+        self.inner.command_facts(args).await
+    }
+
+    async fn execute(&self, args: &[Bytes]) -> BackendResult<crate::core::model::RawReply> {
+        self.inner.execute(args).await
+    }
+
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
         let mut op = op.clone();
         for key in op.keys_mut() {

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 an error (one line on stderr), 2 a usage error.
 
 mod audit;
+mod exec;
 mod profiles;
 mod read;
 mod report;
@@ -55,6 +56,11 @@ pub enum Command {
     /// Empty the current database (a cluster: every primary, or one with `--node`). Refuses
     /// without `--yes`.
     Flush(FlushArgs),
+    /// Run one command as typed (`exec URL -- SET k v`) and print its reply as redis-cli does:
+    /// refused on a read-only profile when the server says it may write, audited when it does
+    /// (secrets redacted); a `@dangerous` command on a production profile asks (or `--yes`).
+    /// Exit 1 on an error reply.
+    Exec(ExecArgs),
     /// Laravel's cache tags: the tags an entry belongs to (`URL KEY`), or with `--flush TAG`
     /// delete what `Cache::tags([TAG])->flush()` deletes (asking first, or `--yes`).
     Tags(TagsArgs),
@@ -177,6 +183,24 @@ pub struct DelArgs {
     /// File caches: the keys are entry hashes as `keys` lists them, not names to hash.
     #[arg(long)]
     pub hashed: bool,
+}
+
+/// Arguments of `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The URL (none with `--profile`).
+    #[arg(value_name = "URL", num_args = 0..=1)]
+    pub target: Vec<String>,
+    /// The command and its arguments, after `--`, each as one argument.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+    /// Run a `@dangerous` command on a production profile without asking (needed when there
+    /// is no terminal to ask on).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Arguments of `tags`.
@@ -518,6 +542,7 @@ fn execute(command: Command, ssh: &SshArgs) -> Result<(), Failure> {
         Command::Del(args) => write::del(&args, ssh),
         Command::Flush(args) => write::flush(&args, ssh),
         Command::Tags(args) => tags::run(&args, ssh),
+        Command::Exec(args) => exec::run(&args, ssh),
         Command::Stats(args) => report::stats(&args, ssh),
         Command::Analyze(args) => report::analyze(&args, ssh),
     }

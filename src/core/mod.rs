@@ -10,5 +10,6 @@ pub mod glob;
 pub mod keyindex;
 pub mod metrics;
 pub mod model;
+pub mod redact;
 pub mod safefs;
 pub mod ttl;

@@ -713,3 +713,57 @@ impl ClientInfo {
             .map_or("", |(_, v)| v.as_str())
     }
 }
+
+/// A server's reply to a command a person typed (`exec`, the console), as the protocol gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawReply {
+    /// No value (`(nil)`).
+    Nil,
+    /// An integer.
+    Int(i64),
+    /// A double (RESP3).
+    Double(f64),
+    /// A boolean (RESP3).
+    Bool(bool),
+    /// A bulk string: bytes.
+    Bulk(Bytes),
+    /// A status (`OK`, `PONG`).
+    Status(String),
+    /// An error reply (`ERR …`, `WRONGTYPE …`): an answer, not a failure to reach the server.
+    Error(String),
+    /// An array (or a RESP3 push).
+    Array(Vec<RawReply>),
+    /// A map (RESP3).
+    Map(Vec<(RawReply, RawReply)>),
+    /// A set (RESP3).
+    Set(Vec<RawReply>),
+    /// A big number or verbatim text (RESP3), as text.
+    Text(String),
+}
+
+impl RawReply {
+    /// Whether this is an error reply.
+    #[must_use]
+    pub fn is_error(&self) -> bool {
+        matches!(self, Self::Error(_))
+    }
+}
+
+/// What a command is, as the server describes it (`COMMAND INFO`): what the guard and the
+/// console go by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandFacts {
+    /// The server knows the command.
+    pub known: bool,
+    /// It may change data (the `write` flag, the `@write` ACL category).
+    pub write: bool,
+    /// It is in the `@dangerous` ACL category (or flagged `admin` on a server before ACLs).
+    pub dangerous: bool,
+    /// It administers the server (the `admin` flag: `CONFIG SET`, `ACL SETUSER`, but also
+    /// `CONFIG GET`); see [`crate::core::redact::changes_server`].
+    pub admin: bool,
+    /// It may block (`@blocking`) or streams without end (`MONITOR`, `SUBSCRIBE`).
+    pub blocking: bool,
+    /// Where its first key is (1: the first argument); 0 when it has none.
+    pub first_key: i64,
+}

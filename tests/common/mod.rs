@@ -330,11 +330,24 @@ impl RedisServer {
         redis::Client::open(url).expect("client")
     }
 
-    /// A blocking connection to db 0.
+    /// A blocking connection to db 0, answering a PING. A failover (Sentinel's `CLIENT KILL`
+    /// on a node whose role changed) can reset a connection as it opens: tried again for up
+    /// to two seconds before the test fails.
     pub fn conn(&self) -> redis::Connection {
-        self.client()
-            .get_connection()
-            .expect("connect to test server")
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let attempt = self.client().get_connection().and_then(|mut c| {
+                redis::cmd("PING").query::<String>(&mut c)?;
+                Ok(c)
+            });
+            match attempt {
+                Ok(conn) => return conn,
+                Err(e) if Instant::now() < deadline && e.is_io_error() => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("connect to test server: {e}"),
+            }
+        }
     }
 
     /// Stops the server now (to test a server that dies).

@@ -15,6 +15,7 @@ use redis::{RedisConnectionInfo, Value};
 
 pub mod cluster;
 mod cluster_scan;
+mod exec;
 mod find;
 pub(crate) mod link;
 mod nodes;
@@ -496,6 +497,7 @@ fn redis_capabilities() -> Capabilities {
         hashed_names: false,
         find_in_values: true,
         nodes: false,
+        commands: true,
         server_stats: true,
         structured_values: false,
     }
@@ -756,6 +758,17 @@ impl CacheBackend for RedisBackend {
             .await?;
         Ok(Bytes::from(value))
     }
+    async fn command_facts(
+        &self,
+        args: &[Bytes],
+    ) -> BackendResult<crate::core::model::CommandFacts> {
+        self.command_facts_of(args).await
+    }
+
+    async fn execute(&self, args: &[Bytes]) -> BackendResult<crate::core::model::RawReply> {
+        self.execute_args(args).await
+    }
+
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
         self.apply(op).await
     }

@@ -1,0 +1,229 @@
+//! Commands as typed (`cache-console exec`, the console): what the server says a command is
+//! (`COMMAND INFO`), and the command sent with its reply kept as the protocol gave it.
+//!
+//! A few commands are refused here because they would change or take over the one shared
+//! connection every other request of the console rides on (`SELECT`, `MULTI`, `SUBSCRIBE`,
+//! `MONITOR`, …): they say what to use instead.
+
+use bytes::Bytes;
+use redis::Value;
+
+use super::{Nodes, RedisBackend};
+use crate::backend::{BackendError, BackendResult};
+use crate::core::model::{CommandFacts, RawReply};
+
+/// Commands that change the connection itself (shared by every request) or stream without
+/// end; what to do instead.
+fn refusal(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "SELECT" | "SWAPDB" => "choose the database in the profile or its URL (/db)",
+        "MULTI" | "EXEC" | "DISCARD" | "WATCH" | "UNWATCH" => {
+            "transactions need a connection of their own; send the commands one by one"
+        }
+        "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "MONITOR" | "SYNC" | "PSYNC" => {
+            "it streams without end; this version has no Pub/Sub or MONITOR viewer yet"
+        }
+        "QUIT" | "RESET" | "HELLO" | "AUTH" | "CLIENT" => {
+            "it changes the connection every request shares; change the profile instead"
+        }
+        _ => return None,
+    })
+}
+
+/// A reply value as the console shows it.
+fn raw(value: Value) -> RawReply {
+    match value {
+        Value::Nil => RawReply::Nil,
+        Value::Int(i) => RawReply::Int(i),
+        Value::BulkString(bytes) => RawReply::Bulk(Bytes::from(bytes)),
+        Value::Array(items) | Value::Push { data: items, .. } => {
+            RawReply::Array(items.into_iter().map(raw).collect())
+        }
+        Value::SimpleString(text) => RawReply::Status(text),
+        Value::Okay => RawReply::Status("OK".to_owned()),
+        Value::Map(pairs) => {
+            RawReply::Map(pairs.into_iter().map(|(k, v)| (raw(k), raw(v))).collect())
+        }
+        Value::Attribute { data, .. } => raw(*data),
+        Value::Set(items) => RawReply::Set(items.into_iter().map(raw).collect()),
+        Value::Double(d) => RawReply::Double(d),
+        Value::Boolean(b) => RawReply::Bool(b),
+        Value::VerbatimString { text, .. } => RawReply::Text(text),
+        Value::ServerError(e) => RawReply::Error(match e.details() {
+            Some(detail) => format!("{} {detail}", e.code()),
+            None => e.code().to_owned(),
+        }),
+        other => RawReply::Text(format!("{other:?}")),
+    }
+}
+
+/// The text of a flag or category in `COMMAND INFO`'s answer.
+fn words(value: Option<&Value>) -> Vec<String> {
+    let items = match value {
+        Some(Value::Array(items) | Value::Set(items)) => items.as_slice(),
+        _ => return Vec::new(),
+    };
+    items
+        .iter()
+        .filter_map(|v| match v {
+            Value::SimpleString(s) => Some(s.to_ascii_lowercase()),
+            Value::BulkString(b) => Some(String::from_utf8_lossy(b).to_ascii_lowercase()),
+            Value::Okay => Some("ok".to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The facts of one `COMMAND INFO` entry; `None` for an unknown command (`nil`).
+fn facts_of(entry: &Value) -> Option<CommandFacts> {
+    let Value::Array(fields) = entry else {
+        return None;
+    };
+    let flags = words(fields.get(2));
+    let categories = words(fields.get(6));
+    let has = |list: &[String], w: &str| list.iter().any(|x| x == w);
+    let first_key = match fields.get(3) {
+        Some(Value::Int(i)) => *i,
+        _ => 0,
+    };
+    Some(CommandFacts {
+        known: true,
+        write: has(&flags, "write") || has(&categories, "@write"),
+        dangerous: has(&categories, "@dangerous")
+            || (categories.is_empty() && has(&flags, "admin")),
+        blocking: has(&flags, "blocking") || has(&categories, "@blocking"),
+        admin: has(&flags, "admin") || has(&categories, "@admin"),
+        first_key,
+    })
+}
+
+impl RedisBackend {
+    /// `COMMAND INFO` of the subcommand (`config|set`) where the server knows one, else of the
+    /// command.
+    pub(super) async fn command_facts_of(&self, args: &[Bytes]) -> BackendResult<CommandFacts> {
+        let Some(name) = args.first() else {
+            return Ok(CommandFacts::default());
+        };
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        let mut asked = Vec::new();
+        if let Some(sub) = args.get(1) {
+            asked.push(format!(
+                "{name}|{}",
+                String::from_utf8_lossy(sub).to_ascii_lowercase()
+            ));
+        }
+        asked.push(name);
+        for candidate in asked {
+            let info: Value = self
+                .query_any(
+                    redis::cmd("COMMAND").arg("INFO").arg(&candidate),
+                    "COMMAND INFO",
+                )
+                .await?;
+            if let Value::Array(entries) = info
+                && let Some(facts) = entries.first().and_then(facts_of)
+            {
+                return Ok(facts);
+            }
+        }
+        Ok(CommandFacts::default())
+    }
+
+    /// Sends `args` as one command; an error reply comes back as [`RawReply::Error`].
+    pub(super) async fn execute_args(&self, args: &[Bytes]) -> BackendResult<RawReply> {
+        let Some(first) = args.first() else {
+            return Err(BackendError::Invalid("give a command".to_owned()));
+        };
+        let name = String::from_utf8_lossy(first).to_ascii_uppercase();
+        if let Some(why) = refusal(&name) {
+            return Err(BackendError::Unsupported(format!(
+                "`{name}` is not run here: {why}"
+            )));
+        }
+        let mut cmd = redis::cmd(&name);
+        for arg in &args[1..] {
+            cmd.arg(arg.as_ref());
+        }
+        if let Nodes::Cluster(cluster, _) = &self.nodes {
+            let facts = self.command_facts_of(args).await?;
+            if facts.first_key != 1 {
+                return Err(BackendError::Unsupported(format!(
+                    "on a cluster, `{name}` has no key to choose a node by: only commands whose \
+                     first argument is a key run here yet"
+                )));
+            }
+            return Ok(match cluster.routed(&cmd, &name).await {
+                Ok(value) => raw(value),
+                Err(BackendError::Server { reason, .. }) => RawReply::Error(reason),
+                Err(e) => return Err(e),
+            });
+        }
+        let mut conn = self.conn().await?;
+        match cmd.query_async::<Value>(&mut conn).await {
+            Ok(value) => Ok(raw(value)),
+            Err(e) if e.code().is_some() && !e.is_io_error() && !e.is_timeout() => {
+                Ok(RawReply::Error(match e.detail() {
+                    Some(detail) => format!("{} {detail}", e.code().unwrap_or("ERR")),
+                    None => e.code().unwrap_or("ERR").to_owned(),
+                }))
+            }
+            Err(e) => Err(self.map(&e, &name)),
+        }
+    }
+
+    /// A command for any node (a cluster: the first primary's answer).
+    async fn query_any(&self, cmd: &redis::Cmd, name: &str) -> BackendResult<Value> {
+        match &self.nodes {
+            Nodes::Cluster(cluster, _) => {
+                let first = cluster
+                    .topology()
+                    .primaries()
+                    .next()
+                    .map(|n| n.address.clone())
+                    .ok_or_else(|| BackendError::Internal("the cluster has no primary".into()))?;
+                cluster.on_node(&first, cmd, name).await
+            }
+            _ => self.query(cmd, name).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_info_entries_read_as_facts() {
+        let entry = Value::Array(vec![
+            Value::BulkString(b"set".to_vec()),
+            Value::Int(-3),
+            Value::Array(vec![
+                Value::SimpleString("write".into()),
+                Value::SimpleString("denyoom".into()),
+            ]),
+            Value::Int(1),
+            Value::Int(1),
+            Value::Int(1),
+            Value::Array(vec![
+                Value::SimpleString("@write".into()),
+                Value::SimpleString("@string".into()),
+            ]),
+        ]);
+        let facts = facts_of(&entry).expect("known");
+        assert!(facts.write && !facts.dangerous && !facts.blocking);
+        assert_eq!(facts.first_key, 1);
+        assert!(facts_of(&Value::Nil).is_none());
+        // A server before ACLs: `admin` marks the dangerous ones.
+        let old = Value::Array(vec![
+            Value::BulkString(b"flushall".to_vec()),
+            Value::Int(-1),
+            Value::Array(vec![
+                Value::SimpleString("write".into()),
+                Value::SimpleString("admin".into()),
+            ]),
+            Value::Int(0),
+        ]);
+        assert!(facts_of(&old).is_some_and(|f| f.dangerous && f.write));
+        assert!(refusal("MONITOR").is_some() && refusal("GET").is_none());
+    }
+}
