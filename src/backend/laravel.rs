@@ -106,14 +106,17 @@ pub async fn tag_members(
     let Some(id) = read_tag_id(be, &tag_key).await? else {
         return Ok(Vec::new());
     };
+    // The entries first (what a person checks), then the two sets and the tag's id.
     let mut keys = Vec::new();
+    let mut sets = Vec::new();
     for reference in REFERENCES {
         let set = reference_key(root, &id, reference);
         for member in set_members(be, &set).await? {
             keys.push(entry_for_member(root, &member));
         }
-        keys.push(Bytes::from(set));
+        sets.push(Bytes::from(set));
     }
+    keys.extend(sets);
     keys.push(Bytes::from(tag_key));
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(k.clone()));

@@ -82,7 +82,8 @@ fn confirm_dangerous(target: &Target, command: &[Bytes], yes: bool) -> Result<()
 }
 
 /// A reply as `redis-cli` prints it: `(integer) 1`, `"text"`, `(nil)`, numbered elements
-/// indented under their parent.
+/// indented under their parent; bytes in a string escaped as everywhere in this console
+/// (`\xNN`, so a key copied from here reads back as the same bytes).
 fn render(reply: &RawReply, indent: usize, out: &mut String) {
     match reply {
         RawReply::Nil => out.push_str("(nil)\n"),
@@ -160,7 +161,7 @@ mod tests {
         assert_eq!(shown(&RawReply::Status("OK".into())), "OK\n");
         assert_eq!(
             shown(&RawReply::Bulk(Bytes::from_static(b"a\"b\n\xff"))),
-            "\"a\\\"b\\n\\xff\"\n"
+            "\"a\\\"b\\x0a\\xff\"\n"
         );
         assert_eq!(
             shown(&RawReply::Error("WRONGTYPE bad".into())),
