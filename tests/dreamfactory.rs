@@ -977,3 +977,54 @@ fn https_checks_the_certificate() {
         );
     });
 }
+
+/// A web server at the address that is not DreamFactory (a wrong URL, a proxy's error page):
+/// said as such when connecting, never taken for a cache; a proxy's 502 says where to look.
+#[test]
+fn an_address_that_is_not_dreamfactory_is_said_to_be_so() {
+    use std::io::{Read as _, Write as _};
+    // Answers every request with `status` and an HTML page, as a web server or proxy does.
+    let serve = |status: &'static str| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let body = "<html><body><h1>Welcome to nginx!</h1></body></html>";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        port
+    };
+    rt().block_on(async {
+        for status in ["200 OK", "404 Not Found"] {
+            let port = serve(status);
+            let err = open(&format!(
+                "dreamfactory+http://:{KEY}@127.0.0.1:{port}/api/v2/cache"
+            ))
+            .await
+            .err()
+            .expect("not DreamFactory");
+            let text = err.to_string();
+            assert!(
+                text.contains("did not answer as DreamFactory does") && text.contains("web page"),
+                "{status}: {text}"
+            );
+        }
+        let port = serve("502 Bad Gateway");
+        let text = open(&format!(
+            "dreamfactory+http://:{KEY}@127.0.0.1:{port}/api/v2/cache"
+        ))
+        .await
+        .err()
+        .expect("a gateway error")
+        .to_string();
+        assert!(text.contains("502") && text.contains("PHP-FPM"), "{text}");
+    });
+}

@@ -107,6 +107,21 @@ impl DreamFactoryBackend {
     /// means there is no such service; 401 and 403 a key that is not taken.
     async fn probe(&self) -> BackendResult<()> {
         let reply = self.send(Method::GET, None, &[], None).await?;
+        // A gateway's error page: the address is right, DreamFactory behind it is not answering.
+        if matches!(reply.status.as_u16(), 502 | 504) {
+            return Err(self.status_error(&Method::GET, None, &reply));
+        }
+        // DreamFactory answers JSON (its error body included) to a client that accepts it; a
+        // web page is something else at that address.
+        if !reply.json {
+            return Err(BackendError::Config(format!(
+                "{} did not answer as DreamFactory does (HTTP {}, {}). Check the URL: it is \
+                 the instance's address, then /api/v2/ and the cache service's name",
+                self.endpoint,
+                reply.status.as_u16(),
+                server_message(&reply.body)
+            )));
+        }
         match reply.status.as_u16() {
             200..=299 | 400 | 405 => Ok(()),
             404 => Err(BackendError::Config(format!(
@@ -231,6 +246,19 @@ impl DreamFactoryBackend {
             400 => BackendError::Invalid(format!(
                 "the API refused the request (400): {said}. Check the key and the value"
             )),
+            502 | 504 => BackendError::Server {
+                command: method.to_string(),
+                reason: format!(
+                    "HTTP {code}, the web server in front of DreamFactory got no answer from \
+                     it: check that DreamFactory (PHP-FPM) is running ({said})"
+                ),
+            },
+            500..=599 => BackendError::Server {
+                command: method.to_string(),
+                reason: format!(
+                    "HTTP {code}, DreamFactory failed: its log (storage/logs) says why ({said})"
+                ),
+            },
             _ => BackendError::Server {
                 command: method.to_string(),
                 reason: format!("HTTP {code}: {said}"),
@@ -773,6 +801,9 @@ fn server_message(body: &[u8]) -> String {
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned)
         });
+    if from_json.is_none() && body.trim_ascii_start().starts_with(b"<") {
+        return "a web page, not DreamFactory's answer".to_owned();
+    }
     let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
     let line: String = text
         .chars()
@@ -1064,6 +1095,10 @@ mod tests {
         assert_eq!(
             server_message("é".repeat(500).as_bytes()).chars().count(),
             300
+        );
+        assert_eq!(
+            server_message(b"  <html><body>404 Not Found</body></html>"),
+            "a web page, not DreamFactory's answer"
         );
     }
 
