@@ -81,6 +81,19 @@ impl DreamFactoryBackend {
         api_key: Option<&Secret>,
         dialer: Dialer,
     ) -> BackendResult<Self> {
+        let token = session_token(spec)?;
+        let backend = Self::unprobed(spec, api_key, token.as_ref(), dialer).await?;
+        backend.probe().await?;
+        Ok(backend)
+    }
+
+    /// The service's client and headers, nothing sent yet.
+    async fn unprobed(
+        spec: &DreamFactorySpec,
+        api_key: Option<&Secret>,
+        session_token: Option<&Secret>,
+        dialer: Dialer,
+    ) -> BackendResult<Self> {
         let base = base_url(spec)?;
         let mut service_url = base.clone();
         service_url
@@ -88,19 +101,17 @@ impl DreamFactoryBackend {
             .map_err(|()| BackendError::Config(format!("`{}` cannot hold a path", spec.base_url)))?
             .push(&spec.service);
         let (http, tunnel_socket) = client(spec, &base, dialer).await?;
-        let backend = Self {
+        Ok(Self {
             http,
             service_url,
             endpoint: spec.endpoint(),
-            headers: headers(api_key, session_token(spec)?.as_ref())?,
+            headers: headers(api_key, session_token)?,
             capabilities: capabilities(),
             command_timeout_ms: spec.command_timeout_ms,
             kinds: Mutex::new(HashMap::new()),
             body_form: AtomicBool::new(false),
             _tunnel_socket: tunnel_socket,
-        };
-        backend.probe().await?;
-        Ok(backend)
+        })
     }
 
     /// Asks the service's root: df-cache answers 400 (no key given), others 200 or 405. A 404
@@ -474,7 +485,11 @@ async fn client(
     // Our TLS settings (ring, as everywhere here) even for plain HTTP: without them the client
     // would look for a process-wide crypto provider, and there is none.
     let ca = match &spec.ca_file {
-        Some(path) if base.scheme() == "https" => Some(read_ca(path).await?),
+        Some(path) if base.scheme() == "https" => Some(
+            super::redis::link::read_ca_file(path)
+                .await
+                .map_err(|e| BackendError::Config(format!("CA file {}: {e}", path.display())))?,
+        ),
         _ => None,
     };
     let tls = super::redis::link::tls_config(ca.as_deref()).map_err(BackendError::Config)?;
@@ -525,51 +540,37 @@ pub async fn discover(
     api_key: Option<&Secret>,
     session_token: Option<&Secret>,
 ) -> BackendResult<Vec<FoundService>> {
-    let base = base_url(spec)?;
-    let (http, _socket) = client(spec, &base, Dialer::Direct).await?;
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .map_err(|()| BackendError::Internal("the base URL has no path".to_owned()))?
-        .extend(["system", "service"]);
-    let target = url.to_string();
-    let timeout_ms = spec.command_timeout_ms;
-    let response = http
-        .get(url)
-        .headers(headers(
-            api_key,
-            match session_token {
-                Some(token) => Some(token.clone()),
-                None => self::session_token(spec)?,
-            }
-            .as_ref(),
-        )?)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| network_error(&e, &target, timeout_ms))?;
-    let status = response.status();
-    let body = read_bounded(response)
-        .await
-        .map_err(|e| e.unwrap_or_else(|e| network_error(&e, &target, timeout_ms)))?;
-    match status.as_u16() {
+    let token = match session_token {
+        Some(token) => Some(token.clone()),
+        None => self::session_token(spec)?,
+    };
+    // The instance's `system` service, asked through the same client as any service.
+    let system_spec = DreamFactorySpec {
+        service: "system".to_owned(),
+        ..spec.clone()
+    };
+    let system =
+        DreamFactoryBackend::unprobed(&system_spec, api_key, token.as_ref(), Dialer::Direct)
+            .await?;
+    let reply = system
+        .send(Method::GET, Some(b"service"), &[], None)
+        .await?;
+    match reply.status.as_u16() {
         200..=299 => {}
         401 | 403 => {
             return Err(BackendError::Auth {
-                target,
+                target: system.endpoint.clone(),
                 reason: format!(
-                    "HTTP {}: listing services needs an admin's session token                      (?session_token=${{VARIABLE}}) ({})",
-                    status.as_u16(),
-                    server_message(&body)
+                    "HTTP {}: listing services needs an admin's session token \
+                     (?session_token=${{VARIABLE}}) ({})",
+                    reply.status.as_u16(),
+                    server_message(&reply.body)
                 ),
             });
         }
-        code => {
-            return Err(BackendError::Server {
-                command: "GET system/service".to_owned(),
-                reason: format!("HTTP {code}: {}", server_message(&body)),
-            });
-        }
+        _ => return Err(system.status_error(&Method::GET, None, &reply)),
     }
+    let body = reply.body;
     let listed: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| BackendError::Server {
             command: "GET system/service".to_owned(),
@@ -745,27 +746,6 @@ fn headers(
         }
     }
     Ok(map)
-}
-
-async fn read_ca(path: &std::path::Path) -> BackendResult<Vec<u8>> {
-    const MAX_CA: u64 = 1024 * 1024;
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| BackendError::Config(format!("CA file {}: {e}", path.display())))?;
-    let mut bytes = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(
-        &mut tokio::io::AsyncReadExt::take(file, MAX_CA + 1),
-        &mut bytes,
-    )
-    .await
-    .map_err(|e| BackendError::Config(format!("CA file {}: {e}", path.display())))?;
-    if bytes.len() as u64 > MAX_CA {
-        return Err(BackendError::Config(format!(
-            "CA file {} is larger than 1 MiB: it is not a CA bundle",
-            path.display()
-        )));
-    }
-    Ok(bytes)
 }
 
 /// An error and its causes, as one line (the client's top error says little alone).

@@ -61,8 +61,12 @@ pub fn tagged_entry(key: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     })
 }
 
-/// The tags `key` (an entry stored under tags) belongs to: every tag whose reference sets hold
-/// it. Empty when the key is not a tagged entry.
+/// The tags `key` (an entry stored under tags) belongs to. Empty when the key is not a tagged
+/// entry.
+///
+/// The entry's name says it: its digest is the sha1 of its tags' ids as Laravel joined them,
+/// so up to three tags are found by hashing their ids in every order. Only an entry under
+/// more tags than that is looked for in every tag's reference sets, which are read whole.
 ///
 /// # Errors
 /// The server failed to list or read.
@@ -70,13 +74,22 @@ pub async fn tags_of(be: &dyn CacheBackend, key: &[u8]) -> BackendResult<Vec<Tag
     let Some((root, digest, name)) = tagged_entry(key) else {
         return Ok(Vec::new());
     };
+    let ids = tag_ids(be, root).await?;
+    let tag = |name: &str| Tag {
+        name: name.to_owned(),
+        root: Bytes::copy_from_slice(root),
+    };
+    if let Some(mut names) = tags_by_namespace(&ids, digest) {
+        names.sort_unstable();
+        return Ok(names.into_iter().map(tag).collect());
+    }
     let mut suffix = digest.to_vec();
     suffix.push(b':');
     suffix.extend_from_slice(name);
     let mut member_pattern = b"*".to_vec();
     member_pattern.extend(crate::core::glob::escape(&suffix));
     let mut found = Vec::new();
-    for (tag, id) in tag_ids(be, root).await? {
+    for (tag, id) in ids {
         for reference in REFERENCES {
             let set = reference_key(root, &id, reference);
             if holds_member(be, &set, &member_pattern, &suffix).await? {
@@ -90,6 +103,55 @@ pub async fn tags_of(be: &dyn CacheBackend, key: &[u8]) -> BackendResult<Vec<Tag
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(found)
+}
+
+/// The most namespaces hashed while looking for an entry's tags (fifty tags in every order of
+/// up to three is about 120,000).
+const MAX_NAMESPACES: usize = 200_000;
+
+/// The tags whose ids, joined as Laravel joins them (`id1|id2`, in the order the tags were
+/// given), hash to `digest` (40 lower-case hex digits): one, two or three distinct tags.
+fn tags_by_namespace<'a>(ids: &'a [(String, Vec<u8>)], digest: &[u8]) -> Option<Vec<&'a str>> {
+    let mut tried = 0;
+    let mut order = Vec::new();
+    for size in 1..=3 {
+        if let Some(found) = permutations(ids, size, &mut order, &mut tried, digest) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Tries every ordering of `size` more distinct ids after `order`; the tags of the first
+/// namespace whose sha1 is `digest`.
+fn permutations<'a>(
+    ids: &'a [(String, Vec<u8>)],
+    size: usize,
+    order: &mut Vec<usize>,
+    tried: &mut usize,
+    digest: &[u8],
+) -> Option<Vec<&'a str>> {
+    if size == 0 {
+        *tried += 1;
+        let namespace: Vec<&[u8]> = order.iter().map(|&i| ids[i].1.as_slice()).collect();
+        let hash = sha1_smol::Sha1::from(namespace.join(&b'|'))
+            .digest()
+            .to_string();
+        return (hash.as_bytes() == digest)
+            .then(|| order.iter().map(|&i| ids[i].0.as_str()).collect());
+    }
+    for i in 0..ids.len() {
+        if order.contains(&i) || *tried >= MAX_NAMESPACES {
+            continue;
+        }
+        order.push(i);
+        let found = permutations(ids, size - 1, order, tried, digest);
+        order.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// What flushing tag `name` under `root` deletes, as Laravel would: the entries its reference
@@ -346,6 +408,30 @@ mod tests {
             Bytes::from(format!("{SHA}:user:1")),
             "with the whole prefix declared, the entry is named without it"
         );
+    }
+
+    #[test]
+    fn an_entrys_tags_are_found_by_hashing_their_ids() {
+        let ids: Vec<(String, Vec<u8>)> = ["people", "admins", "posts"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ((*n).to_owned(), format!("5f3c{i}a").into_bytes()))
+            .collect();
+        let digest = |ns: &str| sha1_smol::Sha1::from(ns).digest().to_string();
+        assert_eq!(
+            tags_by_namespace(&ids, digest("5f3c1a").as_bytes()),
+            Some(vec!["admins"])
+        );
+        assert_eq!(
+            tags_by_namespace(&ids, digest("5f3c1a|5f3c0a").as_bytes()),
+            Some(vec!["admins", "people"]),
+            "in the order the tags were given"
+        );
+        assert_eq!(
+            tags_by_namespace(&ids, digest("5f3c2a|5f3c0a|5f3c1a").as_bytes()),
+            Some(vec!["posts", "people", "admins"])
+        );
+        assert_eq!(tags_by_namespace(&ids, digest("other").as_bytes()), None);
     }
 
     #[test]

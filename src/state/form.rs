@@ -738,11 +738,7 @@ impl ProfileForm {
             return Err(problem.to_owned());
         }
         let name = self.name.trim();
-        let number = |text: &str, what: &str| -> Result<u64, String> {
-            text.trim()
-                .parse::<u64>()
-                .map_err(|_| format!("{what} must be a whole number, not `{}`", text.trim()))
-        };
+        let number = whole_number;
         if self.kind == FormKind::Sql {
             let (mut spec, _) = parse_url(self.servers.trim()).map_err(|e| e.to_string())?;
             let ConnectionSpec::Sql(q) = &mut spec else {
@@ -753,7 +749,7 @@ impl ProfileForm {
             return Ok(self.finish_profile(name, spec));
         }
         if self.kind == FormKind::DreamFactory {
-            let spec = self.dreamfactory_spec()?;
+            let spec = ConnectionSpec::DreamFactory(self.dreamfactory_spec()?);
             return Ok(self.finish_profile(name, spec));
         }
         if self.kind == FormKind::File {
@@ -837,23 +833,22 @@ impl ProfileForm {
 
     /// The DreamFactory service the fields describe: the URL's, with the timeouts and the API
     /// key's source from their own fields.
-    pub(super) fn dreamfactory_spec(&self) -> Result<ConnectionSpec, String> {
-        let number = |text: &str, what: &str| -> Result<u64, String> {
-            text.trim()
-                .parse::<u64>()
-                .map_err(|_| format!("{what} must be a whole number, not `{}`", text.trim()))
-        };
-        let (mut spec, _) = parse_url(self.servers.trim()).map_err(|e| e.to_string())?;
-        let ConnectionSpec::DreamFactory(df) = &mut spec else {
+    pub(super) fn dreamfactory_spec(
+        &self,
+    ) -> Result<crate::config::connection::DreamFactorySpec, String> {
+        let (spec, _) = parse_url(self.servers.trim()).map_err(|e| e.to_string())?;
+        let ConnectionSpec::DreamFactory(mut df) = spec else {
             return Err("give a dreamfactory+https:// URL".to_owned());
         };
-        df.connect_timeout_ms = number(&self.connect_timeout_ms, "the connect timeout")?.max(1);
-        df.command_timeout_ms = number(&self.command_timeout_ms, "the command timeout")?.max(1);
+        df.connect_timeout_ms =
+            whole_number(&self.connect_timeout_ms, "the connect timeout")?.max(1);
+        df.command_timeout_ms =
+            whole_number(&self.command_timeout_ms, "the command timeout")?.max(1);
         df.api_key = self.password_source()?;
-        Ok(spec)
+        Ok(df)
     }
 
-    fn password_source(&self) -> Result<PasswordSource, String> {
+    pub(super) fn password_source(&self) -> Result<PasswordSource, String> {
         Ok(match self.password_mode {
             PasswordMode::None => PasswordSource::None,
             PasswordMode::Ask => PasswordSource::Prompt,
@@ -984,6 +979,13 @@ fn kind_of<'a>(
             (FormKind::DreamFactory, default_redis, bare.display_url())
         }
     }
+}
+
+/// A whole number typed in a field named `what`.
+fn whole_number(text: &str, what: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{what} must be a whole number, not `{}`", text.trim()))
 }
 
 /// The name of an environment variable as typed, `NAME` or `${NAME}`.

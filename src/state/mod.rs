@@ -426,12 +426,6 @@ impl AppState {
         }
         if fx.connected {
             self.mark_used(profile);
-            let history = self.opened_history(profile);
-            if let Some(s) = self.sessions.iter_mut().find(|s| s.profile.name == profile)
-                && s.capabilities.as_ref().is_some_and(|c| !c.list_keys)
-            {
-                s.browser.restore_history(&history);
-            }
         }
     }
 
@@ -870,24 +864,18 @@ impl AppState {
         }
     }
 
-    /// Starts "Test connection" for the form's settings.
     /// Lists the cache services of the DreamFactory instance the form names.
     fn discover_services(&mut self) {
         let Some(form) = &mut self.form else { return };
-        let Ok(crate::config::connection::ConnectionSpec::DreamFactory(spec)) =
-            form.dreamfactory_spec()
-        else {
+        let Ok(spec) = form.dreamfactory_spec() else {
             form.discovery = Discovery::Failed("give the instance's URL first".to_owned());
             return;
         };
-        let typed = form.typed_password();
-        let api_key = match typed {
-            Some(key) => Some(key),
-            None => crate::config::connection::ConnectionSpec::DreamFactory(spec.clone())
-                .resolve_password(None)
-                .ok()
-                .flatten(),
-        };
+        // The key typed in the form, else from its variable (a remembered one is not read here).
+        let api_key = crate::config::connection::ConnectionSpec::DreamFactory(spec.clone())
+            .resolve_password(form.typed_password().as_ref())
+            .ok()
+            .flatten();
         let token = form.df_token.trim();
         let session_token = (!token.is_empty()).then(|| Secret::new(token));
         let req = self.send_app(
@@ -920,14 +908,11 @@ impl AppState {
             (format!("{} (direct)", service.name), direct)
         } else {
             let mut api = service.api.clone();
-            // The key is the form's: read from its variable or store, or asked for.
-            api.api_key = match form.dreamfactory_spec() {
-                Ok(crate::config::connection::ConnectionSpec::DreamFactory(df)) => match df.api_key
-                {
-                    PasswordSource::Env(var) => PasswordSource::Env(var),
-                    PasswordSource::None => PasswordSource::None,
-                    _ => PasswordSource::Prompt,
-                },
+            // The key is the form's: read from its variable, none, or asked for (a key typed or
+            // remembered under the form's name is not this profile's).
+            api.api_key = match form.password_source() {
+                Ok(PasswordSource::Env(var)) => PasswordSource::Env(var),
+                Ok(PasswordSource::None) => PasswordSource::None,
                 _ => PasswordSource::Prompt,
             };
             // The admin's token was for the listing only.
@@ -951,6 +936,7 @@ impl AppState {
         }
     }
 
+    /// Starts "Test connection" for the form's settings.
     fn test_form(&mut self) {
         let Some(form) = &mut self.form else { return };
         form.attempted = true;
@@ -1061,6 +1047,10 @@ impl AppState {
         if let Some(secrets) = self.ssh_secrets.get(&session.profile.name) {
             session.ssh_secrets = secrets.clone();
         }
+        // The keys opened in earlier runs (kept only where the cache cannot list its keys).
+        session
+            .browser
+            .restore_history(&self.saved_opened_keys(&session.profile.name));
         session.connect(password, self.audit.clone());
         self.sessions.push(session);
         self.active = self.sessions.len() - 1;

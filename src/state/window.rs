@@ -42,7 +42,7 @@ impl AppState {
 
     /// The keys `profile` opened in earlier runs, for a cache that cannot list them.
     #[must_use]
-    pub fn opened_history(&self, profile: &str) -> Vec<Vec<u8>> {
+    pub fn saved_opened_keys(&self, profile: &str) -> Vec<Vec<u8>> {
         self.ui
             .opened_keys
             .get(profile)

@@ -12,6 +12,29 @@ use super::{Nodes, RedisBackend};
 use crate::backend::{BackendError, BackendResult};
 use crate::core::model::{CommandFacts, RawReply};
 
+/// Commands asked about at most, kept (what a person types is a few dozen commands; the
+/// subcommand looked up may be any first argument, so it is bounded).
+const MAX_FACTS: usize = 1_000;
+
+/// `COMMAND INFO`'s answers by the `name` or `name|sub` asked (`known: false` for none).
+#[derive(Default)]
+pub(super) struct FactsCache(std::sync::Mutex<std::collections::HashMap<String, CommandFacts>>);
+
+impl FactsCache {
+    fn get(&self, asked: &str) -> Option<CommandFacts> {
+        self.0.lock().ok()?.get(asked).cloned()
+    }
+
+    fn keep(&self, asked: String, facts: CommandFacts) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= MAX_FACTS {
+                map.clear();
+            }
+            map.insert(asked, facts);
+        }
+    }
+}
+
 /// Commands that change the connection itself (shared by every request) or stream without
 /// end; what to do instead.
 fn refusal(name: &str) -> Option<&'static str> {
@@ -114,15 +137,24 @@ impl RedisBackend {
         }
         asked.push(name);
         for candidate in asked {
-            let info: Value = self
-                .query_any(
-                    redis::cmd("COMMAND").arg("INFO").arg(&candidate),
-                    "COMMAND INFO",
-                )
-                .await?;
-            if let Value::Array(entries) = info
-                && let Some(facts) = entries.first().and_then(facts_of)
-            {
+            let facts = if let Some(cached) = self.command_facts.get(&candidate) {
+                cached
+            } else {
+                let info: Value = self
+                    .query_any(
+                        redis::cmd("COMMAND").arg("INFO").arg(&candidate),
+                        "COMMAND INFO",
+                    )
+                    .await?;
+                let facts = match info {
+                    Value::Array(entries) => entries.first().and_then(facts_of),
+                    _ => None,
+                }
+                .unwrap_or_default();
+                self.command_facts.keep(candidate, facts.clone());
+                facts
+            };
+            if facts.known {
                 return Ok(facts);
             }
         }

@@ -57,6 +57,9 @@ pub struct RedisBackend {
     connect_timeout_ms: u64,
     tls: bool,
     capabilities: Capabilities,
+    /// What `COMMAND INFO` said of each command asked about (it does not change while
+    /// connected): the guard and the command line ask before every command.
+    command_facts: exec::FactsCache,
 }
 
 impl RedisBackend {
@@ -77,6 +80,7 @@ impl RedisBackend {
             connect_timeout_ms: spec.connect_timeout_ms,
             tls: spec.tls.is_some(),
             capabilities,
+            command_facts: exec::FactsCache::default(),
         }
     }
 
