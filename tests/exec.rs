@@ -195,18 +195,27 @@ fn a_dangerous_command_on_a_production_profile_needs_yes() {
 }
 
 #[test]
-fn caches_without_a_command_line_say_so() {
+fn memcached_takes_its_text_protocol_and_caches_without_one_say_so() {
     let memcached = common::MemcachedServer::start();
     let cfg = common::config_dir();
-    let out = run(
-        cfg.path(),
-        &[
-            "exec",
-            &format!("memcached://{}", memcached.addr()),
-            "--",
-            "stats",
-        ],
+    let url = format!("memcached://{}", memcached.addr());
+    assert_eq!(
+        ok(&run(
+            cfg.path(),
+            &["exec", &url, "--", "set", "k", "0", "0", "a b"]
+        )),
+        "STORED\n"
     );
+    assert_eq!(
+        ok(&run(cfg.path(), &["exec", &url, "--", "get", "k"])),
+        "1) VALUE k 0 3\n2) \"a b\"\n3) END\n"
+    );
+    let wrong = run(cfg.path(), &["exec", &url, "--", "bogus"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&wrong.stdout), "(error) ERROR\n");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = format!("file://{}", dir.path().display());
+    let out = run(cfg.path(), &["exec", &file, "--", "GET", "k"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no command line"));
     let none = run(cfg.path(), &["exec", "redis://127.0.0.1:1"]);

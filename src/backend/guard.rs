@@ -287,26 +287,49 @@ impl CacheBackend for Guarded {
     /// A command the server says may write is refused on a read-only profile before it is
     /// sent, and recorded (its secrets redacted) like every other change. One the server
     /// does not know is treated as a write.
-    async fn execute(&self, args: &[Bytes]) -> BackendResult<crate::core::model::RawReply> {
+    async fn execute(
+        &self,
+        args: &[Bytes],
+        on: &crate::core::model::ExecOn,
+    ) -> BackendResult<Vec<crate::core::model::NodeReply>> {
         let facts = self.inner.command_facts(args).await?;
         let changes = !facts.known
             || facts.write
             || (facts.admin && crate::core::redact::changes_server(args));
         if !changes {
-            return self.inner.execute(args).await;
+            return self.inner.execute(args, on).await;
         }
         let mut entry = self.entry("exec", &[]);
         let line = crate::core::redact::redacted_args(args).join(" ");
         entry.detail = Some(line.chars().take(300).collect());
         self.refuse_if_read_only_recorded(entry.clone()).await?;
         self.refuse_if_unauditable().await?;
-        let result = self.inner.execute(args).await;
-        entry.outcome = outcome_text(&result, |reply| match reply {
-            crate::core::model::RawReply::Error(e) => format!("error: {e}"),
-            _ => "ok".to_owned(),
+        if let crate::core::model::ExecOn::Node(node) = on {
+            entry.detail = entry.detail.map(|d| format!("{d} (on {node})"));
+        } else if *on == crate::core::model::ExecOn::AllPrimaries {
+            entry.detail = entry.detail.map(|d| format!("{d} (on all primaries)"));
+        }
+        let result = self.inner.execute(args, on).await;
+        entry.outcome = outcome_text(&result, |replies| {
+            let errors: Vec<&str> = replies
+                .iter()
+                .filter_map(|r| match &r.reply {
+                    crate::core::model::RawReply::Error(e) => Some(e.as_str()),
+                    _ => None,
+                })
+                .collect();
+            match errors.first() {
+                None => "ok".to_owned(),
+                Some(e) if replies.len() == 1 => format!("error: {e}"),
+                Some(e) => format!("error on {} of {} nodes: {e}", errors.len(), replies.len()),
+            }
         });
         self.append(entry).await;
         result
+    }
+
+    async fn command_docs(&self) -> BackendResult<Vec<crate::core::model::CommandDoc>> {
+        self.inner.command_docs().await
     }
 
     async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {

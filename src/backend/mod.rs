@@ -204,6 +204,10 @@ pub enum BackendError {
     /// is not a number, a server the pool does not have. Nothing was sent.
     #[error("{0}")]
     Invalid(String),
+    /// A command without a key on a cluster, sent to no node yet: the user chooses one node
+    /// or all primaries ([`crate::core::model::ExecOn`]).
+    #[error("`{0}` has no key to choose a node by: run it on one node or on all primaries")]
+    NeedsNode(String),
     /// The key exists already, and the command would not replace it (Redis `BUSYKEY`).
     #[error("the key exists already; `{command}` did not replace it")]
     KeyExists {
@@ -363,9 +367,22 @@ pub trait CacheBackend: Send + Sync {
         Err(unsupported(self.capabilities(), "a command line"))
     }
 
-    /// Sends one command as typed (its name first) and returns the reply; an error reply is
-    /// a reply, not an error. The guard refuses a write on a read-only profile and records it.
-    async fn execute(&self, _args: &[Bytes]) -> BackendResult<crate::core::model::RawReply> {
+    /// Sends one command as typed (its name first) and returns the reply (one a node where
+    /// it ran on several); an error reply is a reply, not an error. The guard refuses a write
+    /// on a read-only profile and records it. A command that may block (`BLPOP` with a
+    /// timeout) runs on a connection of its own, so cancelling it (dropping the future)
+    /// closes only that connection.
+    async fn execute(
+        &self,
+        _args: &[Bytes],
+        _on: &crate::core::model::ExecOn,
+    ) -> BackendResult<Vec<crate::core::model::NodeReply>> {
+        Err(unsupported(self.capabilities(), "a command line"))
+    }
+
+    /// The commands the server knows, with their arguments and what they do (completion and
+    /// help while a command is typed).
+    async fn command_docs(&self) -> BackendResult<Vec<crate::core::model::CommandDoc>> {
         Err(unsupported(self.capabilities(), "a command line"))
     }
 

@@ -166,8 +166,16 @@ impl CacheBackend for Prefixed {
         self.inner.command_facts(args).await
     }
 
-    async fn execute(&self, args: &[Bytes]) -> BackendResult<crate::core::model::RawReply> {
-        self.inner.execute(args).await
+    async fn execute(
+        &self,
+        args: &[Bytes],
+        on: &crate::core::model::ExecOn,
+    ) -> BackendResult<Vec<crate::core::model::NodeReply>> {
+        self.inner.execute(args, on).await
+    }
+
+    async fn command_docs(&self) -> BackendResult<Vec<crate::core::model::CommandDoc>> {
+        self.inner.command_docs().await
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {

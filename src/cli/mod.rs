@@ -201,6 +201,12 @@ pub struct ExecArgs {
     /// is no terminal to ask on).
     #[arg(long)]
     pub yes: bool,
+    /// On a cluster (or a memcached pool): run it on this node (`host:port`).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "all_primaries")]
+    pub node: Option<String>,
+    /// On a cluster (or a memcached pool): run it on every primary, each answer printed.
+    #[arg(long)]
+    pub all_primaries: bool,
 }
 
 /// Arguments of `tags`.

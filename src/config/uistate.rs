@@ -11,7 +11,7 @@ use crate::core::safefs::SafeDir;
 /// The file's name in the config directory.
 pub const FILE_NAME: &str = "ui.ron";
 /// The largest file read (a few hundred tabs fit in far less).
-const MAX_FILE_BYTES: u64 = 1 << 20;
+const MAX_FILE_BYTES: u64 = 8 << 20;
 /// Tabs restored at most.
 pub const MAX_TABS: usize = 32;
 
@@ -91,7 +91,17 @@ pub struct UiState {
     /// profile, [`MAX_HISTORIES`] profiles).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub opened_keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// Console commands by profile, oldest first, their secrets redacted before they were
+    /// kept (at most [`MAX_HISTORY_LINES`] a profile, [`MAX_HISTORIES`] profiles).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub console_history: std::collections::BTreeMap<String, Vec<String>>,
 }
+
+/// Console lines kept in one profile's history.
+pub const MAX_HISTORY_LINES: usize = 300;
+
+/// The longest console line kept (a longer one is kept cut, which only costs its re-run).
+pub const MAX_HISTORY_LINE_CHARS: usize = 4_000;
 
 /// Keys kept in one profile's history of keys opened.
 pub const MAX_OPENED: usize = 100;
@@ -132,6 +142,18 @@ impl UiState {
                 for keys in state.opened_keys.values_mut() {
                     let extra = keys.len().saturating_sub(MAX_OPENED);
                     keys.drain(..extra);
+                }
+                while state.console_history.len() > MAX_HISTORIES {
+                    state.console_history.pop_last();
+                }
+                for lines in state.console_history.values_mut() {
+                    let extra = lines.len().saturating_sub(MAX_HISTORY_LINES);
+                    lines.drain(..extra);
+                    for line in lines.iter_mut() {
+                        if line.chars().count() > MAX_HISTORY_LINE_CHARS {
+                            *line = line.chars().take(MAX_HISTORY_LINE_CHARS).collect();
+                        }
+                    }
                 }
                 (state, None)
             }
@@ -205,6 +227,12 @@ mod tests {
             opened_keys: [(
                 "df".to_owned(),
                 vec!["user:1".to_owned(), "a\\x1Fb".to_owned()],
+            )]
+            .into_iter()
+            .collect(),
+            console_history: [(
+                "prod".to_owned(),
+                vec!["GET \"a b\"".to_owned(), "AUTH (redacted)".to_owned()],
             )]
             .into_iter()
             .collect(),

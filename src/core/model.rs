@@ -767,3 +767,41 @@ pub struct CommandFacts {
     /// Where its first key is (1: the first argument); 0 when it has none.
     pub first_key: i64,
 }
+
+/// Where a typed command runs on a cluster (elsewhere it runs on the one server).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ExecOn {
+    /// On the node serving its key; a command without a key is refused with
+    /// [`crate::backend::BackendError::NeedsNode`], so the console can ask where.
+    #[default]
+    ByKey,
+    /// On every primary, each answer shown.
+    AllPrimaries,
+    /// On this node (`host:port` as the cluster names it).
+    Node(String),
+}
+
+/// One node's reply to a typed command (`node` is `None` where there is one server).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeReply {
+    /// The node that answered, on a cluster.
+    pub node: Option<String>,
+    /// Its reply.
+    pub reply: RawReply,
+}
+
+/// What the console shows of a command while it is typed: its name, its arguments and what
+/// it does (from the server's `COMMAND DOCS`, or a table bundled for older servers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandDoc {
+    /// The name as typed, upper-case; a subcommand with its container (`CONFIG SET`).
+    pub name: String,
+    /// Its arguments as a hint (`key value [NX | XX] [GET]`).
+    pub args: String,
+    /// What it does, in a sentence.
+    pub summary: String,
+    /// Its group (`string`, `server`, …).
+    pub group: String,
+    /// The server version that brought it (`1.0.0`); empty when not known.
+    pub since: String,
+}

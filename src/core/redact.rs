@@ -89,7 +89,7 @@ pub fn changes_server(args: &[Bytes]) -> bool {
 }
 
 /// Where the secrets are among `args` (the command name at 0).
-fn secret_positions(args: &[Bytes]) -> Vec<usize> {
+pub(crate) fn secret_positions(args: &[Bytes]) -> Vec<usize> {
     let Some(name) = args.first().map(|a| upper(a)) else {
         return Vec::new();
     };

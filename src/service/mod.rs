@@ -197,6 +197,8 @@ struct Conn {
     options: ConnectOptions,
     scan: Option<AbortHandle>,
     metrics: Option<AbortHandle>,
+    /// The console's running command.
+    exec: Option<AbortHandle>,
     tasks: Vec<AbortHandle>,
     /// Set to stop the running delete by pattern between two batches.
     cancel_delete: Arc<AtomicBool>,
@@ -217,9 +219,16 @@ impl Conn {
         }
     }
 
+    fn stop_exec(&mut self) {
+        if let Some(exec) = self.exec.take() {
+            exec.abort();
+        }
+    }
+
     fn abort_all(&mut self) {
         self.stop_scan();
         self.stop_metrics();
+        self.stop_exec();
         for task in self.tasks.drain(..) {
             task.abort();
         }
@@ -313,6 +322,7 @@ impl Service {
                 options,
                 scan: None,
                 metrics: None,
+                exec: None,
                 tasks: Vec::new(),
                 cancel_delete: Arc::default(),
                 cancel_analysis: Arc::default(),
@@ -427,6 +437,16 @@ impl Conn {
                 self.metrics = Some(tokio::spawn(job.sample(interval)).abort_handle());
             }
             CommandKind::StopMetrics => self.stop_metrics(),
+            CommandKind::Exec {
+                args,
+                on,
+                ask_dangerous,
+            } => {
+                self.stop_exec();
+                let run = job.exec(args, on, ask_dangerous);
+                self.exec = Some(tokio::spawn(run).abort_handle());
+            }
+            CommandKind::CancelExec => self.stop_exec(),
             CommandKind::SortKeys(sort) => self.spawn(job.sort(sort)),
             CommandKind::CancelDelete => self.cancel_delete.store(true, Ordering::Relaxed),
             CommandKind::CancelAnalysis => self.cancel_analysis.store(true, Ordering::Relaxed),

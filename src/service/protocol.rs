@@ -219,6 +219,22 @@ pub enum CommandKind {
     },
     /// Stop the metrics sampler (nothing shows its figures).
     StopMetrics,
+    /// Run a command as typed in the console (one at a time per connection; a newer one
+    /// stops the one running). Through the guard: a write is refused on a read-only profile
+    /// and audited.
+    Exec {
+        /// The command and its arguments.
+        args: Vec<Bytes>,
+        /// Where it runs on a cluster or a pool.
+        on: crate::core::model::ExecOn,
+        /// Ask first ([`EventKind::ExecAsk`]) when the server calls it `@dangerous` (a
+        /// production profile, not yet asked).
+        ask_dangerous: bool,
+    },
+    /// Stop the running console command (a blocking one: its own connection is closed).
+    CancelExec,
+    /// The commands the server knows, for the console's completion and help.
+    CommandDocs,
 }
 
 /// What a [`Command::App`] asks for. Each is file or network work the UI thread must not wait
@@ -571,6 +587,21 @@ pub enum EventKind {
     DeleteProgress(BulkProgress),
     /// A delete by pattern ended.
     DeleteDone(BulkResult),
+    /// A console command's replies (one a node where it ran on several).
+    ExecDone {
+        /// The replies.
+        replies: Vec<crate::core::model::NodeReply>,
+        /// How long the server took, from sending to the last reply.
+        took: Duration,
+    },
+    /// A console command was not sent: the server calls it dangerous, and the profile is
+    /// production. Sent again with `ask_dangerous: false` once the user says yes.
+    ExecAsk {
+        /// The command's name.
+        name: String,
+    },
+    /// The commands the server knows.
+    CommandDocs(Vec<crate::core::model::CommandDoc>),
     /// The request failed.
     Failed(BackendError),
 }

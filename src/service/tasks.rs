@@ -36,6 +36,36 @@ impl Job {
         self.send(kind).await;
     }
 
+    /// Runs a console command: asks first when it is dangerous and `ask_dangerous`, else
+    /// sends it through the guard and answers with its replies.
+    pub async fn exec(
+        self,
+        args: Vec<bytes::Bytes>,
+        on: crate::core::model::ExecOn,
+        ask_dangerous: bool,
+    ) {
+        let run = async {
+            if ask_dangerous {
+                let facts = self.backend.command_facts(&args).await?;
+                if facts.dangerous && self.backend.capabilities().write {
+                    let name = args
+                        .first()
+                        .map(|n| String::from_utf8_lossy(n).to_ascii_uppercase())
+                        .unwrap_or_default();
+                    return Ok(EventKind::ExecAsk { name });
+                }
+            }
+            let started = Instant::now();
+            let replies = self.backend.execute(&args, &on).await?;
+            Ok(EventKind::ExecDone {
+                replies,
+                took: started.elapsed(),
+            })
+        };
+        let kind = run.await.unwrap_or_else(EventKind::Failed);
+        self.send(kind).await;
+    }
+
     /// Sorts keys on the blocking pool and sends them in order.
     pub async fn sort(self, sort: crate::core::keyindex::SortJob) {
         let kind = match tokio::task::spawn_blocking(move || sort.run()).await {
@@ -271,6 +301,7 @@ async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKi
         CommandKind::SlowLog { count } => EventKind::SlowLog(backend.slow_log(count).await?),
         CommandKind::Nodes => EventKind::Nodes(backend.nodes().await?),
         CommandKind::Clients => EventKind::Clients(backend.clients().await?),
+        CommandKind::CommandDocs => EventKind::CommandDocs(backend.command_docs().await?),
         work @ (CommandKind::LaravelTags { .. } | CommandKind::TagKeys { .. }) => {
             return laravel_answer(backend, work).await;
         }

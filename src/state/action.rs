@@ -242,6 +242,16 @@ pub enum SessionAction {
     SearchServerForFilter,
     /// Sort the flat list by this (again: the other way; a third time: as listed).
     SortBy(SortKey),
+    /// Show or hide the console.
+    ToggleConsole,
+    /// Run what is typed in the console (each line a command).
+    SubmitConsole,
+    /// Stop the console's running command and drop the queued ones.
+    CancelConsole,
+    /// Empty the console's screen (its history stays).
+    ClearConsole,
+    /// Run console entry `.0`, a command without a key, where `.1` says.
+    ConsoleRunOn(u64, crate::core::model::ExecOn),
     /// Search inside the open collection for what the find field holds.
     FindInValue,
     /// Leave the search inside the open collection.

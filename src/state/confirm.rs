@@ -59,6 +59,17 @@ pub enum Confirm {
         /// Of those, the entries stored under the tag.
         entries: usize,
     },
+    /// A console command the server calls dangerous, on a production profile.
+    Console {
+        /// The connection.
+        conn: ConnId,
+        /// The console entry waiting.
+        entry: u64,
+        /// The command's name.
+        name: String,
+        /// The command as shown (secrets redacted).
+        line: String,
+    },
     /// A server administration step (reset the slow log, kill a client).
     Admin {
         /// The connection.
@@ -82,6 +93,7 @@ impl Confirm {
             | Self::PastTtl { conn, .. }
             | Self::ShortTtl { conn, .. }
             | Self::Admin { conn, .. }
+            | Self::Console { conn, .. }
             | Self::FlushTag { conn, .. } => *conn,
             Self::Flush(flush) => flush.conn,
         }
@@ -166,6 +178,7 @@ impl AppState {
             Confirm::PastTtl { key, .. } => s.delete_keys(vec![key], fx),
             Confirm::ShortTtl { key, ttl, .. } => s.change_ttl(key, ttl, fx),
             Confirm::Admin { op, .. } => s.send_write(CommandKind::Write { op }),
+            Confirm::Console { entry, .. } => s.console_answered(entry, true),
             Confirm::FlushTag { keys, .. } => s.delete_keys(keys, fx),
             Confirm::Flush(mut flush) => flush_answered(s, &mut flush, fx),
         });
@@ -174,6 +187,16 @@ impl AppState {
                 Level::Warning,
                 "that connection was closed meanwhile: nothing was done",
             );
+        }
+    }
+}
+
+impl AppState {
+    /// The user said no (or closed the question): a console command waiting for the answer
+    /// is marked not sent, and the ones behind it go on.
+    pub(super) fn confirm_no(&mut self) {
+        if let Some(Confirm::Console { conn, entry, .. }) = self.confirm.take() {
+            self.with_session(conn, |s, _| s.console_answered(entry, false));
         }
     }
 }

@@ -15,6 +15,7 @@ mod audit;
 mod browser;
 mod bulk;
 mod confirm;
+mod console;
 mod dashboard;
 mod form;
 mod order;
@@ -39,6 +40,7 @@ pub use browser::{
 };
 pub use bulk::{BulkDelete, BulkPhase, CreateForm, PREVIEW_SAMPLE};
 pub use confirm::{Confirm, FlushConfirm};
+pub use console::{Console, DocsState, Entry as ConsoleEntry, Outcome as ConsoleOutcome};
 pub use dashboard::{Compare, DEFAULT_INTERVAL_SECS, Dashboard, INTERVAL_RANGE};
 pub use form::{
     Discovery, Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode, SshAuthMode,
@@ -156,6 +158,7 @@ pub struct Effects {
     forget_password: bool,
     ssh_failure: Option<(ConnId, crate::backend::ssh::SshError)>,
     connected: bool,
+    commands: Vec<String>,
 }
 
 impl Effects {
@@ -167,6 +170,11 @@ impl Effects {
     /// Ask the user a question before something is done (it names its connection).
     pub fn ask(&mut self, confirm: Confirm) {
         self.confirm = Some(confirm);
+    }
+
+    /// A console command to keep in the profile's history (redacted already).
+    pub fn remember_command(&mut self, line: String) {
+        self.commands.push(line);
     }
 
     /// The server refused the password: it must be asked for again, not retried.
@@ -427,6 +435,9 @@ impl AppState {
         if fx.connected {
             self.mark_used(profile);
         }
+        if !fx.commands.is_empty() {
+            self.remember_commands(profile, fx.commands);
+        }
     }
 
     /// The profile of `conn` keeps the prefix its keys were found to have, and the
@@ -596,7 +607,7 @@ impl AppState {
             Action::Close(conn) => self.close_session(conn),
             Action::Reconnect(conn) => self.reconnect(conn),
             Action::ConfirmYes => self.confirm_yes(),
-            Action::ConfirmNo => self.confirm = None,
+            Action::ConfirmNo => self.confirm_no(),
             Action::DismissNotice(i) => {
                 if i < self.notices.len() {
                     self.notices.remove(i);
@@ -1051,6 +1062,9 @@ impl AppState {
         session
             .browser
             .restore_history(&self.saved_opened_keys(&session.profile.name));
+        if let Some(lines) = self.ui.console_history.get(&session.profile.name) {
+            session.console.restore_history(lines);
+        }
         session.connect(password, self.audit.clone());
         self.sessions.push(session);
         self.active = self.sessions.len() - 1;

@@ -71,6 +71,12 @@ pub enum Pending {
     Tags,
     /// What flushing a Laravel tag deletes.
     TagKeys,
+    /// The console's running command.
+    Exec,
+    /// The commands the server knows (the console's completion).
+    CommandDocs,
+    /// A cluster's nodes, for the console's choice of where a keyless command runs.
+    ConsoleNodes,
 }
 
 impl Pending {
@@ -117,6 +123,8 @@ pub struct Session {
     pub dashboard: Dashboard,
     /// The memory analysis window, when open.
     pub analysis: Option<AnalysisView>,
+    /// The command console.
+    pub console: super::Console,
     /// The last failure reading row facts, reported once until a read succeeds again.
     pub(super) meta_error: Option<String>,
     pending: HashMap<ReqId, Pending>,
@@ -147,6 +155,7 @@ impl Session {
             server_info: None,
             dashboard: Dashboard::default(),
             analysis: None,
+            console: super::Console::default(),
             meta_error: None,
             pending: HashMap::new(),
             ids: Ids::default(),
@@ -331,6 +340,11 @@ impl Session {
                 }
             }
             A::SortBy(key) => self.sort_by(key, fx),
+            A::ToggleConsole => self.toggle_console(),
+            A::SubmitConsole => self.submit_console(fx),
+            A::CancelConsole => self.cancel_console(),
+            A::ClearConsole => self.clear_console(),
+            A::ConsoleRunOn(id, on) => self.run_on(id, on),
         }
     }
 
@@ -354,6 +368,10 @@ impl Session {
             self.pending.remove(&req);
         }
         match (pending, kind) {
+            (Pending::Exec, kind) => self.console_event(kind, fx),
+            (Pending::CommandDocs, kind) => self.docs_event(kind),
+            (Pending::ConsoleNodes, EventKind::Nodes(rows)) => self.console_nodes(rows),
+            (Pending::ConsoleNodes, _) => {}
             (pending, EventKind::Failed(error)) => self.failed(pending, &error, fx),
             (
                 Pending::Connect,
@@ -429,6 +447,8 @@ impl Session {
                 fx.notify(Level::Warning, format!("Laravel tags: {text}"));
             }
             Pending::Databases => fx.notify(Level::Error, text),
+            // Their answers, failures included, go to the console (see `apply`).
+            Pending::Exec | Pending::CommandDocs | Pending::ConsoleNodes => {}
         }
     }
 

@@ -40,6 +40,27 @@ impl AppState {
         ui
     }
 
+    /// Keeps console lines in `profile`'s history (saved with the window settings).
+    pub(super) fn remember_commands(&mut self, profile: &str, lines: Vec<String>) {
+        use crate::config::uistate::{MAX_HISTORIES, MAX_HISTORY_LINES};
+        let histories = &mut self.ui.console_history;
+        if histories.len() >= MAX_HISTORIES && !histories.contains_key(profile) {
+            return;
+        }
+        let kept = histories.entry(profile.to_owned()).or_default();
+        for line in lines {
+            let line: String = line
+                .chars()
+                .take(crate::config::uistate::MAX_HISTORY_LINE_CHARS)
+                .collect();
+            if kept.last() != Some(&line) {
+                kept.push(line);
+            }
+        }
+        let extra = kept.len().saturating_sub(MAX_HISTORY_LINES);
+        kept.drain(..extra);
+    }
+
     /// The keys `profile` opened in earlier runs, for a cache that cannot list them.
     #[must_use]
     pub fn saved_opened_keys(&self, profile: &str) -> Vec<Vec<u8>> {
@@ -92,6 +113,7 @@ impl AppState {
         self.ui.layout = saved.layout.clamped();
         self.ui.theme = saved.theme;
         self.ui.opened_keys.clone_from(&saved.opened_keys);
+        self.ui.console_history.clone_from(&saved.console_history);
         let mut skipped = Vec::new();
         for tab in saved.tabs.iter().take(MAX_TABS) {
             let Some(profile) = self.profiles.get(&tab.profile).cloned() else {

@@ -51,6 +51,14 @@ pub fn session_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions
         }
         SessionStatus::Connected => {
             shortcuts(ui, s, actions);
+            if s.console.open {
+                // Below the browser, as tall as the user drags it.
+                egui::Panel::bottom(egui::Id::unique(("console", s.conn)))
+                    .resizable(true)
+                    .default_size(300.0)
+                    .size_range(160.0..=ui.available_height() * 0.8)
+                    .show(ui, |ui| super::console::console_ui(ui, s, actions));
+            }
             search_bar_ui(ui, s, actions);
             actions_bar_ui(ui, s, actions);
             ui.separator();
@@ -93,6 +101,10 @@ fn shortcuts(ui: &egui::Ui, s: &Session, actions: &mut Actions) {
     }
     if pressed(Modifiers::COMMAND, Key::F) {
         ui.ctx().memory_mut(|m| m.request_focus(filter_id()));
+    }
+    let commands = s.capabilities.as_ref().is_some_and(|c| c.commands);
+    if commands && pressed(Modifiers::COMMAND, Key::Backtick) {
+        actions.session(s.conn, SessionAction::ToggleConsole);
     }
     if s.writable() && pressed(Modifiers::COMMAND, Key::N) {
         actions.session(s.conn, SessionAction::OpenCreate);
@@ -140,6 +152,12 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
             {
                 ask(SessionAction::OpenDashboard);
             }
+        }
+        if s.status == SessionStatus::Connected
+            && s.capabilities.as_ref().is_some_and(|c| c.commands)
+            && theme::icon_button(ui, theme::ICON_TERMINAL, "Console", Some("Ctrl+`")).clicked()
+        {
+            ask(SessionAction::ToggleConsole);
         }
         if s.status == SessionStatus::Connected
             && s.capabilities.as_ref().is_some_and(|c| c.list_keys)

@@ -77,6 +77,11 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
                 ui.label(description.as_str());
                 (yes, no) = answer_ui(ui, "Yes, do it");
             }
+            Confirm::Console {
+                name: command,
+                line,
+                ..
+            } => (yes, no) = console_question_ui(ui, &name, command, line),
             Confirm::ShortTtl { reason, .. } => {
                 ui.heading("Such a short TTL?");
                 ui.label(format!(
@@ -190,6 +195,21 @@ fn flush_question_ui(
 }
 
 /// A question's two buttons: the answer that does it, and Cancel. Which was clicked.
+/// A console command the server calls dangerous, on production profile `profile`.
+fn console_question_ui(
+    ui: &mut egui::Ui,
+    profile: &str,
+    command: &str,
+    line: &str,
+) -> (bool, bool) {
+    ui.heading(format!("Run {command} on production?"));
+    ui.label(format!(
+        "{profile} is marked production, and the server calls {command} dangerous."
+    ));
+    ui.monospace(line);
+    answer_ui(ui, &format!("Run {command}"))
+}
+
 fn answer_ui(ui: &mut egui::Ui, yes: &str) -> (bool, bool) {
     ui.horizontal(|ui| (ui.button(yes).clicked(), ui.button("Cancel").clicked()))
         .inner

@@ -9,6 +9,7 @@
 mod analysis;
 mod audit;
 mod browser;
+mod console;
 mod dashboard;
 mod dialogs;
 mod edit;

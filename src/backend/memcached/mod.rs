@@ -10,6 +10,7 @@
 //! A pool routes a key the way the `memcache` crate did (its default hash, modulo the number
 //! of servers), so keys written by earlier versions are still found where they are.
 
+mod console;
 mod crawl;
 mod wire;
 mod write;
@@ -112,6 +113,7 @@ impl MemcachedBackend {
                         .to_owned(),
                 ),
                 flush_delay: true,
+                commands: true,
                 ..Capabilities::string_store("Memcached")
             },
             labels,
@@ -680,6 +682,25 @@ impl CacheBackend for MemcachedBackend {
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
         self.apply(op).await
+    }
+
+    async fn command_facts(
+        &self,
+        args: &[Bytes],
+    ) -> BackendResult<crate::core::model::CommandFacts> {
+        Ok(console::facts(args))
+    }
+
+    async fn execute(
+        &self,
+        args: &[Bytes],
+        on: &crate::core::model::ExecOn,
+    ) -> BackendResult<Vec<crate::core::model::NodeReply>> {
+        self.raw_command(args, on).await
+    }
+
+    async fn command_docs(&self) -> BackendResult<Vec<crate::core::model::CommandDoc>> {
+        Ok(console::docs())
     }
 
     async fn dump(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<DumpedKey>>> {

@@ -692,7 +692,15 @@ impl Cluster {
         let key = key_of(cmd).ok_or_else(|| {
             BackendError::Internal(format!("`{name}` names no key, so no node can be chosen"))
         })?;
-        let slot = slot(&key);
+        self.routed_key(cmd, &key, name).await
+    }
+
+    /// [`Cluster::routed`] by a key given (a typed command's key, wherever it stands).
+    ///
+    /// # Errors
+    /// The node is unreachable or answers with an error.
+    pub async fn routed_key(&self, cmd: &Cmd, key: &[u8], name: &str) -> BackendResult<Value> {
+        let slot = slot(key);
         let mut target = self.owner(slot).await?;
         let mut asking = false;
         let mut refreshed = false;

@@ -10,7 +10,8 @@ use redis::Value;
 
 use super::{Nodes, RedisBackend};
 use crate::backend::{BackendError, BackendResult};
-use crate::core::model::{CommandFacts, RawReply};
+use crate::config::connection::NodeAddress;
+use crate::core::model::{CommandDoc, CommandFacts, ExecOn, NodeReply, RawReply};
 
 /// Commands asked about at most, kept (what a person types is a few dozen commands; the
 /// subcommand looked up may be any first argument, so it is bounded).
@@ -43,9 +44,10 @@ fn refusal(name: &str) -> Option<&'static str> {
         "MULTI" | "EXEC" | "DISCARD" | "WATCH" | "UNWATCH" => {
             "transactions need a connection of their own; send the commands one by one"
         }
-        "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "MONITOR" | "SYNC" | "PSYNC" => {
-            "it streams without end; this version has no Pub/Sub or MONITOR viewer yet"
+        "SUBSCRIBE" | "PSUBSCRIBE" | "SSUBSCRIBE" | "MONITOR" => {
+            "it streams without end; open the Pub/Sub or MONITOR viewer for it"
         }
+        "SYNC" | "PSYNC" => "it makes this client a replica",
         "QUIT" | "RESET" | "HELLO" | "AUTH" | "CLIENT" => {
             "it changes the connection every request shares; change the profile instead"
         }
@@ -78,6 +80,27 @@ fn raw(value: Value) -> RawReply {
         }),
         other => RawReply::Text(format!("{other:?}")),
     }
+}
+
+/// A reply, an error reply kept as one; `Err` only for what did not get an answer.
+fn reply_of(result: redis::RedisResult<Value>) -> redis::RedisResult<RawReply> {
+    match result {
+        Ok(value) => Ok(raw(value)),
+        Err(e) if e.code().is_some() && !e.is_io_error() && !e.is_timeout() => {
+            Ok(RawReply::Error(match e.detail() {
+                Some(detail) => format!("{} {detail}", e.code().unwrap_or("ERR")),
+                None => e.code().unwrap_or("ERR").to_owned(),
+            }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The standalone paths never see a cluster; said as an error rather than a panic.
+fn unreachable_cluster<T>() -> BackendResult<T> {
+    Err(BackendError::Internal(
+        "a cluster has no single connection".into(),
+    ))
 }
 
 /// The text of a flag or category in `COMMAND INFO`'s answer.
@@ -161,8 +184,14 @@ impl RedisBackend {
         Ok(CommandFacts::default())
     }
 
-    /// Sends `args` as one command; an error reply comes back as [`RawReply::Error`].
-    pub(super) async fn execute_args(&self, args: &[Bytes]) -> BackendResult<RawReply> {
+    /// Sends `args` as one command; an error reply comes back as [`RawReply::Error`]. A
+    /// command that may block runs on a connection of its own (see
+    /// [`crate::backend::CacheBackend::execute`]); on a cluster it goes where `on` says.
+    pub(super) async fn execute_args(
+        &self,
+        args: &[Bytes],
+        on: &ExecOn,
+    ) -> BackendResult<Vec<NodeReply>> {
         let Some(first) = args.first() else {
             return Err(BackendError::Invalid("give a command".to_owned()));
         };
@@ -176,31 +205,142 @@ impl RedisBackend {
         for arg in &args[1..] {
             cmd.arg(arg.as_ref());
         }
+        let facts = self.command_facts_of(args).await?;
         if let Nodes::Cluster(cluster, _) = &self.nodes {
-            let facts = self.command_facts_of(args).await?;
-            if facts.first_key != 1 {
-                return Err(BackendError::Unsupported(format!(
-                    "on a cluster, `{name}` has no key to choose a node by: only commands whose \
-                     first argument is a key run here yet"
-                )));
-            }
-            return Ok(match cluster.routed(&cmd, &name).await {
-                Ok(value) => raw(value),
-                Err(BackendError::Server { reason, .. }) => RawReply::Error(reason),
-                Err(e) => return Err(e),
-            });
+            return self
+                .on_cluster(cluster, args, &cmd, &name, &facts, on)
+                .await;
         }
-        let mut conn = self.conn().await?;
-        match cmd.query_async::<Value>(&mut conn).await {
-            Ok(value) => Ok(raw(value)),
-            Err(e) if e.code().is_some() && !e.is_io_error() && !e.is_timeout() => {
-                Ok(RawReply::Error(match e.detail() {
-                    Some(detail) => format!("{} {detail}", e.code().unwrap_or("ERR")),
-                    None => e.code().unwrap_or("ERR").to_owned(),
-                }))
+        let reply = if facts.blocking {
+            let opened = match &self.nodes {
+                Nodes::Single(link) => link.dedicated().await,
+                Nodes::Sentinel(group) => group.node().await?.1.dedicated().await,
+                Nodes::Cluster(..) => return unreachable_cluster(),
+            };
+            let mut conn = opened.map_err(|e| {
+                super::connect_error(&e, &self.target, self.connect_timeout_ms, self.tls)
+            })?;
+            reply_of(cmd.query_async::<Value>(&mut conn).await)
+        } else {
+            let mut conn = self.conn().await?;
+            reply_of(cmd.query_async::<Value>(&mut conn).await)
+        };
+        let reply = reply.map_err(|e| self.map(&e, &name))?;
+        Ok(vec![NodeReply { node: None, reply }])
+    }
+
+    /// A typed command on a cluster: to its key's owner, to every primary, or to one node.
+    async fn on_cluster(
+        &self,
+        cluster: &super::cluster::Cluster,
+        args: &[Bytes],
+        cmd: &redis::Cmd,
+        name: &str,
+        facts: &CommandFacts,
+        on: &ExecOn,
+    ) -> BackendResult<Vec<NodeReply>> {
+        let nodes: Vec<NodeAddress> = match on {
+            ExecOn::ByKey => {
+                let key = match usize::try_from(facts.first_key) {
+                    Ok(at) if at > 0 => args.get(at).cloned(),
+                    _ => self.key_by_server(args).await,
+                };
+                let Some(key) = key else {
+                    return Err(BackendError::NeedsNode(name.to_owned()));
+                };
+                if !facts.blocking {
+                    let reply = match cluster.routed_key(cmd, &key, name).await {
+                        Ok(value) => raw(value),
+                        Err(BackendError::Server { reason, .. }) => RawReply::Error(reason),
+                        Err(e) => return Err(e),
+                    };
+                    return Ok(vec![NodeReply { node: None, reply }]);
+                }
+                let slot = super::cluster::slot(&key);
+                let owner = cluster
+                    .topology()
+                    .owner_of(slot)
+                    .map(|n| n.address.clone())
+                    .ok_or_else(|| BackendError::Server {
+                        command: name.to_owned(),
+                        reason: format!("no node serves slot {slot}"),
+                    })?;
+                vec![owner]
             }
-            Err(e) => Err(self.map(&e, &name)),
+            ExecOn::AllPrimaries => cluster
+                .topology()
+                .primaries()
+                .map(|n| n.address.clone())
+                .collect(),
+            ExecOn::Node(label) => {
+                let topology = cluster.topology();
+                let node = topology
+                    .nodes
+                    .iter()
+                    .find(|n| n.address.to_string() == *label)
+                    .ok_or_else(|| {
+                        BackendError::Invalid(format!("the cluster has no node `{label}` now"))
+                    })?;
+                vec![node.address.clone()]
+            }
+        };
+        let runs = nodes.iter().map(|node| async move {
+            let result = if facts.blocking {
+                match cluster.link(node).dedicated().await {
+                    Ok(mut conn) => reply_of(cmd.query_async::<Value>(&mut conn).await)
+                        .map_err(|e| cluster.map(node, &e, name)),
+                    Err(e) => Err(cluster.map(node, &e, name)),
+                }
+            } else {
+                match cluster.on_node(node, cmd, name).await {
+                    Ok(value) => Ok(raw(value)),
+                    Err(BackendError::Server { reason, .. }) => Ok(RawReply::Error(reason)),
+                    Err(e) => Err(e),
+                }
+            };
+            // One node that cannot be reached is its answer, not the end of the others'.
+            let reply = result.unwrap_or_else(|e| RawReply::Error(e.to_string()));
+            NodeReply {
+                node: Some(node.to_string()),
+                reply,
+            }
+        });
+        Ok(futures_util::future::join_all(runs).await)
+    }
+
+    /// The first key of a command whose keys are not at a fixed place (`EVAL`, `XREAD`), as
+    /// the server finds it (`COMMAND GETKEYS`); `None` for a command without keys.
+    async fn key_by_server(&self, args: &[Bytes]) -> Option<Bytes> {
+        let mut cmd = redis::cmd("COMMAND");
+        cmd.arg("GETKEYS");
+        for arg in args {
+            cmd.arg(arg.as_ref());
         }
+        match self.query_any(&cmd, "COMMAND GETKEYS").await {
+            Ok(Value::Array(keys)) => keys.into_iter().find_map(|k| match k {
+                Value::BulkString(b) => Some(Bytes::from(b)),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The commands the server documents (`COMMAND DOCS`), or the bundled table when it has
+    /// no such command (before Redis 7) or answers with nothing.
+    pub(super) async fn docs(&self) -> BackendResult<Vec<CommandDoc>> {
+        let asked = self
+            .query_any(redis::cmd("COMMAND").arg("DOCS"), "COMMAND DOCS")
+            .await;
+        let docs = match asked {
+            Ok(reply) => super::docs::parse(&reply),
+            Err(BackendError::Server { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(if docs.is_empty() {
+            super::docs::bundled()
+        } else {
+            docs
+        })
     }
 
     /// A command for any node (a cluster: the first primary's answer).

@@ -160,6 +160,27 @@ impl Link {
             .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))?
     }
 
+    /// A connection of its own without a response timeout, for a command that may block
+    /// (`BLPOP k 0`): the shared connection is never held up by it, and dropping it (a
+    /// cancelled command) closes it, which frees the server's client at once.
+    ///
+    /// # Errors
+    /// The server cannot be reached or the handshake fails.
+    pub async fn dedicated(&self) -> RedisResult<MultiplexedConnection> {
+        let open = async {
+            let stream = self.stream().await?;
+            let config = AsyncConnectionConfig::new().set_response_timeout(None);
+            let (conn, driver) =
+                MultiplexedConnection::new_with_config(&self.info, Checked::new(stream), config)
+                    .await?;
+            tokio::spawn(driver);
+            Ok(conn)
+        };
+        tokio::time::timeout(self.connect_timeout, open)
+            .await
+            .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))?
+    }
+
     async fn open(&self) -> RedisResult<MultiplexedConnection> {
         let stream = self.stream().await?;
         let config = AsyncConnectionConfig::new().set_response_timeout(Some(self.response_timeout));

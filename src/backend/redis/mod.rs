@@ -15,6 +15,7 @@ use redis::{RedisConnectionInfo, Value};
 
 pub mod cluster;
 mod cluster_scan;
+pub mod docs;
 mod exec;
 mod find;
 pub(crate) mod link;
@@ -769,8 +770,16 @@ impl CacheBackend for RedisBackend {
         self.command_facts_of(args).await
     }
 
-    async fn execute(&self, args: &[Bytes]) -> BackendResult<crate::core::model::RawReply> {
-        self.execute_args(args).await
+    async fn execute(
+        &self,
+        args: &[Bytes],
+        on: &crate::core::model::ExecOn,
+    ) -> BackendResult<Vec<crate::core::model::NodeReply>> {
+        self.execute_args(args, on).await
+    }
+
+    async fn command_docs(&self) -> BackendResult<Vec<crate::core::model::CommandDoc>> {
+        self.docs().await
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
