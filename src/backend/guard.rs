@@ -332,6 +332,22 @@ impl CacheBackend for Guarded {
         self.inner.command_docs().await
     }
 
+    async fn subscribe(
+        &self,
+        subscription: &crate::core::model::Subscription,
+        feed: std::sync::Arc<crate::backend::feed::Feed>,
+    ) -> BackendResult<()> {
+        self.inner.subscribe(subscription, feed).await
+    }
+
+    async fn monitor(
+        &self,
+        nodes: &[String],
+        feed: std::sync::Arc<crate::backend::feed::Feed>,
+    ) -> BackendResult<()> {
+        self.inner.monitor(nodes, feed).await
+    }
+
     async fn server_info(&self) -> BackendResult<Vec<super::ServerInfo>> {
         self.inner.server_info().await
     }

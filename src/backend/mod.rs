@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod dreamfactory;
+pub mod feed;
 pub mod file;
 pub mod guard;
 pub mod laravel;
@@ -90,6 +91,11 @@ pub struct Capabilities {
     /// A value can be stored as a structure given as JSON ([`WriteOp::SetJson`]), kept apart
     /// from a string that holds the same text (DreamFactory's API).
     pub structured_values: bool,
+    /// Channels can be subscribed to and published on ([`CacheBackend::subscribe`],
+    /// [`WriteOp::Publish`]); on a cluster sharded channels too.
+    pub pubsub: bool,
+    /// The server can report every command it runs ([`CacheBackend::monitor`]).
+    pub monitor: bool,
 }
 
 impl Capabilities {
@@ -140,6 +146,8 @@ impl Capabilities {
             commands: false,
             server_stats: true,
             structured_values: false,
+            pubsub: false,
+            monitor: false,
         }
     }
 }
@@ -378,6 +386,28 @@ pub trait CacheBackend: Send + Sync {
         _on: &crate::core::model::ExecOn,
     ) -> BackendResult<Vec<crate::core::model::NodeReply>> {
         Err(unsupported(self.capabilities(), "a command line"))
+    }
+
+    /// Listens to `subscription` on connections of its own (a cluster's sharded channels on
+    /// their slots' nodes), pushing each message into `feed`, until the future is dropped or
+    /// a connection fails.
+    async fn subscribe(
+        &self,
+        _subscription: &crate::core::model::Subscription,
+        _feed: std::sync::Arc<feed::Feed>,
+    ) -> BackendResult<()> {
+        Err(unsupported(self.capabilities(), "Pub/Sub"))
+    }
+
+    /// Runs `MONITOR` on `nodes` (a cluster's `host:port`s; empty: the one server, or every
+    /// primary of a cluster), pushing each command into `feed`, until the future is dropped
+    /// or a connection fails.
+    async fn monitor(
+        &self,
+        _nodes: &[String],
+        _feed: std::sync::Arc<feed::Feed>,
+    ) -> BackendResult<()> {
+        Err(unsupported(self.capabilities(), "MONITOR"))
     }
 
     /// The commands the server knows, with their arguments and what they do (completion and

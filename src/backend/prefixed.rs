@@ -178,6 +178,22 @@ impl CacheBackend for Prefixed {
         self.inner.command_docs().await
     }
 
+    async fn subscribe(
+        &self,
+        subscription: &crate::core::model::Subscription,
+        feed: std::sync::Arc<crate::backend::feed::Feed>,
+    ) -> BackendResult<()> {
+        self.inner.subscribe(subscription, feed).await
+    }
+
+    async fn monitor(
+        &self,
+        nodes: &[String],
+        feed: std::sync::Arc<crate::backend::feed::Feed>,
+    ) -> BackendResult<()> {
+        self.inner.monitor(nodes, feed).await
+    }
+
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {
         let mut op = op.clone();
         for key in op.keys_mut() {

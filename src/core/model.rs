@@ -535,6 +535,16 @@ pub enum WriteOp {
         /// The node it is connected to, in a cluster (ids are per node).
         node: Option<String>,
     },
+    /// Publish a message (`PUBLISH`; `SPUBLISH` on a cluster's sharded channel). Its outcome
+    /// counts the subscribers that received it.
+    Publish {
+        /// The channel.
+        channel: Bytes,
+        /// The message.
+        message: Bytes,
+        /// A sharded channel.
+        sharded: bool,
+    },
 }
 
 /// The keys of a write, by shared or by mutable reference: one list of the variants for both
@@ -565,6 +575,7 @@ macro_rules! keys_of {
             | WriteOp::Flush { .. }
             | WriteOp::PurgeExpired
             | WriteOp::ResetSlowLog
+            | WriteOp::Publish { .. }
             | WriteOp::KillClient { .. } => Vec::new(),
         }
     };
@@ -599,6 +610,7 @@ impl WriteOp {
             Self::PurgeExpired => "purge-expired",
             Self::ResetSlowLog => "slowlog-reset",
             Self::KillClient { .. } => "client-kill",
+            Self::Publish { .. } => "publish",
         }
     }
 
@@ -623,6 +635,20 @@ impl WriteOp {
                 id,
                 node: Some(node),
             } => Some(format!("client id {id} on {node}")),
+            Self::Publish {
+                channel,
+                message,
+                sharded,
+            } => Some(format!(
+                "{} {} ({} bytes)",
+                if *sharded {
+                    "sharded channel"
+                } else {
+                    "channel"
+                },
+                crate::core::escape::escape_bytes(channel),
+                message.len()
+            )),
             _ => None,
         }
     }
@@ -804,4 +830,76 @@ pub struct CommandDoc {
     pub group: String,
     /// The server version that brought it (`1.0.0`); empty when not known.
     pub since: String,
+}
+
+/// What a Pub/Sub viewer listens to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Subscription {
+    /// Channels (`SUBSCRIBE`).
+    pub channels: Vec<Bytes>,
+    /// Patterns (`PSUBSCRIBE`).
+    pub patterns: Vec<Bytes>,
+    /// Sharded channels on a cluster (`SSUBSCRIBE`, each on its slot's node).
+    pub sharded: Vec<Bytes>,
+}
+
+impl Subscription {
+    /// Nothing to listen to.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty() && self.patterns.is_empty() && self.sharded.is_empty()
+    }
+}
+
+/// One message a subscription received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PubSubMessage {
+    /// When it arrived (Unix milliseconds, this machine's clock).
+    pub at_ms: i64,
+    /// Its channel.
+    pub channel: Bytes,
+    /// The pattern it matched, for a pattern subscription.
+    pub pattern: Option<Bytes>,
+    /// Whether it came on a sharded channel.
+    pub sharded: bool,
+    /// The payload.
+    pub payload: Bytes,
+    /// The payload as shown in a row: decoded where a format is recognised (PHP serialize,
+    /// gzip, …), else escaped; cut to a few hundred characters. Made off the UI thread.
+    pub preview: String,
+}
+
+/// One command a server reported through `MONITOR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorLine {
+    /// The server's time of the command (Unix seconds with microseconds, as it printed it).
+    pub at: String,
+    /// The node that reported it (a cluster's `host:port`), else `None`.
+    pub node: Option<String>,
+    /// The database.
+    pub db: String,
+    /// The client (`127.0.0.1:53422`, `lua`, `unix:/tmp/redis.sock`).
+    pub client: String,
+    /// The command and its arguments.
+    pub args: Vec<Bytes>,
+}
+
+/// What a stream of a viewer delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamItem {
+    /// A Pub/Sub message.
+    Message(PubSubMessage),
+    /// A command seen by `MONITOR`.
+    Command(MonitorLine),
+}
+
+impl StreamItem {
+    /// Bytes it holds (what the bounded queues count).
+    #[must_use]
+    pub fn weight(&self) -> usize {
+        match self {
+            Self::Message(m) => m.channel.len() + m.payload.len() + m.preview.len() + 96,
+            Self::Command(c) => c.args.iter().map(Bytes::len).sum::<usize>() + c.client.len() + 96,
+        }
+    }
 }

@@ -199,6 +199,10 @@ struct Conn {
     metrics: Option<AbortHandle>,
     /// The console's running command.
     exec: Option<AbortHandle>,
+    /// The Pub/Sub viewer's subscription.
+    subscription: Option<AbortHandle>,
+    /// The MONITOR viewer's stream.
+    monitor: Option<AbortHandle>,
     tasks: Vec<AbortHandle>,
     /// Set to stop the running delete by pattern between two batches.
     cancel_delete: Arc<AtomicBool>,
@@ -225,10 +229,20 @@ impl Conn {
         }
     }
 
+    fn stop_streams(&mut self, subscription: bool, monitor: bool) {
+        if subscription && let Some(task) = self.subscription.take() {
+            task.abort();
+        }
+        if monitor && let Some(task) = self.monitor.take() {
+            task.abort();
+        }
+    }
+
     fn abort_all(&mut self) {
         self.stop_scan();
         self.stop_metrics();
         self.stop_exec();
+        self.stop_streams(true, true);
         for task in self.tasks.drain(..) {
             task.abort();
         }
@@ -323,6 +337,8 @@ impl Service {
                 scan: None,
                 metrics: None,
                 exec: None,
+                subscription: None,
+                monitor: None,
                 tasks: Vec::new(),
                 cancel_delete: Arc::default(),
                 cancel_analysis: Arc::default(),
@@ -447,6 +463,18 @@ impl Conn {
                 self.exec = Some(tokio::spawn(run).abort_handle());
             }
             CommandKind::CancelExec => self.stop_exec(),
+            CommandKind::Subscribe { subscription } => {
+                self.stop_streams(true, false);
+                let run = job.stream(tasks::Listen::Subscribe(subscription));
+                self.subscription = Some(tokio::spawn(run).abort_handle());
+            }
+            CommandKind::Monitor { nodes } => {
+                self.stop_streams(false, true);
+                let run = job.stream(tasks::Listen::Monitor(nodes));
+                self.monitor = Some(tokio::spawn(run).abort_handle());
+            }
+            CommandKind::StopSubscribe => self.stop_streams(true, false),
+            CommandKind::StopMonitor => self.stop_streams(false, true),
             CommandKind::SortKeys(sort) => self.spawn(job.sort(sort)),
             CommandKind::CancelDelete => self.cancel_delete.store(true, Ordering::Relaxed),
             CommandKind::CancelAnalysis => self.cancel_analysis.store(true, Ordering::Relaxed),

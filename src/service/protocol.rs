@@ -235,6 +235,29 @@ pub enum CommandKind {
     CancelExec,
     /// The commands the server knows, for the console's completion and help.
     CommandDocs,
+    /// Listen to channels and patterns (replacing the running subscription); batches of
+    /// messages come back until it is stopped or fails.
+    Subscribe {
+        /// What to listen to.
+        subscription: crate::core::model::Subscription,
+    },
+    /// Stop the subscription (its connection is closed).
+    StopSubscribe,
+    /// Run `MONITOR` on these nodes (empty: the server, or every primary of a cluster),
+    /// replacing the running one; batches of commands come back until it is stopped.
+    Monitor {
+        /// The nodes.
+        nodes: Vec<String>,
+    },
+    /// Stop `MONITOR` (its connections are closed).
+    StopMonitor,
+    /// Write text to a file, whole or not at all (a viewer's rows).
+    SaveText {
+        /// The file.
+        path: PathBuf,
+        /// The text.
+        text: String,
+    },
 }
 
 /// What a [`Command::App`] asks for. Each is file or network work the UI thread must not wait
@@ -602,6 +625,15 @@ pub enum EventKind {
     },
     /// The commands the server knows.
     CommandDocs(Vec<crate::core::model::CommandDoc>),
+    /// What a subscription or `MONITOR` received since the last batch.
+    StreamBatch {
+        /// The items, oldest first.
+        items: Vec<crate::core::model::StreamItem>,
+        /// Items dropped since the last batch because the app fell behind.
+        dropped: u64,
+        /// Items received in all.
+        received: u64,
+    },
     /// The request failed.
     Failed(BackendError),
 }

@@ -14,6 +14,28 @@ use crate::backend::ops::{Chunks, Pages, preview};
 use crate::backend::{BackendError, CacheBackend};
 use crate::core::model::{DumpedKey, KeyType, PageCursor, ScanRequest, TtlChange, WriteOp};
 
+/// How often a stream's items go to the UI (a batch a frame or so; fewer events than items).
+const STREAM_BATCH_EVERY: Duration = Duration::from_millis(50);
+/// Items per batch at most (the rest wait for the next one).
+const STREAM_BATCH_MAX: usize = 20_000;
+
+/// What a stream listens to.
+pub(super) enum Listen {
+    /// Channels and patterns.
+    Subscribe(crate::core::model::Subscription),
+    /// `MONITOR` on these nodes.
+    Monitor(Vec<String>),
+}
+
+/// Aborts the task it holds when dropped (the reading task of a stream whose job ended).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// One request's work: the backend it runs on and where its events go.
 pub(super) struct Job {
     pub backend: Arc<dyn CacheBackend>,
@@ -64,6 +86,61 @@ impl Job {
         };
         let kind = run.await.unwrap_or_else(EventKind::Failed);
         self.send(kind).await;
+    }
+
+    /// Runs a subscription or `MONITOR`: a task reads the server into a bounded [`Feed`]
+    /// at the server's speed, this one sends what it holds to the UI every
+    /// [`STREAM_BATCH_EVERY`] (waiting on a slow UI never slows the reading), until the
+    /// stream fails or the job is aborted (which aborts the reader and closes its
+    /// connections).
+    ///
+    /// [`Feed`]: crate::backend::feed::Feed
+    pub async fn stream(self, what: Listen) {
+        use crate::backend::feed::Feed;
+        let feed = Arc::new(Feed::default());
+        let reader = {
+            let backend = self.backend.clone();
+            let feed = feed.clone();
+            tokio::spawn(async move {
+                match what {
+                    Listen::Subscribe(subscription) => backend.subscribe(&subscription, feed).await,
+                    Listen::Monitor(nodes) => backend.monitor(&nodes, feed).await,
+                }
+            })
+        };
+        let _reader_stops_with_this_job = AbortOnDrop(reader.abort_handle());
+        let mut tick = tokio::time::interval(STREAM_BATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut sent_received = 0;
+        loop {
+            tick.tick().await;
+            let finished = reader.is_finished();
+            let batch = feed.drain(STREAM_BATCH_MAX);
+            if !batch.items.is_empty() || batch.dropped > 0 || batch.received != sent_received {
+                sent_received = batch.received;
+                let event = EventKind::StreamBatch {
+                    items: batch.items,
+                    dropped: batch.dropped,
+                    received: batch.received,
+                };
+                if !self.send(event).await {
+                    return;
+                }
+                continue;
+            }
+            if finished {
+                let error = match reader.await {
+                    Ok(Err(e)) => e,
+                    Ok(Ok(())) => BackendError::Server {
+                        command: "listen".into(),
+                        reason: "the server ended the stream".into(),
+                    },
+                    Err(e) => BackendError::Internal(format!("the stream stopped: {e}")),
+                };
+                self.send(EventKind::Failed(error)).await;
+                return;
+            }
+        }
     }
 
     /// Sorts keys on the blocking pool and sends them in order.
@@ -302,6 +379,7 @@ async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKi
         CommandKind::Nodes => EventKind::Nodes(backend.nodes().await?),
         CommandKind::Clients => EventKind::Clients(backend.clients().await?),
         CommandKind::CommandDocs => EventKind::CommandDocs(backend.command_docs().await?),
+        CommandKind::SaveText { path, text } => save_text(path, text).await?,
         work @ (CommandKind::LaravelTags { .. } | CommandKind::TagKeys { .. }) => {
             return laravel_answer(backend, work).await;
         }
@@ -315,6 +393,17 @@ async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKi
             )));
         }
     })
+}
+
+/// Writes `text` to `path`, whole or not at all, on the blocking pool.
+async fn save_text(path: std::path::PathBuf, text: String) -> Result<EventKind, BackendError> {
+    let bytes = text.len() as u64;
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || super::files::write_whole(&target, text.as_bytes()))
+        .await
+        .map_err(|e| BackendError::Internal(format!("the save stopped: {e}")))?
+        .map_err(BackendError::File)?;
+    Ok(EventKind::Saved { path, bytes })
 }
 
 /// The answers about Laravel's cache tags.

@@ -92,6 +92,19 @@ pub enum Action {
     Activate(ConnId),
     /// Close a connection.
     Close(ConnId),
+    /// Open or close the command palette.
+    TogglePalette,
+    /// Run a palette entry (and close the palette).
+    RunEntry(super::palette::Entry),
+    /// Run a named command (a keyboard shortcut's).
+    RunCommand(super::palette::Command),
+    /// Move a tab to another place (dragged).
+    MoveTab {
+        /// Where it was.
+        from: usize,
+        /// Where it goes.
+        to: usize,
+    },
     /// Close a connection and open its profile again.
     Reconnect(ConnId),
     /// Yes to the open question.
@@ -252,6 +265,41 @@ pub enum SessionAction {
     ClearConsole,
     /// Run console entry `.0`, a command without a key, where `.1` says.
     ConsoleRunOn(u64, crate::core::model::ExecOn),
+    /// Open the Pub/Sub viewer.
+    OpenPubSub,
+    /// Close it (its subscription ends).
+    ClosePubSub,
+    /// Subscribe to what its inputs name.
+    Subscribe,
+    /// End the subscription.
+    Unsubscribe,
+    /// Publish its message.
+    Publish,
+    /// Open the MONITOR viewer (it starts when asked).
+    OpenMonitor,
+    /// Close it (MONITOR stops).
+    CloseMonitor,
+    /// Start MONITOR.
+    StartMonitor,
+    /// Stop MONITOR.
+    StopMonitor,
+    /// Pause or resume a viewer's rows (`monitor`: MONITOR's, else Pub/Sub's).
+    PauseStream {
+        /// Which viewer.
+        monitor: bool,
+    },
+    /// Empty a viewer's rows.
+    ClearStream {
+        /// Which viewer.
+        monitor: bool,
+    },
+    /// Save a viewer's shown rows as JSON lines.
+    SaveStream {
+        /// Which viewer.
+        monitor: bool,
+        /// The file.
+        path: std::path::PathBuf,
+    },
     /// Search inside the open collection for what the find field holds.
     FindInValue,
     /// Leave the search inside the open collection.

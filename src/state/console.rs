@@ -283,6 +283,11 @@ impl Session {
     }
 
     fn queue_line(&mut self, raw: &str, parsed: Result<Vec<Bytes>, LineError>, fx: &mut Effects) {
+        // A stream is not a reply: it opens its viewer.
+        let viewer = parsed
+            .as_ref()
+            .ok()
+            .and_then(|args| self.open_viewer_for(args));
         let c = &mut self.console;
         c.next_id += 1;
         let (line, args, outcome) = match parsed {
@@ -290,7 +295,17 @@ impl Session {
                 let line = redacted_line(&args);
                 c.remember(&line);
                 fx.remember_command(line.clone());
-                (line, args, Outcome::Queued)
+                match viewer {
+                    Some(note) => (
+                        line,
+                        Vec::new(),
+                        Outcome::Replies(vec![NodeReply {
+                            node: None,
+                            reply: crate::core::model::RawReply::Status(note),
+                        }]),
+                    ),
+                    None => (line, args, Outcome::Queued),
+                }
             }
             // Not kept in the history: an unbalanced line may hold a password the redaction
             // cannot find. Shown by its first word only, for the same reason.
@@ -316,6 +331,45 @@ impl Session {
         }
     }
 
+    /// `SUBSCRIBE`, `PSUBSCRIBE`, `SSUBSCRIBE` and `MONITOR` open their viewer (subscribed
+    /// at once; MONITOR waits for its Start, as it costs the server): what to say instead of
+    /// a reply. `None` for any other command.
+    fn open_viewer_for(&mut self, args: &[Bytes]) -> Option<String> {
+        let name = String::from_utf8_lossy(args.first()?).to_ascii_uppercase();
+        let can = |f: fn(&crate::backend::Capabilities) -> bool| {
+            self.capabilities.as_ref().is_some_and(f)
+        };
+        let rest = args[1..].to_vec();
+        let subscription = match name.as_str() {
+            "SUBSCRIBE" => crate::core::model::Subscription {
+                channels: rest,
+                ..Default::default()
+            },
+            "PSUBSCRIBE" => crate::core::model::Subscription {
+                patterns: rest,
+                ..Default::default()
+            },
+            "SSUBSCRIBE" => crate::core::model::Subscription {
+                sharded: rest,
+                ..Default::default()
+            },
+            "MONITOR" if can(|c| c.monitor) => {
+                self.open_monitor(false);
+                return Some(
+                    "opened the MONITOR viewer: press Start there (it costs the server while \
+                     it runs)"
+                        .to_owned(),
+                );
+            }
+            _ => return None,
+        };
+        if !can(|c| c.pubsub) || subscription.is_empty() {
+            return None;
+        }
+        self.open_pubsub(Some(subscription));
+        Some("listening in the Pub/Sub viewer".to_owned())
+    }
+
     /// Sends the oldest queued command, unless one is running.
     fn run_next(&mut self) {
         if self.console.running.is_some() {
@@ -329,22 +383,13 @@ impl Session {
         else {
             return;
         };
-        entry.outcome = Outcome::Running;
-        let (id, args, on) = (entry.id, entry.args.clone(), entry.on.clone());
-        self.console.running = Some(id);
+        let id = entry.id;
         let ask_dangerous = self.profile.production;
-        self.request(
-            Pending::Exec,
-            CommandKind::Exec {
-                args,
-                on,
-                ask_dangerous,
-            },
-        );
+        self.resend(id, None, ask_dangerous);
     }
 
-    /// Sends an entry again: where the user chose (a keyless command on a cluster), or
-    /// after the production question was answered yes.
+    /// Sends an entry: the next queued, or again where the user chose (a keyless command on
+    /// a cluster), or after the production question was answered yes.
     fn resend(&mut self, id: u64, on: Option<ExecOn>, ask_dangerous: bool) {
         if self.console.running.is_some() {
             return;

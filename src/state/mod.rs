@@ -19,10 +19,12 @@ mod console;
 mod dashboard;
 mod form;
 mod order;
+pub mod palette;
 mod profile_list;
 mod secrets;
 mod server;
 mod session;
+mod streams;
 mod tags;
 mod transfer;
 mod viewer;
@@ -51,6 +53,7 @@ pub use profile_list::{ListEntry, listing as profile_listing};
 pub use secrets::{AfterVault, VaultPrompt};
 pub use server::{SLOW_LOG_COUNT, ServerInfoView, ServerTab};
 pub use session::{Pending, Session, SessionStatus};
+pub use streams::{MAX_ROWS, MonitorView, PubSubView, Rows, Weigh};
 pub use transfer::{ExportDialog, ImportPreview};
 pub use viewer::{
     DecodedEditor, EditInputs, Found, InlineEdit, RenderKey, VALUE_PAGE_SIZE, ValueMode, Viewer,
@@ -282,6 +285,8 @@ pub struct AppState {
     pub export_dialog: Option<ExportDialog>,
     /// The import preview, when open.
     pub import_preview: Option<ImportPreview>,
+    /// The command palette, when open.
+    pub palette: Option<palette::Palette>,
     /// The vault was unlocked this session.
     vault_unlocked: bool,
     /// Remembered secrets a server refused: asked for again instead of read.
@@ -339,6 +344,7 @@ impl AppState {
             profile_search: String::new(),
             export_dialog: None,
             import_preview: None,
+            palette: None,
             vault_unlocked: false,
             stale_secrets: HashSet::new(),
             ui: crate::config::uistate::UiState::default(),
@@ -605,6 +611,10 @@ impl AppState {
                 }
             }
             Action::Close(conn) => self.close_session(conn),
+            Action::TogglePalette => self.toggle_palette(),
+            Action::RunEntry(entry) => self.run_entry(&entry),
+            Action::RunCommand(command) => self.run_command(command),
+            Action::MoveTab { from, to } => self.move_tab(from, to),
             Action::Reconnect(conn) => self.reconnect(conn),
             Action::ConfirmYes => self.confirm_yes(),
             Action::ConfirmNo => self.confirm_no(),
@@ -1083,6 +1093,22 @@ impl AppState {
         }
         if self.active > index || self.active >= self.sessions.len() {
             self.active = self.active.saturating_sub(1);
+        }
+    }
+
+    /// Moves the tab at `from` to `to` (a drag); the tab shown stays shown.
+    fn move_tab(&mut self, from: usize, to: usize) {
+        if from >= self.sessions.len() || from == to {
+            return;
+        }
+        let shown = self.active_conn();
+        let tab = self.sessions.remove(from);
+        let to = to.min(self.sessions.len());
+        self.sessions.insert(to, tab);
+        if let Some(conn) = shown
+            && let Some(i) = self.sessions.iter().position(|s| s.conn == conn)
+        {
+            self.active = i;
         }
     }
 

@@ -77,6 +77,12 @@ pub enum Pending {
     CommandDocs,
     /// A cluster's nodes, for the console's choice of where a keyless command runs.
     ConsoleNodes,
+    /// The Pub/Sub viewer's subscription (batches until stopped).
+    Subscribe,
+    /// The MONITOR viewer's stream (batches until stopped).
+    Monitor,
+    /// A viewer's rows saved to a file.
+    SaveStream,
 }
 
 impl Pending {
@@ -125,6 +131,10 @@ pub struct Session {
     pub analysis: Option<AnalysisView>,
     /// The command console.
     pub console: super::Console,
+    /// The Pub/Sub viewer, when open.
+    pub pubsub: Option<super::PubSubView>,
+    /// The MONITOR viewer, when open.
+    pub monitor: Option<super::MonitorView>,
     /// The last failure reading row facts, reported once until a read succeeds again.
     pub(super) meta_error: Option<String>,
     pending: HashMap<ReqId, Pending>,
@@ -156,6 +166,8 @@ impl Session {
             dashboard: Dashboard::default(),
             analysis: None,
             console: super::Console::default(),
+            pubsub: None,
+            monitor: None,
             meta_error: None,
             pending: HashMap::new(),
             ids: Ids::default(),
@@ -345,6 +357,18 @@ impl Session {
             A::CancelConsole => self.cancel_console(),
             A::ClearConsole => self.clear_console(),
             A::ConsoleRunOn(id, on) => self.run_on(id, on),
+            A::OpenPubSub => self.open_pubsub(None),
+            A::ClosePubSub => self.close_pubsub(),
+            A::Subscribe => self.subscribe(),
+            A::Unsubscribe => self.unsubscribe(),
+            A::Publish => self.publish(fx),
+            A::OpenMonitor => self.open_monitor(false),
+            A::CloseMonitor => self.close_monitor(),
+            A::StartMonitor => self.start_monitor(),
+            A::StopMonitor => self.stop_monitor(),
+            A::PauseStream { monitor } => self.toggle_pause(monitor),
+            A::ClearStream { monitor } => self.clear_stream(monitor),
+            A::SaveStream { monitor, path } => self.save_stream(monitor, path),
         }
     }
 
@@ -361,6 +385,7 @@ impl Session {
             | EventKind::DeleteProgress(_)
             | EventKind::AnalysisProgress { .. }
             | EventKind::Metrics { .. }
+            | EventKind::StreamBatch { .. }
             | EventKind::MetricsFailed(_) => false,
             _ => pending != Pending::Metrics,
         };
@@ -372,6 +397,14 @@ impl Session {
             (Pending::CommandDocs, kind) => self.docs_event(kind),
             (Pending::ConsoleNodes, EventKind::Nodes(rows)) => self.console_nodes(rows),
             (Pending::ConsoleNodes, _) => {}
+            (Pending::Subscribe, kind) => self.pubsub_event(kind),
+            (Pending::Monitor, kind) => self.monitor_event(kind),
+            (Pending::SaveStream, EventKind::Failed(e)) => {
+                fx.notify(Level::Error, format!("not saved: {e}"));
+            }
+            (Pending::SaveStream, EventKind::Saved { path, .. }) => {
+                fx.notify(Level::Info, format!("saved to {}", path.display()));
+            }
             (pending, EventKind::Failed(error)) => self.failed(pending, &error, fx),
             (
                 Pending::Connect,
@@ -412,6 +445,13 @@ impl Session {
         // A reconnect (another database) replaced the connection and its sampler.
         self.dashboard.sampling = false;
         self.forget(Pending::Metrics);
+        // A reconnect (another database) closed the streams too: they start again.
+        if self.pubsub.as_ref().is_some_and(|v| v.listening.is_some()) {
+            self.subscribe();
+        }
+        if self.monitor.as_ref().is_some_and(|v| v.running) {
+            self.start_monitor();
+        }
         self.refresh_databases();
         self.search();
     }
@@ -448,7 +488,12 @@ impl Session {
             }
             Pending::Databases => fx.notify(Level::Error, text),
             // Their answers, failures included, go to the console (see `apply`).
-            Pending::Exec | Pending::CommandDocs | Pending::ConsoleNodes => {}
+            Pending::Exec
+            | Pending::CommandDocs
+            | Pending::ConsoleNodes
+            | Pending::Subscribe
+            | Pending::Monitor
+            | Pending::SaveStream => {}
         }
     }
 

@@ -91,6 +91,15 @@ fn label_of(keys: &[Bytes]) -> String {
     }
 }
 
+/// Says how many subscribers a message published on `channel` reached.
+fn published(channel: &[u8], n: u64, fx: &mut Effects) {
+    let who = if n == 1 { "subscriber" } else { "subscribers" };
+    fx.notify(
+        Level::Info,
+        format!("published on {}: {n} {who} received it", key_label(channel)),
+    );
+}
+
 impl Session {
     /// Sends a change; a read-only profile refuses it and a production profile asks first.
     pub(super) fn submit(&mut self, description: String, kind: CommandKind, fx: &mut Effects) {
@@ -762,6 +771,7 @@ impl Session {
                 fx.notify(Level::Info, format!("client {id} was disconnected"));
                 self.load_clients();
             }
+            WriteOp::Publish { channel, .. } => published(&channel, outcome.changed(), fx),
             other => self.value_written(&other, outcome.changed()),
         }
     }

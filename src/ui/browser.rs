@@ -10,6 +10,7 @@ use crate::core::escape::escape_bytes;
 use crate::core::format::{group_digits, human_bytes, middle_ellipsis, ttl_text};
 use crate::core::keyindex::{KeyId, TreeRow};
 use crate::core::model::Ttl;
+use crate::state::palette::Command;
 use crate::state::{
     Action, AppState, BrowserView, MetaSlot, ScanPhase, Session, SessionAction, SessionStatus,
     Sort, SortKey,
@@ -102,15 +103,81 @@ fn shortcuts(ui: &egui::Ui, s: &Session, actions: &mut Actions) {
     if pressed(Modifiers::COMMAND, Key::F) {
         ui.ctx().memory_mut(|m| m.request_focus(filter_id()));
     }
-    let commands = s.capabilities.as_ref().is_some_and(|c| c.commands);
-    if commands && pressed(Modifiers::COMMAND, Key::Backtick) {
-        actions.session(s.conn, SessionAction::ToggleConsole);
-    }
     if s.writable() && pressed(Modifiers::COMMAND, Key::N) {
         actions.session(s.conn, SessionAction::OpenCreate);
     }
     if s.writable() && s.undo.is_some() && !typing && pressed(Modifiers::COMMAND, Key::Z) {
         actions.session(s.conn, SessionAction::Undo);
+    }
+}
+
+/// The connection's tools, each shown when the backend can do it; their keys in the tooltips.
+fn tools_ui(ui: &mut egui::Ui, s: &Session, ask: &mut impl FnMut(SessionAction)) {
+    let Some(c) = s
+        .capabilities
+        .as_ref()
+        .filter(|_| s.status == SessionStatus::Connected)
+    else {
+        return;
+    };
+    let tools = [
+        (
+            c.server_stats,
+            theme::ICON_DNS,
+            "Server info",
+            Command::ServerInfo,
+            SessionAction::OpenServerInfo,
+            "INFO, the slow log, the clients",
+        ),
+        (
+            c.server_stats,
+            theme::ICON_MONITORING,
+            "Metrics",
+            Command::Metrics,
+            SessionAction::OpenDashboard,
+            "Live hit rate, memory, ops and clients, charted",
+        ),
+        (
+            c.commands,
+            theme::ICON_TERMINAL,
+            "Console",
+            Command::Console,
+            SessionAction::ToggleConsole,
+            "Commands as in redis-cli, guarded",
+        ),
+        (
+            c.pubsub,
+            theme::ICON_PODCASTS,
+            "Pub/Sub",
+            Command::PubSub,
+            SessionAction::OpenPubSub,
+            "Subscribe to channels and patterns, publish",
+        ),
+        (
+            c.monitor,
+            theme::ICON_VISIBILITY,
+            "MONITOR",
+            Command::Monitor,
+            SessionAction::OpenMonitor,
+            "Every command the server runs, live (costly: run it briefly)",
+        ),
+        (
+            c.list_keys,
+            theme::ICON_ANALYTICS,
+            "Memory analysis",
+            Command::MemoryAnalysis,
+            SessionAction::OpenAnalysis,
+            "Biggest keys, bytes by namespace and type, TTL distribution",
+        ),
+    ];
+    for (shown, icon, text, command, action, hint) in tools {
+        if shown
+            && super::palette::command_button(ui, icon, text, command)
+                .on_hover_text(hint)
+                .clicked()
+        {
+            ask(action);
+        }
     }
 }
 
@@ -141,32 +208,7 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
             );
         }
         ui.label(egui::RichText::new(&s.description).color(theme::MUTED));
-        let stats = s.capabilities.as_ref().is_some_and(|c| c.server_stats);
-        if s.status == SessionStatus::Connected && stats {
-            if theme::icon_button(ui, theme::ICON_DNS, "Server info", None).clicked() {
-                ask(SessionAction::OpenServerInfo);
-            }
-            if theme::icon_button(ui, theme::ICON_MONITORING, "Metrics", None)
-                .on_hover_text("Live hit rate, memory, ops and clients, charted")
-                .clicked()
-            {
-                ask(SessionAction::OpenDashboard);
-            }
-        }
-        if s.status == SessionStatus::Connected
-            && s.capabilities.as_ref().is_some_and(|c| c.commands)
-            && theme::icon_button(ui, theme::ICON_TERMINAL, "Console", Some("Ctrl+`")).clicked()
-        {
-            ask(SessionAction::ToggleConsole);
-        }
-        if s.status == SessionStatus::Connected
-            && s.capabilities.as_ref().is_some_and(|c| c.list_keys)
-            && theme::icon_button(ui, theme::ICON_ANALYTICS, "Memory analysis", None)
-                .on_hover_text("Biggest keys, bytes by namespace and type, TTL distribution")
-                .clicked()
-        {
-            ask(SessionAction::OpenAnalysis);
-        }
+        tools_ui(ui, s, &mut ask);
         if databases_capable && s.status == SessionStatus::Connected {
             ui.separator();
             let current = s.databases.iter().find(|d| d.index == s.db).map_or_else(
@@ -192,8 +234,8 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
             }
             // What a user means by Refresh: the keys listed again and the counts read again
             // (a count that moved beside a list that did not reads as a bug).
-            if theme::icon_button(ui, theme::ICON_REFRESH, "Refresh", None)
-                .on_hover_text("List the keys again and read the key counts (F5)")
+            if super::palette::command_button(ui, theme::ICON_REFRESH, "Refresh", Command::Refresh)
+                .on_hover_text("List the keys again and read the key counts")
                 .clicked()
             {
                 ask(SessionAction::RefreshDatabases);
@@ -219,13 +261,19 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     let listable = s.capabilities.as_ref().is_some_and(|c| c.list_keys);
     let mut ask = |a| actions.session(s.conn, a);
     ui.horizontal_wrapped(|ui| {
-        if theme::icon_button(ui, theme::ICON_ADD, "New key", Some("Ctrl+N")).clicked() {
+        if super::palette::command_button(ui, theme::ICON_ADD, "New key", Command::NewKey).clicked()
+        {
             ask(SessionAction::OpenCreate);
         }
         // A pattern is matched against a listing: nothing to match where keys cannot be listed.
         if listable
-            && theme::icon_button(ui, theme::ICON_DELETE_SWEEP, "Delete by pattern...", None)
-                .clicked()
+            && super::palette::command_button(
+                ui,
+                theme::ICON_DELETE_SWEEP,
+                "Delete by pattern...",
+                Command::DeleteByPattern,
+            )
+            .clicked()
         {
             ask(SessionAction::OpenBulkDelete);
         }
@@ -242,8 +290,13 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
                 ask(SessionAction::AskFlush(pooled_flush));
             }
         } else {
-            if theme::icon_button(ui, theme::ICON_DELETE_FOREVER, "Flush database...", None)
-                .clicked()
+            if super::palette::command_button(
+                ui,
+                theme::ICON_DELETE_FOREVER,
+                "Flush database...",
+                Command::FlushDatabase,
+            )
+            .clicked()
             {
                 ask(SessionAction::AskFlush(false));
             }
@@ -272,7 +325,8 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
         if let Some(text) = &undo_text {
             ui.separator();
             ui.label(text);
-            if theme::icon_button(ui, theme::ICON_UNDO, "Undo", Some("Ctrl+Z")).clicked() {
+            if super::palette::command_button(ui, theme::ICON_UNDO, "Undo", Command::Undo).clicked()
+            {
                 ask(SessionAction::Undo);
             }
         }

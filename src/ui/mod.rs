@@ -14,9 +14,11 @@ mod dashboard;
 mod dialogs;
 mod edit;
 mod input;
+mod palette;
 mod profiles;
 mod server;
 mod split;
+mod streams;
 pub mod theme;
 mod transfer;
 mod viewer;
@@ -52,6 +54,12 @@ enum DialogPurpose {
     ProfilesExport,
     /// A file of profiles to import (an export, another tool's, a list of URLs).
     ProfilesImport,
+    /// Where to save a Pub/Sub or MONITOR viewer's rows.
+    StreamSave {
+        conn: ConnId,
+        monitor: bool,
+        name: String,
+    },
 }
 
 impl DialogPurpose {
@@ -65,6 +73,9 @@ impl DialogPurpose {
             Self::AuditExport => Action::ExportAudit(path),
             Self::ProfilesExport => Action::ExportProfiles(path),
             Self::ProfilesImport => Action::ImportProfiles(path),
+            Self::StreamSave { conn, monitor, .. } => {
+                Action::Session(conn, SessionAction::SaveStream { monitor, path })
+            }
         }
     }
 }
@@ -223,6 +234,7 @@ impl App {
         }
         let mut actions = Actions::default();
         self.poll_dialog(&mut actions);
+        palette::shortcuts_ui(ui.ctx(), &self.state, &mut actions);
         // Panels first; what they ask is carried out before the floating windows are drawn,
         // so a dialog a click opens appears in the same frame.
         self.panels_ui(ui, &mut actions);
@@ -308,6 +320,11 @@ impl App {
                         .set_file_name(name)
                         .add_filter("CSV", &["csv"])
                         .save_file(),
+                    DialogPurpose::StreamSave { name, .. } => dialog
+                        .set_title("Save the rows shown as JSON lines")
+                        .set_file_name(name)
+                        .add_filter("JSON lines", &["jsonl"])
+                        .save_file(),
                 };
                 let _ = tx.send(path);
                 if let Some(ctx) = repaint {
@@ -391,8 +408,11 @@ impl App {
             dialogs::bulk_delete_ui(ctx, s, actions);
             server::server_info_ui(ctx, s, actions);
             analysis::analysis_ui(ctx, s, actions);
+            streams::pubsub_ui(ctx, s, actions);
+            streams::monitor_ui(ctx, s, actions);
         }
         dashboard::dashboards_ui(ctx, state, actions);
+        palette::palette_ui(ctx, state, actions);
         toasts_ui(ctx, state, actions);
     }
 }
@@ -400,7 +420,14 @@ impl App {
 fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
     ui.horizontal_wrapped(|ui| {
         ui.heading("Cache Console");
-        if theme::icon_button(ui, theme::ICON_HISTORY, "Audit log", None).clicked() {
+        if palette::command_button(
+            ui,
+            theme::ICON_HISTORY,
+            "Audit log",
+            crate::state::palette::Command::AuditLog,
+        )
+        .clicked()
+        {
             actions.push(Action::OpenAudit);
         }
         // The theme, at the far end of the bar.
@@ -429,9 +456,12 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
     });
 }
 
+/// The tabs: one a connection, its profile's colour before its name; a tab is dragged to
+/// another place, clicked to be shown, closed with its cross (or Ctrl+W).
 fn tabs_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
     ui.horizontal_wrapped(|ui| {
         ui.separator();
+        let close_keys = palette::keys_text(ui.ctx(), crate::state::palette::Command::CloseTab);
         for (i, s) in state.sessions.iter().enumerate() {
             let marker = match s.status {
                 SessionStatus::Connecting => "… ",
@@ -444,11 +474,33 @@ fn tabs_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
             } else {
                 format!("{marker}{}", s.profile.name)
             };
-            if ui.selectable_label(i == state.active, text).clicked() {
-                actions.push(Action::Activate(s.conn));
-            }
-            if theme::icon_only(ui, theme::ICON_CLOSE, "Close this connection").clicked() {
-                actions.push(Action::Close(s.conn));
+            let source = ui.dnd_drag_source(egui::Id::unique(("tab", s.conn)), i, |ui| {
+                ui.horizontal(|ui| {
+                    if let Some(tag) = s.profile.color {
+                        let (rect, dot) =
+                            ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                        ui.painter()
+                            .circle_filled(rect.center(), 4.5, theme::tag_color(tag));
+                        let name = format!("tab colour: {tag:?}").to_lowercase();
+                        dot.widget_info(|| {
+                            egui::WidgetInfo::labeled(egui::Role::Image, true, &name)
+                        });
+                    }
+                    if ui
+                        .selectable_label(i == state.active, text)
+                        .on_hover_text("Drag to move the tab")
+                        .clicked()
+                    {
+                        actions.push(Action::Activate(s.conn));
+                    }
+                    let close = format!("Close this connection ({close_keys})");
+                    if theme::icon_only(ui, theme::ICON_CLOSE, &close).clicked() {
+                        actions.push(Action::Close(s.conn));
+                    }
+                });
+            });
+            if let Some(from) = source.response.dnd_release_payload::<usize>() {
+                actions.push(Action::MoveTab { from: *from, to: i });
             }
         }
     });

@@ -12,7 +12,14 @@ pub fn profiles_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Action
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.strong("Profiles");
-        if theme::icon_button(ui, theme::ICON_ADD, "New profile", None).clicked() {
+        if super::palette::command_button(
+            ui,
+            theme::ICON_ADD,
+            "New profile",
+            crate::state::palette::Command::NewProfile,
+        )
+        .clicked()
+        {
             actions.push(Action::NewProfile);
         }
     });

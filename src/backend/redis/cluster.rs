@@ -695,6 +695,18 @@ impl Cluster {
         self.routed_key(cmd, &key, name).await
     }
 
+    /// The first primary (where a command for any node goes).
+    ///
+    /// # Errors
+    /// The cluster has no primary.
+    pub fn first_primary(&self) -> BackendResult<NodeAddress> {
+        self.topology()
+            .primaries()
+            .next()
+            .map(|n| n.address.clone())
+            .ok_or_else(|| BackendError::Internal("the cluster has no primary".into()))
+    }
+
     /// [`Cluster::routed`] by a key given (a typed command's key, wherever it stands).
     ///
     /// # Errors

@@ -347,12 +347,7 @@ impl RedisBackend {
     async fn query_any(&self, cmd: &redis::Cmd, name: &str) -> BackendResult<Value> {
         match &self.nodes {
             Nodes::Cluster(cluster, _) => {
-                let first = cluster
-                    .topology()
-                    .primaries()
-                    .next()
-                    .map(|n| n.address.clone())
-                    .ok_or_else(|| BackendError::Internal("the cluster has no primary".into()))?;
+                let first = cluster.first_primary()?;
                 cluster.on_node(&first, cmd, name).await
             }
             _ => self.query(cmd, name).await,

@@ -181,6 +181,58 @@ impl Link {
             .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))?
     }
 
+    /// A connection of its own that sends `commands` (`SUBSCRIBE …`, `MONITOR`) after logging
+    /// in, then only reads, handing each reply to `each` until the connection fails or the
+    /// future is dropped (which closes it). Every reply is bounded as on the shared
+    /// connection. Spoken in RESP2, where a subscriber's messages are plain arrays.
+    ///
+    /// # Errors
+    /// The server cannot be reached, refuses the login or a command, or the connection
+    /// breaks.
+    pub async fn listen(
+        &self,
+        commands: &[redis::Cmd],
+        mut each: impl FnMut(redis::Value) + Send,
+    ) -> RedisResult<()> {
+        use tokio::io::AsyncWriteExt as _;
+        let stream = tokio::time::timeout(self.connect_timeout, self.stream())
+            .await
+            .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))??;
+        let mut io = Checked::new(stream);
+        #[expect(
+            clippy::default_trait_access,
+            reason = "the decoder's type is redis's (through combine) to name; it is inferred"
+        )]
+        let mut decoder = Default::default();
+        if let Some(password) = self.info.password() {
+            let mut auth = redis::cmd("AUTH");
+            if let Some(user) = self.info.username() {
+                auth.arg(user);
+            }
+            auth.arg(password);
+            io.write_all(&auth.get_packed_command()).await?;
+            let answer = tokio::time::timeout(
+                self.response_timeout,
+                redis::parse_redis_value_async(&mut decoder, &mut io),
+            )
+            .await
+            .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))??;
+            if let redis::Value::ServerError(e) = answer {
+                return Err(RedisError::from(e));
+            }
+        }
+        for cmd in commands {
+            io.write_all(&cmd.get_packed_command()).await?;
+        }
+        loop {
+            let value = redis::parse_redis_value_async(&mut decoder, &mut io).await?;
+            if let redis::Value::ServerError(e) = value {
+                return Err(RedisError::from(e));
+            }
+            each(value);
+        }
+    }
+
     async fn open(&self) -> RedisResult<MultiplexedConnection> {
         let stream = self.stream().await?;
         let config = AsyncConnectionConfig::new().set_response_timeout(Some(self.response_timeout));

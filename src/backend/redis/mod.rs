@@ -23,6 +23,7 @@ mod nodes;
 mod read;
 mod reply;
 mod sentinel;
+pub mod streams;
 mod write;
 
 use link::{Address, Link, read_ca_file};
@@ -505,6 +506,8 @@ fn redis_capabilities() -> Capabilities {
         commands: true,
         server_stats: true,
         structured_values: false,
+        pubsub: true,
+        monitor: true,
     }
 }
 
@@ -780,6 +783,22 @@ impl CacheBackend for RedisBackend {
 
     async fn command_docs(&self) -> BackendResult<Vec<crate::core::model::CommandDoc>> {
         self.docs().await
+    }
+
+    async fn subscribe(
+        &self,
+        subscription: &crate::core::model::Subscription,
+        feed: std::sync::Arc<crate::backend::feed::Feed>,
+    ) -> BackendResult<()> {
+        self.subscribe_to(subscription, feed).await
+    }
+
+    async fn monitor(
+        &self,
+        nodes: &[String],
+        feed: std::sync::Arc<crate::backend::feed::Feed>,
+    ) -> BackendResult<()> {
+        self.monitor_on(nodes, feed).await
     }
 
     async fn write(&self, op: &WriteOp) -> BackendResult<WriteOutcome> {

@@ -199,6 +199,11 @@ impl RedisBackend {
                     .await
             }
             WriteOp::KillClient { id, .. } => self.kill_client(*id).await,
+            WriteOp::Publish {
+                channel,
+                message,
+                sharded,
+            } => self.publish(channel, message, *sharded).await,
         }
     }
 
@@ -233,6 +238,21 @@ impl RedisBackend {
     }
 
     /// A command that changes one thing and answers nothing worth keeping.
+    /// `PUBLISH` (`SPUBLISH`: on a cluster, the node of the channel's slot); how many
+    /// subscribers received it.
+    async fn publish(
+        &self,
+        channel: &[u8],
+        message: &[u8],
+        sharded: bool,
+    ) -> BackendResult<WriteOutcome> {
+        let name = if sharded { "SPUBLISH" } else { "PUBLISH" };
+        let mut cmd = redis::cmd(name);
+        cmd.arg(channel).arg(message);
+        let received: i64 = self.query(&cmd, name).await?;
+        Ok(WriteOutcome::Done(u64::try_from(received).unwrap_or(0)))
+    }
+
     async fn done(&self, cmd: &redis::Cmd, name: &str) -> BackendResult<WriteOutcome> {
         let _: Value = self.query(cmd, name).await?;
         Ok(WriteOutcome::Done(1))
