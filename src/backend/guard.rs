@@ -332,6 +332,53 @@ impl CacheBackend for Guarded {
         self.inner.command_docs().await
     }
 
+    fn server_version(&self) -> Option<String> {
+        self.inner.server_version()
+    }
+
+    /// A batch is refused whole on a read-only profile, and recorded as one entry (an import
+    /// of a million keys is a thousand entries, not a million).
+    async fn import_batch(
+        &self,
+        records: &[crate::core::model::Record],
+        on_conflict: crate::core::model::OnConflict,
+    ) -> BackendResult<crate::core::model::BatchOutcome> {
+        let keys: Vec<&Bytes> = records
+            .iter()
+            .take(KEYS_PER_ENTRY)
+            .map(|r| &r.key)
+            .collect();
+        let mut entry = self.entry("import", &keys);
+        entry.detail = Some(format!(
+            "{} keys in this batch; a key that exists: {}",
+            records.len(),
+            match on_conflict {
+                crate::core::model::OnConflict::Skip => "skipped",
+                crate::core::model::OnConflict::Replace => "replaced",
+                crate::core::model::OnConflict::Stop => "stops",
+            }
+        ));
+        self.refuse_if_read_only_recorded(entry.clone()).await?;
+        self.refuse_if_unauditable().await?;
+        let result = self.inner.import_batch(records, on_conflict).await;
+        entry.affected = result.as_ref().ok().map(|o| o.written);
+        entry.outcome = outcome_text(&result, |o| {
+            format!(
+                "{} written, {} skipped, {} failed{}",
+                o.written,
+                o.skipped,
+                o.failed.len(),
+                if o.stopped_at.is_some() {
+                    ", stopped at a key that exists"
+                } else {
+                    ""
+                }
+            )
+        });
+        self.append(entry).await;
+        result
+    }
+
     async fn subscribe(
         &self,
         subscription: &crate::core::model::Subscription,

@@ -18,6 +18,7 @@ pub mod redis;
 pub mod session_files;
 pub mod sql;
 pub mod ssh;
+pub mod transfer;
 
 use std::sync::atomic::AtomicBool;
 
@@ -408,6 +409,23 @@ pub trait CacheBackend: Send + Sync {
         _feed: std::sync::Arc<feed::Feed>,
     ) -> BackendResult<()> {
         Err(unsupported(self.capabilities(), "MONITOR"))
+    }
+
+    /// The server's version (`7.0.15`), where it has one that matters to a transfer (a
+    /// `DUMP` payload restores only on the same major version).
+    fn server_version(&self) -> Option<String> {
+        None
+    }
+
+    /// Writes a batch of records (an import's, a copy's): a key that exists is skipped,
+    /// replaced, or stops the batch, as `on_conflict` says. The guard refuses the whole batch on
+    /// a read-only profile and records it as one entry.
+    async fn import_batch(
+        &self,
+        records: &[crate::core::model::Record],
+        on_conflict: crate::core::model::OnConflict,
+    ) -> BackendResult<crate::core::model::BatchOutcome> {
+        transfer::import_batch_with(self, records, on_conflict).await
     }
 
     /// The commands the server knows, with their arguments and what they do (completion and

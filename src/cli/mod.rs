@@ -4,6 +4,7 @@
 
 mod audit;
 mod exec;
+mod keyfile;
 mod profiles;
 mod read;
 mod report;
@@ -70,6 +71,19 @@ pub enum Command {
     /// Where the memory goes: the biggest keys, bytes by namespace and by type, and the TTL
     /// distribution of the keys a pattern matches (the whole keyspace or a sample).
     Analyze(AnalyzeArgs),
+    /// Write the keys a pattern matches, with their TTLs, to a file: JSON lines (one typed
+    /// record a key, portable), `redis-cli` commands (`redis-cli < FILE` loads them) or DUMP
+    /// payloads (fast; the same Redis major version only). Streamed: memory stays flat.
+    Export(ExportArgs),
+    /// Load a `jsonl` or `dump` export (its format read from the file); a key that exists is
+    /// skipped, replaced or stops the import (`--on-conflict`). Through the same guard as every
+    /// write: refused on a read-only profile, audited.
+    Import(ImportArgs),
+    /// Copy the keys a pattern matches from one cache to another (`SOURCE DESTINATION
+    /// [PATTERN]`, or `--from-profile` / `--to-profile`): every type between Redis servers of
+    /// any topology, strings between Redis, memcached, SQL and file caches. TTLs are kept; a
+    /// key that exists is skipped, replaced or stops the copy.
+    Copy(CopyArgs),
     /// Show what was done: the audit log's entries, newest last, filtered by profile,
     /// action, key and time; as a table, JSON lines or CSV.
     Audit(AuditArgs),
@@ -207,6 +221,63 @@ pub struct ExecArgs {
     /// On a cluster (or a memcached pool): run it on every primary, each answer printed.
     #[arg(long)]
     pub all_primaries: bool,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL [PATTERN]`, or just `[PATTERN]` with `--profile` (every key without one).
+    #[arg(value_name = "URL|PATTERN", num_args = 0..=2)]
+    pub args: Vec<String>,
+    /// `jsonl`, `commands` or `dump`.
+    #[arg(long, default_value = "jsonl", value_name = "FORMAT")]
+    pub format: String,
+    /// The file to write (made whole or not at all; never through a symlink).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: std::path::PathBuf,
+    /// Only keys of this type.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub key_type: Option<String>,
+    /// Bytes as base64 rather than escaped text (jsonl).
+    #[arg(long)]
+    pub base64: bool,
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Use a saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// `URL FILE`, or just `FILE` with `--profile`.
+    #[arg(value_name = "URL|FILE", num_args = 1..=2)]
+    pub args: Vec<String>,
+    /// What to do with a key that exists: `skip`, `replace` or `stop`.
+    #[arg(long, default_value = "skip", value_name = "POLICY")]
+    pub on_conflict: String,
+}
+
+/// Arguments of `copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Read from this saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub from_profile: Option<String>,
+    /// Write to this saved profile instead of a URL.
+    #[arg(long, value_name = "NAME")]
+    pub to_profile: Option<String>,
+    /// `SOURCE DESTINATION [PATTERN]` (a URL for each side without its profile).
+    #[arg(value_name = "URL|PATTERN", num_args = 0..=3)]
+    pub args: Vec<String>,
+    /// Only keys of this type.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub key_type: Option<String>,
+    /// What to do with a key that exists: `skip`, `replace` or `stop`.
+    #[arg(long, default_value = "skip", value_name = "POLICY")]
+    pub on_conflict: String,
 }
 
 /// Arguments of `tags`.
@@ -549,6 +620,9 @@ fn execute(command: Command, ssh: &SshArgs) -> Result<(), Failure> {
         Command::Flush(args) => write::flush(&args, ssh),
         Command::Tags(args) => tags::run(&args, ssh),
         Command::Exec(args) => exec::run(&args, ssh),
+        Command::Export(args) => keyfile::export(&args, ssh),
+        Command::Import(args) => keyfile::import(&args, ssh),
+        Command::Copy(args) => keyfile::copy(&args, ssh),
         Command::Stats(args) => report::stats(&args, ssh),
         Command::Analyze(args) => report::analyze(&args, ssh),
     }

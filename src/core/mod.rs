@@ -8,6 +8,7 @@ pub mod edit;
 pub mod escape;
 pub mod format;
 pub mod glob;
+pub mod keyfile;
 pub mod keyindex;
 pub mod metrics;
 pub mod model;

@@ -535,6 +535,30 @@ pub enum WriteOp {
         /// The node it is connected to, in a cluster (ids are per node).
         node: Option<String>,
     },
+    /// Write a whole value (an import's or a copy's): with `replace`, whatever the key held
+    /// goes first; without, a key that exists is left and the outcome is
+    /// [`WriteOutcome::TargetExists`].
+    Put {
+        /// The key.
+        key: Bytes,
+        /// The value.
+        value: FullValue,
+        /// Milliseconds to live; `None` for no TTL.
+        ttl_ms: Option<u64>,
+        /// Replace a key that exists.
+        replace: bool,
+    },
+    /// Write a `DUMP` payload (`RESTORE`), as [`WriteOp::Put`] does a value.
+    RestoreDump {
+        /// The key.
+        key: Bytes,
+        /// The payload.
+        payload: Bytes,
+        /// Milliseconds to live; `None` for no TTL.
+        ttl_ms: Option<u64>,
+        /// Replace a key that exists.
+        replace: bool,
+    },
     /// Publish a message (`PUBLISH`; `SPUBLISH` on a cluster's sharded channel). Its outcome
     /// counts the subscribers that received it.
     Publish {
@@ -566,7 +590,9 @@ macro_rules! keys_of {
             | WriteOp::ZSetAdd { key, .. }
             | WriteOp::ZSetRemove { key, .. }
             | WriteOp::StreamAdd { key, .. }
-            | WriteOp::StreamDelete { key, .. } => vec![key],
+            | WriteOp::StreamDelete { key, .. }
+            | WriteOp::Put { key, .. }
+            | WriteOp::RestoreDump { key, .. } => vec![key],
             WriteOp::Rename { from, to, .. } | WriteOp::Copy { from, to, .. } => vec![from, to],
             WriteOp::Delete { keys } => keys.$iter().collect(),
             WriteOp::Restore { keys } => keys.$iter().map(|DumpedKey { key, .. }| key).collect(),
@@ -611,6 +637,8 @@ impl WriteOp {
             Self::ResetSlowLog => "slowlog-reset",
             Self::KillClient { .. } => "client-kill",
             Self::Publish { .. } => "publish",
+            Self::Put { .. } => "put",
+            Self::RestoreDump { .. } => "restore-dump",
         }
     }
 
@@ -902,4 +930,85 @@ impl StreamItem {
             Self::Command(c) => c.args.iter().map(Bytes::len).sum::<usize>() + c.client.len() + 96,
         }
     }
+}
+
+/// A whole value, as export, import and copy move it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FullValue {
+    /// A string.
+    String(Bytes),
+    /// A hash's fields and values.
+    Hash(Vec<(Bytes, Bytes)>),
+    /// A list's elements, head first.
+    List(Vec<Bytes>),
+    /// A set's members.
+    Set(Vec<Bytes>),
+    /// A sorted set's members and scores.
+    ZSet(Vec<(Bytes, f64)>),
+    /// A stream's entries, oldest first.
+    Stream(Vec<StreamEntry>),
+    /// A RedisJSON document, as text.
+    Json(String),
+}
+
+impl FullValue {
+    /// The type it makes.
+    #[must_use]
+    pub fn key_type(&self) -> KeyType {
+        match self {
+            Self::String(_) => KeyType::String,
+            Self::Hash(_) => KeyType::Hash,
+            Self::List(_) => KeyType::List,
+            Self::Set(_) => KeyType::Set,
+            Self::ZSet(_) => KeyType::ZSet,
+            Self::Stream(_) => KeyType::Stream,
+            Self::Json(_) => KeyType::Json,
+        }
+    }
+}
+
+/// One key as a transfer carries it: as a value any cache can take, or as a Redis `DUMP`
+/// payload (fast, the same Redis major version only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The key.
+    pub key: Bytes,
+    /// Milliseconds it had left when read; `None` for no TTL.
+    pub ttl_ms: Option<u64>,
+    /// What it holds.
+    pub value: RecordValue,
+}
+
+/// What a [`Record`] holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordValue {
+    /// The value itself.
+    Value(FullValue),
+    /// A `DUMP` payload.
+    Dump(Bytes),
+}
+
+/// What an import or a copy does with a key the destination has already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnConflict {
+    /// Leave it, and count it skipped.
+    #[default]
+    Skip,
+    /// Replace it.
+    Replace,
+    /// Stop before it (what came before stays written).
+    Stop,
+}
+
+/// What writing a batch of records did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BatchOutcome {
+    /// Keys written.
+    pub written: u64,
+    /// Keys that existed and were left.
+    pub skipped: u64,
+    /// The key that existed under [`OnConflict::Stop`]: nothing from it on was written.
+    pub stopped_at: Option<Bytes>,
+    /// Keys that could not be written, and why (a type the destination cannot hold, …).
+    pub failed: Vec<(Bytes, String)>,
 }

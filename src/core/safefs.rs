@@ -260,6 +260,21 @@ impl SafeDir {
         content: &[u8],
         new_mode: Option<u32>,
     ) -> io::Result<()> {
+        self.write_atomic_with(name, new_mode, |file| file.write_all(content))
+    }
+
+    /// [`SafeDir::write_atomic`] of what `write` writes, as it writes it (an export of a
+    /// million keys never held whole): the file appears whole once `write` succeeds, or not at
+    /// all.
+    ///
+    /// # Errors
+    /// The directory cannot be written, `name` is a directory, or `write` failed.
+    pub fn write_atomic_with(
+        &self,
+        name: &str,
+        new_mode: Option<u32>,
+        write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+    ) -> io::Result<()> {
         let (owner, mode) = match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) if rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() => {
                 (Some((st.st_uid, st.st_gid)), st.st_mode & 0o7777)
@@ -290,7 +305,7 @@ impl SafeDir {
         };
         let result = (|| -> io::Result<()> {
             let mut file = std::fs::File::from(fd);
-            file.write_all(content)?;
+            write(&mut file)?;
             if let Some((uid, gid)) = owner {
                 chown_like(&file, uid, gid);
             }

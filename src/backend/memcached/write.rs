@@ -156,9 +156,12 @@ impl MemcachedBackend {
         let wire = wire_key(key)?;
         let cas = cas.map(|c| format!(" C{c}")).unwrap_or_default();
         let mode = if add { " ME" } else { "" };
+        // `ms <key> <datalen> <flags>*`: the base64 flag comes after the length (before it,
+        // memcached reads `b` as the length and refuses the line).
+        let base64 = if wire.base64 { " b" } else { "" };
         let command = format!(
-            "ms {} {} T{exp} F{flags}{cas}{mode}\r\n",
-            wire.args(),
+            "ms {} {}{base64} T{exp} F{flags}{cas}{mode}\r\n",
+            wire.text,
             value.len()
         );
         let mut command = command.into_bytes();

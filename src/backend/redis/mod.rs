@@ -20,6 +20,7 @@ mod exec;
 mod find;
 pub(crate) mod link;
 mod nodes;
+mod put;
 mod read;
 mod reply;
 mod sentinel;
@@ -783,6 +784,10 @@ impl CacheBackend for RedisBackend {
 
     async fn command_docs(&self) -> BackendResult<Vec<crate::core::model::CommandDoc>> {
         self.docs().await
+    }
+
+    fn server_version(&self) -> Option<String> {
+        Some(self.version.clone())
     }
 
     async fn subscribe(

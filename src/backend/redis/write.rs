@@ -199,11 +199,9 @@ impl RedisBackend {
                     .await
             }
             WriteOp::KillClient { id, .. } => self.kill_client(*id).await,
-            WriteOp::Publish {
-                channel,
-                message,
-                sharded,
-            } => self.publish(channel, message, *sharded).await,
+            op @ (WriteOp::Publish { .. } | WriteOp::Put { .. } | WriteOp::RestoreDump { .. }) => {
+                self.apply_more(op).await
+            }
         }
     }
 
@@ -240,7 +238,7 @@ impl RedisBackend {
     /// A command that changes one thing and answers nothing worth keeping.
     /// `PUBLISH` (`SPUBLISH`: on a cluster, the node of the channel's slot); how many
     /// subscribers received it.
-    async fn publish(
+    pub(super) async fn publish(
         &self,
         channel: &[u8],
         message: &[u8],
