@@ -187,6 +187,13 @@ fn tabs_show_their_colour_move_when_dragged_and_come_back_in_that_order() {
         "moved by the drag"
     );
 
+    // A click shows a tab (the drag does not take its clicks).
+    h.get_by_label("sessions-prod · db1").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.active, 0);
+    h.get_by_label("orders-cache · db0").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.active, 1, "clicked: shown");
     // Ctrl+PageDown shows the next tab, as the palette says.
     let shown = h.state().state.active;
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::PageDown);

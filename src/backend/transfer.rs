@@ -18,6 +18,39 @@ const KEYS_IN_FLIGHT: usize = 64;
 /// Writes sent at once.
 const WRITES_IN_FLIGHT: usize = 64;
 
+/// The keys a transfer takes: those a listing finds, or a list (the keys marked in the app).
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySource {
+    /// Every key a pattern (and type) matches.
+    Pattern(crate::core::model::ScanRequest),
+    /// These keys.
+    Keys(Vec<Bytes>),
+}
+
+/// Keys of a [`KeySource`] a page at a time.
+enum KeyPages<'a, B: ?Sized> {
+    Listing(super::ops::Pages<'a, B>),
+    Listed(std::slice::Chunks<'a, Bytes>),
+}
+
+impl<'a, B: CacheBackend + ?Sized> KeyPages<'a, B> {
+    fn new(backend: &'a B, source: &'a KeySource) -> Self {
+        match source {
+            KeySource::Pattern(request) => {
+                Self::Listing(super::ops::Pages::new(backend, request, 0))
+            }
+            KeySource::Keys(keys) => Self::Listed(keys.chunks(1_000)),
+        }
+    }
+
+    async fn next(&mut self) -> BackendResult<Option<Vec<Bytes>>> {
+        match self {
+            Self::Listing(pages) => Ok(pages.next().await?.map(|p| p.keys)),
+            Self::Listed(chunks) => Ok(chunks.next().map(<[Bytes]>::to_vec)),
+        }
+    }
+}
+
 fn now_ms() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
 }
@@ -262,7 +295,7 @@ pub struct ExportSummary {
 /// The server failed, or `out` could not be written.
 pub async fn export_to<B: CacheBackend + ?Sized>(
     backend: &B,
-    request: &crate::core::model::ScanRequest,
+    source: &KeySource,
     format: crate::core::keyfile::Format,
     base64: bool,
     out: &mut dyn std::io::Write,
@@ -289,8 +322,8 @@ pub async fn export_to<B: CacheBackend + ?Sized>(
         writeln!(out, "{}", header.line()).map_err(io)?;
     }
     let mut summary = ExportSummary::default();
-    let mut pages = super::ops::Pages::new(backend, request, 0);
-    while let Some(page) = pages.next().await? {
+    let mut pages = KeyPages::new(backend, source);
+    while let Some(keys) = pages.next().await? {
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
             summary.cancelled = true;
             return Ok(summary);
@@ -298,9 +331,10 @@ pub async fn export_to<B: CacheBackend + ?Sized>(
         // A page's keys read several at a time, written in the listing's order.
         let read: Vec<_> = {
             use futures_util::StreamExt as _;
-            futures_util::stream::iter(page.keys.iter())
+            futures_util::stream::iter(keys)
                 .map(|key| async move {
-                    (key, read_record(backend, key, format == Format::Dump).await)
+                    let record = read_record(backend, &key, format == Format::Dump).await;
+                    (key, record)
                 })
                 .buffered(KEYS_IN_FLIGHT)
                 .collect()
@@ -357,7 +391,7 @@ pub struct CopySummary {
 pub async fn copy_keys<S: CacheBackend + ?Sized, D: CacheBackend + ?Sized>(
     source: &S,
     destination: &D,
-    request: &crate::core::model::ScanRequest,
+    keys: &KeySource,
     on_conflict: OnConflict,
     progress: &(dyn Fn(u64) + Send + Sync),
     cancel: &std::sync::atomic::AtomicBool,
@@ -365,14 +399,17 @@ pub async fn copy_keys<S: CacheBackend + ?Sized, D: CacheBackend + ?Sized>(
     use futures_util::StreamExt as _;
     let hash_names = destination.capabilities().hashed_names && !source.capabilities().hashed_names;
     let mut summary = CopySummary::default();
-    let mut pages = super::ops::Pages::new(source, request, 0);
+    let mut pages = KeyPages::new(source, keys);
     while let Some(page) = pages.next().await? {
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
             summary.cancelled = true;
             return Ok(summary);
         }
-        let read: Vec<_> = futures_util::stream::iter(page.keys.iter())
-            .map(|key| async move { (key, read_record(source, key, false).await) })
+        let read: Vec<_> = futures_util::stream::iter(page)
+            .map(|key| async move {
+                let record = read_record(source, &key, false).await;
+                (key, record)
+            })
             .buffered(KEYS_IN_FLIGHT)
             .collect()
             .await;
@@ -407,4 +444,135 @@ pub async fn copy_keys<S: CacheBackend + ?Sized, D: CacheBackend + ?Sized>(
         }
     }
     Ok(summary)
+}
+
+/// Records written per batch of an import (one audit entry each).
+pub const IMPORT_BATCH: usize = 500;
+/// The longest line read from an import file (one key's record).
+pub const MAX_LINE_BYTES: u64 = 512 << 20;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// What the destination did.
+    pub written: BatchOutcome,
+    /// Stopped before the end (cancelled).
+    pub cancelled: bool,
+}
+
+/// Reads one line of at most [`MAX_LINE_BYTES`]; `None` at the end.
+///
+/// # Errors
+/// It cannot be read, is too long, or is not UTF-8.
+pub fn next_line(
+    reader: &mut dyn std::io::BufRead,
+    number: usize,
+) -> Result<Option<String>, String> {
+    use std::io::BufRead as _;
+    let mut buf = Vec::new();
+    let n = std::io::Read::take(&mut *reader, MAX_LINE_BYTES + 1)
+        .read_until(b'\n', &mut buf)
+        .map_err(|e| format!("line {number}: {e}"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.len() as u64 > MAX_LINE_BYTES {
+        return Err(format!(
+            "line {number} is longer than {} MiB: not an export of this app",
+            MAX_LINE_BYTES >> 20
+        ));
+    }
+    String::from_utf8(buf)
+        .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_owned()))
+        .map_err(|_| format!("line {number} is not UTF-8 text"))
+}
+
+/// Whether a file with `header` can be imported into `backend`: a DUMP export only into Redis
+/// of the major version that made it.
+///
+/// # Errors
+/// Why not.
+pub fn check_header<B: CacheBackend + ?Sized>(
+    backend: &B,
+    header: &crate::core::keyfile::Header,
+) -> Result<(), String> {
+    use crate::core::keyfile::{Format, major};
+    if header.format != Format::Dump {
+        return Ok(());
+    }
+    let Some(destination) = backend.server_version() else {
+        return Err("a DUMP export restores only into Redis: import a jsonl export here".into());
+    };
+    let made = header.redis_version.as_deref().unwrap_or("?");
+    if major(made).is_none() || major(made) != major(&destination) {
+        return Err(format!(
+            "this DUMP export was made by Redis {made}; the destination runs Redis \
+             {destination}: a DUMP payload restores only on the same major version. Export as \
+             jsonl to move these keys"
+        ));
+    }
+    Ok(())
+}
+
+/// Imports an export read from `reader` (its first line the header) into `backend`, in
+/// batches of [`IMPORT_BATCH`]; `progress` hears the keys written after each batch.
+/// `reader` is read synchronously: call this where blocking is allowed.
+///
+/// # Errors
+/// The file is not an export (or one this destination cannot take), or the destination
+/// failed as a whole.
+pub async fn import_from<B: CacheBackend + ?Sized>(
+    backend: &B,
+    reader: &mut dyn std::io::BufRead,
+    on_conflict: OnConflict,
+    progress: &(dyn Fn(u64) + Send + Sync),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> BackendResult<ImportSummary> {
+    use crate::core::keyfile::{Header, parse_record};
+    let file = |e: String| BackendError::File(e);
+    let first = next_line(reader, 1)
+        .map_err(file)?
+        .ok_or_else(|| file("the file is empty".into()))?;
+    let header = Header::parse(&first).map_err(file)?;
+    check_header(backend, &header).map_err(BackendError::Invalid)?;
+    // Names of a cache that stores them hashed are hashed on the way in; a file of such a
+    // cache carries the hashes already.
+    let hash_names = backend.capabilities().hashed_names && !header.hashed_names;
+    let mut summary = ImportSummary::default();
+    let mut number = 1;
+    let mut batch: Vec<Record> = Vec::with_capacity(IMPORT_BATCH);
+    loop {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            summary.cancelled = true;
+            return Ok(summary);
+        }
+        let line = next_line(reader, number + 1).map_err(file)?;
+        if let Some(line) = &line {
+            number += 1;
+            if !line.trim().is_empty() {
+                let mut record =
+                    parse_record(line, &header).map_err(|e| file(format!("line {number}: {e}")))?;
+                if hash_names {
+                    record.key = backend.capabilities().key_for_name(&record.key);
+                }
+                batch.push(record);
+            }
+        }
+        if batch.len() >= IMPORT_BATCH || (line.is_none() && !batch.is_empty()) {
+            let outcome = backend.import_batch(&batch, on_conflict).await?;
+            batch.clear();
+            let w = &mut summary.written;
+            w.written += outcome.written;
+            w.skipped += outcome.skipped;
+            w.failed.extend(outcome.failed);
+            progress(w.written);
+            if outcome.stopped_at.is_some() {
+                w.stopped_at = outcome.stopped_at;
+                return Ok(summary);
+            }
+        }
+        if line.is_none() {
+            return Ok(summary);
+        }
+    }
 }

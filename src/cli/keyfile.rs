@@ -1,21 +1,17 @@
 //! `export` and `import`: keys to a file and back (`core/keyfile.rs` says what the files hold).
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::sync::atomic::AtomicBool;
 
 use bytes::Bytes;
 
 use super::target::{open, split_target};
 use super::{CopyArgs, ExportArgs, Failure, ImportArgs};
-use crate::backend::transfer::export_to;
+use crate::backend::transfer::{KeySource, export_to, import_from};
 use crate::core::escape::{escape_bytes, pattern_to_glob};
-use crate::core::keyfile::{Format, Header, major, parse_record};
-use crate::core::model::{BatchOutcome, KeyType, OnConflict, Record, ScanRequest};
+use crate::core::keyfile::Format;
+use crate::core::model::{KeyType, OnConflict, ScanRequest};
 
-/// Records written per batch (one audit entry each).
-const BATCH: usize = 500;
-/// The longest line read from an import file (one key's record).
-const MAX_LINE_BYTES: u64 = 512 << 20;
 /// Failures named on stderr at most (the rest are counted).
 const FAILURES_SHOWN: usize = 20;
 
@@ -46,7 +42,7 @@ fn progress_line(what: &'static str) -> impl Fn(u64) + Send + Sync {
 pub(super) fn export(args: &ExportArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
     let (target, rest) = split_target(ssh, args.profile.as_deref(), &args.args, 0..=1)?;
     let format = Format::parse(&args.format).map_err(Failure::usage)?;
-    let request = listing(rest.first(), args.key_type.as_deref());
+    let source = KeySource::Pattern(listing(rest.first(), args.key_type.as_deref()));
     let path = &args.output;
     let name = path
         .file_name()
@@ -68,7 +64,7 @@ pub(super) fn export(args: &ExportArgs, ssh: &super::SshArgs) -> Result<(), Fail
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             let summary = rt.block_on(export_to(
                 backend.as_ref(),
-                &request,
+                &source,
                 format,
                 args.base64,
                 &mut out,
@@ -122,26 +118,6 @@ fn report_failures(failed: &[(Bytes, String)], what: &str) -> Result<(), Failure
     Err(Failure::error(format!("{} keys {what}", failed.len())))
 }
 
-/// Reads one line of at most [`MAX_LINE_BYTES`]; `None` at the end.
-fn next_line(reader: &mut impl std::io::BufRead, number: usize) -> Result<Option<String>, Failure> {
-    let mut buf = Vec::new();
-    let n = std::io::Read::take(&mut *reader, MAX_LINE_BYTES + 1)
-        .read_until(b'\n', &mut buf)
-        .map_err(|e| Failure::error(format!("line {number}: {e}")))?;
-    if n == 0 {
-        return Ok(None);
-    }
-    if buf.len() as u64 > MAX_LINE_BYTES {
-        return Err(Failure::error(format!(
-            "line {number} is longer than {} MiB: not an export of this app",
-            MAX_LINE_BYTES >> 20
-        )));
-    }
-    String::from_utf8(buf)
-        .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_owned()))
-        .map_err(|_| Failure::error(format!("line {number} is not UTF-8 text")))
-}
-
 fn policy(text: &str) -> Result<OnConflict, Failure> {
     match text {
         "skip" => Ok(OnConflict::Skip),
@@ -171,7 +147,7 @@ pub(super) fn copy(args: &CopyArgs, ssh: &super::SshArgs) -> Result<(), Failure>
     let on_conflict = policy(&args.on_conflict)?;
     let (source, rest) = split_target(ssh, args.from_profile.as_deref(), &args.args, 0..=2)?;
     let (destination, rest) = split_target(ssh, args.to_profile.as_deref(), &rest, 0..=1)?;
-    let request = listing(rest.first(), args.key_type.as_deref());
+    let keys = KeySource::Pattern(listing(rest.first(), args.key_type.as_deref()));
     let rt = runtime()?;
     let (from, to) =
         rt.block_on(async { Ok::<_, Failure>((open(&source).await?, open(&destination).await?)) })?;
@@ -180,7 +156,7 @@ pub(super) fn copy(args: &CopyArgs, ssh: &super::SshArgs) -> Result<(), Failure>
     let summary = rt.block_on(crate::backend::transfer::copy_keys(
         from.as_ref(),
         to.as_ref(),
-        &request,
+        &keys,
         on_conflict,
         &progress,
         &cancel,
@@ -214,55 +190,32 @@ pub(super) fn import(args: &ImportArgs, ssh: &super::SshArgs) -> Result<(), Fail
     let file = std::fs::File::open(&path)
         .map_err(|e| Failure::error(format!("cannot read {}: {e}", path.display())))?;
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let first = next_line(&mut reader, 1)?
-        .ok_or_else(|| Failure::error(format!("{} is empty", path.display())))?;
-    let header =
-        Header::parse(&first).map_err(|e| Failure::error(format!("{}: {e}", path.display())))?;
     let rt = runtime()?;
     let backend = rt.block_on(open(&target))?;
-    if header.format == Format::Dump {
-        check_versions(&header, backend.server_version().as_deref())?;
-    }
-    // Names of a cache that stores them hashed are hashed on the way in; a file of such a
-    // cache carries the hashes already.
-    let hash_names = backend.capabilities().hashed_names && !header.hashed_names;
     let progress = progress_line("imported");
-    let mut total = BatchOutcome::default();
-    let mut number = 1;
-    let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
-    loop {
-        let line = next_line(&mut reader, number + 1)?;
-        if let Some(line) = &line {
-            number += 1;
-            if !line.trim().is_empty() {
-                let mut record = parse_record(line, &header).map_err(|e| {
-                    Failure::error(format!("{} line {number}: {e}", path.display()))
-                })?;
-                if hash_names {
-                    record.key = backend.capabilities().key_for_name(&record.key);
-                }
-                batch.push(record);
+    let cancel = AtomicBool::new(false);
+    let summary = rt
+        .block_on(import_from(
+            backend.as_ref(),
+            &mut reader,
+            on_conflict,
+            &progress,
+            &cancel,
+        ))
+        .map_err(|e| match e {
+            crate::backend::BackendError::File(why) => {
+                Failure::error(format!("{}: {why}", path.display()))
             }
-        }
-        if batch.len() >= BATCH || (line.is_none() && !batch.is_empty()) {
-            let outcome = rt.block_on(backend.import_batch(&batch, on_conflict))?;
-            batch.clear();
-            total.written += outcome.written;
-            total.skipped += outcome.skipped;
-            total.failed.extend(outcome.failed);
-            progress(total.written);
-            if let Some(key) = outcome.stopped_at {
-                eprintln!(
-                    "\rimported {} keys, then stopped: `{}` exists (--on-conflict stop)",
-                    total.written,
-                    escape_bytes(&key)
-                );
-                return Err(Failure::error("stopped at a key that exists"));
-            }
-        }
-        if line.is_none() {
-            break;
-        }
+            e => Failure::from(e),
+        })?;
+    let total = summary.written;
+    if let Some(key) = &total.stopped_at {
+        eprintln!(
+            "\rimported {} keys, then stopped: `{}` exists (--on-conflict stop)",
+            total.written,
+            escape_bytes(key)
+        );
+        return Err(Failure::error("stopped at a key that exists"));
     }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -273,22 +226,4 @@ pub(super) fn import(args: &ImportArgs, ssh: &super::SshArgs) -> Result<(), Fail
         total.failed.len()
     );
     report_failures(&total.failed, "not imported")
-}
-
-/// A `DUMP` export restores only on the Redis major version that made it.
-fn check_versions(header: &Header, destination: Option<&str>) -> Result<(), Failure> {
-    let Some(destination) = destination else {
-        return Err(Failure::error(
-            "a DUMP export restores only into Redis: import a jsonl export here",
-        ));
-    };
-    let made = header.redis_version.as_deref().unwrap_or("?");
-    if major(made).is_none() || major(made) != major(destination) {
-        return Err(Failure::error(format!(
-            "this DUMP export was made by Redis {made}; the destination runs Redis \
-             {destination}: a DUMP payload restores only on the same major version. Export as \
-             jsonl to move these keys"
-        )));
-    }
-    Ok(())
 }

@@ -8,6 +8,7 @@
 mod files;
 mod protocol;
 mod tasks;
+mod transfers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use tokio::task::AbortHandle;
 
 pub use protocol::{
     AppCommand, AppEvent, Command, CommandKind, ConnId, Event, EventKind, Ids, ReqId, ScanState,
-    SecretAnswer, SecretOp,
+    SecretAnswer, SecretOp, TransferSummary,
 };
 
 use crate::backend::{self, BackendError, CacheBackend, ConnectOptions};
@@ -208,6 +209,8 @@ struct Conn {
     cancel_delete: Arc<AtomicBool>,
     /// Set to stop the running memory analysis between two pages.
     cancel_analysis: Arc<AtomicBool>,
+    /// Set to stop the running export, import or copy between two batches.
+    cancel_transfer: Arc<AtomicBool>,
 }
 
 impl Conn {
@@ -245,6 +248,23 @@ impl Conn {
         self.stop_streams(true, true);
         for task in self.tasks.drain(..) {
             task.abort();
+        }
+    }
+
+    /// A flag for a new export, import or copy (the one before, if any, is asked to stop).
+    fn fresh_transfer_cancel(&mut self) -> Arc<AtomicBool> {
+        self.cancel_transfer.store(true, Ordering::Relaxed);
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.cancel_transfer = cancel.clone();
+        cancel
+    }
+
+    fn job(&self, events: &EventSender, conn: ConnId, req: ReqId) -> tasks::Job {
+        tasks::Job {
+            backend: self.backend.clone(),
+            events: events.clone(),
+            conn,
+            req,
         }
     }
 
@@ -342,6 +362,7 @@ impl Service {
                 tasks: Vec::new(),
                 cancel_delete: Arc::default(),
                 cancel_analysis: Arc::default(),
+                cancel_transfer: Arc::default(),
             },
         );
         self.events.conn(conn, req, kind).await;
@@ -408,6 +429,23 @@ impl Service {
                 let (password, options) = (c.password.clone(), c.options.clone());
                 self.connect(conn, req, spec, password, options);
             }
+            CommandKind::CopyKeys {
+                to,
+                keys,
+                on_conflict,
+            } => {
+                // The destination is another open connection: its backend, through its guard.
+                let Some(destination) = self.conns.get(&to).map(|c| c.backend.clone()) else {
+                    return self.not_connected(to, req);
+                };
+                let events = self.events.clone();
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return self.not_connected(conn, req);
+                };
+                let job = c.job(&events, conn, req);
+                let cancel = c.fresh_transfer_cancel();
+                c.spawn(job.copy(destination, keys, on_conflict, cancel));
+            }
             other => {
                 let events = self.events.clone();
                 let Some(c) = self.conns.get_mut(&conn) else {
@@ -463,6 +501,20 @@ impl Conn {
                 self.exec = Some(tokio::spawn(run).abort_handle());
             }
             CommandKind::CancelExec => self.stop_exec(),
+            CommandKind::CancelTransfer => self.cancel_transfer.store(true, Ordering::Relaxed),
+            CommandKind::ExportKeys {
+                keys,
+                format,
+                base64,
+                path,
+            } => {
+                let cancel = self.fresh_transfer_cancel();
+                self.spawn(job.export(keys, format, base64, path, cancel));
+            }
+            CommandKind::ImportFile { path, on_conflict } => {
+                let cancel = self.fresh_transfer_cancel();
+                self.spawn(job.import(path, on_conflict, cancel));
+            }
             CommandKind::Subscribe { subscription } => {
                 self.stop_streams(true, false);
                 let run = job.stream(tasks::Listen::Subscribe(subscription));

@@ -251,6 +251,41 @@ pub enum CommandKind {
     },
     /// Stop `MONITOR` (its connections are closed).
     StopMonitor,
+    /// Export keys to a file (progress until the summary).
+    ExportKeys {
+        /// Which keys.
+        keys: crate::backend::transfer::KeySource,
+        /// The format.
+        format: crate::core::keyfile::Format,
+        /// Bytes as base64 (jsonl).
+        base64: bool,
+        /// The file (written whole or not at all).
+        path: PathBuf,
+    },
+    /// Read an export file's header and count its records (before an import).
+    PreviewImport {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Import an export file (progress until the summary).
+    ImportFile {
+        /// The file.
+        path: PathBuf,
+        /// What to do with a key that exists.
+        on_conflict: crate::core::model::OnConflict,
+    },
+    /// Copy keys into another open connection (progress until the summary).
+    CopyKeys {
+        /// The destination connection.
+        to: ConnId,
+        /// Which keys.
+        keys: crate::backend::transfer::KeySource,
+        /// What to do with a key that exists.
+        on_conflict: crate::core::model::OnConflict,
+    },
+    /// Stop the running export, import or copy after its current batch (its summary still
+    /// comes).
+    CancelTransfer,
     /// Write text to a file, whole or not at all (a viewer's rows).
     SaveText {
         /// The file.
@@ -625,6 +660,17 @@ pub enum EventKind {
     },
     /// The commands the server knows.
     CommandDocs(Vec<crate::core::model::CommandDoc>),
+    /// Keys an export, import or copy has done so far.
+    TransferProgress(u64),
+    /// An export, import or copy ended (done, stopped or cancelled).
+    TransferDone(TransferSummary),
+    /// What an import file holds.
+    ImportPreviewed {
+        /// Its header (format, source).
+        header: crate::core::keyfile::Header,
+        /// Records in it.
+        records: u64,
+    },
     /// What a subscription or `MONITOR` received since the last batch.
     StreamBatch {
         /// The items, oldest first.
@@ -667,4 +713,21 @@ pub enum AppEvent {
     ImportRead(PathBuf, Result<crate::config::transfer::Incoming, String>),
     /// An import file's sealed secrets were opened.
     ImportUnsealed(Result<Vec<(crate::config::secrets::SecretName, Secret)>, String>),
+}
+
+/// How an export, import or copy ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransferSummary {
+    /// Keys exported, or written to the destination.
+    pub done: u64,
+    /// Keys that existed and were left.
+    pub skipped: u64,
+    /// Keys that went away while listed.
+    pub gone: u64,
+    /// Keys that could not be moved, and why.
+    pub failed: Vec<(Bytes, String)>,
+    /// The key that existed under "stop": nothing from it on was written.
+    pub stopped_at: Option<Bytes>,
+    /// Cancelled before the end.
+    pub cancelled: bool,
 }

@@ -45,7 +45,7 @@ pub(super) struct Job {
 }
 
 impl Job {
-    async fn send(&self, kind: EventKind) -> bool {
+    pub(super) async fn send(&self, kind: EventKind) -> bool {
         self.events.conn(self.conn, self.req, kind).await
     }
 
@@ -380,6 +380,7 @@ async fn answer(backend: &dyn CacheBackend, work: CommandKind) -> Result<EventKi
         CommandKind::Clients => EventKind::Clients(backend.clients().await?),
         CommandKind::CommandDocs => EventKind::CommandDocs(backend.command_docs().await?),
         CommandKind::SaveText { path, text } => save_text(path, text).await?,
+        CommandKind::PreviewImport { path } => super::transfers::previewed(path).await?,
         work @ (CommandKind::LaravelTags { .. } | CommandKind::TagKeys { .. }) => {
             return laravel_answer(backend, work).await;
         }

@@ -92,6 +92,8 @@ pub enum Action {
     Activate(ConnId),
     /// Close a connection.
     Close(ConnId),
+    /// Open the copy dialog of a connection (the other open connections to choose from).
+    OpenCopy(ConnId),
     /// Open or close the command palette.
     TogglePalette,
     /// Run a palette entry (and close the palette).
@@ -265,6 +267,22 @@ pub enum SessionAction {
     ClearConsole,
     /// Run console entry `.0`, a command without a key, where `.1` says.
     ConsoleRunOn(u64, crate::core::model::ExecOn),
+    /// Open the export dialog (the marked keys, or the pattern's).
+    OpenExport,
+    /// Open the import dialog.
+    OpenImport,
+    /// Count the keys the dialog's pattern matches.
+    CountMove,
+    /// Export into this file (chosen in the save dialog).
+    ExportTo(std::path::PathBuf),
+    /// Import this file (chosen in the open dialog): its header is read first.
+    ImportFileChosen(std::path::PathBuf),
+    /// Start the import or the copy.
+    StartMove,
+    /// Stop the running export, import or copy.
+    CancelMove,
+    /// Close the dialog (a running transfer is stopped).
+    CloseMove,
     /// Open the Pub/Sub viewer.
     OpenPubSub,
     /// Close it (its subscription ends).

@@ -59,6 +59,17 @@ pub enum Confirm {
         /// Of those, the entries stored under the tag.
         entries: usize,
     },
+    /// An import or a copy into a production profile's connection.
+    Move {
+        /// The connection that runs it (a copy's source).
+        conn: ConnId,
+        /// The production profile written to.
+        into: String,
+        /// What will be done, in words.
+        description: String,
+        /// The command to send on "yes".
+        kind: CommandKind,
+    },
     /// A console command the server calls dangerous, on a production profile.
     Console {
         /// The connection.
@@ -94,6 +105,7 @@ impl Confirm {
             | Self::ShortTtl { conn, .. }
             | Self::Admin { conn, .. }
             | Self::Console { conn, .. }
+            | Self::Move { conn, .. }
             | Self::FlushTag { conn, .. } => *conn,
             Self::Flush(flush) => flush.conn,
         }
@@ -179,6 +191,7 @@ impl AppState {
             Confirm::ShortTtl { key, ttl, .. } => s.change_ttl(key, ttl, fx),
             Confirm::Admin { op, .. } => s.send_write(CommandKind::Write { op }),
             Confirm::Console { entry, .. } => s.console_answered(entry, true),
+            Confirm::Move { kind, .. } => s.send_move(kind),
             Confirm::FlushTag { keys, .. } => s.delete_keys(keys, fx),
             Confirm::Flush(mut flush) => flush_answered(s, &mut flush, fx),
         });

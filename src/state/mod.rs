@@ -18,6 +18,7 @@ mod confirm;
 mod console;
 mod dashboard;
 mod form;
+mod keymove;
 mod order;
 pub mod palette;
 mod profile_list;
@@ -48,6 +49,7 @@ pub use form::{
     Discovery, Field, FormKind, PasswordMode, Problems, ProfileForm, SentinelAuthMode, SshAuthMode,
     TestStatus,
 };
+pub use keymove::{Destination, KeyMove, MoveKind, MovePhase};
 pub use order::{Base, FlatOrder, MAX_FACT_SORT, Sort, SortKey};
 pub use profile_list::{ListEntry, listing as profile_listing};
 pub use secrets::{AfterVault, VaultPrompt};
@@ -612,6 +614,7 @@ impl AppState {
             }
             Action::Close(conn) => self.close_session(conn),
             Action::TogglePalette => self.toggle_palette(),
+            Action::OpenCopy(conn) => self.open_copy(conn),
             Action::RunEntry(entry) => self.run_entry(&entry),
             Action::RunCommand(command) => self.run_command(command),
             Action::MoveTab { from, to } => self.move_tab(from, to),
@@ -1094,6 +1097,22 @@ impl AppState {
         if self.active > index || self.active >= self.sessions.len() {
             self.active = self.active.saturating_sub(1);
         }
+    }
+
+    /// Opens the copy dialog of `conn`, offering the other open connections.
+    fn open_copy(&mut self, conn: ConnId) {
+        let destinations: Vec<Destination> = self
+            .sessions
+            .iter()
+            .filter(|s| s.conn != conn && s.status == SessionStatus::Connected)
+            .map(|s| Destination {
+                conn: s.conn,
+                label: format!("{} · db{}", s.profile.name, s.db),
+                production: s.profile.production,
+                read_only: s.profile.read_only,
+            })
+            .collect();
+        self.with_session(conn, |s, _| s.open_move(MoveKind::Copy, destinations));
     }
 
     /// Moves the tab at `from` to `to` (a drag); the tab shown stays shown.

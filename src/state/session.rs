@@ -83,6 +83,10 @@ pub enum Pending {
     Monitor,
     /// A viewer's rows saved to a file.
     SaveStream,
+    /// The count of keys an export or copy takes, or an import file's header.
+    MovePreview,
+    /// An export, import or copy (progress until its summary).
+    Move,
 }
 
 impl Pending {
@@ -135,6 +139,8 @@ pub struct Session {
     pub pubsub: Option<super::PubSubView>,
     /// The MONITOR viewer, when open.
     pub monitor: Option<super::MonitorView>,
+    /// The export, import or copy dialog, when open.
+    pub key_move: Option<super::KeyMove>,
     /// The last failure reading row facts, reported once until a read succeeds again.
     pub(super) meta_error: Option<String>,
     pending: HashMap<ReqId, Pending>,
@@ -168,6 +174,7 @@ impl Session {
             console: super::Console::default(),
             pubsub: None,
             monitor: None,
+            key_move: None,
             meta_error: None,
             pending: HashMap::new(),
             ids: Ids::default(),
@@ -269,6 +276,10 @@ impl Session {
     }
 
     /// Carries out one thing the UI asked of this connection.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "a dispatch table: one arm a session action, each a call"
+    )]
     pub fn handle(&mut self, action: SessionAction, fx: &mut Effects) {
         use SessionAction as A;
         match action {
@@ -357,18 +368,26 @@ impl Session {
             A::CancelConsole => self.cancel_console(),
             A::ClearConsole => self.clear_console(),
             A::ConsoleRunOn(id, on) => self.run_on(id, on),
-            A::OpenPubSub => self.open_pubsub(None),
-            A::ClosePubSub => self.close_pubsub(),
-            A::Subscribe => self.subscribe(),
-            A::Unsubscribe => self.unsubscribe(),
-            A::Publish => self.publish(fx),
-            A::OpenMonitor => self.open_monitor(false),
-            A::CloseMonitor => self.close_monitor(),
-            A::StartMonitor => self.start_monitor(),
-            A::StopMonitor => self.stop_monitor(),
-            A::PauseStream { monitor } => self.toggle_pause(monitor),
-            A::ClearStream { monitor } => self.clear_stream(monitor),
-            A::SaveStream { monitor, path } => self.save_stream(monitor, path),
+            a @ (A::OpenExport
+            | A::OpenImport
+            | A::CountMove
+            | A::ExportTo(_)
+            | A::ImportFileChosen(_)
+            | A::StartMove
+            | A::CancelMove
+            | A::CloseMove) => self.move_action(a, fx),
+            a @ (A::OpenPubSub
+            | A::ClosePubSub
+            | A::Subscribe
+            | A::Unsubscribe
+            | A::Publish
+            | A::OpenMonitor
+            | A::CloseMonitor
+            | A::StartMonitor
+            | A::StopMonitor
+            | A::PauseStream { .. }
+            | A::ClearStream { .. }
+            | A::SaveStream { .. }) => self.stream_action(a, fx),
         }
     }
 
@@ -386,6 +405,7 @@ impl Session {
             | EventKind::AnalysisProgress { .. }
             | EventKind::Metrics { .. }
             | EventKind::StreamBatch { .. }
+            | EventKind::TransferProgress(_)
             | EventKind::MetricsFailed(_) => false,
             _ => pending != Pending::Metrics,
         };
@@ -398,6 +418,7 @@ impl Session {
             (Pending::ConsoleNodes, EventKind::Nodes(rows)) => self.console_nodes(rows),
             (Pending::ConsoleNodes, _) => {}
             (Pending::Subscribe, kind) => self.pubsub_event(kind),
+            (Pending::MovePreview | Pending::Move, kind) => self.move_event(kind, fx),
             (Pending::Monitor, kind) => self.monitor_event(kind),
             (Pending::SaveStream, EventKind::Failed(e)) => {
                 fx.notify(Level::Error, format!("not saved: {e}"));
@@ -493,7 +514,9 @@ impl Session {
             | Pending::ConsoleNodes
             | Pending::Subscribe
             | Pending::Monitor
-            | Pending::SaveStream => {}
+            | Pending::SaveStream
+            | Pending::MovePreview
+            | Pending::Move => {}
         }
     }
 

@@ -281,6 +281,26 @@ fn lines_of<T: Weigh>(rows: &Rows<T>, each: impl Fn(&T) -> String) -> String {
 }
 
 impl Session {
+    /// One of the viewers' actions.
+    pub(super) fn stream_action(&mut self, action: super::SessionAction, fx: &mut Effects) {
+        use super::SessionAction as A;
+        match action {
+            A::OpenPubSub => self.open_pubsub(None),
+            A::ClosePubSub => self.close_pubsub(),
+            A::Subscribe => self.subscribe(),
+            A::Unsubscribe => self.unsubscribe(),
+            A::Publish => self.publish(fx),
+            A::OpenMonitor => self.open_monitor(false),
+            A::CloseMonitor => self.close_monitor(),
+            A::StartMonitor => self.start_monitor(),
+            A::StopMonitor => self.stop_monitor(),
+            A::PauseStream { monitor } => self.toggle_pause(monitor),
+            A::ClearStream { monitor } => self.clear_stream(monitor),
+            A::SaveStream { monitor, path } => self.save_stream(monitor, path),
+            _ => {}
+        }
+    }
+
     /// Opens the Pub/Sub viewer (subscribed to `subscription` at once when one is given).
     pub(super) fn open_pubsub(&mut self, subscription: Option<Subscription>) {
         let view = self.pubsub.get_or_insert_with(PubSubView::default);

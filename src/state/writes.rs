@@ -128,6 +128,9 @@ impl Session {
     pub(super) fn send_write(&mut self, kind: CommandKind) {
         let pending = match kind {
             CommandKind::DeleteMatching { .. } => Pending::BulkDelete,
+            CommandKind::ImportFile { .. } | CommandKind::CopyKeys { .. } => {
+                return self.send_move(kind);
+            }
             _ => Pending::Write,
         };
         self.request(pending, kind);
@@ -660,7 +663,7 @@ impl Session {
     }
 
     /// After a flush or a pattern delete: the counts and the listing are read again.
-    fn refresh_listing(&mut self) {
+    pub(super) fn refresh_listing(&mut self) {
         self.refresh_databases();
         self.search();
     }

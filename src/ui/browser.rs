@@ -246,8 +246,44 @@ fn header_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
 }
 
 /// Write actions of the connection (hidden on read-only profiles) and the undo bar.
+/// Export, Import and Copy to: the keys of this connection to a file or another one.
+fn move_buttons_ui(ui: &mut egui::Ui, s: &Session) -> Vec<Action> {
+    let Some(c) = s.capabilities.as_ref() else {
+        return Vec::new();
+    };
+    let mut asked = Vec::new();
+    let conn = s.conn;
+    if c.list_keys
+        && theme::icon_button(ui, theme::ICON_FILE_SAVE, "Export...", None)
+            .on_hover_text("The marked keys, or a pattern's, to a file: JSON lines, redis-cli commands or DUMP")
+            .clicked()
+    {
+        asked.push(Action::Session(conn, SessionAction::OpenExport));
+    }
+    if c.write
+        && theme::icon_button(ui, theme::ICON_FILE_OPEN, "Import...", None)
+            .on_hover_text("The keys of an export file, into this connection")
+            .clicked()
+    {
+        asked.push(Action::Session(conn, SessionAction::OpenImport));
+    }
+    if c.list_keys
+        && theme::icon_button(ui, theme::ICON_CONTENT_COPY, "Copy to...", None)
+            .on_hover_text("The marked keys, or a pattern's, into another open connection")
+            .clicked()
+    {
+        asked.push(Action::OpenCopy(conn));
+    }
+    asked
+}
+
 fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     if !s.capabilities.as_ref().is_some_and(|c| c.write) {
+        // A read-only connection can still give its keys away.
+        let asked = ui.horizontal_wrapped(|ui| move_buttons_ui(ui, s)).inner;
+        for action in asked {
+            actions.push(action);
+        }
         return;
     }
     let marked = s.browser.marked.len();
@@ -259,8 +295,11 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
     let databases = s.capabilities.as_ref().is_some_and(|c| c.databases);
     let purge = s.capabilities.as_ref().is_some_and(|c| c.purge_expired);
     let listable = s.capabilities.as_ref().is_some_and(|c| c.list_keys);
+    let mut moved = Vec::new();
     let mut ask = |a| actions.session(s.conn, a);
     ui.horizontal_wrapped(|ui| {
+        moved = move_buttons_ui(ui, s);
+        ui.separator();
         if super::palette::command_button(ui, theme::ICON_ADD, "New key", Command::NewKey).clicked()
         {
             ask(SessionAction::OpenCreate);
@@ -331,6 +370,9 @@ fn actions_bar_ui(ui: &mut egui::Ui, s: &Session, actions: &mut Actions) {
             }
         }
     });
+    for action in moved {
+        actions.push(action);
+    }
 }
 
 #[expect(

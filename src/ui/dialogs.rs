@@ -34,11 +34,7 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
         ui.set_width(460.0);
         match confirm {
             Confirm::Production { description, .. } => {
-                ui.heading("Write to production?");
-                ui.label(format!(
-                    "{name} is marked production. About to: {description}."
-                ));
-                (yes, no) = answer_ui(ui, "Yes, do it");
+                (yes, no) = production_ui(ui, &name, description);
             }
             Confirm::Overwrite { op, .. } => {
                 let target = op.keys().get(1).map(|k| key_label(k)).unwrap_or_default();
@@ -77,6 +73,9 @@ pub fn confirm_ui(ctx: &egui::Context, state: &mut AppState, actions: &mut Actio
                 ui.label(description.as_str());
                 (yes, no) = answer_ui(ui, "Yes, do it");
             }
+            Confirm::Move {
+                into, description, ..
+            } => (yes, no) = production_ui(ui, into, description),
             Confirm::Console {
                 name: command,
                 line,
@@ -208,6 +207,15 @@ fn console_question_ui(
     ));
     ui.monospace(line);
     answer_ui(ui, &format!("Run {command}"))
+}
+
+/// A write to production profile `profile`: what it will do, yes or no.
+fn production_ui(ui: &mut egui::Ui, profile: &str, description: &str) -> (bool, bool) {
+    ui.heading("Write to production?");
+    ui.label(format!(
+        "{profile} is marked production. About to: {description}."
+    ));
+    answer_ui(ui, "Yes, do it")
 }
 
 fn answer_ui(ui: &mut egui::Ui, yes: &str) -> (bool, bool) {

@@ -14,6 +14,7 @@ mod dashboard;
 mod dialogs;
 mod edit;
 mod input;
+mod keymove;
 mod palette;
 mod profiles;
 mod server;
@@ -54,6 +55,10 @@ enum DialogPurpose {
     ProfilesExport,
     /// A file of profiles to import (an export, another tool's, a list of URLs).
     ProfilesImport,
+    /// Where to export a connection's keys.
+    ExportKeys { conn: ConnId, name: String },
+    /// An export file to import into a connection.
+    ImportKeys { conn: ConnId },
     /// Where to save a Pub/Sub or MONITOR viewer's rows.
     StreamSave {
         conn: ConnId,
@@ -73,6 +78,10 @@ impl DialogPurpose {
             Self::AuditExport => Action::ExportAudit(path),
             Self::ProfilesExport => Action::ExportProfiles(path),
             Self::ProfilesImport => Action::ImportProfiles(path),
+            Self::ExportKeys { conn, .. } => Action::Session(conn, SessionAction::ExportTo(path)),
+            Self::ImportKeys { conn } => {
+                Action::Session(conn, SessionAction::ImportFileChosen(path))
+            }
             Self::StreamSave { conn, monitor, .. } => {
                 Action::Session(conn, SessionAction::SaveStream { monitor, path })
             }
@@ -320,6 +329,13 @@ impl App {
                         .set_file_name(name)
                         .add_filter("CSV", &["csv"])
                         .save_file(),
+                    DialogPurpose::ExportKeys { name, .. } => dialog
+                        .set_title("Export the keys to")
+                        .set_file_name(name)
+                        .save_file(),
+                    DialogPurpose::ImportKeys { .. } => dialog
+                        .set_title("Import an export file (jsonl or DUMP)")
+                        .pick_file(),
                     DialogPurpose::StreamSave { name, .. } => dialog
                         .set_title("Save the rows shown as JSON lines")
                         .set_file_name(name)
@@ -410,6 +426,7 @@ impl App {
             analysis::analysis_ui(ctx, s, actions);
             streams::pubsub_ui(ctx, s, actions);
             streams::monitor_ui(ctx, s, actions);
+            keymove::key_move_ui(ctx, s, actions);
         }
         dashboard::dashboards_ui(ctx, state, actions);
         palette::palette_ui(ctx, state, actions);
@@ -474,34 +491,32 @@ fn tabs_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
             } else {
                 format!("{marker}{}", s.profile.name)
             };
-            let source = ui.dnd_drag_source(egui::Id::unique(("tab", s.conn)), i, |ui| {
-                ui.horizontal(|ui| {
-                    if let Some(tag) = s.profile.color {
-                        let (rect, dot) =
-                            ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-                        ui.painter()
-                            .circle_filled(rect.center(), 4.5, theme::tag_color(tag));
-                        let name = format!("tab colour: {tag:?}").to_lowercase();
-                        dot.widget_info(|| {
-                            egui::WidgetInfo::labeled(egui::Role::Image, true, &name)
-                        });
-                    }
-                    if ui
-                        .selectable_label(i == state.active, text)
-                        .on_hover_text("Drag to move the tab")
-                        .clicked()
-                    {
-                        actions.push(Action::Activate(s.conn));
-                    }
-                    let close = format!("Close this connection ({close_keys})");
-                    if theme::icon_only(ui, theme::ICON_CLOSE, &close).clicked() {
-                        actions.push(Action::Close(s.conn));
-                    }
-                });
+            ui.horizontal(|ui| {
+                if let Some(tag) = s.profile.color {
+                    let (rect, dot) =
+                        ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                    ui.painter()
+                        .circle_filled(rect.center(), 4.5, theme::tag_color(tag));
+                    let name = format!("tab colour: {tag:?}").to_lowercase();
+                    dot.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &name));
+                }
+                // Clicked to be shown, dragged onto another tab to move there.
+                let tab = ui
+                    .selectable_label(i == state.active, text)
+                    .interact(egui::Sense::click_and_drag())
+                    .on_hover_text("Drag to move the tab");
+                tab.dnd_set_drag_payload(i);
+                if tab.clicked() {
+                    actions.push(Action::Activate(s.conn));
+                }
+                if let Some(from) = tab.dnd_release_payload::<usize>() {
+                    actions.push(Action::MoveTab { from: *from, to: i });
+                }
+                let close = format!("Close this connection ({close_keys})");
+                if theme::icon_only(ui, theme::ICON_CLOSE, &close).clicked() {
+                    actions.push(Action::Close(s.conn));
+                }
             });
-            if let Some(from) = source.response.dnd_release_payload::<usize>() {
-                actions.push(Action::MoveTab { from: *from, to: i });
-            }
         }
     });
 }
