@@ -433,13 +433,9 @@ pub async fn copy_keys<S: CacheBackend + ?Sized, D: CacheBackend + ?Sized>(
             continue;
         }
         let outcome = destination.import_batch(&records, on_conflict).await?;
-        let w = &mut summary.written;
-        w.written += outcome.written;
-        w.skipped += outcome.skipped;
-        w.failed.extend(outcome.failed);
-        progress(w.written);
-        if outcome.stopped_at.is_some() {
-            w.stopped_at = outcome.stopped_at;
+        let stopped = summary.written.absorb(outcome);
+        progress(summary.written.written);
+        if stopped {
             return Ok(summary);
         }
     }
@@ -561,13 +557,9 @@ pub async fn import_from<B: CacheBackend + ?Sized>(
         if batch.len() >= IMPORT_BATCH || (line.is_none() && !batch.is_empty()) {
             let outcome = backend.import_batch(&batch, on_conflict).await?;
             batch.clear();
-            let w = &mut summary.written;
-            w.written += outcome.written;
-            w.skipped += outcome.skipped;
-            w.failed.extend(outcome.failed);
-            progress(w.written);
-            if outcome.stopped_at.is_some() {
-                w.stopped_at = outcome.stopped_at;
+            let stopped = summary.written.absorb(outcome);
+            progress(summary.written.written);
+            if stopped {
                 return Ok(summary);
             }
         }

@@ -1012,3 +1012,17 @@ pub struct BatchOutcome {
     /// Keys that could not be written, and why (a type the destination cannot hold, …).
     pub failed: Vec<(Bytes, String)>,
 }
+
+impl BatchOutcome {
+    /// Adds what a later batch did; true when that batch stopped (nothing more is written).
+    pub fn absorb(&mut self, later: Self) -> bool {
+        self.written += later.written;
+        self.skipped += later.skipped;
+        self.failed.extend(later.failed);
+        if later.stopped_at.is_some() {
+            self.stopped_at = later.stopped_at;
+            return true;
+        }
+        false
+    }
+}
