@@ -442,18 +442,24 @@ pub fn form_ui(ui: &mut egui::Ui, state: &mut AppState, actions: &mut Actions) {
                 });
                 ui.end_row();
                 ui.label("Kind");
-                ui.horizontal(|ui| {
-                    ui.radio_value(&mut form.kind, FormKind::Redis, "Redis");
-                    ui.radio_value(&mut form.kind, FormKind::RedisCluster, "Redis Cluster");
-                    ui.radio_value(&mut form.kind, FormKind::RedisSentinel, "Redis Sentinel");
-                    ui.radio_value(&mut form.kind, FormKind::Memcached, "Memcached");
-                    ui.radio_value(&mut form.kind, FormKind::File, "File cache");
-                    ui.radio_value(&mut form.kind, FormKind::Sql, "Database table");
-                    ui.radio_value(
-                        &mut form.kind,
-                        FormKind::DreamFactory,
-                        "DreamFactory cache API",
-                    );
+                // Two lines (Redis's kinds, then the others): narrow windows keep them all in
+                // sight, and a grid row keeps its height.
+                ui.vertical(|ui| {
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut form.kind, FormKind::Redis, "Redis");
+                        ui.radio_value(&mut form.kind, FormKind::RedisCluster, "Redis Cluster");
+                        ui.radio_value(&mut form.kind, FormKind::RedisSentinel, "Redis Sentinel");
+                    });
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut form.kind, FormKind::Memcached, "Memcached");
+                        ui.radio_value(&mut form.kind, FormKind::File, "File cache");
+                        ui.radio_value(&mut form.kind, FormKind::Sql, "Database table");
+                        ui.radio_value(
+                            &mut form.kind,
+                            FormKind::DreamFactory,
+                            "DreamFactory cache API",
+                        );
+                    });
                 });
                 ui.end_row();
                 let target = match form.kind {
