@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use crate::core::model::StreamItem;
+use crate::core::model::{StreamItem, Weigh};
 
 /// Items held at most before the oldest go.
 pub const MAX_ITEMS: usize = 100_000;
@@ -63,7 +63,7 @@ impl Feed {
         };
         let n = inner.items.len().min(max);
         let items: Vec<StreamItem> = inner.items.drain(..n).collect();
-        let taken: usize = items.iter().map(StreamItem::weight).sum();
+        let taken: usize = items.iter().map(Weigh::weight).sum();
         inner.bytes = inner.bytes.saturating_sub(taken);
         Drained {
             items,

@@ -568,3 +568,49 @@ pub async fn import_from<B: CacheBackend + ?Sized>(
         }
     }
 }
+
+/// [`export_to`] into the file at `path`, through a temp file renamed once the export is
+/// done (never through a symlink): the file is whole, or — failed or cancelled — not there.
+/// Blocks: call it where blocking is allowed, with `handle` the runtime the backend runs on.
+///
+/// # Errors
+/// The server failed, or the file could not be written.
+#[expect(clippy::too_many_arguments, reason = "export_to's, and where to")]
+pub fn export_file<B: CacheBackend + ?Sized>(
+    handle: &tokio::runtime::Handle,
+    backend: &B,
+    keys: &KeySource,
+    format: crate::core::keyfile::Format,
+    base64: bool,
+    path: &std::path::Path,
+    progress: &(dyn Fn(u64) + Send + Sync),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> BackendResult<ExportSummary> {
+    let mut outcome = None;
+    let written = crate::core::safefs::write_file_atomic_with(path, Some(0o600), |file| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let summary = handle.block_on(export_to(
+            backend, keys, format, base64, &mut out, progress, cancel,
+        ));
+        let keep = matches!(&summary, Ok(s) if !s.cancelled);
+        outcome = Some(summary);
+        if keep {
+            std::io::Write::flush(&mut out)
+        } else {
+            Err(std::io::Error::other("not finished: nothing is kept"))
+        }
+    });
+    let file = |e: std::io::Error| BackendError::File(format!("{}: {e}", path.display()));
+    let summary = match outcome {
+        None => {
+            return Err(file(written.err().unwrap_or_else(|| {
+                std::io::Error::other("the file was not written")
+            })));
+        }
+        Some(summary) => summary?,
+    };
+    if !summary.cancelled {
+        written.map_err(file)?;
+    }
+    Ok(summary)
+}

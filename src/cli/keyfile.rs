@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::target::{open, split_target};
 use super::{CopyArgs, ExportArgs, Failure, ImportArgs};
-use crate::backend::transfer::{KeySource, export_to, import_from};
+use crate::backend::transfer::{KeySource, export_file, import_from};
 use crate::core::escape::{escape_bytes, pattern_to_glob};
 use crate::core::keyfile::Format;
 use crate::core::model::{KeyType, OnConflict, ScanRequest};
@@ -15,8 +15,11 @@ use crate::core::model::{KeyType, OnConflict, ScanRequest};
 /// Failures named on stderr at most (the rest are counted).
 const FAILURES_SHOWN: usize = 20;
 
+/// A runtime with a worker of its own: an export's file is written on this thread while
+/// the worker drives the connection (a current-thread runtime's handle cannot).
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))
@@ -44,54 +47,27 @@ pub(super) fn export(args: &ExportArgs, ssh: &super::SshArgs) -> Result<(), Fail
     let format = Format::parse(&args.format).map_err(Failure::usage)?;
     let source = KeySource::Pattern(listing(rest.first(), args.key_type.as_deref()));
     let path = &args.output;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Failure::usage(format!("{} names no file", path.display())))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
+    if path.file_name().is_none() {
+        return Err(Failure::usage(format!("{} names no file", path.display())));
+    }
     let rt = runtime()?;
     let backend = rt.block_on(open(&target))?;
     let cancel = AtomicBool::new(false);
     let progress = progress_line("exported");
-    let mut result = None;
-    // The file is written as the keys are read, through a temp file renamed at the end: it is
-    // whole, or it is not there.
-    let written = crate::core::safefs::SafeDir::open(dir).and_then(|d| {
-        d.write_atomic_with(name, Some(0o600), |file| {
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-            let summary = rt.block_on(export_to(
-                backend.as_ref(),
-                &source,
-                format,
-                args.base64,
-                &mut out,
-                &progress,
-                &cancel,
-            ));
-            let ok = summary.is_ok();
-            result = Some(summary);
-            if ok {
-                out.flush()
-            } else {
-                Err(std::io::Error::other("the export failed"))
-            }
-        })
-    });
-    let summary = match result {
-        Some(Ok(summary)) => summary,
-        Some(Err(e)) => return Err(e.into()),
-        None => {
-            return Err(Failure::error(format!(
-                "cannot write {}: {}",
-                path.display(),
-                written.err().map(|e| e.to_string()).unwrap_or_default()
-            )));
-        }
-    };
-    written.map_err(|e| Failure::error(format!("cannot write {}: {e}", path.display())))?;
+    let summary = export_file(
+        rt.handle(),
+        backend.as_ref(),
+        &source,
+        format,
+        args.base64,
+        path,
+        &progress,
+        &cancel,
+    )
+    .map_err(|e| match e {
+        crate::backend::BackendError::File(why) => Failure::error(format!("cannot write {why}")),
+        e => Failure::from(e),
+    })?;
     eprintln!(
         "\rexported {} keys to {}{}",
         summary.exported,

@@ -921,13 +921,29 @@ pub enum StreamItem {
     Command(MonitorLine),
 }
 
-impl StreamItem {
-    /// Bytes it holds (what the bounded queues count).
-    #[must_use]
-    pub fn weight(&self) -> usize {
+/// What a streamed row costs in memory (what the bounded queues and rings count).
+pub trait Weigh {
+    /// Bytes held.
+    fn weight(&self) -> usize;
+}
+
+impl Weigh for PubSubMessage {
+    fn weight(&self) -> usize {
+        self.channel.len() + self.payload.len() + self.preview.len() + 96
+    }
+}
+
+impl Weigh for MonitorLine {
+    fn weight(&self) -> usize {
+        self.args.iter().map(Bytes::len).sum::<usize>() + self.client.len() + 96
+    }
+}
+
+impl Weigh for StreamItem {
+    fn weight(&self) -> usize {
         match self {
-            Self::Message(m) => m.channel.len() + m.payload.len() + m.preview.len() + 96,
-            Self::Command(c) => c.args.iter().map(Bytes::len).sum::<usize>() + c.client.len() + 96,
+            Self::Message(m) => m.weight(),
+            Self::Command(c) => c.weight(),
         }
     }
 }

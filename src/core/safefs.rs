@@ -64,6 +64,28 @@ fn temp_name(prefix: &str) -> String {
     format!(".{prefix}.{:016x}.tmp", h.finish())
 }
 
+/// Replaces (or creates) the file at `path` with what `write` writes, as
+/// [`SafeDir::write_atomic_with`] does in its directory (a path without one: the current
+/// directory).
+///
+/// # Errors
+/// `path` names no file, its directory cannot be written, or `write` failed.
+pub fn write_file_atomic_with(
+    path: &Path,
+    new_mode: Option<u32>,
+    write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "it names no file"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    SafeDir::open(dir)?.write_atomic_with(name, new_mode, write)
+}
+
 impl SafeDir {
     /// Opens the directory the user chose (a symlink there is the user's own choice).
     ///

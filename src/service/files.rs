@@ -208,20 +208,12 @@ fn save_profiles(job: &SaveJob, written: &Mutex<u64>) -> Result<(), String> {
 /// # Errors
 /// The file cannot be written; the message names it.
 pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| format!("cannot write {}: it names no file", path.display()))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
     // An unguessable temp file beside it (never a symlink followed), then a rename: the file
     // is whole or untouched, and a file that was there keeps its owner and mode.
-    crate::core::safefs::SafeDir::open(dir)
-        .and_then(|d| d.write_atomic(name, bytes, None))
-        .map_err(fail)
+    crate::core::safefs::write_file_atomic_with(path, None, |file| {
+        std::io::Write::write_all(file, bytes)
+    })
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Writes the entries `filter` matches (the newest `EXPORT_MAX`) to `path`; returns

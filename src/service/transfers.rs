@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::tasks::Job;
 use super::{EventKind, TransferSummary};
-use crate::backend::transfer::{KeySource, export_to, import_from};
+use crate::backend::transfer::{KeySource, export_file, import_from};
 use crate::backend::{BackendError, BackendResult, CacheBackend};
 use crate::core::keyfile::Format;
 use crate::core::model::OnConflict;
@@ -47,50 +47,16 @@ impl Job {
         let backend = self.backend.clone();
         let progress = self.transfer_progress();
         let work = tokio::task::spawn_blocking(move || {
-            let file = |e: std::io::Error| BackendError::File(format!("{}: {e}", path.display()));
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .ok_or_else(|| BackendError::File(format!("{} names no file", path.display())))?
-                .to_owned();
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let mut outcome = None;
-            let written = crate::core::safefs::SafeDir::open(&dir).and_then(|d| {
-                d.write_atomic_with(&name, Some(0o600), |out| {
-                    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
-                    let summary = handle.block_on(export_to(
-                        backend.as_ref(),
-                        &keys,
-                        format,
-                        base64,
-                        &mut out,
-                        &progress,
-                        &cancel,
-                    ));
-                    let keep = matches!(&summary, Ok(s) if !s.cancelled);
-                    outcome = Some(summary);
-                    if keep {
-                        std::io::Write::flush(&mut out)
-                    } else {
-                        Err(std::io::Error::other("not finished: nothing is kept"))
-                    }
-                })
-            });
-            let summary = match outcome {
-                None => {
-                    return Err(file(written.err().unwrap_or_else(|| {
-                        std::io::Error::other("the file was not written")
-                    })));
-                }
-                Some(Err(e)) => return Err(e),
-                Some(Ok(summary)) => summary,
-            };
-            if !summary.cancelled {
-                written.map_err(file)?;
-            }
+            let summary = export_file(
+                &handle,
+                backend.as_ref(),
+                &keys,
+                format,
+                base64,
+                &path,
+                &progress,
+                &cancel,
+            )?;
             Ok(TransferSummary {
                 done: summary.exported,
                 gone: summary.gone,

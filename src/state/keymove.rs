@@ -27,6 +27,18 @@ pub enum MoveKind {
     Copy,
 }
 
+impl MoveKind {
+    /// What it did, in a word (`exported`).
+    #[must_use]
+    pub fn done_word(self) -> &'static str {
+        match self {
+            Self::Export => "exported",
+            Self::Import => "imported",
+            Self::Copy => "copied",
+        }
+    }
+}
+
 /// Where the dialog is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MovePhase {
@@ -286,11 +298,7 @@ impl Session {
                 }
             }
             EventKind::TransferDone(summary) => {
-                let note = match m.kind {
-                    MoveKind::Export => format!("exported {} keys", summary.done),
-                    MoveKind::Import => format!("imported {} keys", summary.done),
-                    MoveKind::Copy => format!("copied {} keys", summary.done),
-                };
+                let note = format!("{} {} keys", m.kind.done_word(), summary.done);
                 fx.notify(Level::Info, note);
                 let wrote_here = m.kind == MoveKind::Import;
                 m.phase = MovePhase::Done(summary);

@@ -12,6 +12,7 @@ use super::session::{Pending, Session};
 use super::{Effects, Level};
 use crate::core::cmdline::{redacted_line, split_args};
 use crate::core::escape::escape_bytes;
+pub use crate::core::model::Weigh;
 use crate::core::model::{MonitorLine, PubSubMessage, StreamItem, Subscription};
 use crate::service::{CommandKind, EventKind};
 
@@ -19,24 +20,6 @@ use crate::service::{CommandKind, EventKind};
 pub const MAX_ROWS: usize = 50_000;
 /// Bytes of rows kept at most.
 pub const MAX_ROW_BYTES: usize = 64 << 20;
-
-/// What a row costs in memory.
-pub trait Weigh {
-    /// Bytes held.
-    fn weight(&self) -> usize;
-}
-
-impl Weigh for PubSubMessage {
-    fn weight(&self) -> usize {
-        self.channel.len() + self.payload.len() + self.preview.len() + 96
-    }
-}
-
-impl Weigh for MonitorLine {
-    fn weight(&self) -> usize {
-        self.args.iter().map(Bytes::len).sum::<usize>() + self.client.len() + 96
-    }
-}
 
 /// The rows of a viewer.
 #[derive(Debug)]

@@ -236,11 +236,7 @@ fn done_ui(
     actions: &mut Actions,
 ) {
     use std::fmt::Write as _;
-    let verb = match kind {
-        MoveKind::Export => "exported",
-        MoveKind::Import => "imported",
-        MoveKind::Copy => "copied",
-    };
+    let verb = kind.done_word();
     let mut line = format!("{} keys {verb}", group_digits(summary.done));
     if summary.skipped > 0 {
         let _ = write!(
