@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs what the tests need (redis-server, memcached, php-cli and
-# Laravel's cache components, openssh-server, dbus + gnome-keyring, PostgreSQL, MariaDB) when
-# missing, then runs every test. The tests start their own servers on free loopback ports.
+# Laravel's cache components, openssh-server, dbus + gnome-keyring, PostgreSQL, MariaDB,
+# Prometheus' promtool) when missing, then runs every test. The tests start their own servers on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,8 +44,16 @@ need ssh-agent || missing+=(openssh-client)
 # Keyring tests run their own D-Bus session bus and gnome-keyring daemon (never the user's).
 { need dbus-daemon && need dbus-send; } || missing+=(dbus)
 need gnome-keyring-daemon || missing+=(gnome-keyring)
+# The exporter's answers are checked by Prometheus' own parser and linter, `promtool check
+# metrics` (Debian's prometheus package ships it).
+need promtool || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
     install_packages "${missing[@]}"
+    # Only promtool is wanted: where systemd started the Prometheus server the package
+    # brings, stop it again.
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && need systemctl && systemctl is-system-running >/dev/null 2>&1; then
+        systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
 fi
 
 # Database caches are tested against a local PostgreSQL and MariaDB: each test creates its own

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod dreamfactory;
 pub mod feed;
 pub mod file;
+pub mod fleet;
 pub mod guard;
 pub mod laravel;
 pub mod memcached;

@@ -4,6 +4,7 @@
 
 mod audit;
 mod exec;
+mod exporter;
 mod keyfile;
 mod profiles;
 mod read;
@@ -38,6 +39,7 @@ pub struct Cli {
     pub ssh: SshArgs,
 }
 
+pub use exporter::ExporterArgs;
 pub use ssh::SshArgs;
 
 /// The subcommands.
@@ -84,6 +86,11 @@ pub enum Command {
     /// any topology, strings between Redis, memcached, SQL and file caches. TTLs are kept; a
     /// key that exists is skipped, replaced or stops the copy.
     Copy(CopyArgs),
+    /// Serve the figures of saved profiles to Prometheus: `/metrics` for every profile (or
+    /// the ones `--profile` and `--group` choose), `/scrape?target=PROFILE` for one. Each
+    /// scrape reads the servers, at most `--concurrency` at once and each within
+    /// `--timeout-ms`. Listens on 127.0.0.1:9150 unless `--listen` says otherwise.
+    Exporter(ExporterArgs),
     /// Show what was done: the audit log's entries, newest last, filtered by profile,
     /// action, key and time; as a table, JSON lines or CSV.
     Audit(AuditArgs),
@@ -625,5 +632,6 @@ fn execute(command: Command, ssh: &SshArgs) -> Result<(), Failure> {
         Command::Copy(args) => keyfile::copy(&args, ssh),
         Command::Stats(args) => report::stats(&args, ssh),
         Command::Analyze(args) => report::analyze(&args, ssh),
+        Command::Exporter(args) => exporter::run(&args),
     }
 }

@@ -58,6 +58,14 @@ pub struct RawStats {
     pub keys_per_db: Vec<(u32, u64)>,
     /// Why this server of a pool could not be read (its figures are missing then).
     pub error: Option<String>,
+    /// The server's version as it reports it (`7.2.4`, memcached's `1.6.21`).
+    pub version: Option<String>,
+    /// Its replication role (`master`, `slave`) where it has one.
+    pub role: Option<String>,
+    /// How far replication lags, seconds: on a primary the slowest replica's time since its
+    /// last acknowledgement, on a replica the time since it last heard from its primary (or
+    /// since the link went down).
+    pub repl_lag_secs: Option<f64>,
 }
 
 /// Every server's figures at one moment.

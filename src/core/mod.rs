@@ -6,6 +6,7 @@ pub mod cmdline;
 pub mod decode;
 pub mod edit;
 pub mod escape;
+pub mod fleet;
 pub mod format;
 pub mod glob;
 pub mod keyfile;

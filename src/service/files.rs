@@ -21,6 +21,11 @@ pub(super) struct Files {
 }
 
 impl Files {
+    /// The secret stores at `places` (the same ones, vault unlocked or not, as the app's).
+    pub fn secret_stores(&self, places: SecretPlaces) -> Arc<SecretStores> {
+        stores(&self.secrets, places)
+    }
+
     /// Starts `kind`; its answer comes as one event for `req`.
     pub fn spawn(&self, events: &EventSender, req: ReqId, kind: AppCommand) {
         let events = events.clone();

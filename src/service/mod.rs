@@ -6,6 +6,7 @@
 //! for a closed connection or a superseded search. Every event send wakes the UI.
 
 mod files;
+mod fleet;
 mod protocol;
 mod tasks;
 mod transfers;
@@ -19,8 +20,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 pub use protocol::{
-    AppCommand, AppEvent, Command, CommandKind, ConnId, Event, EventKind, Ids, ReqId, ScanState,
-    SecretAnswer, SecretOp, TransferSummary,
+    AppCommand, AppEvent, Command, CommandKind, ConnId, Event, EventKind, FleetCommand, FleetEvent,
+    Ids, ReqId, ScanState, SecretAnswer, SecretOp, TransferSummary,
 };
 
 use crate::backend::{self, BackendError, CacheBackend, ConnectOptions};
@@ -293,6 +294,8 @@ struct Service {
     events: EventSender,
     opened: mpsc::Sender<Opened>,
     files: files::Files,
+    /// The fleet view's sampler, while it runs.
+    fleet: Option<AbortHandle>,
 }
 
 async fn run(mut commands: mpsc::Receiver<Command>, events: EventSender) {
@@ -303,6 +306,7 @@ async fn run(mut commands: mpsc::Receiver<Command>, events: EventSender) {
         events: events.clone(),
         opened: opened_tx,
         files: files::Files::default(),
+        fleet: None,
     };
     loop {
         tokio::select! {
@@ -311,10 +315,14 @@ async fn run(mut commands: mpsc::Receiver<Command>, events: EventSender) {
                     None | Some(Command::Shutdown) => break,
                     Some(Command::Conn { conn, req, kind }) => service.conn_command(conn, req, kind),
                     Some(Command::App { req, kind }) => service.files.spawn(&events, req, kind),
+                    Some(Command::Fleet { req, kind }) => service.fleet(req, kind),
                 }
             }
             Some(opened) = opened_rx.recv() => service.opened(opened).await,
         }
+    }
+    if let Some(fleet) = service.fleet.take() {
+        fleet.abort();
     }
     for (_, (_, handle)) in service.pending_connects.drain() {
         handle.abort();
@@ -325,6 +333,25 @@ async fn run(mut commands: mpsc::Receiver<Command>, events: EventSender) {
 }
 
 impl Service {
+    /// Starts (replacing) or stops the fleet's sampler.
+    fn fleet(&mut self, req: ReqId, kind: FleetCommand) {
+        if let Some(running) = self.fleet.take() {
+            running.abort();
+        }
+        if let FleetCommand::Start {
+            targets,
+            interval,
+            limits,
+            places,
+        } = kind
+        {
+            let stores = self.files.secret_stores(places);
+            let sampler = Arc::new(backend::fleet::Sampler::new(Some(stores), limits));
+            let task = fleet::run(req, sampler, targets, interval, self.events.clone());
+            self.fleet = Some(tokio::spawn(task).abort_handle());
+        }
+    }
+
     /// A connection finished opening: it replaces whatever held its id, unless a newer
     /// connect for that id was asked for meanwhile.
     async fn opened(&mut self, opened: Opened) {

@@ -63,8 +63,53 @@ pub enum Command {
         /// What to do.
         kind: AppCommand,
     },
+    /// The fleet view's sampler (one at a time: a new start replaces the running one).
+    Fleet {
+        /// The id its readings carry.
+        req: ReqId,
+        /// What to do.
+        kind: FleetCommand,
+    },
     /// Stop the service (sent by [`super::ServiceHandle::shutdown`]).
     Shutdown,
+}
+
+/// What a [`Command::Fleet`] asks.
+#[derive(Debug)]
+pub enum FleetCommand {
+    /// Read these profiles now and again every `interval` (from one round's start to the
+    /// next; a round that takes longer is followed at once), until stopped or replaced.
+    Start {
+        /// The profiles, with what was entered for them this session.
+        targets: Vec<crate::backend::fleet::FleetTarget>,
+        /// From one round's start to the next.
+        interval: Duration,
+        /// Each profile's time limit, and how many are read at once.
+        limits: crate::backend::fleet::Limits,
+        /// Where remembered secrets are kept.
+        places: crate::config::secrets::SecretPlaces,
+    },
+    /// Stop reading (the connections are closed).
+    Stop,
+}
+
+/// What the fleet's sampler reports.
+#[derive(Debug)]
+pub enum FleetEvent {
+    /// A round began.
+    RoundStarted,
+    /// One profile's reading.
+    Reading {
+        /// The profile.
+        profile: String,
+        /// What it gave.
+        reading: crate::core::fleet::Reading,
+    },
+    /// Every profile of the round has its reading.
+    RoundDone {
+        /// How long the round took.
+        took: Duration,
+    },
 }
 
 /// What a [`Command::Conn`] asks of its connection. A command that stops work (`StopScan`,
@@ -472,6 +517,13 @@ pub enum Event {
         req: ReqId,
         /// What happened.
         kind: EventKind,
+    },
+    /// News of the fleet's sampler.
+    Fleet {
+        /// The [`Command::Fleet`] start it belongs to.
+        req: ReqId,
+        /// What happened.
+        kind: FleetEvent,
     },
     /// The answer to an [`AppCommand`].
     App {

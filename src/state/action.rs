@@ -115,6 +115,20 @@ pub enum Action {
     ConfirmNo,
     /// Remove a notice.
     DismissNotice(usize),
+    /// Show the fleet view (every profile's figures), or hide it.
+    ToggleFleet,
+    /// Hide the fleet view.
+    CloseFleet,
+    /// Sort the fleet by a column (again: the other way round).
+    SortFleet(crate::core::fleet::Column),
+    /// The fleet's filter was typed.
+    FilterFleet(String),
+    /// Take the fleet's typed interval.
+    ApplyFleetInterval,
+    /// Thresholds or the alerts-only switch changed.
+    FleetViewChanged,
+    /// A fleet row was clicked: show its connection (connecting it) with its dashboard.
+    OpenFromFleet(String),
     /// Open the audit log window.
     OpenAudit,
     /// Read it again with the filter its controls hold.

@@ -17,6 +17,7 @@ mod bulk;
 mod confirm;
 mod console;
 mod dashboard;
+pub mod fleet;
 mod form;
 mod keymove;
 mod order;
@@ -289,6 +290,10 @@ pub struct AppState {
     pub import_preview: Option<ImportPreview>,
     /// The command palette, when open.
     pub palette: Option<palette::Palette>,
+    /// The fleet view: every profile's figures.
+    pub fleet: fleet::Fleet,
+    /// A profile connected from the fleet view: its dashboard opens with its tab.
+    dashboard_on_connect: Option<String>,
     /// The vault was unlocked this session.
     vault_unlocked: bool,
     /// Remembered secrets a server refused: asked for again instead of read.
@@ -347,6 +352,8 @@ impl AppState {
             export_dialog: None,
             import_preview: None,
             palette: None,
+            fleet: fleet::Fleet::default(),
+            dashboard_on_connect: None,
             vault_unlocked: false,
             stale_secrets: HashSet::new(),
             ui: crate::config::uistate::UiState::default(),
@@ -590,6 +597,7 @@ impl AppState {
             Action::KeepProfile => self.confirm_delete = None,
             Action::Connect(name) => {
                 self.form = None;
+                self.fleet.open = false;
                 self.connect_profile(&name);
             }
             Action::SubmitPassword => self.submit_password(),
@@ -610,6 +618,7 @@ impl AppState {
             Action::Activate(conn) => {
                 if let Some(i) = self.sessions.iter().position(|s| s.conn == conn) {
                     self.active = i;
+                    self.fleet.open = false;
                 }
             }
             Action::Close(conn) => self.close_session(conn),
@@ -626,6 +635,13 @@ impl AppState {
                     self.notices.remove(i);
                 }
             }
+            fleet @ (Action::ToggleFleet
+            | Action::CloseFleet
+            | Action::SortFleet(_)
+            | Action::FilterFleet(_)
+            | Action::ApplyFleetInterval
+            | Action::FleetViewChanged
+            | Action::OpenFromFleet(_)) => self.handle_fleet(fleet),
             Action::OpenAudit | Action::FilterAudit => self.read_audit(),
             Action::CloseAudit => self.audit_view = None,
             Action::ExportAudit(path) => self.export_audit(path),
@@ -655,6 +671,7 @@ impl AppState {
                 self.with_session(conn, |s, fx| s.apply(req, kind, fx));
             }
             Event::App { req, kind } => self.apply_app(req, kind),
+            Event::Fleet { req, kind } => self.apply_fleet(req, kind),
         }
     }
 
@@ -1077,6 +1094,10 @@ impl AppState {
             .restore_history(&self.saved_opened_keys(&session.profile.name));
         if let Some(lines) = self.ui.console_history.get(&session.profile.name) {
             session.console.restore_history(lines);
+        }
+        if self.dashboard_on_connect.as_deref() == Some(session.profile.name.as_str()) {
+            self.dashboard_on_connect = None;
+            session.dashboard.open = true;
         }
         session.connect(password, self.audit.clone());
         self.sessions.push(session);

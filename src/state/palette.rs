@@ -41,6 +41,8 @@ pub enum Command {
     Undo,
     /// Open the audit log.
     AuditLog,
+    /// Show or hide the fleet view.
+    Fleet,
     /// Make a profile.
     NewProfile,
     /// Close the tab shown.
@@ -116,6 +118,11 @@ const COMMANDS: &[(Command, &str, Needs)] = &[
         Needs::Capable(|c| c.write),
     ),
     (Command::AuditLog, "Audit log", Needs::Nothing),
+    (
+        Command::Fleet,
+        "Fleet: every profile's figures at a glance",
+        Needs::Nothing,
+    ),
     (Command::NewProfile, "New profile", Needs::Nothing),
     (Command::CloseTab, "Close tab", Needs::Tab),
     (Command::NextTab, "Next tab", Needs::Tab),
@@ -180,6 +187,7 @@ impl Command {
         let Some(conn) = state.active_conn() else {
             return match self {
                 Self::AuditLog => vec![Action::OpenAudit],
+                Self::Fleet => vec![Action::ToggleFleet],
                 Self::NewProfile => vec![Action::NewProfile],
                 _ => Vec::new(),
             };
@@ -210,6 +218,7 @@ impl Command {
             Self::FlushDatabase => vec![on(SessionAction::AskFlush(false))],
             Self::Undo => vec![on(SessionAction::Undo)],
             Self::AuditLog => vec![Action::OpenAudit],
+            Self::Fleet => vec![Action::ToggleFleet],
             Self::NewProfile => vec![Action::NewProfile],
             Self::CloseTab => vec![Action::Close(conn)],
             Self::NextTab => step(1).into_iter().collect(),

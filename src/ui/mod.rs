@@ -13,6 +13,7 @@ mod console;
 mod dashboard;
 mod dialogs;
 mod edit;
+mod fleet;
 mod input;
 mod keymove;
 mod palette;
@@ -251,8 +252,9 @@ impl App {
         let mut actions = Actions::default();
         self.windows_ui(ui.ctx(), &mut actions);
         self.carry_out(actions);
-        // Samplers run exactly while a dashboard shows their figures.
+        // Samplers run exactly while a dashboard (or the fleet view) shows their figures.
         self.state.sync_samplers();
+        self.state.sync_fleet();
         self.state.expire_notices();
         self.state.save_ui_if_changed();
         self.flush();
@@ -401,6 +403,8 @@ impl App {
         egui::CentralPanel::default().show(ui, |ui| {
             if state.form.is_some() {
                 profiles::form_ui(ui, state, actions);
+            } else if state.fleet.open {
+                fleet::fleet_ui(ui, state, actions);
             } else if state.active_session().is_some() {
                 browser::session_ui(ui, state, actions);
             } else {
@@ -446,6 +450,18 @@ fn top_bar_ui(ui: &mut egui::Ui, state: &AppState, actions: &mut Actions) {
         .clicked()
         {
             actions.push(Action::OpenAudit);
+        }
+        let fleet = palette::command_button(
+            ui,
+            theme::ICON_DNS,
+            "Fleet",
+            crate::state::palette::Command::Fleet,
+        );
+        if fleet
+            .on_hover_text("Every profile's figures on one screen")
+            .clicked()
+        {
+            actions.push(Action::ToggleFleet);
         }
         // The theme, at the far end of the bar.
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

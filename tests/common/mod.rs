@@ -44,7 +44,7 @@ impl Service {
                 req: req.0,
                 kind,
             }),
-            Event::App { .. } => None,
+            Event::App { .. } | Event::Fleet { .. } => None,
         }
     }
 

@@ -455,6 +455,12 @@ pub fn raw_stats(stats: &[(String, String)]) -> crate::core::metrics::RawStats {
         total_size: None,
         keys_per_db: Vec::new(),
         error: None,
+        version: stats
+            .iter()
+            .find(|(name, _)| name == "version")
+            .map(|(_, v)| v.trim().to_owned()),
+        role: None,
+        repl_lag_secs: None,
     }
 }
 

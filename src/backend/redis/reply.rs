@@ -70,6 +70,38 @@ pub fn raw_stats(info: &str) -> crate::core::metrics::RawStats {
         total_size: None,
         keys_per_db: keyspace.into_iter().map(|d| (d.index, d.keys)).collect(),
         error: None,
+        version: fields.get("redis_version").map(|v| v.trim().to_owned()),
+        role: fields.get("role").map(|v| v.trim().to_owned()),
+        repl_lag_secs: replication_lag(&fields),
+    }
+}
+
+/// How far replication lags, from `INFO replication`: a primary's slowest online replica
+/// (`slaveN:…,lag=S`), or a replica's silence from its primary (`master_last_io_seconds_ago`
+/// while the link is up, `master_link_down_since_seconds` once it is down).
+fn replication_lag(fields: &HashMap<&str, &str>) -> Option<f64> {
+    let seconds = |k: &str| fields.get(k).and_then(|v| v.trim().parse::<f64>().ok());
+    match fields.get("role").map(|r| r.trim()) {
+        Some("slave") => {
+            if fields.get("master_link_status").map(|s| s.trim()) == Some("up") {
+                seconds("master_last_io_seconds_ago").filter(|s| *s >= 0.0)
+            } else {
+                seconds("master_link_down_since_seconds").filter(|s| *s >= 0.0)
+            }
+        }
+        Some("master") => fields
+            .iter()
+            .filter(|(k, _)| {
+                k.strip_prefix("slave")
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .filter_map(|(_, v)| {
+                v.split(',')
+                    .find_map(|part| part.strip_prefix("lag="))
+                    .and_then(|lag| lag.trim().parse::<f64>().ok())
+            })
+            .reduce(f64::max),
+        _ => None,
     }
 }
 
@@ -346,5 +378,27 @@ mod tests {
             Some("7.0.15")
         );
         assert_eq!(info_field("a:b", "c"), None);
+    }
+
+    #[test]
+    fn version_role_and_replication_lag_are_read() {
+        let primary = "# Server\r\nredis_version:7.2.4\r\n# Replication\r\nrole:master\r\n\
+            connected_slaves:2\r\nslave0:ip=10.0.0.2,port=6379,state=online,offset=10,lag=1\r\n\
+            slave1:ip=10.0.0.3,port=6379,state=online,offset=9,lag=4\r\nslave_read_only:1\r\n";
+        let stats = raw_stats(primary);
+        assert_eq!(stats.version.as_deref(), Some("7.2.4"));
+        assert_eq!(stats.role.as_deref(), Some("master"));
+        assert_eq!(stats.repl_lag_secs, Some(4.0));
+        let alone = raw_stats("role:master\r\nconnected_slaves:0\r\n");
+        assert_eq!(alone.repl_lag_secs, None);
+        let replica =
+            raw_stats("role:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:2\r\n");
+        assert_eq!(replica.role.as_deref(), Some("slave"));
+        assert_eq!(replica.repl_lag_secs, Some(2.0));
+        let cut_off = raw_stats(
+            "role:slave\r\nmaster_link_status:down\r\nmaster_last_io_seconds_ago:-1\r\n\
+             master_link_down_since_seconds:35\r\n",
+        );
+        assert_eq!(cut_off.repl_lag_secs, Some(35.0));
     }
 }

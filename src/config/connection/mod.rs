@@ -490,6 +490,30 @@ pub struct FileSpec {
 }
 
 impl ConnectionSpec {
+    /// What kind of cache this is, for people: `Redis Cluster`, `Memcached pool`, `PostgreSQL
+    /// cache`.
+    #[must_use]
+    pub fn kind_label(&self) -> &'static str {
+        match self {
+            Self::Redis(r) => match r.address {
+                RedisAddress::Cluster { .. } => "Redis Cluster",
+                RedisAddress::Sentinel { .. } => "Redis Sentinel",
+                RedisAddress::Tcp { .. } | RedisAddress::Unix { .. } => "Redis",
+            },
+            Self::Memcached(m) if m.servers.len() > 1 => "Memcached pool",
+            Self::Memcached(_) => "Memcached",
+            Self::File(f) if f.session_lifetime_min.is_some() => "File sessions",
+            Self::File(_) => "File cache",
+            Self::Sql(s) => match (s.dialect, s.session_lifetime_min.is_some()) {
+                (SqlDialect::Sqlite, false) => "SQLite cache",
+                (SqlDialect::Postgres, false) => "PostgreSQL cache",
+                (SqlDialect::MySql, false) => "MySQL cache",
+                (_, true) => "SQL sessions",
+            },
+            Self::DreamFactory(_) => "DreamFactory API",
+        }
+    }
+
     /// The connect and command timeouts, in milliseconds (a file cache has no network: the
     /// defaults stand in for it).
     #[must_use]
