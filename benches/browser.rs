@@ -20,10 +20,15 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/frames.rs"]
+#[allow(dead_code, reason = "the browser times its frames its own way")]
+mod frames;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use frames::percentile;
 
 use cache_console::state::{BrowserView, SessionAction};
 use cache_console::ui::App;
@@ -80,17 +85,6 @@ fn bare_scan(server: &common::RedisServer) -> (Duration, usize) {
         let n = common::bare_scan(&mut conn).await;
         (start.elapsed(), n)
     })
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let idx = (((samples.len() as f64) * p).ceil() as usize).clamp(1, samples.len()) - 1;
-    samples[idx]
 }
 
 fn timed_frames(

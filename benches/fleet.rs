@@ -10,8 +10,12 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/frames.rs"]
+mod frames;
 
 use std::time::{Duration, Instant};
+
+use frames::{frame, percentile};
 
 use cache_console::config::profiles::{Profile, ProfileStore};
 use cache_console::state::AppState;
@@ -20,29 +24,6 @@ use egui_kittest::Harness;
 
 const INTERVAL_SECS: f64 = 2.0;
 const ROUNDS: usize = 5;
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort_unstable();
-    if samples.is_empty() {
-        return Duration::ZERO;
-    }
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "an index into a short list"
-    )]
-    let idx = (((samples.len() as f64) * p).ceil() as usize).clamp(1, samples.len()) - 1;
-    samples[idx]
-}
-
-fn frame(h: &mut Harness<'static, App>) -> Duration {
-    let start = Instant::now();
-    h.step();
-    let shapes = h.output().shapes.clone();
-    let pixels_per_point = h.output().pixels_per_point;
-    let _ = h.ctx.tessellate(shapes, pixels_per_point);
-    start.elapsed()
-}
 
 fn add(store: &mut ProfileStore, name: &str, url: &str, group: &str) {
     let (spec, _) = cache_console::config::connection::parse_url(url).expect("url");

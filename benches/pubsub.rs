@@ -9,8 +9,12 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/frames.rs"]
+mod frames;
 
 use std::time::{Duration, Instant};
+
+use frames::{frame, percentile};
 
 use cache_console::state::SessionAction;
 use cache_console::ui::App;
@@ -29,29 +33,6 @@ fn rss_mib() -> f64 {
                 .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort_unstable();
-    if samples.is_empty() {
-        return Duration::ZERO;
-    }
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "an index into a short list"
-    )]
-    let idx = (((samples.len() as f64) * p).ceil() as usize).clamp(1, samples.len()) - 1;
-    samples[idx]
-}
-
-fn frame(h: &mut Harness<'static, App>) -> Duration {
-    let start = Instant::now();
-    h.step();
-    let shapes = h.output().shapes.clone();
-    let pixels_per_point = h.output().pixels_per_point;
-    let _ = h.ctx.tessellate(shapes, pixels_per_point);
-    start.elapsed()
 }
 
 /// Publishes `RATE` messages a second for `SECONDS` on `channel`, on its own thread.

@@ -507,3 +507,65 @@ fn the_exporter_chooses_profiles_by_name_or_group_and_says_when_it_listens_beyon
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_exporter_gives_each_primary_of_a_cluster_and_the_primary_a_sentinel_names() {
+    let cluster = common::cluster::RedisCluster::start();
+    let group = common::sentinel::SentinelGroup::start();
+    let mut c = cluster.client();
+    for i in 0..30 {
+        redis::cmd("SET")
+            .arg(format!("k:{i}"))
+            .arg(i)
+            .query::<()>(&mut c)
+            .expect("set");
+    }
+    let cfg = config_dir();
+    for (name, url) in [("cluster", cluster.url()), ("sentinel", group.url())] {
+        ok(&cli(cfg.path())
+            .args(["profiles", "add", name, &url])
+            .output()
+            .expect("add"));
+    }
+    let exporter = Exporter::start(cfg.path(), &["--listen", "127.0.0.1:0"], &[]);
+    let (_, body) = exporter.get("/scrape?target=cluster", "text/plain");
+    promtool(&body);
+    let up: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("cache_console_up{profile=\"cluster\""))
+        .collect();
+    assert_eq!(up.len(), 3, "one series a primary: {body}");
+    assert!(up.iter().all(|l| l.ends_with(" 1.0")), "{body}");
+    let keys: f64 = body
+        .lines()
+        .filter(|l| l.starts_with("cache_console_keys{profile=\"cluster\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(
+        (keys - 30.0).abs() < 0.5,
+        "the primaries' keys add up to 30: {body}"
+    );
+    assert_eq!(
+        value(&body, "cache_console_profile_up{profile=\"cluster\"}"),
+        Some(1.0)
+    );
+
+    let (_, body) = exporter.get("/scrape?target=sentinel", "text/plain");
+    promtool(&body);
+    // One series under the group's name: it stays the same across a failover.
+    let up: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("cache_console_up{profile=\"sentinel\""))
+        .collect();
+    assert_eq!(up.len(), 1, "{body}");
+    assert!(
+        up[0].contains("mymaster") && up[0].ends_with(" 1.0"),
+        "{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("cache_console_info{profile=\"sentinel\"")
+                && l.contains("role=\"master\"")),
+        "{body}"
+    );
+}

@@ -86,26 +86,36 @@ fn fleet_of_four() -> Fleet {
     }
 }
 
-#[test]
-fn the_fleet_view_reads_every_profile_sorts_filters_and_opens_a_dashboard() {
-    let fleet = fleet_of_four();
-    let mut c = fleet.redis.conn();
-    let cfg = &fleet.cfg;
-    let mut state = AppState::new(ProfileStore::load_from(cfg.path()).store, None);
+/// The app over the profiles in `cfg`, each profile given 0.8 s.
+fn app(cfg: &std::path::Path) -> H {
+    let mut state = AppState::new(ProfileStore::load_from(cfg).store, None);
     state.fleet.limits.timeout = std::time::Duration::from_millis(800);
     let mut h = harness(state);
     h.run_steps(2);
+    h
+}
 
-    h.get_by_label("Fleet").click();
-    h.run_steps(2);
-    assert!(h.state().state.fleet.open, "the top bar's Fleet opens it");
-    run_until(&mut h, "every row read", |app| {
+fn every_row_read(h: &mut H) {
+    run_until(h, "every row read", |app| {
         app.state
             .fleet
             .rows
             .iter()
             .all(|r| r.health != Health::Waiting)
     });
+}
+
+#[test]
+fn the_fleet_view_reads_every_profile_sorts_filters_and_opens_a_dashboard() {
+    let fleet = fleet_of_four();
+    let mut c = fleet.redis.conn();
+    let cfg = &fleet.cfg;
+    let mut h = app(cfg.path());
+
+    h.get_by_label("Fleet").click();
+    h.run_steps(2);
+    assert!(h.state().state.fleet.open, "the top bar's Fleet opens it");
+    every_row_read(&mut h);
     let row = |h: &H, name: &str| {
         h.state()
             .state
@@ -199,23 +209,14 @@ fn the_fleet_view_reads_every_profile_sorts_filters_and_opens_a_dashboard() {
 #[test]
 fn the_fleet_opens_by_its_keys_and_sums_its_groups() {
     let fleet = fleet_of_four();
-    let mut state = AppState::new(ProfileStore::load_from(fleet.cfg.path()).store, None);
-    state.fleet.limits.timeout = std::time::Duration::from_millis(800);
-    let mut h = harness(state);
-    h.run_steps(2);
+    let mut h = app(fleet.cfg.path());
     h.key_press_modifiers(
         egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
         egui::Key::O,
     );
     h.run_steps(2);
     assert!(h.state().state.fleet.open, "Ctrl+Shift+O opens it");
-    run_until(&mut h, "every row read", |app| {
-        app.state
-            .fleet
-            .rows
-            .iter()
-            .all(|r| r.health != Health::Waiting)
-    });
+    every_row_read(&mut h);
     // By group: one line a group, the down profile counted in its group.
     let before = h.query_all_by_label("Profiles").count();
     h.get_by_label("By group").click();

@@ -534,8 +534,11 @@ fn registry(rows: &[&FleetRow]) -> Registry {
             took.get_or_create(&profile).set(ms as f64 / 1000.0);
         }
         if row.servers.is_empty() {
+            // Never read, or a cache with no figures of its own (DreamFactory's API answers,
+            // and says nothing more): one series under its address.
             let labels = labels(row, &row.address);
-            g.up.get_or_create(&labels).set(0.0);
+            let up = if row.health == Health::Up { 1.0 } else { 0.0 };
+            g.up.get_or_create(&labels).set(up);
             continue;
         }
         for server in &row.servers {

@@ -585,9 +585,10 @@ impl Filter {
             let name = name.to_lowercase();
             Column::ALL.into_iter().find(|c| c.filter_name() == name)
         };
-        let terms = text
-            .split_whitespace()
+        let terms = words(text)
+            .into_iter()
             .map(|term| {
+                let term = term.as_str();
                 if let Some((name, value)) = term.split_once(':')
                     && let Some(c) = column(name)
                 {
@@ -625,6 +626,39 @@ impl Filter {
                 .number(row)
                 .is_some_and(|n| if *above { n > *v } else { n < *v }),
         })
+    }
+}
+
+/// The words of a filter: split at spaces, except inside double quotes (`group:"eu west"`);
+/// the quotes themselves are dropped.
+fn words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// The filter term that picks one group (quoted when its name has spaces).
+#[must_use]
+pub fn group_term(group: &str) -> String {
+    if group.chars().any(char::is_whitespace) {
+        format!("group:\"{group}\"")
+    } else {
+        format!("group:{group}")
     }
 }
 
@@ -816,6 +850,10 @@ mod tests {
         assert_eq!(pass("mem>90%"), ["eu-redis"]);
         assert_eq!(pass("prod mem>99"), Vec::<&str>::new());
         assert_eq!(pass("nosuch:thing"), Vec::<&str>::new());
+        assert_eq!(pass("\"eu-redis\""), ["eu-redis"]);
+        assert_eq!(words("group:\"eu west\" ops>1"), ["group:eu west", "ops>1"]);
+        assert_eq!(group_term("eu west"), "group:\"eu west\"");
+        assert_eq!(group_term("prod"), "group:prod");
     }
 
     #[test]

@@ -39,6 +39,9 @@ fn header_ui(ui: &mut egui::Ui, fleet: &Fleet, actions: &mut Actions) {
         ui.label(format!("{total} profiles: {up} up, {down} down"));
         let status = match (fleet.round_started, fleet.last_round) {
             (Some(_), _) => format!("reading… {}/{total}", fleet.round_done),
+            (None, Some(took)) if took.as_secs_f64() < 1.0 => {
+                format!("last round {} ms", took.as_millis())
+            }
             (None, Some(took)) => format!("last round {:.1} s", took.as_secs_f64()),
             (None, None) => String::new(),
         };
@@ -213,7 +216,10 @@ fn rows_ui(ui: &mut egui::Ui, fleet: &mut Fleet, actions: &mut Actions) {
                 for column in Column::ALL {
                     table_row.col(|ui| {
                         if let Some(tint) = tint {
-                            ui.painter().rect_filled(ui.max_rect(), 0.0, tint);
+                            // Across the gaps between cells too: the row reads as one band.
+                            let gap = ui.spacing().item_spacing * 0.5;
+                            let band = ui.max_rect().expand2(gap);
+                            ui.painter().rect_filled(band, 0.0, tint);
                         }
                         let text = column.text(row);
                         let label = match column {
@@ -316,8 +322,8 @@ fn groups_ui(ui: &mut egui::Ui, fleet: &mut Fleet, actions: &mut Actions) {
                 if response.clicked() {
                     let filter = g
                         .group
-                        .as_ref()
-                        .map_or_else(String::new, |name| format!("group:{name}"));
+                        .as_deref()
+                        .map_or_else(String::new, crate::core::fleet::group_term);
                     fleet.by_group = false;
                     actions.push(Action::FilterFleet(filter));
                 }
