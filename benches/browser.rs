@@ -234,7 +234,7 @@ fn main() {
         .min()
         .unwrap_or_default();
 
-    let (mut h, app_best) = common::ui::timed_app_listing(&server.url(), 2);
+    let (mut h, app_best) = common::ui::timed_app_listing(&server.url(), 2, None);
     let listed = h
         .state()
         .state

@@ -154,7 +154,7 @@ fn main() {
     let indexing = index_alone(false);
     let with_tree = index_alone(true);
     // The best of three, as for the bare loops: both sides get the same number of tries.
-    let (mut h, app_best) = common::ui::timed_app_listing(&cluster.url(), 3);
+    let (mut h, app_best) = common::ui::timed_app_listing(&cluster.url(), 3, None);
     // Memory as the tree view holds it: every key in the namespace tree too.
     let session = h.state_mut().state.active_session_mut().expect("session");
     session.browser.index.attach_pending(Duration::MAX);

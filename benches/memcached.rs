@@ -72,6 +72,7 @@ fn main() {
             type_filter: None,
             count: 1000,
             server: None,
+            budget_ms: None,
         };
         let start = Instant::now();
         let mut cursor = 0;
@@ -92,7 +93,7 @@ fn main() {
     });
     let _ = crawl_only;
     let (mut h, app_best) =
-        common::ui::timed_app_listing(&format!("memcached://{}", server.addr()), 3);
+        common::ui::timed_app_listing(&format!("memcached://{}", server.addr()), 3, None);
     let listed = h
         .state()
         .state

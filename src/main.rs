@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         )
         .init();
     match cli.command {
-        Some(command) => cache_console::cli::run(command, &cli.ssh),
+        Some(command) => cache_console::cli::run(command, &cli.ssh, &cli.scan),
         None => match cache_console::ui::run_gui(launched_at) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

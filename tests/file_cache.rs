@@ -70,6 +70,7 @@ async fn entries_written_by_php_are_listed_read_edited_and_purged() {
         type_filter: None,
         count: 1000,
         server: None,
+        budget_ms: None,
     };
     let page = be.scan(&request, 0).await.expect("scan");
     let user_hash = sha1_smol::Sha1::from("user:1").digest().to_string();

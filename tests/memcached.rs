@@ -218,6 +218,7 @@ async fn a_pool_of_three_spreads_keys_and_lists_them_all() {
             type_filter: None,
             count: 1000,
             server: Some(s.addr()),
+            budget_ms: None,
         };
         let mut cursor = 0;
         let mut n = 0;
@@ -273,6 +274,7 @@ async fn delete_by_pattern_and_flush_work_through_the_shared_path() {
         type_filter: None,
         count: 1000,
         server: None,
+        budget_ms: None,
     };
     let result = be
         .delete_matching(&request, &AtomicBool::new(false), &|_| {})
@@ -293,6 +295,7 @@ async fn a_server_refusing_dumps_or_dying_mid_listing_gives_a_clear_error() {
         type_filter: None,
         count: 1000,
         server: None,
+        budget_ms: None,
     };
     let err = be.scan(&request, 0).await.expect_err("refused");
     assert!(
@@ -309,6 +312,7 @@ async fn a_server_refusing_dumps_or_dying_mid_listing_gives_a_clear_error() {
         type_filter: None,
         count: 100,
         server: None,
+        budget_ms: None,
     };
     let first = be.scan(&request, 0).await.expect("first page");
     dying.kill();
@@ -472,6 +476,7 @@ async fn a_memory_analysis_of_a_pool_sums_item_sizes_by_namespace() {
         depth: 1,
         top: 5,
         server: None,
+        budget_ms: None,
     };
     let report = cache_console::backend::analysis::analyze(
         be.as_ref(),

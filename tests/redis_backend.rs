@@ -81,6 +81,7 @@ async fn all_keys(b: &dyn CacheBackend, pattern: &str, t: Option<KeyType>) -> Ve
         type_filter: t,
         count: 100,
         server: None,
+        budget_ms: None,
     };
     let mut cursor = 0;
     let mut out = HashSet::new();
@@ -220,6 +221,7 @@ fn service_lists_exactly_100k_keys_and_reports_progress() {
         type_filter: None,
         count: 1000,
         server: None,
+        budget_ms: None,
     };
     service
         .send(
@@ -275,6 +277,7 @@ fn a_limited_listing_pauses_and_continues_where_it_stopped() {
         type_filter: None,
         count: 1000,
         server: None,
+        budget_ms: None,
     };
     let mut keys = HashSet::new();
     let mut cursor = 0;
@@ -333,6 +336,7 @@ fn a_new_search_cancels_the_old_one() {
         type_filter: None,
         count: 10,
         server: None,
+        budget_ms: None,
     };
     start_scan(&service, 2, slow);
     wait_first_batch(&mut service, 2);
@@ -341,6 +345,7 @@ fn a_new_search_cancels_the_old_one() {
         type_filter: None,
         count: 1000,
         server: None,
+        budget_ms: None,
     };
     start_scan(&service, 3, fast);
     let mut old_after_new = 0;
@@ -450,6 +455,7 @@ fn a_server_dying_mid_listing_ends_the_listing_with_an_error() {
         type_filter: None,
         count: 10,
         server: None,
+        budget_ms: None,
     };
     start_scan(&service, 2, slow);
     let mut batches = 0;
@@ -787,6 +793,7 @@ async fn the_client_side_glob_agrees_with_redis_itself() {
             type_filter: None,
             count: 1000,
             server: None,
+            budget_ms: None,
         };
         let mut cursor = 0;
         let mut from_redis = std::collections::BTreeSet::new();
@@ -845,6 +852,7 @@ fn every_event_wakes_the_ui_and_shutdown_takes_at_most_a_second() {
         type_filter: None,
         count: 10,
         server: None,
+        budget_ms: None,
     };
     start_scan(&service, 2, slow);
     wait_first_batch(&mut service, 2);
@@ -894,6 +902,7 @@ fn analysis_request(sample: Option<u64>) -> cache_console::backend::analysis::An
         depth: 1,
         top: 10,
         server: None,
+        budget_ms: None,
     }
 }
 

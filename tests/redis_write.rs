@@ -480,6 +480,7 @@ async fn bulk_delete_of_200k_keys_leaves_every_other_key_intact() {
         type_filter: None,
         count: 1000,
         server: None,
+        budget_ms: None,
     };
     let last = AtomicU64::new(0);
     let cancel = AtomicBool::new(false);
@@ -512,6 +513,7 @@ async fn a_cancelled_bulk_delete_stops_between_batches() {
         type_filter: None,
         count: 100,
         server: None,
+        budget_ms: None,
     };
     let cancel = AtomicBool::new(false);
     let result = be
@@ -644,6 +646,7 @@ async fn a_read_only_profile_refuses_every_write() {
         type_filter: None,
         count: 100,
         server: None,
+        budget_ms: None,
     };
     let err = be
         .delete_matching(&request, &AtomicBool::new(false), &|_| {})
@@ -690,6 +693,7 @@ async fn writes_are_audited_without_values() {
         type_filter: None,
         count: 100,
         server: None,
+        budget_ms: None,
     };
     be.delete_matching(&request, &AtomicBool::new(false), &|_| {})
         .await

@@ -25,6 +25,8 @@ pub struct AnalysisRequest {
     pub top: usize,
     /// Only the keys of this server (a pool's server, a cluster's node); `None` for all.
     pub server: Option<String>,
+    /// The listing's scan budget ([`crate::core::model::ScanRequest::budget_ms`]).
+    pub budget_ms: Option<u32>,
 }
 
 /// One of the biggest keys.
@@ -298,6 +300,7 @@ pub async fn analyze(
     let mut scan = crate::core::model::ScanRequest::matching(request.pattern.clone());
     scan.count = ANALYSIS_SCAN_COUNT;
     scan.server.clone_from(&request.server);
+    scan.budget_ms = request.budget_ms;
     let mut analyzer = Analyzer::new(request);
     let mut pages = crate::backend::ops::Pages::new(backend, &scan, 0);
     let mut page = pages.next().await?;
@@ -359,6 +362,7 @@ mod tests {
             depth,
             top,
             server: None,
+            budget_ms: None,
         }
     }
 

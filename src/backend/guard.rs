@@ -219,6 +219,14 @@ impl CacheBackend for Guarded {
         self.inner.scan(request, cursor).await
     }
 
+    async fn scan_feed(
+        &self,
+        request: &ScanRequest,
+        from: u64,
+    ) -> BackendResult<Option<tokio::sync::mpsc::Receiver<BackendResult<ScanPage>>>> {
+        self.inner.scan_feed(request, from).await
+    }
+
     async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {
         self.inner.key_meta(keys).await
     }

@@ -61,6 +61,8 @@ pub struct Capabilities {
     pub undo_delete: bool,
     /// A listing can pause and continue later from its cursor.
     pub scan_pause: bool,
+    /// A listing keeps within a scan budget of the server's time (`ScanRequest::budget_ms`).
+    pub scan_budget: bool,
     /// Keys can be renamed and copied.
     pub rename: bool,
     /// The servers of a pool, by name (empty for a single server that needs no naming).
@@ -135,6 +137,7 @@ impl Capabilities {
             write: true,
             undo_delete: true,
             scan_pause: false,
+            scan_budget: false,
             rename: false,
             servers: Vec::new(),
             listing_note: None,
@@ -427,6 +430,18 @@ pub trait CacheBackend: Send + Sync {
         on_conflict: crate::core::model::OnConflict,
     ) -> BackendResult<crate::core::model::BatchOutcome> {
         transfer::import_batch_with(self, records, on_conflict).await
+    }
+
+    /// The listing `request` asks for from `from`, read ahead by a task of its own into the
+    /// receiver (a page at a time, in order; the last item is an error if one stopped it;
+    /// dropping the receiver stops the task). `None` where the backend reads page by page
+    /// through [`Self::scan`] instead; [`ops::Pages`] takes either.
+    async fn scan_feed(
+        &self,
+        _request: &ScanRequest,
+        _from: u64,
+    ) -> BackendResult<Option<tokio::sync::mpsc::Receiver<BackendResult<ScanPage>>>> {
+        Ok(None)
     }
 
     /// The commands the server knows, with their arguments and what they do (completion and

@@ -10,11 +10,26 @@ use super::{BackendError, BackendResult, BulkResult, CacheBackend};
 use crate::core::model::{BulkProgress, ScanPage, ScanRequest, WriteOp};
 
 /// The pages of one listing, walked from a cursor until the backend says it is complete.
+/// Where the backend reads ahead ([`CacheBackend::scan_feed`]: Redis, pipelined and within
+/// the request's scan budget) the pages come from its feed; otherwise one
+/// [`CacheBackend::scan`] a page.
 pub struct Pages<'a, B: ?Sized> {
     backend: &'a B,
     request: &'a ScanRequest,
     /// Where the next page starts; `None` once the listing is complete.
     cursor: Option<u64>,
+    /// The backend's read-ahead, once asked for.
+    feed: Feed,
+}
+
+/// Where a walk's pages come from.
+enum Feed {
+    /// Not asked yet (or to be asked again after a failure).
+    Unasked,
+    /// The backend reads ahead into this.
+    Ahead(tokio::sync::mpsc::Receiver<BackendResult<ScanPage>>),
+    /// The backend has no read-ahead: one `scan` a page.
+    PageByPage,
 }
 
 impl<'a, B: CacheBackend + ?Sized> Pages<'a, B> {
@@ -24,6 +39,7 @@ impl<'a, B: CacheBackend + ?Sized> Pages<'a, B> {
             backend,
             request,
             cursor: Some(from_cursor),
+            feed: Feed::Unasked,
         }
     }
 
@@ -35,7 +51,25 @@ impl<'a, B: CacheBackend + ?Sized> Pages<'a, B> {
         let Some(cursor) = self.cursor else {
             return Ok(None);
         };
-        let page = self.backend.scan(self.request, cursor).await?;
+        if matches!(self.feed, Feed::Unasked) {
+            self.feed = match self.backend.scan_feed(self.request, cursor).await? {
+                Some(feed) => Feed::Ahead(feed),
+                None => Feed::PageByPage,
+            };
+        }
+        let page = match &mut self.feed {
+            Feed::Ahead(feed) => match feed.recv().await {
+                Some(Ok(page)) => page,
+                failed => {
+                    // A retry opens a new feed from the cursor reached.
+                    self.feed = Feed::Unasked;
+                    return Err(failed.map_or(BackendError::ListingStopped, |e| {
+                        e.err().unwrap_or(BackendError::ListingStopped)
+                    }));
+                }
+            },
+            Feed::Unasked | Feed::PageByPage => self.backend.scan(self.request, cursor).await?,
+        };
         self.cursor = (page.next_cursor != 0).then_some(page.next_cursor);
         Ok(Some(page))
     }

@@ -98,6 +98,34 @@ impl CacheBackend for Prefixed {
         Ok(page)
     }
 
+    async fn scan_feed(
+        &self,
+        request: &ScanRequest,
+        from: u64,
+    ) -> BackendResult<Option<tokio::sync::mpsc::Receiver<BackendResult<ScanPage>>>> {
+        let Some(mut inner) = self.inner.scan_feed(&self.narrowed(request), from).await? else {
+            return Ok(None);
+        };
+        // The same narrowing as `scan`, page by page as they come.
+        let (send, pages) = tokio::sync::mpsc::channel(2);
+        let prefix = self.prefix.clone();
+        tokio::spawn(async move {
+            while let Some(page) = inner.recv().await {
+                let page = page.map(|mut page| {
+                    page.keys.retain(|k| k.starts_with(&prefix));
+                    for key in &mut page.keys {
+                        *key = key.slice(prefix.len()..);
+                    }
+                    page
+                });
+                if send.send(page).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(pages))
+    }
+
     async fn key_meta(&self, keys: &[Bytes]) -> BackendResult<Vec<Option<KeyMeta>>> {
         let full: Vec<Bytes> = keys.iter().map(|k| self.full(k)).collect();
         self.inner.key_meta(&full).await

@@ -106,7 +106,7 @@ fn policy(text: &str) -> Result<OnConflict, Failure> {
 }
 
 fn listing(pattern: Option<&String>, key_type: Option<&str>) -> ScanRequest {
-    let mut request = ScanRequest::matching(pattern_to_glob(pattern.map_or("*", String::as_str)));
+    let mut request = super::listing_request(pattern_to_glob(pattern.map_or("*", String::as_str)));
     request.type_filter =
         key_type.map(|t| KeyType::from_redis(t).unwrap_or_else(|| KeyType::Other(t.to_owned())));
     request

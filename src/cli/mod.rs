@@ -37,6 +37,56 @@ pub struct Cli {
     /// The SSH tunnel, for every command that connects.
     #[command(flatten)]
     pub ssh: SshArgs,
+    /// How much of each server's time a listing may take.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+/// The scan budget of every command that lists keys (`keys`, `del --pattern`, `analyze`,
+/// `export`, `copy`, `tags --flush`).
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// At most MS milliseconds of each Redis server's time a second spent on `SCAN`, each
+    /// call kept near 0.5 ms by its `COUNT` (so none reaches the slow log); `off` lists as
+    /// fast as the server answers, 1,000 keys a call.
+    #[arg(long, global = true, value_name = "MS|off", default_value = "250", value_parser = parse_scan_budget)]
+    pub scan_budget: ScanBudget,
+}
+
+/// A parsed `--scan-budget`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanBudget(pub Option<u32>);
+
+fn parse_scan_budget(text: &str) -> Result<ScanBudget, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(ScanBudget(None));
+    }
+    match text.parse::<u32>() {
+        Ok(ms @ 1..=1000) => Ok(ScanBudget(Some(ms))),
+        _ => Err(format!(
+            "`{text}`: give milliseconds a second, 1 to 1000, or off"
+        )),
+    }
+}
+
+/// The budget the command line was given (the default until `run` sets it).
+static SCAN_BUDGET: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+
+/// The command line's scan budget.
+pub(crate) fn scan_budget() -> Option<u32> {
+    SCAN_BUDGET
+        .get()
+        .copied()
+        .unwrap_or(Some(crate::core::model::DEFAULT_SCAN_BUDGET_MS))
+}
+
+/// A listing of the keys `pattern` matches, within the command line's scan budget.
+pub(crate) fn listing_request(pattern: Vec<u8>) -> crate::core::model::ScanRequest {
+    let mut request = crate::core::model::ScanRequest::matching(pattern);
+    if let Some(budget) = SCAN_BUDGET.get() {
+        request.budget_ms = *budget;
+    }
+    request
 }
 
 pub use exporter::ExporterArgs;
@@ -603,7 +653,8 @@ impl From<BackendError> for Failure {
 
 /// Runs a subcommand and turns the outcome into an exit code.
 #[must_use]
-pub fn run(command: Command, ssh: &SshArgs) -> ExitCode {
+pub fn run(command: Command, ssh: &SshArgs, scan: &ScanArgs) -> ExitCode {
+    let _ = SCAN_BUDGET.set(scan.scan_budget.0);
     match execute(command, ssh) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

@@ -14,7 +14,7 @@ use crate::core::model::{KeyDetails, KeyType, PageCursor, ScanRequest, Ttl, Valu
 pub(super) fn keys(args: &KeysArgs, ssh: &super::SshArgs) -> Result<(), Failure> {
     let (target, rest) = split_target(ssh, args.profile.as_deref(), &args.args, 0..=1)?;
     let pattern = rest.first().map_or("*", String::as_str);
-    let mut request = ScanRequest::matching(pattern_to_glob(pattern));
+    let mut request = super::listing_request(pattern_to_glob(pattern));
     request.type_filter = args
         .key_type
         .as_deref()

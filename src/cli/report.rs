@@ -47,6 +47,7 @@ pub(super) fn analyze(args: &AnalyzeArgs, ssh: &super::SshArgs) -> Result<(), Fa
         depth: usize::from(args.depth),
         top: args.top.max(1),
         server: args.server.clone(),
+        budget_ms: super::scan_budget(),
     };
     block_on(async move {
         let backend = open(&target).await?;

@@ -9,7 +9,7 @@ use super::target::{Target, backend_key, block_on, open, parse_key, split_target
 use super::{DelArgs, Failure, FlushArgs, SetArgs, TtlArgs};
 use crate::backend::CacheBackend;
 use crate::core::escape::{escape_bytes, pattern_to_glob};
-use crate::core::model::{Expect, ScanRequest, Ttl, TtlChange, WriteOp};
+use crate::core::model::{Expect, Ttl, TtlChange, WriteOp};
 use crate::core::ttl::{now_unix_ms, parse_ttl};
 
 /// `set`: a string value, keeping an existing TTL unless `--ttl` says otherwise.
@@ -118,7 +118,7 @@ async fn delete_pattern(
     pattern: &str,
     args: &DelArgs,
 ) -> Result<u64, Failure> {
-    let request = ScanRequest::matching(pattern_to_glob(pattern));
+    let request = super::listing_request(pattern_to_glob(pattern));
     if args.dry_run {
         return Ok(crate::backend::ops::preview(backend, &request, 0).await?.0);
     }

@@ -13,6 +13,7 @@ pub mod keyfile;
 pub mod keyindex;
 pub mod metrics;
 pub mod model;
+pub mod pace;
 pub mod redact;
 pub mod safefs;
 pub mod ttl;

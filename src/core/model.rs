@@ -209,10 +209,18 @@ pub struct ScanRequest {
     pub count: u32,
     /// Only keys held by this server of a pool (as the backend names it); `None` for all.
     pub server: Option<String>,
+    /// At most this many milliseconds a second of each server's time spent on the listing's
+    /// `SCAN`s, each kept short by a `COUNT` adapted to how long the last ones took; `None`:
+    /// as fast as the server answers, `count` keys a call.
+    pub budget_ms: Option<u32>,
 }
 
 /// Keys examined per SCAN round trip unless a caller has a reason to ask for another number.
 pub const SCAN_COUNT: u32 = 1000;
+
+/// The default scan budget: a quarter of a server's time at most, so a listing of a big
+/// keyspace leaves three quarters to the applications it serves.
+pub const DEFAULT_SCAN_BUDGET_MS: u32 = 250;
 
 impl ScanRequest {
     /// Every key `pattern` (a glob, as bytes) matches, of any type, on every server, in
@@ -224,6 +232,7 @@ impl ScanRequest {
             type_filter: None,
             count: SCAN_COUNT,
             server: None,
+            budget_ms: Some(DEFAULT_SCAN_BUDGET_MS),
         }
     }
 }
@@ -242,6 +251,8 @@ pub struct ScanPage {
     /// Something the user must know about this listing (a node listed again after a
     /// failover).
     pub note: Option<String>,
+    /// The `COUNT` the last `SCAN` of this page asked for, where a scan budget adapts it.
+    pub count: Option<u32>,
 }
 
 impl ScanPage {
@@ -254,6 +265,7 @@ impl ScanPage {
             progress,
             parts: Vec::new(),
             note: None,
+            count: None,
         }
     }
 }

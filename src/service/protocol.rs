@@ -574,6 +574,8 @@ pub enum EventKind {
         parts: Vec<crate::core::model::ScanPart>,
         /// Something the user must know about the listing (a node listed again).
         note: Option<String>,
+        /// The `COUNT` a scan budget chose for the page's last `SCAN`.
+        count: Option<u32>,
         /// Whether more will follow.
         state: ScanState,
     },

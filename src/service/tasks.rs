@@ -192,6 +192,7 @@ impl Job {
                 progress: page.progress,
                 parts: page.parts,
                 note: page.note,
+                count: page.count,
                 state,
             };
             if !self.send(kind).await || state != ScanState::Running {

@@ -95,6 +95,7 @@ impl Session {
             top: TOP_KEYS,
             // The server the browser shows (a pool's server, a cluster's node), or all.
             server: self.browser.server_filter.clone(),
+            budget_ms: Some(crate::core::model::DEFAULT_SCAN_BUDGET_MS),
         };
         view.running = true;
         view.error = None;

@@ -61,6 +61,8 @@ pub struct ScanStatus {
     pub parts: Vec<crate::core::model::ScanPart>,
     /// What the listing said the user must know (a node listed again after a failover).
     pub note: Option<String>,
+    /// The `COUNT` the scan budget chose last.
+    pub count: Option<u32>,
 }
 
 impl ScanStatus {
@@ -83,6 +85,17 @@ impl ScanStatus {
             group_digits(self.total_keys),
             group_digits(matched as u64)
         )
+    }
+
+    /// The pace of the listing: its scan budget and the `COUNT` the budget chose last.
+    #[must_use]
+    pub fn pace(&self) -> Option<String> {
+        let request = self.request.as_ref()?;
+        Some(match (request.budget_ms, self.count) {
+            (Some(ms), Some(count)) => format!("budget {ms} ms/s, COUNT {count}"),
+            (Some(ms), None) => format!("budget {ms} ms/s"),
+            (None, _) => "no scan budget".to_owned(),
+        })
     }
 }
 
@@ -153,6 +166,8 @@ pub struct Browser {
     pub open_name: String,
     /// List only the keys of this server of a pool.
     pub server_filter: Option<String>,
+    /// The listings' scan budget, server-milliseconds a second (`None`: unthrottled).
+    pub scan_budget_ms: Option<u32>,
     /// The order of the flat list.
     pub order: FlatOrder,
     /// Changes whenever the shown keys change other than by growing (a new filter, a new
@@ -178,6 +193,7 @@ impl Browser {
                 request: None,
                 parts: Vec::new(),
                 note: None,
+                count: None,
             },
             view: BrowserView::Flat,
             filter_text: String::new(),
@@ -196,6 +212,7 @@ impl Browser {
             marked: std::collections::BTreeSet::new(),
             open_name: String::new(),
             server_filter: None,
+            scan_budget_ms: Some(crate::core::model::DEFAULT_SCAN_BUDGET_MS),
             order: FlatOrder::default(),
             generation: 0,
             facts_version: 0,
@@ -536,6 +553,7 @@ impl Session {
         }));
         request.type_filter.clone_from(&b.type_filter);
         request.server.clone_from(&b.server_filter);
+        request.budget_ms = b.scan_budget_ms;
         b.reset_keys();
         b.scan = ScanStatus {
             phase: ScanPhase::Running,
@@ -545,6 +563,7 @@ impl Session {
             request: Some(request.clone()),
             parts: Vec::new(),
             note: None,
+            count: None,
         };
         // A backend that cannot pause a listing (a memcached crawl) lists everything at once.
         let pausable = self.capabilities.as_ref().is_none_or(|c| c.scan_pause);
@@ -562,9 +581,12 @@ impl Session {
     /// Continues a paused or stopped listing; `all` lists the rest without pausing.
     pub(super) fn continue_scan(&mut self, all: bool) {
         let b = &mut self.browser;
-        let Some(request) = b.scan.request.clone() else {
+        let Some(mut request) = b.scan.request.clone() else {
             return;
         };
+        // A budget changed since the listing began counts from here on.
+        request.budget_ms = b.scan_budget_ms;
+        b.scan.request = Some(request.clone());
         if !matches!(b.scan.phase, ScanPhase::Paused | ScanPhase::Stopped) || b.scan.cursor == 0 {
             return;
         }
@@ -739,9 +761,13 @@ impl Session {
                 progress,
                 parts,
                 note,
+                count,
                 state,
             } => {
                 b.scan.parts = parts;
+                if count.is_some() {
+                    b.scan.count = count;
+                }
                 if note.is_some() {
                     b.scan.note = note;
                 }

@@ -276,6 +276,7 @@ fn batch(conn: ConnId, req: ReqId, keys: &[&str], state: ScanState) -> Event {
             progress: 0.5,
             parts: Vec::new(),
             note: None,
+            count: None,
             state,
         },
     }
@@ -352,6 +353,7 @@ fn progress_reads_scanned_of_total_and_matched() {
         request: None,
         parts: Vec::new(),
         note: None,
+        count: None,
     };
     assert_eq!(
         status.summary(1234),

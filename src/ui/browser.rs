@@ -437,6 +437,9 @@ fn search_bar_ui(ui: &mut egui::Ui, s: &mut Session, actions: &mut Actions) {
                 .response
                 .labelled_by(l.id);
         }
+        if caps.as_ref().is_some_and(|c| c.scan_budget) {
+            scan_budget_ui(ui, &mut b.scan_budget_ms);
+        }
         search |= theme::icon_button(ui, theme::ICON_SEARCH, "Search", Some("F5")).clicked();
     });
     // The listing's status has a line of its own, one line high whatever it says, so a pause
@@ -638,12 +641,41 @@ fn may_hold_more(b: &crate::state::Browser) -> bool {
     !b.listing_complete() || !all_keys
 }
 
+/// The budgets offered, server-milliseconds a second.
+const SCAN_BUDGETS: [u32; 4] = [50, 100, 250, 500];
+
+/// How much of the server's time the next listing may take.
+fn scan_budget_ui(ui: &mut egui::Ui, budget: &mut Option<u32>) {
+    let l = ui.label("Scan");
+    let text =
+        |b: Option<u32>| b.map_or_else(|| "unthrottled".to_owned(), |ms| format!("{ms} ms/s"));
+    egui::ComboBox::from_id_salt("scan_budget")
+        .selected_text(text(*budget))
+        .show_ui(ui, |ui| {
+            for ms in SCAN_BUDGETS {
+                ui.selectable_value(budget, Some(ms), text(Some(ms)));
+            }
+            ui.selectable_value(budget, None, text(None));
+        })
+        .response
+        .labelled_by(l.id)
+        .on_hover_text(
+            "The most of the server's time a listing takes each second: each SCAN's COUNT \
+             follows how long the last ones took, so none is slow (none reaches the slow log), \
+             and a listing waits once its second's share is spent. Unthrottled: as fast as the \
+             server answers, 1,000 keys a call",
+        );
+}
+
 /// The listing's status in words (and the filter's and the sort's), and its colour.
 fn scan_status_text(b: &crate::state::Browser) -> (String, egui::Color32) {
     let summary = b.scan.summary(b.index.len());
     let mut text = match &b.scan.phase {
         ScanPhase::Idle => String::new(),
-        ScanPhase::Running => summary,
+        ScanPhase::Running => match (b.scan.count, b.scan.pace()) {
+            (Some(_), Some(pace)) => format!("{summary} · {pace}"),
+            _ => summary,
+        },
         ScanPhase::Paused => format!(
             "{summary} · paused after {} keys",
             group_digits(b.batch_limit)

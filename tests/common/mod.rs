@@ -470,6 +470,7 @@ pub async fn list_keys_result(
         type_filter: None,
         count: 1000,
         server: None,
+        budget_ms: None,
     };
     let mut cursor = 0;
     let mut out = Vec::new();

@@ -221,8 +221,13 @@ const FRAME: Duration = Duration::from_micros(16_667);
 
 /// Benchmarks: connects a headless app to `url` and lists the whole keyspace through the app's
 /// own path `runs` times (a frame every 1/60 s at most, as a window's are paced by the
-/// display). Returns the harness, still connected, and the fastest listing.
-pub fn timed_app_listing(url: &str, runs: usize) -> (Harness<'static, App>, Duration) {
+/// display), within the scan budget `budget_ms` (`None`: unthrottled). Returns the harness,
+/// still connected, and the fastest listing.
+pub fn timed_app_listing(
+    url: &str,
+    runs: usize,
+    budget_ms: Option<u32>,
+) -> (Harness<'static, App>, Duration) {
     let cfg = tempfile::tempdir().expect("config dir").keep();
     let mut store = ProfileStore::empty_in(&cfg);
     let (spec, _) = cache_console::config::connection::parse_url(url).expect("url");
@@ -235,6 +240,9 @@ pub fn timed_app_listing(url: &str, runs: usize) -> (Harness<'static, App>, Dura
         .with_max_steps(u64::MAX)
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
     h.state_mut().state.connect_profile("bench");
+    if let Some(s) = h.state_mut().state.active_session_mut() {
+        s.browser.scan_budget_ms = budget_ms;
+    }
     let wait_done = |h: &mut Harness<'static, App>| {
         let deadline = Instant::now() + Duration::from_mins(2);
         loop {

@@ -14,13 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use redis::Value;
 use tokio::sync::mpsc;
 
 use super::cluster::{Cluster, NodeInfo, Signature, Topology};
 use super::link::Link;
-use super::reply::{millis, scan_progress, scan_reply, to_u64};
-use super::{command_error, connect_error, scan_cmd};
+use super::reply::{millis, scan_progress, to_u64};
+use super::{command_error, connect_error};
 use crate::backend::{BackendError, BackendResult};
 use crate::config::connection::NodeAddress;
 use crate::core::model::{ScanPage, ScanPart, ScanRequest};
@@ -89,18 +88,45 @@ struct NodeScan {
 }
 
 impl NodeScan {
-    async fn page(&self, cmd: &redis::Cmd) -> BackendResult<(u64, Vec<Bytes>)> {
-        let mut conn = self
-            .link
-            .connection()
-            .await
-            .map_err(|e| connect_error(&e, &self.target, self.connect_timeout_ms, self.tls))?;
-        let reply: Value = cmd.query_async(&mut conn).await.map_err(|e| {
-            self.link.after_error(&e);
-            command_error(&e, &self.target, self.response_timeout_ms, "SCAN")
-        })?;
-        let (next, items) = scan_reply(reply);
-        Ok((next, super::reply::packed_keys(items)))
+    /// Lists the node from `cursor` to its end on a connection of its own, pipelined and
+    /// within the request's budget (`scanner.rs`), each reply handed on as the listing's.
+    async fn pipelined(
+        self,
+        index: usize,
+        request: ScanRequest,
+        cursor: u64,
+        send: mpsc::Sender<Reply>,
+    ) {
+        let conn = match super::scanner::open(&self.link).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                let e = connect_error(&e, &self.target, self.connect_timeout_ms, self.tls);
+                let _ = send.send((index, cursor, Err(e))).await;
+                return;
+            }
+        };
+        let (steps_in, mut steps) = mpsc::channel(AHEAD);
+        let (target, timeout_ms) = (self.target.clone(), self.response_timeout_ms);
+        tokio::spawn(super::scanner::run(
+            conn,
+            request,
+            cursor,
+            steps_in,
+            move |e| command_error(e, &target, timeout_ms, "SCAN"),
+        ));
+        let mut at = cursor;
+        while let Some(step) = steps.recv().await {
+            let reply = match step {
+                Ok(step) => {
+                    at = step.next;
+                    (index, step.from, Ok((step.next, step.keys)))
+                }
+                Err(e) => (index, at, Err(e)),
+            };
+            if send.send(reply).await.is_err() {
+                return; // the listing is gone
+            }
+        }
     }
 }
 
@@ -234,20 +260,8 @@ impl Cluster {
                 response_timeout_ms: millis(self.response_timeout),
                 tls: self.tls.is_some(),
             };
-            let (send, request, mut cursor) = (send.clone(), request.clone(), target.cursor);
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let reply = node.page(&scan_cmd(&request, cursor)).await;
-                    let next = reply.as_ref().ok().map(|(next, _)| *next);
-                    if send.send((index, cursor, reply)).await.is_err() {
-                        return; // the listing is gone
-                    }
-                    match next {
-                        Some(0) | None => return, // the node's end, or a failure
-                        Some(next) => cursor = next,
-                    }
-                }
-            }));
+            let (send, request, cursor) = (send.clone(), request.clone(), target.cursor);
+            tasks.push(tokio::spawn(node.pipelined(index, request, cursor, send)));
         }
         Feed { replies, tasks }
     }
@@ -334,6 +348,7 @@ impl Listings {
             progress,
             parts,
             note,
+            count: None,
         })
     }
 

@@ -233,6 +233,46 @@ impl Link {
         }
     }
 
+    /// A connection of its own for a job that reads its replies itself (a pipelined
+    /// listing, `scanner.rs`): opened within the connect timeout, logged in and on the
+    /// link's database, spoken in RESP2, every reply line and bulk string bounded as on the
+    /// shared connection. Dropping it closes it.
+    ///
+    /// # Errors
+    /// The server cannot be reached, or refuses the login or the database.
+    pub async fn raw(&self) -> RedisResult<RawConn> {
+        tokio::time::timeout(self.connect_timeout, self.open_raw())
+            .await
+            .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))?
+    }
+
+    async fn open_raw(&self) -> RedisResult<RawConn> {
+        let stream = self.stream().await?;
+        let mut conn = RawConn {
+            io: tokio::io::BufReader::new(Checked::new(stream)),
+            response_timeout: self.response_timeout,
+        };
+        if let Some(password) = self.info.password() {
+            let mut auth = redis::cmd("AUTH");
+            if let Some(user) = self.info.username() {
+                auth.arg(user);
+            }
+            auth.arg(password);
+            conn.send(&auth.get_packed_command()).await?;
+            conn.expect_ok().await?;
+        }
+        if self.info.db() != 0 {
+            conn.send(
+                &redis::cmd("SELECT")
+                    .arg(self.info.db())
+                    .get_packed_command(),
+            )
+            .await?;
+            conn.expect_ok().await?;
+        }
+        Ok(conn)
+    }
+
     async fn open(&self) -> RedisResult<MultiplexedConnection> {
         let stream = self.stream().await?;
         let config = AsyncConnectionConfig::new().set_response_timeout(Some(self.response_timeout));
@@ -268,6 +308,98 @@ impl Link {
         };
         Ok(stream)
     }
+}
+
+/// A logged-in connection whose replies its user reads ([`Link::raw`]).
+pub struct RawConn {
+    /// The stream, read through the frame checker and a buffer.
+    pub io: tokio::io::BufReader<Checked<Box<dyn Stream>>>,
+    /// How long one reply may take.
+    pub response_timeout: Duration,
+}
+
+impl RawConn {
+    /// Sends a packed command.
+    ///
+    /// # Errors
+    /// The connection broke.
+    pub async fn send(&mut self, packed: &[u8]) -> RedisResult<()> {
+        use tokio::io::AsyncWriteExt as _;
+        let io = self.io.get_mut();
+        io.write_all(packed).await?;
+        io.flush().await?;
+        Ok(())
+    }
+
+    /// Reads one reply line (without its CRLF), within the response timeout.
+    ///
+    /// # Errors
+    /// The connection broke, the checker refused the line, or it took too long.
+    pub async fn line(&mut self) -> RedisResult<Vec<u8>> {
+        use tokio::io::AsyncBufReadExt as _;
+        let mut line = Vec::new();
+        let read =
+            tokio::time::timeout(self.response_timeout, self.io.read_until(b'\n', &mut line))
+                .await
+                .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))??;
+        if read == 0 || !line.ends_with(b"\r\n") {
+            return Err(RedisError::from(io::Error::from(
+                io::ErrorKind::UnexpectedEof,
+            )));
+        }
+        line.truncate(line.len() - 2);
+        Ok(line)
+    }
+
+    /// Reads `n` bytes of a bulk string and its CRLF into `out`, within the response timeout.
+    ///
+    /// # Errors
+    /// The connection broke or it took too long.
+    pub async fn bulk_into(&mut self, n: usize, out: &mut Vec<u8>) -> RedisResult<()> {
+        use tokio::io::AsyncReadExt as _;
+        let start = out.len();
+        out.resize(start + n + 2, 0);
+        tokio::time::timeout(self.response_timeout, self.io.read_exact(&mut out[start..]))
+            .await
+            .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))??;
+        if &out[start + n..] != b"\r\n" {
+            return Err(RedisError::from(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a bulk string did not end where its length said",
+            )));
+        }
+        out.truncate(start + n);
+        Ok(())
+    }
+
+    /// Reads a reply that must be `+OK`; an error reply is returned as the server's error.
+    ///
+    /// # Errors
+    /// The server refused, or the connection broke.
+    pub async fn expect_ok(&mut self) -> RedisResult<()> {
+        let line = self.line().await?;
+        match line.first() {
+            Some(b'+') => Ok(()),
+            _ => Err(server_error(&line)),
+        }
+    }
+}
+
+/// The server's error line (`-NOPERM …`) as the error redis-rs would give; anything else
+/// that is not the reply expected, as a protocol error.
+#[must_use]
+pub fn server_error(line: &[u8]) -> RedisError {
+    if line.first() == Some(&b'-') {
+        let mut framed = line.to_vec();
+        framed.extend_from_slice(b"\r\n");
+        if let Ok(redis::Value::ServerError(e)) = redis::parse_redis_value(&framed) {
+            return RedisError::from(e);
+        }
+    }
+    RedisError::from(io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the server's reply was not the one expected",
+    ))
 }
 
 /// The TLS client settings: the CA file's certificates, or the system's roots.
@@ -320,7 +452,7 @@ enum Frame {
 /// header line, bulk bytes) is followed byte by byte, without buffering anything. An
 /// overlong line, an oversized bulk or a byte that cannot start a reply is an I/O error, which
 /// ends the connection before the parser buffers anything unbounded.
-struct Checked<S> {
+pub struct Checked<S> {
     inner: S,
     frame: Frame,
 }

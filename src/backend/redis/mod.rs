@@ -23,6 +23,7 @@ mod nodes;
 mod put;
 mod read;
 mod reply;
+mod scanner;
 mod sentinel;
 pub mod streams;
 mod write;
@@ -494,6 +495,7 @@ fn redis_capabilities() -> Capabilities {
         write: true,
         undo_delete: true,
         scan_pause: true,
+        scan_budget: true,
         rename: true,
         servers: Vec::new(),
         listing_note: None,
@@ -635,6 +637,44 @@ impl CacheBackend for RedisBackend {
             next_cursor,
             scan_progress(next_cursor),
         ))
+    }
+
+    async fn scan_feed(
+        &self,
+        request: &ScanRequest,
+        from: u64,
+    ) -> BackendResult<Option<tokio::sync::mpsc::Receiver<BackendResult<ScanPage>>>> {
+        let link = match &self.nodes {
+            // A cluster's listing has a task per node already (cluster_scan.rs).
+            Nodes::Cluster(..) => return Ok(None),
+            Nodes::Single(link) => scanner::open(link).await,
+            Nodes::Sentinel(group) => scanner::open(&group.node().await?.1).await,
+        };
+        let conn =
+            link.map_err(|e| connect_error(&e, &self.target, self.connect_timeout_ms, self.tls))?;
+        let (steps_in, mut steps) = tokio::sync::mpsc::channel(2);
+        let (pages_in, pages) = tokio::sync::mpsc::channel(2);
+        let (target, timeout_ms) = (self.target.clone(), self.command_timeout_ms);
+        let budgeted = request.budget_ms.is_some();
+        tokio::spawn(scanner::run(
+            conn,
+            request.clone(),
+            from,
+            steps_in,
+            move |e| command_error(e, &target, timeout_ms, "SCAN"),
+        ));
+        tokio::spawn(async move {
+            while let Some(step) = steps.recv().await {
+                let page = step.map(|s| ScanPage {
+                    count: budgeted.then_some(s.count),
+                    ..ScanPage::single(s.keys, s.next, scan_progress(s.next))
+                });
+                if pages_in.send(page).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(pages))
     }
 
     async fn nodes(&self) -> BackendResult<Vec<crate::core::model::NodeRow>> {

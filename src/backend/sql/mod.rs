@@ -312,6 +312,7 @@ impl SqlBackend {
             command_timeout: std::time::Duration::from_millis(spec.command_timeout_ms.max(1)),
             capabilities: Capabilities {
                 scan_pause: true,
+                scan_budget: false,
                 rename: true,
                 purge_expired: true,
                 ..Capabilities::string_store(if spec.session_lifetime_min.is_some() {
