@@ -2,6 +2,7 @@
 //! their escaped form, glob patterns, TTL input, the key index, value decoders, metric
 //! arithmetic, and the one way to touch files below a directory others can write to.
 
+pub mod census;
 pub mod cmdline;
 pub mod decode;
 pub mod edit;

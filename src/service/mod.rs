@@ -210,6 +210,7 @@ struct Conn {
     cancel_delete: Arc<AtomicBool>,
     /// Set to stop the running memory analysis between two pages.
     cancel_analysis: Arc<AtomicBool>,
+    cancel_census: Arc<AtomicBool>,
     /// Set to stop the running export, import or copy between two batches.
     cancel_transfer: Arc<AtomicBool>,
 }
@@ -389,6 +390,7 @@ impl Service {
                 tasks: Vec::new(),
                 cancel_delete: Arc::default(),
                 cancel_analysis: Arc::default(),
+                cancel_census: Arc::default(),
                 cancel_transfer: Arc::default(),
             },
         );
@@ -563,6 +565,13 @@ impl Conn {
                 let cancel = Arc::new(AtomicBool::new(false));
                 self.cancel_analysis = cancel.clone();
                 self.spawn(job.analyze(request, cancel));
+            }
+            CommandKind::CancelCensus => self.cancel_census.store(true, Ordering::Relaxed),
+            CommandKind::Census { request, delimiter } => {
+                self.cancel_census.store(true, Ordering::Relaxed);
+                let cancel = Arc::new(AtomicBool::new(false));
+                self.cancel_census = cancel.clone();
+                self.spawn(job.census(request, delimiter, cancel));
             }
             CommandKind::DeleteMatching { request } => {
                 // A fresh flag per run; cancelling sets it, the loop checks it per batch.

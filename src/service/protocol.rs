@@ -257,6 +257,16 @@ pub enum CommandKind {
     },
     /// Stop the running memory analysis after its current page (its report still comes).
     CancelAnalysis,
+    /// Count the keys `request` matches into their namespaces without keeping them (the
+    /// namespace census), cancelling any census already running.
+    Census {
+        /// Pattern, type and scan budget.
+        request: ScanRequest,
+        /// The namespace delimiter.
+        delimiter: String,
+    },
+    /// Stop the running census after its current page (what it counted still comes).
+    CancelCensus,
     /// Start (or retune) this connection's metrics sampler; its samples carry this request id.
     StartMetrics {
         /// Time between samples.
@@ -695,6 +705,15 @@ pub enum EventKind {
     },
     /// A memory analysis ended (done, sampled or cancelled).
     AnalysisDone(crate::backend::analysis::MemoryReport),
+    /// Progress of a namespace census.
+    CensusProgress {
+        /// Keys counted so far.
+        keys: u64,
+        /// Share of the keyspace visited, 0.0‥=1.0.
+        progress: f64,
+    },
+    /// A namespace census ended: the tree, and whether it was cancelled before the end.
+    CensusDone(Box<crate::core::census::Census>, bool),
     /// Progress of a delete by pattern.
     DeleteProgress(BulkProgress),
     /// A delete by pattern ended.

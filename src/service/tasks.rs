@@ -238,6 +238,43 @@ impl Job {
         .await;
     }
 
+    /// Counts what `request` lists into a namespace tree, a page at a time, keeping no key;
+    /// the tree comes when the listing ends or `cancel` is set.
+    pub async fn census(self, request: ScanRequest, delimiter: String, cancel: Arc<AtomicBool>) {
+        let (report, forward) =
+            self.progress(|(keys, progress)| EventKind::CensusProgress { keys, progress });
+        let mut census = crate::core::census::Census::new(&delimiter);
+        let mut pages = Pages::new(self.backend.as_ref(), &request, 0);
+        let mut cancelled = false;
+        let mut reported = Instant::now();
+        let result = loop {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                cancelled = true;
+                break Ok(());
+            }
+            match pages.next().await {
+                Ok(Some(page)) => {
+                    for key in &page.keys {
+                        census.add(key);
+                    }
+                    if reported.elapsed() >= Duration::from_millis(100) {
+                        reported = Instant::now();
+                        report((census.keys(), page.progress));
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        drop(report);
+        let _ = forward.await;
+        self.send(match result {
+            Ok(()) => EventKind::CensusDone(Box::new(census), cancelled),
+            Err(e) => EventKind::Failed(e),
+        })
+        .await;
+    }
+
     /// Samples the backend's figures every `interval` until aborted or the UI is gone.
     pub async fn sample(self, interval: Duration) {
         let interval = interval.max(MIN_METRICS_INTERVAL);

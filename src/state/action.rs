@@ -267,6 +267,16 @@ pub enum SessionAction {
     CloseAnalysis,
     /// List the keys of an analysed namespace in the browser.
     BrowseNamespace(String),
+    /// Open the namespace census window.
+    OpenCensus,
+    /// Count every key the browser's pattern matches into its namespaces.
+    StartCensus,
+    /// Stop the running census.
+    CancelCensus,
+    /// Close the window (stopping a running census).
+    CloseCensus,
+    /// Open or close a namespace of the census.
+    ToggleNamespace(crate::core::census::NsId),
     /// List the server's keys that contain what the filter looks for.
     SearchServerForFilter,
     /// Sort the flat list by this (again: the other way; a third time: as listed).

@@ -95,7 +95,8 @@ impl Session {
             top: TOP_KEYS,
             // The server the browser shows (a pool's server, a cluster's node), or all.
             server: self.browser.server_filter.clone(),
-            budget_ms: Some(crate::core::model::DEFAULT_SCAN_BUDGET_MS),
+            // The browser's scan budget (the Scan choice beside its Search).
+            budget_ms: self.browser.scan_budget_ms,
         };
         view.running = true;
         view.error = None;

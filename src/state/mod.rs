@@ -14,6 +14,7 @@ mod analysis;
 mod audit;
 mod browser;
 mod bulk;
+pub mod census;
 mod confirm;
 mod console;
 mod dashboard;

@@ -29,6 +29,8 @@ pub enum Command {
     Metrics,
     /// Open the memory analysis.
     MemoryAnalysis,
+    /// Count every namespace of the keyspace.
+    Namespaces,
     /// List the keys again and read the counts again.
     Refresh,
     /// Make a key.
@@ -94,6 +96,11 @@ const COMMANDS: &[(Command, &str, Needs)] = &[
     (
         Command::MemoryAnalysis,
         "Memory analysis",
+        Needs::Capable(|c| c.list_keys),
+    ),
+    (
+        Command::Namespaces,
+        "Namespaces: count every key into its namespaces",
         Needs::Capable(|c| c.list_keys),
     ),
     (
@@ -209,6 +216,7 @@ impl Command {
             Self::ServerInfo => vec![on(SessionAction::OpenServerInfo)],
             Self::Metrics => vec![on(SessionAction::OpenDashboard)],
             Self::MemoryAnalysis => vec![on(SessionAction::OpenAnalysis)],
+            Self::Namespaces => vec![on(SessionAction::OpenCensus)],
             Self::Refresh => vec![
                 on(SessionAction::RefreshDatabases),
                 on(SessionAction::Search),

@@ -61,6 +61,8 @@ pub enum Pending {
     Clients,
     /// A memory analysis (progress until its report).
     Analysis,
+    /// A namespace census (progress until its tree).
+    Census,
     /// The metrics sampler (samples until stopped).
     Metrics,
     /// A sort of the flat list.
@@ -133,6 +135,8 @@ pub struct Session {
     pub dashboard: Dashboard,
     /// The memory analysis window, when open.
     pub analysis: Option<AnalysisView>,
+    /// The namespace census window, when open.
+    pub census: Option<super::census::CensusView>,
     /// The command console.
     pub console: super::Console,
     /// The Pub/Sub viewer, when open.
@@ -171,6 +175,7 @@ impl Session {
             server_info: None,
             dashboard: Dashboard::default(),
             analysis: None,
+            census: None,
             console: super::Console::default(),
             pubsub: None,
             monitor: None,
@@ -352,6 +357,18 @@ impl Session {
                 self.analysis = None;
             }
             A::BrowseNamespace(label) => self.browse_namespace(&label),
+            A::OpenCensus => self.open_census(),
+            A::StartCensus => self.start_census(),
+            A::CancelCensus => self.cancel_census(),
+            A::CloseCensus => {
+                self.cancel_census();
+                self.census = None;
+            }
+            A::ToggleNamespace(id) => {
+                if let Some(view) = &mut self.census {
+                    view.toggle(id);
+                }
+            }
             A::SearchServerForFilter => self.search_server_for_filter(),
             A::FindInValue => self.find_in_value(),
             A::ClearFind => self.clear_find(),
@@ -403,6 +420,7 @@ impl Session {
             EventKind::ScanStarted { .. }
             | EventKind::DeleteProgress(_)
             | EventKind::AnalysisProgress { .. }
+            | EventKind::CensusProgress { .. }
             | EventKind::Metrics { .. }
             | EventKind::StreamBatch { .. }
             | EventKind::TransferProgress(_)
@@ -453,6 +471,7 @@ impl Session {
                 self.server_event(kind);
             }
             (Pending::Analysis, kind) => self.analysis_event(kind),
+            (Pending::Census, kind) => self.census_event(kind),
             (Pending::Metrics, kind) => self.metrics_event(kind),
             (Pending::Tags | Pending::TagKeys, kind) => self.tags_event(kind, fx),
             _ => {}
@@ -503,6 +522,7 @@ impl Session {
                 self.server_failed(pending, text);
             }
             Pending::Analysis => self.analysis_failed(text),
+            Pending::Census => self.census_failed(text),
             Pending::Metrics => self.dashboard.error = Some(text),
             Pending::Tags | Pending::TagKeys => {
                 fx.notify(Level::Warning, format!("Laravel tags: {text}"));

@@ -169,6 +169,15 @@ fn tools_ui(ui: &mut egui::Ui, s: &Session, ask: &mut impl FnMut(SessionAction))
             SessionAction::OpenAnalysis,
             "Biggest keys, bytes by namespace and type, TTL distribution",
         ),
+        (
+            c.list_keys,
+            theme::ICON_FOLDER_OPEN,
+            "Namespaces",
+            Command::Namespaces,
+            SessionAction::OpenCensus,
+            "Every key the pattern matches counted into its namespaces, none kept: the tree \
+             of a keyspace of any size",
+        ),
     ];
     for (shown, icon, text, command, action, hint) in tools {
         if shown

@@ -9,6 +9,7 @@
 mod analysis;
 mod audit;
 mod browser;
+mod census;
 mod console;
 mod dashboard;
 mod dialogs;
@@ -428,6 +429,7 @@ impl App {
             dialogs::bulk_delete_ui(ctx, s, actions);
             server::server_info_ui(ctx, s, actions);
             analysis::analysis_ui(ctx, s, actions);
+            census::census_ui(ctx, s, actions);
             streams::pubsub_ui(ctx, s, actions);
             streams::monitor_ui(ctx, s, actions);
             keymove::key_move_ui(ctx, s, actions);
