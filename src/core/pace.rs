@@ -4,10 +4,12 @@
 //! Redis runs one command at a time: a `SCAN` that examines thousands of keys holds every
 //! other client for its whole length, and lands in the slow log (RedisInsight #6202: a
 //! TYPE-filtered scan of 2M keys at 11–15 ms a call). The pacer measures each call (from its
-//! sending to its reply's first bytes: the server's time plus one round trip, so never less
-//! than the server's own) and keeps it near [`TARGET_CALL`] by changing `COUNT`; and it lets
-//! the calls of one second add up to at most the budget, waiting before the next call once
-//! the budget is spent. Written here rather than taken from a rate-limiting crate: those
+//! sending to its reply's first bytes: the server's time plus one round trip) less the round
+//! trip of a `PING` (the least of the last few: a `PING` costs the server nothing, so what it
+//! takes is the network and this side), keeps that near [`TARGET_CALL`] by changing `COUNT`,
+//! and lets the calls of one second add up to at most the budget, waiting before the next
+//! call once the budget is spent. A far server (1 ms away) is thus scanned as fast as a near
+//! one: its round trips are not counted as its time. Written here rather than taken from a rate-limiting crate: those
 //! count requests, and this counts the time each request took, which is only known after.
 
 use std::time::{Duration, Instant};
@@ -31,6 +33,9 @@ pub struct Pacer {
     /// Milliseconds of budget left (negative: owed).
     tokens: f64,
     refilled: Instant,
+    /// The last few round trips of a `PING`.
+    round_trips: [Option<Duration>; 4],
+    next_trip: usize,
 }
 
 impl Pacer {
@@ -47,7 +52,26 @@ impl Pacer {
             },
             tokens: budget_ms.map_or(0.0, |b| f64::from(b) / 4.0),
             refilled: now,
+            round_trips: [None; 4],
+            next_trip: 0,
         }
+    }
+
+    /// A `PING` took `rtt` there and back.
+    pub fn round_trip(&mut self, rtt: Duration) {
+        self.round_trips[self.next_trip] = Some(rtt);
+        self.next_trip = (self.next_trip + 1) % self.round_trips.len();
+    }
+
+    /// The network's share of a call: the least recent `PING` (zero before any).
+    #[must_use]
+    pub fn network(&self) -> Duration {
+        self.round_trips
+            .iter()
+            .flatten()
+            .min()
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The `COUNT` the next call asks for.
@@ -84,11 +108,14 @@ impl Pacer {
         }
     }
 
-    /// A call took `took`: the budget is charged and the next `COUNT` set.
+    /// A call took `took` from its sending to its reply: the budget is charged the server's
+    /// share (less the network's) and the next `COUNT` set.
     pub fn took(&mut self, took: Duration, now: Instant) {
         if self.budget_ms.is_none() {
             return;
         }
+        // Never less than a twentieth of the whole: a lucky PING must not make calls look free.
+        let took = took.saturating_sub(self.network()).max(took / 20);
         self.refill(now);
         self.tokens -= took.as_secs_f64() * 1000.0;
         let target = TARGET_CALL.as_secs_f64();
@@ -142,6 +169,26 @@ mod tests {
             p.took(Duration::from_millis(20), t);
         }
         assert_eq!(p.count(), MIN_COUNT);
+    }
+
+    #[test]
+    fn the_network_round_trip_is_not_counted_as_the_servers_time() {
+        let t = Instant::now();
+        let mut far = Pacer::new(Some(250), 1000, t);
+        far.round_trip(Duration::from_millis(2));
+        far.round_trip(Duration::from_micros(1900));
+        assert_eq!(far.network(), Duration::from_micros(1900));
+        // 2 ms calls to a server 1.9 ms away: 0.1 ms of server time, so the count grows.
+        for _ in 0..50 {
+            far.took(Duration::from_millis(2), t);
+        }
+        assert_eq!(far.count(), MAX_COUNT);
+        // Without the PING the same calls look slow.
+        let mut blind = Pacer::new(Some(250), 1000, t);
+        for _ in 0..50 {
+            blind.took(Duration::from_millis(2), t);
+        }
+        assert_eq!(blind.count(), MIN_COUNT);
     }
 
     #[test]

@@ -99,6 +99,21 @@ async fn read_keys(conn: &mut RawConn) -> Result<Vec<Bytes>, RedisError> {
     Ok(split_packed(buf, ends))
 }
 
+/// How often a budgeted listing measures the network's round trip again.
+const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Times a `PING` (the network's round trip: the server does nothing for it).
+async fn ping(conn: &mut RawConn, pacer: &mut Pacer) -> Result<(), RedisError> {
+    let started = Instant::now();
+    conn.send(b"*1\r\n$4\r\nPING\r\n").await?;
+    let line = conn.line().await?;
+    if line.as_slice() != b"+PONG" {
+        return Err(server_error(&line));
+    }
+    pacer.round_trip(started.elapsed());
+    Ok(())
+}
+
 /// Opens the listing's connection on `link`.
 ///
 /// # Errors
@@ -119,6 +134,11 @@ pub async fn run(
 ) {
     let mut pacer = Pacer::new(request.budget_ms, request.count, Instant::now());
     let pipelined = pacer.budget_ms().is_none();
+    let mut pinged = Instant::now();
+    if !pipelined && let Err(e) = ping(&mut conn, &mut pacer).await {
+        let _ = out.send(Err(fail(&e))).await;
+        return;
+    }
     let mut cursor = from;
     let mut count = pacer.count();
     let mut sent_at = Instant::now();
@@ -168,6 +188,14 @@ pub async fn run(
         cursor = next;
         if !sent_next {
             tokio::time::sleep(pacer.wait(Instant::now())).await;
+            // The network's round trip, measured again now and then (it changes).
+            if pinged.elapsed() >= PING_EVERY {
+                pinged = Instant::now();
+                if let Err(e) = ping(&mut conn, &mut pacer).await {
+                    let _ = out.send(Err(fail(&e))).await;
+                    return;
+                }
+            }
             count = pacer.count();
             sent_at = Instant::now();
             if let Err(e) = conn.send(&scan_command(&request, cursor, count)).await {
