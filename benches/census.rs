@@ -8,21 +8,15 @@
 
 use std::time::Instant;
 
+use memory::rss_mib;
+
 use cache_console::core::census::Census;
 use cache_console::core::keyindex::KeyIndex;
 
-const KEYS: u64 = 10_000_000;
+#[path = "support/memory.rs"]
+mod memory;
 
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+const KEYS: u64 = 10_000_000;
 
 /// The `n`th key of the keyspace (the same every run): `user:42:profile` and its kind, and
 /// one key in fifty with no namespace.

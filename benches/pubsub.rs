@@ -11,10 +11,13 @@
 mod common;
 #[path = "support/frames.rs"]
 mod frames;
+#[path = "support/memory.rs"]
+mod memory;
 
 use std::time::{Duration, Instant};
 
 use frames::{frame, percentile};
+use memory::rss_mib;
 
 use cache_console::state::SessionAction;
 use cache_console::ui::App;
@@ -23,17 +26,6 @@ use egui_kittest::Harness;
 const RATE: u64 = 50_000;
 const SECONDS: u64 = 10;
 const BURST: u64 = 1_000;
-
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// Publishes `RATE` messages a second for `SECONDS` on `channel`, on its own thread.
 fn publisher(server: &common::RedisServer, channel: &'static str) -> std::thread::JoinHandle<u64> {

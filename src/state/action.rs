@@ -123,7 +123,7 @@ pub enum Action {
     SortFleet(crate::core::fleet::Column),
     /// The fleet's filter was typed.
     FilterFleet(String),
-    /// Take the fleet's typed interval.
+    /// Take the fleet's typed interval, time limit and concurrency.
     ApplyFleetInterval,
     /// Thresholds or the alerts-only switch changed.
     FleetViewChanged,

@@ -200,15 +200,14 @@ impl AppState {
         self.fleet.open = false;
     }
 
-    /// Takes the typed interval; a refused one keeps the old.
+    /// Takes the typed interval (and the time limit and concurrency set beside it); a refused
+    /// interval keeps the old. The sampler starts again at the new pace.
     pub fn apply_fleet_interval(&mut self) {
         let text = self.fleet.interval_text.trim().to_owned();
         match text.parse::<f64>() {
             Ok(secs) if INTERVAL_RANGE.contains(&secs) => {
                 self.fleet.interval_secs = secs;
                 self.fleet.interval_error = None;
-                // Restarted at the new pace by the next sync.
-                self.stop_fleet();
             }
             _ => {
                 self.fleet.interval_error = Some(format!(
@@ -218,6 +217,8 @@ impl AppState {
                 ));
             }
         }
+        // Started again, at the new pace and limits, by the next sync.
+        self.stop_fleet();
     }
 
     /// A row was clicked: its connection's tab is shown (connected first if need be) with

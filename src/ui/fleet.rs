@@ -96,6 +96,29 @@ fn controls_ui(ui: &mut egui::Ui, fleet: &mut Fleet, actions: &mut Actions) {
         if let Some(error) = &fleet.interval_error {
             ui.colored_label(theme::level_color(Level::Error), error);
         }
+        let mut secs = fleet.limits.timeout.as_secs_f64();
+        let mut limits_changed = ui
+            .add(
+                egui::DragValue::new(&mut secs)
+                    .range(0.2..=60.0)
+                    .speed(0.1)
+                    .prefix("limit ")
+                    .suffix(" s"),
+            )
+            .on_hover_text("The most time one profile may take, connecting included")
+            .changed();
+        limits_changed |= ui
+            .add(
+                egui::DragValue::new(&mut fleet.limits.concurrency)
+                    .range(1..=64)
+                    .suffix(" at once"),
+            )
+            .on_hover_text("The most profiles read at the same time")
+            .changed();
+        if limits_changed {
+            fleet.limits.timeout = std::time::Duration::from_secs_f64(secs);
+            actions.push(Action::ApplyFleetInterval);
+        }
         ui.separator();
         ui.label("Alert on: memory over");
         changed |= ui
