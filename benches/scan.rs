@@ -101,7 +101,8 @@ fn best(mut run: impl FnMut() -> Duration, runs: usize) -> Duration {
     (0..runs).map(|_| run()).min().unwrap_or_default()
 }
 
-fn slow_scans(c: &mut redis::Connection) -> usize {
+/// The `SCAN` calls the slow log holds: their microseconds and `COUNT`s.
+fn slow_scans(c: &mut redis::Connection) -> Vec<(i64, String)> {
     let entries: Vec<redis::Value> = redis::cmd("SLOWLOG")
         .arg("GET")
         .arg(10_000)
@@ -109,8 +110,47 @@ fn slow_scans(c: &mut redis::Connection) -> usize {
         .expect("slowlog");
     entries
         .iter()
-        .filter(|e| format!("{e:?}").to_uppercase().contains("SCAN"))
-        .count()
+        .filter_map(|e| match e {
+            redis::Value::Array(fields) => {
+                let micros = match fields.get(2) {
+                    Some(redis::Value::Int(us)) => *us,
+                    _ => 0,
+                };
+                let args = match fields.get(3) {
+                    Some(redis::Value::Array(args)) => args
+                        .iter()
+                        .filter_map(|a| match a {
+                            redis::Value::BulkString(b) => {
+                                Some(String::from_utf8_lossy(b).into_owned())
+                            }
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>(),
+                    _ => Vec::new(),
+                };
+                (args.first().is_some_and(|a| a.eq_ignore_ascii_case("SCAN")))
+                    .then(|| (micros, args.get(5).cloned().unwrap_or_default()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// `N SCAN calls over 1 ms` and, when there are any, their µs and `COUNT`s.
+fn said(slow: &[(i64, String)]) -> String {
+    if slow.is_empty() {
+        return "0 SCAN calls over 1 ms in the slow log".to_owned();
+    }
+    let list: Vec<String> = slow
+        .iter()
+        .take(10)
+        .map(|(us, count)| format!("{us} µs at COUNT {count}"))
+        .collect();
+    format!(
+        "{} SCAN calls over 1 ms in the slow log ({})",
+        slow.len(),
+        list.join(", ")
+    )
 }
 
 fn reset(c: &mut redis::Connection) {
@@ -118,6 +158,35 @@ fn reset(c: &mut redis::Connection) {
         .arg("RESET")
         .query::<()>(c)
         .expect("reset");
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query::<()>(c)
+        .expect("reset the command stats");
+}
+
+/// The server's own count of `SCAN` calls since the last reset, and their mean length (µs).
+fn scan_calls(c: &mut redis::Connection) -> (u64, f64) {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(c)
+        .expect("info");
+    let line = info
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_scan:"))
+        .unwrap_or_default();
+    let field = |name: &str| {
+        line.split(',')
+            .find_map(|kv| kv.strip_prefix(name))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a count the server printed"
+    )]
+    let calls = field("calls=") as u64;
+    (calls, field("usec_per_call="))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -151,6 +220,7 @@ fn main() {
     reset(&mut c);
     let cli_off = best(|| run_cli(&url, "off"), 3);
     let slow_off = slow_scans(&mut c);
+    let (calls_off, mean_off) = scan_calls(&mut c);
     let (_h, app_off) = common::ui::timed_app_listing(&url, 2, None);
     println!("scan: {KEYS} keys, unthrottled (redis-server at a raised priority: {prioritised})");
     println!(
@@ -158,10 +228,12 @@ fn main() {
         ms(hiredis)
     );
     println!(
-        "  cache-console keys --count --scan-budget off: {:.0} ms = {:.2}x the C loop ({slow_off} SCAN calls over 1 ms in the slow log over three runs)",
+        "  cache-console keys --count --scan-budget off: {:.0} ms = {:.2}x the C loop (three runs: {})",
         ms(cli_off),
-        cli_off.as_secs_f64() / hiredis.as_secs_f64()
+        cli_off.as_secs_f64() / hiredis.as_secs_f64(),
+        said(&slow_off)
     );
+    println!("  SCAN calls (three runs): {calls_off}, {mean_off:.0} µs each on average");
     println!(
         "  the app's path, unthrottled: {:.0} ms = {:.2}x the C loop",
         ms(app_off),
@@ -172,6 +244,7 @@ fn main() {
     reset(&mut c);
     let cli_budget = run_cli(&url, &default);
     let slow_cli = slow_scans(&mut c);
+    let (calls_cli, mean_cli) = scan_calls(&mut c);
     reset(&mut c);
     let (_h, app_budget) = common::ui::timed_app_listing(
         &url,
@@ -179,15 +252,21 @@ fn main() {
         Some(cache_console::core::model::DEFAULT_SCAN_BUDGET_MS),
     );
     let slow_app = slow_scans(&mut c);
+    let (calls_app, mean_app) = scan_calls(&mut c);
     println!("scan: {KEYS} keys, the default budget ({default} ms/s)");
     println!(
-        "  cache-console keys --count: {:.0} ms = {:.2}x its unthrottled listing; {slow_cli} SCAN calls over 1 ms in the slow log",
+        "  cache-console keys --count: {:.0} ms = {:.2}x its unthrottled listing; {}",
         ms(cli_budget),
-        cli_budget.as_secs_f64() / cli_off.as_secs_f64()
+        cli_budget.as_secs_f64() / cli_off.as_secs_f64(),
+        said(&slow_cli)
     );
     println!(
-        "  the app's path (two listings: at connect and one timed): {:.0} ms = {:.2}x its unthrottled listing; {slow_app} SCAN calls over 1 ms in the slow log",
+        "  the app's path (two listings: at connect and one timed): {:.0} ms = {:.2}x its unthrottled listing; {}",
         ms(app_budget),
-        app_budget.as_secs_f64() / app_off.as_secs_f64()
+        app_budget.as_secs_f64() / app_off.as_secs_f64(),
+        said(&slow_app)
+    );
+    println!(
+        "  SCAN calls: the command line {calls_cli}, {mean_cli:.0} µs each on average; the app's path {calls_app}, {mean_app:.0} µs each"
     );
 }

@@ -73,26 +73,41 @@ fn a_budgeted_listing_leaves_no_scan_in_the_slow_log_and_keeps_to_its_share() {
     // The slow log measures wall time: the server must not wait for a core meanwhile.
     server.prioritise();
     keyspace(&server, 300_000, 2_000);
-    redis::cmd("SLOWLOG")
-        .arg("RESET")
-        .query::<()>(&mut server.conn())
-        .expect("reset");
     let cfg = config_dir();
     let url = server.url();
 
-    // The default budget: every key, no SCAN in the slow log.
-    let out = ok(&cli(cfg.path())
-        .args(["keys", &url, "*", "--count"])
-        .output()
-        .expect("keys"));
-    assert_eq!(out.trim(), "302000");
-    // A TYPE-filtered listing (RedisInsight #6202 filled the slow log with these).
-    let out = ok(&cli(cfg.path())
-        .args(["keys", &url, "*", "--type", "hash", "--count"])
-        .output()
-        .expect("keys --type"));
-    assert_eq!(out.trim(), "2000");
-    assert_eq!(slow_scans(&server), Vec::<String>::new());
+    // The default budget: every key, a TYPE-filtered listing too (RedisInsight #6202 filled
+    // the slow log with these), and no SCAN in the slow log. A machine's hiccup (the server
+    // paused by the system mid-call) can put one call there whatever its length: a second and
+    // third try tell such a hiccup from calls that are too long, which are there every time.
+    let mut tries = Vec::new();
+    for _ in 0..3 {
+        redis::cmd("SLOWLOG")
+            .arg("RESET")
+            .query::<()>(&mut server.conn())
+            .expect("reset");
+        let out = ok(&cli(cfg.path())
+            .args(["keys", &url, "*", "--count"])
+            .output()
+            .expect("keys"));
+        assert_eq!(out.trim(), "302000");
+        let out = ok(&cli(cfg.path())
+            .args(["keys", &url, "*", "--type", "hash", "--count"])
+            .output()
+            .expect("keys --type"));
+        assert_eq!(out.trim(), "2000");
+        let slow = slow_scans(&server);
+        if slow.is_empty() {
+            tries.clear();
+            break;
+        }
+        tries.push(slow);
+    }
+    assert_eq!(
+        tries,
+        Vec::<Vec<String>>::new(),
+        "slow SCAN calls in every try"
+    );
 
     // Unthrottled lists the same keys.
     let out = ok(&cli(cfg.path())
