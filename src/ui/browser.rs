@@ -686,8 +686,14 @@ fn scan_status_text(b: &crate::state::Browser) -> (String, egui::Color32) {
             _ => summary,
         },
         ScanPhase::Paused => format!(
-            "{summary} · paused after {} keys",
-            group_digits(b.batch_limit)
+            "{summary} · paused after {} keys{}",
+            group_digits(b.batch_limit),
+            // A keyspace too big to hold: its namespaces can be counted without loading it.
+            if b.scan.total_keys > 1_000_000 {
+                " · Namespaces counts them all without loading them"
+            } else {
+                ""
+            }
         ),
         ScanPhase::Done => {
             if b.index.is_empty() {
