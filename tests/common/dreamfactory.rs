@@ -51,6 +51,8 @@ impl DreamFactory {
         for _attempt in 0..5 {
             let port = super::free_port();
             let mut command = Command::new("php");
+            // A group of its own: `php -S` forks its workers, and they are stopped with it.
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
             command
                 .args(["-S", &format!("127.0.0.1:{port}")])
                 .arg(&router)
@@ -89,8 +91,7 @@ impl DreamFactory {
                 server.files = Some(dir);
                 return server;
             }
-            let _ = server.child.kill();
-            let _ = server.child.wait();
+            server.stop();
         }
         panic!("the DreamFactory stand-in (php -S) did not start after 5 attempts");
     }
@@ -161,9 +162,22 @@ impl DreamFactory {
     }
 }
 
-impl Drop for DreamFactory {
-    fn drop(&mut self) {
+impl DreamFactory {
+    /// Stops the server and the workers it forked (its whole process group: killing `php -S`
+    /// alone left its workers listening after the tests).
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for DreamFactory {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
