@@ -65,6 +65,17 @@ impl Prefixed {
     }
 }
 
+/// A page of the server's keys as this profile shows them: only those under the prefix (the
+/// pattern keeps the others out wherever the server filters; where a backend filters
+/// afterwards it has matched the same narrowed pattern), without it.
+fn shown_page(prefix: &Bytes, mut page: ScanPage) -> ScanPage {
+    page.keys.retain(|k| k.starts_with(prefix));
+    for key in &mut page.keys {
+        *key = key.slice(prefix.len()..);
+    }
+    page
+}
+
 #[async_trait]
 impl CacheBackend for Prefixed {
     fn capabilities(&self) -> &Capabilities {
@@ -88,14 +99,8 @@ impl CacheBackend for Prefixed {
     }
 
     async fn scan(&self, request: &ScanRequest, cursor: u64) -> BackendResult<ScanPage> {
-        let mut page = self.inner.scan(&self.narrowed(request), cursor).await?;
-        // The pattern keeps other keys out wherever the server filters; where a backend
-        // filters afterwards it has matched the same narrowed pattern.
-        page.keys.retain(|k| k.starts_with(&self.prefix));
-        for key in &mut page.keys {
-            *key = self.shown(key);
-        }
-        Ok(page)
+        let page = self.inner.scan(&self.narrowed(request), cursor).await?;
+        Ok(shown_page(&self.prefix, page))
     }
 
     async fn scan_feed(
@@ -111,13 +116,7 @@ impl CacheBackend for Prefixed {
         let prefix = self.prefix.clone();
         tokio::spawn(async move {
             while let Some(page) = inner.recv().await {
-                let page = page.map(|mut page| {
-                    page.keys.retain(|k| k.starts_with(&prefix));
-                    for key in &mut page.keys {
-                        *key = key.slice(prefix.len()..);
-                    }
-                    page
-                });
+                let page = page.map(|page| shown_page(&prefix, page));
                 if send.send(page).await.is_err() {
                     return;
                 }

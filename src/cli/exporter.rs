@@ -96,20 +96,18 @@ impl Profiles {
         })
     }
 
-    /// Reads the file again if it changed since; a damaged file keeps the last good list.
+    /// Reads the file again if it changed since (its modification time, looked at on each
+    /// scrape; the file is read only then); a damaged file keeps the last good list.
     async fn refresh(&mut self) {
-        let path = self.path.clone();
-        let Ok((now, loaded)) = tokio::task::spawn_blocking(move || {
+        let (path, known) = (self.path.clone(), self.modified);
+        let Ok(Some((now, loaded))) = tokio::task::spawn_blocking(move || {
             let now = modified(&path);
-            (now, path.parent().map(ProfileStore::load_from))
+            (now != known).then(|| (now, path.parent().map(ProfileStore::load_from)))
         })
         .await
         else {
             return;
         };
-        if now == self.modified {
-            return;
-        }
         self.modified = now;
         match loaded {
             Some(loaded) if loaded.warning.is_none() => {

@@ -519,19 +519,15 @@ impl Figures {
     /// `1.2 MiB / 100 MiB (1 %)`, or just what is known.
     #[must_use]
     pub fn memory_text(&self) -> String {
-        memory_text(self)
-    }
-}
-
-fn memory_text(f: &Figures) -> String {
-    match (f.memory_used, f.memory_max, f.memory_pct()) {
-        (Some(used), Some(max), Some(pct)) => format!(
-            "{} / {} ({pct:.0} %)",
-            super::metrics::bytes(used),
-            super::metrics::bytes(max)
-        ),
-        (Some(used), _, _) => super::metrics::bytes(used),
-        _ => String::new(),
+        match (self.memory_used, self.memory_max, self.memory_pct()) {
+            (Some(used), Some(max), Some(pct)) => format!(
+                "{} / {} ({pct:.0} %)",
+                super::metrics::bytes(used),
+                super::metrics::bytes(max)
+            ),
+            (Some(used), _, _) => super::metrics::bytes(used),
+            _ => String::new(),
+        }
     }
 }
 

@@ -124,8 +124,7 @@ impl Fleet {
 
     /// The rows shown, summed by group.
     pub fn groups(&mut self) -> Vec<GroupRow> {
-        let rows: Vec<FleetRow> = self.shown().cloned().collect();
-        by_group(&rows)
+        by_group(self.shown())
     }
 
     /// The worst alert of a row, if any.
@@ -252,18 +251,15 @@ impl AppState {
             self.stop_fleet();
             return;
         }
-        let fingerprint: Fingerprint = self
-            .profiles
-            .profiles()
-            .iter()
-            .map(|p| (p.name.clone(), p.connection.clone(), p.ssh.clone()))
-            .collect();
-        if self
-            .fleet
-            .running
-            .as_ref()
-            .is_some_and(|(_, f)| *f == fingerprint)
-        {
+        // Compared in place each frame; cloned only when the sampler starts again.
+        let profiles = self.profiles.profiles();
+        let same = self.fleet.running.as_ref().is_some_and(|(_, f)| {
+            f.len() == profiles.len()
+                && f.iter().zip(profiles).all(|((name, spec, ssh), p)| {
+                    *name == p.name && *spec == p.connection && *ssh == p.ssh
+                })
+        });
+        if same {
             self.sync_fleet_rows();
             return;
         }
@@ -288,6 +284,12 @@ impl AppState {
                 places: self.secret_places.clone(),
             },
         });
+        let fingerprint = self
+            .profiles
+            .profiles()
+            .iter()
+            .map(|p| (p.name.clone(), p.connection.clone(), p.ssh.clone()))
+            .collect();
         self.fleet.running = Some((req, fingerprint));
     }
 

@@ -111,13 +111,13 @@ fn tree_ui(
     if let Some(root) = census.namespace(0) {
         rest_rows(ui, 0, &root, total);
     }
-    let mut stack: Vec<(usize, Namespace)> =
-        view.top.iter().rev().map(|n| (0, n.clone())).collect();
+    // References into the view: a frame copies no namespace.
+    let mut stack: Vec<(usize, &Namespace)> = view.top.iter().rev().map(|n| (0, n)).collect();
     while let Some((depth, ns)) = stack.pop() {
         let children = view.open.get(&ns.id);
-        namespace_row(ui, depth, &ns, total, children.is_some(), toggles, asked);
+        namespace_row(ui, depth, ns, total, children.is_some(), toggles, asked);
         if let Some(children) = children {
-            rest_rows(ui, depth + 1, &ns, total);
+            rest_rows(ui, depth + 1, ns, total);
             if ns.children as usize > children.len() {
                 indented(ui, depth + 1, |ui| {
                     ui.label(
@@ -130,7 +130,7 @@ fn tree_ui(
                 });
             }
             for child in children.iter().rev() {
-                stack.push((depth + 1, child.clone()));
+                stack.push((depth + 1, child));
             }
         }
     }

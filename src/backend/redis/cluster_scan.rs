@@ -105,28 +105,24 @@ impl NodeScan {
                 return;
             }
         };
-        let (steps_in, mut steps) = mpsc::channel(AHEAD);
         let (target, timeout_ms) = (self.target.clone(), self.response_timeout_ms);
-        tokio::spawn(super::scanner::run(
+        let mut at = cursor;
+        super::scanner::run(
             conn,
             request,
             cursor,
-            steps_in,
+            send,
             move |e| command_error(e, &target, timeout_ms, "SCAN"),
-        ));
-        let mut at = cursor;
-        while let Some(step) = steps.recv().await {
-            let reply = match step {
+            // A failure is named by the cursor the node's listing had reached.
+            move |step| match step {
                 Ok(step) => {
                     at = step.next;
                     (index, step.from, Ok((step.next, step.keys)))
                 }
                 Err(e) => (index, at, Err(e)),
-            };
-            if send.send(reply).await.is_err() {
-                return; // the listing is gone
-            }
-        }
+            },
+        )
+        .await;
     }
 }
 

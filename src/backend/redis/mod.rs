@@ -413,13 +413,13 @@ fn classify(e: &redis::RedisError, target: &str, command: &str) -> BackendError 
 }
 
 /// `SCAN cursor MATCH pattern COUNT n [TYPE t]`.
-fn scan_cmd(request: &ScanRequest, cursor: u64) -> redis::Cmd {
+fn scan_cmd(request: &ScanRequest, cursor: u64, count: u32) -> redis::Cmd {
     let mut cmd = redis::cmd("SCAN");
     cmd.arg(cursor)
         .arg("MATCH")
         .arg(&request.pattern)
         .arg("COUNT")
-        .arg(request.count);
+        .arg(count);
     if let Some(t) = &request.type_filter {
         cmd.arg("TYPE").arg(t.redis_name());
     }
@@ -630,7 +630,9 @@ impl CacheBackend for RedisBackend {
         if let Nodes::Cluster(cluster, listings) = &self.nodes {
             return listings.scan(cluster, request, cursor).await;
         }
-        let reply: Value = self.query(&scan_cmd(request, cursor), "SCAN").await?;
+        let reply: Value = self
+            .query(&scan_cmd(request, cursor, request.count), "SCAN")
+            .await?;
         let (next_cursor, items) = scan_reply(reply);
         Ok(ScanPage::single(
             reply::packed_keys(items),
@@ -652,7 +654,6 @@ impl CacheBackend for RedisBackend {
         };
         let conn =
             link.map_err(|e| connect_error(&e, &self.target, self.connect_timeout_ms, self.tls))?;
-        let (steps_in, mut steps) = tokio::sync::mpsc::channel(2);
         let (pages_in, pages) = tokio::sync::mpsc::channel(2);
         let (target, timeout_ms) = (self.target.clone(), self.command_timeout_ms);
         let budgeted = request.budget_ms.is_some();
@@ -660,20 +661,15 @@ impl CacheBackend for RedisBackend {
             conn,
             request.clone(),
             from,
-            steps_in,
+            pages_in,
             move |e| command_error(e, &target, timeout_ms, "SCAN"),
-        ));
-        tokio::spawn(async move {
-            while let Some(step) = steps.recv().await {
-                let page = step.map(|s| ScanPage {
+            move |step| {
+                step.map(|s| ScanPage {
                     count: budgeted.then_some(s.count),
                     ..ScanPage::single(s.keys, s.next, scan_progress(s.next))
-                });
-                if pages_in.send(page).await.is_err() {
-                    return;
-                }
-            }
-        });
+                })
+            },
+        ));
         Ok(Some(pages))
     }
 

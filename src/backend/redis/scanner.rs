@@ -39,16 +39,7 @@ pub struct Step {
 }
 
 fn scan_command(request: &ScanRequest, cursor: u64, count: u32) -> Vec<u8> {
-    let mut cmd = redis::cmd("SCAN");
-    cmd.arg(cursor)
-        .arg("MATCH")
-        .arg(&request.pattern)
-        .arg("COUNT")
-        .arg(count);
-    if let Some(t) = &request.type_filter {
-        cmd.arg("TYPE").arg(t.redis_name());
-    }
-    cmd.get_packed_command()
+    super::scan_cmd(request, cursor, count).get_packed_command()
 }
 
 fn protocol(what: &str) -> RedisError {
@@ -122,35 +113,36 @@ pub async fn open(link: &Link) -> Result<RawConn, RedisError> {
     link.raw().await
 }
 
-/// Lists from `from` to the end, handing each reply to `out`; stops at the first failure
-/// (handed on as the last item) or when `out` is dropped. `fail` names the error as the
-/// backend does.
-pub async fn run(
+/// Lists from `from` to the end, handing each reply, made into what the listing wants by
+/// `each`, to `out`; stops at the first failure (handed on as the last item) or when `out` is
+/// dropped. `fail` names the error as the backend does.
+pub async fn run<T: Send>(
     mut conn: RawConn,
     request: ScanRequest,
     from: u64,
-    out: mpsc::Sender<BackendResult<Step>>,
+    out: mpsc::Sender<T>,
     fail: impl Fn(&RedisError) -> crate::backend::BackendError + Send,
+    mut each: impl FnMut(BackendResult<Step>) -> T + Send,
 ) {
     let mut pacer = Pacer::new(request.budget_ms, request.count, Instant::now());
     let pipelined = pacer.budget_ms().is_none();
     let mut pinged = Instant::now();
     if !pipelined && let Err(e) = ping(&mut conn, &mut pacer).await {
-        let _ = out.send(Err(fail(&e))).await;
+        let _ = out.send(each(Err(fail(&e)))).await;
         return;
     }
     let mut cursor = from;
     let mut count = pacer.count();
     let mut sent_at = Instant::now();
     if let Err(e) = conn.send(&scan_command(&request, cursor, count)).await {
-        let _ = out.send(Err(fail(&e))).await;
+        let _ = out.send(each(Err(fail(&e)))).await;
         return;
     }
     loop {
         let next = match read_cursor(&mut conn).await {
             Ok(next) => next,
             Err(e) => {
-                let _ = out.send(Err(fail(&e))).await;
+                let _ = out.send(each(Err(fail(&e)))).await;
                 return;
             }
         };
@@ -164,7 +156,7 @@ pub async fn run(
             count = pacer.count();
             sent_at = Instant::now();
             if let Err(e) = conn.send(&scan_command(&request, next, count)).await {
-                let _ = out.send(Err(fail(&e))).await;
+                let _ = out.send(each(Err(fail(&e)))).await;
                 return;
             }
             sent_next = true;
@@ -172,7 +164,7 @@ pub async fn run(
         let keys = match read_keys(&mut conn).await {
             Ok(keys) => keys,
             Err(e) => {
-                let _ = out.send(Err(fail(&e))).await;
+                let _ = out.send(each(Err(fail(&e)))).await;
                 return;
             }
         };
@@ -182,7 +174,7 @@ pub async fn run(
             keys,
             count: asked,
         };
-        if out.send(Ok(step)).await.is_err() || next == 0 {
+        if out.send(each(Ok(step))).await.is_err() || next == 0 {
             return; // the listing is gone, or done
         }
         cursor = next;
@@ -192,14 +184,14 @@ pub async fn run(
             if pinged.elapsed() >= PING_EVERY {
                 pinged = Instant::now();
                 if let Err(e) = ping(&mut conn, &mut pacer).await {
-                    let _ = out.send(Err(fail(&e))).await;
+                    let _ = out.send(each(Err(fail(&e)))).await;
                     return;
                 }
             }
             count = pacer.count();
             sent_at = Instant::now();
             if let Err(e) = conn.send(&scan_command(&request, cursor, count)).await {
-                let _ = out.send(Err(fail(&e))).await;
+                let _ = out.send(each(Err(fail(&e)))).await;
                 return;
             }
         }
