@@ -36,6 +36,9 @@ pub struct Pacer {
     /// The last few round trips of a `PING`.
     round_trips: [Option<Duration>; 4],
     next_trip: usize,
+    /// The quickest call so far, whole: the network's share can be no more than that (a
+    /// slow `PING`, the first on a fresh connection say, must not make every call look free).
+    quickest: Option<Duration>,
 }
 
 impl Pacer {
@@ -54,6 +57,7 @@ impl Pacer {
             refilled: now,
             round_trips: [None; 4],
             next_trip: 0,
+            quickest: None,
         }
     }
 
@@ -63,15 +67,18 @@ impl Pacer {
         self.next_trip = (self.next_trip + 1) % self.round_trips.len();
     }
 
-    /// The network's share of a call: the least recent `PING` (zero before any).
+    /// The network's share of a call: the least recent `PING`, and never more than the
+    /// quickest call (zero before any `PING`).
     #[must_use]
     pub fn network(&self) -> Duration {
-        self.round_trips
+        let ping = self
+            .round_trips
             .iter()
             .flatten()
             .min()
             .copied()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        self.quickest.map_or(ping, |q| ping.min(q))
     }
 
     /// The `COUNT` the next call asks for.
@@ -114,6 +121,7 @@ impl Pacer {
         if self.budget_ms.is_none() {
             return;
         }
+        self.quickest = Some(self.quickest.map_or(took, |q| q.min(took)));
         // Never less than a twentieth of the whole: a lucky PING must not make calls look free.
         let took = took.saturating_sub(self.network()).max(took / 20);
         self.refill(now);
@@ -189,6 +197,18 @@ mod tests {
             blind.took(Duration::from_millis(2), t);
         }
         assert_eq!(blind.count(), MIN_COUNT);
+    }
+
+    #[test]
+    fn a_slow_ping_cannot_make_calls_look_free() {
+        let t = Instant::now();
+        let mut p = Pacer::new(Some(100), 1000, t);
+        p.round_trip(Duration::from_millis(5));
+        p.took(Duration::from_micros(300), t);
+        assert_eq!(p.network(), Duration::from_micros(300));
+        // A 2 ms call is 1.7 ms of the server's, not nothing: the count shrinks.
+        p.took(Duration::from_millis(2), t);
+        assert!(p.count() < START_COUNT, "{}", p.count());
     }
 
     #[test]
